@@ -1,0 +1,1 @@
+"""Feature definitions computed identically offline (feature service) and online (serve service)."""

@@ -1,0 +1,18 @@
+import pandas as pd
+
+from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features
+
+
+def test_calendar_features_of_known_dates() -> None:
+    # 2013-01-05 was a Saturday, 2013-07-01 a Monday.
+    features = calendar_features(pd.Series(["2013-01-05 06:00:00", "2013-07-01 17:00:00"]))
+    assert list(features.columns) == list(CALENDAR_FEATURES)
+    assert features.to_dict("records") == [
+        {"month_of_year": 1, "day_of_week": 5, "dep_hour": 6, "is_weekend": 1},
+        {"month_of_year": 7, "day_of_week": 0, "dep_hour": 17, "is_weekend": 0},
+    ]
+
+
+def test_calendar_features_keep_the_input_index() -> None:
+    features = calendar_features(pd.Series(["2013-03-10 09:00:00"], index=[42]))
+    assert list(features.index) == [42]

@@ -1,0 +1,1 @@
+"""Feature service: builds the training table from curated flights."""

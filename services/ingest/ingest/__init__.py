@@ -1,0 +1,1 @@
+"""Ingest service: turns upstream flight files into curated, typed Parquet."""

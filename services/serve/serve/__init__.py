@@ -1,0 +1,1 @@
+"""Serve service: answers HTTP requests about scheduled flights."""

@@ -1,0 +1,17 @@
+"""Runs the serve service's HTTP server (`bentoml serve`) with any extra arguments passed on."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = [sys.executable, "-m", "bentoml", "serve", "serve.service:FlightDelayService", *args]
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces this process
+
+
+if __name__ == "__main__":
+    sys.exit(main())

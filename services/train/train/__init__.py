@@ -1,0 +1,1 @@
+"""Train service: fits models on the training table."""
