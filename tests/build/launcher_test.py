@@ -1,0 +1,99 @@
+"""The ./pants launcher: bootstraps from PyPI, reuses its cache, repairs a broken one, and says
+exactly what is missing when there is no CPython 3.9."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.build.repo_copy import SANDBOX_ROOT
+
+LAUNCHER = SANDBOX_ROOT / "pants"
+
+
+def bootstrap(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the launcher in bootstrap-only mode against `cache`."""
+    return subprocess.run(
+        ["bash", str(LAUNCHER)],
+        env={**os.environ, "PANTS_BOOTSTRAP_CACHE": str(cache), "PANTS_BOOTSTRAP_ONLY": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bootstrap-cache")
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(cache: Path) -> Path:
+    first = bootstrap(cache)
+    assert first.returncode == 0, first.stderr
+    assert "bootstrapping Pants 2.17.1" in first.stderr
+    return Path(first.stdout.strip())
+
+
+def test_bootstrap_installs_pants_and_the_pinned_pex(bootstrapped: Path) -> None:
+    version = subprocess.run(
+        [str(bootstrapped / "venv" / "bin" / "python"), "-m", "pip", "show", "pantsbuild.pants"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Version: 2.17.1" in version.stdout
+    # Pants verifies the pex PEX against the hash in pants.offline.toml: the build must reproduce it.
+    pinned = (SANDBOX_ROOT / "pants.offline.toml").read_text()
+    assert (bootstrapped / "READY").read_text().strip() in pinned
+    assert (bootstrapped / "pex-v2.1.137").stat().st_size > 1_000_000
+
+
+def test_a_second_run_reuses_the_cache(cache: Path, bootstrapped: Path) -> None:
+    again = bootstrap(cache)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == ""
+    assert Path(again.stdout.strip()) == bootstrapped
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated pex", "missing READY marker", "deleted venv interpreter"],
+)
+def test_a_broken_cache_is_rebuilt(cache: Path, bootstrapped: Path, damage: str) -> None:
+    if damage == "truncated pex":
+        (bootstrapped / "pex-v2.1.137").write_bytes(b"PK\x03\x04 cut short")
+    elif damage == "missing READY marker":
+        (bootstrapped / "READY").unlink()
+    else:
+        (bootstrapped / "venv" / "bin" / "python").unlink()
+    rebuilt = bootstrap(cache)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "incomplete or corrupt; rebuilding it" in rebuilt.stderr
+    assert "Traceback" not in rebuilt.stderr
+    assert bootstrap(cache).stderr == ""
+
+
+def test_without_cpython_39_it_says_what_is_missing_and_how_to_get_it(tmp_path: Path) -> None:
+    # A PATH with the shell tools the launcher needs but no Python 3.9, and no pyenv.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("bash", "sed", "head", "cksum", "cut", "mkdir", "dirname", "cat", "sha256sum"):
+        found = shutil.which(tool)
+        assert found, tool
+        (tools / tool).symlink_to(found)
+    result = bootstrap(
+        tmp_path / "cache",
+        PATH=str(tools),
+        PYENV_ROOT=str(tmp_path / "no-pyenv"),
+        HOME=str(tmp_path),
+        PANTS_PYTHON="",
+    )
+    assert result.returncode != 0
+    assert "Pants 2.17.1 runs only on CPython 3.9, and none was found" in result.stderr
+    assert "pyenv install 3.9" in result.stderr
+    assert not (tmp_path / "cache" / "READY").exists()
