@@ -47,7 +47,7 @@ def test_bootstrap_installs_pants_and_the_pinned_pex(bootstrapped: Path) -> None
         check=True,
     )
     assert "Version: 2.17.1" in version.stdout
-    # Pants verifies the pex PEX against the hash in pants.offline.toml: the build must reproduce it.
+    # Pants verifies the pex PEX against pants.offline.toml: the build must reproduce that hash.
     pinned = (SANDBOX_ROOT / "pants.offline.toml").read_text()
     assert (bootstrapped / "READY").read_text().strip() in pinned
     assert (bootstrapped / "pex-v2.1.137").stat().st_size > 1_000_000
