@@ -20,7 +20,7 @@ def test_the_repo_as_committed_passes_the_visibility_lint(repo: RepoCopy) -> Non
 def test_a_service_importing_another_service_fails_lint(repo: RepoCopy) -> None:
     repo.write(
         "services/feature/feature/shortcut.py",
-        "from ingest.curate import curate_file\n\nSHORTCUT = curate_file\n",
+        "from ingest.curate import curate_files\n\nSHORTCUT = curate_files\n",
     )
     run = repo.pants("lint", "--only=visibility-lint", "services/feature::")
     assert run.exit_code != 0

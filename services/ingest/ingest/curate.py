@@ -1,4 +1,4 @@
-"""Reads one upstream flights CSV, checks it against the contract and writes it as Parquet."""
+"""Reads landed flights CSVs, checks them against the contract and writes them as Parquet."""
 
 from __future__ import annotations
 
@@ -13,16 +13,22 @@ from storage.atomic import atomic_output
 
 @dataclass(frozen=True)
 class CurateReport:
-    source: str
+    files_read: int
     rows_read: int
     output: str
 
 
-def curate_file(source: Path, output: Path) -> CurateReport:
-    """Write `source` to `output` as Parquet; raise ContractViolation (writing nothing) if its
-    columns do not match the flights contract."""
-    frame = pd.read_csv(source)
-    check_columns(frame.columns, source=str(source))
+def curate_files(sources: list[Path], output: Path) -> CurateReport:
+    """Write the rows of all `sources` to `output` as one Parquet file; raise ContractViolation
+    (writing nothing) if any file's columns do not match the flights contract."""
+    if not sources:
+        raise FileNotFoundError("no landed flights files to curate")
+    frames = []
+    for source in sources:
+        frame = pd.read_csv(source)
+        check_columns(frame.columns, source=str(source))
+        frames.append(frame)
+    curated = pd.concat(frames, ignore_index=True)
     with atomic_output(output) as tmp:
-        frame.to_parquet(tmp, index=False)
-    return CurateReport(source=str(source), rows_read=len(frame), output=str(output))
+        curated.to_parquet(tmp, index=False)
+    return CurateReport(files_read=len(sources), rows_read=len(curated), output=str(output))
