@@ -1,6 +1,6 @@
 """What CI costs in the monorepo: cold full test run, warm no-op, and a one-line service change.
 
-Run from the repo root with any Python 3.9+ (standard library only):
+Run from the repo root with Python 3.11+ (standard library only):
 
     python3 benchmarks/pants_ci_cost.py --runs 3
 
@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "runs": runs,
