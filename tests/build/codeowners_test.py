@@ -1,0 +1,38 @@
+"""Every service and every lib has an owner in CODEOWNERS other than the catch-all team."""
+
+import pytest
+
+from tests.build.repo_copy import SANDBOX_ROOT
+
+
+def owners_by_pattern() -> dict[str, list[str]]:
+    rules = {}
+    for line in (SANDBOX_ROOT / "CODEOWNERS").read_text().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2:
+            rules[fields[0]] = fields[1:]
+    return rules
+
+
+def units() -> list[str]:
+    """Each service (services/<name>/BUILD) and each lib (libs/<name>/<package>/BUILD)."""
+    services = {build.parent for build in SANDBOX_ROOT.glob("services/*/BUILD")}
+    libs = {build.parent.parent for build in SANDBOX_ROOT.glob("libs/*/*/BUILD")}
+    return sorted(f"/{unit.relative_to(SANDBOX_ROOT)}/" for unit in services | libs)
+
+
+def test_units_are_the_four_services_and_the_three_libs() -> None:
+    assert units() == [
+        "/libs/contracts/",
+        "/libs/feature_definitions/",
+        "/libs/storage/",
+        "/services/feature/",
+        "/services/ingest/",
+        "/services/serve/",
+        "/services/train/",
+    ]
+
+
+@pytest.mark.parametrize("unit", units())
+def test_unit_has_its_own_owner(unit: str) -> None:
+    assert owners_by_pattern().get(unit), f"CODEOWNERS has no line for {unit}"
