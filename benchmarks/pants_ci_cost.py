@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -66,7 +67,7 @@ def one_run(scratch: Path) -> dict[str, float]:
     # With the daemon, as on a developer's machine: the first run starts it, the second is timed.
     timed(["./pants", "test", "::"], clone, env)
     timings["warm_noop_test_daemon"] = timed(["./pants", "test", "::"], clone, env)
-    timed(["./pants", "--kill-pantsd"], clone, env)
+    stop_pantsd(clone)
 
     with open(clone / CHANGED_FILE, "a") as changed:
         changed.write("\n# a one-line change\n")
