@@ -37,7 +37,17 @@ def timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
         raise SystemExit(
             f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
+    print(f"  {elapsed:7.1f}s  {' '.join(command)}", flush=True)
     return elapsed
+
+
+def stop_pantsd(clone: Path) -> None:
+    """Pants 2.17 has no command for it: signal the pid it records under .pids/."""
+    for pid_file in clone.glob(".pids/*/pantsd/pid"):
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass
 
 
 def git(cwd: Path, *args: str) -> None:
