@@ -13,6 +13,7 @@ of medians and writes every timing to build/benchmarks/pants_ci_cost.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -44,10 +45,8 @@ def timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
 def stop_pantsd(clone: Path) -> None:
     """Pants 2.17 has no command for it: signal the pid it records under .pids/."""
     for pid_file in clone.glob(".pids/*/pantsd/pid"):
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
 
 
 def git(cwd: Path, *args: str) -> None:
