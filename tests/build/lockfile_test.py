@@ -20,7 +20,7 @@ def locked_requirements() -> list[dict[str, Any]]:
 
 
 def test_torch_is_the_cpu_build_from_the_wheels_dir() -> None:
-    (torch,) = [r for r in locked_requirements() if r["project_name"] == "torch"]
+    (torch,) = (r for r in locked_requirements() if r["project_name"] == "torch")
     assert torch["version"] == "2.13.0+cpu"
     urls = [a["url"] for a in torch["artifacts"]]
     assert urls and all(u.startswith("file://${WHEELS_DIR}/torch-2.13.0%2Bcpu-") for u in urls)

@@ -1,4 +1,9 @@
-"""A throwaway git copy of this repo, for tests that run ./pants against a change they make."""
+"""A throwaway git copy of this repo, for tests that run ./pants against a change they make.
+
+The copy is of the working tree at PLATFORM_REPO_ROOT, which pants.toml sets to the build root.
+The tests depend on `//:build_config` only, so they re-run when the build mechanism changes, not
+on a code change alone: `./pants lint` checks the code itself on every change.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,17 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# Pants lays out the test's `//:repo_files` dependency at the sandbox root, the test's cwd.
+# Pants lays out the test's `//:build_config` dependency at the sandbox root, the test's cwd;
+# tests that only read configuration read it there.
 SANDBOX_ROOT = Path.cwd()
+
+
+def working_tree() -> Path:
+    root = os.environ.get("PLATFORM_REPO_ROOT")
+    if not root or not (Path(root) / "pants.toml").is_file():
+        raise RuntimeError(f"PLATFORM_REPO_ROOT={root!r} is not the repo (pants.toml sets it)")
+    return Path(root)
+
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test",
@@ -17,20 +31,6 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "test",
     "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
-
-
-# What Pants adds to a test sandbox beside the repo files: runner PEXes, scripts, reports, and
-# links into its caches (which hold gigabytes and must never be copied).
-_SANDBOX_MACHINERY = ("*.pex", "*_shim.sh", "__run.sh", "extra-output", "*.xml", "__pycache__")
-
-
-def _not_repo_files(directory: str, names: list[str]) -> set[str]:
-    ignored = set(shutil.ignore_patterns(*_SANDBOX_MACHINERY)(directory, names))
-    for name in names:
-        path = Path(directory) / name
-        if path.is_symlink() or (name.startswith(".") and name not in (".ci", ".gitignore")):
-            ignored.add(name)
-    return ignored
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,20 @@ class RepoCopy:
 
     @classmethod
     def create(cls, destination: Path) -> RepoCopy:
-        """Copy the repo's files from the sandbox into `destination` and commit them."""
-        shutil.copytree(SANDBOX_ROOT, destination, symlinks=True, ignore=_not_repo_files)
+        """Copy the working tree's files (tracked, or untracked and not ignored) into
+        `destination` and commit them."""
+        source = working_tree()
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=source,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for relative in filter(None, listed.split("\0")):
+            if (source / relative).is_file():
+                (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / relative, destination / relative)
         copy = cls(destination)
         copy.git("init", "-q", "-b", "main")
         copy.commit("snapshot of the repo under test")
