@@ -14,15 +14,15 @@ from train.cli import main as train_main
 def test_real_flights_flow_from_landing_to_a_trained_model(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     days = ["--start", "2013-01-01", "--end", "2013-01-07"]
-    assert ingest_main(["land", *days, "--landing", str(landing)]) == 0
+    assert ingest_main(["land", *days, "--landing", str(landing), "--tables", "flights"]) == 0
     flights = read_table("flights")
     upstream = flights[(flights["month"] == 1) & (flights["day"] <= 7)]
 
-    curated = tmp_path / "curated" / "flights.parquet"
+    curated = tmp_path / "curated"
     table = tmp_path / "features" / "table.parquet"
     model = tmp_path / "models" / "baseline.joblib"
-    assert ingest_main(["curate", "--landing", str(landing), "--output", str(curated)]) == 0
-    assert feature_main(["--input", str(curated), "--output", str(table)]) == 0
+    assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
+    assert feature_main(["--input", str(curated / "flights"), "--output", str(table)]) == 0
     assert train_main(["--input", str(table), "--model", str(model)]) == 0
 
     training = pd.read_parquet(table)

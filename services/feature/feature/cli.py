@@ -13,7 +13,12 @@ from feature.build_table import build_table_file
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="feature", description=__doc__)
-    parser.add_argument("--input", type=Path, required=True, help="curated flights Parquet file")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="curated flights: a Parquet file or a directory of them",
+    )
     parser.add_argument("--output", type=Path, required=True, help="training table to write")
     args = parser.parse_args(argv)
     try:
