@@ -14,7 +14,12 @@ from train.cli import main as train_main
 def test_real_flights_flow_from_landing_to_a_trained_model(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     days = ["--start", "2013-01-01", "--end", "2013-01-07"]
-    assert ingest_main(["land", *days, "--landing", str(landing), "--tables", "flights"]) == 0
+    assert (
+        ingest_main(
+            ["land", *days, "--landing", str(landing), "--tables", "flights", "weather", "planes"]
+        )
+        == 0
+    )
     flights = read_table("flights")
     upstream = flights[(flights["month"] == 1) & (flights["day"] <= 7)]
 

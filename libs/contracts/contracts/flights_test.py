@@ -1,13 +1,8 @@
 import pandas as pd
 import pytest
 
-from contracts.flights import (
-    FLIGHT_COLUMNS,
-    NATURAL_KEY,
-    ContractViolation,
-    apply_contract,
-    check_columns,
-)
+from contracts.flights import FLIGHT_COLUMNS, FLIGHTS, NATURAL_KEY
+from contracts.table import ContractViolation, apply_contract
 
 ROW = dict(
     zip(
@@ -30,12 +25,12 @@ def test_natural_key_is_part_of_the_contract() -> None:
 def test_check_columns_names_missing_and_unexpected_columns() -> None:
     columns = [c for c in FLIGHT_COLUMNS if c != "carrier"] + ["gate"]
     with pytest.raises(ContractViolation) as error:
-        check_columns(columns, source="flights.csv")
+        FLIGHTS.check_columns(columns, source="flights.csv")
     assert str(error.value) == "flights.csv: missing column(s) carrier; unexpected column(s) gate"
 
 
 def test_a_good_row_is_typed_and_valid() -> None:
-    result = apply_contract(raw({}, {"arr_time": None, "tailnum": None}))
+    result = apply_contract(FLIGHTS, raw({}, {"arr_time": None, "tailnum": None}))
     assert result.valid.tolist() == [True, True]
     assert result.typed.loc[0, "sched_dep_time"] == 515
     assert result.typed.loc[0, "time_hour"] == pd.Timestamp("2013-01-01 10:00", tz="UTC")
@@ -57,7 +52,7 @@ def test_a_good_row_is_typed_and_valid() -> None:
     ],
 )
 def test_each_broken_rule_is_named(change: dict[str, str | None], reason: str) -> None:
-    result = apply_contract(raw({}, change))
+    result = apply_contract(FLIGHTS, raw({}, change))
     assert result.reasons[0] == ""
     assert reason in result.reasons[1]
     assert result.valid.tolist() == [True, False]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from contracts.flights import NATURAL_KEY, check_columns
+from contracts.flights import FLIGHTS, NATURAL_KEY
 from feature_definitions.calendar import calendar_features
 from storage.atomic import atomic_output
 
@@ -19,7 +19,7 @@ def training_table(flights: pd.DataFrame) -> pd.DataFrame:
 
     Flights with no arrival delay (cancelled or diverted) have no label and are left out.
     """
-    check_columns(flights.columns, source="curated flights")
+    FLIGHTS.check_columns(flights.columns, source="curated flights")
     arrived = flights[flights["arr_delay"].notna()]
     table = pd.concat(
         [arrived[list(NATURAL_KEY)], calendar_features(arrived["time_hour"])],

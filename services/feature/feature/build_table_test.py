@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from contracts.flights import FLIGHT_COLUMNS, ContractViolation
+from contracts.flights import FLIGHT_COLUMNS
+from contracts.table import ContractViolation
 from feature.build_table import LABEL, training_table
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from contracts.flights import ContractViolation
+from contracts.table import ContractViolation
 from feature.build_table import build_table_file
 
 

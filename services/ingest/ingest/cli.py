@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from contracts.tables import CURATED_TABLES
 from ingest.curate import curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
@@ -25,13 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")
     curate_cmd.add_argument("--landing", required=True, help="directory or fsspec URL")
     curate_cmd.add_argument("--curated", type=Path, required=True, help="output directory")
+    curate_cmd.add_argument(
+        "--tables", nargs="+", default=list(CURATED_TABLES), help="tables to curate"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "land":
             written = land(args.start, args.end, args.landing, tuple(args.tables))
             print(json.dumps({"landed_files": written, "landing": args.landing}))
         else:
-            reports = curate(args.landing, args.curated)
+            reports = curate(args.landing, args.curated, tuple(args.tables))
             totals = {
                 key: sum(getattr(r, key) for r in reports)
                 for key in ("rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate")

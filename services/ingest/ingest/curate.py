@@ -1,24 +1,27 @@
-"""Curates landed flights: contract check, quarantine, de-duplication, partitioned Parquet.
+"""Curates landed tables: contract check, quarantine, de-duplication, partitioned Parquet.
 
-Output tree (replaced whole, atomically, on every run):
+Output tree, replaced whole and atomically on every run:
 
-    <curated>/flights/<YYYY-MM>.parquet        accepted rows, typed, one file per month
-    <curated>/quarantine/rows.parquet           rejected rows, raw, with the reason for each
-    <curated>/quarantine/files/<name>           copies of files that could not be read at all
-    <curated>/reports/<name>.json               per input file: rows read, accepted, quarantined,
-                                                duplicate, and why
+    <curated>/<table>/<YYYY-MM>.parquet          accepted rows, typed, one file per month
+    <curated>/<table>/<table>.parquet            (tables without dates: planes)
+    <curated>/quarantine/<table>/rows.parquet    rejected rows, raw, with the reason for each
+    <curated>/quarantine/<table>/files/<name>     copies of files that could not be read at all
+    <curated>/reports/<table>/<name>.json        per input file: rows read, accepted,
+                                                 quarantined and duplicate, and why
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import fsspec
 import pandas as pd
 
-from contracts.flights import FLIGHT_COLUMNS, NATURAL_KEY, apply_contract
+from contracts.table import TableContract, apply_contract
+from contracts.tables import CURATED_TABLES
 from ingest.read_landed import LandedFile, read_landed
 from storage.atomic import staged_directory
 
@@ -27,6 +30,7 @@ SOURCE = "source_file"
 
 @dataclass(frozen=True)
 class FileReport:
+    table: str
     file: str
     status: str  # "accepted" or "quarantined"
     reason: str | None
@@ -36,52 +40,73 @@ class FileReport:
     rows_duplicate: int
 
 
-def landed_flights_files(landing: str) -> list[tuple[str, str]]:
-    """(file name, fsspec URL) of each landed flights file, in name (= date) order."""
+def landed_files(landing: str, table: str) -> list[tuple[str, str]]:
+    """(file name, fsspec URL) of each landed file of `table`, in name (= date) order."""
     fs, root = fsspec.core.url_to_fs(landing)
-    paths = sorted(fs.glob(f"{root.rstrip('/')}/flights/*.csv"))
+    paths = sorted(fs.glob(f"{root.rstrip('/')}/{table}/*.csv"))
     return [(path.rsplit("/", 1)[-1], fs.unstrip_protocol(path)) for path in paths]
 
 
-def curate(landing: str, curated: Path) -> list[FileReport]:
-    files = landed_flights_files(landing)
-    if not files:
-        raise FileNotFoundError(f"no landed flights files under {landing}/flights/")
-    landed = []
-    for name, url in files:
-        with fsspec.open(url, "rb") as handle:
-            landed.append(read_landed(name, handle.read()))
-    raw_rows = _raw_rows(landed)
-    checked = apply_contract(raw_rows[list(FLIGHT_COLUMNS)])
-    accepted = checked.typed[checked.valid]
-    duplicate = accepted.duplicated(list(NATURAL_KEY), keep="first")
-    quarantined = _quarantined_rows(landed, raw_rows, checked.reasons)
-
-    reports = [_report(file, raw_rows, checked.valid, duplicate, quarantined) for file in landed]
+def curate(
+    landing: str, curated: Path, tables: Sequence[str] = tuple(CURATED_TABLES)
+) -> list[FileReport]:
+    unknown = [t for t in tables if t not in CURATED_TABLES]
+    if unknown:
+        raise ValueError(
+            f"unknown table(s) {', '.join(unknown)}; known: {', '.join(CURATED_TABLES)}"
+        )
+    landed_by_table = {table: landed_files(landing, table) for table in tables}
+    empty = [table for table, files in landed_by_table.items() if not files]
+    if empty:
+        where = ", ".join(f"{landing}/{table}/" for table in empty)
+        raise FileNotFoundError(f"no landed files under {where}")
+    reports: list[FileReport] = []
     with staged_directory(curated) as staging:
-        _write_partitions(accepted[~duplicate], staging / "flights")
-        (staging / "quarantine" / "files").mkdir(parents=True)
-        quarantined.to_parquet(staging / "quarantine" / "rows.parquet", index=False)
-        for (name, url), file in zip(files, landed, strict=True):
-            if file.problem:
-                with fsspec.open(url, "rb") as source:
-                    (staging / "quarantine" / "files" / name).write_bytes(source.read())
-        (staging / "reports").mkdir()
-        for report in reports:
-            text = json.dumps(asdict(report), indent=2, sort_keys=True) + "\n"
-            (staging / "reports" / f"{report.file}.json").write_text(text)
+        for table, files in landed_by_table.items():
+            reports += _curate_table(CURATED_TABLES[table], files, staging)
     return reports
 
 
-def _raw_rows(landed: list[LandedFile]) -> pd.DataFrame:
+def _curate_table(
+    contract: TableContract, files: list[tuple[str, str]], staging: Path
+) -> list[FileReport]:
+    landed = []
+    for name, url in files:
+        with fsspec.open(url, "rb") as handle:
+            landed.append(read_landed(contract, name, handle.read()))
+    raw_rows = _raw_rows(contract, landed)
+    checked = apply_contract(contract, raw_rows[list(contract.columns)])
+    accepted = checked.typed[checked.valid]
+    duplicate = accepted.duplicated(list(contract.natural_key), keep="first")
+    quarantined = _quarantined_rows(contract, landed, raw_rows, checked.reasons)
+    reports = [
+        _report(contract, file, raw_rows, checked.valid, duplicate, quarantined) for file in landed
+    ]
+
+    _write_partitions(contract, accepted[~duplicate], staging / contract.name)
+    quarantine = staging / "quarantine" / contract.name
+    (quarantine / "files").mkdir(parents=True)
+    quarantined.to_parquet(quarantine / "rows.parquet", index=False)
+    for (name, url), file in zip(files, landed, strict=True):
+        if file.problem:
+            with fsspec.open(url, "rb") as source:
+                (quarantine / "files" / name).write_bytes(source.read())
+    (staging / "reports" / contract.name).mkdir(parents=True)
+    for report in reports:
+        text = json.dumps(asdict(report), indent=2, sort_keys=True) + "\n"
+        (staging / "reports" / contract.name / f"{report.file}.json").write_text(text)
+    return reports
+
+
+def _raw_rows(contract: TableContract, landed: list[LandedFile]) -> pd.DataFrame:
     frames = [file.rows.assign(**{SOURCE: file.name}) for file in landed if file.rows is not None]
     if not frames:
-        return pd.DataFrame(columns=[*FLIGHT_COLUMNS, SOURCE])
+        return pd.DataFrame(columns=[*contract.columns, SOURCE], dtype=object)
     return pd.concat(frames, ignore_index=True)
 
 
 def _quarantined_rows(
-    landed: list[LandedFile], raw_rows: pd.DataFrame, reasons: pd.Series
+    contract: TableContract, landed: list[LandedFile], raw_rows: pd.DataFrame, reasons: pd.Series
 ) -> pd.DataFrame:
     """Every rejected row with its reason: rows that broke the contract (raw values kept) and
     rows the CSV parser could not split (raw line kept)."""
@@ -94,12 +119,13 @@ def _quarantined_rows(
         ],
         columns=[SOURCE, "reason", "raw_line"],
     )
-    columns = [SOURCE, "reason", "raw_line", *FLIGHT_COLUMNS]
+    columns = [SOURCE, "reason", "raw_line", *contract.columns]
     rows = pd.concat([invalid, unparsed], ignore_index=True).reindex(columns=columns)
     return rows.astype("string")
 
 
 def _report(
+    contract: TableContract,
     file: LandedFile,
     raw_rows: pd.DataFrame,
     valid: pd.Series,
@@ -107,14 +133,15 @@ def _report(
     quarantined: pd.DataFrame,
 ) -> FileReport:
     if file.problem:
-        return FileReport(file.name, "quarantined", file.problem, file.unusable_rows, 0,
-                          file.unusable_rows, 0)  # fmt: skip
+        return FileReport(contract.name, file.name, "quarantined", file.problem,
+                          file.unusable_rows, 0, file.unusable_rows, 0)  # fmt: skip
     mine = raw_rows[SOURCE] == file.name
     accepted_here = valid & mine
     duplicates = int(duplicate[accepted_here[accepted_here].index].sum())
     rows_quarantined = int((quarantined[SOURCE] == file.name).sum())
     rows_accepted = int(accepted_here.sum()) - duplicates
     return FileReport(
+        table=contract.name,
         file=file.name,
         status="accepted",
         reason=None,
@@ -125,7 +152,10 @@ def _report(
     )
 
 
-def _write_partitions(flights: pd.DataFrame, directory: Path) -> None:
+def _write_partitions(contract: TableContract, rows: pd.DataFrame, directory: Path) -> None:
     directory.mkdir(parents=True)
-    for (year, month), rows in flights.groupby(["year", "month"], sort=True):
-        rows.to_parquet(directory / f"{year:04d}-{month:02d}.parquet", index=False)
+    if not contract.monthly:
+        rows.to_parquet(directory / f"{contract.name}.parquet", index=False)
+        return
+    for (year, month), part in rows.groupby(["year", "month"], sort=True):
+        part.to_parquet(directory / f"{year:04d}-{month:02d}.parquet", index=False)

@@ -41,7 +41,7 @@ def assert_rows_add_up(report: FileReport) -> None:
 def test_real_days_are_accepted_typed_and_partitioned_by_month(
     two_real_days: Path, tmp_path: Path
 ) -> None:
-    reports = curate(str(two_real_days), tmp_path / "curated")
+    reports = curate(str(two_real_days), tmp_path / "curated", ("flights",))
     assert [(r.file, r.status, r.rows_quarantined) for r in reports] == [
         ("2013-01-31.csv", "accepted", 0),
         ("2013-02-01.csv", "accepted", 0),
@@ -68,12 +68,12 @@ def test_invalid_rows_are_quarantined_with_a_reason_and_duplicates_counted(
     lines.append(lines[2])  # an exact re-delivery of a row: same natural key
     day.write_text("\n".join(lines) + "\n")
 
-    reports = curate(str(landing), tmp_path / "curated")
+    reports = curate(str(landing), tmp_path / "curated", ("flights",))
 
     report = reports[0]
     assert (report.rows_quarantined, report.rows_duplicate) == (1, 1)
     assert_rows_add_up(report)
-    quarantined = pd.read_parquet(tmp_path / "curated" / "quarantine" / "rows.parquet")
+    quarantined = pd.read_parquet(tmp_path / "curated" / "quarantine" / "flights" / "rows.parquet")
     (reason,) = quarantined["reason"]
     assert "month: in_range(1, 12) (got 13)" in reason
     assert quarantined["source_file"].tolist() == ["2013-01-31.csv"]
@@ -90,7 +90,7 @@ def test_bad_files_are_quarantined_whole_and_reported_without_a_crash(
     (flights / "2013-03-03.csv").write_bytes(b"\x89PNG\x00\x01garbage")
     (flights / "2013-03-04.csv").write_bytes(good[: len(good) // 2])
 
-    reports = {r.file: r for r in curate(str(landing), tmp_path / "curated")}
+    reports = {r.file: r for r in curate(str(landing), tmp_path / "curated", ("flights",))}
 
     assert reports["2013-03-01.csv"].reason == "empty file"
     assert "wrong delimiter ';'" in (reports["2013-03-02.csv"].reason or "")
@@ -99,40 +99,68 @@ def test_bad_files_are_quarantined_whole_and_reported_without_a_crash(
     assert truncated.status == "accepted" and truncated.rows_quarantined == 1
     for report in reports.values():
         assert_rows_add_up(report)
-    kept = sorted(p.name for p in (tmp_path / "curated" / "quarantine" / "files").iterdir())
+    kept = sorted(
+        p.name for p in (tmp_path / "curated" / "quarantine" / "flights" / "files").iterdir()
+    )
     assert kept == ["2013-03-01.csv", "2013-03-02.csv", "2013-03-03.csv"]
-    on_disk = json.loads((tmp_path / "curated" / "reports" / "2013-03-02.csv.json").read_text())
+    on_disk = json.loads(
+        (tmp_path / "curated" / "reports" / "flights" / "2013-03-02.csv.json").read_text()
+    )
     assert (
         on_disk["status"] == "quarantined" and on_disk["rows_read"] == on_disk["rows_quarantined"]
     )
 
 
 def test_rerunning_on_the_same_landing_changes_nothing(two_real_days: Path, tmp_path: Path) -> None:
-    curate(str(two_real_days), tmp_path / "curated")
+    curate(str(two_real_days), tmp_path / "curated", ("flights",))
     first = tree_digest(tmp_path / "curated")
-    curate(str(two_real_days), tmp_path / "curated")
+    curate(str(two_real_days), tmp_path / "curated", ("flights",))
     assert tree_digest(tmp_path / "curated") == first
 
 
 def test_a_run_killed_mid_write_leaves_the_previous_output(
     two_real_days: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    curate(str(two_real_days), tmp_path / "curated")
+    curate(str(two_real_days), tmp_path / "curated", ("flights",))
     before = tree_digest(tmp_path / "curated")
 
-    def die_after_first_partition(flights: pd.DataFrame, directory: Path) -> None:
+    def die_after_first_partition(contract: object, rows: pd.DataFrame, directory: Path) -> None:
         directory.mkdir(parents=True)
-        flights.head(10).to_parquet(directory / "2013-01.parquet")
+        rows.head(10).to_parquet(directory / "2013-01.parquet")
         raise KeyboardInterrupt("killed")
 
     monkeypatch.setattr(curate_module, "_write_partitions", die_after_first_partition)
     with pytest.raises(KeyboardInterrupt):
-        curate(str(two_real_days), tmp_path / "curated")
+        curate(str(two_real_days), tmp_path / "curated", ("flights",))
     assert tree_digest(tmp_path / "curated") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
 
 
-def test_an_empty_landing_zone_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no landed flights files"):
-        curate(str(tmp_path), tmp_path / "curated")
+def test_an_empty_landing_zone_is_an_error_naming_the_tables(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no landed files under .*/weather/"):
+        curate(str(tmp_path), tmp_path / "curated", ("weather",))
     assert not (tmp_path / "curated").exists()
+
+
+def test_an_unknown_table_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown table\\(s\\) gates"):
+        curate(str(tmp_path), tmp_path / "curated", ("gates",))
+
+
+def test_weather_and_planes_are_curated_with_their_own_contracts(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    # 12 February 2013 holds upstream's 1048 mph wind reading at EWR.
+    land(dt.date(2013, 2, 12), dt.date(2013, 2, 13), str(landing), ("weather", "planes"))
+    reports = curate(str(landing), tmp_path / "curated", ("weather", "planes"))
+
+    for report in reports:
+        assert_rows_add_up(report)
+    weather = {r.file: r for r in reports if r.table == "weather"}
+    assert weather["2013-02-12.csv"].rows_quarantined == 1
+    reasons = pd.read_parquet(tmp_path / "curated" / "quarantine" / "weather" / "rows.parquet")
+    assert reasons["reason"].str.contains("wind_speed: in_range").tolist() == [True]
+    # Planes land as a daily snapshot: the second day repeats every tail number.
+    planes = [r for r in reports if r.table == "planes"]
+    assert planes[1].rows_duplicate == planes[1].rows_read == planes[0].rows_accepted
+    curated_planes = pd.read_parquet(tmp_path / "curated" / "planes" / "planes.parquet")
+    assert curated_planes["tailnum"].is_unique and len(curated_planes) == 3322

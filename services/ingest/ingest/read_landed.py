@@ -1,4 +1,4 @@
-"""Reads one landed flights file defensively: a bad file yields a reason, never an exception."""
+"""Reads one landed file defensively: a bad file yields a reason, never an exception."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from contracts.flights import FLIGHT_COLUMNS, MISSING_VALUES, ContractViolation, check_columns
+from contracts.table import MISSING_VALUES, ContractViolation, TableContract
 
 OTHER_DELIMITERS = (";", "\t", "|")
 
@@ -33,8 +33,8 @@ class LandedFile:
     unusable_rows: int = 0
 
 
-def read_landed(name: str, data: bytes) -> LandedFile:
-    problem = _whole_file_problem(data)
+def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
+    problem = _whole_file_problem(contract, data)
     if problem:
         return LandedFile(name, problem=problem, unusable_rows=_data_lines(data))
 
@@ -50,7 +50,7 @@ def read_landed(name: str, data: bytes) -> LandedFile:
             io.BytesIO(data),
             parse_options=pacsv.ParseOptions(invalid_row_handler=reject),
             convert_options=pacsv.ConvertOptions(
-                column_types={column: pa.string() for column in FLIGHT_COLUMNS},
+                column_types={column: pa.string() for column in contract.columns},
                 null_values=list(MISSING_VALUES),
                 strings_can_be_null=True,
             ),
@@ -62,7 +62,7 @@ def read_landed(name: str, data: bytes) -> LandedFile:
     return LandedFile(name, rows=rows, rejected=rejected)
 
 
-def _whole_file_problem(data: bytes) -> str | None:
+def _whole_file_problem(contract: TableContract, data: bytes) -> str | None:
     if not data.strip():
         return "empty file"
     nul = data.find(b"\x00")
@@ -75,10 +75,10 @@ def _whole_file_problem(data: bytes) -> str | None:
     lines = text.splitlines()
     header = lines[0].split(",")
     for delimiter in OTHER_DELIMITERS:
-        if set(lines[0].split(delimiter)) >= set(FLIGHT_COLUMNS):
+        if set(lines[0].split(delimiter)) >= set(contract.columns):
             return f"wrong delimiter {delimiter!r}: the header splits on it, expected ','"
     try:
-        check_columns([column.strip() for column in header], source="header")
+        contract.check_columns([column.strip() for column in header], source="header")
     except ContractViolation as violation:
         return str(violation)
     if not any(line.strip() for line in lines[1:]):

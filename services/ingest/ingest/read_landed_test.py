@@ -1,6 +1,6 @@
 import pytest
 
-from contracts.flights import FLIGHT_COLUMNS
+from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
 from ingest.read_landed import read_landed
 
 HEADER = ",".join(FLIGHT_COLUMNS)
@@ -9,7 +9,7 @@ GOOD = f"{HEADER}\n{ROW}\n{ROW.replace(',1545,', ',1714,')}\n"
 
 
 def test_a_good_file_gives_all_rows_as_strings() -> None:
-    landed = read_landed("2013-01-01.csv", GOOD.encode())
+    landed = read_landed(FLIGHTS, "2013-01-01.csv", GOOD.encode())
     assert landed.problem is None and landed.rejected == []
     assert landed.rows is not None
     assert landed.rows["flight"].tolist() == ["1545", "1714"]
@@ -17,14 +17,14 @@ def test_a_good_file_gives_all_rows_as_strings() -> None:
 
 def test_na_and_empty_fields_are_missing() -> None:
     text = f"{HEADER}\n{ROW.replace(',830,', ',NA,').replace(',N14228,', ',,')}\n"
-    landed = read_landed("f.csv", text.encode())
+    landed = read_landed(FLIGHTS, "f.csv", text.encode())
     assert landed.rows is not None
     assert landed.rows.loc[0, "arr_time"] is None and landed.rows.loc[0, "tailnum"] is None
 
 
 def test_a_truncated_last_row_is_rejected_with_a_reason_and_the_rest_is_kept() -> None:
     truncated = GOOD.encode()[:-40]
-    landed = read_landed("f.csv", truncated)
+    landed = read_landed(FLIGHTS, "f.csv", truncated)
     assert landed.problem is None
     assert landed.rows is not None and len(landed.rows) == 1
     (rejected,) = landed.rejected
@@ -49,7 +49,7 @@ def test_a_truncated_last_row_is_rejected_with_a_reason_and_the_rest_is_kept() -
 def test_a_bad_file_gets_a_reason_not_an_exception(
     content: bytes, problem: str, unusable_rows: int
 ) -> None:
-    landed = read_landed("bad.csv", content)
+    landed = read_landed(FLIGHTS, "bad.csv", content)
     assert landed.rows is None
     assert landed.problem is not None and problem in landed.problem
     assert landed.unusable_rows == unusable_rows
