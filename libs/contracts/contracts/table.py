@@ -63,10 +63,7 @@ class ContractResult:
 
     typed: pd.DataFrame
     reasons: pd.Series
-
-    @property
-    def valid(self) -> pd.Series:
-        return self.reasons == ""
+    valid: pd.Series
 
 
 def hhmm(low: int, high: int) -> list[pa.Check]:
@@ -123,7 +120,7 @@ def apply_contract(contract: TableContract, raw: pd.DataFrame) -> ContractResult
 
     # Rows with unparseable values are already rejected; pandera checks the values of the rest.
     _add_reasons(reasons, _schema_failures(contract.schema, typed[reasons == ""]))
-    return ContractResult(typed=typed, reasons=reasons)
+    return ContractResult(typed=typed, reasons=reasons, valid=reasons == "")
 
 
 def _add_reasons(reasons: pd.Series, new: pd.Series) -> None:

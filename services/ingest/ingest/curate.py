@@ -79,9 +79,7 @@ def _curate_table(
     accepted = checked.typed[checked.valid]
     duplicate = accepted.duplicated(list(contract.natural_key), keep="first")
     quarantined = _quarantined_rows(contract, landed, raw_rows, checked.reasons)
-    reports = [
-        _report(contract, file, raw_rows, checked.valid, duplicate, quarantined) for file in landed
-    ]
+    reports = _reports(contract, landed, raw_rows, checked.valid, duplicate, quarantined)
 
     _write_partitions(contract, accepted[~duplicate], staging / contract.name)
     quarantine = staging / "quarantine" / contract.name
@@ -124,32 +122,41 @@ def _quarantined_rows(
     return rows.astype("string")
 
 
-def _report(
+def _reports(
     contract: TableContract,
-    file: LandedFile,
+    landed: list[LandedFile],
     raw_rows: pd.DataFrame,
     valid: pd.Series,
     duplicate: pd.Series,
     quarantined: pd.DataFrame,
-) -> FileReport:
-    if file.problem:
-        return FileReport(contract.name, file.name, "quarantined", file.problem,
-                          file.unusable_rows, 0, file.unusable_rows, 0)  # fmt: skip
-    mine = raw_rows[SOURCE] == file.name
-    accepted_here = valid & mine
-    duplicates = int(duplicate[accepted_here[accepted_here].index].sum())
-    rows_quarantined = int((quarantined[SOURCE] == file.name).sum())
-    rows_accepted = int(accepted_here.sum()) - duplicates
-    return FileReport(
-        table=contract.name,
-        file=file.name,
-        status="accepted",
-        reason=None,
-        rows_read=int(mine.sum()) + len(file.rejected),
-        rows_accepted=rows_accepted,
-        rows_quarantined=rows_quarantined,
-        rows_duplicate=duplicates,
-    )
+) -> list[FileReport]:
+    """One report per landed file; the counts are taken once over all rows, not per file."""
+    source = raw_rows[SOURCE]
+    parsed = source.value_counts()
+    accepted = source[valid]
+    accepted_counts = accepted.value_counts()
+    duplicates = accepted[duplicate.to_numpy()].value_counts()
+    quarantined_rows = quarantined[SOURCE].value_counts()
+    reports = []
+    for file in landed:
+        if file.problem:
+            reports.append(FileReport(contract.name, file.name, "quarantined", file.problem,
+                                      file.unusable_rows, 0, file.unusable_rows, 0))  # fmt: skip
+            continue
+        rows_duplicate = int(duplicates.get(file.name, 0))
+        reports.append(
+            FileReport(
+                table=contract.name,
+                file=file.name,
+                status="accepted",
+                reason=None,
+                rows_read=int(parsed.get(file.name, 0)) + len(file.rejected),
+                rows_accepted=int(accepted_counts.get(file.name, 0)) - rows_duplicate,
+                rows_quarantined=int(quarantined_rows.get(file.name, 0)),
+                rows_duplicate=rows_duplicate,
+            )
+        )
+    return reports
 
 
 def _write_partitions(contract: TableContract, rows: pd.DataFrame, directory: Path) -> None:
