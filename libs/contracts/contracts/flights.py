@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from contracts.table import TableContract, hhmm, time_hour_matches_local_fields
+from contracts.table import TIME_HOUR_IS_LOCAL_HOUR, TableContract, hhmm
 
 CARRIERS: tuple[str, ...] = (
     "9E", "AA", "AS", "B6", "DL", "EV", "F9", "FL", "HA", "MQ", "OO", "UA", "US", "VX", "WN", "YV",
@@ -36,12 +36,7 @@ FLIGHTS = TableContract(
             "minute": pa.Column("Int64", pa.Check.in_range(0, 59)),
             "time_hour": pa.Column(pd.DatetimeTZDtype(tz="UTC")),
         },
-        checks=[
-            pa.Check(
-                time_hour_matches_local_fields,
-                error="time_hour (in New York time) matches year, month, day and hour",
-            )
-        ],
+        checks=[TIME_HOUR_IS_LOCAL_HOUR],
         strict=True,
     ),
     # One scheduled departure: the same flight number can leave an airport twice a day.

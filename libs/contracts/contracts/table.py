@@ -76,7 +76,7 @@ def hhmm(low: int, high: int) -> list[pa.Check]:
     ]
 
 
-def time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
+def _time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
     """The instant time_hour falls on the table's local year, month, day and hour."""
     local = frame["time_hour"].dt.tz_convert(LOCAL_TIMEZONE)
     matches: pd.Series = (
@@ -86,6 +86,13 @@ def time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
         & (local.dt.hour == frame["hour"])
     )
     return matches
+
+
+# For tables that record an hour both as an instant and as local fields (flights, weather).
+TIME_HOUR_IS_LOCAL_HOUR = pa.Check(
+    _time_hour_matches_local_fields,
+    error="time_hour (in New York time) matches year, month, day and hour",
+)
 
 
 def apply_contract(contract: TableContract, raw: pd.DataFrame) -> ContractResult:

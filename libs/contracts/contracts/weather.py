@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from contracts.flights import NYC_AIRPORTS
-from contracts.table import TableContract, time_hour_matches_local_fields
+from contracts.table import TIME_HOUR_IS_LOCAL_HOUR, TableContract
 
 WEATHER = TableContract(
     name="weather",
@@ -29,12 +29,7 @@ WEATHER = TableContract(
             "visib": pa.Column("float64", pa.Check.in_range(0, 10), nullable=True),
             "time_hour": pa.Column(pd.DatetimeTZDtype(tz="UTC")),
         },
-        checks=[
-            pa.Check(
-                time_hour_matches_local_fields,
-                error="time_hour (in New York time) matches year, month, day and hour",
-            )
-        ],
+        checks=[TIME_HOUR_IS_LOCAL_HOUR],
         strict=True,
     ),
     # time_hour, not the local hour: the local 1 a.m. repeats when daylight saving ends.
