@@ -57,9 +57,8 @@ def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
         return LandedFile(name, problem=f"unreadable CSV: {error}", unusable_rows=_data_lines(data))
-    rows = table.to_pandas()
-    rows = rows.astype(object).where(rows.notna(), None)
-    return LandedFile(name, rows=rows, rejected=rejected)
+    # Arrow strings arrive as object columns holding str, with None for nulls.
+    return LandedFile(name, rows=table.to_pandas(), rejected=rejected)
 
 
 def _whole_file_problem(contract: TableContract, data: bytes) -> str | None:
