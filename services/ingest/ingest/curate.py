@@ -70,10 +70,11 @@ def curate(
 def _curate_table(
     contract: TableContract, files: list[tuple[str, str]], staging: Path
 ) -> list[FileReport]:
-    landed = []
+    contents = {}
     for name, url in files:
         with fsspec.open(url, "rb") as handle:
-            landed.append(read_landed(contract, name, handle.read()))
+            contents[name] = handle.read()
+    landed = [read_landed(contract, name, data) for name, data in contents.items()]
     raw_rows = _raw_rows(contract, landed)
     checked = apply_contract(contract, raw_rows[list(contract.columns)])
     accepted = checked.typed[checked.valid]
@@ -85,10 +86,9 @@ def _curate_table(
     quarantine = staging / "quarantine" / contract.name
     (quarantine / "files").mkdir(parents=True)
     quarantined.to_parquet(quarantine / "rows.parquet", index=False)
-    for (name, url), file in zip(files, landed, strict=True):
+    for file in landed:
         if file.problem:
-            with fsspec.open(url, "rb") as source:
-                (quarantine / "files" / name).write_bytes(source.read())
+            (quarantine / "files" / file.name).write_bytes(contents[file.name])
     (staging / "reports" / contract.name).mkdir(parents=True)
     for report in reports:
         text = json.dumps(asdict(report), indent=2, sort_keys=True) + "\n"
