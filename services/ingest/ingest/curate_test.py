@@ -147,11 +147,14 @@ def test_an_unknown_table_is_named(tmp_path: Path) -> None:
         curate(str(tmp_path), tmp_path / "curated", ("gates",))
 
 
-def test_weather_and_planes_are_curated_with_their_own_contracts(tmp_path: Path) -> None:
+def test_weather_planes_and_airports_are_curated_with_their_own_contracts(
+    tmp_path: Path,
+) -> None:
     landing = tmp_path / "landing"
+    tables = ("weather", "planes", "airports")
     # 12 February 2013 holds upstream's 1048 mph wind reading at EWR.
-    land(dt.date(2013, 2, 12), dt.date(2013, 2, 13), str(landing), ("weather", "planes"))
-    reports = curate(str(landing), tmp_path / "curated", ("weather", "planes"))
+    land(dt.date(2013, 2, 12), dt.date(2013, 2, 13), str(landing), tables)
+    reports = curate(str(landing), tmp_path / "curated", tables)
 
     for report in reports:
         assert_rows_add_up(report)
@@ -164,3 +167,11 @@ def test_weather_and_planes_are_curated_with_their_own_contracts(tmp_path: Path)
     assert planes[1].rows_duplicate == planes[1].rows_read == planes[0].rows_accepted
     curated_planes = pd.read_parquet(tmp_path / "curated" / "planes" / "planes.parquet")
     assert curated_planes["tailnum"].is_unique and len(curated_planes) == 3322
+    # Airports too: one file, every FAA code once, the IANA zone kept (missing for three).
+    airports = [r for r in reports if r.table == "airports"]
+    assert [(r.rows_accepted, r.rows_duplicate) for r in airports] == [(1458, 0), (0, 1458)]
+    curated_airports = pd.read_parquet(tmp_path / "curated" / "airports" / "airports.parquet")
+    assert curated_airports["faa"].is_unique and len(curated_airports) == 1458
+    by_code = curated_airports.set_index("faa")["tzone"]
+    assert (by_code["IAH"], by_code["HNL"]) == ("America/Chicago", "Pacific/Honolulu")
+    assert by_code.isna().sum() == 3
