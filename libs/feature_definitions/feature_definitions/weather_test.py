@@ -1,0 +1,71 @@
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+import pytest
+
+from feature_definitions.errors import FeatureInputError
+from feature_definitions.weather import WEATHER_COLUMNS, WEATHER_FILLS, weather_features
+
+
+def weather_rows(*rows: Mapping[str, object]) -> pd.DataFrame:
+    base = {c: 1.0 for c in WEATHER_COLUMNS}
+    frame = pd.DataFrame([{**base, **row} for row in rows])
+    frame["time_hour"] = pd.to_datetime(frame["time_hour"], utc=True)
+    return frame
+
+
+def test_joins_the_hour_at_the_origin_and_fills_what_is_missing() -> None:
+    weather = weather_rows(
+        {"origin": "EWR", "time_hour": "2013-01-01T10:00:00Z", "temp": 39.02, "wind_speed": 10.4,
+         "wind_gust": None, "pressure": None},
+        {"origin": "JFK", "time_hour": "2013-01-01T10:00:00Z", "temp": 39.9, "wind_gust": 25.3},
+        {"origin": "EWR", "time_hour": "2013-01-01T11:00:00Z", "temp": 40.0},
+    )  # fmt: skip
+    flights = pd.DataFrame(
+        {
+            "origin": ["EWR", "JFK", "LGA", "EWR"],
+            "time_hour": pd.to_datetime(
+                ["2013-01-01T10:00Z"] * 3 + ["2013-01-01T12:00Z"], utc=True
+            ),
+        },
+        index=[7, 8, 9, 10],
+    )
+    features = weather_features(flights["origin"], flights["time_hour"], weather)
+
+    assert list(features.index) == [7, 8, 9, 10]
+    assert features["weather_known"].tolist() == [1, 1, 0, 0]
+    assert features["temp"].tolist() == [39.02, 39.9, WEATHER_FILLS["temp"], WEATHER_FILLS["temp"]]
+    # A missing gust is the wind speed; a missing pressure the standard one.
+    assert features.loc[7, "wind_gust"] == 10.4
+    assert features.loc[8, "wind_gust"] == 25.3
+    assert features.loc[7, "pressure"] == 1013.25
+    unknown = features.loc[9]
+    assert unknown["wind_gust"] == unknown["wind_speed"] == WEATHER_FILLS["wind_speed"]
+    assert not features.isna().any().any()
+
+
+def test_a_naive_time_is_new_york_time() -> None:
+    weather = weather_rows({"origin": "EWR", "time_hour": "2013-01-01T10:00:00Z", "temp": 39.02})
+    features = weather_features(pd.Series(["EWR"]), pd.Series(["2013-01-01 05:00:00"]), weather)
+    assert features["temp"].tolist() == [39.02]
+
+
+def test_duplicate_weather_hours_are_rejected() -> None:
+    row = {"origin": "EWR", "time_hour": "2013-01-01T10:00:00Z"}
+    with pytest.raises(FeatureInputError, match="1 duplicate \\(origin, time_hour\\)"):
+        weather_features(
+            pd.Series(["EWR"]), pd.Series(["2013-01-01 05:00:00"]), weather_rows(row, row)
+        )
+
+
+def test_real_weather_of_a_known_flight(first_ten_days: dict[str, pd.DataFrame]) -> None:
+    # UA 1545, EWR 05:15 on 1 January 2013. Upstream weather at EWR 05:00 (10:00Z): 39.02 °F,
+    # 1011.9 hPa; at 04:00 it was 1012.2 hPa, at 06:00 1012.4.
+    flights = first_ten_days["flights"]
+    ua1545 = flights[(flights["flight"] == 1545) & (flights["day"] == 1)]
+    features = weather_features(ua1545["origin"], ua1545["time_hour"], first_ten_days["weather"])
+    assert features["weather_known"].tolist() == [1]
+    assert features["temp"].iloc[0] == 39.02
+    assert math.isclose(features["wind_speed"].iloc[0], 12.65858)
+    assert features["pressure"].iloc[0] == 1011.9
