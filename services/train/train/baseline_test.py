@@ -1,8 +1,13 @@
+from pathlib import Path
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
-from train.baseline import LABEL, TrainingDataError, fit_baseline
+from feature_definitions.labels import LABEL
+from train.baseline import TrainingDataError, fit_baseline, train_file
+from train.cli import main
 
 
 def table(rows: int = 400, seed: int = 1) -> pd.DataFrame:
@@ -42,3 +47,34 @@ def test_single_class_label_is_rejected_by_name() -> None:
 def test_missing_feature_is_named() -> None:
     with pytest.raises(TrainingDataError, match="missing column\\(s\\) dep_hour"):
         fit_baseline(table().drop(columns=["dep_hour"]))
+
+
+def test_missing_values_in_a_feature_are_rejected_by_name() -> None:
+    holed = table().astype({"dep_hour": "float64"})
+    holed.loc[3, "dep_hour"] = np.nan
+    with pytest.raises(TrainingDataError, match="missing values in dep_hour"):
+        fit_baseline(holed)
+
+
+def test_trains_on_the_train_split_of_a_features_directory(tmp_path: Path) -> None:
+    features = tmp_path / "features"
+    features.mkdir()
+    table().to_parquet(features / "train.parquet")
+    # The other splits are not training data: a broken one must not matter.
+    (features / "validation.parquet").write_text("not parquet")
+    model = tmp_path / "models" / "baseline.joblib"
+
+    assert main(["--features", str(features), "--model", str(model)]) == 0
+
+    report = train_file(features, tmp_path / "again.joblib")
+    assert report.rows == 400
+    assert joblib.load(model).coef_.shape == (1, 4)
+
+
+def test_a_features_directory_without_a_train_split_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "baseline.joblib"
+    assert main(["--features", str(tmp_path), "--model", str(model)]) == 2
+    assert "no train split" in capsys.readouterr().err
+    assert not model.exists()

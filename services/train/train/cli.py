@@ -14,12 +14,17 @@ from train.device import select_device
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="train", description=__doc__)
-    parser.add_argument("--input", type=Path, required=True, help="training table (Parquet)")
+    parser.add_argument(
+        "--features",
+        type=Path,
+        required=True,
+        help="the feature service's output directory; trains on its train.parquet",
+    )
     parser.add_argument("--model", type=Path, required=True, help="model file to write")
     args = parser.parse_args(argv)
     try:
-        report = train_file(args.input, args.model)
-    except (TrainingDataError, FileNotFoundError) as error:
+        report = train_file(args.features, args.model)
+    except TrainingDataError as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps({**asdict(report), "model": str(args.model), "device": str(select_device())}))

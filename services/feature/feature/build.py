@@ -1,0 +1,66 @@
+"""One feature build: read curated tables, build the training table, split it by date, and
+write the splits, the train statistics and a summary into the output directory, atomically
+(a failed or killed run leaves the previous output as it was)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from feature.errors import InputError
+from feature.read_curated import read_curated
+from feature.splits import SPLITS, SplitDates, assign_splits
+from feature.stats import feature_stats
+from feature.training_table import training_table
+from feature_definitions.features import FEATURE_KINDS
+from feature_definitions.labels import LABEL
+from storage.atomic import staged_directory
+
+STATS_FILE = "stats.json"
+SUMMARY_FILE = "summary.json"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
+def build_features(
+    curated: Path, output: Path, dates: SplitDates, window_days: int
+) -> dict[str, Any]:
+    """Write `<output>/{train,validation,test}.parquet`, stats.json and summary.json; return
+    the summary."""
+    if window_days < 1:
+        raise InputError(f"--window-days must be at least 1, got {window_days}")
+    tables = read_curated(curated)
+    table, counts = training_table(tables, pd.Timedelta(days=window_days))
+    split = assign_splits(table["time_hour"], dates)
+    parts = {name: table[split == name].reset_index(drop=True) for name in SPLITS}
+    if parts["train"].empty:
+        raise InputError(f"no arrived flight departs on or before --train-end {dates.train_end}")
+    summary = {
+        **asdict(counts),
+        "rows_per_split": {name: len(part) for name, part in parts.items()},
+        "delayed_share_per_split": {
+            name: float(part[LABEL].mean()) if len(part) else None for name, part in parts.items()
+        },
+        "train_end": dates.train_end.isoformat(),
+        "validation_end": dates.validation_end.isoformat(),
+        "window_days": window_days,
+        "features": FEATURE_KINDS,
+        "label": LABEL,
+    }
+    stats = {
+        "split": "train",
+        "rows": len(parts["train"]),
+        "features": feature_stats(parts["train"]),
+    }
+    with staged_directory(output) as staging:
+        for name, part in parts.items():
+            part.to_parquet(staging / f"{name}.parquet", index=False)
+        (staging / STATS_FILE).write_text(_json(stats))
+        (staging / SUMMARY_FILE).write_text(_json(summary))
+    return summary

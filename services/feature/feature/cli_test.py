@@ -1,0 +1,129 @@
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from feature import build as build_module
+from feature.cli import main
+from feature.training_table import TABLE_COLUMNS
+from feature_definitions.features import FEATURE_KINDS
+
+OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
+DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
+
+
+def run(curated: Path, output: Path, *extra: str) -> int:
+    return main(["--curated", str(curated), "--output", str(output), *DATES, *extra])
+
+
+def digest(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+def test_writes_three_splits_statistics_and_a_summary(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "features"
+    assert run(curated, output, "--window-days", "3") == 0
+
+    assert sorted(p.name for p in output.iterdir()) == OUTPUTS
+    splits = {
+        name: pd.read_parquet(output / f"{name}.parquet")
+        for name in ("train", "validation", "test")
+    }
+    for split in splits.values():
+        assert list(split.columns) == list(TABLE_COLUMNS)
+        numeric = [n for n, k in FEATURE_KINDS.items() if k == "numeric"]
+        assert np.isfinite(split[numeric].to_numpy(dtype="float64")).all()
+        assert split[list(FEATURE_KINDS)].notna().all().all()
+    # 58 arrived flights: 1-6 June train (34: two were dropped), 7-8 validation, 9-10 test.
+    assert {name: len(split) for name, split in splits.items()} == {
+        "train": 34, "validation": 12, "test": 12,
+    }  # fmt: skip
+    assert splits["train"]["day"].max() == 6 and splits["test"]["day"].min() == 9
+
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["rows_in"] == 60
+    assert (summary["dropped_cancelled"], summary["dropped_diverted"]) == (1, 1)
+    assert summary["rows_per_split"] == {"train": 34, "validation": 12, "test": 12}
+    assert summary["window_days"] == 3
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {"output": str(output), **summary}
+
+    stats = json.loads((output / "stats.json").read_text())
+    assert stats["rows"] == 34 and set(stats["features"]) == set(FEATURE_KINDS)
+    temp = stats["features"]["temp"]
+    assert temp["count"] == 34 and temp["mean"] == pytest.approx(splits["train"]["temp"].mean())
+    assert stats["features"]["carrier"]["proportions"] == {"AA": 18 / 34, "UA": 16 / 34}
+
+
+def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
+    assert run(curated, tmp_path / "first") == 0
+    assert run(curated, tmp_path / "second") == 0
+    assert run(curated, tmp_path / "first") == 0
+    assert digest(tmp_path / "first") == digest(tmp_path / "second")
+
+
+@pytest.mark.parametrize(
+    ("break_input", "extra", "message"),
+    [
+        (lambda c: shutil.rmtree(c / "airports"), [], "curated table 'airports': no directory"),
+        (lambda c: (c / "weather" / "2013-06.parquet").unlink(), [],
+         "curated table 'weather': no Parquet files"),
+        (lambda c: pd.read_parquet(c / "planes" / "planes.parquet").drop(columns=["seats"])
+         .to_parquet(c / "planes" / "planes.parquet"), [], "missing column(s) seats"),
+        (lambda c: (c / "flights" / "2013-06.parquet").write_text("not parquet"), [],
+         "cannot read"),
+        (lambda c: None, ["--validation-end", "2013-06-01"],
+         "--validation-end 2013-06-01 must be after --train-end 2013-06-06"),
+        (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
+        (lambda c: None, ["--window-days", "0"], "--window-days must be at least 1"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(
+    curated: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    break_input: object,
+    extra: list[str],
+    message: str,
+) -> None:
+    output = tmp_path / "features"
+    assert run(curated, output) == 0
+    before = digest(output)
+    capsys.readouterr()
+
+    break_input(curated)  # type: ignore[operator]
+    assert run(curated, output, *extra) == 2
+
+    assert message in capsys.readouterr().err
+    assert digest(output) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
+
+
+def test_an_unparseable_date_exits_2(curated: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run(curated, tmp_path / "features", "--train-end", "2013-13-01")
+    assert exit_.value.code == 2
+    assert not (tmp_path / "features").exists()
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_output(
+    curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "features"
+    assert run(curated, output) == 0
+    before = digest(output)
+
+    def killed(value: object) -> str:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(build_module, "_json", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(curated, output)
+    assert digest(output) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
