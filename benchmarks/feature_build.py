@@ -1,0 +1,109 @@
+"""Feature build time on the full year: the packaged feature PEX over every 2013 flight.
+
+Run from the repo root with Python 3.11+ (standard library only; it builds the ingest and
+feature PEXes):
+
+    python3 benchmarks/feature_build.py --runs 3
+
+It lands and curates the year once (flights and weather for every day, the planes and airports
+snapshot of 31 December) under build/benchmarks/feature_build/, then times the whole `feature`
+command (interpreter start, imports, reading, features, statistics, writing), as a pipeline
+stage runs it. One untimed run first builds the PEX's virtualenv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+INGEST = REPO / "dist" / "services.ingest" / "ingest.pex"
+FEATURE = REPO / "dist" / "services.feature" / "feature.pex"
+WORK = REPO / "build" / "benchmarks" / "feature_build"
+SPLITS = ["--train-end", "2013-09-30", "--validation-end", "2013-10-31", "--window-days", "7"]
+
+
+def run(command: list[str]) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def timed(command: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = run(command)
+    return time.perf_counter() - start, out
+
+
+def prepare(landing: Path, curated: Path) -> None:
+    shutil.rmtree(WORK, ignore_errors=True)
+    for tables, start in (
+        (["flights", "weather"], "2013-01-01"),
+        (["planes", "airports"], "2013-12-31"),
+    ):
+        run([str(INGEST), "land", "--start", start, "--end", "2013-12-31",
+             "--landing", str(landing), "--tables", *tables])  # fmt: skip
+    run([str(INGEST), "curate", "--landing", str(landing), "--curated", str(curated)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    subprocess.run(
+        [str(REPO / "pants"), "package", "services/ingest:ingest", "services/feature:feature"],
+        check=True,
+        cwd=REPO,
+    )
+    landing, curated = WORK / "landing", WORK / "curated"
+    prepare(landing, curated)
+    print("landed and curated the year", flush=True)
+
+    def feature(output: Path) -> list[str]:
+        return [str(FEATURE), "--curated", str(curated), "--output", str(output), *SPLITS]
+
+    warmup, _ = timed(feature(WORK / "features-warmup"))
+    print(f"untimed first run (builds the PEX venv): {warmup:.2f}s", flush=True)
+    seconds, summary = [], {}
+    for number in range(args.runs):
+        elapsed, out = timed(feature(WORK / "features"))
+        seconds.append(elapsed)
+        summary = json.loads(out)
+        print(f"run {number + 1}: {elapsed:.2f}s", flush=True)
+
+    median = statistics.median(seconds)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "command": " ".join(
+            [
+                "dist/services.feature/feature.pex",
+                "--curated",
+                "<curated>",
+                "--output",
+                "<features>",
+                *SPLITS,
+            ]
+        ),  # fmt: skip
+        "rows_in": summary["rows_in"],
+        "rows_out": summary["rows_out"],
+        "rows_per_split": summary["rows_per_split"],
+        "warmup_seconds": warmup,
+        "seconds": seconds,
+        "median_seconds": median,
+        "rows_in_per_second": summary["rows_in"] / median,
+    }
+    out_file = REPO / "build" / "benchmarks" / "feature_build.json"
+    out_file.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
