@@ -18,13 +18,14 @@ from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features, l
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.history import (
     DEFAULT_WINDOW,
+    EVENT_COLUMNS,
     HISTORY_FEATURES,
     HISTORY_GROUPS,
     history_features,
 )
 from feature_definitions.instants import scheduled_departure
-from feature_definitions.planes import PLANE_FEATURES, plane_features
-from feature_definitions.weather import WEATHER_FEATURES, weather_features
+from feature_definitions.planes import PLANE_FEATURES, PLANE_LOOKUP_COLUMNS, plane_features
+from feature_definitions.weather import WEATHER_COLUMNS, WEATHER_FEATURES, weather_features
 
 Kind = Literal["numeric", "categorical"]
 
@@ -80,27 +81,38 @@ def compute_features(
 ) -> pd.DataFrame:
     """FEATURE_COLUMNS for each flight, on the flights' index, with no NaN or infinity."""
     _check_request(flights)
+    _check_lookups(lookups)
     departure = scheduled_departure(flights["time_hour"], flights["sched_dep_time"])
     request = pd.DataFrame(
         {name: flights[name].astype("string") for name in CATEGORICAL_FEATURES},
         index=flights.index,
     )
     request["distance"] = flights["distance"].astype("float64")
-    try:
-        parts = [
-            request,
-            calendar_features(flights["time_hour"]),
-            weather_features(flights["origin"], flights["time_hour"], lookups.weather),
-            plane_features(
-                flights["tailnum"], local_time(flights["time_hour"]).dt.year, lookups.planes
-            ),
-            history_features(flights[list(HISTORY_GROUPS)], departure, lookups.events, window),
-        ]
-    except KeyError as error:
-        raise FeatureInputError(f"a lookup table lacks column {error}") from None
+    parts = [
+        request,
+        calendar_features(flights["time_hour"]),
+        weather_features(flights["origin"], flights["time_hour"], lookups.weather),
+        plane_features(
+            flights["tailnum"], local_time(flights["time_hour"]).dt.year, lookups.planes
+        ),
+        history_features(flights[list(HISTORY_GROUPS)], departure, lookups.events, window),
+    ]
     features = pd.concat(parts, axis="columns")[list(FEATURE_COLUMNS)]
     check_complete(features)
     return features
+
+
+def _check_lookups(lookups: Lookups) -> None:
+    needed = {
+        "weather": ("origin", "time_hour", *WEATHER_COLUMNS),
+        "planes": PLANE_LOOKUP_COLUMNS,
+        "events": EVENT_COLUMNS,
+    }
+    for name, columns in needed.items():
+        table: pd.DataFrame = getattr(lookups, name)
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise FeatureInputError(f"lookup {name} lacks column(s) {', '.join(missing)}")
 
 
 def _check_request(flights: pd.DataFrame) -> None:

@@ -34,6 +34,10 @@ EVENT_SOURCE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# What arrival_events gives and history_features reads.
+EVENT_COLUMNS: tuple[str, ...] = (*HISTORY_GROUPS, "arrival", "delayed")
+
+
 def flights_column(group: str) -> str:
     return f"{group}_trailing_flights"
 

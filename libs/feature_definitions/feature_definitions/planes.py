@@ -13,6 +13,8 @@ from feature_definitions.errors import FeatureInputError
 
 PLANE_KNOWN = "plane_known"
 PLANE_FEATURES: tuple[str, ...] = (PLANE_KNOWN, "plane_age", "seats", "engines")
+# What the planes lookup must hold.
+PLANE_LOOKUP_COLUMNS: tuple[str, ...] = ("tailnum", "year", "seats", "engines")
 
 # Medians of the planes table (the 2013 fleet): a typical aircraft where nothing is known.
 # Fixed, not fitted, so offline and online agree.
@@ -25,9 +27,7 @@ def plane_features(
     """PLANE_FEATURES for each flight (same index as `tailnum`). `plane_age` is the flight's
     year minus the year of manufacture, never below 0; a known plane without a year of
     manufacture gets the fill."""
-    fleet = planes[["tailnum", "year", "seats", "engines"]].assign(
-        tailnum=planes["tailnum"].astype("string")
-    )
+    fleet = planes[list(PLANE_LOOKUP_COLUMNS)].assign(tailnum=planes["tailnum"].astype("string"))
     duplicated = fleet["tailnum"].duplicated()
     if duplicated.any():
         raise FeatureInputError(
