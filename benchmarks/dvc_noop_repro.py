@@ -1,0 +1,69 @@
+"""Time of a `dvc repro` that has nothing to do, on the pipeline as params.yaml sets it.
+
+Run from the repo root with Python 3.11+ (standard library only):
+
+    python3 benchmarks/dvc_noop_repro.py --runs 5
+
+It first reproduces the pipeline once (untimed) so that every stage is up to date, then times
+two ways of asking for a no-op: the packaged DVC CLI alone (`dist/dvc.pex repro`, DVC's own
+cost: hashing the deps and comparing with dvc.lock) and what a user types
+(`./pants run //:dvc -- repro`, which adds a Pants run with the daemon warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DVC_PEX = REPO / "dist" / "dvc.pex"
+
+
+def timed_noop(command: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if "Running stage" in result.stdout:
+        raise SystemExit(f"not a no-op: {' '.join(command)} ran a stage:\n{result.stdout}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    pants = str(REPO / "pants")
+    subprocess.run([pants, "package", "//:dvc"], cwd=REPO, check=True)
+    subprocess.run([pants, "run", "//:dvc", "--", "repro"], cwd=REPO, check=True)
+    pex, via_pants = [], []
+    for run in range(args.runs):
+        pex.append(timed_noop([str(DVC_PEX), "repro"]))
+        via_pants.append(timed_noop([pants, "run", "//:dvc", "--", "repro"]))
+        print(
+            f"run {run + 1}: dvc.pex {pex[-1]:.2f}s, ./pants run {via_pants[-1]:.2f}s", flush=True
+        )
+
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "dvc_pex_seconds": pex,
+        "pants_run_seconds": via_pants,
+        "dvc_pex_median": statistics.median(pex),
+        "pants_run_median": statistics.median(via_pants),
+    }
+    out_file = REPO / "build" / "benchmarks" / "dvc_noop_repro.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
