@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from contracts.weather import WEATHER
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.instants import utc_instants
 
 WEATHER_KNOWN = "weather_known"
-WEATHER_COLUMNS: tuple[str, ...] = (
-    "temp",
-    "dewp",
-    "humid",
-    "wind_dir",
-    "wind_speed",
-    "wind_gust",
-    "precip",
-    "pressure",
-    "visib",
-)
+# Every reading the weather contract declares is a feature.
+WEATHER_COLUMNS: tuple[str, ...] = WEATHER.float_columns
 WEATHER_FEATURES: tuple[str, ...] = (WEATHER_KNOWN, *WEATHER_COLUMNS)
 
 # Fills for missing readings. Fixed, not fitted, so offline and online agree and no later data
