@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ingest import curate as curate_module
@@ -53,6 +55,8 @@ def test_real_days_are_accepted_typed_and_partitioned_by_month(
     curated = pd.read_parquet(tmp_path / "curated" / "flights")
     assert len(curated) == sum(r.rows_read for r in reports)
     assert str(curated["flight"].dtype) == "Int64"
+    assert str(curated["dep_time"].dtype) == "float64"
+    assert curated["carrier"].dtype == pd.StringDtype("python")
     assert str(curated["time_hour"].dtype) == "datetime64[ns, UTC]"
 
 
@@ -77,6 +81,35 @@ def test_invalid_rows_are_quarantined_with_a_reason_and_duplicates_counted(
     (reason,) = quarantined["reason"]
     assert "month: in_range(1, 12) (got 13)" in reason
     assert quarantined["source_file"].tolist() == ["2013-01-31.csv"]
+
+
+def test_a_value_that_does_not_parse_is_quarantined_naming_its_column(
+    two_real_days: Path, tmp_path: Path
+) -> None:
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    day = landing / "flights" / "2013-02-01.csv"
+    lines = day.read_text().splitlines()
+    for row, (column, value) in enumerate([(10, "abc"), (3, "nan")], start=1):
+        fields = lines[row].split(",")
+        fields[column] = value  # flight, dep_time
+        lines[row] = ",".join(fields)
+    day.write_text("\n".join(lines) + "\n")
+
+    reports = curate(str(landing), tmp_path / "curated", ("flights",))
+
+    report = reports[1]
+    assert (report.status, report.rows_quarantined, report.rows_accepted) == (
+        "accepted", 2, report.rows_read - 2,
+    )  # fmt: skip
+    quarantined = pd.read_parquet(tmp_path / "curated" / "quarantine" / "flights" / "rows.parquet")
+    assert quarantined["reason"].tolist() == [
+        "flight: not an integer (got 'abc')",
+        "dep_time: not a number (got 'nan')",
+    ]
+    assert quarantined["flight"].tolist()[0] == "abc"  # the raw value, kept
+    curated = pd.read_parquet(tmp_path / "curated" / "flights")
+    assert len(curated) == sum(r.rows_accepted for r in reports)
+    assert curated["flight"].notna().all() and curated["dep_time"].notna().sum() > 0
 
 
 def test_bad_files_are_quarantined_whole_and_reported_without_a_crash(
@@ -124,9 +157,9 @@ def test_a_run_killed_mid_write_leaves_the_previous_output(
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
     before = tree_digest(tmp_path / "curated")
 
-    def die_after_first_partition(contract: object, rows: pd.DataFrame, directory: Path) -> None:
+    def die_after_first_partition(contract: object, rows: pa.Table, directory: Path) -> None:
         directory.mkdir(parents=True)
-        rows.head(10).to_parquet(directory / "2013-01.parquet")
+        pq.write_table(rows.slice(0, 10), directory / "2013-01.parquet")
         raise KeyboardInterrupt("killed")
 
     monkeypatch.setattr(curate_module, "_write_partitions", die_after_first_partition)
