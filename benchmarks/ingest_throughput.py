@@ -1,12 +1,14 @@
-"""Ingest throughput on the full year of flights, against the machine's limit measured in the
-same run: pyarrow's plain CSV read plus Parquet write of the same files, with no validation.
+"""Ingest throughput on a full year of landed files, against the machine's limit measured in
+the same run: pyarrow's plain CSV read plus Parquet write of the same files, with no validation.
 
 Run from the repo root with Python 3.11+ (standard library only; it builds the ingest PEX):
 
     python3 benchmarks/ingest_throughput.py --runs 3
+    python3 benchmarks/ingest_throughput.py --runs 3 --tables flights weather planes
 
 Both sides run inside the ingest PEX, so they use the same locked pyarrow. Ingest is timed as
 the whole `curate` command (interpreter start and imports included), as a pipeline stage runs it.
+Rows are the data rows of the landed files, as curate's own report counts them (rows_read).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PEX = REPO / "dist" / "services.ingest" / "ingest.pex"
-ROWS = 336_776
 
 LIMIT_SCRIPT = """
 import sys
@@ -32,21 +33,25 @@ from pathlib import Path
 import pyarrow.csv as csv
 import pyarrow.parquet as parquet
 landing, out = Path(sys.argv[1]), Path(sys.argv[2])
-out.mkdir(parents=True, exist_ok=True)
-for path in sorted((landing / "flights").glob("*.csv")):
-    parquet.write_table(csv.read_csv(path), out / (path.stem + ".parquet"))
+for table in sys.argv[3:]:
+    (out / table).mkdir(parents=True, exist_ok=True)
+    for path in sorted((landing / table).glob("*.csv")):
+        parquet.write_table(csv.read_csv(path), out / table / (path.stem + ".parquet"))
 """
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=env)
-    return time.perf_counter() - start
+    done = subprocess.run(command, check=True, capture_output=True, env=env, text=True)
+    return time.perf_counter() - start, done.stdout
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--tables", nargs="+", default=["flights"], help="tables to land and curate (flights)"
+    )
     args = parser.parse_args()
 
     subprocess.run([str(REPO / "pants"), "package", "services/ingest:ingest"], check=True, cwd=REPO)
@@ -54,35 +59,41 @@ def main() -> None:
         landing = Path(scratch) / "landing"
         subprocess.run(
             [str(PEX), "land", "--start", "2013-01-01", "--end", "2013-12-31",
-             "--landing", str(landing), "--tables", "flights"],
+             "--landing", str(landing), "--tables", *args.tables],
             check=True,
             capture_output=True,
         )  # fmt: skip
         interpreter = {**os.environ, "PEX_INTERPRETER": "1"}
-        limit, ingest = [], []
+        limit, ingest, rows = [], [], 0
         for run in range(args.runs):
             out = Path(scratch) / f"run-{run}"
-            limit.append(
-                timed([str(PEX), "-c", LIMIT_SCRIPT, str(landing), str(out / "limit")], interpreter)
+            seconds, _ = timed(
+                [str(PEX), "-c", LIMIT_SCRIPT, str(landing), str(out / "limit"), *args.tables],
+                interpreter,
             )
-            ingest.append(
-                timed([str(PEX), "curate", "--landing", str(landing),
-                       "--curated", str(out / "curated"), "--tables", "flights"])
+            limit.append(seconds)
+            seconds, summary = timed(
+                [str(PEX), "curate", "--landing", str(landing),
+                 "--curated", str(out / "curated"), "--tables", *args.tables]
             )  # fmt: skip
+            ingest.append(seconds)
+            rows = json.loads(summary)["rows_read"]
             print(f"run {run + 1}: limit {limit[-1]:.2f}s, ingest {ingest[-1]:.2f}s", flush=True)
 
-    limit_rate = ROWS / statistics.median(limit)
-    ingest_rate = ROWS / statistics.median(ingest)
+    limit_rate = rows / statistics.median(limit)
+    ingest_rate = rows / statistics.median(ingest)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "tables": args.tables,
+        "rows": rows,
         "limit_seconds": limit,
         "ingest_seconds": ingest,
         "limit_rows_per_second": limit_rate,
         "ingest_rows_per_second": ingest_rate,
         "ingest_share_of_limit": ingest_rate / limit_rate,
     }
-    out_file = REPO / "build" / "benchmarks" / "ingest_throughput.json"
+    out_file = REPO / "build" / "benchmarks" / f"ingest_throughput-{'-'.join(args.tables)}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
