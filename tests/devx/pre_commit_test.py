@@ -1,4 +1,4 @@
-"""The git hooks in .pre-commit-config.yaml: local-only, in step with Pants, and passing on the repo.
+"""The git hooks in .pre-commit-config.yaml: local-only, in step with Pants, passing on the repo.
 
 The slow test runs `pre-commit run --all-files` on a copy of the working tree with the PEX that
 developers use (tools:pre-commit). Its `language: python` hooks install their pinned packages from
