@@ -1,0 +1,128 @@
+# The platform on AWS: the buckets (DVC remote, model artifacts, landing zone, Airflow DAGs,
+# access logs), the image repository, the serve service behind a load balancer, the pipeline's
+# Airflow, the SageMaker training role and the CI/CD role, all under one KMS key.
+
+locals {
+  name = "ml-platform-${var.environment}"
+  buckets = {
+    dvc       = "${var.bucket_prefix}-${var.environment}-dvc"
+    artifacts = "${var.bucket_prefix}-${var.environment}-artifacts"
+    landing   = "${var.bucket_prefix}-${var.environment}-landing"
+    # MWAA requires its DAG bucket's name to start with airflow-.
+    airflow = "airflow-${var.bucket_prefix}-${var.environment}"
+    logs    = "${var.bucket_prefix}-${var.environment}-logs"
+  }
+}
+
+data "aws_region" "current" {}
+data "aws_elb_service_account" "current" {}
+
+module "kms" {
+  source             = "../../modules/kms"
+  name               = local.name
+  service_principals = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+}
+
+# Access logs of the buckets and the load balancer. SSE-S3, because load balancers can only
+# deliver logs to SSE-S3 buckets.
+data "aws_iam_policy_document" "log_delivery" {
+  statement {
+    sid       = "LoadBalancerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:aws:s3:::${local.buckets.logs}/alb/*"]
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+  statement {
+    sid       = "S3ServerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:aws:s3:::${local.buckets.logs}/s3/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+  }
+}
+
+module "log_bucket" {
+  # checkov:skip=CKV_AWS_18: This is the access-log bucket; logging it into itself would loop.
+  # checkov:skip=CKV_AWS_145: Load balancers deliver access logs only to SSE-S3 buckets, so this one uses SSE-S3 (AES256), not KMS.
+  source                  = "../../modules/s3_bucket"
+  name                    = local.buckets.logs
+  kms_key_arn             = null
+  noncurrent_version_days = 30
+  extra_policy_statements = [data.aws_iam_policy_document.log_delivery.json]
+}
+
+module "bucket" {
+  source            = "../../modules/s3_bucket"
+  for_each          = { for purpose, name in local.buckets : purpose => name if purpose != "logs" }
+  name              = each.value
+  kms_key_arn       = module.kms.arn
+  access_log_bucket = module.log_bucket.name
+}
+
+module "network" {
+  source      = "../../modules/network"
+  name        = local.name
+  cidr_block  = var.vpc_cidr
+  kms_key_arn = module.kms.arn
+}
+
+module "ecr" {
+  source      = "../../modules/ecr"
+  name        = "ml-platform/serve"
+  kms_key_arn = module.kms.arn
+}
+
+module "serve" {
+  source             = "../../modules/serve"
+  name               = "${local.name}-serve"
+  vpc_id             = module.network.vpc_id
+  public_subnet_ids  = module.network.public_subnet_ids
+  private_subnet_ids = module.network.private_subnet_ids
+  certificate_arn    = var.certificate_arn
+  image              = "${module.ecr.url}:${var.serve_image_tag}"
+  ecr_repository_arn = module.ecr.arn
+  model_bucket_arn   = module.bucket["artifacts"].arn
+  model_store_url    = "s3://${module.bucket["artifacts"].name}/models"
+  kms_key_arn        = module.kms.arn
+  access_log_bucket  = module.log_bucket.name
+  min_tasks          = var.serve_min_tasks
+  max_tasks          = var.serve_max_tasks
+}
+
+module "mwaa" {
+  source             = "../../modules/mwaa"
+  name               = local.name
+  source_bucket_arn  = module.bucket["airflow"].arn
+  vpc_id             = module.network.vpc_id
+  private_subnet_ids = module.network.private_subnet_ids
+  kms_key_arn        = module.kms.arn
+  environment_class  = var.mwaa_environment_class
+  data_bucket_arns   = [for purpose in ["dvc", "artifacts", "landing"] : module.bucket[purpose].arn]
+}
+
+module "sagemaker_role" {
+  source              = "../../modules/sagemaker_role"
+  name                = "${local.name}-sagemaker-training"
+  data_bucket_arn     = module.bucket["dvc"].arn
+  artifact_bucket_arn = module.bucket["artifacts"].arn
+  ecr_repository_arn  = module.ecr.arn
+  kms_key_arn         = module.kms.arn
+}
+
+module "github_oidc" {
+  source             = "../../modules/github_oidc"
+  name               = "${local.name}-github-actions"
+  github_repository  = var.github_repository
+  create_provider    = var.create_github_oidc_provider
+  ecr_repository_arn = module.ecr.arn
+  ecs_cluster_arn    = module.serve.cluster_arn
+  ecs_service_arn    = module.serve.service_arn
+  task_role_arns     = module.serve.task_role_arns
+  dvc_bucket_arn     = module.bucket["dvc"].arn
+  kms_key_arn        = module.kms.arn
+}

@@ -1,0 +1,56 @@
+# The same outputs as infra/envs/local, plus what only the cloud has.
+
+output "environment" {
+  description = "The environment's name."
+  value       = var.environment
+}
+
+output "dvc_remote_url" {
+  description = "The DVC remote (local: a directory)."
+  value       = "s3://${module.bucket["dvc"].name}"
+}
+
+output "model_store_url" {
+  description = "Where trained models are stored (local: the BentoML home)."
+  value       = "s3://${module.bucket["artifacts"].name}/models"
+}
+
+output "landing_url" {
+  description = "The landing zone that `ingest land` writes to (local: a directory)."
+  value       = "s3://${module.bucket["landing"].name}"
+}
+
+output "bucket_names" {
+  description = "The bucket name of each purpose."
+  value       = { for purpose in ["dvc", "artifacts", "landing"] : purpose => module.bucket[purpose].name }
+}
+
+output "serve_url" {
+  description = "The serve service's HTTPS URL."
+  value       = module.serve.url
+}
+
+output "ecr_repository_url" {
+  description = "Where CI pushes the service image."
+  value       = module.ecr.url
+}
+
+output "airflow_url" {
+  description = "The pipeline's Airflow UI (inside the VPC)."
+  value       = module.mwaa.webserver_url
+}
+
+output "airflow_dag_bucket" {
+  description = "Bucket to upload the pipeline's DAGs to (under dags/)."
+  value       = module.bucket["airflow"].name
+}
+
+output "sagemaker_training_role_arn" {
+  description = "RoleArn for SageMaker training jobs."
+  value       = module.sagemaker_role.arn
+}
+
+output "github_actions_role_arn" {
+  description = "role-to-assume for aws-actions/configure-aws-credentials in CI/CD."
+  value       = module.github_oidc.role_arn
+}

@@ -1,0 +1,101 @@
+# Required: bucket_prefix, github_repository, certificate_arn (see example.tfvars).
+
+variable "environment" {
+  description = "Name of the environment: dev, staging or prod."
+  type        = string
+  default     = "dev"
+  nullable    = false
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "Unknown environment name: the AWS environment is one of \"dev\", \"staging\" or \"prod\" (\"local\" is infra/envs/local)."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the platform."
+  type        = string
+  default     = "us-east-1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-\\d$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "bucket_prefix" {
+  description = "First part of every bucket name, <prefix>-<environment>-<purpose>. S3 names are global: use your organisation's name, e.g. acme-ml-platform."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$", var.bucket_prefix)) && !startswith(var.bucket_prefix, "xn--") && !strcontains(var.bucket_prefix, "--")
+    error_message = "Invalid bucket name: bucket_prefix must be 1-45 lower-case letters, digits or single hyphens, start and end with a letter or digit, and not start with \"xn--\", so that every <prefix>-<environment>-<purpose> is a valid S3 bucket name."
+  }
+}
+
+variable "github_repository" {
+  description = "The GitHub repository (owner/name) whose Actions may deploy through OIDC."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name, e.g. acme/ml-platform."
+  }
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider; false when the account already has one."
+  type        = bool
+  default     = true
+}
+
+variable "certificate_arn" {
+  description = "ARN of the ACM certificate (in region) of the serve service's HTTPS listener."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[0-9a-f-]+$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<id>."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "Address range of the platform's VPC."
+  type        = string
+  default     = "10.40.0.0/16"
+}
+
+variable "serve_image_tag" {
+  description = "Tag of the serve image in the platform's ECR repository; CI pushes one per commit."
+  type        = string
+  default     = "initial"
+}
+
+variable "serve_min_tasks" {
+  description = "Fewest serve tasks."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.serve_min_tasks >= 1
+    error_message = "serve_min_tasks must be at least 1."
+  }
+}
+
+variable "serve_max_tasks" {
+  description = "Most serve tasks."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.serve_max_tasks >= var.serve_min_tasks
+    error_message = "serve_max_tasks must be at least serve_min_tasks."
+  }
+}
+
+variable "mwaa_environment_class" {
+  description = "MWAA size class of the pipeline's Airflow."
+  type        = string
+  default     = "mw1.small"
+}

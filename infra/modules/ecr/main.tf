@@ -1,0 +1,61 @@
+# The container image repository of the platform's services.
+
+variable "name" {
+  description = "Repository name."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the images."
+  type        = string
+}
+
+variable "keep_images" {
+  description = "How many tagged images to keep; older ones expire."
+  type        = number
+  default     = 30
+}
+
+resource "aws_ecr_repository" "this" {
+  name                 = var.name
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "this" {
+  repository = aws_ecr_repository.this.name
+  policy = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "Expire untagged images after a day"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 1 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "Keep the newest ${var.keep_images} images"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.keep_images }
+        action       = { type = "expire" }
+      },
+    ]
+  })
+}
+
+output "arn" {
+  description = "ARN of the repository."
+  value       = aws_ecr_repository.this.arn
+}
+
+output "url" {
+  description = "URL to tag and push images to."
+  value       = aws_ecr_repository.this.repository_url
+}

@@ -1,0 +1,200 @@
+# The pipeline's Airflow: an MWAA environment reading its DAGs from the `airflow-` bucket,
+# reachable only from inside the VPC, with every log kind in CloudWatch.
+
+variable "name" {
+  description = "Name of the environment (MWAA's own resources are named after it)."
+  type        = string
+}
+
+variable "source_bucket_arn" {
+  description = "ARN of the DAG bucket; MWAA requires its name to start with airflow-."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "The VPC to run in."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Two private subnets in different zones."
+  type        = list(string)
+}
+
+variable "kms_key_arn" {
+  description = "KMS key of the environment's data."
+  type        = string
+}
+
+variable "data_bucket_arns" {
+  description = "Buckets the DAGs read and write (landing zone, DVC remote, artifacts)."
+  type        = list(string)
+}
+
+variable "airflow_version" {
+  description = "Airflow version MWAA runs."
+  type        = string
+  default     = "2.10.3"
+}
+
+variable "environment_class" {
+  description = "MWAA size class."
+  type        = string
+  default     = "mw1.small"
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  account    = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-airflow"
+  description = "Airflow workers and web server: each other, and HTTPS out"
+  vpc_id      = var.vpc_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "self" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "Airflow components talk to each other (MWAA requirement)"
+  referenced_security_group_id = aws_security_group.this.id
+  ip_protocol                  = "-1"
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.this.id
+  description       = "HTTPS to AWS APIs and the package index"
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+}
+
+resource "aws_vpc_security_group_egress_rule" "postgres" {
+  security_group_id            = aws_security_group.this.id
+  description                  = "Airflow's metadata database (MWAA-managed, inside the group)"
+  referenced_security_group_id = aws_security_group.this.id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
+    }
+  }
+}
+
+# The execution role documented for MWAA, scoped to this environment, plus the data buckets.
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "PublishMetrics"
+    actions   = ["airflow:PublishMetrics"]
+    resources = ["${local.arn_prefix}:airflow:${local.region}:${local.account}:environment/${var.name}"]
+  }
+  statement {
+    sid = "ReadDags"
+    actions = [
+      "s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation",
+      "s3:GetBucketPublicAccessBlock", "s3:ListBucket",
+    ]
+    resources = [var.source_bucket_arn, "${var.source_bucket_arn}/*"]
+  }
+  statement {
+    sid       = "UseData"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
+    resources = concat(var.data_bucket_arns, [for arn in var.data_bucket_arns : "${arn}/*"])
+  }
+  statement {
+    sid = "WriteAirflowLogs"
+    actions = [
+      "logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents",
+      "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults",
+    ]
+    resources = ["${local.arn_prefix}:logs:${local.region}:${local.account}:log-group:airflow-${var.name}-*"]
+  }
+  statement {
+    sid       = "DescribeLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["${local.arn_prefix}:logs:${local.region}:${local.account}:log-group:*"]
+  }
+  statement {
+    sid       = "CeleryQueues"
+    actions   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"]
+    resources = ["${local.arn_prefix}:sqs:${local.region}:*:airflow-celery-*"]
+  }
+  statement {
+    sid       = "UseTheKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:Encrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-airflow"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+resource "aws_iam_role_policy" "execution" {
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+resource "aws_mwaa_environment" "this" {
+  name                  = var.name
+  airflow_version       = var.airflow_version
+  environment_class     = var.environment_class
+  execution_role_arn    = aws_iam_role.execution.arn
+  source_bucket_arn     = var.source_bucket_arn
+  dag_s3_path           = "dags/"
+  kms_key               = var.kms_key_arn
+  webserver_access_mode = "PRIVATE_ONLY"
+  max_workers           = 4
+
+  network_configuration {
+    security_group_ids = [aws_security_group.this.id]
+    subnet_ids         = slice(var.private_subnet_ids, 0, 2)
+  }
+
+  logging_configuration {
+    dag_processing_logs {
+      enabled   = true
+      log_level = "INFO"
+    }
+    scheduler_logs {
+      enabled   = true
+      log_level = "INFO"
+    }
+    task_logs {
+      enabled   = true
+      log_level = "INFO"
+    }
+    webserver_logs {
+      enabled   = true
+      log_level = "INFO"
+    }
+    worker_logs {
+      enabled   = true
+      log_level = "INFO"
+    }
+  }
+}
+
+output "webserver_url" {
+  description = "The Airflow UI, reachable from inside the VPC."
+  value       = "https://${aws_mwaa_environment.this.webserver_url}"
+}
+
+output "execution_role_arn" {
+  description = "The role Airflow's tasks run as."
+  value       = aws_iam_role.execution.arn
+}
