@@ -1,0 +1,55 @@
+variable "environment" {
+  description = "Name of the environment; names its buckets and its landing directory."
+  type        = string
+  default     = "local"
+  nullable    = false
+
+  validation {
+    condition     = contains(["local", "dev", "ci"], var.environment)
+    error_message = "Unknown environment name: the local environment is one of \"local\", \"dev\" or \"ci\" (the AWS ones are in infra/envs/aws)."
+  }
+}
+
+variable "bucket_prefix" {
+  description = "First part of every bucket name, <prefix>-<environment>-<purpose>, the same names the AWS environment gives its S3 buckets."
+  type        = string
+  default     = "ml-platform"
+  nullable    = false
+
+  validation {
+    # S3 rules: lower-case letters, digits and hyphens, starting and ending with a letter or a
+    # digit; the longest full name (<prefix>-staging-artifacts) must stay within 63 characters.
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$", var.bucket_prefix)) && !startswith(var.bucket_prefix, "xn--") && !strcontains(var.bucket_prefix, "--")
+    error_message = "Invalid bucket name: bucket_prefix must be 1-45 lower-case letters, digits or single hyphens, start and end with a letter or digit, and not start with \"xn--\", so that every <prefix>-<environment>-<purpose> is a valid S3 bucket name."
+  }
+}
+
+variable "build_dir" {
+  description = "The git-ignored directory that holds the model store (bentoml/) and the landing zone (infra/<environment>/<landing bucket>/). Default: the repo's build/. A relative path is taken from Terraform's working directory."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_dir == null || try(length(trimspace(var.build_dir)) > 0, false)
+    error_message = "build_dir must be a non-empty path, or left unset for the repo's build/."
+  }
+}
+
+variable "dvc_remote_dir" {
+  description = "The DVC remote's directory. The default is the `local` remote of .dvc/config, shared by every clone on the machine."
+  type        = string
+  default     = "~/.cache/ml-platform/dvc-remote"
+  nullable    = false
+
+  validation {
+    condition     = length(trimspace(var.dvc_remote_dir)) > 0
+    error_message = "dvc_remote_dir must be a non-empty path."
+  }
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete locations that still hold data, as S3's force_destroy does. When false, destroying a non-empty location fails and keeps it."
+  type        = bool
+  default     = false
+  nullable    = false
+}

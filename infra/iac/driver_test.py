@@ -1,0 +1,108 @@
+"""The python-terraform driver against a real engine: the local environment applied into a
+temporary directory, checked, applied again, and destroyed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from python_terraform import Terraform
+
+from iac.driver import TerraformError, Workspace
+from iac.engine import Engine
+
+
+def local_workspace(
+    infra_copy: Path, scratch: Path, engine: Engine, **variables: str | bool
+) -> Workspace:
+    values: dict[str, str | bool] = {
+        "build_dir": str(scratch / "build"),
+        "dvc_remote_dir": str(scratch / "dvc-remote"),
+        **variables,
+    }
+    workspace = Workspace(infra_copy / "envs" / "local", values, engine)
+    workspace.init()
+    return workspace
+
+
+def test_apply_gives_the_outputs_a_second_apply_changes_nothing_destroy_removes_all(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    workspace = local_workspace(infra_copy, scratch, engine)
+    workspace.apply()
+    outputs = workspace.output()
+    assert outputs["environment"] == "local"
+    assert outputs["dvc_remote_url"] == str(scratch / "dvc-remote")
+    assert outputs["model_store_url"] == str(scratch / "build" / "bentoml")
+    assert outputs["landing_url"] == str(
+        scratch / "build" / "infra" / "local" / "ml-platform-local-landing"
+    )
+    for name in ("dvc_remote_url", "model_store_url", "landing_url"):
+        assert Path(outputs[name]).is_dir()
+
+    assert not workspace.plan_has_changes()
+    assert "0 added, 0 changed, 0 destroyed" in workspace.apply().stdout
+
+    workspace.destroy()
+    assert list(scratch.iterdir()) == []
+    assert workspace.output() == {}
+
+
+def test_destroy_keeps_a_location_holding_data_unless_force_destroy(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    workspace = local_workspace(infra_copy, scratch, engine)
+    workspace.apply()
+    model = Path(workspace.output()["model_store_url"]) / "models" / "baseline"
+    model.mkdir(parents=True)
+
+    with pytest.raises(TerraformError, match="is not empty"):
+        workspace.destroy()
+    assert model.is_dir()
+
+    forced = local_workspace(infra_copy, scratch, engine, force_destroy=True)
+    forced.apply()
+    forced.destroy()
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_location_that_existed_before_apply_is_left_by_destroy(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    remote = scratch / "dvc-remote"
+    (remote / "files").mkdir(parents=True)
+    workspace = local_workspace(infra_copy, scratch, engine)
+    workspace.apply()
+    workspace.destroy()
+    assert [p.name for p in scratch.iterdir()] == ["dvc-remote"]
+    assert [p.name for p in remote.iterdir()] == ["files"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("environment", "qa", "Unknown environment name"),
+        ("bucket_prefix", "ML_Platform", "Invalid bucket name"),
+        ("bucket_prefix", "x" * 46, "Invalid bucket name"),
+    ],
+)
+def test_bad_input_fails_before_anything_is_created(
+    infra_copy: Path, scratch: Path, engine: Engine, variable: str, value: str, message: str
+) -> None:
+    workspace = local_workspace(infra_copy, scratch, engine, **{variable: value})
+    with pytest.raises(TerraformError, match=message):
+        workspace.apply()
+    assert list(scratch.iterdir()) == []
+
+
+def test_unadapted_python_terraform_destroy_fails_on_the_removed_force_flag(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    """Why the adapter exists: upstream's destroy sends `-force`, which Terraform 1.x rejects."""
+    workspace = local_workspace(infra_copy, scratch, engine)
+    workspace.apply()
+    code, _, stderr = Terraform.destroy(workspace._tf)
+    assert code != 0
+    assert "-force" in stderr
+    workspace.destroy()
+    assert list(scratch.iterdir()) == []

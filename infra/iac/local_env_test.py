@@ -1,0 +1,51 @@
+"""The local environment's `terraform test` suite, and its agreement with the repo's defaults."""
+
+from __future__ import annotations
+
+import configparser
+import os
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from iac.conftest import INFRA
+from iac.driver import Workspace
+from iac.engine import Engine
+
+
+def test_the_terraform_test_suite_passes_and_leaves_nothing_behind(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    workspace = Workspace(
+        infra_copy / "envs" / "local",
+        {"build_dir": str(scratch / "build"), "dvc_remote_dir": str(scratch / "dvc-remote")},
+        engine,
+    )
+    workspace.init()
+    result = workspace.test()
+    assert "0 failed" in result.stdout, result.stdout
+    assert "passed" in result.stdout
+    # Terraform destroyed what the suite applied, so the scratch directory is empty again.
+    assert list(scratch.iterdir()) == []
+
+
+def variable_default(name: str) -> str:
+    parsed = hcl2.loads((INFRA / "envs" / "local" / "variables.tf").read_text())
+    for block in parsed["variable"]:
+        for key, body in block.items():
+            if key.strip('"') == name:
+                return str(body["default"]).strip('"')
+    raise KeyError(name)
+
+
+def test_the_default_dvc_remote_is_the_one_in_dvc_config() -> None:
+    # .dvc/config belongs to the pipeline; read it where the repo is (pants.toml sets this).
+    root = os.environ.get("PLATFORM_REPO_ROOT")
+    if not root or not (Path(root) / ".dvc" / "config").is_file():
+        pytest.skip("PLATFORM_REPO_ROOT does not point at the repo")
+    config = configparser.ConfigParser()
+    config.read(Path(root) / ".dvc" / "config")
+    default_remote = config["core"]["remote"]
+    url = config[f"'remote \"{default_remote}\"'"]["url"]
+    assert variable_default("dvc_remote_dir") == url
