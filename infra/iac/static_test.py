@@ -68,3 +68,13 @@ def test_no_state_or_machine_path_is_committed() -> None:
     for path in TERRAFORM_FILES:
         for prefix in ("/root/", "/home/", "/opt/", "/tmp/", "/work/"):
             assert prefix not in path.read_text(), (path, prefix)
+
+
+def test_the_aws_environment_is_protected_from_destroy_by_default() -> None:
+    parsed = hcl2.loads((INFRA / "envs" / "aws" / "variables.tf").read_text())
+    defaults = {
+        name.strip('"'): body.get("default")
+        for block in parsed["variable"]
+        for name, body in block.items()
+    }
+    assert defaults["deletion_protection"] is True

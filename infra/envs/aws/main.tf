@@ -54,6 +54,7 @@ module "log_bucket" {
   kms_key_arn             = null
   noncurrent_version_days = 30
   extra_policy_statements = [data.aws_iam_policy_document.log_delivery.json]
+  force_destroy           = !var.deletion_protection
 }
 
 module "bucket" {
@@ -62,6 +63,7 @@ module "bucket" {
   name              = each.value
   kms_key_arn       = module.kms.arn
   access_log_bucket = module.log_bucket.name
+  force_destroy     = !var.deletion_protection
 }
 
 module "network" {
@@ -78,20 +80,21 @@ module "ecr" {
 }
 
 module "serve" {
-  source             = "../../modules/serve"
-  name               = "${local.name}-serve"
-  vpc_id             = module.network.vpc_id
-  public_subnet_ids  = module.network.public_subnet_ids
-  private_subnet_ids = module.network.private_subnet_ids
-  certificate_arn    = var.certificate_arn
-  image              = "${module.ecr.url}:${var.serve_image_tag}"
-  ecr_repository_arn = module.ecr.arn
-  model_bucket_arn   = module.bucket["artifacts"].arn
-  model_store_url    = "s3://${module.bucket["artifacts"].name}/models"
-  kms_key_arn        = module.kms.arn
-  access_log_bucket  = module.log_bucket.name
-  min_tasks          = var.serve_min_tasks
-  max_tasks          = var.serve_max_tasks
+  source              = "../../modules/serve"
+  name                = "${local.name}-serve"
+  vpc_id              = module.network.vpc_id
+  public_subnet_ids   = module.network.public_subnet_ids
+  private_subnet_ids  = module.network.private_subnet_ids
+  certificate_arn     = var.certificate_arn
+  image               = "${module.ecr.url}:${var.serve_image_tag}"
+  ecr_repository_arn  = module.ecr.arn
+  model_bucket_arn    = module.bucket["artifacts"].arn
+  model_store_url     = "s3://${module.bucket["artifacts"].name}/models"
+  kms_key_arn         = module.kms.arn
+  access_log_bucket   = module.log_bucket.name
+  min_tasks           = var.serve_min_tasks
+  max_tasks           = var.serve_max_tasks
+  deletion_protection = var.deletion_protection
 }
 
 module "mwaa" {

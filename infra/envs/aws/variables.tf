@@ -99,3 +99,10 @@ variable "mwaa_environment_class" {
   type        = string
   default     = "mw1.small"
 }
+
+variable "deletion_protection" {
+  description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion and buckets holding objects are kept. Apply with false, then destroy, to remove everything."
+  type        = bool
+  default     = true
+  nullable    = false
+}

@@ -92,6 +92,12 @@ variable "cpu_target_percent" {
   default     = 60
 }
 
+variable "deletion_protection" {
+  description = "Refuse to delete the load balancer; set false (and apply) before a destroy."
+  type        = bool
+  default     = true
+}
+
 variable "log_retention_days" {
   description = "Days the service's and the firewall's logs are kept."
   type        = number
@@ -128,13 +134,14 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
 
 resource "aws_lb" "this" {
   # checkov:skip=CKV2_AWS_20: There is no HTTP listener to redirect: the load balancer listens on HTTPS only.
+  # checkov:skip=CKV_AWS_150: Deletion protection is on unless the root variable deletion_protection is set false for a deliberate destroy; checkov cannot follow that variable into the module (static_test asserts its default is true).
   name                       = var.name
   load_balancer_type         = "application"
   internal                   = false
   security_groups            = [aws_security_group.alb.id]
   subnets                    = var.public_subnet_ids
   drop_invalid_header_fields = true
-  enable_deletion_protection = true
+  enable_deletion_protection = var.deletion_protection
 
   access_logs {
     bucket  = var.access_log_bucket
