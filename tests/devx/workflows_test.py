@@ -1,0 +1,189 @@
+"""The GitHub workflows: valid against GitHub's schema, and doing what the platform promises.
+
+actionlint ships only as a Go binary from GitHub (its PyPI wrapper downloads it at install), so
+the files are checked with check-jsonschema's vendored copy of the SchemaStore schemas for
+workflows and actions, which needs no network, plus the assertions below.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.build.repo_copy import SANDBOX_ROOT
+
+CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
+WORKFLOWS = SANDBOX_ROOT / ".github" / "workflows"
+SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
+
+
+def load(name: str) -> dict[Any, Any]:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean True.
+    on = workflow.get("on", workflow.get(True))
+    assert isinstance(on, dict)
+    return on
+
+
+def commands(workflow: dict[Any, Any]) -> str:
+    return "\n".join(
+        str(step.get("run", "")) for job in workflow["jobs"].values() for step in job["steps"]
+    )
+
+
+def uses(workflow: dict[Any, Any]) -> list[str]:
+    return [
+        str(step["uses"])
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if "uses" in step
+    ]
+
+
+def test_the_three_workflows_exist() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
+        "andon-cord.yml",
+        "main.yml",
+        "pull-request.yml",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("schema", "path"),
+    [
+        *(("vendor.github-workflows", p) for p in sorted(WORKFLOWS.glob("*.yml"))),
+        ("vendor.github-actions", SETUP_ACTION),
+    ],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_valid_against_github_s_schema(schema: str, path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(CHECK_JSONSCHEMA_PEX), "--builtin-schema", schema, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_pull_request_runs_lint_check_test_on_what_changed_and_its_dependents() -> None:
+    workflow = load("pull-request.yml")
+    assert "pull_request" in triggers(workflow)
+    run = " ".join(commands(workflow).split())
+    assert (
+        "./pants --changed-since=origin/main --changed-dependents=transitive lint check test" in run
+    )
+    (checkout,) = (
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/checkout")
+    )
+    assert checkout["with"]["fetch-depth"] == 0
+    assert "./.github/actions/setup-pants" in uses(workflow)
+
+
+def test_the_pants_caches_are_keyed_on_the_lockfiles() -> None:
+    action = yaml.safe_load(SETUP_ACTION.read_text())
+    (cache,) = (
+        s for s in action["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/cache")
+    )
+    assert "hashFiles(" in cache["with"]["key"] and "3rdparty/python/*.lock" in cache["with"]["key"]
+    assert "~/.cache/pants/named_caches" in cache["with"]["path"]
+
+
+def test_the_torch_wheel_fetched_is_the_one_locked() -> None:
+    text = (SANDBOX_ROOT / "3rdparty/python/default.lock").read_text()
+    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
+    (torch,) = (
+        r for r in lock["locked_resolves"][0]["locked_requirements"] if r["project_name"] == "torch"
+    )
+    assert f"torch=={torch['version']}" in SETUP_ACTION.read_text()
+
+
+def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan() -> None:
+    workflow = load("main.yml")
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    run = commands(workflow)
+    assert "bash .ci/run" in run  # tailor/dvc-deps checks, package ::, lint check test ::
+    assert "services/serve:bento" in run
+    assert "./pants run //:dvc -- status" in run
+    plan = workflow["jobs"]["terraform-plan"]
+    assert plan["permissions"]["id-token"] == "write"
+    plan_steps = [str(s.get("uses", "")) + str(s.get("run", "")) for s in plan["steps"]]
+    assert any(s.startswith("aws-actions/configure-aws-credentials") for s in plan_steps)
+    assert any("-chdir=infra/envs/aws plan" in s for s in plan_steps)
+    # No long-lived AWS keys anywhere.
+    assert "AWS_SECRET_ACCESS_KEY" not in (WORKFLOWS / "main.yml").read_text()
+
+
+def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> None:
+    workflow = load("andon-cord.yml")
+    assert set(triggers(workflow)) == {"workflow_dispatch"}
+    assert triggers(workflow)["workflow_dispatch"]["inputs"]["reason"]["required"] is True
+    run = commands(workflow)
+    assert "git tag --list 'promoted/*'" in run
+    assert "serve_image_tag=${{ steps.pick.outputs.restore }}" in run
+    assert workflow["permissions"]["id-token"] == "write"
+
+
+def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
+    tmp_path: Path,
+) -> None:
+    """Run the workflow's own selection script against a git repo with promotion tags."""
+    root = tmp_path
+    (pick,) = (
+        step["run"]
+        for step in load("andon-cord.yml")["jobs"]["rollback"]["steps"]
+        if step.get("id") == "pick"
+    )
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+
+    def git(*args: str, date: str = "2026-01-01T00:00:00Z") -> None:
+        subprocess.run(
+            ["git", *args],
+            cwd=root,
+            env={**env, "GIT_COMMITTER_DATE": date},
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "first")
+    for day, image in enumerate(["sha-aaa", "sha-bbb", "sha-ccc"], start=1):
+        git("tag", "-a", f"promoted/{image}", "-m", "promote", date=f"2026-01-0{day}T00:00:00Z")
+
+    def picked(requested: str = "") -> dict[str, str]:
+        output = root / "github_output"
+        output.write_text("")
+        result = subprocess.run(
+            ["bash", "-c", pick],
+            cwd=root,
+            env={**env, "REQUESTED": requested, "GITHUB_OUTPUT": str(output)},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+    assert picked() == {"current": "sha-ccc", "restore": "sha-bbb"}
+    assert picked("sha-aaa") == {"current": "sha-ccc", "restore": "sha-aaa"}
+    git("tag", "-a", "rolled-back/sha-ccc", "-m", "bad", date="2026-01-04T00:00:00Z")
+    assert picked() == {"current": "sha-bbb", "restore": "sha-aaa"}
