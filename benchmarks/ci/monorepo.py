@@ -1,0 +1,97 @@
+"""The monorepo's CI cases, each in a fresh clone of HEAD with empty Pants caches of its own.
+
+"Cold" means what a new CI machine sees: only the launcher's bootstrap cache, which the first
+`./pants` of a machine builds once, is shared; Pants' store, named caches and workdir start
+empty. The cases:
+
+- (a) cold full: `./pants --no-pantsd test ::`, and the same restricted to the code that the
+  polyrepo layout also has (`services:: libs::`), for a like-for-like comparison;
+- (b) warm no-op: the same command again, with and without the daemon;
+- (c) a one-line change in one service: `--changed-since=HEAD~1 --changed-dependents=transitive`;
+- (d) a one-line change in a shared lib, the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICE_FILE = "services/train/train/device.py"
+LIB_FILE = "libs/feature_definitions/feature_definitions/calendar.py"
+CHANGED_SINCE = ["--changed-since=HEAD~1", "--changed-dependents=transitive", "test"]
+
+
+def timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    print(f"  {elapsed:7.1f}s  {' '.join(command)}", flush=True)
+    return elapsed
+
+
+def stop_pantsd(clone: Path) -> None:
+    """Pants 2.17 has no command for it: signal the pid it records under .pids/."""
+    for pid_file in clone.glob(".pids/*/pantsd/pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def commit_one_line_change(clone: Path, relative: str) -> None:
+    with open(clone / relative, "a") as changed:
+        changed.write("\n# a one-line change\n")
+    git(clone, "commit", "--quiet", "-am", f"one-line change in {relative}")
+
+
+def fresh_clone(scratch: Path, name: str) -> tuple[Path, dict[str, str]]:
+    clone = scratch / name
+    git(scratch, "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone))
+    env = {
+        **os.environ,
+        "PANTS_LOCAL_STORE_DIR": str(scratch / f"{name}-store"),
+        "PANTS_NAMED_CACHES_DIR": str(scratch / f"{name}-named-caches"),
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }
+    return clone, env
+
+
+def one_run(scratch: Path) -> dict[str, float]:
+    no_daemon = ["./pants", "--no-pantsd"]
+    # Like-for-like with the polyrepo: only the code both layouts have, cold.
+    clone, env = fresh_clone(scratch, "code-only")
+    timings = {"cold_full_services_and_libs": timed([*no_daemon, "test", "services::", "libs::"],
+                                                    clone, env)}  # fmt: skip
+
+    clone, env = fresh_clone(scratch, "full")
+    timings["launcher_overhead"] = statistics.median(
+        timed(["./pants"], clone, {**env, "PANTS_BOOTSTRAP_ONLY": "1"}) for _ in range(5)
+    )
+    timings["cold_full"] = timed([*no_daemon, "test", "::"], clone, env)
+    timings["warm_noop_no_daemon"] = timed([*no_daemon, "test", "::"], clone, env)
+    # With the daemon, as on a developer's machine: the first run starts it, the second is timed.
+    timed(["./pants", "test", "::"], clone, env)
+    timings["warm_noop_daemon"] = timed(["./pants", "test", "::"], clone, env)
+    stop_pantsd(clone)
+
+    commit_one_line_change(clone, SERVICE_FILE)
+    timings["one_service_change"] = timed([*no_daemon, *CHANGED_SINCE], clone, env)
+    commit_one_line_change(clone, LIB_FILE)
+    timings["lib_change"] = timed([*no_daemon, *CHANGED_SINCE], clone, env)
+    return timings

@@ -1,0 +1,86 @@
+"""CI cost: the Pants monorepo against the one-repository-per-service layout it replaces.
+
+Run from the repo root with Python 3.11+ (standard library only):
+
+    python3 -m benchmarks.ci.run --runs 3
+
+Each run measures the monorepo cases (monorepo.py) and the polyrepo emulation (polyrepo.py)
+from cold caches, then the incremental cases on the caches the full run warmed, as CI caches
+would be. Every timing goes to build/benchmarks/ci.json, and a Markdown table of the medians is
+printed; `./pants run benchmarks/ci:plot` draws build/benchmarks/ci.png from the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.ci import monorepo, polyrepo
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "build" / "benchmarks" / "ci.json"
+
+
+def polyrepo_run(scratch: Path, units: list[polyrepo.Unit]) -> dict[str, float]:
+    # A fresh pip cache: cold, like the monorepo's empty Pants caches.
+    env = {**os.environ, "PIP_CACHE_DIR": str(scratch / "pip-cache")}
+    layout = polyrepo.Polyrepo(scratch / "polyrepo", units, env)
+    full = layout.full()
+    service_file = Path(monorepo.SERVICE_FILE).relative_to("services/train")
+    incremental = layout.one_line_change("train", str(service_file))
+    lib_file = Path(monorepo.LIB_FILE).relative_to("libs/feature_definitions")
+    lib_change = layout.lib_change("feature_definitions", str(lib_file))
+    print(f"  polyrepo full {full}\n  incremental {incremental}\n  lib change {lib_change}")
+    return {
+        "polyrepo_full": sum(full.values()),
+        "polyrepo_one_service_change": sum(incremental.values()),
+        "polyrepo_lib_change": sum(lib_change.values()),
+        **{f"polyrepo_full_{name}": seconds for name, seconds in full.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    args = parser.parse_args()
+
+    units = polyrepo.discover_units()
+    runs = []
+    for number in range(1, args.runs + 1):
+        with tempfile.TemporaryDirectory(prefix="ci-cost-") as scratch:
+            timings = monorepo.one_run(Path(scratch))
+            timings.update(polyrepo_run(Path(scratch), units))
+        runs.append(timings)
+        print(f"run {number}: " + ", ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
+
+    medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "units": [unit.name for unit in units],
+        "runs": runs,
+        "medians": medians,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2))
+    print(f"\n{report['date']}, commit {commit}, {report['machine']}, median of {args.runs}\n")
+    print("| case | run values (s) | median (s) |")
+    print("| --- | --- | ---: |")
+    for key, value in medians.items():
+        values = ", ".join(f"{run[key]:.1f}" for run in runs)
+        print(f"| {key} | {values} | {value:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
