@@ -1,0 +1,118 @@
+"""The shared build cache: a second, clean checkout's `./pants test` is served by the first's
+results through a real REAPI server (BuildGrid, tools:buildgrid) on loopback.
+
+Each checkout gets its own empty local store (--local-store-dir), as a CI runner or a colleague's
+machine would have, so every cache hit in the second run must have come from the server.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
+
+BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
+CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
+# A small target with real work to cache: building its requirement PEXes and running pytest.
+TARGET = "libs/storage::"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, server: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"BuildGrid exited: {log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"BuildGrid did not listen on {port}: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def remote_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the repo's BuildGrid configuration on a free loopback port; stop it afterwards."""
+    workdir = tmp_path_factory.mktemp("buildgrid")
+    port = free_port()
+    text = CONFIG.read_text()
+    assert '"127.0.0.1:50051"' in text
+    config = workdir / "buildgrid.yml"
+    config.write_text(text.replace('"127.0.0.1:50051"', f'"127.0.0.1:{port}"'))
+    log = workdir / "buildgrid.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen(
+            [sys.executable, str(BUILDGRID_PEX), "server", "start", str(config)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_for(port, server, log)
+        yield f"grpc://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def stats(run: PantsRun) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r"^\s+(remote_cache_\w+): (\d+)$", run.stderr, re.M)}
+
+
+def pants_test_with_remote_cache(repo: RepoCopy, store: str, local_store: Path) -> PantsRun:
+    # The settings README.md documents, as flags; --stats-log prints the cache counters.
+    return repo.pants(
+        "--remote-cache-read",
+        "--remote-cache-write",
+        f"--remote-store-address={store}",
+        "--remote-instance-name=main",
+        f"--local-store-dir={local_store}",
+        "--stats-log",
+        "test",
+        TARGET,
+    )
+
+
+def test_a_clean_second_checkout_gets_remote_cache_hits(
+    remote_store: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Both checkouts sit at the same path, as on CI runners: [test] extra_env_vars passes the
+    # checkout path (PLATFORM_REPO_ROOT), HOME and PATH to tests, so a test's result is shared
+    # only between machines that agree on them. The first is deleted before the second exists.
+    base = tmp_path_factory.mktemp("checkouts")
+    first = RepoCopy.create(base / "repo")
+    warm = pants_test_with_remote_cache(first, remote_store, base / "first-lmdb_store")
+    assert warm.exit_code == 0, warm.stderr
+    written = stats(warm)
+    assert written["remote_cache_write_successes"] > 0, written
+    assert written["remote_cache_write_errors"] == 0, written
+    shutil.rmtree(first.root)
+
+    second = RepoCopy.create(base / "repo")
+    hit = pants_test_with_remote_cache(second, remote_store, base / "second-lmdb_store")
+    assert hit.exit_code == 0, hit.stderr
+    served = stats(hit)
+    assert served["remote_cache_read_errors"] == 0, served
+    assert served["remote_cache_requests_cached"] > 0, served
+    assert served["remote_cache_requests_uncached"] == 0, served
+    assert "atomic_test.py:tests succeeded" in hit.stderr
+    assert "(cached remotely)" in hit.stderr
