@@ -1,0 +1,207 @@
+"""A trained model with its preprocessing, as one directory that serving loads and calls.
+
+Every predictor takes the feature frame `feature_definitions.compute_features` returns (extra
+columns are ignored) and gives the probability that each flight is delayed; `predict` applies
+the decision threshold chosen in training. The directory holds `predictor.json` (kind,
+threshold, the features in the order the model reads them, library versions) and the kind's
+files: `pipeline.joblib` for a scikit-learn pipeline, or `encoding.json`, `network.json` and
+`weights.pt` (a state dict) for the PyTorch network.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+
+from feature_definitions.features import Feature, Kind
+from feature_definitions.labels import LABEL
+from model_registry.encoding import TabularEncoding, categorical_strings
+from model_registry.network import NetworkConfig, WideDeepNet
+
+MANIFEST = "predictor.json"
+FORMAT = 1
+PredictorKind = Literal["sklearn", "torch"]
+# Rows scored per forward pass: bounds the network's memory on a large frame.
+CHUNK_ROWS = 65_536
+
+
+class PredictorError(ValueError):
+    """A feature frame the predictor cannot score, or a directory that is not a predictor."""
+
+
+def model_frame(frame: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame:
+    """The model's features from `frame`, in order, categorical values as strings; raises
+    PredictorError naming any missing feature or non-finite numeric value."""
+    missing = [f.name for f in features if f.name not in frame.columns]
+    if missing:
+        raise PredictorError(f"feature frame lacks column(s) {', '.join(missing)}")
+    columns: dict[str, Any] = {}
+    problems = []
+    for feature in features:
+        if feature.kind == "categorical":
+            columns[feature.name] = categorical_strings(frame[feature.name])
+            continue
+        try:
+            values = frame[feature.name].to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError):
+            raise PredictorError(f"feature {feature.name} is not numeric") from None
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            problems.append(f"{feature.name} ({bad} rows)")
+        columns[feature.name] = values
+    if problems:
+        raise PredictorError(f"features with missing or infinite values: {', '.join(problems)}")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+class Predictor(ABC):
+    kind: PredictorKind
+
+    def __init__(self, features: Sequence[Feature], threshold: float) -> None:
+        self.features = tuple(features)
+        self.threshold = threshold
+
+    @abstractmethod
+    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    @abstractmethod
+    def _write(self, directory: Path) -> list[str]:
+        """Write the kind's files into `directory`; return their names."""
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """P(delayed) per row of `frame`, float64."""
+        return self._probabilities(model_frame(frame, self.features))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """1 (delayed) where the probability reaches the threshold, else 0; int8."""
+        return (self.predict_proba(frame) >= self.threshold).astype("int8")
+
+    def save(self, directory: Path) -> None:
+        """Write the predictor into `directory` (created; expected empty)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        files = self._write(directory)
+        manifest = {
+            "format": FORMAT,
+            "kind": self.kind,
+            "label": LABEL,
+            "threshold": self.threshold,
+            "features": [{"name": f.name, "kind": f.kind} for f in self.features],
+            "files": sorted(files),
+            "versions": {name: version(name) for name in ("scikit-learn", "torch", "pandas")},
+        }
+        (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+class SklearnPredictor(Predictor):
+    """A fitted scikit-learn pipeline over the model frame (`predict_proba` column 1 is
+    `delayed`)."""
+
+    kind: PredictorKind = "sklearn"
+    FILE = "pipeline.joblib"
+
+    def __init__(self, pipeline: Any, features: Sequence[Feature], threshold: float) -> None:
+        super().__init__(features, threshold)
+        self.pipeline = pipeline
+
+    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(frame)[:, 1], dtype="float64")
+
+    def _write(self, directory: Path) -> list[str]:
+        joblib.dump(self.pipeline, directory / self.FILE)
+        return [self.FILE]
+
+    @classmethod
+    def _read(cls, directory: Path, features: Sequence[Feature], threshold: float) -> Predictor:
+        return cls(joblib.load(directory / cls.FILE), features, threshold)
+
+
+class TorchPredictor(Predictor):
+    """The wide-and-deep network with its encoding. Scores on the CPU unless given a device."""
+
+    kind: PredictorKind = "torch"
+    ENCODING, NETWORK, WEIGHTS = "encoding.json", "network.json", "weights.pt"
+
+    def __init__(
+        self,
+        encoding: TabularEncoding,
+        network: WideDeepNet,
+        features: Sequence[Feature],
+        threshold: float,
+    ) -> None:
+        super().__init__(features, threshold)
+        self.encoding = encoding
+        self.network = network.eval()
+
+    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        codes, numbers = self.encoding.transform(frame)
+        device = next(self.network.parameters()).device
+        scores = []
+        with torch.inference_mode():
+            for start in range(0, len(frame), CHUNK_ROWS):
+                end = start + CHUNK_ROWS
+                logits = self.network(
+                    torch.from_numpy(codes[start:end]).to(device),
+                    torch.from_numpy(numbers[start:end]).to(device),
+                )
+                scores.append(torch.sigmoid(logits).double().cpu().numpy())
+        return np.concatenate(scores) if scores else np.zeros(0, dtype="float64")
+
+    def _write(self, directory: Path) -> list[str]:
+        (directory / self.ENCODING).write_text(json.dumps(self.encoding.to_dict()) + "\n")
+        config = self.network.config.to_dict()
+        (directory / self.NETWORK).write_text(json.dumps(config, indent=2) + "\n")
+        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        torch.save(state, directory / self.WEIGHTS)
+        return [self.ENCODING, self.NETWORK, self.WEIGHTS]
+
+    @classmethod
+    def _read(
+        cls,
+        directory: Path,
+        features: Sequence[Feature],
+        threshold: float,
+        device: torch.device | None = None,
+    ) -> Predictor:
+        encoding = TabularEncoding.from_dict(json.loads((directory / cls.ENCODING).read_text()))
+        network = WideDeepNet(
+            NetworkConfig.from_dict(json.loads((directory / cls.NETWORK).read_text()))
+        )
+        state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+        return cls(encoding, network.to(device or torch.device("cpu")), features, threshold)
+
+
+def load_predictor(directory: Path, device: torch.device | None = None) -> Predictor:
+    """The predictor saved in `directory` (a registered model's path, or a train output)."""
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise PredictorError(f"{directory} is not a predictor: no {MANIFEST}")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("format") != FORMAT:
+        raise PredictorError(
+            f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT}"
+        )
+    features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
+    threshold = float(manifest["threshold"])
+    if manifest["kind"] == SklearnPredictor.kind:
+        return SklearnPredictor._read(directory, features, threshold)
+    if manifest["kind"] == TorchPredictor.kind:
+        return TorchPredictor._read(directory, features, threshold, device)
+    raise PredictorError(f"{manifest_path}: unknown kind {manifest['kind']!r}")
+
+
+def _kind(value: str) -> Kind:
+    if value == "numeric":
+        return "numeric"
+    if value == "categorical":
+        return "categorical"
+    raise PredictorError(f"unknown feature kind {value!r}")
