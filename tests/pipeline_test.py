@@ -1,20 +1,29 @@
 """Cross-service integration: real upstream flights go through ingest, feature and train, each
-service reading only what the previous one wrote."""
+service reading only what the previous one wrote, and the trained models land in a model store
+from which they score a feature frame."""
 
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from feature.cli import main as feature_main
 from feature_definitions.features import FEATURE_KINDS
 from ingest.cli import main as ingest_main
 from ingest.upstream import read_table
+from model_registry.predictor import load_predictor
+from model_registry.store import models, open_store
 from train.cli import main as train_main
 
+# A week of flights trains small models; these keep the test quick.
+QUICK = ["--set=train.torch.epochs=2", "--set=train.baseline.max_iter=30"]
 
-def test_real_flights_flow_from_landing_to_a_trained_model(tmp_path: Path) -> None:
+
+def test_real_flights_flow_from_landing_to_a_trained_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     landing = tmp_path / "landing"
     days = ["--start", "2013-01-01", "--end", "2013-01-07"]
     tables = ["flights", "weather", "planes", "airports"]
@@ -24,12 +33,18 @@ def test_real_flights_flow_from_landing_to_a_trained_model(tmp_path: Path) -> No
 
     curated = tmp_path / "curated"
     features = tmp_path / "features"
-    model = tmp_path / "models" / "baseline.joblib"
+    models_dir = tmp_path / "models"
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     assert sorted(p.name for p in (curated / "airports").iterdir()) == ["airports.parquet"]
     splits = ["--train-end", "2013-01-04", "--validation-end", "2013-01-05"]
     assert feature_main(["--curated", str(curated), "--output", str(features), *splits]) == 0
-    assert train_main(["--features", str(features), "--model", str(model)]) == 0
+    assert (
+        train_main(["fit", "--features", str(features), "--output", str(models_dir), *QUICK]) == 0
+    )
+    store = tmp_path / "bentoml"
+    monkeypatch.setenv("BENTOML_HOME", str(store))
+    evaluate = ["evaluate", "--features", str(features), "--models", str(models_dir)]
+    assert train_main([*evaluate, "--output", str(tmp_path / "evaluation")]) == 0
 
     parts = {n: pd.read_parquet(features / f"{n}.parquet") for n in ("train", "validation", "test")}
     table = pd.concat(parts.values(), ignore_index=True)
@@ -66,4 +81,10 @@ def test_real_flights_flow_from_landing_to_a_trained_model(tmp_path: Path) -> No
     # Its carrier's trailing window was empty: the first UA flight of the year.
     assert ua1545["carrier_trailing_flights"].tolist() == [0]
     assert table["carrier_trailing_flights"].max() > 0
-    assert model.stat().st_size > 0
+
+    registered = models(open_store(store))
+    assert sorted(m.info.labels["role"] for m in registered) == ["baseline", "candidate"]
+    for model in registered:
+        probability = load_predictor(Path(model.path)).predict_proba(parts["test"])
+        assert len(probability) == len(parts["test"])
+        assert ((probability > 0) & (probability < 1)).all()

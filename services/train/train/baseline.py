@@ -1,53 +1,83 @@
-"""A scikit-learn baseline on the calendar features of the feature service's train split."""
+"""The scikit-learn baseline: the bar the PyTorch model has to clear.
+
+hist_gradient_boosting (the default) reads the categorical features as categories (an unseen
+one at serving time counts as missing) and stops adding trees when the validation split's loss
+stops improving. logistic_regression one-hot encodes the categorical features (an unseen one
+gets no weight) and standardises the numeric ones. Either way the whole pipeline, preprocessing
+included, is one scikit-learn object that scores the feature frame directly.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import joblib
+import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from feature_definitions.calendar import CALENDAR_FEATURES
-from feature_definitions.labels import LABEL
-from storage.atomic import atomic_output
-
-TRAIN_SPLIT = "train.parquet"
-
-
-class TrainingDataError(ValueError):
-    """The training table cannot be trained on; the message says why."""
+from feature_definitions.features import FEATURES, Feature
+from model_registry.predictor import model_frame
+from train.params import BaselineParams
 
 
 @dataclass(frozen=True)
-class TrainReport:
-    rows: int
-    train_roc_auc: float
+class BaselineFit:
+    pipeline: Pipeline
+    # Trees built (hist_gradient_boosting) or solver iterations (logistic_regression).
+    iterations: int
 
 
-def fit_baseline(table: pd.DataFrame, seed: int = 0) -> tuple[LogisticRegression, TrainReport]:
-    missing = [c for c in (*CALENDAR_FEATURES, LABEL) if c not in table.columns]
-    if missing:
-        raise TrainingDataError(f"training table is missing column(s) {', '.join(missing)}")
-    if table[LABEL].nunique() < 2:
-        raise TrainingDataError(f"label {LABEL!r} has a single class; nothing to learn")
-    features = table[list(CALENDAR_FEATURES)]
-    incomplete = [c for c in (*CALENDAR_FEATURES, LABEL) if table[c].isna().any()]
-    if incomplete:
-        raise TrainingDataError(f"training table has missing values in {', '.join(incomplete)}")
-    model = LogisticRegression(max_iter=1000, random_state=seed).fit(features, table[LABEL])
-    auc = float(roc_auc_score(table[LABEL], model.predict_proba(features)[:, 1]))
-    return model, TrainReport(rows=len(table), train_roc_auc=auc)
+def fit_baseline(
+    train: tuple[pd.DataFrame, np.ndarray],
+    validation: tuple[pd.DataFrame, np.ndarray],
+    params: BaselineParams,
+    seed: int,
+    features: tuple[Feature, ...] = FEATURES,
+) -> BaselineFit:
+    categorical = [f.name for f in features if f.kind == "categorical"]
+    numeric = [f.name for f in features if f.kind == "numeric"]
+    x_train = model_frame(train[0], features)
+    if params.model == "logistic_regression":
+        encode = ColumnTransformer(
+            [
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+                ("numeric", StandardScaler(), numeric),
+            ]
+        )
+        model = LogisticRegression(C=params.C, max_iter=2000, random_state=seed)
+        pipeline = Pipeline([("encode", encode), ("model", model)]).fit(x_train, train[1])
+        return BaselineFit(pipeline, int(np.max(model.n_iter_)))
 
-
-def train_file(features: Path, model_path: Path) -> TrainReport:
-    """Fit on `<features>/train.parquet`, the feature service's train split."""
-    table_path = features / TRAIN_SPLIT
-    if not table_path.is_file():
-        raise TrainingDataError(f"no train split: {table_path} does not exist")
-    model, report = fit_baseline(pd.read_parquet(table_path))
-    with atomic_output(model_path) as tmp:
-        joblib.dump(model, tmp)
-    return report
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan),
+                categorical,
+            )
+        ],
+        remainder="passthrough",
+    ).fit(x_train)
+    boosting = HistGradientBoostingClassifier(
+        learning_rate=params.learning_rate,
+        max_iter=params.max_iter,
+        max_leaf_nodes=params.max_leaf_nodes,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
+        # The encoder puts the categorical columns first.
+        categorical_features=list(range(len(categorical))),
+        early_stopping=True,
+        n_iter_no_change=params.n_iter_no_change,
+        random_state=seed,
+    )
+    boosting.fit(
+        encode.transform(x_train),
+        train[1],
+        X_val=encode.transform(model_frame(validation[0], features)),
+        y_val=validation[1],
+    )
+    return BaselineFit(Pipeline([("encode", encode), ("model", boosting)]), int(boosting.n_iter_))

@@ -1,34 +1,268 @@
-"""Command line of the train service."""
+"""Command line of the train service.
+
+  fit        train the baseline and the PyTorch model on a feature table
+  evaluate   score them on its test split, write metrics and plots, register them in the
+             BentoML store and run the promotion gate
+  sagemaker  fit and evaluate as a SageMaker training job (paths and params from SM_*)
+
+Under `torchrun --nproc_per_node=N -m train.cli fit ...`, or with `fit --nproc-per-node N`,
+the PyTorch model trains data-parallel in N processes.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from train.baseline import TrainingDataError, train_file
-from train.device import select_device
+import yaml
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+from model_registry.predictor import PredictorError
+from model_registry.store import open_store, store_home
+from storage.atomic import atomic_write_text
+from train.data import TrainingDataError, read_splits, split_files
+from train.distributed import join_world, launch_local, leave_world
+from train.evaluate import Evaluation, evaluate_models
+from train.fit import MODELS, TRAINING_FILE, fit_models
+from train.params import Params, ParamsError, load_params, params_from
+from train.progress import Progress
+from train.promotion import Provenance, register_run
+from train.provenance import UNKNOWN, dvc_directory_hash, git_state
+from train.sagemaker import SageMakerError, SageMakerJob
+
+REGISTRY_FILE = "registry.json"
+log = logging.getLogger("train")
+
+
+def _params(args: argparse.Namespace) -> Params:
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    if args.params is None:
+        return params_from({}, overrides)
+    return load_params(args.params, overrides)
+
+
+def _under_torchrun() -> bool:
+    return "WORLD_SIZE" in os.environ
+
+
+def _fit(args: argparse.Namespace) -> int:
+    params = _params(args)
+    files = split_files(args.features)
+    if args.nproc_per_node > 1 and not _under_torchrun():
+        # Bad input fails here, once, rather than in every worker.
+        read_splits({split: files[split] for split in ("train", "validation")})
+        worker = ["fit", "--features", str(args.features), "--output", str(args.output)]
+        worker += ["--models", *args.models, "--threads", str(args.threads)]
+        worker += ["--progress", args.progress]
+        worker += ["--params", str(args.params)] if args.params else []
+        worker += [f"--set={item}" for item in args.set]
+        launch_local(args.nproc_per_node, "train.cli", worker)
+        return 0
+    world = join_world()
+    try:
+        progress = Progress(args.progress, enabled=world.is_main)
+        report = fit_models(
+            files, args.output, params.train, world, progress, args.models, args.threads
+        )
+    finally:
+        leave_world(world)
+    if report is not None:
+        print(json.dumps({"output": str(args.output), **report}))
+    return 0
+
+
+def _register(
+    evaluation: Evaluation,
+    models_dir: Path,
+    output: Path,
+    home: Path,
+    params: Params,
+    features_dir: Path | None,
+) -> dict[str, Any]:
+    training_file = models_dir / TRAINING_FILE
+    training = json.loads(training_file.read_text()) if training_file.is_file() else {}
+    commit, dirty = git_state(Path.cwd())
+    provenance = Provenance(
+        git_commit=commit,
+        git_dirty=dirty,
+        features_dvc_hash=dvc_directory_hash(features_dir) if features_dir else UNKNOWN,
+        # The train params the models were fitted with, as training recorded them.
+        params={**params.to_dict(), "train": training.get("params", params.to_dict()["train"])},
+    )
+    registry = register_run(evaluation, models_dir, open_store(home), params.promote, provenance)
+    registry["store"] = str(home)
+    atomic_write_text(output / REGISTRY_FILE, json.dumps(registry, indent=2) + "\n")
+    decision = registry["decision"]
+    print(f"train: {decision['reason']}", file=sys.stderr)
+    for note in decision["notes"]:
+        print(f"train: note: {note}", file=sys.stderr)
+    print(
+        f"train: registered {registry['candidate']} (candidate, "
+        f"{'promoted' if registry['promoted'] else 'not promoted'}) and {registry['baseline']} "
+        f"(baseline) in {home}",
+        file=sys.stderr,
+    )
+    return registry
+
+
+def _summary(evaluation: Evaluation) -> dict[str, Any]:
+    keys = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold")
+    return {name: {k: m[k] for k in keys} for name, m in evaluation.metrics.items()}
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    params = _params(args)
+    files = split_files(args.features)
+    evaluation = evaluate_models(files["test"], args.models, args.output, params.evaluate)
+    result: dict[str, Any] = {"output": str(args.output), "metrics": _summary(evaluation)}
+    if args.register:
+        home = store_home(args.store)
+        registry = _register(evaluation, args.models, args.output, home, params, args.features)
+        result["registry"] = {k: registry[k] for k in ("candidate", "baseline", "promoted")}
+    print(json.dumps(result))
+    return 0
+
+
+def _sagemaker(args: argparse.Namespace) -> int:
+    job = SageMakerJob.from_environ()
+    params = params_from({}, job.hyperparameters)
+    files = job.feature_files()
+    if not _under_torchrun() and (job.processes_per_host > 1 or len(job.hosts) > 1):
+        read_splits({split: files[split] for split in ("train", "validation")})
+        launch_local(
+            job.processes_per_host,
+            "train.cli",
+            ["sagemaker", "--progress", args.progress],
+            nnodes=len(job.hosts),
+            node_rank=job.node_rank,
+            master_addr=job.hosts[0],
+        )
+        return 0
+    models_dir = job.model_dir / "models"
+    world = join_world()
+    try:
+        progress = Progress(args.progress, enabled=world.is_main)
+        fit_models(files, models_dir, params.train, world, progress)
+    finally:
+        leave_world(world)
+    if not world.is_main:
+        return 0
+    output = job.output_data_dir / "evaluation"
+    evaluation = evaluate_models(files["test"], models_dir, output, params.evaluate)
+    # The store travels inside model.tar.gz: BENTOML_HOME=<unpacked>/bentoml serves from it.
+    registry = _register(
+        evaluation, models_dir, output, job.model_dir / "bentoml", params, job.features_dir
+    )
+    print(json.dumps({"metrics": _summary(evaluation), "promoted": registry["promoted"]}))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--params", type=Path, help="params.yaml to read the train/evaluate/promote groups of"
+        )
+        command.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one parameter, e.g. train.torch.epochs=2 (repeatable)",
+        )
+        command.add_argument(
+            "--features",
+            type=Path,
+            required=True,
+            help="the feature service's output directory ({train,validation,test}.parquet)",
+        )
+
+    def progress(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--progress",
+            choices=["auto", "bars", "lines"],
+            default="auto",
+            help="bars on a terminal, log lines otherwise (default: auto)",
+        )
+
+    fit = commands.add_parser("fit", help="train the models")
+    common(fit)
+    fit.add_argument(
+        "--output", type=Path, required=True, help="directory to write, replaced whole"
+    )
+    fit.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    fit.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        help="train the PyTorch model data-parallel in this many processes (runs torchrun)",
+    )
+    fit.add_argument(
+        "--threads", type=int, default=0, help="torch threads per process (0: share the cores)"
+    )
+    progress(fit)
+    fit.set_defaults(run=_fit)
+
+    evaluate = commands.add_parser("evaluate", help="score, register and gate the models")
+    common(evaluate)
+    evaluate.add_argument("--models", type=Path, required=True, help="`fit`'s output directory")
+    evaluate.add_argument(
+        "--output", type=Path, required=True, help="directory for metrics and plots"
+    )
+    evaluate.add_argument(
+        "--store",
+        type=Path,
+        help="BentoML home (default: $BENTOML_HOME, else <repo>/build/bentoml)",
+    )
+    evaluate.add_argument(
+        "--no-register",
+        dest="register",
+        action="store_false",
+        help="write metrics and plots only; leave the store alone",
+    )
+    evaluate.set_defaults(run=_evaluate)
+
+    # SageMaker starts a bring-your-own container as `<entrypoint> train`.
+    sagemaker = commands.add_parser(
+        "sagemaker", aliases=["train"], help="run as a SageMaker training job (reads SM_*)"
+    )
+    progress(sagemaker)
+    sagemaker.set_defaults(run=_sagemaker)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="train", description=__doc__)
-    parser.add_argument(
-        "--features",
-        type=Path,
-        required=True,
-        help="the feature service's output directory; trains on its train.parquet",
+    args = _parser().parse_args(argv)
+    rank = int(os.environ.get("RANK", "0"))
+    logging.basicConfig(
+        level=logging.INFO if rank == 0 else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
-    parser.add_argument("--model", type=Path, required=True, help="model file to write")
-    args = parser.parse_args(argv)
     try:
-        report = train_file(args.features, args.model)
-    except TrainingDataError as error:
+        code: int = args.run(args)
+    except (TrainingDataError, ParamsError, SageMakerError, PredictorError) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({**asdict(report), "model": str(args.model), "device": str(select_device())}))
-    return 0
+    except ChildFailedError as error:
+        failures = error.format_msg()  # type: ignore[no-untyped-call]
+        print(f"train: error: a training process failed:\n{failures}", file=sys.stderr)
+        return 1
+    return code
 
 
 if __name__ == "__main__":

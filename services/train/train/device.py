@@ -5,5 +5,8 @@ from __future__ import annotations
 import torch
 
 
-def select_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def select_device(local_rank: int = 0) -> torch.device:
+    """The GPU of this process (`local_rank` under torch.distributed), or the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device("cpu")

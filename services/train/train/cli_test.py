@@ -1,0 +1,185 @@
+"""The train service end to end on a synthetic feature table: fit, evaluate, register."""
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model_registry.predictor import load_predictor
+from model_registry.store import (
+    METADATA_FEATURES_DVC_HASH,
+    METADATA_GIT_COMMIT,
+    METADATA_METRICS,
+    METADATA_PARAMS,
+    models,
+    open_store,
+)
+from train.cli import main
+from train.conftest import FAST, write_features
+from train.provenance import dvc_directory_hash
+
+METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
+
+
+@pytest.fixture(autouse=True)
+def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
+    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
+
+
+def evaluate(features: Path, models_dir: Path, output: Path, *extra: str) -> int:
+    return main(
+        ["evaluate", "--features", str(features), "--models", str(models_dir),
+         "--output", str(output), *extra]
+    )  # fmt: skip
+
+
+def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features, models_dir = trained
+    assert sorted(p.name for p in models_dir.iterdir()) == [
+        "baseline", "torch", "torch_history.json", "training.json",
+    ]  # fmt: skip
+    training = json.loads((models_dir / "training.json").read_text())
+    assert training["params"]["torch"]["epochs"] == 8
+    assert training["world_size"] == 1
+
+    store_home = tmp_path / "store"
+    output = tmp_path / "evaluation"
+    assert evaluate(features, models_dir, output, "--store", str(store_home)) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert set(metrics) == {"baseline", "torch"}
+    for name in metrics:
+        assert set(METRICS) <= set(metrics[name])
+        assert metrics[name]["roc_auc"] > 0.75
+        plots = output / "plots" / name
+        assert sorted(p.name for p in plots.iterdir()) == [
+            "calibration.json", "confusion.csv", "pr.json", "roc.json",
+        ]  # fmt: skip
+        confusion = pd.read_csv(plots / "confusion.csv")
+        assert len(confusion) == metrics[name]["rows"] == 1000
+        assert int(confusion["predicted"].sum()) == (
+            metrics[name]["confusion"]["tp"] + metrics[name]["confusion"]["fp"]
+        )
+
+    registry = json.loads((output / "registry.json").read_text())
+    err = capsys.readouterr().err
+    assert registry["decision"]["reason"] in err
+    assert ("not promoted" in err) is (not registry["promoted"])
+    registered = models(open_store(store_home))
+    assert [str(m.tag) for m in registered] == [registry["baseline"], registry["candidate"]]
+    for model, name in zip(registered, ("baseline", "torch"), strict=True):
+        metadata: dict[str, Any] = dict(model.info.metadata)
+        assert metadata[METADATA_FEATURES_DVC_HASH] == dvc_directory_hash(features)
+        assert metadata[METADATA_GIT_COMMIT]
+        assert metadata[METADATA_PARAMS]["train"] == training["params"]
+        assert metadata[METADATA_PARAMS]["promote"]["metric"] == "roc_auc"
+        assert metadata[METADATA_METRICS] == metrics[name]
+        # What serving will do: load the registered files and score a feature frame.
+        test = pd.read_parquet(features / "test.parquet")
+        assert load_predictor(Path(model.path)).predict_proba(test).shape == (1000,)
+
+
+def test_the_same_inputs_give_identical_metrics_run_after_run(
+    features: Path, tmp_path: Path
+) -> None:
+    runs = []
+    for run in ("first", "second"):
+        models_dir, output = tmp_path / run / "models", tmp_path / run / "evaluation"
+        fit = ["fit", "--features", str(features), "--output", str(models_dir)]
+        assert main([*fit, *FAST]) == 0
+        assert evaluate(features, models_dir, output, "--no-register") == 0
+        runs.append((output / "metrics.json").read_text())
+        assert not (output / "registry.json").exists()
+    assert runs[0] == runs[1]
+
+
+def test_the_store_defaults_to_the_repo_build_area(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / "pants.toml").write_text("")
+    monkeypatch.chdir(repo / "sub")
+    monkeypatch.delenv("BENTOML_HOME")
+    assert evaluate(*trained, tmp_path / "evaluation") == 0
+    assert len(models(open_store(repo / "build" / "bentoml"))) == 2
+
+
+def damaged(
+    features: Path, split: str, damage: Callable[[pd.DataFrame], pd.DataFrame], to: Path
+) -> Path:
+    """A copy of the feature table at `to` with `split` damaged."""
+    to.mkdir()
+    for name in ("train", "validation", "test"):
+        table = pd.read_parquet(features / f"{name}.parquet")
+        (damage(table) if name == split else table).to_parquet(to / f"{name}.parquet")
+    return to
+
+
+DAMAGE = [
+    (lambda t: t.drop(columns=["wind_speed"]), "lacks column\\(s\\) wind_speed"),
+    (lambda t: t.assign(humid=t["humid"].where(t.index != 5, np.inf)), "humid \\(1 rows\\)"),
+    (lambda t: t.assign(delayed=1), "label delayed has a single class \\(1\\)"),
+    (lambda t: t.iloc[:0], "has no rows"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), DAMAGE)
+def test_a_bad_train_split_exits_2_naming_the_problem_and_writes_no_model(
+    damage: Callable[[pd.DataFrame], pd.DataFrame],
+    message: str,
+    features: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = damaged(features, "train", damage, tmp_path / "bad")
+    models_dir = tmp_path / "models"
+    assert main(["fit", "--features", str(bad), "--output", str(models_dir), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"train: error: train split {bad / 'train.parquet'}")
+    assert re.search(message, err), err
+    assert not models_dir.exists()
+
+
+@pytest.mark.parametrize(("damage", "message"), DAMAGE)
+def test_a_bad_test_split_exits_2_and_registers_nothing(
+    damage: Callable[[pd.DataFrame], pd.DataFrame],
+    message: str,
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = damaged(trained[0], "test", damage, tmp_path / "bad")
+    store, output = tmp_path / "store", tmp_path / "evaluation"
+    assert evaluate(bad, trained[1], output, "--store", str(store)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train: error: test split")
+    assert re.search(message, err), err
+    assert not output.exists()
+    assert models(open_store(store)) == []
+
+
+def test_missing_features_or_models_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere"
+    assert main(["fit", "--features", str(missing), "--output", str(tmp_path / "m")]) == 2
+    assert f"feature table {missing} does not exist" in capsys.readouterr().err
+    features = write_features(tmp_path / "features")
+    assert evaluate(features, tmp_path / "no-models", tmp_path / "evaluation") == 2
+    assert "no trained model in" in capsys.readouterr().err
+
+
+def test_a_bad_parameter_exits_2_naming_it(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
+    assert main([*fit, "--set", "train.torch.epoch=2"]) == 2
+    assert "unknown parameter(s) train.torch.epoch" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""The feature table's splits, read and checked before anything is trained or scored.
+
+Every problem stops the run with a TrainingDataError that names the split, the file and what is
+wrong: a missing or unreadable file, no rows, a missing column, a NaN or infinite feature value,
+a label that is not 0/1, or a label with a single class (nothing to learn, or no ROC-AUC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from feature_definitions.features import FEATURES, Feature
+from feature_definitions.labels import LABEL
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class TrainingDataError(ValueError):
+    """The feature table cannot be trained on or scored; the message says why."""
+
+
+def split_files(features: Path) -> dict[str, Path]:
+    """Where the feature service writes each split: `<features>/<split>.parquet`."""
+    if not features.is_dir():
+        raise TrainingDataError(f"feature table {features} does not exist or is not a directory")
+    return {split: features / f"{split}.parquet" for split in SPLITS}
+
+
+def read_split(
+    split: str, path: Path, features: tuple[Feature, ...] = FEATURES
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The split's feature columns and its label (int8), checked."""
+    where = f"{split} split {path}"
+    if not path.is_file():
+        raise TrainingDataError(f"no {split} split: {path} does not exist")
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise TrainingDataError(f"{where} is not a readable Parquet file: {error}") from None
+    if table.empty:
+        raise TrainingDataError(f"{where} has no rows")
+    missing = [c for c in (*(f.name for f in features), LABEL) if c not in table.columns]
+    if missing:
+        raise TrainingDataError(f"{where} lacks column(s) {', '.join(missing)}")
+    problems = []
+    for feature in features:
+        values = table[feature.name]
+        if feature.kind == "categorical":
+            bad = int(values.isna().sum())
+        elif not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+            raise TrainingDataError(
+                f"{where}: feature {feature.name} is not numeric ({values.dtype})"
+            )
+        else:
+            bad = int((~np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))).sum())
+        if bad:
+            problems.append(f"{feature.name} ({bad} rows)")
+    if problems:
+        raise TrainingDataError(f"{where}: NaN or infinite values in {', '.join(problems)}")
+    return table[[f.name for f in features]], _label(table[LABEL], split, where)
+
+
+def _label(values: pd.Series, split: str, where: str) -> np.ndarray:
+    if values.isna().any():
+        raise TrainingDataError(
+            f"{where}: label {LABEL} is missing in {int(values.isna().sum())} rows"
+        )
+    classes = sorted(pd.unique(values.astype("int64")).tolist())
+    if not set(classes) <= {0, 1} or not np.array_equal(values.astype("int64"), values):
+        raise TrainingDataError(f"{where}: label {LABEL} must be 0 or 1, found {classes}")
+    if len(classes) < 2:
+        need = "nothing to learn" if split == "train" else "ROC-AUC and PR-AUC need both"
+        raise TrainingDataError(f"{where}: label {LABEL} has a single class ({classes[0]}); {need}")
+    return values.to_numpy(dtype="int8")
+
+
+def read_splits(
+    files: Mapping[str, Path], features: tuple[Feature, ...] = FEATURES
+) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Every split in `files`, checked; the first problem found is raised."""
+    return {split: read_split(split, path, features) for split, path in files.items()}

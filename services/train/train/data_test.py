@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feature_definitions.labels import LABEL
+from train.conftest import synthetic_split
+from train.data import TrainingDataError, read_split, split_files
+
+
+def write(tmp_path: Path, table: object) -> Path:
+    path = tmp_path / "train.parquet"
+    table.to_parquet(path, index=False)  # type: ignore[attr-defined]
+    return path
+
+
+def test_a_good_split_reads_as_features_and_label(tmp_path: Path) -> None:
+    frame, label = read_split("train", write(tmp_path, synthetic_split(50, 0)))
+    assert len(frame) == 50
+    assert label.dtype == np.int8
+    assert LABEL not in frame.columns
+
+
+def test_a_missing_feature_table_or_split_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDataError, match="does not exist or is not a directory"):
+        split_files(tmp_path / "nowhere")
+    with pytest.raises(TrainingDataError, match="no test split: .*test.parquet does not exist"):
+        read_split("test", split_files(tmp_path)["test"])
+
+
+def test_an_unreadable_or_empty_split_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "train.parquet"
+    broken.write_text("not parquet")
+    with pytest.raises(TrainingDataError, match="not a readable Parquet file"):
+        read_split("train", broken)
+    with pytest.raises(TrainingDataError, match="train split .* has no rows"):
+        read_split("train", write(tmp_path, synthetic_split(10, 0).iloc[:0]))
+
+
+def test_a_missing_column_is_named(tmp_path: Path) -> None:
+    table = synthetic_split(50, 0).drop(columns=["dep_hour", LABEL])
+    with pytest.raises(TrainingDataError, match="lacks column\\(s\\) dep_hour, delayed"):
+        read_split("train", write(tmp_path, table))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_infinite_feature_values_are_named_with_their_count(
+    tmp_path: Path, bad: float
+) -> None:
+    table = synthetic_split(50, 0)
+    table.loc[[3, 7], "temp"] = bad
+    with pytest.raises(TrainingDataError, match="NaN or infinite values in temp \\(2 rows\\)"):
+        read_split("train", write(tmp_path, table))
+
+
+def test_a_missing_category_is_named(tmp_path: Path) -> None:
+    table = synthetic_split(50, 0)
+    table.loc[0, "dest"] = None
+    with pytest.raises(TrainingDataError, match="dest \\(1 rows\\)"):
+        read_split("train", write(tmp_path, table))
+
+
+def test_a_single_class_label_is_named(tmp_path: Path) -> None:
+    table = synthetic_split(50, 0).assign(**{LABEL: 0})
+    with pytest.raises(TrainingDataError, match="single class \\(0\\); nothing to learn"):
+        read_split("train", write(tmp_path, table))
+    with pytest.raises(TrainingDataError, match="single class \\(0\\); ROC-AUC"):
+        read_split("test", write(tmp_path, table))
+
+
+def test_a_label_that_is_not_0_or_1_is_named(tmp_path: Path) -> None:
+    table = synthetic_split(50, 0)
+    table.loc[0, LABEL] = 2
+    with pytest.raises(TrainingDataError, match="must be 0 or 1, found \\[0, 1, 2\\]"):
+        read_split("train", write(tmp_path, table))

@@ -1,0 +1,111 @@
+"""Data-parallel training under torch.distributed: one process per device, started by `torchrun`
+(or `train fit --nproc-per-node N`, which runs torchrun itself).
+
+torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; without them the
+process is a world of one and nothing is initialised. The backend is NCCL when the process has
+a GPU and gloo on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch.distributed import run as torchrun
+
+from train.device import select_device
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int
+    size: int
+    local_rank: int
+    device: torch.device
+    backend: str | None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def backend_for(device: torch.device) -> str:
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def join_world(environ: Mapping[str, str] = os.environ) -> World:
+    """This process's place in the world torchrun started, initialising the process group."""
+    size = int(environ.get("WORLD_SIZE", "1"))
+    rank = int(environ.get("RANK", "0"))
+    local_rank = int(environ.get("LOCAL_RANK", "0"))
+    device = select_device(local_rank)
+    if size == 1:
+        return World(0, 1, 0, device, None)
+    backend = backend_for(device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return World(rank, size, local_rank, device, backend)
+
+
+def leave_world(world: World) -> None:
+    if world.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def launch_local(
+    nproc: int,
+    module: str,
+    args: Sequence[str],
+    nnodes: int = 1,
+    node_rank: int = 0,
+    master_addr: str | None = None,
+) -> None:
+    """Run `python -m <module> <args>` in `nproc` processes per node through torchrun and wait;
+    raises if any worker fails. A single node rendezvouses on loopback at a free port."""
+    if nnodes == 1:
+        master_addr = "127.0.0.1"
+    port = free_port() if nnodes == 1 else 29500
+    saved = dict(os.environ)
+    # The workers are new interpreters and inherit this environment: they need this one's
+    # import path (a PEX or a test runner puts first-party code on sys.path, not in
+    # site-packages), and on one node gloo must use loopback (it binds to whatever interface the
+    # host name resolves to, which a sandbox may lack).
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    if nnodes == 1:
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    try:
+        torchrun.run(  # type: ignore[no-untyped-call]
+            torchrun.get_args_parser().parse_args(
+                [
+                    f"--nproc_per_node={nproc}",
+                    f"--nnodes={nnodes}",
+                    f"--node_rank={node_rank}",
+                    f"--master_addr={master_addr}",
+                    f"--master_port={port}",
+                    "--module",
+                    module,
+                    *args,
+                ]
+            )
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -1,0 +1,46 @@
+"""Data-parallel training in two local processes (gloo on loopback) reaches the quality of one
+process: on the synthetic table the test ROC-AUC of the two runs differs by at most TOLERANCE.
+The global batch is the same rows either way, so the difference comes from rounding and
+dropout masks alone."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from train.cli import main
+from train.conftest import FAST
+from train.distributed import backend_for, join_world
+
+TOLERANCE = 0.02
+
+
+def fit_and_score(features: Path, run: Path, *extra: str) -> tuple[dict, float]:  # type: ignore[type-arg]
+    models_dir = run / "models"
+    fit = ["fit", "--features", str(features), "--output", str(models_dir), "--models", "torch"]
+    assert main([*fit, *FAST, *extra]) == 0
+    evaluate = ["evaluate", "--features", str(features), "--models", str(models_dir)]
+    assert main([*evaluate, "--output", str(run / "evaluation"), "--no-register"]) == 0
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    return json.loads((models_dir / "training.json").read_text()), metrics["torch"]["roc_auc"]
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_reach_the_single_process_quality(features: Path, tmp_path: Path) -> None:
+    single, single_auc = fit_and_score(features, tmp_path / "single")
+    double, double_auc = fit_and_score(features, tmp_path / "double", "--nproc-per-node", "2")
+    assert (single["world_size"], single["backend"]) == (1, None)
+    assert (double["world_size"], double["backend"]) == (2, "gloo")
+    assert single_auc > 0.75
+    assert abs(double_auc - single_auc) <= TOLERANCE, (single_auc, double_auc)
+
+
+def test_nccl_on_a_gpu_gloo_on_the_cpu() -> None:
+    assert backend_for(torch.device("cuda", 0)) == "nccl"
+    assert backend_for(torch.device("cpu")) == "gloo"
+
+
+def test_without_torchrun_a_process_is_a_world_of_one() -> None:
+    world = join_world({})
+    assert (world.rank, world.size, world.distributed, world.is_main) == (0, 1, False, True)

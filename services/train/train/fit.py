@@ -1,0 +1,129 @@
+"""One training run: fit the baseline and the PyTorch model on the train split, choose each
+one's decision threshold on the validation split, and write both predictors with a training
+report into the output directory, atomically (a failed run leaves the previous output as it
+was and writes no partial model).
+
+Output: `<output>/baseline/` and `<output>/torch/` (model_registry predictors),
+`training.json` (the params used, rows, device, world size, and per model its fit time and
+iterations) and `torch_history.json` (the loss per epoch, for the learning-curve plot).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from feature_definitions.features import FEATURES
+from model_registry.predictor import Predictor, SklearnPredictor, TorchPredictor
+from storage.atomic import staged_directory
+from train.baseline import fit_baseline
+from train.data import read_splits
+from train.distributed import World
+from train.metrics import max_f1_threshold
+from train.params import TrainParams
+from train.progress import Progress
+from train.torch_model import fit_network
+
+MODELS: tuple[str, ...] = ("baseline", "torch")
+TRAINING_FILE = "training.json"
+HISTORY_FILE = "torch_history.json"
+
+
+def configure_torch(threads: int, world: World) -> int:
+    """Deterministic kernels and a fixed thread count, so a CPU run repeats exactly. 0 threads
+    means this process's share of the machine's cores. Returns the thread count."""
+    if threads <= 0:
+        threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    torch.set_num_threads(threads)
+    # CUDA's deterministic matrix products need this workspace setting before the first call.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return threads
+
+
+def _with_threshold(
+    predictor: Predictor, validation: tuple[pd.DataFrame, np.ndarray], rule: str | float
+) -> Predictor:
+    if rule == "max_f1":
+        predictor.threshold = max_f1_threshold(
+            validation[1], predictor.predict_proba(validation[0])
+        )
+    else:
+        predictor.threshold = float(rule)
+    return predictor
+
+
+def fit_models(
+    files: Mapping[str, Path],
+    output: Path,
+    params: TrainParams,
+    world: World,
+    progress: Progress,
+    models: Sequence[str] = MODELS,
+    threads: int = 0,
+) -> dict[str, Any] | None:
+    """Fit `models`; the main process writes `output` and returns the training report, the
+    others return None."""
+    threads = configure_torch(threads, world)
+    splits = read_splits({split: files[split] for split in ("train", "validation")})
+    train, validation = splits["train"], splits["validation"]
+    report: dict[str, Any] = {
+        "params": dataclasses.asdict(params),
+        "rows": {name: len(split[1]) for name, split in splits.items()},
+        "device": str(world.device),
+        "world_size": world.size,
+        "backend": world.backend,
+        "threads_per_process": threads,
+        "models": {},
+    }
+    predictors: dict[str, Predictor] = {}
+    history: list[dict[str, Any]] = []
+    if "torch" in models:
+        progress.line(
+            f"torch: fitting on {len(train[1]):,} rows, {world.size} process(es) on {world.device}"
+        )
+        started = time.perf_counter()
+        network = fit_network(train, validation, params.torch, params.seed, world, progress)
+        seconds = time.perf_counter() - started
+        network_predictor = TorchPredictor(network.encoding, network.network, FEATURES, 0.5)
+        predictors["torch"] = _with_threshold(network_predictor, validation, params.threshold)
+        history = network.history
+        report["models"]["torch"] = {
+            "fit_seconds": seconds,
+            "epochs_run": network.epochs_run,
+            "best_epoch": network.best_epoch,
+        }
+        progress.line(f"torch: done in {seconds:.1f} s, best epoch {network.best_epoch}")
+    if not world.is_main:
+        return None
+    if "baseline" in models:
+        progress.line(f"baseline: fitting {params.baseline.model} on {len(train[1]):,} rows")
+        started = time.perf_counter()
+        fitted = fit_baseline(train, validation, params.baseline, params.seed)
+        seconds = time.perf_counter() - started
+        baseline = SklearnPredictor(fitted.pipeline, FEATURES, threshold=0.5)
+        predictors["baseline"] = _with_threshold(baseline, validation, params.threshold)
+        report["models"]["baseline"] = {
+            "model": params.baseline.model,
+            "fit_seconds": seconds,
+            "iterations": fitted.iterations,
+        }
+        progress.line(f"baseline: done in {seconds:.1f} s, {fitted.iterations} iterations")
+    for name, predictor in predictors.items():
+        report["models"][name]["threshold"] = predictor.threshold
+    with staged_directory(output) as staging:
+        for name, predictor in predictors.items():
+            predictor.save(staging / name)
+        (staging / TRAINING_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        if history:
+            (staging / HISTORY_FILE).write_text(json.dumps(history, indent=2) + "\n")
+    return report

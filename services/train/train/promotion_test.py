@@ -1,0 +1,120 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import model_registry.store as registry
+from model_registry.store import (
+    CANDIDATE,
+    METADATA_PROMOTION,
+    PROMOTED,
+    REGISTERED,
+    ROLE,
+    STAGE,
+    ModelStore,
+    models,
+    open_store,
+    promoted_model,
+)
+from train.evaluate import Evaluation, evaluate_models
+from train.params import EvaluateParams, PromoteParams
+from train.promotion import Provenance, decide, register_run
+
+PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
+
+
+@pytest.fixture(autouse=True)
+def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
+    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
+
+
+def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
+    features, models_dir = trained
+    return evaluate_models(
+        features / "test.parquet", models_dir, tmp_path / "evaluation", EvaluateParams()
+    )
+
+
+def test_the_decision_names_every_reference_the_candidate_fails() -> None:
+    passed = decide("roc_auc", 0.005, 0.72, {"baseline": 0.71})
+    assert passed.promoted
+    assert passed.reason == "promoted: roc_auc 0.7200 beats baseline 0.7100 by at least 0.005"
+    failed = decide("roc_auc", 0.005, 0.72, {"baseline": 0.71, "promoted m:1": 0.718})
+    assert not failed.promoted
+    assert failed.reason == (
+        "not promoted: roc_auc 0.7200 does not beat promoted m:1 0.7180 by the margin 0.005"
+    )
+    assert decide("log_loss", 0.01, 0.40, {"baseline": 0.42}).promoted
+
+
+def stage_of(store: ModelStore, tag: str) -> str:
+    return next(m.info.labels[STAGE] for m in models(store) if str(m.tag) == tag)
+
+
+def test_a_candidate_that_passes_is_promoted_and_one_that_fails_is_kept(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "bentoml")
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    assert first["promoted"]
+    assert stage_of(store, first["candidate"]) == PROMOTED
+    assert stage_of(store, first["baseline"]) == REGISTERED
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == first["candidate"]
+
+    # The same model again cannot beat itself, re-scored on the test split, by a margin.
+    second = register_run(run, trained[1], store, PromoteParams(margin=0.001), PROVENANCE)
+    assert not second["promoted"]
+    assert f"promoted {first['candidate']}" in second["decision"]["references"]
+    assert second["decision"]["reason"].startswith("not promoted: roc_auc")
+    assert stage_of(store, second["candidate"]) == REGISTERED
+    assert len(models(store)) == 4
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == first["candidate"]
+    candidate = next(m for m in models(store) if str(m.tag) == second["candidate"])
+    assert candidate.info.labels[ROLE] == CANDIDATE
+    metadata: dict[str, Any] = dict(candidate.info.metadata)
+    assert metadata[METADATA_PROMOTION]["promoted"] is False
+
+
+def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "bentoml")
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    current = promoted_model(store)
+    assert current is not None
+    manifest = Path(current.path) / "predictor.json"
+    old = json.loads(manifest.read_text())
+    old["features"].append({"name": "retired_feature", "kind": "numeric"})
+    manifest.write_text(json.dumps(old))
+
+    second = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    assert second["promoted"]
+    assert list(second["decision"]["references"]) == ["baseline"]
+    (note,) = second["decision"]["notes"]
+    assert f"promoted model {first['candidate']} cannot score" in note
+    assert "retired_feature" in note
+
+
+def test_a_failed_save_registers_nothing(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(tmp_path / "bentoml")
+    real = registry.register
+    calls: list[Any] = []
+
+    def fail_on_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("train.promotion.register", fail_on_the_second)
+    with pytest.raises(OSError, match="disk full"):
+        register_run(evaluation(trained, tmp_path), trained[1], store, PromoteParams(), PROVENANCE)
+    assert models(store) == []

@@ -1,0 +1,51 @@
+"""Where a model came from: the git commit of the code and DVC's hash of the feature table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+UNKNOWN = "unknown"
+
+
+def git_state(cwd: Path) -> tuple[str, bool]:
+    """(HEAD's commit, whether tracked files differ from it). Outside a git checkout, such as
+    a SageMaker container, the commit is $GIT_COMMIT when the image sets it, else "unknown"."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("GIT_COMMIT", UNKNOWN), False
+    return commit, bool(status.strip())
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dvc_directory_hash(directory: Path) -> str:
+    """The hash DVC 3 records in dvc.lock for a directory output: the md5 of the JSON list of
+    its files' relative paths and md5s, sorted by path, with the suffix `.dir`."""
+    files = sorted(
+        (path for path in directory.rglob("*") if path.is_file()),
+        key=lambda path: path.relative_to(directory).parts,
+    )
+    entries = [
+        {"md5": _md5(path), "relpath": path.relative_to(directory).as_posix()} for path in files
+    ]
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"

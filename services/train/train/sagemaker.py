@@ -1,0 +1,107 @@
+"""The SageMaker training-job conventions, read from the environment.
+
+SageMaker mounts each input channel at $SM_CHANNEL_<NAME>, uploads whatever the job writes to
+$SM_MODEL_DIR as model.tar.gz (and $SM_OUTPUT_DATA_DIR as output.tar.gz), passes the
+hyperparameters as JSON in $SM_HPS, and says how many GPUs the instance has in $SM_NUM_GPUS and
+which hosts take part in $SM_HOSTS and $SM_CURRENT_HOST.
+
+The feature table comes either as one channel `features` (the feature service's output
+directory) or as three channels `train`, `validation` and `test`, each holding one Parquet file.
+Hyperparameters use the dotted names of params.yaml (`train.torch.epochs`), over the defaults in
+train/params.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from train.data import SPLITS, TrainingDataError, split_files
+
+
+class SageMakerError(ValueError):
+    """The environment is not a usable SageMaker training job; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SageMakerJob:
+    model_dir: Path
+    output_data_dir: Path
+    channels: dict[str, Path]
+    hyperparameters: dict[str, Any]
+    num_gpus: int
+    hosts: tuple[str, ...]
+    current_host: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> SageMakerJob:
+        if not environ.get("SM_MODEL_DIR"):
+            raise SageMakerError("SM_MODEL_DIR is not set: this is not a SageMaker training job")
+        try:
+            hyperparameters = json.loads(environ.get("SM_HPS") or "{}")
+            hosts = tuple(json.loads(environ.get("SM_HOSTS") or "[]"))
+        except json.JSONDecodeError as error:
+            raise SageMakerError(f"SM_HPS or SM_HOSTS is not JSON: {error}") from None
+        if not isinstance(hyperparameters, dict):
+            raise SageMakerError(f"SM_HPS must be a JSON object, got {hyperparameters!r}")
+        try:
+            num_gpus = int(environ.get("SM_NUM_GPUS") or "0")
+        except ValueError:
+            raise SageMakerError(
+                f"SM_NUM_GPUS is not a number: {environ['SM_NUM_GPUS']!r}"
+            ) from None
+        prefix = "SM_CHANNEL_"
+        channels = {
+            name[len(prefix) :].lower(): Path(value)
+            for name, value in environ.items()
+            if name.startswith(prefix)
+        }
+        current = environ.get("SM_CURRENT_HOST", "")
+        return cls(
+            model_dir=Path(environ["SM_MODEL_DIR"]),
+            output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
+            channels=channels,
+            hyperparameters=hyperparameters,
+            num_gpus=num_gpus,
+            hosts=hosts or ((current,) if current else ("localhost",)),
+            current_host=current or (hosts[0] if hosts else "localhost"),
+        )
+
+    @property
+    def features_dir(self) -> Path | None:
+        return self.channels.get("features")
+
+    def feature_files(self) -> dict[str, Path]:
+        """The Parquet file of each split."""
+        if self.features_dir is not None:
+            return split_files(self.features_dir)
+        missing = [split for split in SPLITS if split not in self.channels]
+        if missing:
+            raise TrainingDataError(
+                "SageMaker job has neither a `features` channel nor the channels "
+                f"{', '.join(SPLITS)} (missing: {', '.join(missing)}; "
+                f"channels given: {', '.join(sorted(self.channels)) or 'none'})"
+            )
+        files = {}
+        for split in SPLITS:
+            found = sorted(self.channels[split].glob("*.parquet"))
+            if len(found) != 1:
+                raise TrainingDataError(
+                    f"channel {split} ({self.channels[split]}) must hold exactly one Parquet "
+                    f"file, found {len(found)}"
+                )
+            files[split] = found[0]
+        return files
+
+    @property
+    def processes_per_host(self) -> int:
+        """One process per GPU; one on a CPU instance."""
+        return max(1, self.num_gpus)
+
+    @property
+    def node_rank(self) -> int:
+        return self.hosts.index(self.current_host) if self.current_host in self.hosts else 0

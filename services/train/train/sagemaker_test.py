@@ -1,0 +1,98 @@
+"""The entry point as a SageMaker training job, with the SM_* variables pointing at local
+directories."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model_registry.predictor import load_predictor
+from model_registry.store import models, open_store, promoted_model
+from train.cli import main
+from train.conftest import write_features
+from train.data import TrainingDataError
+from train.sagemaker import SageMakerError, SageMakerJob
+
+HYPERPARAMETERS = {
+    "train.torch.epochs": 8,
+    "train.torch.batch_size": "128",
+    "train.torch.learning_rate": 0.01,
+    "train.torch.hidden": "[32]",
+    "train.baseline.max_iter": 50,
+    "promote.margin": -1,
+}
+
+
+def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
+    env = {
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output"),
+        "SM_HPS": json.dumps(HYPERPARAMETERS),
+        "SM_NUM_GPUS": "0",
+        "SM_HOSTS": '["algo-1"]',
+        "SM_CURRENT_HOST": "algo-1",
+    }
+    env.update({f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()})
+    return env
+
+
+@pytest.fixture(autouse=True)
+def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
+    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
+
+
+def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features = write_features(tmp_path / "input" / "features")
+    for name, value in job_env(tmp_path, features=features).items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["sagemaker", "--progress", "lines"]) == 0
+
+    model_dir = tmp_path / "model"
+    training = json.loads((model_dir / "models" / "training.json").read_text())
+    assert training["params"]["torch"]["epochs"] == 8
+    assert training["params"]["torch"]["hidden"] == [32]
+    metrics = json.loads((tmp_path / "output" / "evaluation" / "metrics.json").read_text())
+    assert metrics["torch"]["roc_auc"] > 0.75
+    store = open_store(model_dir / "bentoml")
+    assert len(models(store)) == 2
+    promoted = promoted_model(store)  # margin -1: the candidate passes
+    assert promoted is not None
+    assert load_predictor(Path(promoted.path)).kind == "torch"
+
+
+def test_the_three_split_channels_work_instead_of_one_features_channel(tmp_path: Path) -> None:
+    features = write_features(tmp_path / "features")
+    channels = {}
+    for split in ("train", "validation", "test"):
+        channel = tmp_path / "channels" / split
+        channel.mkdir(parents=True)
+        (channel / "part-0.parquet").write_bytes((features / f"{split}.parquet").read_bytes())
+        channels[split] = channel
+    job = SageMakerJob.from_environ(job_env(tmp_path, **channels))
+    assert job.features_dir is None
+    assert job.feature_files() == {s: channels[s] / "part-0.parquet" for s in channels}
+
+
+def test_gpus_and_hosts_set_the_processes(tmp_path: Path) -> None:
+    env = job_env(tmp_path) | {
+        "SM_NUM_GPUS": "4",
+        "SM_HOSTS": '["algo-1", "algo-2"]',
+        "SM_CURRENT_HOST": "algo-2",
+    }
+    job = SageMakerJob.from_environ(env)
+    assert (job.processes_per_host, job.hosts, job.node_rank) == (4, ("algo-1", "algo-2"), 1)
+    assert SageMakerJob.from_environ(job_env(tmp_path)).processes_per_host == 1
+
+
+def test_a_job_without_its_inputs_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SageMakerError, match="SM_MODEL_DIR is not set"):
+        SageMakerJob.from_environ({})
+    with pytest.raises(SageMakerError, match="SM_HPS or SM_HOSTS is not JSON"):
+        SageMakerJob.from_environ(job_env(tmp_path) | {"SM_HPS": "{epochs"})
+    job = SageMakerJob.from_environ(job_env(tmp_path, train=tmp_path))
+    with pytest.raises(TrainingDataError, match="missing: validation, test"):
+        job.feature_files()

@@ -1,0 +1,168 @@
+"""Fits the PyTorch wide-and-deep network, in one process or data-parallel under
+torch.distributed.
+
+Each epoch shuffles the train split with a generator seeded from the seed and the epoch, the
+same on every process, and cuts it into global batches of `batch_size` rows; process r of N
+trains on rows r, r + N, ... of each global batch, and DDP averages the gradients. A batch
+therefore means the same rows whether one process or N run it, and N processes follow the
+single process's path up to floating-point rounding and dropout masks. After every epoch each
+process scores the whole validation split (the weights are identical everywhere) and the best
+epoch's weights are kept; the run stops after `patience` epochs without improvement.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from feature_definitions.features import FEATURES, Feature
+from model_registry.encoding import TabularEncoding
+from model_registry.network import NetworkConfig, WideDeepNet, embedding_dim
+from model_registry.predictor import model_frame
+from train.distributed import World
+from train.params import TorchParams
+from train.progress import Progress
+
+
+@dataclass(frozen=True)
+class NetworkFit:
+    encoding: TabularEncoding
+    network: WideDeepNet
+    best_epoch: int
+    epochs_run: int
+    # Per epoch: epoch (1-based), train_loss (this process's shard), validation_loss, seconds.
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _tensors(
+    encoding: TabularEncoding,
+    split: tuple[pd.DataFrame, np.ndarray],
+    features: tuple[Feature, ...],
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    codes, numbers = encoding.transform(model_frame(split[0], features))
+    label = torch.from_numpy(split[1].astype("float32"))
+    return (
+        torch.from_numpy(codes).to(device),
+        torch.from_numpy(numbers).to(device),
+        label.to(device),
+    )
+
+
+def fit_network(
+    train: tuple[pd.DataFrame, np.ndarray],
+    validation: tuple[pd.DataFrame, np.ndarray],
+    params: TorchParams,
+    seed: int,
+    world: World,
+    progress: Progress,
+    features: tuple[Feature, ...] = FEATURES,
+) -> NetworkFit:
+    torch.manual_seed(seed)
+    categorical = [f.name for f in features if f.kind == "categorical"]
+    numeric = [f.name for f in features if f.kind == "numeric"]
+    encoding = TabularEncoding.fit(model_frame(train[0], features), categorical, numeric)
+    config = NetworkConfig(
+        cardinalities=encoding.cardinalities,
+        embedding_dims=tuple(
+            embedding_dim(n, params.embedding_dim) for n in encoding.cardinalities
+        ),
+        numeric=len(numeric),
+        hidden=params.hidden,
+        dropout=params.dropout,
+    )
+    network = WideDeepNet(config).to(world.device)
+    trained: nn.Module = network
+    if world.distributed:
+        ids = [world.device.index] if world.device.type == "cuda" else None
+        trained = DistributedDataParallel(network, device_ids=ids)
+    codes, numbers, label = _tensors(encoding, train, features, world.device)
+    val_codes, val_numbers, val_label = _tensors(encoding, validation, features, world.device)
+
+    rows = len(label)
+    steps = math.ceil(rows / params.batch_size)
+    optimizer = torch.optim.AdamW(
+        network.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=params.learning_rate, total_steps=params.epochs * steps
+    )
+    loss_fn = nn.BCEWithLogitsLoss()
+    best_loss, best_epoch, best_state = math.inf, 0, copy.deepcopy(network.state_dict())
+    history: list[dict[str, Any]] = []
+    epochs = progress.iterate(range(1, params.epochs + 1), params.epochs, "epochs", leave=True)
+    for epoch in epochs:
+        started = time.perf_counter()
+        order = torch.randperm(
+            rows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        )
+        trained.train()
+        total, seen = 0.0, 0
+        batches = progress.iterate(range(steps), steps, f"epoch {epoch}", leave=False)
+        for step in batches:
+            batch = order[step * params.batch_size : (step + 1) * params.batch_size]
+            if len(batch) < world.size:
+                # Too few rows left to give every process one; all processes skip it alike.
+                schedule.step()
+                continue
+            mine = batch[world.rank :: world.size].to(world.device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(trained(codes[mine], numbers[mine]), label[mine])
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(loss.detach()) * len(mine)
+            seen += len(mine)
+        validation_loss = _loss(network, val_codes, val_numbers, val_label, loss_fn)
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(seen, 1),
+                "validation_loss": validation_loss,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        progress.line(
+            f"torch: epoch {epoch}/{params.epochs}: train loss {history[-1]['train_loss']:.4f}, "
+            f"validation loss {validation_loss:.4f} ({history[-1]['seconds']:.1f} s)"
+        )
+        if validation_loss < best_loss:
+            best_loss, best_epoch = validation_loss, epoch
+            best_state = copy.deepcopy(network.state_dict())
+        if _stop(epoch - best_epoch >= params.patience, world):
+            progress.line(f"torch: no better validation loss for {params.patience} epochs; stop")
+            break
+    network.load_state_dict(best_state)
+    network.eval()
+    return NetworkFit(encoding, network.cpu(), best_epoch, len(history), history)
+
+
+def _loss(
+    network: nn.Module,
+    codes: torch.Tensor,
+    numbers: torch.Tensor,
+    label: torch.Tensor,
+    loss_fn: nn.Module,
+) -> float:
+    network.eval()
+    with torch.inference_mode():
+        return float(loss_fn(network(codes, numbers), label))
+
+
+def _stop(local: bool, world: World) -> bool:
+    """Every process stops together; process 0's decision (they all agree anyway) wins."""
+    if not world.distributed:
+        return local
+    decision = torch.tensor([1.0 if local else 0.0], device=world.device)
+    dist.broadcast(decision, src=0)
+    return bool(decision.item())

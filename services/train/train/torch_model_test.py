@@ -1,0 +1,59 @@
+import torch
+from sklearn.metrics import roc_auc_score
+
+from feature_definitions.features import FEATURES
+from model_registry.predictor import TorchPredictor
+from train.conftest import synthetic_xy
+from train.distributed import join_world
+from train.fit import configure_torch
+from train.params import TorchParams
+from train.progress import Progress
+from train.torch_model import fit_network
+
+TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
+PARAMS = TorchParams(epochs=8, batch_size=128, hidden=(32,), learning_rate=0.01)
+
+
+def fit(params: TorchParams = PARAMS, seed: int = 0) -> TorchPredictor:
+    world = join_world({})
+    configure_torch(1, world)
+    fitted = fit_network(TRAIN, VALIDATION, params, seed, world, Progress("lines"))
+    return TorchPredictor(fitted.encoding, fitted.network, FEATURES, threshold=0.5)
+
+
+def test_the_network_learns_better_than_chance() -> None:
+    probability = fit().predict_proba(VALIDATION[0])
+    assert roc_auc_score(VALIDATION[1], probability) > 0.75
+
+
+def test_the_same_inputs_and_seed_give_identical_weights_on_cpu() -> None:
+    first, second = fit(seed=5), fit(seed=5)
+    for (name, a), (_, b) in zip(
+        first.network.state_dict().items(), second.network.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_a_different_seed_gives_a_different_network() -> None:
+    assert not torch.equal(
+        fit(seed=1).network.wide_numeric.weight, fit(seed=2).network.wide_numeric.weight
+    )
+
+
+def expected_stop(losses: list[float], patience: int) -> int:
+    best, best_epoch = float("inf"), 0
+    for epoch, loss in enumerate(losses, start=1):
+        if loss < best:
+            best, best_epoch = loss, epoch
+        if epoch - best_epoch >= patience:
+            return epoch
+    return len(losses)
+
+
+def test_keeps_the_best_epoch_and_stops_after_patience() -> None:
+    # A learning rate this high makes the validation loss jump around.
+    params = TorchParams(epochs=10, batch_size=256, hidden=(32,), learning_rate=3.0, patience=1)
+    fitted = fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
+    losses = [epoch["validation_loss"] for epoch in fitted.history]
+    assert fitted.best_epoch == 1 + losses.index(min(losses))
+    assert fitted.epochs_run == expected_stop(losses, params.patience)
