@@ -1,0 +1,110 @@
+"""Both notebooks run top to bottom, on a small slice shaped like the pipeline's outputs, and are
+committed without outputs (the nbstripout git hook strips them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).parent
+ORIGINS = ("EWR", "JFK", "LGA")
+
+
+def curated_slice(root: Path) -> Path:
+    """Two months of flights and hourly weather with the curated tables' column names."""
+    rng = np.random.default_rng(7)
+    hours = pd.date_range("2013-08-01", "2013-09-30 23:00", freq="h", tz="UTC")
+    weather = pd.DataFrame(
+        [(origin, hour) for origin in ORIGINS for hour in hours], columns=["origin", "time_hour"]
+    )
+    weather["visib"] = rng.choice([0.5, 2.0, 4.0, 8.0, 10.0], len(weather))
+    weather["precip"] = rng.choice([0.0, 0.0, 0.0, 0.02, 0.1, 0.5], len(weather))
+    weather["wind_speed"] = rng.uniform(0, 25, len(weather))
+    flights = weather.sample(n=2_000, random_state=7)[["origin", "time_hour"]].reset_index(
+        drop=True
+    )
+    flights["carrier"] = rng.choice(["AA", "B6", "DL", "EV", "UA"], len(flights))
+    flights["month"] = flights["time_hour"].dt.month
+    flights["arr_delay"] = rng.normal(5, 30, len(flights)).round()
+    flights.loc[flights.sample(frac=0.02, random_state=7).index, "arr_delay"] = np.nan
+    for table, frame in (("flights", flights), ("weather", weather)):
+        for month, part in frame.groupby(frame["time_hour"].dt.strftime("%Y-%m")):
+            (root / table).mkdir(parents=True, exist_ok=True)
+            part.to_parquet(root / table / f"{month}.parquet", index=False)
+    return root
+
+
+def evaluation_slice(root: Path) -> Path:
+    """What train's evaluate step writes: metrics.json and plots/<model>/*.json."""
+    metrics = {
+        model: {"roc_auc": auc, "pr_auc": auc - 0.3, "log_loss": 0.5, "brier": 0.18,
+                "threshold": 0.4, "confusion": {"tp": 10, "fp": 5, "fn": 7, "tn": 78}}
+        for model, auc in (("baseline", 0.62), ("torch", 0.71))
+    }  # fmt: skip
+    root.mkdir(parents=True)
+    (root / "metrics.json").write_text(json.dumps(metrics))
+    for model in metrics:
+        plots = root / "plots" / model
+        plots.mkdir(parents=True)
+        grid = [i / 10 for i in range(11)]
+        roc = [{"fpr": x, "tpr": min(1.0, x**0.5)} for x in grid]
+        pr = [{"recall": x, "precision": 1 - 0.5 * x} for x in grid]
+        calibration = [{"predicted": x, "observed": x * 0.9, "count": 10} for x in grid]
+        (plots / "roc.json").write_text(json.dumps(roc))
+        (plots / "pr.json").write_text(json.dumps(pr))
+        (plots / "calibration.json").write_text(json.dumps(calibration))
+    return root
+
+
+def read(notebook: Path) -> nbformat.NotebookNode:
+    # nbformat is untyped.
+    reader: Any = nbformat.read
+    return cast(nbformat.NotebookNode, reader(notebook, as_version=4))
+
+
+def run(notebook: Path, cwd: Path) -> nbformat.NotebookNode:
+    document = read(notebook)
+    NotebookClient(
+        document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
+    return document
+
+
+def images(document: nbformat.NotebookNode) -> int:
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in document.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+
+
+@pytest.mark.parametrize("name", ["curated_delays.ipynb", "model_analysis.ipynb"])
+def test_committed_without_outputs(name: str) -> None:
+    document = read(NOTEBOOKS / name)
+    for cell in document.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, name
+
+
+def test_the_curated_data_notebook_runs_and_plots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTEBOOK_CURATED", str(curated_slice(tmp_path / "curated")))
+    document = run(NOTEBOOKS / "curated_delays.ipynb", tmp_path)
+    assert images(document) == 3  # carrier, month, weather
+
+
+def test_the_model_analysis_notebook_runs_and_plots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTEBOOK_EVALUATION", str(evaluation_slice(tmp_path / "evaluation")))
+    document = run(NOTEBOOKS / "model_analysis.ipynb", tmp_path)
+    assert images(document) == 2  # scores, curves
