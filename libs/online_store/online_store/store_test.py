@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from feature_definitions.weather import WEATHER_COLUMNS
+from online_store.store import OnlineStore, OnlineStoreError, write_store
+
+
+def _utc(*stamps: str) -> pd.Series:
+    return pd.Series(pd.to_datetime(list(stamps), utc=True))
+
+
+def _store(path: Path) -> OnlineStore:
+    weather = pd.DataFrame(
+        {"origin": ["EWR", "JFK"], "time_hour": _utc("2013-01-01T10:00Z", "2013-01-01T10:00Z")}
+    )
+    for i, column in enumerate(WEATHER_COLUMNS):
+        weather[column] = [0.1 + i, np.nan]
+    planes = pd.DataFrame(
+        {"tailnum": ["N1", "N2"], "year": pd.array([1999, None], dtype="Int64"),
+         "seats": [149, 20], "engines": [2, 1]}
+    )  # fmt: skip
+    airports = pd.DataFrame({"faa": ["IAH", "XXX"], "tzone": ["America/Chicago", None]})
+    events = pd.DataFrame(
+        {
+            "carrier": pd.array(["UA", "UA", "AA", "UA"], dtype="string"),
+            "origin": pd.array(["EWR", "JFK", "EWR", "EWR"], dtype="string"),
+            "arrival": pd.Series(
+                pd.to_datetime(
+                    pd.Series(
+                        ["2013-01-01T09:00Z", "2012-12-20T09:00Z", "2013-01-01T09:30Z", None]
+                    ),
+                    utc=True,
+                )
+            ),
+            "delayed": pd.array([1, 0, 0, 1], dtype="int8"),
+        }
+    )
+    rows = write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
+    assert rows == {"weather": 2, "planes": 2, "airports": 5, "events": 3}
+    return OnlineStore(path)
+
+
+def test_lookups_read_back_what_was_written(tmp_path: Path) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    flights = pd.DataFrame(
+        {
+            "origin": ["EWR", "LGA"],
+            "time_hour": _utc("2013-01-01T10:00Z", "2013-01-01T10:00Z"),
+            "tailnum": pd.array(["N1", None], dtype="string"),
+            "carrier": ["UA", "B6"],
+        }
+    )
+    departure = flights["time_hour"] + pd.Timedelta(minutes=15)
+    lookups = store.lookups(flights, departure)
+    assert lookups.weather["origin"].tolist() == ["EWR"]
+    assert lookups.weather["time_hour"].tolist() == [pd.Timestamp("2013-01-01T10:00Z")]
+    assert lookups.weather[WEATHER_COLUMNS[0]].tolist() == [0.1]
+    assert lookups.planes["tailnum"].tolist() == ["N1"]
+    assert lookups.planes["year"].tolist() == [1999.0]
+    # UA's and EWR's events inside [departure - 7 days, departure); the late AA one by origin.
+    assert sorted(lookups.events["carrier"].tolist()) == ["AA", "UA"]
+    assert lookups.events["arrival"].dt.tz is not None
+    assert store.window == pd.Timedelta(days=7)
+    # Destinations: the airports with a time zone, and the ones feature_definitions adds.
+    assert "IAH" in store.airports and "SJU" in store.airports and "XXX" not in store.airports
+
+
+def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(OnlineStoreError, match="no online store"):
+        OnlineStore(tmp_path / "absent.sqlite")
+    (tmp_path / "other.sqlite").write_text("not a database")
+    with pytest.raises(OnlineStoreError, match="not an online store"):
+        OnlineStore(tmp_path / "other.sqlite")
