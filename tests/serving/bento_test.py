@@ -1,0 +1,51 @@
+"""The Bento: `serve.bento.build` packs the service, its libs and the promoted model; serving the
+built Bento answers predictions; the generated Dockerfile (the `bentoml containerize` path) is
+there with the pinned requirements."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from serve.bento import PACKAGES, build
+from tests.serving.conftest import World
+from tests.serving.harness import as_request, request_flights, server_env, serving
+
+
+def _third_party_path() -> str:
+    """sys.path without the first-party source roots: the Bento must bring its own code."""
+    return os.pathsep.join(
+        os.path.abspath(p)
+        for p in sys.path
+        if p and not any((Path(p) / name).is_dir() for name in PACKAGES)
+    )
+
+
+def test_the_built_bento_serves_predictions(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BENTOML_HOME", str(world.home))
+    tag = build()
+    name, version = tag.split(":")
+    bento = world.home / "bentos" / name / version
+    assert (bento / "src" / "serve" / "service.py").is_file()
+    assert not list((bento / "src").rglob("*_test.py"))
+    dockerfile = (bento / "env" / "docker" / "Dockerfile").read_text()
+    assert "python3.11" in dockerfile or "3.11" in dockerfile
+    requirements = (bento / "env" / "python" / "requirements.txt").read_text()
+    assert "bentoml==" in requirements and "scikit-learn==" in requirements
+
+    env = server_env(world.home, world.store, world.features / "stats.json")
+    env["PYTHONPATH"] = _third_party_path()
+    command = [sys.executable, "-m", "bentoml", "serve", tag]
+    with serving(command, env, tmp_path / "bento.log", tmp_path) as server:
+        server.wait("/readyz", 200)
+        flights = as_request(request_flights(world.features, world.curated).iloc[:5])
+        with server.client() as client:
+            response = client.post("/predict", json={"flights": flights})
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == world.tag
+    assert len(response.json()["predictions"]) == 5

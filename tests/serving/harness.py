@@ -1,0 +1,185 @@
+"""What the serving tests share: a small real pipeline output, a real registered model, and a
+real `bentoml serve` process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from feature.cli import main as feature_main
+from feature.online_store_cli import materialize
+from feature_definitions.features import FEATURES
+from feature_definitions.labels import LABEL
+from ingest.cli import main as ingest_main
+from model_registry.predictor import SklearnPredictor, model_frame
+from model_registry.store import (
+    CANDIDATE,
+    KIND,
+    PROMOTED,
+    ROLE,
+    STAGE,
+    ModelStore,
+    register,
+)
+
+TABLES = ("flights", "weather", "planes", "airports")
+START, END = "2013-01-01", "2013-01-14"
+SPLITS = ("--train-end", "2013-01-07", "--validation-end", "2013-01-10")
+WINDOW_DAYS = 7
+
+
+def build_data(root: Path) -> tuple[Path, Path, Path]:
+    """Land, curate and build features for two weeks of January 2013, and materialise the
+    online store; return (curated, features, store file)."""
+    landing, curated, features = root / "landing", root / "curated", root / "features"
+    days = ["--start", START, "--end", END]
+    assert ingest_main(["land", *days, "--landing", str(landing), "--tables", *TABLES]) == 0
+    assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
+    window = ["--window-days", str(WINDOW_DAYS)]
+    assert (
+        feature_main(["--curated", str(curated), "--output", str(features), *SPLITS, *window]) == 0
+    )
+    store = root / "online_store" / "online.sqlite"
+    materialize(curated, store, WINDOW_DAYS)
+    return curated, features, store
+
+
+def register_model(features: Path, store: ModelStore, workdir: Path) -> str:
+    """Fit a logistic regression on the train split, save it as a predictor and register it
+    promoted, as the train service's gate does; return its tag."""
+    train = pd.read_parquet(features / "train.parquet")
+    categorical = [f.name for f in FEATURES if f.kind == "categorical"]
+    numeric = [f.name for f in FEATURES if f.kind == "numeric"]
+    encode = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ("numeric", StandardScaler(), numeric),
+        ]
+    )
+    pipeline = Pipeline([("encode", encode), ("model", LogisticRegression(max_iter=500))])
+    pipeline.fit(model_frame(train, FEATURES), train[LABEL].to_numpy())
+    directory = workdir / "predictor"
+    SklearnPredictor(pipeline, FEATURES, threshold=0.5).save(directory)
+    labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: PROMOTED}
+    return str(register(store, directory, labels, {}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(home: Path, store: Path, stats: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        # The server imports the same code the test does (Pants' sandbox puts it on sys.path).
+        # Absolute: Pants puts the source roots on sys.path relative to its sandbox.
+        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "BENTOML_HOME": str(home),
+        "BENTOML_DO_NOT_TRACK": "true",
+        "FLIGHT_DELAY_ONLINE_STORE": str(store),
+        "FLIGHT_DELAY_FEATURE_STATS": str(stats),
+    }
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+    def wait(self, path: str, status: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()[-4000:]}")
+            try:
+                last = httpx.get(self.url + path, timeout=5).status_code
+                if last == status:
+                    return
+            except httpx.TransportError as error:
+                last = error
+            time.sleep(0.25)
+        raise AssertionError(
+            f"{path} never answered {status} (last: {last}): " f"{self.log.read_text()[-4000:]}"
+        )
+
+
+@contextmanager
+def serving(command: Sequence[str], env: dict[str, str], log: Path, cwd: Path) -> Iterator[Server]:
+    """Run `command` + host and port as a server; always stop it."""
+    port = free_port()
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Server(process, f"http://127.0.0.1:{port}", log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def service_command() -> list[str]:
+    return [sys.executable, "-m", "bentoml", "serve", "serve.service:FlightDelayService"]
+
+
+def request_flights(features: Path, curated: Path, split: str = "test") -> pd.DataFrame:
+    """The flights of a split with the fields a request carries, joined back from curated."""
+    from contracts.flights import NATURAL_KEY
+
+    table = pd.read_parquet(features / f"{split}.parquet")
+    flights = pd.concat(
+        [pd.read_parquet(p) for p in sorted((curated / "flights").glob("*.parquet"))],
+        ignore_index=True,
+    )
+    keys = list(NATURAL_KEY)
+    joined = table[keys].merge(flights, on=keys, how="left", validate="one_to_one")
+    joined.index = table.index
+    return joined
+
+
+def as_request(flights: pd.DataFrame) -> list[dict[str, Any]]:
+    """The flights as /predict's JSON objects (time_hour with its UTC offset)."""
+    rows: list[dict[Hashable, Any]] = flights.to_dict("records")
+    return [
+        {
+            "carrier": str(row["carrier"]),
+            "flight": int(row["flight"]),
+            "tailnum": None if pd.isna(row["tailnum"]) else str(row["tailnum"]),
+            "origin": str(row["origin"]),
+            "dest": str(row["dest"]),
+            "time_hour": row["time_hour"].isoformat(),
+            "sched_dep_time": int(row["sched_dep_time"]),
+            "sched_arr_time": int(row["sched_arr_time"]),
+            "distance": float(row["distance"]),
+        }
+        for row in rows
+    ]
