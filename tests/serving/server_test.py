@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,35 @@ def test_liveness(server: Server) -> None:
     with server.client() as client:
         assert client.get("/livez").status_code == 200
         assert client.get("/readyz").status_code == 200
+
+
+def _metric(lines: list[str], name: str, label: str) -> float:
+    return sum(float(line.split()[-1]) for line in lines if line.startswith(name) and label in line)
+
+
+def test_concurrent_requests_share_batched_model_calls(
+    server: Server, test_flights: pd.DataFrame
+) -> None:
+    flights = as_request(test_flights.iloc[:32])
+
+    def predict(i: int) -> int:
+        with server.client() as client:
+            return client.post("/predict", json={"flights": [flights[i]]}).status_code
+
+    with server.client() as client:
+        before = client.get("/metrics").text.splitlines()
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(predict, range(len(flights))))
+    with server.client() as client:
+        after = client.get("/metrics").text.splitlines()
+    assert statuses == [200] * len(flights)
+    label = 'method_name="score"'
+    calls = _metric(after, "bentoml_service_adaptive_batch_size_count", label) - _metric(
+        before, "bentoml_service_adaptive_batch_size_count", label
+    )
+    requests = _metric(after, "bentoml_service_adaptive_batch_size_sum", label) - _metric(
+        before, "bentoml_service_adaptive_batch_size_sum", label
+    )
+    assert requests == len(flights)
+    # Every request went through the batching dispatcher, in no more calls than requests.
+    assert 1 <= calls <= requests

@@ -105,7 +105,7 @@ class FlightDelayService:
             ],
         )
 
-    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=4096, max_latency_ms=50)
+    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=4096, max_latency_ms=1000)
     def score(self, rows: list[dict[str, Any]]) -> list[float]:
         """The model call, batched across concurrent requests (used by /predict)."""
         if self.predictor is None:
