@@ -45,7 +45,7 @@ def evaluation_slice(root: Path) -> Path:
     """What train's evaluate step writes: metrics.json and plots/<model>/*.json."""
     metrics = {
         model: {"roc_auc": auc, "pr_auc": auc - 0.3, "log_loss": 0.5, "brier": 0.18,
-                "threshold": 0.4, "confusion": {"tp": 10, "fp": 5, "fn": 7, "tn": 78}}
+                "threshold": 0.4, "rows": 100, "confusion": {"tp": 10, "fp": 5, "fn": 7, "tn": 78}}
         for model, auc in (("baseline", 0.62), ("torch", 0.71))
     }  # fmt: skip
     root.mkdir(parents=True)
