@@ -26,6 +26,7 @@ def test_units_are_the_four_services_and_the_libs() -> None:
         "/libs/contracts/",
         "/libs/feature_definitions/",
         "/libs/model_registry/",
+        "/libs/online_store/",
         "/libs/storage/",
         "/services/feature/",
         "/services/ingest/",
