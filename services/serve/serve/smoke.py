@@ -1,0 +1,103 @@
+"""Smoke test of a built Bento: serve it on a free loopback port, wait for /readyz, predict one
+example flight, stop the server. Exits non-zero when any step fails.
+
+  ./pants run services/serve:smoke -- [bento tag, default flight_delay_service:latest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from serve.settings import use_model_store
+
+BENTO = "flight_delay_service:latest"
+EXAMPLE: dict[str, Any] = {
+    "carrier": "UA",
+    "flight": 1545,
+    "tailnum": "N14228",
+    "origin": "EWR",
+    "dest": "IAH",
+    "time_hour": "2013-11-01T10:00:00Z",
+    "sched_dep_time": 615,
+    "sched_arr_time": 919,
+    "distance": 1400,
+}
+
+
+class SmokeError(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def smoke(
+    bento: str = BENTO,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    flights: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Serve `bento`, predict `flights` (default: EXAMPLE), return the response body."""
+    port = _free_port()
+    command = [sys.executable, "-m", "bentoml", "serve", bento]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=dict(env if env is not None else os.environ))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise SmokeError(f"the server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SmokeError(f"not ready after {timeout:.0f} s")
+            time.sleep(0.5)
+        body = {"flights": flights or [EXAMPLE]}
+        response = httpx.post(f"{url}/predict", json=body, timeout=60)
+        if response.status_code != 200:
+            raise SmokeError(f"/predict answered {response.status_code}: {response.text}")
+        answer: dict[str, Any] = response.json()
+        return answer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="serve-smoke", description=__doc__)
+    parser.add_argument("bento", nargs="?", default=BENTO)
+    args = parser.parse_args(argv)
+    use_model_store()
+    try:
+        answer = smoke(args.bento)
+    except SmokeError as error:
+        print(f"serve-smoke: error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
