@@ -129,6 +129,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         home = store_home(args.store)
         registry = _register(evaluation, args.models, args.output, home, params, args.features)
         result["registry"] = {k: registry[k] for k in ("candidate", "baseline", "promoted")}
+    else:
+        # A previous run's decision would describe models this run did not register.
+        (args.output / REGISTRY_FILE).unlink(missing_ok=True)
     print(json.dumps(result))
     return 0
 

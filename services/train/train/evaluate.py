@@ -1,7 +1,8 @@
 """Scores every trained model on the test split and writes what DVC shows: `metrics.json` (per
 model: ROC-AUC, PR-AUC, log loss, Brier score, the confusion matrix at the model's threshold)
 and, per model, `plots/<model>/roc.json`, `pr.json`, `calibration.json` and `confusion.csv`
-(one row per test flight: actual, predicted), all replaced atomically.
+(one row per test flight: actual, predicted). `plots/` is replaced whole and `metrics.json`
+atomically; other files in the output directory (DVC's .gitignore) stay.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from model_registry.predictor import Predictor, load_predictor
-from storage.atomic import staged_directory
+from storage.atomic import atomic_write_text, staged_directory
 from train.data import TrainingDataError, read_split
 from train.fit import MODELS
 from train.metrics import calibration_points, pr_points, roc_points, score
@@ -60,17 +61,18 @@ def evaluate_models(
     test = read_split("test", test_file)
     label = test[1]
     metrics = {}
-    with staged_directory(output) as staging:
+    output.mkdir(parents=True, exist_ok=True)
+    with staged_directory(output / PLOTS_DIR) as plots_root:
         for name, predictor in predictors.items():
             probability = predictor.predict_proba(test[0])
             metrics[name] = score(label, probability, predictor.threshold)
-            plots = staging / PLOTS_DIR / name
-            plots.mkdir(parents=True)
+            plots = plots_root / name
+            plots.mkdir()
             (plots / "roc.json").write_text(_json(roc_points(label, probability)))
             (plots / "pr.json").write_text(_json(pr_points(label, probability)))
             calibration = calibration_points(label, probability, params.calibration_bins)
             (plots / "calibration.json").write_text(_json(calibration))
             predicted = (probability >= predictor.threshold).astype("int8")
             (plots / "confusion.csv").write_text(_confusion_csv(label, predicted))
-        (staging / METRICS_FILE).write_text(_json(metrics))
+    atomic_write_text(output / METRICS_FILE, _json(metrics))
     return Evaluation(predictors, metrics, test)
