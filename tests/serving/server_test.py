@@ -163,6 +163,13 @@ def test_bad_input_gets_a_4xx_naming_the_field(
     assert named in response.text
 
 
+def test_the_model_call_refuses_incomplete_feature_rows(server: Server) -> None:
+    with server.client() as client:
+        response = client.post("/score", json={"rows": [{"carrier": "UA", "distance": 10.0}]})
+    assert response.status_code == 400, response.text
+    assert "lacks column(s)" in response.text and "origin" in response.text
+
+
 def test_metrics_count_requests_and_watch_predictions_and_drift(
     server: Server, test_flights: pd.DataFrame
 ) -> None:

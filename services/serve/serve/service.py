@@ -18,7 +18,7 @@ import pandas as pd
 from bentoml.exceptions import InvalidArgument, ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
-from model_registry.predictor import Predictor, load_predictor
+from model_registry.predictor import Predictor, PredictorError, load_predictor
 from online_store.store import OnlineStore, OnlineStoreError
 from serve.drift import DriftMonitor
 from serve.online_features import online_features
@@ -110,7 +110,11 @@ class FlightDelayService:
         """The model call, batched across concurrent requests (used by /predict)."""
         if self.predictor is None:
             raise ServiceUnavailable("not ready: the model is loading")
-        probabilities = self.predictor.predict_proba(pd.DataFrame(rows))
+        try:
+            probabilities = self.predictor.predict_proba(pd.DataFrame(rows))
+        except PredictorError as error:
+            # /score is reachable from outside too; a bad row is the caller's error.
+            raise InvalidArgument(f"rows: {error}") from None
         return [float(p) for p in probabilities]
 
     @bentoml.api(input_spec=PredictRequest)
