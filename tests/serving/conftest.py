@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model_registry.store import open_store
+from model_registry.store import REGISTERED, open_store
 from tests.serving.harness import build_data, register_model
 
 
@@ -25,5 +25,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("serving")
     curated, features, store = build_data(root)
     home = root / "bentoml"
-    tag = register_model(features, open_store(home), root)
+    models = open_store(home)
+    # Served: the newest promoted model, not an older promoted one nor a newer unpromoted one.
+    register_model(features, models, root / "older")
+    tag = register_model(features, models, root / "served")
+    register_model(features, models, root / "newer", stage=REGISTERED)
     return World(curated, features, store, home, tag)

@@ -58,9 +58,9 @@ def build_data(root: Path) -> tuple[Path, Path, Path]:
     return curated, features, store
 
 
-def register_model(features: Path, store: ModelStore, workdir: Path) -> str:
+def register_model(features: Path, store: ModelStore, workdir: Path, stage: str = PROMOTED) -> str:
     """Fit a logistic regression on the train split, save it as a predictor and register it
-    promoted, as the train service's gate does; return its tag."""
+    with `stage` (promoted, as the train service's gate does when it passes); return its tag."""
     train = pd.read_parquet(features / "train.parquet")
     categorical = [f.name for f in FEATURES if f.kind == "categorical"]
     numeric = [f.name for f in FEATURES if f.kind == "numeric"]
@@ -74,7 +74,7 @@ def register_model(features: Path, store: ModelStore, workdir: Path) -> str:
     pipeline.fit(model_frame(train, FEATURES), train[LABEL].to_numpy())
     directory = workdir / "predictor"
     SklearnPredictor(pipeline, FEATURES, threshold=0.5).save(directory)
-    labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: PROMOTED}
+    labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: stage}
     return str(register(store, directory, labels, {}))
 
 
