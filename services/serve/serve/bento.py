@@ -20,7 +20,7 @@ from unittest import mock
 
 import yaml
 
-from serve.settings import use_model_store
+from serve.settings import NoPromotedModel, use_model_store
 
 PACKAGES = (
     "serve",
@@ -46,6 +46,9 @@ REQUIREMENTS = (
 )
 # services/serve/bentofile.yaml; in the PEX, a resource beside the serve package.
 BENTOFILE = Path(__file__).resolve().parent.parent / "bentofile.yaml"
+# The exit status when the store holds no promoted model: nothing to serve yet, not a failure of
+# the build itself (the main job tells the two apart).
+NO_PROMOTED_MODEL = 3
 # torch's CPU build (torch==X+cpu) is served by PyTorch's index, not PyPI.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -93,7 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serve-bento", description=__doc__)
     parser.add_argument("--version", help="the Bento's version (default: generated)")
     args = parser.parse_args(argv)
-    print(build(args.version))
+    try:
+        tag = build(args.version)
+    except NoPromotedModel as error:
+        print(f"serve-bento: {error}", file=sys.stderr)
+        return NO_PROMOTED_MODEL
+    print(tag)
     return 0
 
 
