@@ -40,9 +40,10 @@ HISTORY_FILE = "torch_history.json"
 
 def configure_torch(threads: int, world: World) -> int:
     """Deterministic kernels and a fixed thread count, so a CPU run repeats exactly. 0 threads
-    means this process's share of the machine's cores. Returns the thread count."""
+    means this process's share of the cores it may run on. Returns the thread count."""
     if threads <= 0:
-        threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        threads = max(1, (cores or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
     torch.set_num_threads(threads)
     # CUDA's deterministic matrix products need this workspace setting before the first call.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
