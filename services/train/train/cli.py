@@ -31,7 +31,7 @@ from train.evaluate import Evaluation, evaluate_models
 from train.fit import MODELS, TRAINING_FILE, fit_models
 from train.params import Params, ParamsError, load_params, params_from
 from train.progress import Progress
-from train.promotion import Provenance, register_run
+from train.promotion import Provenance, RegistrationError, register_run
 from train.provenance import UNKNOWN, dvc_directory_hash, git_state
 from train.sagemaker import SageMakerError, SageMakerJob
 
@@ -258,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         code: int = args.run(args)
-    except (TrainingDataError, ParamsError, SageMakerError, PredictorError) as error:
+    except (
+        TrainingDataError,
+        ParamsError,
+        SageMakerError,
+        PredictorError,
+        RegistrationError,
+    ) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
     except ChildFailedError as error:

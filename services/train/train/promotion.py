@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model_registry.predictor import PredictorError, load_predictor
+from model_registry.predictor import load_predictor
 from model_registry.store import (
     BASELINE,
     CANDIDATE,
@@ -41,6 +41,10 @@ from train.params import PromoteParams
 
 CANDIDATE_MODEL = "torch"
 BASELINE_MODEL = "baseline"
+
+
+class RegistrationError(ValueError):
+    """The run's models cannot be registered as a pair; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,9 @@ class Provenance:
 def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> Decision:
     metrics = evaluation.metrics
     if CANDIDATE_MODEL not in metrics or BASELINE_MODEL not in metrics:
-        raise ValueError(
+        raise RegistrationError(
             f"registration needs both the {BASELINE_MODEL} and the {CANDIDATE_MODEL} model; "
-            f"found {', '.join(metrics)}"
+            f"found {', '.join(metrics)} (fit both, or evaluate with --no-register)"
         )
     references = {BASELINE_MODEL: metrics[BASELINE_MODEL][params.metric]}
     notes = []
@@ -99,7 +103,9 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
             probability = predictor.predict_proba(evaluation.test[0])
             value = score(evaluation.test[1], probability, predictor.threshold)[params.metric]
             references[f"promoted {current.tag}"] = value
-        except (PredictorError, OSError, KeyError, ValueError) as error:
+        # Whatever stops it (features gone, a network or library that changed shape), a model
+        # that cannot score this split cannot be compared, nor serve these features.
+        except Exception as error:
             notes.append(
                 f"the promoted model {current.tag} cannot score this test split ({error}); "
                 "compared with the baseline only"

@@ -19,7 +19,7 @@ from model_registry.store import (
 )
 from train.evaluate import Evaluation, evaluate_models
 from train.params import EvaluateParams, PromoteParams
-from train.promotion import Provenance, decide, register_run
+from train.promotion import Provenance, RegistrationError, decide, register_run
 
 PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
 
@@ -99,6 +99,12 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
     (note,) = second["decision"]["notes"]
     assert f"promoted model {first['candidate']} cannot score" in note
     assert "retired_feature" in note
+
+
+def test_registration_needs_both_models(tmp_path: Path) -> None:
+    run = Evaluation(predictors={}, metrics={"torch": {"roc_auc": 0.7}}, test=(None, None))  # type: ignore[arg-type]
+    with pytest.raises(RegistrationError, match="needs both the baseline and the torch model"):
+        register_run(run, tmp_path, open_store(tmp_path / "bentoml"), PromoteParams(), PROVENANCE)
 
 
 def test_a_failed_save_registers_nothing(
