@@ -1,10 +1,9 @@
 """The train service's parameters: the `train`, `evaluate` and `promote` groups of params.yaml.
 
-The defaults below are the values params.yaml ships with (tests/dvc/params_test.py checks it);
-a SageMaker job, which has no
-params.yaml, starts from them and applies its hyperparameters (`SM_HPS`). Unknown keys and
-values of the wrong type are errors that name the key: a typo must not silently train with a
-default.
+The defaults below are the values params.yaml ships with (tests/dvc/params_test.py checks it):
+a SageMaker job, which has no params.yaml, starts from them and applies its hyperparameters
+(`SM_HPS`). Unknown keys and values of the wrong type are errors that name the key: a typo must
+not silently train with a default.
 """
 
 from __future__ import annotations
