@@ -124,8 +124,15 @@ def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan
     plan_steps = [str(s.get("uses", "")) + str(s.get("run", "")) for s in plan["steps"]]
     assert any(s.startswith("aws-actions/configure-aws-credentials") for s in plan_steps)
     assert any("-chdir=infra/envs/aws plan" in s for s in plan_steps)
-    # No long-lived AWS keys anywhere.
-    assert "AWS_SECRET_ACCESS_KEY" not in (WORKFLOWS / "main.yml").read_text()
+    # Credentials come from the OIDC role, never from long-lived access keys.
+    credential_inputs = [
+        key
+        for step in plan["steps"]
+        if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+        for key in step.get("with", {})
+    ]
+    assert "role-to-assume" in credential_inputs
+    assert not any("access-key" in key for key in credential_inputs)
 
 
 def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> None:
