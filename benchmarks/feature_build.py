@@ -3,7 +3,7 @@
 Run from the repo root with Python 3.11+ (standard library only; it builds the ingest and
 feature PEXes):
 
-    python3 benchmarks/feature_build.py --runs 3
+    python3 -m benchmarks.feature_build --runs 3
 
 It lands and curates the year once (flights and weather for every day, the planes and airports
 snapshot of 31 December) under build/benchmarks/feature_build/, then times the whole `feature`
@@ -24,32 +24,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-INGEST = REPO / "dist" / "services.ingest" / "ingest.pex"
-FEATURE = REPO / "dist" / "services.feature" / "feature.pex"
+from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
+
 WORK = REPO / "build" / "benchmarks" / "feature_build"
-SPLITS = ["--train-end", "2013-09-30", "--validation-end", "2013-10-31", "--window-days", "7"]
-
-
-def run(command: list[str]) -> str:
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
 def timed(command: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
     out = run(command)
     return time.perf_counter() - start, out
-
-
-def prepare(landing: Path, curated: Path) -> None:
-    shutil.rmtree(WORK, ignore_errors=True)
-    for tables, start in (
-        (["flights", "weather"], "2013-01-01"),
-        (["planes", "airports"], "2013-12-31"),
-    ):
-        run([str(INGEST), "land", "--start", start, "--end", "2013-12-31",
-             "--landing", str(landing), "--tables", *tables])  # fmt: skip
-    run([str(INGEST), "curate", "--landing", str(landing), "--curated", str(curated)])
 
 
 def main() -> None:
@@ -63,7 +46,8 @@ def main() -> None:
         cwd=REPO,
     )
     landing, curated = WORK / "landing", WORK / "curated"
-    prepare(landing, curated)
+    shutil.rmtree(WORK, ignore_errors=True)
+    land_and_curate(landing, curated)
     print("landed and curated the year", flush=True)
 
     def feature(output: Path) -> list[str]:

@@ -3,7 +3,7 @@
 Run from the repo root with Python 3.11+ (standard library only; it builds the ingest, feature
 and train PEXes):
 
-    python3 benchmarks/train_full_year.py --runs 3
+    python3 -m benchmarks.train_full_year --runs 3
 
 It lands, curates and builds the features of the whole of 2013 once under
 build/benchmarks/train_full_year/ (train January-September, validation October, test
@@ -29,12 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-INGEST = REPO / "dist" / "services.ingest" / "ingest.pex"
-FEATURE = REPO / "dist" / "services.feature" / "feature.pex"
+from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
+
 TRAIN = REPO / "dist" / "services.train" / "train.pex"
 WORK = REPO / "build" / "benchmarks" / "train_full_year"
-SPLITS = ["--train-end", "2013-09-30", "--validation-end", "2013-10-31", "--window-days", "7"]
 CORES = 2
 # name -> (model fitted, extra fit arguments)
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -48,10 +46,6 @@ CASES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def run(command: list[str]) -> str:
-    return subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO).stdout
-
-
 def timed(command: list[str]) -> float:
     start = time.perf_counter()
     run(command)
@@ -61,13 +55,7 @@ def timed(command: list[str]) -> float:
 def prepare(features: Path) -> dict[str, Any]:
     shutil.rmtree(WORK, ignore_errors=True)
     landing, curated = WORK / "landing", WORK / "curated"
-    for tables, start in (
-        (["flights", "weather"], "2013-01-01"),
-        (["planes", "airports"], "2013-12-31"),
-    ):
-        run([str(INGEST), "land", "--start", start, "--end", "2013-12-31",
-             "--landing", str(landing), "--tables", *tables])  # fmt: skip
-    run([str(INGEST), "curate", "--landing", str(landing), "--curated", str(curated)])
+    land_and_curate(landing, curated)
     summary: dict[str, Any] = json.loads(
         run([str(FEATURE), "--curated", str(curated), "--output", str(features), *SPLITS])
     )
