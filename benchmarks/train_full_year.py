@@ -46,10 +46,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, str]:
+    """Wall time and stdout of `command`."""
     start = time.perf_counter()
-    run(command)
-    return time.perf_counter() - start
+    out = run(command)
+    return time.perf_counter() - start, out
 
 
 def prepare(features: Path) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def main() -> None:
     print(f"landed, curated and built the year: {summary['rows_per_split']}", flush=True)
 
     load_before = os.getloadavg()
-    warmup = timed(
+    warmup, _ = timed(
         fit_command(features, WORK / "warmup", "baseline", ["--set=train.baseline.max_iter=1"])
     )
     print(f"untimed first run (builds the PEX venv): {warmup:.2f}s", flush=True)
@@ -99,9 +100,9 @@ def main() -> None:
         seconds, fit_seconds, aucs, metrics = [], [], [], {}
         for number in range(args.runs):
             output = WORK / "models" / name.replace(": ", "-").replace(" ", "_")
-            seconds.append(timed(fit_command(features, output, model, extra)))
-            training = json.loads((output / "training.json").read_text())
-            fit_seconds.append(training["models"][model]["fit_seconds"])
+            wall, printed = timed(fit_command(features, output, model, extra))
+            seconds.append(wall)
+            fit_seconds.append(json.loads(printed)["fit_seconds"][model])
             metrics = test_metrics(features, output, model)
             aucs.append(metrics["roc_auc"])
             print(f"{name} run {number + 1}: {seconds[-1]:.2f}s, test ROC-AUC "
