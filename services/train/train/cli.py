@@ -107,9 +107,8 @@ def _register(
     for note in decision["notes"]:
         print(f"train: note: {note}", file=sys.stderr)
     print(
-        f"train: registered {registry['candidate']} (candidate, "
-        f"{'promoted' if registry['promoted'] else 'not promoted'}) and {registry['baseline']} "
-        f"(baseline) in {home}",
+        f"train: registered {registry['candidate']} (candidate) and {registry['baseline']} "
+        f"(baseline) in {home}; serving: {registry['promoted'] or 'unchanged'}",
         file=sys.stderr,
     )
     return registry

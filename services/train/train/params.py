@@ -91,8 +91,9 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class PromoteParams:
-    # The candidate is promoted only if its test `metric` beats the baseline's and the currently
-    # promoted model's by at least `margin` (lower is better for log_loss and brier).
+    # The run's champion (the candidate if its test `metric` beats the baseline's by `margin`,
+    # else the baseline) is promoted if nothing is, or if it beats the promoted model by `margin`
+    # (lower is better for log_loss and brier).
     metric: Metric = "roc_auc"
     margin: float = 0.005
 

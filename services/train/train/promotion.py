@@ -1,13 +1,19 @@
 """Registration in the BentoML store and the promotion gate.
 
 Both models of a run are registered, with their predictors' files and metadata (git commit,
-DVC hash of the features, params, test metrics). The PyTorch model is the candidate; it is
-labelled `stage=promoted`, and so becomes the model serving loads, only if its test metric
-beats every reference by the margin: the run's baseline, and the currently promoted model
-re-scored on this run's test split (a model scored on another period is not comparable). A
-promoted model that cannot score this test split (its features no longer exist) is left out of
-the comparison, and the decision says so. A candidate that fails is kept, labelled
-`stage=registered`, and the decision says why.
+DVC hash of the features, params, test metrics). The gate then picks at most one of them to
+label `stage=promoted`, the label serving loads:
+
+1. The run's champion is the PyTorch model if its test metric beats the baseline's by the
+   margin, else the baseline: the more complex model has to earn its cost.
+2. If a model is promoted already, it is re-scored on this run's test split (a model scored on
+   another period is not comparable), and the champion replaces it only if it beats it by the
+   margin. A promoted model that cannot score this split (its features no longer exist) cannot
+   serve these features either: it is left out, and the decision says so.
+3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
+   always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
+
+A model that is not promoted is kept, labelled `stage=registered`, and the decision says why.
 """
 
 from __future__ import annotations
@@ -50,11 +56,13 @@ class RegistrationError(ValueError):
 @dataclass(frozen=True)
 class Decision:
     promoted: bool
+    # The run's model that competed for serving: CANDIDATE_MODEL or BASELINE_MODEL.
+    champion: str
     metric: str
     margin: float
-    candidate: float
-    # What the candidate was compared with: name -> its value of the metric on this test split.
-    references: dict[str, float]
+    # Every model compared, by name, with its value of the metric on this test split: the run's
+    # two models and, when there is one, the currently promoted model ("promoted <tag>").
+    scores: dict[str, float]
     reason: str
     notes: list[str] = field(default_factory=list)
 
@@ -62,21 +70,37 @@ class Decision:
 def decide(
     metric: str,
     margin: float,
-    candidate: float,
-    references: dict[str, float],
+    run_scores: dict[str, float],
+    current: tuple[str, float] | None,
     notes: list[str] | None = None,
 ) -> Decision:
-    failed = {n: v for n, v in references.items() if not beats(metric, candidate, v, margin)}
-    compared = ", ".join(f"{name} {value:.4f}" for name, value in references.items())
-    if failed:
-        reason = (
-            f"not promoted: {metric} {candidate:.4f} does not beat "
-            + ", ".join(f"{name} {value:.4f}" for name, value in failed.items())
-            + f" by the margin {margin}"
-        )
+    """The gate's rule on scores alone. `run_scores` holds the run's candidate and baseline,
+    `current` the promoted model's name and score, or None when nothing is promoted."""
+    candidate, baseline = run_scores[CANDIDATE_MODEL], run_scores[BASELINE_MODEL]
+    if beats(metric, candidate, baseline, margin):
+        champion = CANDIDATE_MODEL
+        why = f"{CANDIDATE_MODEL} {candidate:.4f} beats {BASELINE_MODEL} {baseline:.4f} by {margin}"
     else:
-        reason = f"promoted: {metric} {candidate:.4f} beats {compared} by at least {margin}"
-    return Decision(not failed, metric, margin, candidate, references, reason, notes or [])
+        champion = BASELINE_MODEL
+        why = (
+            f"{CANDIDATE_MODEL} {candidate:.4f} does not beat {BASELINE_MODEL} {baseline:.4f} "
+            f"by {margin}"
+        )
+    value = run_scores[champion]
+    scores = dict(run_scores)
+    if current is None:
+        promoted = True
+        reason = f"promoted {champion} ({why}): nothing was promoted yet"
+    else:
+        name, reference = current
+        scores[name] = reference
+        promoted = beats(metric, value, reference, margin)
+        verdict = "beats" if promoted else "does not beat"
+        reason = (
+            f"{'promoted' if promoted else 'not promoted'}: {champion} ({why}) {metric} "
+            f"{value:.4f} {verdict} {name} {reference:.4f} by {margin}"
+        )
+    return Decision(promoted, champion, metric, margin, scores, reason, notes or [])
 
 
 @dataclass(frozen=True)
@@ -94,25 +118,24 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
             f"registration needs both the {BASELINE_MODEL} and the {CANDIDATE_MODEL} model; "
             f"found {', '.join(metrics)} (fit both, or evaluate with --no-register)"
         )
-    references = {BASELINE_MODEL: metrics[BASELINE_MODEL][params.metric]}
+    run_scores = {name: metrics[name][params.metric] for name in (CANDIDATE_MODEL, BASELINE_MODEL)}
     notes = []
+    reference = None
     current = promoted_model(store)
     if current is not None:
         try:
             predictor = load_predictor(Path(current.path))
             probability = predictor.predict_proba(evaluation.test[0])
             value = score(evaluation.test[1], probability, predictor.threshold)[params.metric]
-            references[f"promoted {current.tag}"] = value
+            reference = (f"promoted {current.tag}", value)
         # Whatever stops it (features gone, a network or library that changed shape), a model
         # that cannot score this split cannot be compared, nor serve these features.
         except Exception as error:
             notes.append(
                 f"the promoted model {current.tag} cannot score this test split ({error}); "
-                "compared with the baseline only"
+                "the run's champion replaces it"
             )
-    return decide(
-        params.metric, params.margin, metrics[CANDIDATE_MODEL][params.metric], references, notes
-    )
+    return decide(params.metric, params.margin, run_scores, reference, notes)
 
 
 def register_run(
@@ -122,13 +145,13 @@ def register_run(
     params: PromoteParams,
     provenance: Provenance,
 ) -> dict[str, Any]:
-    """Register the baseline and the candidate, the candidate promoted if it passes the gate.
+    """Register the baseline and the candidate, the gate's champion promoted if it passes.
     If either save fails, the other is removed: a run registers both or nothing."""
     decision = gate(evaluation, store, params)
     saved = []
     try:
         for name, role in ((BASELINE_MODEL, BASELINE), (CANDIDATE_MODEL, CANDIDATE)):
-            promoted = role == CANDIDATE and decision.promoted
+            promoted = decision.promoted and name == decision.champion
             labels = {
                 ROLE: role,
                 KIND: evaluation.predictors[name].kind,
@@ -140,16 +163,17 @@ def register_run(
                 METADATA_FEATURES_DVC_HASH: provenance.features_dvc_hash,
                 METADATA_PARAMS: provenance.params,
                 METADATA_METRICS: evaluation.metrics[name],
-                METADATA_PROMOTION: asdict(decision) if role == CANDIDATE else {},
+                METADATA_PROMOTION: asdict(decision),
             }
             saved.append(register(store, models_dir / name, labels, metadata))
     except BaseException:
         for tag in saved:
             store.delete(tag)
         raise
+    by_name = {BASELINE_MODEL: str(saved[0]), CANDIDATE_MODEL: str(saved[1])}
     return {
-        "baseline": str(saved[0]),
-        "candidate": str(saved[1]),
-        "promoted": decision.promoted,
+        "baseline": by_name[BASELINE_MODEL],
+        "candidate": by_name[CANDIDATE_MODEL],
+        "promoted": by_name[decision.champion] if decision.promoted else None,
         "decision": asdict(decision),
     }

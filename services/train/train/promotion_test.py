@@ -37,29 +37,43 @@ def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
     )
 
 
-def test_the_decision_names_every_reference_the_candidate_fails() -> None:
-    passed = decide("roc_auc", 0.005, 0.72, {"baseline": 0.71})
-    assert passed.promoted
-    assert passed.reason == "promoted: roc_auc 0.7200 beats baseline 0.7100 by at least 0.005"
-    failed = decide("roc_auc", 0.005, 0.72, {"baseline": 0.71, "promoted m:1": 0.718})
-    assert not failed.promoted
-    assert failed.reason == (
-        "not promoted: roc_auc 0.7200 does not beat promoted m:1 0.7180 by the margin 0.005"
+def test_the_champion_is_the_candidate_only_if_it_beats_the_baseline_by_the_margin() -> None:
+    better = decide("roc_auc", 0.005, {"torch": 0.72, "baseline": 0.71}, None)
+    assert (better.champion, better.promoted) == ("torch", True)
+    assert better.reason == (
+        "promoted torch (torch 0.7200 beats baseline 0.7100 by 0.005): nothing was promoted yet"
     )
-    assert decide("log_loss", 0.01, 0.40, {"baseline": 0.42}).promoted
+    close = decide("roc_auc", 0.005, {"torch": 0.712, "baseline": 0.71}, None)
+    assert (close.champion, close.promoted) == ("baseline", True)
+    # For log_loss lower wins.
+    assert decide("log_loss", 0.01, {"torch": 0.40, "baseline": 0.42}, None).champion == "torch"
+
+
+def test_a_promoted_model_is_replaced_only_by_a_champion_better_by_the_margin() -> None:
+    scores = {"torch": 0.72, "baseline": 0.71}
+    kept = decide("roc_auc", 0.005, scores, ("promoted m:1", 0.718))
+    assert not kept.promoted
+    assert kept.scores == {**scores, "promoted m:1": 0.718}
+    assert kept.reason == (
+        "not promoted: torch (torch 0.7200 beats baseline 0.7100 by 0.005) roc_auc 0.7200 "
+        "does not beat promoted m:1 0.7180 by 0.005"
+    )
+    replaced = decide("roc_auc", 0.005, scores, ("promoted m:1", 0.70))
+    assert replaced.promoted and replaced.reason.startswith("promoted: torch")
 
 
 def stage_of(store: ModelStore, tag: str) -> str:
     return next(m.info.labels[STAGE] for m in models(store) if str(m.tag) == tag)
 
 
-def test_a_candidate_that_passes_is_promoted_and_one_that_fails_is_kept(
+def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
     store = open_store(tmp_path / "bentoml")
     run = evaluation(trained, tmp_path)
+    # Margin -1: the candidate beats the baseline, and nothing is promoted yet.
     first = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
-    assert first["promoted"]
+    assert first["promoted"] == first["candidate"]
     assert stage_of(store, first["candidate"]) == PROMOTED
     assert stage_of(store, first["baseline"]) == REGISTERED
     current = promoted_model(store)
@@ -67,10 +81,11 @@ def test_a_candidate_that_passes_is_promoted_and_one_that_fails_is_kept(
 
     # The same model again cannot beat itself, re-scored on the test split, by a margin.
     second = register_run(run, trained[1], store, PromoteParams(margin=0.001), PROVENANCE)
-    assert not second["promoted"]
-    assert f"promoted {first['candidate']}" in second["decision"]["references"]
-    assert second["decision"]["reason"].startswith("not promoted: roc_auc")
+    assert second["promoted"] is None
+    assert f"promoted {first['candidate']}" in second["decision"]["scores"]
+    assert second["decision"]["reason"].startswith("not promoted: ")
     assert stage_of(store, second["candidate"]) == REGISTERED
+    assert stage_of(store, second["baseline"]) == REGISTERED
     assert len(models(store)) == 4
     current = promoted_model(store)
     assert current is not None and str(current.tag) == first["candidate"]
@@ -78,6 +93,26 @@ def test_a_candidate_that_passes_is_promoted_and_one_that_fails_is_kept(
     assert candidate.info.labels[ROLE] == CANDIDATE
     metadata: dict[str, Any] = dict(candidate.info.metadata)
     assert metadata[METADATA_PROMOTION]["promoted"] is False
+
+
+def test_the_first_run_promotes_the_baseline_when_the_candidate_does_not_earn_its_cost(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A margin no model can clear: the baseline is the champion, and with nothing promoted
+    yet it is served, so a first pipeline run always ends with a model to serve."""
+    store = open_store(tmp_path / "bentoml")
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, PromoteParams(margin=1.0), PROVENANCE)
+    assert first["decision"]["champion"] == "baseline"
+    assert first["promoted"] == first["baseline"]
+    assert stage_of(store, first["baseline"]) == PROMOTED
+    assert stage_of(store, first["candidate"]) == REGISTERED
+    assert first["decision"]["reason"].endswith("nothing was promoted yet")
+    # Once a model serves, the same margin keeps it.
+    second = register_run(run, trained[1], store, PromoteParams(margin=1.0), PROVENANCE)
+    assert second["promoted"] is None
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == first["baseline"]
 
 
 def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
@@ -94,8 +129,8 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
     manifest.write_text(json.dumps(old))
 
     second = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
-    assert second["promoted"]
-    assert list(second["decision"]["references"]) == ["baseline"]
+    assert second["promoted"] == second["candidate"]
+    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
     (note,) = second["decision"]["notes"]
     assert f"promoted model {first['candidate']} cannot score" in note
     assert "retired_feature" in note
