@@ -117,7 +117,7 @@ def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan
     assert triggers(workflow)["push"]["branches"] == ["main"]
     run = commands(workflow)
     assert "bash .ci/run" in run  # tailor/dvc-deps checks, package ::, lint check test ::
-    assert "services/serve:bento" in run
+    assert "./pants run services/serve:bento" in run
     assert "./pants run //:dvc -- status" in run
     plan = workflow["jobs"]["terraform-plan"]
     assert plan["permissions"]["id-token"] == "write"
@@ -145,52 +145,167 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
     assert workflow["permissions"]["id-token"] == "write"
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+}
+
+
+def step_script(workflow: str, job: str, *, step_id: str = "", name: str = "") -> str:
+    (script,) = (
+        step["run"]
+        for step in load(workflow)["jobs"][job]["steps"]
+        if (step_id and step.get("id") == step_id) or (name and step.get("name") == name)
+    )
+    return str(script)
+
+
+def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        env={**GIT_ENV, "GIT_COMMITTER_DATE": date},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def run_step(script: str, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run a workflow step's script in `root` as Actions would; return its step outputs."""
+    output = root.parent / f"{root.name}-github-output"
+    output.write_text("")
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=root,
+        env={**GIT_ENV, **env, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def pick_rollback(root: Path, requested: str = "") -> dict[str, str]:
+    pick = step_script("andon-cord.yml", "rollback", step_id="pick")
+    return run_step(pick, root, {"REQUESTED": requested})
+
+
 def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
     tmp_path: Path,
 ) -> None:
     """Run the workflow's own selection script against a git repo with promotion tags."""
-    root = tmp_path
-    (pick,) = (
-        step["run"]
-        for step in load("andon-cord.yml")["jobs"]["rollback"]["steps"]
-        if step.get("id") == "pick"
-    )
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-
-    def git(*args: str, date: str = "2026-01-01T00:00:00Z") -> None:
-        subprocess.run(
-            ["git", *args],
-            cwd=root,
-            env={**env, "GIT_COMMITTER_DATE": date},
-            check=True,
-            capture_output=True,
-        )
-
-    git("init", "-q")
-    git("commit", "-q", "--allow-empty", "-m", "first")
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
     for day, image in enumerate(["sha-aaa", "sha-bbb", "sha-ccc"], start=1):
-        git("tag", "-a", f"promoted/{image}", "-m", "promote", date=f"2026-01-0{day}T00:00:00Z")
-
-    def picked(requested: str = "") -> dict[str, str]:
-        output = root / "github_output"
-        output.write_text("")
-        result = subprocess.run(
-            ["bash", "-c", pick],
-            cwd=root,
-            env={**env, "REQUESTED": requested, "GITHUB_OUTPUT": str(output)},
-            capture_output=True,
-            text=True,
+        git(
+            root,
+            "tag",
+            "-a",
+            f"promoted/{image}",
+            "-m",
+            "promote",
+            date=f"2026-01-0{day}T00:00:00Z",
         )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
-    assert picked() == {"current": "sha-ccc", "restore": "sha-bbb"}
-    assert picked("sha-aaa") == {"current": "sha-ccc", "restore": "sha-aaa"}
-    git("tag", "-a", "rolled-back/sha-ccc", "-m", "bad", date="2026-01-04T00:00:00Z")
-    assert picked() == {"current": "sha-bbb", "restore": "sha-aaa"}
+    assert pick_rollback(root) == {"current": "sha-ccc", "restore": "sha-bbb"}
+    assert pick_rollback(root, "sha-aaa") == {"current": "sha-ccc", "restore": "sha-aaa"}
+    git(root, "tag", "-a", "rolled-back/sha-ccc", "-m", "bad", date="2026-01-04T00:00:00Z")
+    assert pick_rollback(root) == {"current": "sha-bbb", "restore": "sha-aaa"}
+
+
+def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> None:
+    workflow = load("main.yml")
+    deploy = workflow["jobs"]["deploy"]
+    assert set(deploy["needs"]) == {"build", "terraform-plan"}
+    assert deploy["permissions"] == {"contents": "write", "id-token": "write"}
+    # The andon cord and a deployment never run at once.
+    assert deploy["concurrency"]["group"] == load("andon-cord.yml")["concurrency"]["group"]
+    steps = {str(step.get("name", step.get("uses"))): step for step in deploy["steps"]}
+    run = "\n".join(str(step.get("run", "")) for step in steps.values())
+    order = [
+        'aws s3 sync "$MODELS" build/bentoml/models',  # the store the gate compares against
+        "./pants run //:main",  # dvc repro, the gate, the Bento
+        'aws s3 sync build/bentoml/models "$MODELS"',
+        "registry.json",
+        'containerize "$bento"',
+        "docker push",
+        "-target=module.serve",
+        'git push origin "refs/tags/promoted/$IMAGE_TAG"',
+    ]
+    positions = [run.index(fragment) for fragment in order]
+    assert positions == sorted(positions)
+    deploying = ("Containerize the Bento and push it to ECR", "Roll the image out on ECS")
+    for name in (*deploying, "Record the promotion"):
+        assert steps[name]["if"] == "steps.release.outputs.deploy == 'true'"
+
+
+def release(root: Path, registry: dict[str, Any] | None) -> dict[str, str]:
+    path = root / "data" / "evaluation" / "registry.json"
+    path.unlink(missing_ok=True)
+    if registry is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(registry))
+    return run_step(step_script("main.yml", "deploy", step_id="release"), root, {})
+
+
+def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    kept = {"promoted": None, "decision": {"reason": "not promoted: torch does not beat"}}
+    new = {"promoted": "flight-delay:abc123", "decision": {"reason": "promoted torch"}}
+
+    assert release(root, None) == {"deploy": "false"}  # evaluate did not run
+    assert release(root, kept) == {"deploy": "false"}
+    assert release(root, new) == {
+        "deploy": "true",
+        "image_tag": "flight-delay-abc123",
+        "model": "flight-delay:abc123",
+    }
+    git(root, "tag", "-a", "promoted/flight-delay-abc123", "-m", "deployed")
+    assert release(root, new) == {"deploy": "false"}  # deployed already
+    git(root, "tag", "-d", "promoted/flight-delay-abc123")
+    git(root, "tag", "-a", "rolled-back/flight-delay-abc123", "-m", "bad")
+    assert release(root, new) == {"deploy": "false"}  # pulled by the andon cord
+
+
+def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Path) -> None:
+    """The chain on a real remote: two deployments push their tags, and a fresh clone's andon
+    cord restores the first."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    ci = tmp_path / "ci"
+    git(tmp_path, "clone", "-q", str(origin), str(ci))
+    git(ci, "commit", "-q", "--allow-empty", "-m", "first")
+    git(ci, "push", "-q", "origin", "HEAD")
+    record = step_script("main.yml", "deploy", name="Record the promotion")
+    for day, version in enumerate(["first", "second"], start=1):
+        env = {
+            "IMAGE_TAG": f"flight-delay-{version}",
+            "MODEL": f"flight-delay:{version}",
+            "GIT_COMMITTER_DATE": f"2026-01-0{day}T00:00:00Z",
+        }
+        run_step(record, ci, env)
+
+    andon = tmp_path / "andon"
+    git(tmp_path, "clone", "-q", str(origin), str(andon))
+    assert git(andon, "tag", "--list", "promoted/*").split() == [
+        "promoted/flight-delay-first",
+        "promoted/flight-delay-second",
+    ]
+    assert (
+        git(andon, "cat-file", "-p", "promoted/flight-delay-second")
+        .rstrip()
+        .endswith("deployed flight-delay:second")
+    )
+    assert pick_rollback(andon) == {
+        "current": "flight-delay-second",
+        "restore": "flight-delay-first",
+    }
