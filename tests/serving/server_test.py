@@ -41,6 +41,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             assert client.get("/readyz").status_code == 503
             flight = as_request(request_flights(world.features, world.curated).iloc[:1])
             assert client.post("/predict", json={"flights": flight}).status_code == 503
+            assert "\nflight_delay_ready 0.0\n" in client.get("/metrics").text
         store.parent.mkdir()
         shutil.copy(world.store, store)
         running.wait("/readyz", 200)
@@ -88,6 +89,13 @@ def test_features_over_http_equal_the_offline_features(
     offline = pd.read_parquet(world.features / "test.parquet").iloc[:300]
     for column in FEATURE_COLUMNS:
         assert online[column].tolist() == offline[column].tolist(), column
+
+
+def test_metrics_say_ready(server: Server) -> None:
+    # The gauge the ServeNotReady alert (infra/monitoring) reads: 0 while loading, then 1.
+    with server.client() as client:
+        metrics = client.get("/metrics").text
+    assert "\nflight_delay_ready 1.0\n" in metrics
 
 
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:

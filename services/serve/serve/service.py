@@ -40,6 +40,14 @@ FEATURE_PSI = bentoml.metrics.Gauge(
     documentation="Population stability index of each feature, recent requests vs. train split",
     labelnames=["feature"],
 )
+# What /readyz says, as a metric Prometheus can alert on without probing: 1 once the model, the
+# training statistics and the online store are loaded, else 0. One value per worker; "livemin"
+# exports the lowest over the live workers (no pid label), so one worker not ready reads 0.
+READY = bentoml.metrics.Gauge(
+    name="flight_delay_ready",
+    documentation="1 when the model, the training statistics and the online store are loaded",
+    multiprocess_mode="livemin",
+)
 
 
 @bentoml.service(traffic={"timeout": 30})
@@ -52,6 +60,7 @@ class FlightDelayService:
         self.drift: DriftMonitor | None = None
         self.drift_lock = threading.Lock()
         self.load_error: str | None = None
+        READY.set(0)
         # Loading takes seconds; the server answers /livez and a 503 /readyz meanwhile.
         threading.Thread(target=self._load, name="load", daemon=True).start()
 
@@ -64,6 +73,7 @@ class FlightDelayService:
             while not path.is_file():
                 time.sleep(STORE_POLL_SECONDS)
             self.store = OnlineStore(path)
+            READY.set(1)
             log.info("serving %s with the online store %s", self.model.tag, path)
         except (OSError, ValueError, OnlineStoreError) as error:
             self.load_error = str(error)

@@ -1,0 +1,101 @@
+"""The Grafana dashboard of infra/monitoring: every panel's PromQL parses (the real promtool)
+and reads only metrics the serve service exposes, it shows the signals the alerts watch, and
+its drift panel draws params.yaml's PSI threshold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.monitoring.support import (
+    DASHBOARD,
+    MONITORING,
+    SCRAPE_METRICS,
+    SERVE_METRICS,
+    dashboard_exprs,
+    load_yaml,
+    metric_names,
+    promtool,
+    psi_threshold,
+)
+
+
+def _dashboard() -> dict[str, Any]:
+    with open(DASHBOARD) as stream:
+        dashboard: dict[str, Any] = json.load(stream)
+    return dashboard
+
+
+def test_every_panel_has_a_query() -> None:
+    panels = _dashboard()["panels"]
+    assert len(panels) >= 5
+    for panel in panels:
+        assert panel.get("targets"), panel["title"]
+        assert all(t["expr"].strip() for t in panel["targets"]), panel["title"]
+
+
+def test_every_query_reads_metrics_the_service_exposes() -> None:
+    used: set[str] = set()
+    for title, expr in dashboard_exprs():
+        names = metric_names(expr)
+        assert names, (title, expr)
+        assert names <= SERVE_METRICS | SCRAPE_METRICS, (title, names - SERVE_METRICS)
+        used |= names
+    # The signals of the alerts: request rate and errors, latency, up and ready, drift.
+    assert {
+        "bentoml_service_request_total",
+        "bentoml_service_request_duration_seconds_bucket",
+        "up",
+        "flight_delay_ready",
+        "flight_delay_feature_psi",
+    } <= used
+
+
+def test_every_query_parses_as_promql(tmp_path: Path) -> None:
+    # promtool parses rule expressions: one recording rule per query, Grafana's interval
+    # variable replaced by a duration.
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {
+                        "record": f"dashboard:query{i}",
+                        "expr": expr.replace("$__rate_interval", "1m"),
+                    }
+                    for i, (_, expr) in enumerate(dashboard_exprs())
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "dashboard_rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    result = promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_drift_panel_draws_the_psi_threshold() -> None:
+    (panel,) = (
+        p
+        for p in _dashboard()["panels"]
+        if any("flight_delay_feature_psi" in t["expr"] for t in p["targets"])
+    )
+    assert panel["targets"][0]["legendFormat"] == "{{feature}}"
+    defaults = panel["fieldConfig"]["defaults"]
+    assert defaults["custom"]["thresholdsStyle"]["mode"] == "line"
+    steps = defaults["thresholds"]["steps"]
+    assert [s["value"] for s in steps[1:]] == [psi_threshold()]
+
+
+def test_panels_use_the_provisioned_datasource() -> None:
+    (datasource,) = load_yaml(MONITORING / "grafana/provisioning/datasources/prometheus.yml")[
+        "datasources"
+    ]
+    assert datasource["type"] == "prometheus"
+    for panel in _dashboard()["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": datasource["uid"]}
+    (provider,) = load_yaml(MONITORING / "grafana/provisioning/dashboards/serve.yml")["providers"]
+    assert provider["type"] == "file"

@@ -1,0 +1,246 @@
+"""A real Prometheus on loopback scraping a real serve service with infra/monitoring's config
+and alert rules (only the target, the intervals and the alerts' `for:` shortened for the test):
+it sees the service up but not ready until the online store arrives, then ready; it sees every
+metric the rules and the dashboard read; and feature drift stays quiet on traffic like the train
+split and fires on traffic from later days."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import yaml
+
+from model_registry.store import open_store
+from tests.monitoring.support import (
+    ALERTS,
+    PROMETHEUS_CONFIG,
+    SCRAPE_METRICS,
+    SERVE_METRICS,
+    alert_rules,
+    dashboard_exprs,
+    free_port,
+    load_yaml,
+    metric_names,
+    psi_threshold,
+    tool,
+)
+from tests.serving.harness import (
+    Server,
+    as_request,
+    build_data,
+    register_model,
+    request_flights,
+    server_env,
+    service_command,
+    serving,
+)
+
+T = TypeVar("T")
+# Rows per traffic burst: the drift monitor's whole window.
+BURST = 1000
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    url: str
+    log: Path
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=10)
+        response.raise_for_status()
+        body = response.json()
+        assert body["status"] == "success", body
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def alerts(self, name: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/api/v1/alerts", timeout=10)
+        response.raise_for_status()
+        return [a for a in response.json()["data"]["alerts"] if a["labels"]["alertname"] == name]
+
+    def names(self) -> set[str]:
+        response = httpx.get(f"{self.url}/api/v1/label/__name__/values", timeout=10)
+        response.raise_for_status()
+        return set(response.json()["data"])
+
+
+def wait_for(what: str, probe: Callable[[], T | None], log: Path, timeout: float = 60) -> T:
+    """Poll `probe` until it returns something true (a non-empty list, True)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+            if result:
+                return result
+            last = result
+        except (httpx.HTTPError, AssertionError) as error:
+            last = error
+        time.sleep(0.5)
+    raise AssertionError(
+        f"timed out waiting for {what} (last: {last!r}):\n{log.read_text()[-4000:]}"
+    )
+
+
+def scrape_config(workdir: Path, target: str) -> Path:
+    """infra/monitoring's config and rules, with the serve target on `target`, 1 s intervals and
+    every alert's `for:` at 1 s; the expressions are the real ones."""
+    rules = load_yaml(ALERTS)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = "1s"
+    (workdir / "alerts.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    config = load_yaml(PROMETHEUS_CONFIG)
+    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    config["rule_files"] = ["alerts.yml"]
+    (job,) = config["scrape_configs"]
+    job["static_configs"][0]["targets"] = [target]
+    path = workdir / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@contextmanager
+def prometheus(config: Path, workdir: Path) -> Iterator[Prometheus]:
+    """A real Prometheus on a free loopback port with its storage in `workdir`; always stopped
+    (terminate, then kill)."""
+    port = free_port()
+    log = workdir / "prometheus.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [
+                tool("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        running = Prometheus(f"http://127.0.0.1:{port}", log)
+
+        def ready() -> bool:
+            assert process.poll() is None, f"prometheus exited: {log.read_text()[-4000:]}"
+            return httpx.get(f"{running.url}/-/ready", timeout=5).status_code == 200
+
+        wait_for("Prometheus to be ready", ready, log)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def value(result: list[dict[str, Any]]) -> float | None:
+    return float(result[0]["value"][1]) if len(result) == 1 else None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("world")
+    curated, features, store = build_data(root)
+    home = root / "bentoml"
+    register_model(features, open_store(home), root / "model")
+    return {"curated": curated, "features": features, "store": store, "home": home}
+
+
+def predict(server: Server, world: dict[str, Path], split: str, seed: int) -> None:
+    flights = request_flights(world["features"], world["curated"], split)
+    sample = flights.sample(BURST, replace=True, random_state=seed)
+    with server.client() as client:
+        response = client.post("/predict", json={"flights": as_request(sample)})
+    assert response.status_code == 200, response.text
+
+
+def test_prometheus_scrapes_serve_and_the_alerts_follow(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    # The online store is not there yet: the service starts alive but not ready.
+    store = tmp_path / "online_store" / "online.sqlite"
+    env = server_env(world["home"], store, world["features"] / "stats.json")
+    with serving(service_command(), env, tmp_path / "serve.log", tmp_path) as server:
+        server.wait("/livez", 200)
+        target = urlsplit(server.url).netloc
+        config = scrape_config(tmp_path, target)
+        with prometheus(config, tmp_path) as prom:
+            log = prom.log
+            assert wait_for("up == 1", lambda: value(prom.query('up{job="serve"}')) == 1, log)
+            assert value(prom.query('flight_delay_ready{job="serve"}')) == 0
+            (alert,) = wait_for(
+                "ServeNotReady firing",
+                lambda: [a for a in prom.alerts("ServeNotReady") if a["state"] == "firing"],
+                log,
+            )
+            assert alert["labels"]["instance"] == target
+
+            # The store arrives: ready, and the alert resolves.
+            store.parent.mkdir()
+            shutil.copy(world["store"], store)
+            server.wait("/readyz", 200)
+            wait_for(
+                "ready == 1",
+                lambda: value(prom.query('flight_delay_ready{job="serve"}')) == 1,
+                log,
+            )
+            wait_for("ServeNotReady resolved", lambda: not prom.alerts("ServeNotReady"), log)
+            assert not prom.alerts("ServeDown")
+
+            # Traffic like the train split: every feature's PSI is below the threshold.
+            predict(server, world, "train", seed=0)
+            features = len(json.loads((world["features"] / "stats.json").read_text())["features"])
+
+            def every_psi() -> list[dict[str, Any]] | None:
+                result = prom.query('flight_delay_feature_psi{job="serve"}')
+                return result if len(result) == features else None
+
+            psi = wait_for("the PSI of every feature", every_psi, log)
+            assert max(float(s["value"][1]) for s in psi) < psi_threshold()
+            time.sleep(3)  # three rule evaluations on these values
+            assert not prom.alerts("FeatureDrift")
+
+            # Every metric the rules and the dashboard read is in Prometheus now.
+            read = set().union(
+                *(metric_names(r["expr"]) for r in alert_rules().values()),
+                *(metric_names(expr) for _, expr in dashboard_exprs()),
+            )
+            assert read <= SERVE_METRICS | SCRAPE_METRICS
+            names = prom.names()
+            assert read <= names, read - names
+            assert names >= SERVE_METRICS, SERVE_METRICS - names
+            wait_for(
+                "one /predict counted",
+                lambda: value(prom.query('sum(bentoml_service_request_total{endpoint="/predict"})'))
+                == 1,
+                log,
+            )
+
+            # Traffic from later days (other weather, weekdays, trailing rates): drift fires.
+            predict(server, world, "test", seed=1)
+            drifted = wait_for(
+                "FeatureDrift firing",
+                lambda: [a for a in prom.alerts("FeatureDrift") if a["state"] == "firing"],
+                log,
+            )
+            for alert in drifted:
+                feature = alert["labels"]["feature"]
+                assert float(alert["value"]) > psi_threshold(), alert
+                assert alert["annotations"]["runbook"] == "docs/runbook.md#featuredrift"
+                current = value(prom.query(f'max(flight_delay_feature_psi{{feature="{feature}"}})'))
+                assert current is not None and current > psi_threshold()

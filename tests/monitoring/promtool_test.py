@@ -1,0 +1,101 @@
+"""infra/monitoring's Prometheus configuration and alert rules, checked by the real promtool:
+the config and rules parse, the rules' unit tests pass (each alert fires on a bad series and
+stays quiet on a healthy one), and the drift alert's threshold is params.yaml's."""
+
+from __future__ import annotations
+
+import re
+
+from tests.monitoring.support import (
+    ALERTS,
+    ALERTS_TEST,
+    PROMETHEUS_CONFIG,
+    RUNBOOK,
+    SCRAPE_METRICS,
+    SERVE_METRICS,
+    alert_rules,
+    load_yaml,
+    metric_names,
+    promtool,
+    psi_threshold,
+)
+
+ALERT_NAMES = {"ServeDown", "ServeNotReady", "ServeHighErrorRate", "ServeHighLatencyP99"} | {
+    "FeatureDrift"
+}
+
+
+def test_promtool_checks_the_config_and_its_rule_files() -> None:
+    result = promtool("check", "config", str(PROMETHEUS_CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
+
+
+def test_promtool_checks_the_rules() -> None:
+    result = promtool("check", "rules", str(ALERTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rules_unit_tests_pass() -> None:
+    result = promtool("test", "rules", str(ALERTS_TEST))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_is_unit_tested_firing_and_quiet() -> None:
+    assert set(alert_rules()) == ALERT_NAMES
+    fired: set[str] = set()
+    quiet: set[str] = set()
+    for case in load_yaml(ALERTS_TEST)["tests"]:
+        for check in case["alert_rule_test"]:
+            (fired if check["exp_alerts"] else quiet).add(check["alertname"])
+    assert fired == ALERT_NAMES
+    assert quiet == ALERT_NAMES
+
+
+def test_the_scrape_job_is_serve_on_metrics() -> None:
+    (job,) = load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]
+    assert job["job_name"] == "serve"
+    assert job["metrics_path"] == "/metrics"
+    (static,) = job["static_configs"]
+    assert all(t.startswith("127.0.0.1:") for t in static["targets"])
+
+
+def test_drift_threshold_is_params_monitor_psi_threshold() -> None:
+    expr = alert_rules()["FeatureDrift"]["expr"]
+    match = re.fullmatch(
+        r"\s*max by \(job, feature\) \(flight_delay_feature_psi\{[^}]*\}\) > (\S+)\s*", expr
+    )
+    assert match, expr
+    assert float(match.group(1)) == psi_threshold() == 0.2
+    # The annotation quotes the same number.
+    description = alert_rules()["FeatureDrift"]["annotations"]["description"]
+    assert f"above {psi_threshold():g} (monitor.psi_threshold)" in description
+
+
+def test_rules_read_only_metrics_the_service_exposes() -> None:
+    for name, rule in alert_rules().items():
+        names = metric_names(rule["expr"])
+        assert names, name
+        assert names <= SERVE_METRICS | SCRAPE_METRICS, (name, names - SERVE_METRICS)
+
+
+def test_every_alert_links_its_runbook_section() -> None:
+    runbook = RUNBOOK.read_text()
+    headings = {
+        re.sub(r"[^\w\- ]", "", line.lstrip("#").strip()).lower().replace(" ", "-")
+        for line in runbook.splitlines()
+        if line.startswith("## ")
+    }
+    for name, rule in alert_rules().items():
+        link = rule["annotations"]["runbook"]
+        assert link == f"docs/runbook.md#{name.lower()}", link
+        assert name.lower() in headings, f"docs/runbook.md has no '## {name}' section"
+
+
+def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
+    expr = (
+        'histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{job="serve", le=~"x"}[5m])))'
+        ' / on (job) group_left b_total offset 5m > bool 0.2 and up{job="x"} == 0'
+    )
+    assert metric_names(expr) == {"a_bucket", "b_total", "up"}
