@@ -4,11 +4,16 @@ reads."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
 import json
+import os
 import re
-import shutil
 import socket
 import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +51,49 @@ SERVE_METRICS = frozenset(
 # Series Prometheus itself adds to every scrape.
 SCRAPE_METRICS = frozenset({"up"})
 
-INSTALL_HINT = (
-    "is not on PATH. The monitoring tests run the real Prometheus tools: install Debian's "
-    "`prometheus` package (`apt-get install -y --no-install-recommends prometheus`, which "
-    ".ci/run does when promtool is missing)."
-)
+# Debian's prometheus package, as //infra/monitoring:prometheus-deb lays it out in the sandbox.
+PROMETHEUS_DEB = MONITORING / "prometheus.deb"
+TOOLS_DIR = Path(tempfile.gettempdir()) / f"prometheus-tools-{os.getuid()}"
 
 
+def _deb_member(deb: bytes, prefix: str) -> bytes:
+    """The member of a .deb (an `ar` archive) whose name starts with `prefix`."""
+    if not deb.startswith(b"!<arch>\n"):
+        raise AssertionError(f"{PROMETHEUS_DEB} is not a Debian package")
+    offset = 8
+    while offset < len(deb):
+        name = deb[offset : offset + 16].decode().strip().rstrip("/")
+        size = int(deb[offset + 48 : offset + 58].decode().strip())
+        body = deb[offset + 60 : offset + 60 + size]
+        if name.startswith(prefix):
+            return body
+        offset += 60 + size + size % 2
+    raise AssertionError(f"{PROMETHEUS_DEB} has no {prefix}* member")
+
+
+@functools.cache
 def tool(name: str) -> str:
-    """The path of `promtool` or `prometheus`; fails, never skips, when it is missing."""
-    path = shutil.which(name)
-    if path is None:
-        raise AssertionError(f"{name} {INSTALL_HINT}")
-    return path
+    """The path of `promtool` or `prometheus`, unpacked once per machine from the pinned
+    Debian package (infra/monitoring/BUILD); a missing package fails, never skips."""
+    if not PROMETHEUS_DEB.is_file():
+        raise AssertionError(
+            f"{PROMETHEUS_DEB} is missing: depend on //infra/monitoring:prometheus-deb"
+        )
+    deb = PROMETHEUS_DEB.read_bytes()
+    target = TOOLS_DIR / hashlib.sha256(deb).hexdigest()[:16] / name
+    if not target.is_file():
+        data = _deb_member(deb, "data.tar")
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.extractfile(f"./usr/bin/{name}")
+            if member is None:
+                raise AssertionError(f"{PROMETHEUS_DEB} has no usr/bin/{name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Written whole, then renamed: a concurrent test never runs half a binary.
+            partial = target.with_suffix(f".{os.getpid()}.partial")
+            partial.write_bytes(member.read())
+            partial.chmod(0o755)
+            partial.replace(target)
+    return str(target)
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
