@@ -99,6 +99,7 @@ def test_the_bento_is_built_exactly_when_a_model_was_promoted(
     assert roles == ["baseline", "candidate"]
     registry = json.loads((repo.root / "data/evaluation/registry.json").read_text())
     bentos = list((repo.root / "build/bentoml/bentos").glob("*/*/bento.yaml"))
+    print(f"promotion gate: {registry['decision']['reason']}; {BENTO_TASK}: {states[BENTO_TASK]}")
     if registry["decision"]["promoted"]:
         assert states[BENTO_TASK] == TaskInstanceState.SUCCESS
         assert len(bentos) == 1
@@ -118,3 +119,29 @@ def test_a_second_run_of_the_day_finds_every_stage_up_to_date(
     assert state == DagRunState.SUCCESS, states
     assert states == first_states
     assert (repo.root / "dvc.lock").read_text() == lock
+
+
+@pytest.mark.timeout(1200)
+def test_a_gate_param_change_reruns_only_evaluate_and_the_bento_gets_built(
+    repo: RepoCopy, first_run: tuple[DAG, DagRunState, dict[str, Any]]
+) -> None:
+    """Whatever the first run's gate decided, a margin of -1 lets the candidate through (its
+    ROC-AUC beats every reference by at least -1): evaluate re-runs, promotes it, and the Bento
+    of the promoted model is built."""
+    dag, _, _ = first_run
+    params = yaml.safe_load((repo.root / "params.yaml").read_text())
+    params["promote"]["margin"] = -1.0
+    repo.write("params.yaml", yaml.safe_dump(params, sort_keys=False))
+    before = yaml.safe_load((repo.root / "dvc.lock").read_text())["stages"]
+    state, states = run_states(dag)
+    assert state == DagRunState.SUCCESS, states
+    assert states[BENTO_TASK] == TaskInstanceState.SUCCESS
+    after = yaml.safe_load((repo.root / "dvc.lock").read_text())["stages"]
+    assert {name for name in after if after[name] != before[name]} == {"evaluate"}
+    registry = json.loads((repo.root / "data/evaluation/registry.json").read_text())
+    assert registry["decision"]["promoted"], registry["decision"]
+    bentos = list((repo.root / "build/bentoml/bentos").glob("*/*/bento.yaml"))
+    assert len(bentos) == 1
+    models = sorted((repo.root / "build/bentoml/models/flight-delay").glob("*/model.yaml"))
+    stages = [yaml.safe_load(m.read_text())["labels"]["stage"] for m in models]
+    assert stages.count("promoted") == 1
