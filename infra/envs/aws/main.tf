@@ -106,6 +106,8 @@ module "mwaa" {
   kms_key_arn        = module.kms.arn
   environment_class  = var.mwaa_environment_class
   data_bucket_arns   = [for purpose in ["dvc", "artifacts", "landing"] : module.bucket[purpose].arn]
+  dags_bundle        = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/dags.zip"
+  requirements_file  = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/requirements.txt"
 }
 
 module "sagemaker_role" {

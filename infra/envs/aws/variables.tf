@@ -100,6 +100,12 @@ variable "mwaa_environment_class" {
   default     = "mw1.small"
 }
 
+variable "mwaa_bundle_dir" {
+  description = "Directory of the MWAA bundle (`./pants run orchestration:mwaa` writes dist/mwaa): its dags.zip and requirements.txt are uploaded. Null uploads nothing."
+  type        = string
+  default     = null
+}
+
 variable "deletion_protection" {
   description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion and buckets holding objects are kept. Apply with false, then destroy, to remove everything."
   type        = bool

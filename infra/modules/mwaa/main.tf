@@ -1,5 +1,7 @@
 # The pipeline's Airflow: an MWAA environment reading its DAGs from the `airflow-` bucket,
-# reachable only from inside the VPC, with every log kind in CloudWatch.
+# reachable only from inside the VPC, with every log kind in CloudWatch. Given the MWAA bundle
+# (`./pants run orchestration:mwaa` writes dist/mwaa/), it uploads the DAGs and requirements.txt
+# and points the environment at them.
 
 variable "name" {
   description = "Name of the environment (MWAA's own resources are named after it)."
@@ -37,6 +39,18 @@ variable "airflow_version" {
   default     = "2.10.3"
 }
 
+variable "dags_bundle" {
+  description = "Local path of the packaged DAGs (dist/mwaa/dags.zip); uploaded to dags/. Null uploads none."
+  type        = string
+  default     = null
+}
+
+variable "requirements_file" {
+  description = "Local path of the DAGs' requirements.txt (dist/mwaa/requirements.txt). Null: MWAA's image only."
+  type        = string
+  default     = null
+}
+
 variable "environment_class" {
   description = "MWAA size class."
   type        = string
@@ -48,9 +62,30 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  arn_prefix = "arn:${data.aws_partition.current.partition}"
-  account    = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
+  arn_prefix    = "arn:${data.aws_partition.current.partition}"
+  account       = data.aws_caller_identity.current.account_id
+  region        = data.aws_region.current.name
+  source_bucket = element(split(":::", var.source_bucket_arn), 1)
+}
+
+# The bundle's files. source_hash, not etag, re-uploads on a change: under SSE-KMS an object's
+# ETag is not its MD5, so `etag = filemd5(...)` would show a diff on every plan.
+resource "aws_s3_object" "dags" {
+  count       = var.dags_bundle == null ? 0 : 1
+  bucket      = local.source_bucket
+  key         = "dags/flight_delay.zip"
+  source      = var.dags_bundle
+  source_hash = filemd5(var.dags_bundle)
+  kms_key_id  = var.kms_key_arn
+}
+
+resource "aws_s3_object" "requirements" {
+  count       = var.requirements_file == null ? 0 : 1
+  bucket      = local.source_bucket
+  key         = "requirements.txt"
+  source      = var.requirements_file
+  source_hash = filemd5(var.requirements_file)
+  kms_key_id  = var.kms_key_arn
 }
 
 resource "aws_security_group" "this" {
@@ -150,15 +185,18 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_mwaa_environment" "this" {
-  name                  = var.name
-  airflow_version       = var.airflow_version
-  environment_class     = var.environment_class
-  execution_role_arn    = aws_iam_role.execution.arn
-  source_bucket_arn     = var.source_bucket_arn
-  dag_s3_path           = "dags/"
-  kms_key               = var.kms_key_arn
-  webserver_access_mode = "PRIVATE_ONLY"
-  max_workers           = 4
+  name               = var.name
+  airflow_version    = var.airflow_version
+  environment_class  = var.environment_class
+  execution_role_arn = aws_iam_role.execution.arn
+  source_bucket_arn  = var.source_bucket_arn
+  dag_s3_path        = "dags/"
+  # MWAA installs a new requirements.txt only when its object version changes.
+  requirements_s3_path           = var.requirements_file == null ? null : aws_s3_object.requirements[0].key
+  requirements_s3_object_version = var.requirements_file == null ? null : aws_s3_object.requirements[0].version_id
+  kms_key                        = var.kms_key_arn
+  webserver_access_mode          = "PRIVATE_ONLY"
+  max_workers                    = 4
 
   network_configuration {
     security_group_ids = [aws_security_group.this.id]

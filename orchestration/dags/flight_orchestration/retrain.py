@@ -1,0 +1,108 @@
+"""The retraining DAG: every hour, read the serve service's PSI gauges; if any feature's PSI is
+above the threshold (params.yaml's monitor.psi_threshold, the drift alert's too), trigger the
+pipeline DAG.
+
+It can also be triggered from outside, e.g. by Alertmanager's webhook through Airflow's REST
+API (orchestration/README.md): a run whose conf carries firing alerts (Alertmanager's payload,
+{"alerts": [{"status": "firing", ...}]}) triggers the pipeline without reading the gauges, since
+the alert has already compared them with the threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.models import Variable
+from airflow.models.dag import DAG
+from airflow.operators.empty import EmptyOperator
+from airflow.operators.python import BranchPythonOperator
+from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+
+from flight_orchestration import drift, settings
+from flight_orchestration.pipeline import DAG_ID as PIPELINE_DAG_ID
+from flight_orchestration.pipeline import task_repo
+
+DAG_ID = "flight_delay_retrain_on_drift"
+CHECK_TASK = "check_drift"
+TRIGGER_TASK = "trigger_pipeline"
+NO_DRIFT_TASK = "no_drift"
+REASON_KEY = "reason"
+
+
+def threshold() -> float:
+    """The Variable's threshold if set, else params.yaml's monitor.psi_threshold."""
+    configured = Variable.get(settings.PSI_THRESHOLD_VARIABLE, default_var=None)
+    if configured is not None:
+        return settings.parse_threshold(
+            configured, f"Airflow Variable {settings.PSI_THRESHOLD_VARIABLE}"
+        )
+    return settings.params_threshold(task_repo())
+
+
+def read_psi() -> dict[str, float]:
+    """The gauges, from the serve service's /metrics if configured, else from Prometheus."""
+    metrics_url = Variable.get(settings.METRICS_URL_VARIABLE, default_var=None)
+    if metrics_url:
+        return drift.read_metrics_endpoint(metrics_url)
+    prometheus_url = Variable.get(settings.PROMETHEUS_URL_VARIABLE, default_var=None)
+    if prometheus_url:
+        return drift.read_prometheus(prometheus_url)
+    raise settings.SettingError(
+        f"set Airflow Variable {settings.METRICS_URL_VARIABLE} (the serve service's /metrics "
+        f"URL) or {settings.PROMETHEUS_URL_VARIABLE} (Prometheus' base URL)"
+    )
+
+
+def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
+    """The names of the firing alerts in an Alertmanager webhook payload passed as run conf."""
+    alerts = (conf or {}).get("alerts") or []
+    return [
+        str(alert.get("labels", {}).get("alertname", "alert"))
+        for alert in alerts
+        if isinstance(alert, dict) and alert.get("status") == "firing"
+    ]
+
+
+def choose_branch(**context: Any) -> str:
+    dag_run = context["dag_run"]
+    alerts = firing_alerts(dag_run.conf if dag_run is not None else None)
+    if alerts:
+        reason = f"Alertmanager: {', '.join(alerts)} firing: retraining"
+        retrain = True
+    else:
+        decision = drift.decide(read_psi(), threshold())
+        reason, retrain = decision.reason, decision.retrain
+    print(reason)
+    context["ti"].xcom_push(key=REASON_KEY, value=reason)
+    return TRIGGER_TASK if retrain else NO_DRIFT_TASK
+
+
+def build_retrain_dag(schedule: str | None = "@hourly") -> DAG:
+    dag = DAG(
+        dag_id=DAG_ID,
+        description="Trigger the pipeline when a served feature's PSI crosses the threshold",
+        schedule=schedule,
+        start_date=dt.datetime(2013, 1, 1, tzinfo=dt.UTC),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"retries": 0},
+        tags=["flight-delay", "drift"],
+        doc_md=__doc__,
+    )
+    with dag:
+        check = BranchPythonOperator(task_id=CHECK_TASK, python_callable=choose_branch)
+        trigger = TriggerDagRunOperator(
+            task_id=TRIGGER_TASK,
+            trigger_dag_id=PIPELINE_DAG_ID,
+            conf={
+                "reason": "{{ ti.xcom_pull(task_ids='"
+                + CHECK_TASK
+                + "', key='"
+                + REASON_KEY
+                + "') }}"
+            },
+            wait_for_completion=False,
+        )
+        check >> [trigger, EmptyOperator(task_id=NO_DRIFT_TASK)]
+    return dag

@@ -1,0 +1,98 @@
+"""The MWAA bundle: dags.zip holds the DAG files at its root, their package and a copy of
+dvc.yaml, and Airflow loads both DAGs from it alone (no checkout beside it); requirements.txt
+parses, starts with MWAA's constraints and never pins apache-airflow."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from airflow.models.dagbag import DagBag
+
+from flight_orchestration.pipeline import DAG_ID as PIPELINE
+from flight_orchestration.retrain import DAG_ID as RETRAIN
+from mwaa_bundle import BundleError, main, package, requirements_txt, shipped_requirements
+from tests.orchestration.conftest import SANDBOX_ROOT
+
+REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+$")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    output = tmp_path_factory.mktemp("mwaa")
+    return package(SANDBOX_ROOT, output)
+
+
+def test_the_zip_holds_the_dags_their_package_and_dvc_yaml(bundle: tuple[Path, Path]) -> None:
+    dags, _ = bundle
+    names = set(zipfile.ZipFile(dags).namelist())
+    assert {"flight_delay_pipeline.py", "flight_delay_retrain_on_drift.py"} <= names
+    assert {
+        "flight_orchestration/__init__.py",
+        "flight_orchestration/pipeline.py",
+        "flight_orchestration/retrain.py",
+        "flight_orchestration/drift.py",
+        "flight_orchestration/dvc.yaml",
+    } <= names
+    assert not [n for n in names if n.endswith("_test.py") or "__pycache__" in n]
+    bundled = zipfile.ZipFile(dags).read("flight_orchestration/dvc.yaml")
+    assert bundled == (SANDBOX_ROOT / "dvc.yaml").read_bytes()
+
+
+def test_the_same_sources_give_the_same_zip(bundle: tuple[Path, Path], tmp_path: Path) -> None:
+    again, _ = package(SANDBOX_ROOT, tmp_path)
+    assert again.read_bytes() == bundle[0].read_bytes()
+
+
+def test_airflow_loads_both_dags_from_the_zip_alone(
+    bundle: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: None
+) -> None:
+    monkeypatch.delenv("AIRFLOW_VAR_FLIGHT_DELAY_REPO", raising=False)
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "flight_delay.zip").write_bytes(bundle[0].read_bytes())
+    bag = DagBag(dag_folder=str(folder), include_examples=False)
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {PIPELINE, RETRAIN}
+    pipeline = bag.get_dag(PIPELINE)
+    assert pipeline is not None and "evaluate" in pipeline.task_ids
+
+
+def test_requirements_parse_and_never_pin_airflow(bundle: tuple[Path, Path]) -> None:
+    _, requirements = bundle
+    lines = [line.strip() for line in requirements.read_text().splitlines()]
+    options = [line for line in lines if line.startswith("--")]
+    assert options == [
+        '--constraint "https://raw.githubusercontent.com/apache/airflow/'
+        'constraints-2.10.3/constraints-3.11.txt"'
+    ]
+    pins = [line for line in lines if line and not line.startswith(("#", "--"))]
+    assert all(REQUIREMENT.match(pin) for pin in pins), pins
+    assert not [pin for pin in pins if pin.lower().startswith("apache-airflow")]
+
+
+def test_only_the_mwaa_section_ships() -> None:
+    text = "apache-airflow==2.10.3\n# [mwaa] shipped\nhttpx>=0.27\n# [test]\npytest\n"
+    assert shipped_requirements(text) == ["httpx"]
+
+
+def test_shipping_airflow_or_an_unlocked_package_is_an_error(tmp_path: Path) -> None:
+    for relative in ("3rdparty/python/airflow.lock", "dvc.yaml"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes((SANDBOX_ROOT / relative).read_bytes())
+    requirements = tmp_path / "3rdparty/python/airflow-requirements.txt"
+    requirements.write_text("# [mwaa]\napache-airflow==2.10.3\n")
+    with pytest.raises(BundleError, match="apache-airflow must not ship"):
+        requirements_txt(tmp_path)
+    requirements.write_text("# [mwaa]\nno-such-package\n")
+    with pytest.raises(BundleError, match="lacks no-such-package"):
+        requirements_txt(tmp_path)
+
+
+def test_the_cli_outside_the_repo_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--repo", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
+    assert "mwaa bundle:" in capsys.readouterr().err

@@ -1,0 +1,159 @@
+"""The retraining DAG run for real by Airflow (`dag.test()`, SQLite metadata): PSI gauges above
+the threshold make the branch pick the trigger, which creates a run of the pipeline DAG; below
+it, nothing is triggered; an Alertmanager payload as run conf triggers without reading the
+gauges; an unreachable endpoint fails the check with the URL in the error.
+
+The gauges here come from a loopback page in the serve service's format; the real service's
+gauges are read by the same code in tests/orchestration/drift_server_test.py."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from airflow.models.dag import DAG
+from airflow.models.dagbag import DagBag
+from airflow.models.dagrun import DagRun
+from airflow.utils.state import DagRunState, TaskInstanceState
+
+from flight_orchestration import drift, retrain, settings
+from flight_orchestration.pipeline import DAG_ID as PIPELINE
+from tests.orchestration.conftest import DAG_FOLDER, SANDBOX_ROOT
+
+
+class Page:
+    text = ""
+
+
+@pytest.fixture(scope="module")
+def metrics_page() -> Iterator[tuple[str, type[Page]]]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # (the stdlib's name)
+            data = Page.text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/metrics", Page
+    finally:
+        server.shutdown()
+
+
+def gauges(values: dict[str, float]) -> str:
+    lines = [f"# TYPE {drift.GAUGE} gauge"]
+    lines += [f'{drift.GAUGE}{{feature="{name}"}} {value}' for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: None) -> dict[str, DAG]:
+    """Both DAGs, written to the metadata database (a trigger needs its target there)."""
+    bag = DagBag(dag_folder=str(DAG_FOLDER), include_examples=False)
+    assert bag.import_errors == {}
+    bag.sync_to_db()
+    return bag.dags  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, metrics_page: tuple[str, type[Page]]) -> type[Page]:
+    url, page = metrics_page
+    # Variables in their environment form; the threshold comes from the repo's params.yaml.
+    monkeypatch.setenv(settings.environment_variable(settings.REPO_VARIABLE), str(SANDBOX_ROOT))
+    monkeypatch.setenv(settings.environment_variable(settings.METRICS_URL_VARIABLE), url)
+    return page
+
+
+def pipeline_runs() -> list[DagRun]:
+    return DagRun.find(dag_id=PIPELINE)  # type: ignore[no-any-return]
+
+
+def states(run: DagRun) -> dict[str, Any]:
+    return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+def test_drift_above_the_threshold_triggers_the_pipeline(
+    dags: dict[str, DAG], configured: type[Page]
+) -> None:
+    configured.text = gauges({"distance": 0.93, "carrier": 0.04})
+    before = len(pipeline_runs())
+    run = dags[retrain.DAG_ID].test()
+    assert run.state == DagRunState.SUCCESS
+    assert states(run) == {
+        retrain.CHECK_TASK: TaskInstanceState.SUCCESS,
+        retrain.TRIGGER_TASK: TaskInstanceState.SUCCESS,
+        retrain.NO_DRIFT_TASK: TaskInstanceState.SKIPPED,
+    }
+    runs = pipeline_runs()
+    assert len(runs) == before + 1
+    triggered = max(runs, key=lambda r: r.execution_date)
+    assert triggered.conf["reason"] == "drift: PSI above 0.2 for distance 0.930: retraining"
+
+
+def test_no_drift_triggers_nothing(dags: dict[str, DAG], configured: type[Page]) -> None:
+    configured.text = gauges({"distance": 0.05, "carrier": 0.19})
+    before = len(pipeline_runs())
+    run = dags[retrain.DAG_ID].test()
+    assert states(run) == {
+        retrain.CHECK_TASK: TaskInstanceState.SUCCESS,
+        retrain.TRIGGER_TASK: TaskInstanceState.SKIPPED,
+        retrain.NO_DRIFT_TASK: TaskInstanceState.SUCCESS,
+    }
+    assert len(pipeline_runs()) == before
+
+
+def test_an_alertmanager_payload_triggers_without_reading_the_gauges(
+    dags: dict[str, DAG], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The gauges' endpoint is unreachable: the firing alert alone decides.
+    monkeypatch.setenv(
+        settings.environment_variable(settings.METRICS_URL_VARIABLE), "http://127.0.0.1:9/metrics"
+    )
+    alert = {"status": "firing", "labels": {"alertname": "FeatureDrift", "feature": "distance"}}
+    before = len(pipeline_runs())
+    run = dags[retrain.DAG_ID].test(run_conf={"receiver": "airflow", "alerts": [alert]})
+    assert states(run)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    runs = pipeline_runs()
+    assert len(runs) == before + 1
+    triggered = max(runs, key=lambda r: r.execution_date)
+    assert triggered.conf["reason"] == "Alertmanager: FeatureDrift firing: retraining"
+
+
+def test_an_unreachable_endpoint_fails_the_check_naming_it(
+    dags: dict[str, DAG], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        settings.environment_variable(settings.METRICS_URL_VARIABLE), "http://127.0.0.1:9/metrics"
+    )
+    with pytest.raises(
+        drift.DriftCheckError, match=r"cannot read PSI gauges from http://127\.0\.0\.1:9/metrics"
+    ):
+        retrain.read_psi()
+    run = dags[retrain.DAG_ID].test()
+    assert run.state == DagRunState.FAILED
+    assert states(run)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
+
+
+def test_no_gauge_source_is_a_setting_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (settings.METRICS_URL_VARIABLE, settings.PROMETHEUS_URL_VARIABLE):
+        monkeypatch.delenv(settings.environment_variable(name), raising=False)
+    with pytest.raises(settings.SettingError, match="flight_delay_metrics_url"):
+        retrain.read_psi()
+
+
+def test_a_bad_threshold_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.environment_variable(settings.PSI_THRESHOLD_VARIABLE), "lots")
+    with pytest.raises(
+        settings.SettingError, match="flight_delay_psi_threshold: PSI threshold 'lots'"
+    ):
+        retrain.threshold()

@@ -1,0 +1,163 @@
+"""The plain-Python parts: the stage graph from dvc.yaml, the land window, the settings and
+the drift decision, including the errors a bad setting gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flight_orchestration import drift, settings
+from flight_orchestration.stages import PipelineError, read_stage_graph, sinks, stage_graph
+from flight_orchestration.window import WindowError, set_window_end, window_end
+from tests.orchestration.conftest import SANDBOX_ROOT
+
+
+def test_the_stage_graph_of_the_repos_dvc_yaml() -> None:
+    graph = {s.name: set(s.upstream) for s in read_stage_graph(SANDBOX_ROOT)}
+    assert graph == {
+        "land": set(),
+        "ingest": {"land"},
+        "features": {"ingest"},
+        "train": {"features"},
+        "evaluate": {"features", "train"},
+        "online_store": {"ingest"},
+    }
+    assert sinks(read_stage_graph(SANDBOX_ROOT)) == ["evaluate", "online_store"]
+
+
+def test_a_cycle_or_no_stages_is_an_error(tmp_path: Path) -> None:
+    cyclic = {
+        "stages": {
+            "a": {"cmd": "x", "deps": ["b.out"], "outs": ["a.out"]},
+            "b": {"cmd": "y", "deps": ["a.out"], "outs": ["b.out"]},
+        }
+    }
+    with pytest.raises(PipelineError, match="cycle"):
+        stage_graph(yaml.safe_dump(cyclic))
+    with pytest.raises(PipelineError, match="no stages"):
+        stage_graph("plots: []\n")
+    with pytest.raises(PipelineError, match="no dvc.yaml at"):
+        read_stage_graph(tmp_path)
+
+
+def test_the_window_end_is_the_logical_date_clamped_into_2013() -> None:
+    start = dt.date(2013, 1, 1)
+    assert window_end(dt.date(2013, 1, 14), start) == dt.date(2013, 1, 14)
+    assert window_end(dt.date(2026, 11, 24), start) == dt.date(2013, 12, 31)
+    assert window_end(dt.date(2012, 5, 1), start) == start
+    assert window_end(dt.date(2013, 3, 1), dt.date(2013, 8, 1)) == dt.date(2013, 8, 1)
+
+
+def test_setting_the_window_changes_only_land_end(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    shutil.copy(SANDBOX_ROOT / "params.yaml", params)
+    before = params.read_text()
+    assert set_window_end(params, dt.date(2013, 11, 2)) == dt.date(2013, 11, 2)
+    after = params.read_text()
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=False) if a != b
+    ]
+    assert changed == [('  end: "2013-11-30"', '  end: "2013-11-02"')]
+    parsed = yaml.safe_load(after)
+    assert parsed["land"]["end"] == "2013-11-02"
+    assert parsed["features"] == yaml.safe_load(before)["features"]
+    params.write_text("train:\n  seed: 0\n")
+    with pytest.raises(WindowError, match="no land.start and land.end"):
+        set_window_end(params, dt.date(2013, 1, 2))
+
+
+def test_a_missing_or_wrong_repo_setting_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(
+        settings.SettingError, match="flight_delay_repo: the repo checkout .* does not exist"
+    ):
+        settings.repo(str(tmp_path / "nowhere"))
+    with pytest.raises(
+        settings.SettingError, match="not a checkout of the platform repo .*dvc.yaml"
+    ):
+        settings.repo(str(tmp_path))
+    assert settings.repo(str(SANDBOX_ROOT)) == SANDBOX_ROOT.resolve()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf", None])
+def test_a_bad_threshold_says_so(value: str | None) -> None:
+    with pytest.raises(settings.SettingError, match="PSI threshold"):
+        settings.parse_threshold(value, "Airflow Variable flight_delay_psi_threshold")
+
+
+def test_the_threshold_comes_from_params_yaml() -> None:
+    assert settings.params_threshold(SANDBOX_ROOT) == 0.2
+
+
+METRICS = """# HELP flight_delay_feature_psi Population stability index of each feature
+# TYPE flight_delay_feature_psi gauge
+flight_delay_feature_psi{feature="distance"} 0.45
+flight_delay_feature_psi{feature="carrier"} 0.05
+flight_delay_feature_psi{feature="carrier",worker="2"} 0.07
+flight_delay_feature_psi_other{feature="x"} 9
+flight_delay_probability_count 50.0
+"""
+
+
+def test_parse_metrics_and_decide() -> None:
+    psi = drift.parse_metrics(METRICS)
+    assert psi == {"distance": 0.45, "carrier": 0.07}
+    decision = drift.decide(psi, 0.2)
+    assert decision.retrain and decision.drifted == {"distance": 0.45}
+    assert "distance 0.450" in decision.reason
+    assert not drift.decide(psi, 0.5).retrain
+    assert not drift.decide({}, 0.2).retrain
+    with pytest.raises(drift.DriftCheckError, match="threshold"):
+        drift.decide(psi, -0.1)
+
+
+@pytest.fixture
+def prometheus() -> Iterator[str]:
+    """A loopback HTTP server answering like Prometheus' query API (no Prometheus here)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # (the stdlib's name)
+            assert "query=max+by+%28feature%29" in self.path, self.path
+            body = {
+                "status": "success",
+                "data": {
+                    "resultType": "vector",
+                    "result": [{"metric": {"feature": "origin"}, "value": [1, "0.31"]}],
+                },
+            }
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_read_prometheus(prometheus: str) -> None:
+    assert drift.read_prometheus(prometheus) == {"origin": 0.31}
+
+
+def test_an_unreachable_endpoint_names_the_url() -> None:
+    with pytest.raises(
+        drift.DriftCheckError, match=r"cannot read PSI gauges from http://127\.0\.0\.1:9/metrics"
+    ):
+        drift.read_metrics_endpoint("http://127.0.0.1:9/metrics", timeout=5)
+    with pytest.raises(drift.DriftCheckError, match="not an http"):
+        drift.read_metrics_endpoint("file:///etc/passwd")

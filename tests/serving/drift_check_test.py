@@ -1,0 +1,82 @@
+"""The drift check against the real serve service: a `bentoml serve` process on a loopback port
+(conftest.py's world: a model trained on January 2013 and that pipeline output), fed
+clearly shifted flights (long-haul only) or unshifted ones (a shuffled sample of the training
+flights). The orchestration's drift check reads the service's /metrics and decides: shifted
+traffic crosses params.yaml's threshold and retrains, unshifted traffic does not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from flight_orchestration import drift
+from tests.serving.conftest import World
+from tests.serving.harness import (
+    Server,
+    as_request,
+    request_flights,
+    server_env,
+    service_command,
+    serving,
+)
+
+# The drift monitor's window (serve/drift.py): the index is computed over the last 1000 rows.
+ROWS = 1000
+BATCH = 250
+# The drift alert's and the retraining DAG's threshold (params.yaml, at the sandbox root).
+THRESHOLD = float(yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"])
+
+
+@pytest.fixture
+def server(world: World, tmp_path: Path) -> Iterator[Server]:
+    """A fresh server per test: its drift window starts empty."""
+    env = server_env(world.home, world.store, world.features / "stats.json")
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
+        running.wait("/readyz", 200)
+        yield running
+
+
+def all_flights(world: World) -> pd.DataFrame:
+    splits = [
+        request_flights(world.features, world.curated, s) for s in ("train", "validation", "test")
+    ]
+    return pd.concat(splits, ignore_index=True)
+
+
+def send(server: Server, flights: pd.DataFrame) -> None:
+    with server.client() as client:
+        for start in range(0, len(flights), BATCH):
+            batch = as_request(flights.iloc[start : start + BATCH])
+            response = client.post("/predict", json={"flights": batch})
+            assert response.status_code == 200, response.text
+
+
+def test_the_threshold_is_the_shared_one() -> None:
+    assert THRESHOLD == 0.2
+
+
+def test_shifted_traffic_crosses_the_threshold_and_retrains(server: Server, world: World) -> None:
+    flights = all_flights(world)
+    long_haul = flights[flights["distance"] >= 2000]
+    assert len(long_haul) >= 200, "the slice has too few long-haul flights to shift"
+    send(server, long_haul.sample(n=min(ROWS, len(long_haul)), random_state=0))
+    psi = drift.read_metrics_endpoint(server.url + "/metrics")
+    decision = drift.decide(psi, THRESHOLD)
+    assert psi["distance"] > THRESHOLD
+    assert decision.retrain
+    assert "distance" in decision.drifted
+    assert decision.reason.startswith(f"drift: PSI above {THRESHOLD}")
+
+
+def test_unshifted_traffic_does_not_retrain(server: Server, world: World) -> None:
+    train = request_flights(world.features, world.curated, "train")
+    send(server, train.sample(n=min(ROWS, len(train)), random_state=0))
+    psi = drift.read_metrics_endpoint(server.url + "/metrics")
+    assert psi, "the service exposed no PSI gauges"
+    decision = drift.decide(psi, THRESHOLD)
+    assert not decision.retrain, decision.reason
+    assert decision.reason.startswith("no drift")
