@@ -1,8 +1,9 @@
 """The pipeline DAG run for real by Airflow (`dag.test()`, SQLite metadata) in a throwaway copy
 of the repo, on two weeks of January 2013 with small models: the land window is set to the
 run's logical date, every DVC stage runs through `./pants run //:dvc -- repro --single-item`,
-and the Bento is built from the promoted model, or skipped when the gate promoted none. A second
-run of the same day finds every stage up to date (DVC's cache, not the DAG's, decides)."""
+and the Bento is built from the model the gate promoted (a first run always promotes one,
+docs/adr/0008-first-promotion.md). A second run of the same day finds every stage up to date
+(DVC's cache, not the DAG's, decides)."""
 
 from __future__ import annotations
 
@@ -89,8 +90,26 @@ def test_the_dag_runs_every_stage_and_lands_the_logical_day(
     assert lock["stages"]["land"]["cmd"].endswith("--end 2013-01-14 --landing data/landing")
 
 
+def bentos(repo: RepoCopy) -> list[dict[str, Any]]:
+    files = (repo.root / "build/bentoml/bentos").glob("*/*/bento.yaml")
+    return sorted((yaml.safe_load(f.read_text()) for f in files), key=lambda b: b["creation_time"])
+
+
+def served_models(bento: dict[str, Any]) -> list[str]:
+    return [model["tag"] for service in bento["services"] for model in service["models"]]
+
+
+def promoted_tags(repo: RepoCopy) -> list[str]:
+    files = (repo.root / "build/bentoml/models/flight-delay").glob("*/model.yaml")
+    return [
+        f"flight-delay:{model['version']}"
+        for model in (yaml.safe_load(f.read_text()) for f in files)
+        if model["labels"]["stage"] == "promoted"
+    ]
+
+
 @pytest.mark.timeout(600)
-def test_the_bento_is_built_exactly_when_a_model_was_promoted(
+def test_the_first_run_promotes_a_model_and_builds_its_bento(
     repo: RepoCopy, first_run: tuple[DAG, DagRunState, dict[str, Any]]
 ) -> None:
     _, _, states = first_run
@@ -98,15 +117,11 @@ def test_the_bento_is_built_exactly_when_a_model_was_promoted(
     roles = sorted(yaml.safe_load(m.read_text())["labels"]["role"] for m in models)
     assert roles == ["baseline", "candidate"]
     registry = json.loads((repo.root / "data/evaluation/registry.json").read_text())
-    bentos = list((repo.root / "build/bentoml/bentos").glob("*/*/bento.yaml"))
-    print(f"promotion gate: {registry['decision']['reason']}; {BENTO_TASK}: {states[BENTO_TASK]}")
-    if registry["decision"]["promoted"]:
-        assert states[BENTO_TASK] == TaskInstanceState.SUCCESS
-        assert len(bentos) == 1
-    else:
-        # serve:bento exits 3 with no promoted model: skipped, not failed.
-        assert states[BENTO_TASK] == TaskInstanceState.SKIPPED
-        assert bentos == []
+    assert registry["decision"]["reason"].endswith("nothing was promoted yet")
+    assert promoted_tags(repo) == [registry["promoted"]]
+    assert states[BENTO_TASK] == TaskInstanceState.SUCCESS
+    (bento,) = bentos(repo)
+    assert served_models(bento) == [registry["promoted"]]
 
 
 @pytest.mark.timeout(1200)
@@ -122,12 +137,12 @@ def test_a_second_run_of_the_day_finds_every_stage_up_to_date(
 
 
 @pytest.mark.timeout(1200)
-def test_a_gate_param_change_reruns_only_evaluate_and_the_bento_gets_built(
+def test_a_gate_param_change_reruns_only_evaluate_and_the_new_model_gets_a_bento(
     repo: RepoCopy, first_run: tuple[DAG, DagRunState, dict[str, Any]]
 ) -> None:
-    """Whatever the first run's gate decided, a margin of -1 lets the candidate through (its
-    ROC-AUC beats every reference by at least -1): evaluate re-runs, promotes it, and the Bento
-    of the promoted model is built."""
+    """A margin of -1 lets the candidate through (its ROC-AUC beats every reference by at least
+    -1): evaluate re-runs and promotes it over the first run's model, and the DAG builds a Bento
+    of the newly promoted model."""
     dag, _, _ = first_run
     params = yaml.safe_load((repo.root / "params.yaml").read_text())
     params["promote"]["margin"] = -1.0
@@ -139,9 +154,8 @@ def test_a_gate_param_change_reruns_only_evaluate_and_the_bento_gets_built(
     after = yaml.safe_load((repo.root / "dvc.lock").read_text())["stages"]
     assert {name for name in after if after[name] != before[name]} == {"evaluate"}
     registry = json.loads((repo.root / "data/evaluation/registry.json").read_text())
-    assert registry["decision"]["promoted"], registry["decision"]
-    bentos = list((repo.root / "build/bentoml/bentos").glob("*/*/bento.yaml"))
-    assert len(bentos) == 1
-    models = sorted((repo.root / "build/bentoml/models/flight-delay").glob("*/model.yaml"))
-    stages = [yaml.safe_load(m.read_text())["labels"]["stage"] for m in models]
-    assert stages.count("promoted") == 1
+    assert registry["promoted"] == registry["candidate"], registry["decision"]
+    # Every run builds the Bento of the model then promoted; the newest serves the candidate.
+    first, *_, newest = bentos(repo)
+    assert served_models(newest) == [registry["candidate"]]
+    assert served_models(first) != served_models(newest)
