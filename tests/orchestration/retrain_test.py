@@ -4,7 +4,7 @@ it, nothing is triggered; an Alertmanager payload as run conf triggers without r
 gauges; an unreachable endpoint fails the check with the URL in the error.
 
 The gauges here come from a loopback page in the serve service's format; the real service's
-gauges are read by the same code in tests/orchestration/drift_server_test.py."""
+gauges drive this DAG, run through the Airflow CLI, in tests/serving/drift_check_test.py."""
 
 from __future__ import annotations
 

@@ -2,10 +2,18 @@
 (conftest.py's world: a model trained on January 2013 and that pipeline output), fed
 clearly shifted flights (long-haul only) or unshifted ones (a shuffled sample of the training
 flights). The orchestration's drift check reads the service's /metrics and decides: shifted
-traffic crosses params.yaml's threshold and retrains, unshifted traffic does not."""
+traffic crosses params.yaml's threshold and retrains, unshifted traffic does not. The last test
+runs the real retraining DAG through the Airflow CLI against the drifted service and sees it
+trigger a run of the pipeline DAG."""
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +88,55 @@ def test_unshifted_traffic_does_not_retrain(server: Server, world: World) -> Non
     decision = drift.decide(psi, THRESHOLD)
     assert not decision.retrain, decision.reason
     assert decision.reason.startswith("no drift")
+
+
+# The Airflow CLI of the DAGs' own resolve (//orchestration:airflow), and the DAG folder, laid
+# out at the sandbox root.
+AIRFLOW_PEX = Path("orchestration/airflow.pex")
+DAG_FOLDER = Path("orchestration/dags")
+
+
+def airflow(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(AIRFLOW_PEX), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"airflow {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_drift_on_the_real_service_makes_the_retraining_dag_trigger_the_pipeline(
+    server: Server, world: World, tmp_path: Path
+) -> None:
+    flights = all_flights(world)
+    send(server, flights[flights["distance"] >= 2000].sample(n=ROWS, replace=True, random_state=1))
+    home = tmp_path / "airflow"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FOLDER.resolve()),
+        "AIRFLOW_VAR_FLIGHT_DELAY_REPO": str(Path.cwd()),
+        "AIRFLOW_VAR_FLIGHT_DELAY_METRICS_URL": server.url + "/metrics",
+    }
+    airflow(env, "db", "migrate")
+    # Both DAGs into the metadata database: the trigger needs its target there.
+    airflow(env, "dags", "reserialize")
+    airflow(env, "dags", "test", "flight_delay_retrain_on_drift", "2013-12-01")
+    listed = airflow(env, "dags", "list-runs", "-d", "flight_delay_pipeline", "-o", "json")
+    # Airflow logs to stdout too: the JSON is the last line.
+    runs = json.loads(listed.strip().splitlines()[-1])
+    assert len(runs) == 1, runs
+    # The run's conf says why; Airflow 2 stores it pickled in the dag_run table.
+    with sqlite3.connect(home / "airflow.db") as db:
+        (conf,) = db.execute(
+            "SELECT conf FROM dag_run WHERE dag_id = 'flight_delay_pipeline'"
+        ).fetchone()
+    reason = pickle.loads(conf)["reason"]
+    assert reason.startswith(f"drift: PSI above {THRESHOLD} for "), reason
+    assert " distance " in reason and reason.endswith(": retraining"), reason
