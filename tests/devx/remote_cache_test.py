@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
+from tests.processes import stop
 
 BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
 CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
@@ -66,12 +67,7 @@ def remote_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_for(port, server, log)
         yield f"grpc://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def stats(run: PantsRun) -> dict[str, int]:

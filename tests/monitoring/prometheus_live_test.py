@@ -35,6 +35,7 @@ from tests.monitoring.support import (
     psi_threshold,
     tool,
 )
+from tests.processes import stop
 from tests.serving.harness import (
     Server,
     as_request,
@@ -140,12 +141,7 @@ def prometheus(config: Path, workdir: Path) -> Iterator[Prometheus]:
         wait_for("Prometheus to be ready", ready, log)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=20)
 
 
 def value(result: list[dict[str, Any]]) -> float | None:

@@ -35,6 +35,7 @@ from model_registry.store import (
     ModelStore,
     register,
 )
+from tests.processes import stop
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
@@ -139,12 +140,7 @@ def serving(command: Sequence[str], env: dict[str, str], log: Path, cwd: Path) -
     try:
         yield Server(process, f"http://127.0.0.1:{port}", log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def service_command() -> list[str]:
