@@ -99,3 +99,5 @@ def test_panels_use_the_provisioned_datasource() -> None:
         assert panel["datasource"] == {"type": "prometheus", "uid": datasource["uid"]}
     (provider,) = load_yaml(MONITORING / "grafana/provisioning/dashboards/serve.yml")["providers"]
     assert provider["type"] == "file"
+    # An environment variable Grafana expands, never a committed machine path.
+    assert provider["options"]["path"] == "$FLIGHT_DELAY_DASHBOARDS_DIR"
