@@ -19,18 +19,12 @@ from pathlib import Path
 import pytest
 
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
-from tests.processes import stop
+from tests.processes import free_port, stop
 
 BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
 CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
 # A small target with real work to cache: building its requirement PEXes and running pytest.
 TARGET = "libs/storage::"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(port: int, server: subprocess.Popen[str], log: Path) -> None:

@@ -29,13 +29,12 @@ from tests.monitoring.support import (
     SERVE_METRICS,
     alert_rules,
     dashboard_exprs,
-    free_port,
     load_yaml,
     metric_names,
     psi_threshold,
     tool,
 )
-from tests.processes import stop
+from tests.processes import free_port, stop
 from tests.serving.harness import (
     Server,
     as_request,

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -156,10 +155,3 @@ def metric_names(expr: str) -> set[str]:
         if name.lower() not in _KEYWORDS and not re.fullmatch(r"\d+[smhdwy]", name):
             names.add(name)
     return names
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -4,7 +4,6 @@ real `bentoml serve` process on a free loopback port."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from model_registry.store import (
     ModelStore,
     register,
 )
-from tests.processes import stop
+from tests.processes import free_port, stop
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
@@ -77,13 +76,6 @@ def register_model(features: Path, store: ModelStore, workdir: Path, stage: str 
     SklearnPredictor(pipeline, FEATURES, threshold=0.5).save(directory)
     labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: stage}
     return str(register(store, directory, labels, {}))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(home: Path, store: Path, stats: Path) -> dict[str, str]:
