@@ -1,8 +1,9 @@
 """The monorepo's CI cases, each in a fresh clone of HEAD with empty Pants caches of its own.
 
-"Cold" means what a new CI machine sees: only the launcher's bootstrap cache, which the first
-`./pants` of a machine builds once, is shared; Pants' store, named caches and workdir start
-empty. The cases:
+"Cold" means what a new CI machine sees: every cache starts empty, per clone: Pants' store and
+named caches, the launcher's bootstrap, and pex's own `~/.pex`. pex finds that one through the
+password database, not `$HOME` or a Pants option, so each command runs in a private mount
+namespace with an empty directory bound over it (which needs root, as CI has). The cases:
 
 - (a) cold full: `./pants --no-pantsd test ::`, and the same restricted to the code that the
   polyrepo layout also has (`services:: libs::`), for a like-for-like comparison;
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
+import shlex
 import signal
 import statistics
 import subprocess
@@ -28,9 +31,30 @@ LIB_FILE = "libs/feature_definitions/feature_definitions/calendar.py"
 CHANGED_SINCE = ["--changed-since=HEAD~1", "--changed-dependents=transitive", "test"]
 
 
+PEX_ROOT = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".pex"
+# fresh_clone() names each clone's own empty ~/.pex in this variable; timed() binds it.
+CLONE_PEX_ROOT = "BENCH_PEX_ROOT"
+
+
+def with_own_pex_root(command: Sequence[str], pex_root: str) -> list[str]:
+    """`command` in a private mount namespace that sees `pex_root` as the user's ~/.pex."""
+    if os.geteuid() != 0:
+        raise SystemExit("benchmarks/ci needs root: it hides ~/.pex with `unshare -m` to be cold")
+    PEX_ROOT.mkdir(exist_ok=True)
+    bind = f"mount --bind {shlex.quote(pex_root)} {shlex.quote(str(PEX_ROOT))}"
+    return ["unshare", "-m", "--propagation", "private", "bash", "-c", f'{bind} && exec "$@"',
+            "bash", *command]  # fmt: skip
+
+
 def timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        with_own_pex_root(command, env[CLONE_PEX_ROOT]),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(
@@ -60,10 +84,13 @@ def commit_one_line_change(clone: Path, relative: str) -> None:
 def fresh_clone(scratch: Path, name: str) -> tuple[Path, dict[str, str]]:
     clone = scratch / name
     git(scratch, "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone))
+    (scratch / f"{name}-pex-root").mkdir()
     env = {
         **os.environ,
         "PANTS_LOCAL_STORE_DIR": str(scratch / f"{name}-store"),
         "PANTS_NAMED_CACHES_DIR": str(scratch / f"{name}-named-caches"),
+        "PANTS_BOOTSTRAP_CACHE": str(scratch / f"{name}-bootstrap"),
+        CLONE_PEX_ROOT: str(scratch / f"{name}-pex-root"),
         "GIT_AUTHOR_NAME": "bench",
         "GIT_AUTHOR_EMAIL": "bench@example.invalid",
         "GIT_COMMITTER_NAME": "bench",
@@ -80,6 +107,7 @@ def one_run(scratch: Path) -> dict[str, float]:
                                                     clone, env)}  # fmt: skip
 
     clone, env = fresh_clone(scratch, "full")
+    # The first of these bootstraps the clone's empty cache; the median is the warm overhead.
     timings["launcher_overhead"] = statistics.median(
         timed(["./pants"], clone, {**env, "PANTS_BOOTSTRAP_ONLY": "1"}) for _ in range(5)
     )
