@@ -214,7 +214,10 @@ def _parser() -> argparse.ArgumentParser:
         help="train the PyTorch model data-parallel in this many processes (runs torchrun)",
     )
     fit.add_argument(
-        "--threads", type=int, default=0, help="torch threads per process (0: share the cores)"
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads per process (0: the pinned count, train.cpu_numerics.THREADS)",
     )
     progress(fit)
     fit.set_defaults(run=_fit)

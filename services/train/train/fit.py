@@ -27,6 +27,7 @@ import torch
 from feature_definitions.features import FEATURES
 from model_registry.predictor import Predictor, SklearnPredictor, TorchPredictor
 from storage.atomic import staged_directory
+from train import cpu_numerics
 from train.baseline import fit_baseline
 from train.data import read_splits
 from train.distributed import World
@@ -41,11 +42,11 @@ HISTORY_FILE = "torch_history.json"
 
 
 def configure_torch(threads: int, world: World) -> int:
-    """Deterministic kernels and a fixed thread count, so a CPU run repeats exactly. 0 threads
-    means this process's share of the cores it may run on. Returns the thread count."""
+    """Deterministic kernels and a fixed thread count, so a CPU run repeats exactly, on any CPU
+    model. 0 threads means the pinned count (cpu_numerics), never the machine's core count:
+    parallel reductions sum in an order that depends on it. Returns the thread count."""
     if threads <= 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        threads = max(1, (cores or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        threads = cpu_numerics.THREADS
     torch.set_num_threads(threads)
     # CUDA's deterministic matrix products need this workspace setting before the first call.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
