@@ -37,7 +37,9 @@ def test_real_flights_flow_from_landing_to_a_trained_model(
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     assert sorted(p.name for p in (curated / "airports").iterdir()) == ["airports.parquet"]
     splits = ["--train-end", "2013-01-04", "--validation-end", "2013-01-05"]
-    assert feature_main(["--curated", str(curated), "--output", str(features), *splits]) == 0
+    assert (
+        feature_main(["build", "--curated", str(curated), "--output", str(features), *splits]) == 0
+    )
     assert (
         train_main(["fit", "--features", str(features), "--output", str(models_dir), *QUICK]) == 0
     )

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from feature.cli import main as feature_main
-from feature.online_store_cli import materialize
+from feature.materialize import materialize
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
@@ -51,7 +51,10 @@ def build_data(root: Path) -> tuple[Path, Path, Path]:
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     window = ["--window-days", str(WINDOW_DAYS)]
     assert (
-        feature_main(["--curated", str(curated), "--output", str(features), *SPLITS, *window]) == 0
+        feature_main(
+            ["build", "--curated", str(curated), "--output", str(features), *SPLITS, *window]
+        )
+        == 0
     )
     store = root / "online_store" / "online.sqlite"
     materialize(curated, store, WINDOW_DAYS)

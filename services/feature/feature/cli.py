@@ -1,4 +1,9 @@
-"""Command line of the feature service: curated tables in, train/validation/test tables out."""
+"""Command line of the feature service, one artifact with two commands:
+
+build         curated tables in; the train, validation and test tables and the train split's
+              feature statistics out
+online-store  curated tables in; the online store that serving reads out
+"""
 
 from __future__ import annotations
 
@@ -7,48 +12,78 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from feature.build import build_features
 from feature.errors import InputError
+from feature.materialize import materialize
 from feature.splits import SplitDates
 from feature_definitions.errors import FeatureInputError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="feature", description=__doc__)
-    parser.add_argument(
+def _build(args: argparse.Namespace) -> dict[str, Any]:
+    summary = build_features(
+        args.curated,
+        args.output,
+        SplitDates(args.train_end, args.validation_end),
+        args.window_days,
+    )
+    return {"output": str(args.output), **summary}
+
+
+def _online_store(args: argparse.Namespace) -> dict[str, Any]:
+    rows = materialize(args.curated, args.output, args.window_days)
+    return {"output": str(args.output), "rows": rows}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feature", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="the training table, split by time")
+    build.add_argument(
         "--curated", type=Path, required=True, help="curated tree written by `ingest curate`"
     )
-    parser.add_argument(
+    build.add_argument(
         "--output", type=Path, required=True, help="directory to write, replaced whole"
     )
-    parser.add_argument(
+    build.add_argument(
         "--train-end",
         type=dt.date.fromisoformat,
         required=True,
         help="last New York departure date of the train split (YYYY-MM-DD)",
     )
-    parser.add_argument(
+    build.add_argument(
         "--validation-end",
         type=dt.date.fromisoformat,
         required=True,
         help="last departure date of the validation split; later flights are test",
     )
-    parser.add_argument(
+    build.add_argument(
         "--window-days", type=int, default=7, help="trailing window of the history features"
     )
-    args = parser.parse_args(argv)
+    build.set_defaults(run=_build)
+
+    online = commands.add_parser("online-store", help="the online store serving reads")
+    online.add_argument("--curated", type=Path, required=True, help="curated tree of ingest")
+    online.add_argument("--output", type=Path, required=True, help="store file to (re)write")
+    online.add_argument(
+        "--window-days", type=int, default=7, help="trailing window, as given to the feature build"
+    )
+    online.set_defaults(run=_online_store)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        summary = build_features(
-            args.curated,
-            args.output,
-            SplitDates(args.train_end, args.validation_end),
-            args.window_days,
-        )
+        report = args.run(args)
     except (InputError, FeatureInputError) as error:
-        print(f"feature: error: {error}", file=sys.stderr)
+        print(f"feature {args.command}: error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({"output": str(args.output), **summary}))
+    print(json.dumps(report))
     return 0
 
 

@@ -17,7 +17,7 @@ DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
 
 
 def run(curated: Path, output: Path, *extra: str) -> int:
-    return main(["--curated", str(curated), "--output", str(output), *DATES, *extra])
+    return main(["build", "--curated", str(curated), "--output", str(output), *DATES, *extra])
 
 
 def digest(directory: Path) -> dict[str, str]:

@@ -3,16 +3,12 @@ and the arrival events of every flight that arrived (see libs/online_store)."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from feature.errors import InputError
 from feature.read_curated import read_curated
-from feature_definitions.errors import FeatureInputError
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
 from online_store.store import write_store
@@ -35,24 +31,3 @@ def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]
         events=events,
         window=pd.Timedelta(days=window_days),
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="online-store", description=__doc__)
-    parser.add_argument("--curated", type=Path, required=True, help="curated tree of ingest")
-    parser.add_argument("--output", type=Path, required=True, help="store file to (re)write")
-    parser.add_argument(
-        "--window-days", type=int, default=7, help="trailing window, as given to the feature build"
-    )
-    args = parser.parse_args(argv)
-    try:
-        rows = materialize(args.curated, args.output, args.window_days)
-    except (InputError, FeatureInputError) as error:
-        print(f"online-store: error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps({"output": str(args.output), "rows": rows}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
