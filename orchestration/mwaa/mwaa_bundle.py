@@ -1,7 +1,8 @@
 """Packages the DAGs for MWAA into an output directory (default dist/mwaa/):
 
-- dags.zip: the DAG files at its root and the flight_orchestration package, with a copy of
-  dvc.yaml inside it (the pipeline DAG's stage graph, when no checkout is beside the DAGs).
+- dags.zip: the DAG files at its root and the flight_orchestration package, with copies of
+  dvc.yaml and params.yaml inside it (the pipeline DAG's stage graph and the parameters a run
+  starts from, when no checkout is beside the DAGs).
   Airflow loads a zip in its DAG folder as packaged DAGs.
 - requirements.txt: MWAA's constraints file for its Airflow and Python, then the packages the
   DAGs need beyond MWAA's image, pinned to airflow.lock. Never apache-airflow itself: MWAA
@@ -106,7 +107,8 @@ def write_zip(repo: Path, destination: Path) -> list[str]:
     names = []
     with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as bundle:
         entries = [(str(p), (repo / DAGS / p).read_bytes()) for p in dag_files(repo)]
-        entries.append((f"{PACKAGE}/dvc.yaml", (repo / "dvc.yaml").read_bytes()))
+        for definition in ("dvc.yaml", "params.yaml"):
+            entries.append((f"{PACKAGE}/{definition}", (repo / definition).read_bytes()))
         for name, data in entries:
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED

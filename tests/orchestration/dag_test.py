@@ -7,7 +7,7 @@ import pytest
 from airflow.models.dagbag import DagBag
 from airflow.utils.dag_cycle_tester import check_cycle
 
-from flight_orchestration.pipeline import BENTO_TASK, SET_WINDOW_TASK, dvc_command
+from flight_orchestration.pipeline import BENTO_BUILDER, BENTO_TASK
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
 from flight_orchestration.retrain import CHECK_TASK, NO_DRIFT_TASK, TRIGGER_TASK
 from flight_orchestration.retrain import DAG_ID as RETRAIN
@@ -15,8 +15,7 @@ from tests.orchestration.conftest import DAG_FOLDER
 
 # dvc.yaml's graph: a stage runs after the stages that write its deps.
 PIPELINE_UPSTREAM = {
-    SET_WINDOW_TASK: set(),
-    "land": {SET_WINDOW_TASK},
+    "land": set(),
     "ingest": {"land"},
     "features": {"ingest"},
     "online_store": {"ingest"},
@@ -41,20 +40,34 @@ def test_the_pipeline_has_a_task_per_dvc_stage_in_the_stage_graph(dag_bag: DagBa
     assert dag is not None
     assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == PIPELINE_UPSTREAM
     check_cycle(dag)
-    for stage in ("land", "ingest", "features", "online_store", "train", "evaluate"):
-        command = dag.get_task(stage).bash_command  # type: ignore[attr-defined]
-        assert command == dvc_command(stage)
-        assert command.endswith(f"run //:dvc -- repro --single-item {stage}")
-    assert dag.get_task(BENTO_TASK).bash_command.endswith("run services/serve:bento")  # type: ignore[attr-defined]
+    artifacts = {
+        "land": "services.ingest/ingest.pex",
+        "ingest": "services.ingest/ingest.pex",
+        "features": "services.feature/feature.pex",
+        "online_store": "services.feature/feature.pex",
+        "train": "services.train/train.pex",
+        "evaluate": "services.train/train.pex",
+    }
+    for stage, artifact in artifacts.items():
+        assert str(dag.get_task(stage).command.artifact) == artifact  # type: ignore[attr-defined]
+    assert dag.get_task(BENTO_TASK).command == BENTO_BUILDER  # type: ignore[attr-defined]
 
 
-def test_the_pipeline_runs_daily_one_task_at_a_time(dag_bag: DagBag) -> None:
+def test_no_task_runs_pants_or_dvc(dag_bag: DagBag) -> None:
+    dag = dag_bag.get_dag(PIPELINE)
+    assert dag is not None
+    for task in dag.tasks:
+        words = " ".join(task.command.args)  # type: ignore[attr-defined]
+        assert "pants" not in words and "dvc" not in words, task.task_id
+
+
+def test_the_pipeline_runs_daily_one_run_at_a_time(dag_bag: DagBag) -> None:
     dag = dag_bag.get_dag(PIPELINE)
     assert dag is not None
     assert dag.schedule_interval == "@daily"
     assert not dag.catchup
-    # DVC locks the repo while a stage runs.
-    assert dag.max_active_tasks == 1 and dag.max_active_runs == 1
+    # Runs share the working directory's data.
+    assert dag.max_active_runs == 1
 
 
 def test_the_retrain_dag_branches_to_the_trigger_or_not_hourly(dag_bag: DagBag) -> None:

@@ -25,7 +25,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return package(SANDBOX_ROOT, output)
 
 
-def test_the_zip_holds_the_dags_their_package_and_dvc_yaml(bundle: tuple[Path, Path]) -> None:
+def test_the_zip_holds_the_dags_their_package_and_the_pipeline(bundle: tuple[Path, Path]) -> None:
     dags, _ = bundle
     names = set(zipfile.ZipFile(dags).namelist())
     assert {"flight_delay_pipeline.py", "flight_delay_retrain_on_drift.py"} <= names
@@ -35,10 +35,12 @@ def test_the_zip_holds_the_dags_their_package_and_dvc_yaml(bundle: tuple[Path, P
         "flight_orchestration/retrain.py",
         "flight_orchestration/drift.py",
         "flight_orchestration/dvc.yaml",
+        "flight_orchestration/params.yaml",
     } <= names
     assert not [n for n in names if n.endswith("_test.py") or "__pycache__" in n]
-    bundled = zipfile.ZipFile(dags).read("flight_orchestration/dvc.yaml")
-    assert bundled == (SANDBOX_ROOT / "dvc.yaml").read_bytes()
+    for definition in ("dvc.yaml", "params.yaml"):
+        bundled = zipfile.ZipFile(dags).read(f"flight_orchestration/{definition}")
+        assert bundled == (SANDBOX_ROOT / definition).read_bytes()
 
 
 def test_the_same_sources_give_the_same_zip(bundle: tuple[Path, Path], tmp_path: Path) -> None:

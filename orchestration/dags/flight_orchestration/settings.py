@@ -1,4 +1,5 @@
-"""Where the DAGs find the repo checkout their tasks run in, and their other settings.
+"""Where the DAGs find the pipeline's definition, the services' artifacts and the directory their
+tasks work in, and their other settings.
 
 Every setting is an Airflow Variable. Airflow reads a Variable from the environment first
 (`AIRFLOW_VAR_<NAME>`), then from the metadata database, so each can be set either way. At parse
@@ -11,11 +12,17 @@ import math
 import os
 from pathlib import Path
 
-import yaml
+from flight_orchestration.stages import read_params
 
-# The checkout the tasks run in (`./pants`, dvc.yaml, params.yaml). Default: the repo the DAG
-# file sits in.
+# A checkout whose dvc.yaml and params.yaml define the pipeline. Default: the repo the DAG file
+# sits in, else the copies the MWAA bundle carries. Tasks never run in it.
 REPO_VARIABLE = "flight_delay_repo"
+# The directory holding the services' built artifacts as `./pants package` lays them out
+# (services.train/train.pex, ...). Default: the dist/ of the repo the DAG file sits in.
+ARTIFACTS_VARIABLE = "flight_delay_artifacts"
+# The directory tasks work in: the pipeline's data/ and the model store live under it. Default:
+# the repo the DAG file sits in.
+WORKDIR_VARIABLE = "flight_delay_workdir"
 # The serve service's Prometheus endpoint, e.g. http://serve.internal:3000/metrics.
 METRICS_URL_VARIABLE = "flight_delay_metrics_url"
 # Or Prometheus itself, e.g. http://prometheus:9090 (its HTTP API is queried).
@@ -35,10 +42,10 @@ def environment_variable(name: str) -> str:
 
 
 def check_repo(path: Path, source: str) -> Path:
-    """`path` if it is a checkout of this repo, else a SettingError naming `source`."""
+    """`path` if it holds the pipeline's definition, else a SettingError naming `source`."""
     if not path.is_dir():
         raise SettingError(f"{source}: the repo checkout {path} does not exist")
-    missing = [name for name in ("dvc.yaml", "params.yaml", "pants") if not (path / name).is_file()]
+    missing = [name for name in ("dvc.yaml", "params.yaml") if not (path / name).is_file()]
     if missing:
         raise SettingError(
             f"{source}: {path} is not a checkout of the platform repo (no {', '.join(missing)})"
@@ -49,24 +56,36 @@ def check_repo(path: Path, source: str) -> Path:
 def enclosing_repo(start: Path = HERE) -> Path | None:
     """The repo this file sits in, if it sits in one (not in a zipped DAG bundle)."""
     for directory in (start, *start.parents):
-        if (directory / "dvc.yaml").is_file() and (directory / "pants").is_file():
+        if (directory / "dvc.yaml").is_file() and (directory / "params.yaml").is_file():
             return directory
     return None
 
 
-def repo(configured: str | None) -> Path:
-    """The checkout the tasks run in: `configured` (the Variable's value) if set, else the repo
-    the DAG file sits in."""
+def _directory(configured: str | None, variable: str, default: Path | None) -> Path:
     if configured:
-        return check_repo(Path(configured), f"Airflow Variable {REPO_VARIABLE}")
-    found = enclosing_repo()
-    if found is None:
+        path = Path(configured)
+        source = f"Airflow Variable {variable}"
+    elif default is not None:
+        path, source = default, f"{variable}'s default, beside the DAG file's repo"
+    else:
         raise SettingError(
-            f"Airflow Variable {REPO_VARIABLE} is not set and the DAG file ({HERE}) is not "
-            "inside a checkout of the platform repo: set it to the checkout's path "
-            f"(or the environment variable {environment_variable(REPO_VARIABLE)})"
+            f"Airflow Variable {variable} is not set and the DAG file ({HERE}) is not inside a "
+            f"checkout of the platform repo: set it (or {environment_variable(variable)})"
         )
-    return check_repo(found, "the repo the DAG file sits in")
+    if not path.is_dir():
+        raise SettingError(f"{source}: {path} is not a directory")
+    return path.resolve()
+
+
+def artifacts(configured: str | None) -> Path:
+    """Where the services' artifacts are: the Variable's value, else the repo's dist/."""
+    repo = enclosing_repo()
+    return _directory(configured, ARTIFACTS_VARIABLE, repo / "dist" if repo else None)
+
+
+def workdir(configured: str | None) -> Path:
+    """Where tasks work: the Variable's value, else the repo the DAG file sits in."""
+    return _directory(configured, WORKDIR_VARIABLE, enclosing_repo())
 
 
 def parse_threshold(value: object, source: str) -> float:
@@ -80,19 +99,17 @@ def parse_threshold(value: object, source: str) -> float:
     return threshold
 
 
-def params_threshold(checkout: Path) -> float:
+def params_threshold(checkout: Path | None) -> float:
     """params.yaml's monitor.psi_threshold, the value the drift alert uses too."""
-    params = yaml.safe_load((checkout / "params.yaml").read_text()) or {}
-    value = (params.get("monitor") or {}).get("psi_threshold")
+    value = (read_params(checkout).get("monitor") or {}).get("psi_threshold")
     if value is None:
-        raise SettingError(f"{checkout / 'params.yaml'} has no monitor.psi_threshold")
-    return parse_threshold(value, f"{checkout / 'params.yaml'} monitor.psi_threshold")
+        raise SettingError("params.yaml has no monitor.psi_threshold")
+    return parse_threshold(value, "params.yaml monitor.psi_threshold")
 
 
 def parse_time_repo() -> Path | None:
-    """The checkout whose dvc.yaml the pipeline DAG is built from, at parse time: the
-    Variable's environment form if set, else the enclosing repo, else None (a DAG bundle
-    carries its own copy of dvc.yaml)."""
+    """The checkout whose dvc.yaml and params.yaml define the pipeline: the Variable's
+    environment form if set, else the enclosing repo, else None (a DAG bundle carries copies)."""
     configured = os.environ.get(environment_variable(REPO_VARIABLE))
     if configured:
         return check_repo(Path(configured), environment_variable(REPO_VARIABLE))

@@ -1,5 +1,7 @@
-"""The DVC pipeline's stage graph, read from dvc.yaml: which stages there are and which run
-before which. A stage runs after every stage that writes one of its deps (DVC's own rule)."""
+"""The DVC pipeline's stage graph, read from dvc.yaml: which stages run which artifact, and which
+run before which. A stage runs after every stage that writes one of its data deps (DVC's own
+rule). Deps under dist/ are the artifacts a stage runs, not data; a stage that runs no artifact
+(dvc.yaml's `artifacts` check, which guards a checkout's dist/) has no task."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from typing import Any
 
 import yaml
 
-# A copy of dvc.yaml that the MWAA bundle carries beside this file (orchestration/mwaa), for an
-# Airflow whose DAG folder is not inside a checkout.
+from flight_orchestration.commands import ARTIFACT_PREFIX, CommandError, StageCommand
+
+# Copies of dvc.yaml and params.yaml that the MWAA bundle carries beside this file
+# (orchestration/mwaa), for an Airflow whose DAG folder is not inside a checkout.
 BUNDLED_DVC_YAML = Path(__file__).resolve().parent / "dvc.yaml"
+BUNDLED_PARAMS_YAML = Path(__file__).resolve().parent / "params.yaml"
 
 
 class PipelineError(ValueError):
@@ -21,8 +26,9 @@ class PipelineError(ValueError):
 @dataclass(frozen=True)
 class Stage:
     name: str
-    # The stages that write this stage's deps, in dvc.yaml order.
+    # The stages that write this stage's data deps, in dvc.yaml order.
     upstream: tuple[str, ...]
+    command: StageCommand
 
 
 def _paths(entries: list[Any] | None) -> list[str]:
@@ -49,15 +55,24 @@ def stage_graph(dvc_yaml: str) -> list[Stage]:
             raise PipelineError(f"stage {name}: foreach/matrix stages are not supported")
         outputs[name] = _paths(stage.get("outs")) + _paths(stage.get("metrics"))
         outputs[name] += _paths(stage.get("plots"))
+    runnable = [n for n, st in stages.items() if str(st.get("cmd", "")).startswith("dist/")]
     graph = []
     for name, stage in stages.items():
-        deps = _paths(stage.get("deps"))
+        if name not in runnable:
+            continue
+        try:
+            command = StageCommand.parse(name, str(stage["cmd"]))
+        except CommandError as error:
+            raise PipelineError(str(error)) from None
+        deps = [d for d in _paths(stage.get("deps")) if not _within(d, str(ARTIFACT_PREFIX))]
         upstream = tuple(
             other
-            for other in stages
+            for other in runnable
             if other != name and any(_within(d, o) for d in deps for o in outputs[other])
         )
-        graph.append(Stage(name, upstream))
+        graph.append(Stage(name, upstream, command))
+    if not graph:
+        raise PipelineError("dvc.yaml has no stage that runs a built artifact (dist/...)")
     _check_acyclic(graph)
     return graph
 
@@ -85,12 +100,26 @@ def sinks(graph: list[Stage]) -> list[str]:
     return [stage.name for stage in graph if stage.name not in used]
 
 
-def read_stage_graph(checkout: Path | None) -> list[Stage]:
-    """The stage graph of `checkout`'s dvc.yaml, or of the bundled copy without a checkout."""
-    source = checkout / "dvc.yaml" if checkout is not None else BUNDLED_DVC_YAML
+def pipeline_file(checkout: Path | None, name: str, bundled: Path) -> Path:
+    """`checkout`'s dvc.yaml or params.yaml, or the bundled copy without a checkout."""
+    source = checkout / name if checkout is not None else bundled
     if not source.is_file():
         raise PipelineError(
-            f"no dvc.yaml at {source}: set AIRFLOW_VAR_FLIGHT_DELAY_REPO to the repo checkout, "
+            f"no {name} at {source}: set AIRFLOW_VAR_FLIGHT_DELAY_REPO to the repo checkout, "
             "or deploy the DAGs as the MWAA bundle (which carries a copy)"
         )
-    return stage_graph(source.read_text())
+    return source
+
+
+def read_stage_graph(checkout: Path | None) -> list[Stage]:
+    """The stage graph of `checkout`'s dvc.yaml, or of the bundled copy without a checkout."""
+    return stage_graph(pipeline_file(checkout, "dvc.yaml", BUNDLED_DVC_YAML).read_text())
+
+
+def read_params(checkout: Path | None) -> dict[str, Any]:
+    """`checkout`'s params.yaml, or the bundled copy: the defaults a run starts from."""
+    source = pipeline_file(checkout, "params.yaml", BUNDLED_PARAMS_YAML)
+    params = yaml.safe_load(source.read_text())
+    if not isinstance(params, dict):
+        raise PipelineError(f"{source} is not a mapping of parameter groups")
+    return params

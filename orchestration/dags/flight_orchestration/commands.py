@@ -1,0 +1,93 @@
+"""What a pipeline task runs: its dvc.yaml stage's command, on the service's built artifact.
+
+A stage's `cmd` in dvc.yaml is `dist/<artifact>/__main__.py <args>`, with `${group.key}`
+parameters from params.yaml. A task runs the same artifact from the configured artifacts
+directory, with the parameters of its run: params.yaml's values, then the run's overrides
+(`dag_run.conf["params"]`, dotted keys), then the land window's end, the run's logical date. An
+argument `params.yaml` (the train and evaluate stages read their groups from a file) becomes
+the path of the run's own params file, written by the task: no tracked file is edited.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+ARTIFACT_PREFIX = PurePosixPath("dist")
+PARAMS_FILE_ARGUMENT = "params.yaml"
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+
+
+class CommandError(ValueError):
+    """A stage's command or a run's parameters are not usable; the message says which."""
+
+
+@dataclass(frozen=True)
+class StageCommand:
+    # The artifact's path under the artifacts directory, e.g. services.train/train.pex.
+    artifact: PurePosixPath
+    # The arguments after the artifact, parameters unresolved.
+    args: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, stage: str, cmd: str) -> StageCommand:
+        words = shlex.split(cmd)
+        if not words:
+            raise CommandError(f"stage {stage}: empty cmd")
+        program = PurePosixPath(words[0])
+        if program.parts[:1] != ARTIFACT_PREFIX.parts or program.name != "__main__.py":
+            raise CommandError(
+                f"stage {stage}: cmd must run a built artifact, dist/<artifact>/__main__.py, "
+                f"not {words[0]!r}"
+            )
+        return cls(program.parent.relative_to(ARTIFACT_PREFIX), tuple(words[1:]))
+
+    def argv(self, artifacts: Path, params: dict[str, Any], params_file: Path) -> list[str]:
+        """The command line that runs this stage on `artifacts` with `params`."""
+        resolved = [
+            str(params_file) if arg == PARAMS_FILE_ARGUMENT else substitute(arg, params)
+            for arg in self.args
+        ]
+        return [str(artifacts / self.artifact / "__main__.py"), *resolved]
+
+
+def lookup(params: dict[str, Any], dotted: str) -> Any:
+    value: Any = params
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise CommandError(f"params has no {dotted}")
+        value = value[key]
+    return value
+
+
+def substitute(arg: str, params: dict[str, Any]) -> str:
+    """`arg` with each ${group.key} replaced by its value in `params`."""
+    return _PLACEHOLDER.sub(lambda match: str(lookup(params, match[1])), arg)
+
+
+def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`params` with dotted-key overrides applied; a key params.yaml lacks is refused by name,
+    so a typo cannot silently leave a default in place."""
+    updated = copy.deepcopy(params)
+    for dotted, value in overrides.items():
+        *groups, key = dotted.split(".")
+        parent = lookup(updated, ".".join(groups)) if groups else updated
+        if not isinstance(parent, dict) or key not in parent:
+            raise CommandError(f"run conf overrides {dotted}, which params.yaml does not have")
+        parent[key] = value
+    return updated
+
+
+def write_params(params: dict[str, Any], path: Path) -> Path:
+    """The run's params file, written whole (a retry rewrites it identically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(yaml.safe_dump(params, sort_keys=False))
+    partial.replace(path)
+    return path
