@@ -51,7 +51,7 @@ def main() -> None:
     print("landed and curated the year", flush=True)
 
     def feature(output: Path) -> list[str]:
-        return [str(FEATURE), "--curated", str(curated), "--output", str(output), *SPLITS]
+        return [str(FEATURE), "build", "--curated", str(curated), "--output", str(output), *SPLITS]
 
     warmup, _ = timed(feature(WORK / "features-warmup"))
     print(f"untimed first run (builds the PEX venv): {warmup:.2f}s", flush=True)
@@ -68,7 +68,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "command": " ".join(
             [
-                "dist/services.feature/feature.pex",
+                "dist/services.feature/feature.pex/__main__.py",
+                "build",
                 "--curated",
                 "<curated>",
                 "--output",

@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-INGEST = REPO / "dist" / "services.ingest" / "ingest.pex"
-FEATURE = REPO / "dist" / "services.feature" / "feature.pex"
+# The services' artifacts as `./pants package` writes them: packed PEX directories, run through
+# their __main__.py (ADR 0011).
+INGEST = REPO / "dist" / "services.ingest" / "ingest.pex" / "__main__.py"
+FEATURE = REPO / "dist" / "services.feature" / "feature.pex" / "__main__.py"
 # The issue's example split: train January-September, validation October, test November-December.
 SPLITS = ["--train-end", "2013-09-30", "--validation-end", "2013-10-31", "--window-days", "7"]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
 
-TRAIN = REPO / "dist" / "services.train" / "train.pex"
+TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
 WORK = REPO / "build" / "benchmarks" / "train_full_year"
 CORES = 2
 # name -> (model fitted, extra fit arguments)
@@ -58,7 +58,7 @@ def prepare(features: Path) -> dict[str, Any]:
     landing, curated = WORK / "landing", WORK / "curated"
     land_and_curate(landing, curated)
     summary: dict[str, Any] = json.loads(
-        run([str(FEATURE), "--curated", str(curated), "--output", str(features), *SPLITS])
+        run([str(FEATURE), "build", "--curated", str(curated), "--output", str(features), *SPLITS])
     )
     return summary
 
@@ -127,8 +127,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "cores_used": len(cores),
         "commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
-        "command": "dist/services.train/train.pex fit --features <full year> --output <dir> "
-        "--params params.yaml --models <model> [extra]",
+        "command": "dist/services.train/train.pex/__main__.py fit --features <full year> "
+        "--output <dir> --params params.yaml --models <model> [extra]",
         "rows_per_split": summary["rows_per_split"],
         "warmup_seconds": warmup,
         # Other work on the machine inflates wall times; this says how much there was.

@@ -65,7 +65,6 @@ def test_the_issue_s_checks_are_all_there() -> None:
         "large-files",
         "detect-secrets",
         "nbstripout",
-        "dvc-deps",
     }
 
 

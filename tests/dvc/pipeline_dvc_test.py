@@ -1,8 +1,12 @@
-"""The DVC pipeline for real, in a throwaway copy of the repo: each stage runs its service
-through Pants, from landing to trained, evaluated and registered models; `dvc metrics show`
-and `dvc plots show` read the evaluation; a second `dvc repro` runs nothing; `dvc push` then
-`dvc pull` into a fresh clone gives identical hashes; a lib change re-runs only the stages whose
-services use it; and `dvc exp run -S train...` with `dvc metrics diff` compares a variant."""
+"""The DVC pipeline for real, in a throwaway copy of the repo: each stage runs its service's
+built artifact (packaged by Pants for this test), from landing to trained, evaluated and
+registered models; `dvc metrics show` and `dvc plots show` read the evaluation; a second
+`dvc repro` runs nothing but the artifact check; `dvc push` then `dvc pull` into a fresh clone
+gives identical hashes; `dvc exp run -S train...` with `dvc metrics diff` compares a variant.
+Then, as a test of the build (artifacts rebuilt with `./pants package` in the copy): a stale
+artifact stops the repro with the command to run; a change to one service's code changes
+exactly its stages, a lib change exactly the stages of the services that import it, and a
+comment in an unrelated file nothing, because the PEXes are rebuilt byte for byte."""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ import yaml
 
 from tests.build.repo_copy import GIT_IDENTITY, RepoCopy
 
-# `runtime_package_dependencies` puts the packaged DVC CLI at the sandbox root, the cwd.
-DVC = Path.cwd() / "dvc.pex"
+# `runtime_package_dependencies` puts the packaged DVC CLI and the services' artifacts at the
+# sandbox root, the cwd, laid out as under dist/.
+SANDBOX_ROOT = Path.cwd()
+DVC = SANDBOX_ROOT / "dvc.pex"
 STAGE_OUTPUTS = (
     "data/landing",
     "data/curated",
@@ -60,6 +66,12 @@ def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
     return result.stdout + result.stderr if with_stderr else result.stdout
 
 
+def artifacts(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["python3", "tools/artifacts.py", *args], cwd=repo, capture_output=True, text=True
+    )
+
+
 # Written by evaluate beside its outputs but not one of them (see .gitignore).
 REGISTRATION_RECORD = "registry.json"
 
@@ -86,6 +98,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[RepoCopy, Path, 
     repo.commit("test slice")
     remote = base / "remote"
     dvc(repo.root, "remote", "modify", "--local", "local", "url", str(remote))
+    artifacts(repo.root, "place", "--built", str(SANDBOX_ROOT))
     first = dvc(repo.root, "repro", with_stderr=True)
     return repo, remote, first
 
@@ -149,11 +162,15 @@ def test_metrics_and_plots_show_the_evaluation(pipeline: tuple[RepoCopy, Path, s
         assert "error" not in json.dumps(plot).lower()
 
 
-def test_a_second_repro_runs_nothing(pipeline: tuple[RepoCopy, Path, str]) -> None:
+def test_a_second_repro_runs_nothing_but_the_artifact_check(
+    pipeline: tuple[RepoCopy, Path, str],
+) -> None:
     repo, _, _ = pipeline
-    again = dvc(repo.root, "repro")
-    assert "Running stage" not in again
-    assert "up to date" in again
+    again = dvc(repo.root, "repro", with_stderr=True)
+    assert [line for line in again.splitlines() if "Running stage" in line] == [
+        "Running stage 'artifacts':"
+    ]
+    assert "artifacts: 3 up to date" in again
 
 
 def test_push_then_pull_into_a_fresh_clone_gives_identical_hashes(
@@ -171,24 +188,6 @@ def test_push_then_pull_into_a_fresh_clone_gives_identical_hashes(
     assert json.loads(dvc(clone, "status", "--json")) == {}
 
 
-def test_a_lib_change_marks_only_the_stages_whose_service_uses_it(
-    pipeline: tuple[RepoCopy, Path, str],
-) -> None:
-    repo, _, _ = pipeline
-    # The feature and train services use feature_definitions; ingest does not.
-    repo.append("libs/feature_definitions/feature_definitions/calendar.py", "\n# changed\n")
-    status = json.loads(dvc(repo.root, "status", "--json"))
-    assert set(status) == {"features", "online_store", "train", "evaluate"}
-    changed = status["features"][0]["changed deps"]
-    assert changed == {"libs/feature_definitions/feature_definitions/calendar.py": "modified"}
-    repo.git("checkout", "--", "libs/feature_definitions/feature_definitions/calendar.py")
-    # Only the train service uses model_registry (serve is not a pipeline stage).
-    repo.append("libs/model_registry/model_registry/network.py", "\n# changed\n")
-    status = json.loads(dvc(repo.root, "status", "--json"))
-    assert set(status) == {"train", "evaluate"}
-    repo.git("checkout", "--", "libs/model_registry/model_registry/network.py")
-
-
 def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
     pipeline: tuple[RepoCopy, Path, str],
 ) -> None:
@@ -202,3 +201,71 @@ def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
     assert "torch.roc_auc" in changes
     assert changes["torch.roc_auc"]["new"] != changes["torch.roc_auc"]["old"]
     assert "baseline.roc_auc" not in changes  # the baseline did not change
+
+
+def changed_stages(repo: RepoCopy) -> set[str]:
+    """The stages `dvc status` reports, less the artifact check (re-run on every repro)."""
+    return set(json.loads(dvc(repo.root, "status", "--json"))) - {"artifacts"}
+
+
+def package(repo: RepoCopy) -> None:
+    built = repo.pants("package", "services/ingest:ingest", "services/feature:feature",
+                       "services/train:train")  # fmt: skip
+    assert built.exit_code == 0, built.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def rebuilt(pipeline: tuple[RepoCopy, Path, str]) -> RepoCopy:
+    """The copy after its whole pipeline ran, with its artifacts rebuilt by its own Pants."""
+    repo, _, _ = pipeline
+    repo.commit("the pipeline's outputs")
+    package(repo)
+    return repo
+
+
+def test_an_artifact_built_from_the_same_code_is_the_same_bytes(rebuilt: RepoCopy) -> None:
+    assert changed_stages(rebuilt) == set()
+
+
+def test_a_stale_artifact_stops_the_repro_with_the_command_to_run(rebuilt: RepoCopy) -> None:
+    rebuilt.append("services/ingest/ingest/land.py", "\n# changed\n")
+    checked = artifacts(rebuilt.root, "check")
+    assert checked.returncode == 1
+    assert "services/ingest/ingest/land.py changed since it was built" in checked.stderr
+    assert "run `./pants package services/ingest:ingest`" in checked.stderr
+    (rebuilt.root / "dist/services.train/train.pex/PEX-INFO").rename(
+        rebuilt.root / "dist/PEX-INFO.moved"
+    )
+    missing = artifacts(rebuilt.root, "check")
+    assert "dist/services.train/train.pex is missing (a stage runs it): run " in missing.stderr
+    (rebuilt.root / "dist/PEX-INFO.moved").rename(
+        rebuilt.root / "dist/services.train/train.pex/PEX-INFO"
+    )
+    rebuilt.git("checkout", "--", "services/ingest/ingest/land.py")
+    assert artifacts(rebuilt.root, "check").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("changed_file", "stages"),
+    [
+        # One service: exactly its stages.
+        ("services/ingest/ingest/curate.py", {"land", "ingest"}),
+        # A lib: the stages of the services that import it (feature and train, not ingest).
+        (
+            "libs/feature_definitions/feature_definitions/calendar.py",
+            {"features", "online_store", "train", "evaluate"},
+        ),
+        # A comment in a file no stage's service uses: nothing.
+        ("services/serve/serve/drift.py", set()),
+    ],
+)
+def test_a_change_reruns_exactly_the_stages_whose_artifact_it_changes(
+    rebuilt: RepoCopy, changed_file: str, stages: set[str]
+) -> None:
+    rebuilt.append(changed_file, "\n# a one-line change\n")
+    try:
+        package(rebuilt)
+        assert changed_stages(rebuilt) == stages
+    finally:
+        rebuilt.git("checkout", "--", changed_file)
+        package(rebuilt)

@@ -1,0 +1,101 @@
+"""What CPU-independent numerics cost: training with the pins against training without them.
+
+Run from the repo root with Python 3.11+ (standard library only), after the main job has built
+the feature table (`./pants run //:main`):
+
+    python3 -m benchmarks.cpu_numerics_cost --runs 3
+
+It builds the train PEX, then times the whole `train.pex fit --params params.yaml` command per
+model (interpreter start, imports, reading, fitting, writing) on the pipeline's feature table,
+alternating pinned and unpinned runs (`TRAIN_UNPINNED_NUMERICS=1`, see
+services/train/train/cpu_numerics.py) so that load on the machine hits both alike. The limit is
+the unpinned run, measured in the same run; the report gives medians and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
+WORK = REPO / "build" / "benchmarks" / "cpu_numerics_cost"
+MODELS = ("baseline", "torch")
+MODES = {"pinned": {}, "unpinned": {"TRAIN_UNPINNED_NUMERICS": "1"}}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def fit_seconds(features: Path, model: str, mode: str) -> float:
+    output = WORK / f"{model}-{mode}"
+    command = [str(TRAIN), "fit", "--features", str(features), "--output", str(output),
+               "--params", "params.yaml", "--models", model, "--progress", "lines"]  # fmt: skip
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=REPO, env={**os.environ, **MODES[mode]}, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--features", type=Path, default=REPO / "data" / "features")
+    args = parser.parse_args()
+    if not (args.features / "train.parquet").is_file():
+        raise SystemExit(f"no feature table in {args.features}: run `./pants run //:main` first")
+
+    subprocess.run([str(REPO / "pants"), "package", "services/train:train"], check=True, cwd=REPO)
+    WORK.mkdir(parents=True, exist_ok=True)
+    # Untimed: builds the PEX's virtualenv once.
+    fit_seconds(args.features, "baseline", "pinned")
+    results: dict[str, Any] = {}
+    for model in MODELS:
+        seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
+        for number in range(args.runs):
+            for mode in MODES:
+                seconds[mode].append(fit_seconds(args.features, model, mode))
+                print(f"{model} {mode} run {number + 1}: {seconds[mode][-1]:.2f}s", flush=True)
+        medians = {mode: statistics.median(values) for mode, values in seconds.items()}
+        results[model] = {
+            "seconds": seconds,
+            "median_seconds": medians,
+            "pinned_over_unpinned": medians["pinned"] / medians["unpinned"],
+        }
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "cpu_model": cpu_model(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),  # fmt: skip
+        "command": "dist/services.train/train.pex/__main__.py fit --features data/features "
+        "--output <dir> --params params.yaml --models <model>, "
+        "with and without TRAIN_UNPINNED_NUMERICS=1",
+        "runs": args.runs,
+        "load_average_1_5_15_min": os.getloadavg(),
+        "results": results,
+    }
+    out_file = REPO / "build" / "benchmarks" / "cpu_numerics_cost.json"
+    out_file.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+# BUILD-file macros, read before every BUILD file ([GLOBAL] build_file_prelude_globs).
+# This file is not Python that Pants builds: `pex_binary` is a BUILD symbol.
+
+
+def service_artifact(name, entry_point, **kwargs):
+    """A service's built artifact: the one PEX that DVC stages, Airflow tasks, container images
+    and integration tests all run (docs/adr/0011-services-run-as-built-artifacts.md).
+
+    Packed layout: its wheels stay separate zip files, so a change to the service's own code
+    re-packs only that code, not torch (docs/benchmarks.md). Venv mode: BentoML and torchrun
+    start worker processes with the running interpreter, which needs a real venv."""
+    pex_binary(  # noqa: F821
+        name=name,
+        entry_point=entry_point,
+        layout="packed",
+        execution_mode="venv",
+        **kwargs,
+    )

@@ -1,0 +1,209 @@
+"""The services' built artifacts, as dvc.yaml's stages run them: checked before a stage runs.
+
+A stage runs its service's PEX from dist/ (`./pants package` builds them; the main job does so
+first). DVC sees only the PEX's hash, so a PEX built before the code changed would silently be
+taken as up to date. `python3 tools/artifacts.py check` (dvc.yaml's first stage, re-run on
+every repro) fails with the `./pants package` command to run when a PEX a stage runs is
+missing, carries a first-party file that differs from the checkout's, or carries a
+distribution that 3rdparty/python/default.lock no longer locks.
+
+`python3 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
+dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pants package`).
+
+Standard library only: it runs before any PEX, with the python3 on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import re
+import shutil
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+REPO = Path(__file__).resolve().parents[1]
+LOCKFILE = "3rdparty/python/default.lock"
+# What pex itself writes into a packed PEX, beside the first-party code.
+PEX_OWN = {"__main__.py", "PEX-INFO", "__pex__", ".bootstrap", ".deps"}
+
+
+class ArtifactError(Exception):
+    """An artifact is missing or stale; the message says which and what to run."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: PurePosixPath  # relative to the repo, e.g. dist/services.train/train.pex
+
+    @property
+    def address(self) -> str:
+        """The Pants target that builds it (dist/services.train/train.pex: services/train:train)."""
+        return f"{self.path.parent.name.replace('.', '/')}:{self.path.stem}"
+
+    @property
+    def package_command(self) -> str:
+        return f"./pants package {self.address}"
+
+
+def artifacts_in(dvc_yaml: str) -> list[Artifact]:
+    """The PEXes dvc.yaml's stages depend on, in order of first use."""
+    found: dict[str, Artifact] = {}
+    for dep in re.findall(r"^\s*-\s*(dist/\S+\.pex)\s*$", dvc_yaml, flags=re.MULTILINE):
+        found.setdefault(dep, Artifact(PurePosixPath(dep)))
+    return list(found.values())
+
+
+def source_roots(repo: Path) -> list[str]:
+    """pants.toml's source root patterns, relative to the repo (`/services/*` -> `services/*`)."""
+    config = tomllib.loads((repo / "pants.toml").read_text())
+    return [pattern.strip("/") for pattern in config["source"]["root_patterns"]]
+
+
+def first_party_files(pex: Path) -> Iterator[PurePosixPath]:
+    for path in sorted(pex.rglob("*")):
+        relative = PurePosixPath(path.relative_to(pex).as_posix())
+        if path.is_file() and relative.parts[0] not in PEX_OWN:
+            yield relative
+
+
+def checkout_file(repo: Path, roots: list[str], relative: PurePosixPath) -> Path | None:
+    """The checkout's file that a PEX's `relative` (source roots stripped) was built from."""
+    for root in roots:
+        for candidate in repo.glob(f"{root}/{relative}" if root else str(relative)):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def locked_distributions(repo: Path) -> set[str]:
+    """`name==version` of every distribution the lockfile locks, names normalised."""
+    text = (repo / LOCKFILE).read_text()
+    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
+    return {
+        f"{normalise(requirement['project_name'])}=={requirement['version']}"
+        for resolve in lock["locked_resolves"]
+        for requirement in resolve["locked_requirements"]
+    }
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def carried_distributions(pex: Path) -> list[str]:
+    """`name==version` of every distribution in the PEX, from its wheel file names."""
+    info = json.loads((pex / "PEX-INFO").read_text())
+    carried = []
+    for wheel in info.get("distributions", {}):
+        name, version = wheel.split("-")[:2]
+        carried.append(f"{normalise(name)}=={version}")
+    return carried
+
+
+def check(repo: Path, artifact: Artifact) -> None:
+    pex = repo / artifact.path
+    if not (pex / "PEX-INFO").is_file():
+        raise ArtifactError(
+            f"{artifact.path} is missing (a stage runs it): run `{artifact.package_command}`"
+        )
+    roots = source_roots(repo)
+    for relative in first_party_files(pex):
+        source = checkout_file(repo, roots, relative)
+        if source is None:
+            raise ArtifactError(
+                f"{artifact.path} is stale: it carries {relative}, which the checkout no longer "
+                f"has: run `{artifact.package_command}`"
+            )
+        if source.read_bytes() != (pex / relative).read_bytes():
+            raise ArtifactError(
+                f"{artifact.path} is stale: {source.relative_to(repo)} changed since it was "
+                f"built: run `{artifact.package_command}`"
+            )
+    locked = locked_distributions(repo)
+    for distribution in carried_distributions(pex):
+        if distribution not in locked:
+            raise ArtifactError(
+                f"{artifact.path} is stale: it carries {distribution}, which {LOCKFILE} no "
+                f"longer locks: run `{artifact.package_command}`"
+            )
+
+
+def check_all(repo: Path) -> list[Artifact]:
+    """Check every artifact dvc.yaml runs; raise ArtifactError naming each bad one."""
+    artifacts = artifacts_in((repo / "dvc.yaml").read_text())
+    problems = []
+    for artifact in artifacts:
+        try:
+            check(repo, artifact)
+        except ArtifactError as problem:
+            problems.append(str(problem))
+    if problems:
+        addresses = " ".join(artifact.address for artifact in artifacts)
+        raise ArtifactError(
+            "\n".join(problems) + f"\nTo rebuild them all: ./pants package {addresses}"
+        )
+    return artifacts
+
+
+def place(repo: Path, built: Path) -> list[Artifact]:
+    """Put the artifacts a Pants run built under `built` where dvc.yaml runs them (dist/, as
+    `./pants package` would). One whose PEX-INFO (its code and distribution hashes) is
+    unchanged is left alone, so DVC need not hash it again; others are replaced whole."""
+    artifacts = artifacts_in((repo / "dvc.yaml").read_text())
+    for artifact in artifacts:
+        source = built / artifact.path.relative_to("dist")
+        if not (source / "PEX-INFO").is_file():
+            raise ArtifactError(
+                f"this run did not build {artifact.address}, which dvc.yaml runs: add it to "
+                "//:main's execution_dependencies (BUILD)"
+            )
+        target = repo / artifact.path
+        if (target / "PEX-INFO").is_file() and filecmp.cmp(
+            source / "PEX-INFO", target / "PEX-INFO", shallow=False
+        ):
+            continue
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging, symlinks=True)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return artifacts
+
+
+# The stamp's content never changes, so the stages that depend on it only wait for the check:
+# they do not re-run because it ran.
+STAMP_TEXT = "the artifacts dvc.yaml runs match this checkout (tools/artifacts.py)\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["check", "place"])
+    parser.add_argument("--repo", type=Path, default=REPO)
+    parser.add_argument("--stamp", type=Path, help="check: file to write when all are fresh")
+    parser.add_argument("--built", type=Path, help="place: where a Pants run built them")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "place":
+            if args.built is None:
+                parser.error("place needs --built")
+            placed = place(args.repo, args.built)
+            print(f"artifacts: {len(placed)} in dist/ ({', '.join(a.address for a in placed)})")
+            return 0
+        checked = check_all(args.repo)
+    except ArtifactError as problem:
+        print(f"artifacts: {problem}", file=sys.stderr)
+        return 1
+    if args.stamp is not None:
+        args.stamp.parent.mkdir(parents=True, exist_ok=True)
+        args.stamp.write_text(STAMP_TEXT)
+    print(f"artifacts: {len(checked)} up to date ({', '.join(a.address for a in checked)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
