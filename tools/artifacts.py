@@ -58,10 +58,14 @@ def artifacts_in(dvc_yaml: str) -> list[Artifact]:
     return list(found.values())
 
 
-def source_roots(repo: Path) -> list[str]:
-    """pants.toml's source root patterns, relative to the repo (`/services/*` -> `services/*`)."""
+def source_roots(repo: Path) -> list[Path]:
+    """The directories pants.toml's source root patterns name (`/services/*`, `/`, ...)."""
     config = tomllib.loads((repo / "pants.toml").read_text())
-    return [pattern.strip("/") for pattern in config["source"]["root_patterns"]]
+    roots: list[Path] = []
+    for pattern in config["source"]["root_patterns"]:
+        relative = pattern.strip("/")
+        roots.extend(sorted(repo.glob(relative)) if relative else [repo])
+    return [root for root in roots if root.is_dir()]
 
 
 def first_party_files(pex: Path) -> Iterator[PurePosixPath]:
@@ -71,12 +75,11 @@ def first_party_files(pex: Path) -> Iterator[PurePosixPath]:
             yield relative
 
 
-def checkout_file(repo: Path, roots: list[str], relative: PurePosixPath) -> Path | None:
+def checkout_file(roots: list[Path], relative: PurePosixPath) -> Path | None:
     """The checkout's file that a PEX's `relative` (source roots stripped) was built from."""
     for root in roots:
-        for candidate in repo.glob(f"{root}/{relative}" if root else str(relative)):
-            if candidate.is_file():
-                return candidate
+        if (root / relative).is_file():
+            return root / relative
     return None
 
 
@@ -105,15 +108,14 @@ def carried_distributions(pex: Path) -> list[str]:
     return carried
 
 
-def check(repo: Path, artifact: Artifact) -> None:
+def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -> None:
     pex = repo / artifact.path
     if not (pex / "PEX-INFO").is_file():
         raise ArtifactError(
             f"{artifact.path} is missing (a stage runs it): run `{artifact.package_command}`"
         )
-    roots = source_roots(repo)
     for relative in first_party_files(pex):
-        source = checkout_file(repo, roots, relative)
+        source = checkout_file(roots, relative)
         if source is None:
             raise ArtifactError(
                 f"{artifact.path} is stale: it carries {relative}, which the checkout no longer "
@@ -124,7 +126,6 @@ def check(repo: Path, artifact: Artifact) -> None:
                 f"{artifact.path} is stale: {source.relative_to(repo)} changed since it was "
                 f"built: run `{artifact.package_command}`"
             )
-    locked = locked_distributions(repo)
     for distribution in carried_distributions(pex):
         if distribution not in locked:
             raise ArtifactError(
@@ -136,10 +137,11 @@ def check(repo: Path, artifact: Artifact) -> None:
 def check_all(repo: Path) -> list[Artifact]:
     """Check every artifact dvc.yaml runs; raise ArtifactError naming each bad one."""
     artifacts = artifacts_in((repo / "dvc.yaml").read_text())
+    roots, locked = source_roots(repo), locked_distributions(repo)
     problems = []
     for artifact in artifacts:
         try:
-            check(repo, artifact)
+            check(repo, artifact, roots, locked)
         except ArtifactError as problem:
             problems.append(str(problem))
     if problems:

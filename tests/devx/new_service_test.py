@@ -45,7 +45,10 @@ def test_the_service_has_the_layout_of_the_others(repo: RepoCopy) -> None:
         "monitor/summary_test.py",
     }
     assert "__dependencies_rules__" in (service / "BUILD").read_text()
-    assert 'pex_binary(\n    name="monitor"' in (service / "BUILD").read_text()
+    assert (
+        'service_artifact(name="monitor", entry_point="monitor.cli:main")'
+        in (service / "BUILD").read_text()
+    )
     assert "Watches the served model." in (service / "README.md").read_text()
     assert "/services/monitor/" in (repo.root / "CODEOWNERS").read_text()
     assert '"monitor"' in (repo.root / "ruff.toml").read_text()

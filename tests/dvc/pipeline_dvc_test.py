@@ -185,7 +185,13 @@ def test_push_then_pull_into_a_fresh_clone_gives_identical_hashes(
     dvc(clone, "remote", "modify", "--local", "local", "url", str(remote))
     dvc(clone, "pull")
     assert file_hashes(clone) == file_hashes(repo.root)
-    assert json.loads(dvc(clone, "status", "--json")) == {}
+    # A clone builds its own artifacts (here: those packaged for this test, the same bytes).
+    assert artifacts(clone, "place", "--built", str(SANDBOX_ROOT)).returncode == 0
+    ran = dvc(clone, "repro", with_stderr=True)
+    assert [line for line in ran.splitlines() if "Running stage" in line] == [
+        "Running stage 'artifacts':"
+    ]
+    assert json.loads(dvc(clone, "status", "--json")) == {"artifacts": ["always changed"]}
 
 
 def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
