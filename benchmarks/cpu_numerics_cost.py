@@ -20,10 +20,11 @@ import os
 import platform
 import statistics
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from benchmarks.timing import timed
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
@@ -43,13 +44,7 @@ def fit_seconds(features: Path, model: str, mode: str) -> float:
     output = WORK / f"{model}-{mode}"
     command = [str(TRAIN), "fit", "--features", str(features), "--output", str(output),
                "--params", "params.yaml", "--models", model, "--progress", "lines"]  # fmt: skip
-    start = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=REPO, env={**os.environ, **MODES[mode]}, capture_output=True, text=True
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    elapsed, _ = timed(command, env={**os.environ, **MODES[mode]})
     return elapsed
 
 

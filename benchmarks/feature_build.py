@@ -20,19 +20,13 @@ import platform
 import shutil
 import statistics
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
+from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate
+from benchmarks.timing import timed
 
 WORK = REPO / "build" / "benchmarks" / "feature_build"
-
-
-def timed(command: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    out = run(command)
-    return time.perf_counter() - start, out
 
 
 def main() -> None:

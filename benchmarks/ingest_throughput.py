@@ -20,16 +20,20 @@ import platform
 import statistics
 import subprocess
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.timing import timed
+
 REPO = Path(__file__).resolve().parent.parent
-PEX = REPO / "dist" / "services.ingest" / "ingest.pex"
+# The ingest artifact, a packed PEX run through its __main__.py (ADR 0011).
+PEX = REPO / "dist" / "services.ingest" / "ingest.pex" / "__main__.py"
 
 LIMIT_SCRIPT = """
 import sys
 from pathlib import Path
+
+from benchmarks.timing import timed
 import pyarrow.csv as csv
 import pyarrow.parquet as parquet
 landing, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -38,12 +42,6 @@ for table in sys.argv[3:]:
     for path in sorted((landing / table).glob("*.csv")):
         parquet.write_table(csv.read_csv(path), out / table / (path.stem + ".parquet"))
 """
-
-
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(command, check=True, capture_output=True, env=env, text=True)
-    return time.perf_counter() - start, done.stdout
 
 
 def main() -> None:
@@ -69,7 +67,7 @@ def main() -> None:
             out = Path(scratch) / f"run-{run}"
             seconds, _ = timed(
                 [str(PEX), "-c", LIMIT_SCRIPT, str(landing), str(out / "limit"), *args.tables],
-                interpreter,
+                env=interpreter,
             )
             limit.append(seconds)
             seconds, summary = timed(

@@ -24,12 +24,12 @@ import platform
 import shutil
 import statistics
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
+from benchmarks.timing import timed
 
 TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
 WORK = REPO / "build" / "benchmarks" / "train_full_year"
@@ -44,13 +44,6 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "torch: 1 process": ("torch", []),
     "torch: 2 processes (gloo)": ("torch", ["--nproc-per-node", "2"]),
 }
-
-
-def timed(command: list[str]) -> tuple[float, str]:
-    """Wall time and stdout of `command`."""
-    start = time.perf_counter()
-    out = run(command)
-    return time.perf_counter() - start, out
 
 
 def prepare(features: Path) -> dict[str, Any]:

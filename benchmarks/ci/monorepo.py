@@ -21,9 +21,10 @@ import shlex
 import signal
 import statistics
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import timing
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_FILE = "services/train/train/device.py"
@@ -47,19 +48,8 @@ def with_own_pex_root(command: Sequence[str], pex_root: str) -> list[str]:
 
 
 def timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        with_own_pex_root(command, env[CLONE_PEX_ROOT]),
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-        )
+    """Wall time of `command` in a clone, seeing the clone's own empty ~/.pex."""
+    elapsed, _ = timing.timed(with_own_pex_root(command, env[CLONE_PEX_ROOT]), cwd=cwd, env=env)
     print(f"  {elapsed:7.1f}s  {' '.join(command)}", flush=True)
     return elapsed
 

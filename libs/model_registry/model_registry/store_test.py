@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 from model_registry.store import (
-    DO_NOT_TRACK_ENV,
     HOME_ENV,
     PROMOTED,
     REGISTERED,
@@ -14,13 +13,7 @@ from model_registry.store import (
     register,
     store_home,
 )
-
-
-@pytest.fixture(autouse=True)
-def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """BentoML's own configuration points at the test's directory, never the user's home."""
-    monkeypatch.setenv(HOME_ENV, str(tmp_path / "global"))
-    monkeypatch.setenv(DO_NOT_TRACK_ENV, "true")
+from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture)
 
 
 def test_home_is_the_repo_build_area_unless_given(

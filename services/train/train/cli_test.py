@@ -26,12 +26,6 @@ from train.provenance import dvc_directory_hash
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
 
 
-@pytest.fixture(autouse=True)
-def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
-    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
-
-
 def evaluate(features: Path, models_dir: Path, output: Path, *extra: str) -> int:
     return main(
         ["evaluate", "--features", str(features), "--models", str(models_dir),

@@ -11,6 +11,7 @@ import pytest
 
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
+from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture: every test)
 
 CARRIERS = ("AA", "B6", "DL", "EV", "UA")
 ORIGINS = ("EWR", "JFK", "LGA")

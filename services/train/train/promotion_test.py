@@ -24,12 +24,6 @@ from train.promotion import Provenance, RegistrationError, decide, register_run
 PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
 
 
-@pytest.fixture(autouse=True)
-def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
-    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
-
-
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
     features, models_dir = trained
     return evaluate_models(

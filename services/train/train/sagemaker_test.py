@@ -36,12 +36,6 @@ def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(autouse=True)
-def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENTOML_HOME", str(tmp_path / "global"))
-    monkeypatch.setenv("BENTOML_DO_NOT_TRACK", "true")
-
-
 def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
