@@ -55,11 +55,13 @@ def stage_graph(dvc_yaml: str) -> list[Stage]:
             raise PipelineError(f"stage {name}: foreach/matrix stages are not supported")
         outputs[name] = _paths(stage.get("outs")) + _paths(stage.get("metrics"))
         outputs[name] += _paths(stage.get("plots"))
-    runnable = [n for n, st in stages.items() if str(st.get("cmd", "")).startswith("dist/")]
+    runnable = {
+        name: stage
+        for name, stage in stages.items()
+        if str(stage.get("cmd", "")).startswith(f"{ARTIFACT_PREFIX}/")
+    }
     graph = []
-    for name, stage in stages.items():
-        if name not in runnable:
-            continue
+    for name, stage in runnable.items():
         try:
             command = StageCommand.parse(name, str(stage["cmd"]))
         except CommandError as error:
