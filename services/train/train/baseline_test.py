@@ -5,22 +5,26 @@ from sklearn.metrics import roc_auc_score
 from feature_definitions.features import FEATURES
 from model_registry.predictor import SklearnPredictor
 from train.baseline import fit_baseline
-from train.conftest import synthetic_xy
+from train.conftest import quick_params, synthetic_xy
 from train.params import BaselineModel, BaselineParams
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
 
 
+def baseline(**changes: object) -> BaselineParams:
+    return quick_params().train.baseline.model_copy(update=changes)
+
+
 @pytest.mark.parametrize("model", ["hist_gradient_boosting", "logistic_regression"])
 def test_the_baseline_learns_better_than_chance(model: BaselineModel) -> None:
-    fitted = fit_baseline(TRAIN, VALIDATION, BaselineParams(model=model), seed=0)
+    fitted = fit_baseline(TRAIN, VALIDATION, baseline(model=model), seed=0)
     probability = fitted.pipeline.predict_proba(VALIDATION[0])[:, 1]
     assert roc_auc_score(VALIDATION[1], probability) > 0.75
     assert fitted.iterations > 0
 
 
 def test_the_same_data_and_seed_give_the_same_probabilities() -> None:
-    params = BaselineParams(max_iter=60)
+    params = baseline(max_iter=60)
     first = fit_baseline(TRAIN, VALIDATION, params, seed=3).pipeline
     second = fit_baseline(TRAIN, VALIDATION, params, seed=3).pipeline
     frame = VALIDATION[0]
@@ -28,12 +32,12 @@ def test_the_same_data_and_seed_give_the_same_probabilities() -> None:
 
 
 def test_boosting_stops_early_on_the_validation_split() -> None:
-    fitted = fit_baseline(TRAIN, VALIDATION, BaselineParams(n_iter_no_change=5), seed=0)
-    assert fitted.iterations < BaselineParams().max_iter
+    fitted = fit_baseline(TRAIN, VALIDATION, baseline(n_iter_no_change=5, max_iter=500), seed=0)
+    assert fitted.iterations < 500
 
 
 def test_an_unseen_category_is_scored() -> None:
-    fitted = fit_baseline(TRAIN, VALIDATION, BaselineParams(max_iter=30), seed=0)
+    fitted = fit_baseline(TRAIN, VALIDATION, baseline(max_iter=30), seed=0)
     predictor = SklearnPredictor(fitted.pipeline, FEATURES, threshold=0.5)
     unseen = VALIDATION[0].head(3).assign(carrier="ZZ", dest="XXX")
     assert np.isfinite(predictor.predict_proba(unseen)).all()

@@ -46,8 +46,6 @@ def _params(args: argparse.Namespace) -> Params:
         if not sep:
             raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key] = yaml.safe_load(value)
-    if args.params is None:
-        return params_from({}, overrides)
     return load_params(args.params, overrides)
 
 
@@ -64,7 +62,7 @@ def _fit(args: argparse.Namespace) -> int:
         worker = ["fit", "--features", str(args.features), "--output", str(args.output)]
         worker += ["--models", *args.models, "--threads", str(args.threads)]
         worker += ["--progress", args.progress]
-        worker += ["--params", str(args.params)] if args.params else []
+        worker += ["--params", str(args.params)]
         worker += [f"--set={item}" for item in args.set]
         launch_local(args.nproc_per_node, "train.cli", worker)
         return 0
@@ -177,7 +175,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(command: argparse.ArgumentParser) -> None:
         command.add_argument(
-            "--params", type=Path, help="params.yaml to read the train/evaluate/promote groups of"
+            "--params",
+            type=Path,
+            required=True,
+            help="params.yaml, the only home of the train/evaluate/promote parameters",
         )
         command.add_argument(
             "--set",

@@ -20,7 +20,7 @@ from model_registry.store import (
     open_store,
 )
 from train.cli import main
-from train.conftest import FAST, write_features
+from train.conftest import params_args, write_features
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -29,7 +29,7 @@ METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
 def evaluate(features: Path, models_dir: Path, output: Path, *extra: str) -> int:
     return main(
         ["evaluate", "--features", str(features), "--models", str(models_dir),
-         "--output", str(output), *extra]
+         "--output", str(output), *params_args(output.parent / "params"), *extra]
     )  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def test_the_same_inputs_give_identical_metrics_run_after_run(
     for run in ("first", "second"):
         models_dir, output = tmp_path / run / "models", tmp_path / run / "evaluation"
         fit = ["fit", "--features", str(features), "--output", str(models_dir)]
-        assert main([*fit, *FAST]) == 0
+        assert main([*fit, *params_args(tmp_path)]) == 0
         assert evaluate(features, models_dir, output, "--no-register") == 0
         runs.append((output / "metrics.json").read_text())
         assert not (output / "registry.json").exists()
@@ -135,7 +135,10 @@ def test_a_bad_train_split_exits_2_naming_the_problem_and_writes_no_model(
 ) -> None:
     bad = damaged(features, "train", damage, tmp_path / "bad")
     models_dir = tmp_path / "models"
-    assert main(["fit", "--features", str(bad), "--output", str(models_dir), *FAST]) == 2
+    assert (
+        main(["fit", "--features", str(bad), "--output", str(models_dir), *params_args(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith(f"train: error: train split {bad / 'train.parquet'}")
     assert re.search(message, err), err
@@ -164,7 +167,19 @@ def test_missing_features_or_models_are_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nowhere"
-    assert main(["fit", "--features", str(missing), "--output", str(tmp_path / "m")]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--features",
+                str(missing),
+                "--output",
+                str(tmp_path / "m"),
+                *params_args(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert f"feature table {missing} does not exist" in capsys.readouterr().err
     features = write_features(tmp_path / "features")
     assert evaluate(features, tmp_path / "no-models", tmp_path / "evaluation") == 2
@@ -175,5 +190,5 @@ def test_a_bad_parameter_exits_2_naming_it(
     features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
-    assert main([*fit, "--set", "train.torch.epoch=2"]) == 2
-    assert "unknown parameter(s) train.torch.epoch" in capsys.readouterr().err
+    assert main([*fit, *params_args(tmp_path), "--set", "train.torch.epoch=2"]) == 2
+    assert "unknown parameter train.torch.epoch" in capsys.readouterr().err

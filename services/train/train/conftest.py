@@ -4,14 +4,17 @@ departures, rain, one carrier and a high trailing delay rate make a delay likeli
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture: every test)
+from train.params import Params, params_from
 
 CARRIERS = ("AA", "B6", "DL", "EV", "UA")
 ORIGINS = ("EWR", "JFK", "LGA")
@@ -62,14 +65,49 @@ def features(tmp_path: Path) -> Path:
     return write_features(tmp_path / "features")
 
 
-# Small and quick: the tests check behaviour, not quality on real data.
-FAST = [
-    "--set=train.torch.epochs=8",
-    "--set=train.torch.batch_size=128",
-    "--set=train.torch.learning_rate=0.01",
-    "--set=train.torch.hidden=[32]",
-    "--set=train.baseline.max_iter=50",
-]
+# Small and quick: the tests check behaviour, not quality on real data. The pipeline's own values
+# live in params.yaml only.
+TEST_PARAMS: dict[str, Any] = {
+    "train": {
+        "seed": 0,
+        "threshold": "max_f1",
+        "baseline": {
+            "model": "hist_gradient_boosting",
+            "learning_rate": 0.05,
+            "max_iter": 50,
+            "max_leaf_nodes": 31,
+            "min_samples_leaf": 100,
+            "l2_regularization": 1.0,
+            "n_iter_no_change": 20,
+            "C": 1.0,
+        },
+        "torch": {
+            "epochs": 8,
+            "batch_size": 128,
+            "learning_rate": 0.01,
+            "weight_decay": 0.01,
+            "hidden": [32],
+            "dropout": 0.3,
+            "embedding_dim": 8,
+            "patience": 2,
+        },
+    },
+    "evaluate": {"calibration_bins": 10},
+    "promote": {"metric": "roc_auc", "margin": 0.005},
+}
+
+
+def quick_params(**overrides: Any) -> Params:
+    """TEST_PARAMS with dotted-key overrides (`quick_params(**{"promote.margin": -1.0})`)."""
+    return params_from(TEST_PARAMS, overrides)
+
+
+def params_args(directory: Path) -> list[str]:
+    """`--params <file>` for the CLI, the file holding TEST_PARAMS."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "test-params.yaml"
+    path.write_text(yaml.safe_dump(TEST_PARAMS))
+    return ["--params", str(path)]
 
 
 @pytest.fixture(scope="module")
@@ -81,5 +119,5 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     features = write_features(base / "features")
     models = base / "models"
     fit = ["fit", "--features", str(features), "--output", str(models), "--progress", "lines"]
-    assert main([*fit, *FAST]) == 0
+    assert main([*fit, *params_args(base)]) == 0
     return features, models

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from train.conftest import FAST, write_features
+from train.conftest import params_args, write_features
 
 # What two different CPUs (or users) may leave in the environment.
 CPU_A = {
@@ -44,12 +44,21 @@ def python(code_or_module: list[str], env: dict[str, str]) -> subprocess.Complet
 
 def train_and_evaluate(features: Path, run: Path, env: dict[str, str]) -> dict[str, bytes]:
     models, evaluation = run / "models", run / "evaluation"
-    fit = ["-m", "train.cli", "fit", "--features", str(features), "--output", str(models), *FAST]
+    fit = [
+        "-m",
+        "train.cli",
+        "fit",
+        "--features",
+        str(features),
+        "--output",
+        str(models),
+        *params_args(run),
+    ]
     fitted = python(fit, env)
     assert fitted.returncode == 0, fitted.stderr
     scored = python(
         ["-m", "train.cli", "evaluate", "--features", str(features), "--models", str(models),
-         "--output", str(evaluation), "--no-register"],
+         "--output", str(evaluation), *params_args(run), "--no-register"],
         env,
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from train.cli import main
-from train.conftest import FAST
+from train.conftest import params_args
 from train.distributed import backend_for, join_world
 
 TOLERANCE = 0.02
@@ -19,9 +19,12 @@ TOLERANCE = 0.02
 def fit_and_score(features: Path, run: Path, *extra: str) -> tuple[dict, float]:  # type: ignore[type-arg]
     models_dir = run / "models"
     fit = ["fit", "--features", str(features), "--output", str(models_dir), "--models", "torch"]
-    assert main([*fit, *FAST, *extra]) == 0
+    assert main([*fit, *params_args(run), *extra]) == 0
     evaluate = ["evaluate", "--features", str(features), "--models", str(models_dir)]
-    assert main([*evaluate, "--output", str(run / "evaluation"), "--no-register"]) == 0
+    assert (
+        main([*evaluate, "--output", str(run / "evaluation"), *params_args(run), "--no-register"])
+        == 0
+    )
     metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
     return json.loads((models_dir / "training.json").read_text()), metrics["torch"]["roc_auc"]
 

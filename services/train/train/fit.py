@@ -12,7 +12,6 @@ times are in the report `fit_models` returns, which the CLI prints.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -81,7 +80,7 @@ def fit_models(
     splits = read_splits({split: files[split] for split in ("train", "validation")})
     train, validation = splits["train"], splits["validation"]
     report: dict[str, Any] = {
-        "params": dataclasses.asdict(params),
+        "params": params.model_dump(mode="json"),
         "rows": {name: len(split[1]) for name, split in splits.items()},
         "device": str(world.device),
         "world_size": world.size,

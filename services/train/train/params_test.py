@@ -1,42 +1,64 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
-from train.params import Params, ParamsError, load_params, params_from
+from train.conftest import TEST_PARAMS, quick_params
+from train.params import ParamsError, flat_params, load_params, params_from
 
 
 def test_overrides_take_dotted_keys_and_string_values_as_sagemaker_sends_them() -> None:
     params = params_from(
-        {"train": {"torch": {"hidden": [64, 32]}}},
+        TEST_PARAMS,
         {"train.torch.epochs": "7", "train.threshold": "0.3", "train.torch.hidden": "[8, 4]"},
     )
     assert params.train.torch.epochs == 7
     assert params.train.threshold == 0.3
     assert params.train.torch.hidden == (8, 4)
-    assert params.train.baseline == Params().train.baseline
+    assert params.train.baseline == quick_params().train.baseline
+
+
+def test_the_flat_form_round_trips_as_sagemaker_hyperparameters() -> None:
+    params = quick_params(**{"train.threshold": 0.25})
+    assert params_from({}, flat_params(params)) == params
 
 
 @pytest.mark.parametrize(
-    ("groups", "message"),
+    ("override", "message"),
     [
-        ({"train": {"torch": {"epoch": 3}}}, "unknown parameter\\(s\\) train.torch.epoch"),
-        ({"train": {"baseline": {"model": "xgb"}}}, "train.baseline.model must be one of"),
-        ({"train": {"torch": {"epochs": 0}}}, "train.torch.epochs must be positive"),
-        ({"train": {"torch": {"epochs": 2.5}}}, "train.torch.epochs must be an integer"),
-        ({"train": {"threshold": "best"}}, "train.threshold must be max_f1 or a number"),
-        ({"train": {"threshold": 1.5}}, "train.threshold must be max_f1 or in \\(0, 1\\)"),
-        ({"train": {"torch": {"dropout": 1.0}}}, "train.torch.dropout must be in \\[0, 1\\)"),
-        ({"promote": {"metric": "accuracy"}}, "promote.metric must be one of"),
+        ({"train.torch.epoch": 3}, "unknown parameter train.torch.epoch$"),
+        ({"train.baseline.model": "xgb"}, "train.baseline.model: Input should be"),
+        ({"train.torch.epochs": 0}, "train.torch.epochs: Input should be greater than 0"),
+        ({"train.torch.epochs": 2.5}, "train.torch.epochs: Input should be a valid integer"),
+        ({"train.torch.epochs": True}, "train.torch.epochs: Input should be a valid integer"),
+        ({"train.threshold": "best"}, "train.threshold: .*got 'best'"),
+        ({"train.threshold": 1.5}, "train.threshold: Input should be less than 1"),
+        ({"train.torch.dropout": 1.0}, "train.torch.dropout: Input should be less than 1"),
+        ({"train.torch.hidden": "[]"}, "train.torch.hidden: .*at least 1 item"),
+        ({"promote.metric": "accuracy"}, "promote.metric: Input should be"),
+        ({"train.seed": "[unclosed"}, "train.seed: '\\[unclosed' is not a YAML value"),
     ],
 )
-def test_a_bad_parameter_is_named(groups: dict, message: str) -> None:  # type: ignore[type-arg]
+def test_a_bad_parameter_is_named(override: dict[str, object], message: str) -> None:
     with pytest.raises(ParamsError, match=message):
+        params_from(TEST_PARAMS, override)
+
+
+def test_a_missing_parameter_is_named_there_are_no_defaults() -> None:
+    groups = yaml.safe_load(yaml.safe_dump(TEST_PARAMS))
+    del groups["train"]["torch"]["patience"]
+    with pytest.raises(ParamsError, match="missing parameter train.torch.patience"):
         params_from(groups)
+    with pytest.raises(ParamsError, match="missing parameter evaluate"):
+        params_from({"train": TEST_PARAMS["train"], "promote": TEST_PARAMS["promote"]})
 
 
 def test_other_stages_groups_are_ignored_and_an_unreadable_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
-    path.write_text("land: {start: '2013-01-01'}\ntrain: {seed: 3}\n")
-    assert load_params(path).train.seed == 3
+    path.write_text(yaml.safe_dump({"land": {"start": "2013-01-01"}, **TEST_PARAMS}))
+    assert load_params(path, {"train.seed": 3}).train.seed == 3
     with pytest.raises(ParamsError, match="cannot read params file"):
         load_params(tmp_path / "missing.yaml")
+    path.write_text("- a list\n")
+    with pytest.raises(ParamsError, match="must be a mapping"):
+        load_params(path)

@@ -17,9 +17,15 @@ from model_registry.store import (
     open_store,
     promoted_model,
 )
+from train.conftest import quick_params
 from train.evaluate import Evaluation, evaluate_models
-from train.params import EvaluateParams, PromoteParams
+from train.params import PromoteParams
 from train.promotion import Provenance, RegistrationError, decide, register_run
+
+
+def promote(margin: float) -> PromoteParams:
+    return quick_params(**{"promote.margin": margin}).promote
+
 
 PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
 
@@ -27,7 +33,7 @@ PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
     features, models_dir = trained
     return evaluate_models(
-        features / "test.parquet", models_dir, tmp_path / "evaluation", EvaluateParams()
+        features / "test.parquet", models_dir, tmp_path / "evaluation", quick_params().evaluate
     )
 
 
@@ -66,7 +72,7 @@ def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
     store = open_store(tmp_path / "bentoml")
     run = evaluation(trained, tmp_path)
     # Margin -1: the candidate beats the baseline, and nothing is promoted yet.
-    first = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     assert first["promoted"] == first["candidate"]
     assert stage_of(store, first["candidate"]) == PROMOTED
     assert stage_of(store, first["baseline"]) == REGISTERED
@@ -74,7 +80,7 @@ def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
     assert current is not None and str(current.tag) == first["candidate"]
 
     # The same model again cannot beat itself, re-scored on the test split, by a margin.
-    second = register_run(run, trained[1], store, PromoteParams(margin=0.001), PROVENANCE)
+    second = register_run(run, trained[1], store, promote(0.001), PROVENANCE)
     assert second["promoted"] is None
     assert f"promoted {first['candidate']}" in second["decision"]["scores"]
     assert second["decision"]["reason"].startswith("not promoted: ")
@@ -96,14 +102,14 @@ def test_the_first_run_promotes_the_baseline_when_the_candidate_does_not_earn_it
     yet it is served, so a first pipeline run always ends with a model to serve."""
     store = open_store(tmp_path / "bentoml")
     run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, PromoteParams(margin=1.0), PROVENANCE)
+    first = register_run(run, trained[1], store, promote(1.0), PROVENANCE)
     assert first["decision"]["champion"] == "baseline"
     assert first["promoted"] == first["baseline"]
     assert stage_of(store, first["baseline"]) == PROMOTED
     assert stage_of(store, first["candidate"]) == REGISTERED
     assert first["decision"]["reason"].endswith("nothing was promoted yet")
     # Once a model serves, the same margin keeps it.
-    second = register_run(run, trained[1], store, PromoteParams(margin=1.0), PROVENANCE)
+    second = register_run(run, trained[1], store, promote(1.0), PROVENANCE)
     assert second["promoted"] is None
     current = promoted_model(store)
     assert current is not None and str(current.tag) == first["baseline"]
@@ -114,7 +120,7 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
 ) -> None:
     store = open_store(tmp_path / "bentoml")
     run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     current = promoted_model(store)
     assert current is not None
     manifest = Path(current.path) / "predictor.json"
@@ -122,7 +128,7 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
     old["features"].append({"name": "retired_feature", "kind": "numeric"})
     manifest.write_text(json.dumps(old))
 
-    second = register_run(run, trained[1], store, PromoteParams(margin=-1.0), PROVENANCE)
+    second = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     assert second["promoted"] == second["candidate"]
     assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
     (note,) = second["decision"]["notes"]
@@ -133,7 +139,9 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
 def test_registration_needs_both_models(tmp_path: Path) -> None:
     run = Evaluation(predictors={}, metrics={"torch": {"roc_auc": 0.7}}, test=(None, None))  # type: ignore[arg-type]
     with pytest.raises(RegistrationError, match="needs both the baseline and the torch model"):
-        register_run(run, tmp_path, open_store(tmp_path / "bentoml"), PromoteParams(), PROVENANCE)
+        register_run(
+            run, tmp_path, open_store(tmp_path / "bentoml"), quick_params().promote, PROVENANCE
+        )
 
 
 def test_a_failed_save_registers_nothing(
@@ -151,5 +159,7 @@ def test_a_failed_save_registers_nothing(
 
     monkeypatch.setattr("train.promotion.register", fail_on_the_second)
     with pytest.raises(OSError, match="disk full"):
-        register_run(evaluation(trained, tmp_path), trained[1], store, PromoteParams(), PROVENANCE)
+        register_run(
+            evaluation(trained, tmp_path), trained[1], store, quick_params().promote, PROVENANCE
+        )
     assert models(store) == []

@@ -7,8 +7,8 @@ which hosts take part in $SM_HOSTS and $SM_CURRENT_HOST.
 
 The feature table comes either as one channel `features` (the feature service's output
 directory) or as three channels `train`, `validation` and `test`, each holding one Parquet file.
-Hyperparameters use the dotted names of params.yaml (`train.torch.epochs`), over the defaults in
-train/params.py.
+Hyperparameters are every parameter of params.yaml's train, evaluate and promote groups, by
+dotted name (`train.torch.epochs`; `train.params.flat_params`): there are no defaults.
 """
 
 from __future__ import annotations

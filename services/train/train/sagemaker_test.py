@@ -9,18 +9,13 @@ import pytest
 from model_registry.predictor import load_predictor
 from model_registry.store import models, open_store, promoted_model
 from train.cli import main
-from train.conftest import write_features
+from train.conftest import quick_params, write_features
 from train.data import TrainingDataError
+from train.params import flat_params
 from train.sagemaker import SageMakerError, SageMakerJob
 
-HYPERPARAMETERS = {
-    "train.torch.epochs": 8,
-    "train.torch.batch_size": "128",
-    "train.torch.learning_rate": 0.01,
-    "train.torch.hidden": "[32]",
-    "train.baseline.max_iter": 50,
-    "promote.margin": -1,
-}
+# Every parameter, as the DAG passes them (strings); the margin lets the candidate pass.
+HYPERPARAMETERS = flat_params(quick_params()) | {"promote.margin": "-1"}
 
 
 def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:

@@ -3,7 +3,7 @@ from sklearn.metrics import roc_auc_score
 
 from feature_definitions.features import FEATURES
 from model_registry.predictor import TorchPredictor
-from train.conftest import synthetic_xy
+from train.conftest import quick_params, synthetic_xy
 from train.distributed import join_world
 from train.fit import configure_torch
 from train.params import TorchParams
@@ -11,7 +11,7 @@ from train.progress import Progress
 from train.torch_model import fit_network
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
-PARAMS = TorchParams(epochs=8, batch_size=128, hidden=(32,), learning_rate=0.01)
+PARAMS = quick_params().train.torch
 
 
 def fit(params: TorchParams = PARAMS, seed: int = 0) -> TorchPredictor:
@@ -52,7 +52,9 @@ def expected_stop(losses: list[float], patience: int) -> int:
 
 def test_keeps_the_best_epoch_and_stops_after_patience() -> None:
     # A learning rate this high makes the validation loss jump around.
-    params = TorchParams(epochs=10, batch_size=256, hidden=(32,), learning_rate=3.0, patience=1)
+    params = PARAMS.model_copy(
+        update={"epochs": 10, "batch_size": 256, "learning_rate": 3.0, "patience": 1}
+    )
     fitted = fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
     losses = [epoch["validation_loss"] for epoch in fitted.history]
     assert fitted.best_epoch == 1 + losses.index(min(losses))
