@@ -36,11 +36,13 @@ from flight_orchestration.window import window_end
 
 DAG_ID = "flight_delay_pipeline"
 BENTO_TASK = "build_bento"
+# With no promoted model in the store there is nothing to serve yet: the Bento builder exits with
+# this status, and the task is skipped rather than failed.
+NO_PROMOTED_MODEL = 99
 # The Bento builder, packaged beside the serve service's artifact (services/serve:bento).
-BENTO_BUILDER = StageCommand(PurePosixPath("services.serve/bento.pex"), ())
-# services/serve:bento's exit status when the store has no promoted model (serve/bento.py):
-# nothing to serve yet, so the task is skipped rather than failed.
-NO_PROMOTED_MODEL = 3
+BENTO_BUILDER = StageCommand(
+    PurePosixPath("services.serve/bento.pex"), ("--no-model-status", str(NO_PROMOTED_MODEL))
+)
 # <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
 RUNS_DIRECTORY = "runs"
 

@@ -9,6 +9,7 @@ lockfile's). Prints the Bento's tag.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import shutil
 import sys
@@ -46,9 +47,6 @@ REQUIREMENTS = (
 )
 # services/serve/bentofile.yaml; in the PEX, a resource beside the serve package.
 BENTOFILE = Path(__file__).resolve().parent.parent / "bentofile.yaml"
-# The exit status when the store holds no promoted model: nothing to serve yet, not a failure of
-# the build itself (the main job tells the two apart).
-NO_PROMOTED_MODEL = 3
 # torch's CPU build (torch==X+cpu) is served by PyTorch's index, not PyPI.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -78,7 +76,8 @@ def build(version_label: str | None = None) -> str:
     import bentoml
     from bentoml._internal import configuration
 
-    with tempfile.TemporaryDirectory(prefix="bento-context-") as directory:
+    # BentoML changes into the build context and, when importing the service fails, stays there.
+    with contextlib.chdir(Path.cwd()), tempfile.TemporaryDirectory(prefix="bento-") as directory:
         context = Path(directory)
         assemble(context)
         bentofile = context / "bentofile.yaml"
@@ -95,12 +94,20 @@ def build(version_label: str | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serve-bento", description=__doc__)
     parser.add_argument("--version", help="the Bento's version (default: generated)")
+    parser.add_argument(
+        "--no-model-status",
+        type=int,
+        default=1,
+        metavar="STATUS",
+        help="exit status when the store holds no promoted model: nothing to serve yet, which "
+        "the caller may not count as a failure (the main job passes 0, the DAG its skip status)",
+    )
     args = parser.parse_args(argv)
     try:
         tag = build(args.version)
     except NoPromotedModel as error:
         print(f"serve-bento: {error}", file=sys.stderr)
-        return NO_PROMOTED_MODEL
+        return int(args.no_model_status)
     print(tag)
     return 0
 

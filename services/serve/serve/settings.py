@@ -60,10 +60,13 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
     if environ.get(MODEL_ENV):
         return environ[MODEL_ENV]
     import bentoml
+    from bentoml.exceptions import NotFound
 
-    candidates = [
-        m for m in bentoml.models.list(MODEL_NAME) if m.info.labels.get(STAGE) == PROMOTED
-    ]
+    try:
+        registered = bentoml.models.list(MODEL_NAME)
+    except NotFound:  # no version of MODEL_NAME at all
+        registered = []
+    candidates = [m for m in registered if m.info.labels.get(STAGE) == PROMOTED]
     if not candidates:
         raise NoPromotedModel(
             f"no {MODEL_NAME} model labelled {STAGE}={PROMOTED} in the BentoML store "
