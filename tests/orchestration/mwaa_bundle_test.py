@@ -13,7 +13,15 @@ from airflow.models.dagbag import DagBag
 
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
 from flight_orchestration.retrain import DAG_ID as RETRAIN
-from mwaa_bundle import BundleError, main, package, requirements_txt, shipped_requirements
+from mwaa_bundle import (
+    REQUIREMENTS,
+    BundleError,
+    airflow_version,
+    main,
+    package,
+    requirements_txt,
+    shipped_requirements,
+)
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+$")
@@ -66,9 +74,10 @@ def test_requirements_parse_and_never_pin_airflow(bundle: tuple[Path, Path]) -> 
     _, requirements = bundle
     lines = [line.strip() for line in requirements.read_text().splitlines()]
     options = [line for line in lines if line.startswith("--")]
+    pinned = airflow_version((SANDBOX_ROOT / REQUIREMENTS).read_text())
     assert options == [
         '--constraint "https://raw.githubusercontent.com/apache/airflow/'
-        'constraints-2.10.3/constraints-3.11.txt"'
+        f'constraints-{pinned}/constraints-3.11.txt"'
     ]
     pins = [line for line in lines if line and not line.startswith(("#", "--"))]
     assert all(REQUIREMENT.match(pin) for pin in pins), pins
@@ -88,8 +97,11 @@ def test_shipping_airflow_or_an_unlocked_package_is_an_error(tmp_path: Path) -> 
     requirements.write_text("# [mwaa]\napache-airflow==2.10.3\n")
     with pytest.raises(BundleError, match="apache-airflow must not ship"):
         requirements_txt(tmp_path)
-    requirements.write_text("# [mwaa]\nno-such-package\n")
+    requirements.write_text("apache-airflow==2.10.3\n# [mwaa]\nno-such-package\n")
     with pytest.raises(BundleError, match="lacks no-such-package"):
+        requirements_txt(tmp_path)
+    requirements.write_text("apache-airflow>=2.10\n")
+    with pytest.raises(BundleError, match="must pin apache-airflow==<version> exactly once"):
         requirements_txt(tmp_path)
 
 

@@ -15,8 +15,7 @@ import pytest
 import yaml
 
 from flight_orchestration import drift, settings
-from flight_orchestration.commands import CommandError, StageCommand
-from flight_orchestration.pipeline import run_params, run_params_file
+from flight_orchestration.commands import CommandError, StageCommand, run_params, run_params_file
 from flight_orchestration.stages import (
     PipelineError,
     read_params,

@@ -4,6 +4,11 @@
 
 locals {
   name = "ml-platform-${var.environment}"
+  # MWAA runs the Airflow the DAGs are locked and tested against; that pin is its only home.
+  airflow_version = regex(
+    "(?m)^apache-airflow==([0-9.]+)\\s*$",
+    file("${path.root}/../../../3rdparty/python/airflow-requirements.txt")
+  )[0]
   buckets = {
     dvc       = "${var.bucket_prefix}-${var.environment}-dvc"
     artifacts = "${var.bucket_prefix}-${var.environment}-artifacts"
@@ -105,6 +110,7 @@ module "mwaa" {
   private_subnet_ids = module.network.private_subnet_ids
   kms_key_arn        = module.kms.arn
   environment_class  = var.mwaa_environment_class
+  airflow_version    = local.airflow_version
   data_bucket_arns   = [for purpose in ["dvc", "artifacts", "landing"] : module.bucket[purpose].arn]
   dags_bundle        = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/dags.zip"
   requirements_file  = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/requirements.txt"

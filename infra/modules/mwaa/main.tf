@@ -34,9 +34,8 @@ variable "data_bucket_arns" {
 }
 
 variable "airflow_version" {
-  description = "Airflow version MWAA runs."
+  description = "Airflow version MWAA runs: the one the DAGs are locked against (3rdparty/python/airflow-requirements.txt)."
   type        = string
-  default     = "2.10.3"
 }
 
 variable "dags_bundle" {

@@ -11,6 +11,7 @@ the path of the run's own params file, written by the task: no tracked file is e
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 import shlex
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from typing import Any
 
 import yaml
 
+from flight_orchestration.window import window_end
+
 ARTIFACT_PREFIX = PurePosixPath("dist")
+# <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
+RUNS_DIRECTORY = "runs"
 PARAMS_FILE_ARGUMENT = "params.yaml"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 
@@ -48,13 +53,17 @@ class StageCommand:
             )
         return cls(program.parent.relative_to(ARTIFACT_PREFIX), tuple(words[1:]))
 
-    def argv(self, artifacts: Path, params: dict[str, Any], params_file: Path) -> list[str]:
-        """The command line that runs this stage on `artifacts` with `params`."""
-        resolved = [
-            str(params_file) if arg == PARAMS_FILE_ARGUMENT else substitute(arg, params)
+    def args_for(self, params: dict[str, Any], params_file: str) -> list[str]:
+        """The arguments after the artifact, for a run with `params` written to `params_file`."""
+        return [
+            params_file if arg == PARAMS_FILE_ARGUMENT else substitute(arg, params)
             for arg in self.args
         ]
-        return [str(artifacts / self.artifact / "__main__.py"), *resolved]
+
+    def argv(self, artifacts: Path, params: dict[str, Any], params_file: Path) -> list[str]:
+        """The command line that runs this stage on `artifacts` with `params`."""
+        main = artifacts / self.artifact / "__main__.py"
+        return [str(main), *self.args_for(params, str(params_file))]
 
 
 def lookup(params: dict[str, Any], dotted: str) -> Any:
@@ -91,3 +100,25 @@ def write_params(params: dict[str, Any], path: Path) -> Path:
     partial.write_text(yaml.safe_dump(params, sort_keys=False))
     partial.replace(path)
     return path
+
+
+def run_params(
+    defaults: dict[str, Any], conf: dict[str, Any] | None, logical_date: dt.datetime
+) -> dict[str, Any]:
+    """A run's parameters: `defaults` (params.yaml), the conf's overrides, the window end."""
+    overrides = (conf or {}).get("params") or {}
+    if not isinstance(overrides, dict):
+        raise CommandError("run conf 'params' must map dotted parameter names to values")
+    params = with_overrides(defaults, overrides)
+    start = dt.date.fromisoformat(str(lookup(params, "land.start")))
+    params["land"]["end"] = window_end(logical_date.date(), start).isoformat()
+    return params
+
+
+def safe_run_id(run_id: str) -> str:
+    """A run ID as one path component (manual__2013-12-03T00:00:00+00:00 has colons)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+
+
+def run_params_file(workdir: Path, run_id: str) -> Path:
+    return workdir / RUNS_DIRECTORY / safe_run_id(run_id) / "params.yaml"

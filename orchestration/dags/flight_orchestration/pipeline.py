@@ -6,15 +6,16 @@ A task runs its stage's command (flight_orchestration.commands) on the services'
 (Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir),
 with the run's parameters as arguments: params.yaml, the run conf's `params` overrides (dotted
 keys, e.g. {"params": {"train.torch.epochs": 1}}) and land.end set to the run's logical date.
-No task calls ./pants, needs a checkout or edits a tracked file. Every service replaces its
-outputs whole, so a failed task leaves the previous outputs in place and can be retried.
+No task calls ./pants, needs a checkout or edits a tracked file. On MWAA the same tasks run the
+services' images as ECS tasks (flight_orchestration.runners, Variable flight_delay_runner).
+Every service replaces its outputs whole, so a failed task leaves the previous outputs in place
+and can be retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,14 +26,13 @@ from airflow.operators.bash import BashOperator
 
 from flight_orchestration import settings
 from flight_orchestration.commands import (
-    CommandError,
     StageCommand,
-    lookup,
-    with_overrides,
+    run_params,
+    run_params_file,
     write_params,
 )
+from flight_orchestration.runners import ECS, EcsSettings, EcsStageOperator
 from flight_orchestration.stages import read_params, read_stage_graph, sinks
-from flight_orchestration.window import window_end
 
 DAG_ID = "flight_delay_pipeline"
 BENTO_TASK = "build_bento"
@@ -43,25 +43,6 @@ NO_PROMOTED_MODEL = 99
 BENTO_BUILDER = StageCommand(
     PurePosixPath("services.serve/bento.pex"), ("--no-model-status", str(NO_PROMOTED_MODEL))
 )
-# <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
-RUNS_DIRECTORY = "runs"
-
-
-def run_params(
-    defaults: dict[str, Any], conf: dict[str, Any] | None, logical_date: dt.datetime
-) -> dict[str, Any]:
-    """A run's parameters: `defaults` (params.yaml), the conf's overrides, the window end."""
-    overrides = (conf or {}).get("params") or {}
-    if not isinstance(overrides, dict):
-        raise CommandError("run conf 'params' must map dotted parameter names to values")
-    params = with_overrides(defaults, overrides)
-    start = dt.date.fromisoformat(str(lookup(params, "land.start")))
-    params["land"]["end"] = window_end(logical_date.date(), start).isoformat()
-    return params
-
-
-def run_params_file(workdir: Path, run_id: str) -> Path:
-    return workdir / RUNS_DIRECTORY / re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) / "params.yaml"
 
 
 def clean_environment() -> dict[str, str]:
@@ -123,16 +104,30 @@ def build_pipeline_dag(
         tags=["flight-delay"],
         doc_md=__doc__,
     )
+    runner = settings.runner()
+    ecs = (
+        EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
+        if runner == ECS
+        else None
+    )
     with dag:
-        tasks = {
-            stage.name: ArtifactOperator(
-                task_id=stage.name, command=stage.command, defaults=defaults
-            )
-            for stage in graph
-        }
+        tasks: dict[str, BashOperator | EcsStageOperator] = {}
+        for stage in graph:
+            if ecs is not None:
+                tasks[stage.name] = EcsStageOperator(
+                    task_id=stage.name, command=stage.command, defaults=defaults, ecs=ecs
+                )
+            else:
+                tasks[stage.name] = ArtifactOperator(
+                    task_id=stage.name, command=stage.command, defaults=defaults
+                )
         for stage in graph:
             for before in stage.upstream:
                 tasks[before] >> tasks[stage.name]
+        if ecs is not None:
+            # In the cloud the deploy workflow builds and ships the serve image from the
+            # promoted model; the DAG's work ends with the pipeline's outputs.
+            return dag
         bento = ArtifactOperator(
             task_id=BENTO_TASK,
             command=BENTO_BUILDER,

@@ -27,6 +27,11 @@ WORKDIR_VARIABLE = "flight_delay_workdir"
 METRICS_URL_VARIABLE = "flight_delay_metrics_url"
 # Or Prometheus itself, e.g. http://prometheus:9090 (its HTTP API is queried).
 PROMETHEUS_URL_VARIABLE = "flight_delay_prometheus_url"
+# Where the pipeline's tasks run: `local` (the default; each service's PEX on the worker) or `ecs`
+# (each service's image as an ECS task; flight_orchestration.runners). Read at parse time.
+RUNNER_VARIABLE = "flight_delay_runner"
+# The ecs runner's settings, a JSON object (see flight_orchestration.runners). Read at parse time.
+ECS_VARIABLE = "flight_delay_ecs"
 # Overrides params.yaml's monitor.psi_threshold.
 PSI_THRESHOLD_VARIABLE = "flight_delay_psi_threshold"
 
@@ -86,6 +91,21 @@ def artifacts(configured: str | None) -> Path:
 def workdir(configured: str | None) -> Path:
     """Where tasks work: the Variable's value, else the repo the DAG file sits in."""
     return _directory(configured, WORKDIR_VARIABLE, enclosing_repo())
+
+
+def runner() -> str:
+    """The runner named by the Variable's environment form, `local` by default."""
+    name = os.environ.get(environment_variable(RUNNER_VARIABLE)) or "local"
+    if name not in ("local", "ecs"):
+        raise SettingError(
+            f"{environment_variable(RUNNER_VARIABLE)} is {name!r}: expected local or ecs"
+        )
+    return name
+
+
+def ecs_settings() -> str | None:
+    """The ecs runner's settings, the Variable's environment form (JSON), if set."""
+    return os.environ.get(environment_variable(ECS_VARIABLE))
 
 
 def parse_threshold(value: object, source: str) -> float:

@@ -176,9 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     def common(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--params",
-            type=Path,
             required=True,
-            help="params.yaml, the only home of the train/evaluate/promote parameters",
+            help="params.yaml, the only home of the train/evaluate/promote parameters: a path "
+            "or a URL (s3://...)",
         )
         command.add_argument(
             "--set",

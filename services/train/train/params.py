@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import fsspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -83,12 +84,14 @@ class Params(_Group):
 GROUPS = tuple(Params.model_fields)
 
 
-def load_params(path: Path, overrides: Mapping[str, Any] | None = None) -> Params:
-    """The train, evaluate and promote groups of the YAML file at `path` (other groups are
-    other stages'), then `overrides`."""
+def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Params:
+    """The train, evaluate and promote groups of the YAML file at `path`, a local path or a URL
+    fsspec reads (s3://..., where the DAG's ECS runner writes a run's file), then `overrides`.
+    Other groups are other stages'."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        with fsspec.open(str(path), "r", encoding="utf-8") as stream:
+            document = yaml.safe_load(stream.read()) or {}
+    except (OSError, ValueError, ImportError, yaml.YAMLError) as error:
         raise ParamsError(f"cannot read params file {path}: {error}") from error
     if not isinstance(document, Mapping):
         raise ParamsError(f"params file {path} must be a mapping of groups")

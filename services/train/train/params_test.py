@@ -59,6 +59,7 @@ def test_other_stages_groups_are_ignored_and_an_unreadable_file_is_named(tmp_pat
     assert load_params(path, {"train.seed": 3}).train.seed == 3
     with pytest.raises(ParamsError, match="cannot read params file"):
         load_params(tmp_path / "missing.yaml")
+    assert load_params(path.as_uri()).train.seed == TEST_PARAMS["train"]["seed"]
     path.write_text("- a list\n")
     with pytest.raises(ParamsError, match="must be a mapping"):
         load_params(path)
