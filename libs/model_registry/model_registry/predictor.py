@@ -3,23 +3,28 @@
 Every predictor takes the feature frame `feature_definitions.compute_features` returns (extra
 columns are ignored) and gives the probability that each flight is delayed; `predict` applies
 the decision threshold chosen in training. The directory holds `predictor.json` (kind,
-threshold, the features in the order the model reads them, library versions) and the kind's
-files: `pipeline.joblib` for a scikit-learn pipeline, or `encoding.json`, `network.json` and
-`weights.pt` (a state dict) for the PyTorch network.
+threshold, the features in the order the model reads them, library versions, the sha256 of each
+of the kind's files) and the kind's files: `pipeline.skops` for a scikit-learn pipeline, or
+`encoding.json`, `network.json` and `weights.pt` (a state dict) for the PyTorch network.
+
+Loading verifies every file against its recorded sha256 before reading it, and neither format
+runs code on load: skops instantiates only the types in SKOPS_TRUSTED_TYPES (beyond its own
+safe set), and torch loads the weights with `weights_only=True`. docs/adr/0012.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
-import joblib
 import numpy as np
 import pandas as pd
+import skops.io
 import torch
 
 from feature_definitions.features import Feature, Kind
@@ -28,7 +33,18 @@ from model_registry.encoding import TabularEncoding, categorical_strings
 from model_registry.network import NetworkConfig, WideDeepNet
 
 MANIFEST = "predictor.json"
-FORMAT = 1
+# 2: sha256 of every file, the scikit-learn pipeline in skops (1 was an unverified pickle).
+FORMAT = 2
+# What the baseline pipelines hold beyond skops' own trusted types: the boosted trees and the
+# input check their column transformer keeps as a partial function. Anything else in a
+# pipeline file is refused, never instantiated.
+SKOPS_TRUSTED_TYPES = frozenset(
+    {
+        "functools.partial",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    }
+)
 PredictorKind = Literal["sklearn", "torch"]
 # Rows scored per forward pass: bounds the network's memory on a large frame.
 CHUNK_ROWS = 65_536
@@ -36,6 +52,34 @@ CHUNK_ROWS = 65_536
 
 class PredictorError(ValueError):
     """A feature frame the predictor cannot score, or a directory that is not a predictor."""
+
+
+class ModelIntegrityError(PredictorError):
+    """A model file is missing, or its content is not what was recorded when it was saved."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(directory: Path, expected: Mapping[str, str], source: str) -> None:
+    """Refuse `directory` unless each file named in `expected` has that sha256."""
+    if not expected:
+        raise ModelIntegrityError(f"{source} records no file hashes: the model cannot be verified")
+    for name, digest in sorted(expected.items()):
+        path = directory / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{path} is missing ({source} records it)")
+        actual = sha256_of(path)
+        if actual != digest:
+            raise ModelIntegrityError(
+                f"{path} has sha256 {actual}, but {source} records {digest}: the file changed "
+                "after the model was saved; refusing to load it"
+            )
 
 
 def model_frame(frame: pd.DataFrame, features: Sequence[Feature]) -> pd.DataFrame:
@@ -96,6 +140,7 @@ class Predictor(ABC):
             "threshold": self.threshold,
             "features": [{"name": f.name, "kind": f.kind} for f in self.features],
             "files": sorted(files),
+            "sha256": {name: sha256_of(directory / name) for name in sorted(files)},
             "versions": {name: version(name) for name in ("scikit-learn", "torch", "pandas")},
         }
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -106,7 +151,7 @@ class SklearnPredictor(Predictor):
     `delayed`)."""
 
     kind: PredictorKind = "sklearn"
-    FILE = "pipeline.joblib"
+    FILE = "pipeline.skops"
 
     def __init__(self, pipeline: Any, features: Sequence[Feature], threshold: float) -> None:
         super().__init__(features, threshold)
@@ -116,12 +161,24 @@ class SklearnPredictor(Predictor):
         return np.asarray(self.pipeline.predict_proba(frame)[:, 1], dtype="float64")
 
     def _write(self, directory: Path) -> list[str]:
-        joblib.dump(self.pipeline, directory / self.FILE)
+        skops.io.dump(self.pipeline, directory / self.FILE)
         return [self.FILE]
 
     @classmethod
     def _read(cls, directory: Path, features: Sequence[Feature], threshold: float) -> Predictor:
-        return cls(joblib.load(directory / cls.FILE), features, threshold)
+        path = directory / cls.FILE
+        try:
+            found = skops.io.get_untrusted_types(file=path)
+            refused = sorted(set(found) - SKOPS_TRUSTED_TYPES)
+            if refused:
+                raise PredictorError(
+                    f"{path} holds types this platform does not load: {', '.join(refused)}"
+                )
+            return cls(skops.io.load(path, trusted=found), features, threshold)
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            if isinstance(error, PredictorError):
+                raise
+            raise PredictorError(f"{path} is not a readable skops pipeline: {error}") from None
 
 
 class TorchPredictor(Predictor):
@@ -180,23 +237,41 @@ class TorchPredictor(Predictor):
         return cls(encoding, network.to(device or torch.device("cpu")), features, threshold)
 
 
-def load_predictor(directory: Path, device: torch.device | None = None) -> Predictor:
-    """The predictor saved in `directory` (a registered model's path, or a train output)."""
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """`directory`'s predictor.json, unverified: what it says, not that the files match."""
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         raise PredictorError(f"{directory} is not a predictor: no {MANIFEST}")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise PredictorError(f"{manifest_path} is not readable JSON: {error}") from None
+    if not isinstance(manifest, dict):
+        raise PredictorError(f"{manifest_path} must be a JSON object")
+    return manifest
+
+
+def load_predictor(directory: Path, device: torch.device | None = None) -> Predictor:
+    """The predictor saved in `directory` (a registered model's path, or a train output), once
+    its files match the hashes its manifest records."""
+    manifest_path = directory / MANIFEST
+    manifest = read_manifest(directory)
     if manifest.get("format") != FORMAT:
         raise PredictorError(
-            f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT}"
+            f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT} (a model "
+            "saved before verified files: train it again)"
         )
-    features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
-    threshold = float(manifest["threshold"])
-    if manifest["kind"] == SklearnPredictor.kind:
+    verify_files(directory, manifest.get("sha256") or {}, str(manifest_path))
+    try:
+        features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
+        threshold = float(manifest["threshold"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise PredictorError(f"{manifest_path}: malformed ({error!r})") from None
+    if manifest.get("kind") == SklearnPredictor.kind:
         return SklearnPredictor._read(directory, features, threshold)
-    if manifest["kind"] == TorchPredictor.kind:
+    if manifest.get("kind") == TorchPredictor.kind:
         return TorchPredictor._read(directory, features, threshold, device)
-    raise PredictorError(f"{manifest_path}: unknown kind {manifest['kind']!r}")
+    raise PredictorError(f"{manifest_path}: unknown kind {manifest.get('kind')!r}")
 
 
 def _kind(value: str) -> Kind:

@@ -1,54 +1,19 @@
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
-from feature_definitions.features import Feature
-from model_registry.encoding import TabularEncoding
-from model_registry.network import NetworkConfig, WideDeepNet
 from model_registry.predictor import (
     MANIFEST,
+    ModelIntegrityError,
     PredictorError,
     SklearnPredictor,
-    TorchPredictor,
     load_predictor,
 )
-
-FEATURES = (Feature("carrier", "categorical"), Feature("dep_hour", "numeric"))
-
-
-def frame() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "carrier": pd.Series(["UA", "AA", "UA", "B6", "AA", "B6"], dtype="string"),
-            "dep_hour": [6, 12, 18, 22, 7, 20],
-            "delayed": [0, 0, 1, 1, 0, 1],
-        }
-    )
-
-
-def sklearn_predictor() -> SklearnPredictor:
-    encode = ColumnTransformer(
-        [("carrier", OneHotEncoder(handle_unknown="ignore"), ["carrier"])],
-        remainder="passthrough",
-    )
-    pipeline = Pipeline([("encode", encode), ("model", LogisticRegression())])
-    table = frame()
-    pipeline.fit(table[["carrier", "dep_hour"]].astype({"carrier": object}), table["delayed"])
-    return SklearnPredictor(pipeline, FEATURES, threshold=0.5)
-
-
-def torch_predictor() -> TorchPredictor:
-    torch.manual_seed(0)
-    encoding = TabularEncoding.fit(frame(), ["carrier"], ["dep_hour"])
-    config = NetworkConfig(encoding.cardinalities, (2,), numeric=1, hidden=(4,), dropout=0.1)
-    return TorchPredictor(encoding, WideDeepNet(config), FEATURES, threshold=0.4)
+from model_registry.testing import FEATURES, frame, sklearn_predictor, torch_predictor
 
 
 @pytest.mark.parametrize("make", [sklearn_predictor, torch_predictor])
@@ -90,3 +55,48 @@ def test_a_missing_feature_or_a_non_finite_value_is_named() -> None:
 def test_a_directory_without_a_manifest_is_not_a_predictor(tmp_path: Path) -> None:
     with pytest.raises(PredictorError, match=f"no {MANIFEST}"):
         load_predictor(tmp_path)
+
+
+@pytest.mark.parametrize("make", [sklearn_predictor, torch_predictor])
+def test_a_changed_or_missing_model_file_is_refused_by_name(make, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    directory = tmp_path / "model"
+    make().save(directory)
+    files = json.loads((directory / MANIFEST).read_text())["files"]
+    victim = directory / files[-1]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(ModelIntegrityError, match=f"{victim.name} has sha256 .* refusing"):
+        load_predictor(directory)
+    victim.unlink()
+    with pytest.raises(ModelIntegrityError, match=f"{victim.name} is missing"):
+        load_predictor(directory)
+
+
+def test_a_manifest_without_hashes_or_of_the_old_format_is_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    (directory / MANIFEST).write_text(json.dumps(manifest | {"sha256": {}}))
+    with pytest.raises(ModelIntegrityError, match="records no file hashes"):
+        load_predictor(directory)
+    (directory / MANIFEST).write_text(json.dumps(manifest | {"format": 1}))
+    with pytest.raises(PredictorError, match="format 1, expected 2 .*train it again"):
+        load_predictor(directory)
+    (directory / MANIFEST).write_text("{not json")
+    with pytest.raises(PredictorError, match="is not readable JSON"):
+        load_predictor(directory)
+
+
+def test_a_pipeline_file_holding_an_untrusted_type_is_never_instantiated(tmp_path: Path) -> None:
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+
+    directory = tmp_path / "model"
+    predictor = sklearn_predictor()
+    # A function a pipeline may call on load or on predict: not in the trusted set.
+    predictor.pipeline.steps.insert(0, ("hook", FunctionTransformer(os.getcwd)))
+    predictor.save(directory)
+    untrusted = skops.io.get_untrusted_types(file=directory / SklearnPredictor.FILE)
+    assert any(name.endswith("getcwd") for name in untrusted)
+    with pytest.raises(PredictorError, match="holds types this platform does not load: .*getcwd"):
+        load_predictor(directory)

@@ -8,24 +8,37 @@ holding `pants.toml`; outside a repo, `./build/bentoml`.
 Every model is registered as MODEL_NAME with labels ROLE (`candidate`, the model the gate
 judges, or `baseline`, its reference), KIND (`torch` or `sklearn`) and STAGE. The promotion gate
 sets STAGE to `promoted` when the candidate passes and `registered` otherwise. The model to
-serve is the most recently created one labelled `stage=promoted`; deleting it (`bentoml models
-delete`) rolls serving back to the one promoted before. Metadata keys are the METADATA_* names.
+serve is the most recently created one labelled `stage=promoted` and not rolled back.
+`roll_back` (the andon cord, `train rollback`) marks the served model rolled back (a ROLLED_BACK
+record beside its files, outside the hashed set), so serving falls back to the one promoted
+before, and the gate never compares against it again; nothing is deleted. Metadata keys are
+the METADATA_* names.
+
+Registration records the sha256 of every file of the model (METADATA_FILES_SHA256);
+`load_registered` verifies them before the model is used.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 # Re-exported: callers type their stores without importing BentoML internals.
-from bentoml._internal.models.model import Model as Model
+from bentoml import Model as Model
+from bentoml import Tag
+
+# BentoML has no public name for its store; issue 17 item 8 (still open) replaces this.
 from bentoml._internal.models.model import ModelStore as ModelStore
-from bentoml._internal.tag import Tag
 from bentoml.exceptions import NotFound
 from bentoml.models import create
+
+from model_registry.predictor import Predictor, load_predictor, sha256_of, verify_files
 
 HOME_ENV = "BENTOML_HOME"
 # BentoML posts usage events to bentoml.com on every save unless this is "true".
@@ -49,6 +62,14 @@ METADATA_FEATURES_DVC_HASH = "features_dvc_hash"
 METADATA_PARAMS = "params"
 METADATA_METRICS = "metrics"
 METADATA_PROMOTION = "promotion"
+# {relative path: sha256} of every file registered, predictor.json included.
+METADATA_FILES_SHA256 = "files_sha256"
+# In a rolled-back model's directory: when and why it was rolled back (JSON).
+ROLLED_BACK = "rolled_back.json"
+
+
+class RegistryError(ValueError):
+    """The registry cannot do what was asked; the message says why."""
 
 
 def repo_root(start: Path) -> Path | None:
@@ -88,14 +109,27 @@ def open_store(home: Path) -> ModelStore:
 def register(
     store: ModelStore, directory: Path, labels: Mapping[str, str], metadata: Mapping[str, Any]
 ) -> Tag:
-    """Save the files of `directory` as a new version of MODEL_NAME. BentoML builds the model
-    aside and moves it into the store only when complete."""
-    with create(
-        MODEL_NAME, labels=dict(labels), metadata=dict(metadata), _model_store=store
-    ) as model:
+    """Save the files of `directory` as a new version of MODEL_NAME, with the sha256 of each.
+    BentoML builds the model aside and moves it into the store only when complete."""
+    digests = {
+        path.relative_to(directory).as_posix(): sha256_of(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+    recorded = {**metadata, METADATA_FILES_SHA256: digests}
+    with create(MODEL_NAME, labels=dict(labels), metadata=recorded, _model_store=store) as model:
         shutil.copytree(directory, model.path, dirs_exist_ok=True)
     tag: Tag = model.tag
     return tag
+
+
+def load_registered(model: Model) -> Predictor:
+    """The registered model's predictor, once every file matches the hashes registration
+    recorded (ModelIntegrityError names the first that does not)."""
+    recorded = model.info.metadata.get(METADATA_FILES_SHA256)
+    digests = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+    verify_files(Path(model.path), digests, f"the registry record of {model.tag}")
+    return load_predictor(Path(model.path))
 
 
 def models(store: ModelStore) -> list[Model]:
@@ -107,10 +141,46 @@ def models(store: ModelStore) -> list[Model]:
     return sorted(found, key=lambda m: (m.creation_time, str(m.tag.version)))
 
 
+def rollback_record(model: Model) -> dict[str, str] | None:
+    """When and why `model` was rolled back ({"reason", "at"}), or None."""
+    path = Path(model.path) / ROLLED_BACK
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as error:
+        raise RegistryError(f"{path} is not JSON: {error}") from None
+    if not isinstance(record, dict):
+        raise RegistryError(f"{path} must be a JSON object")
+    return record
+
+
 def promoted_model(store: ModelStore) -> Model | None:
-    """The model to serve: the newest labelled `stage=promoted`, or None."""
-    promoted = [m for m in models(store) if m.info.labels.get(STAGE) == PROMOTED]
+    """The model to serve: the newest labelled `stage=promoted` and not rolled back, or None."""
+    promoted = [
+        m
+        for m in models(store)
+        if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
+    ]
     return promoted[-1] if promoted else None
+
+
+def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
+    """Pull the andon cord: mark the served model rolled back. Returns its tag and the model
+    served from now on (the one promoted before it), or None if there is none."""
+    if not reason.strip():
+        raise RegistryError("a rollback needs a reason")
+    current = promoted_model(store)
+    if current is None:
+        raise RegistryError("no promoted model to roll back")
+    path = Path(current.path) / ROLLED_BACK
+    record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
+        json.dump(record, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(out.name, path)
+    return current.tag, promoted_model(store)
 
 
 def delete(store: ModelStore, tag: Tag) -> None:

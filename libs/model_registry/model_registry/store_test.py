@@ -2,18 +2,28 @@ from pathlib import Path
 
 import pytest
 
+from model_registry.predictor import ModelIntegrityError
 from model_registry.store import (
     HOME_ENV,
+    METADATA_FILES_SHA256,
     PROMOTED,
     REGISTERED,
     STAGE,
+    Model,
+    RegistryError,
+    load_registered,
     models,
     open_store,
     promoted_model,
     register,
+    roll_back,
+    rollback_record,
     store_home,
 )
-from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture)
+from model_registry.testing import (
+    bentoml_env,  # noqa: F401 (an autouse fixture)
+    sklearn_predictor,
+)
 
 
 def test_home_is_the_repo_build_area_unless_given(
@@ -48,3 +58,52 @@ def test_the_promoted_model_is_the_newest_labelled_promoted(tmp_path: Path) -> N
     store.delete(second)
     promoted = promoted_model(store)
     assert promoted is not None and promoted.tag == first
+
+
+def recorded_files(model: Model) -> set[str]:
+    digests = model.info.metadata[METADATA_FILES_SHA256]
+    assert isinstance(digests, dict)
+    return set(digests)
+
+
+def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "bentoml")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"\x00")
+    with pytest.raises(RegistryError, match="no promoted model to roll back"):
+        roll_back(store, "bad model")
+    first = register(store, files, {STAGE: PROMOTED}, {})
+    second = register(store, files, {STAGE: PROMOTED}, {})
+    with pytest.raises(RegistryError, match="needs a reason"):
+        roll_back(store, " ")
+
+    pulled, serving = roll_back(store, "p99 doubled after the deploy")
+    assert pulled == second
+    assert serving is not None and serving.tag == first
+    promoted = promoted_model(store)
+    assert promoted is not None and promoted.tag == first
+    # Kept, with the reason, and outside the verified files.
+    (marked,) = (m for m in models(store) if m.tag == second)
+    record = rollback_record(marked)
+    assert record is not None and record["reason"] == "p99 doubled after the deploy"
+    assert recorded_files(marked) == {"weights.bin"}
+
+    assert roll_back(store, "and this one")[1] is None
+    assert promoted_model(store) is None
+
+
+def test_registration_records_every_files_hash_and_loading_verifies_them(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "bentoml")
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    tag = register(store, directory, {STAGE: PROMOTED}, {})
+    (model,) = models(store)
+    assert model.tag == tag
+    assert recorded_files(model) == {"predictor.json", "pipeline.skops"}
+    assert load_registered(model).kind == "sklearn"
+    # predictor.json itself is covered: a changed threshold is caught.
+    manifest = Path(model.path) / "predictor.json"
+    manifest.write_text(manifest.read_text().replace('"threshold": 0.5', '"threshold": 0.01'))
+    with pytest.raises(ModelIntegrityError, match="predictor.json has sha256 .* registry record"):
+        load_registered(model)

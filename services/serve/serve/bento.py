@@ -39,6 +39,7 @@ REQUIREMENTS = (
     "pyarrow",
     "scikit-learn",
     "joblib",
+    "skops",
     "torch",
     "pandera",
     "fsspec",

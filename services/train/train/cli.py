@@ -23,7 +23,7 @@ import yaml
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
 from model_registry.predictor import PredictorError
-from model_registry.store import open_store, store_home
+from model_registry.store import RegistryError, open_store, roll_back, store_home
 from storage.atomic import atomic_write_text
 from train.data import TrainingDataError, read_splits, split_files
 from train.distributed import join_world, launch_local, leave_world
@@ -130,6 +130,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         # A previous run's decision would describe models this run did not register.
         (args.output / REGISTRY_FILE).unlink(missing_ok=True)
     print(json.dumps(result))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    pulled, serving = roll_back(open_store(store_home(args.store)), args.reason)
+    print(json.dumps({"rolled_back": str(pulled), "serving": serving and str(serving.tag)}))
     return 0
 
 
@@ -242,6 +248,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(run=_evaluate)
 
+    rollback = commands.add_parser(
+        "rollback",
+        help="the andon cord: stop serving the promoted model; the one promoted before serves",
+    )
+    rollback.add_argument("--reason", required=True, help="why, recorded with the model")
+    rollback.add_argument(
+        "--store",
+        type=Path,
+        help="BentoML home (default: $BENTOML_HOME, else <repo>/build/bentoml)",
+    )
+    rollback.set_defaults(run=_rollback)
+
     # SageMaker starts a bring-your-own container as `<entrypoint> train`.
     sagemaker = commands.add_parser(
         "sagemaker", aliases=["train"], help="run as a SageMaker training job (reads SM_*)"
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         SageMakerError,
         PredictorError,
         RegistrationError,
+        RegistryError,
     ) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2

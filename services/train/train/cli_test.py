@@ -192,3 +192,26 @@ def test_a_bad_parameter_exits_2_naming_it(
     fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
     assert main([*fit, *params_args(tmp_path), "--set", "train.torch.epoch=2"]) == 2
     assert "unknown parameter train.torch.epoch" in capsys.readouterr().err
+
+
+def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features, models_dir = trained
+    store = tmp_path / "store"
+    for run in ("first", "second"):
+        code = evaluate(
+            features, models_dir, tmp_path / run, "--store", str(store), "--set=promote.margin=-1"
+        )
+        assert code == 0
+    capsys.readouterr()
+    promoted = [m for m in models(open_store(store)) if m.info.labels["stage"] == "promoted"]
+    assert len(promoted) == 2
+
+    assert main(["rollback", "--store", str(store), "--reason", "bad p99"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"rolled_back": str(promoted[1].tag), "serving": str(promoted[0].tag)}
+    assert main(["rollback", "--store", str(store), "--reason", "again"]) == 0
+    assert json.loads(capsys.readouterr().out)["serving"] is None
+    assert main(["rollback", "--store", str(store), "--reason", "once more"]) == 2
+    assert "no promoted model to roll back" in capsys.readouterr().err

@@ -8,8 +8,11 @@ label `stage=promoted`, the label serving loads:
    margin, else the baseline: the more complex model has to earn its cost.
 2. If a model is promoted already, it is re-scored on this run's test split (a model scored on
    another period is not comparable), and the champion replaces it only if it beats it by the
-   margin. A promoted model that cannot score this split (its features no longer exist) cannot
-   serve these features either: it is left out, and the decision says so.
+   margin. The one documented exception: a promoted model with a different feature schema (its
+   features are not the run's) cannot score this split nor serve these features, so it is left
+   out and the decision says so. Anything else that stops the comparison (a file that fails
+   verification, a model that cannot load or score) stops the gate: nothing is registered or
+   promoted, and the error says why. A rolled-back model is never the one compared against.
 3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
    always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
 
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model_registry.predictor import load_predictor
+from model_registry.predictor import PredictorError, read_manifest
 from model_registry.store import (
     BASELINE,
     CANDIDATE,
@@ -38,6 +41,7 @@ from model_registry.store import (
     ROLE,
     STAGE,
     ModelStore,
+    load_registered,
     promoted_model,
     register,
 )
@@ -111,6 +115,18 @@ class Provenance:
     params: dict[str, Any]
 
 
+def feature_schema(directory: Path) -> list[tuple[str, str]]:
+    """The (name, kind) of each feature a saved predictor reads, from its manifest alone."""
+    try:
+        return [(f["name"], f["kind"]) for f in read_manifest(directory)["features"]]
+    except (KeyError, TypeError) as error:
+        raise PredictorError(f"{directory}: malformed feature list ({error!r})") from None
+
+
+def _describe(schema: list[tuple[str, str]]) -> str:
+    return f"{len(schema)} features: {', '.join(name for name, _ in schema)}"
+
+
 def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> Decision:
     metrics = evaluation.metrics
     if CANDIDATE_MODEL not in metrics or BASELINE_MODEL not in metrics:
@@ -123,18 +139,26 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
     reference = None
     current = promoted_model(store)
     if current is not None:
-        try:
-            predictor = load_predictor(Path(current.path))
-            probability = predictor.predict_proba(evaluation.test[0])
-            value = score(evaluation.test[1], probability, predictor.threshold)[params.metric]
-            reference = (f"promoted {current.tag}", value)
-        # Whatever stops it (features gone, a network or library that changed shape), a model
-        # that cannot score this split cannot be compared, nor serve these features.
-        except Exception as error:
+        schema = feature_schema(Path(current.path))
+        expected = [(f.name, str(f.kind)) for f in evaluation.predictors[CANDIDATE_MODEL].features]
+        if schema != expected:
             notes.append(
-                f"the promoted model {current.tag} cannot score this test split ({error}); "
-                "the run's champion replaces it"
+                f"the promoted model {current.tag} reads other features ({_describe(schema)}) "
+                f"than this run ({_describe(expected)}): it cannot score this split, and the "
+                "run's champion replaces it"
             )
+        else:
+            try:
+                predictor = load_registered(current)
+                probability = predictor.predict_proba(evaluation.test[0])
+                value = score(evaluation.test[1], probability, predictor.threshold)[params.metric]
+            except Exception as error:
+                raise RegistrationError(
+                    f"the promoted model {current.tag} cannot be compared with this run "
+                    f"({type(error).__name__}: {error}); nothing was registered or promoted. "
+                    "Repair it, or roll it back (`train rollback`) and run again"
+                ) from error
+            reference = (f"promoted {current.tag}", value)
     return decide(params.metric, params.margin, run_scores, reference, notes)
 
 

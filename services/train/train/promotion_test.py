@@ -1,10 +1,11 @@
-import json
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import model_registry.store as registry
+from feature_definitions.features import Feature
 from model_registry.store import (
     CANDIDATE,
     METADATA_PROMOTION,
@@ -115,7 +116,26 @@ def test_the_first_run_promotes_the_baseline_when_the_candidate_does_not_earn_it
     assert current is not None and str(current.tag) == first["baseline"]
 
 
-def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
+def test_a_promoted_model_with_another_feature_schema_is_left_out_and_named(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "bentoml")
+    run = evaluation(trained, tmp_path)
+    # The incumbent was trained on a feature set this run no longer has.
+    older = copy.copy(run.predictors["torch"])
+    older.features = (*older.features, Feature("retired_feature", "numeric"))
+    older.save(tmp_path / "older")
+    incumbent = registry.register(store, tmp_path / "older", {STAGE: PROMOTED}, {})
+
+    second = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    assert second["promoted"] == second["candidate"]
+    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
+    (note,) = second["decision"]["notes"]
+    assert f"promoted model {incumbent} reads other features" in note
+    assert "retired_feature" in note
+
+
+def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
     store = open_store(tmp_path / "bentoml")
@@ -123,17 +143,29 @@ def test_a_promoted_model_that_cannot_score_the_split_is_left_out_and_named(
     first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     current = promoted_model(store)
     assert current is not None
-    manifest = Path(current.path) / "predictor.json"
-    old = json.loads(manifest.read_text())
-    old["features"].append({"name": "retired_feature", "kind": "numeric"})
-    manifest.write_text(json.dumps(old))
+    weights = Path(current.path) / "weights.pt"
+    weights.write_bytes(weights.read_bytes()[:-8])  # truncated on disk
 
+    expected = f"{first['candidate']} cannot be compared.*ModelIntegrityError.*weights.pt.*nothing"
+    with pytest.raises(RegistrationError, match=expected):
+        register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    assert len(models(store)) == 2
+    still = promoted_model(store)
+    assert still is not None and str(still.tag) == first["candidate"]
+
+
+def test_a_rolled_back_model_is_never_compared_against(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store = open_store(tmp_path / "bentoml")
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    registry.roll_back(store, "bad deploy")
     second = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
-    assert second["promoted"] == second["candidate"]
-    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
-    (note,) = second["decision"]["notes"]
-    assert f"promoted model {first['candidate']} cannot score" in note
-    assert "retired_feature" in note
+    assert not any(name.startswith("promoted ") for name in second["decision"]["scores"])
+    assert second["decision"]["reason"].endswith("nothing was promoted yet")
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == second["candidate"] != first["candidate"]
 
 
 def test_registration_needs_both_models(tmp_path: Path) -> None:
