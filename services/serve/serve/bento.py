@@ -17,7 +17,6 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import yaml
 
@@ -75,7 +74,6 @@ def assemble(context: Path) -> None:
 def build(version_label: str | None = None) -> str:
     use_model_store()
     import bentoml
-    from bentoml._internal import configuration
 
     # BentoML changes into the build context and, when importing the service fails, stays there.
     with contextlib.chdir(Path.cwd()), tempfile.TemporaryDirectory(prefix="bento-") as directory:
@@ -83,12 +81,11 @@ def build(version_label: str | None = None) -> str:
         assemble(context)
         bentofile = context / "bentofile.yaml"
         bentofile.write_text(yaml.safe_dump(bento_options(), sort_keys=False))
-        # BentoML looks uv up on every build, pip-installing it from PyPI when missing, though
-        # it runs uv only to lock packages, which this bentofile turns off.
-        with mock.patch.object(configuration, "get_uv_command", return_value=["uv"]):
-            bento = bentoml.bentos.build_bentofile(
-                str(bentofile), build_ctx=str(context), version=version_label
-            )
+        # BentoML looks uv up on every build and pip-installs it from PyPI when it is missing;
+        # this artifact carries it (services/serve/BUILD), though this bentofile never locks.
+        bento = bentoml.bentos.build_bentofile(
+            str(bentofile), build_ctx=str(context), version=version_label
+        )
     return str(bento.tag)
 
 
