@@ -4,7 +4,6 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from storage import atomic
 from storage.atomic import (
     atomic_output,
     atomic_write_text,
@@ -83,7 +82,7 @@ def test_a_failed_second_rename_puts_the_old_tree_back(
             raise OSError("disk full")
         real_replace(source, dest)
 
-    monkeypatch.setattr(atomic.os, "replace", second_rename_fails)
+    monkeypatch.setattr(os, "replace", second_rename_fails)
     with pytest.raises(OSError, match="disk full"), staged_directory(target) as staging:
         (staging / "new.parquet").write_text("new")
     assert [p.name for p in target.iterdir()] == ["kept.parquet"]
@@ -105,8 +104,8 @@ def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent
         events.append("rename")
         real_replace(source, dest)
 
-    monkeypatch.setattr(atomic.os, "fsync", fsync)
-    monkeypatch.setattr(atomic.os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     target = tmp_path / "curated"
     with staged_directory(target) as staging:
         (staging / "flights").mkdir()
@@ -120,9 +119,11 @@ def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent
 
 def test_a_held_lock_makes_the_second_holder_give_up_naming_it(tmp_path: Path) -> None:
     lock = tmp_path / ".curated.lock"
-    with exclusive_lock(lock, timeout=0):
-        with pytest.raises(TimeoutError, match=f"{lock} is held by pid {os.getpid()}.*0.2 s"):
-            with exclusive_lock(lock, timeout=0.2):
-                pass
+    with (
+        exclusive_lock(lock, timeout=0),
+        pytest.raises(TimeoutError, match=f"{lock} is held by pid {os.getpid()}.*0.2 s"),
+        exclusive_lock(lock, timeout=0.2),
+    ):
+        pass
     with exclusive_lock(lock, timeout=0):  # released: free again
         pass
