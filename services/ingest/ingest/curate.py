@@ -45,7 +45,7 @@ from storage.atomic import exclusive_lock, replace_directory, staged_directory
 
 SOURCE = "source_file"
 # Landed CSV read, checked and held in memory at once (with its Arrow and pandas copies).
-BATCH_BYTES = 32 * 2**20
+BATCH_BYTES = 8 * 2**20
 # How long a run waits for another run writing the same output before it gives up.
 LOCK_TIMEOUT_SECONDS = 600.0
 # In the spilled rows: the position of the row's landed file in the table's list of files.
@@ -159,31 +159,13 @@ def _curate_table(
         # uses every core. map() keeps the files in name order.
         ThreadPoolExecutor(max_workers=os.cpu_count()) as pool,
         pq.ParquetWriter(quarantine / "rows.parquet", _quarantine_schema(contract)) as rejected,
-        _Spill(contract, spill) as accepted,
     ):
+        accepted = _Spill(contract, spill)
         for batch in _batches(files, batch_bytes):
             loaded = list(pool.map(lambda file: _load(contract, file), batch))
-            contents = {landed.name: data for data, landed in loaded}
-            landed = [landed for _, landed in loaded]
-            rows, offsets = _concat_rows(contract, landed)
-            typed = typed_frame(contract, rows, arrow_strings=True)
-            checked = check_typed(contract, typed, _unparsed(landed, offsets))
-            valid = checked.valid.to_numpy()
-            duplicate = _seen_before(contract, checked.typed, valid, seen)
-            quarantined = _quarantined_rows(contract, landed, contents, offsets, checked.reasons)
-            if len(quarantined):
-                rejected.write_table(
-                    pa.Table.from_pandas(quarantined, schema=rejected.schema, preserve_index=False)
-                )
-            for file in landed:
-                if file.problem:
-                    (quarantine / "files" / file.name).write_bytes(contents[file.name])
-            source = np.repeat(
-                np.arange(len(reports), len(reports) + len(landed)), np.diff(offsets)
+            reports += _curate_batch(
+                contract, loaded, len(reports), quarantine, rejected, accepted, seen
             )
-            keep = valid & ~duplicate
-            accepted.add(rows.filter(keep), source[keep])
-            reports += _reports(contract, landed, offsets, valid, duplicate)
         duplicates = accepted.write_deduplicated(staging / contract.name, len(reports))
     reports = [
         replace(report, rows_accepted=report.rows_accepted - int(extra),
@@ -195,6 +177,39 @@ def _curate_table(
         text = json.dumps(asdict(report), indent=2, sort_keys=True) + "\n"
         (staging / "reports" / contract.name / f"{report.file}.json").write_text(text)
     return reports
+
+
+def _curate_batch(
+    contract: TableContract,
+    loaded: list[tuple[bytes, LandedFile]],
+    first_file: int,
+    quarantine: Path,
+    rejected: pq.ParquetWriter,
+    accepted: _Spill,
+    seen: set[Hashable] | None,
+) -> list[FileReport]:
+    """Check a batch of loaded files (the table's files from position `first_file` on): their
+    rejected rows to `rejected`, unreadable files to `quarantine`, accepted rows to `accepted`.
+    Returns their reports, with duplicates counted only as far as `seen` tells."""
+    contents = {landed.name: data for data, landed in loaded}
+    landed = [landed for _, landed in loaded]
+    rows, offsets = _concat_rows(contract, landed)
+    typed = typed_frame(contract, rows, arrow_strings=True)
+    checked = check_typed(contract, typed, _unparsed(landed, offsets))
+    valid = checked.valid.to_numpy()
+    duplicate = _seen_before(contract, checked.typed, valid, seen)
+    quarantined = _quarantined_rows(contract, landed, contents, offsets, checked.reasons)
+    if len(quarantined):
+        rejected.write_table(
+            pa.Table.from_pandas(quarantined, schema=rejected.schema, preserve_index=False)
+        )
+    for file in landed:
+        if file.problem:
+            (quarantine / "files" / file.name).write_bytes(contents[file.name])
+    source = np.repeat(np.arange(first_file, first_file + len(landed)), np.diff(offsets))
+    keep = valid & ~duplicate
+    accepted.add(rows.filter(keep), source[keep])
+    return _reports(contract, landed, offsets, valid, duplicate)
 
 
 def _batches(files: list[LandedSource], batch_bytes: int) -> Iterator[list[LandedSource]]:
@@ -318,49 +333,53 @@ def _reports(
 
 
 class _Spill:
-    """Accepted rows on disk, one Parquet file per output file, in landed order, each row with
-    the position of its landed file (FILE_INDEX)."""
+    """Accepted rows on disk, a directory per output file holding a Parquet file per batch (no
+    writer stays open: each would hold its column buffers), each row with the position of its
+    landed file (FILE_INDEX)."""
 
     def __init__(self, contract: TableContract, directory: Path) -> None:
         self.contract = contract
         self.directory = directory
-        self.schema = contract.arrow_schema.append(pa.field(FILE_INDEX, pa.int32()))
-        self.writers: dict[str, pq.ParquetWriter] = {}
-
-    def __enter__(self) -> _Spill:
-        self.directory.mkdir(parents=True)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
+        self.batches = 0
 
     def add(self, rows: pa.Table, source: np.ndarray) -> None:
         rows = rows.append_column(FILE_INDEX, pa.array(source, pa.int32()))
         for name, part in _output_files(self.contract, rows).items():
-            if name not in self.writers:
-                self.writers[name] = pq.ParquetWriter(self.directory / name, self.schema)
-            self.writers[name].write_table(part)
+            (self.directory / name).mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, self.directory / name / f"{self.batches:08d}.parquet")
+        self.batches += 1
 
     def write_deduplicated(self, directory: Path, files: int) -> np.ndarray:
         """Write each output file into `directory` without the repeats of a natural key (the
         first row kept) and return how many rows of each landed file were dropped so."""
-        self.close()
         directory.mkdir(parents=True)
         dropped = np.zeros(files, dtype=np.int64)
-        for name in sorted(self.writers):
-            rows = pq.read_table(self.directory / name)
-            keys = rows.select(list(self.contract.natural_key)).to_pandas()
-            duplicate = keys.duplicated(keep="first").to_numpy()
+        names = sorted(p.name for p in self.directory.iterdir()) if self.directory.exists() else []
+        for name in names:
+            parts = sorted((self.directory / name).iterdir())
+            rows = pa.concat_tables(pq.read_table(part) for part in parts)
+            duplicate = _repeats(rows, self.contract.natural_key)
             source = rows.column(FILE_INDEX).to_numpy()
             dropped += np.bincount(source[duplicate], minlength=files)
             _write_output_file(
                 self.contract, rows.filter(~duplicate).drop_columns([FILE_INDEX]), directory / name
             )
         return dropped
+
+
+def _repeats(rows: pa.Table, key: tuple[str, ...]) -> np.ndarray:
+    """Per row, whether an earlier row has the same `key`; in Arrow, without a Python object
+    per value."""
+    position = "__position"
+    first = (
+        rows.select(list(key))
+        .append_column(position, pa.array(np.arange(rows.num_rows)))
+        .group_by(list(key), use_threads=False)
+        .aggregate([(position, "min")])
+    )
+    repeated = np.ones(rows.num_rows, dtype=bool)
+    repeated[first.column(f"{position}_min").to_numpy()] = False
+    return repeated
 
 
 def _output_files(contract: TableContract, rows: pa.Table) -> dict[str, pa.Table]:
