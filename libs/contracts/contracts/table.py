@@ -15,6 +15,7 @@ faster. str_matches patterns are therefore RE2 patterns: no backreferences or lo
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -210,7 +211,10 @@ def _add_reasons(reasons: pd.Series, new: pd.Series) -> None:
 
 
 def _plain(value: object) -> object:
-    """numpy scalars print as np.int64(575); reasons should show 575."""
+    """numpy scalars print as np.int64(575); reasons should show 575. A missing value shows as
+    None, as pandera reports it as nan or <NA> depending on the other rows of the frame."""
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
     item = getattr(value, "item", None)
     return item() if callable(item) else value
 
