@@ -20,13 +20,18 @@ def run(command: list[str]) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO).stdout
 
 
-def land_and_curate(landing: Path, curated: Path) -> None:
+def land(landing: Path, ingest: Path = INGEST) -> None:
     """Flights and weather for every day of 2013 and the planes and airports snapshot of
-    31 December, landed under `landing` and curated into `curated`."""
+    31 December, landed under `landing` by the ingest PEX `ingest`."""
     for tables, start in (
         (["flights", "weather"], "2013-01-01"),
         (["planes", "airports"], "2013-12-31"),
     ):
-        run([str(INGEST), "land", "--start", start, "--end", "2013-12-31",
+        run([str(ingest), "land", "--start", start, "--end", "2013-12-31",
              "--landing", str(landing), "--tables", *tables])  # fmt: skip
+
+
+def land_and_curate(landing: Path, curated: Path) -> None:
+    """The full year (`land`) landed under `landing` and curated into `curated`."""
+    land(landing)
     run([str(INGEST), "curate", "--landing", str(landing), "--curated", str(curated)])

@@ -15,6 +15,7 @@ faster. str_matches patterns are therefore RE2 patterns: no backreferences or lo
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -113,16 +114,18 @@ def hhmm(low: int, high: int) -> list[pa.Check]:
 
 
 def _time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
-    """The instant time_hour falls on the table's local year, month, day and hour."""
+    """The instant time_hour falls on the table's local year, month, day and hour. A row with
+    any of them missing cannot match: it fails here rather than making the check raise."""
     # Local wall-clock time, converted once: each field of a tz-aware series converts again.
     local = frame["time_hour"].dt.tz_convert(LOCAL_TIMEZONE).dt.tz_localize(None)
-    matches: pd.Series = (
-        (local.dt.year == frame["year"])
-        & (local.dt.month == frame["month"])
-        & (local.dt.day == frame["day"])
-        & (local.dt.hour == frame["hour"])
+    matches = (
+        (local.dt.year.astype("Int64") == frame["year"])
+        & (local.dt.month.astype("Int64") == frame["month"])
+        & (local.dt.day.astype("Int64") == frame["day"])
+        & (local.dt.hour.astype("Int64") == frame["hour"])
     )
-    return matches
+    judged: pd.Series = matches.fillna(False).astype(bool)
+    return judged
 
 
 # For tables that record an hour both as an instant and as local fields (flights, weather).
@@ -208,7 +211,10 @@ def _add_reasons(reasons: pd.Series, new: pd.Series) -> None:
 
 
 def _plain(value: object) -> object:
-    """numpy scalars print as np.int64(575); reasons should show 575."""
+    """numpy scalars print as np.int64(575); reasons should show 575. A missing value shows as
+    None, as pandera reports it as nan or <NA> depending on the other rows of the frame."""
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
     item = getattr(value, "item", None)
     return item() if callable(item) else value
 
@@ -219,14 +225,27 @@ def _schema_failures(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> pd.Seri
         # inplace: the schemas do not coerce, so nothing is changed, and the frame is not copied.
         schema.validate(typed, lazy=True, inplace=True)
     except SchemaErrors as errors:
-        cases = errors.failure_cases.dropna(subset=["index"])
+        cases = errors.failure_cases
+        per_row_cases = cases.dropna(subset=["index"])
         # A row-level check reports every column of a failing row; name it once per row.
         described = [
             str(case.check)
             if case.schema_context == "DataFrameSchema"
             else f"{case.column}: {case.check} (got {_plain(case.failure_case)!r})"
-            for case in cases.itertuples()
+            for case in per_row_cases.itertuples()
         ]
-        per_row = pd.Series(described, index=cases["index"].astype(int))
-        return per_row.groupby(level=0).agg(lambda parts: "; ".join(dict.fromkeys(parts)))
+        per_row = pd.Series(described, index=per_row_cases["index"].astype(int))
+        # A failure without a row (a check that raised, a wrong dtype) judged no row: fail closed,
+        # every row is rejected with it rather than the check being skipped.
+        unjudged = [
+            f"{'' if pd.isna(case.column) else f'{case.column}: '}{case.check} could not be "
+            f"checked ({_plain(case.failure_case)})"
+            for case in cases[cases["index"].isna()].itertuples()
+        ]
+        if unjudged:
+            every_row = pd.Series("; ".join(unjudged), index=typed.index, dtype=object)
+            per_row = pd.concat([per_row, every_row])
+        return per_row.groupby(level=0, sort=True).agg(
+            lambda parts: "; ".join(dict.fromkeys(parts))
+        )
     return pd.Series(dtype=object)

@@ -1,4 +1,7 @@
+import dataclasses
+
 import pandas as pd
+import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -64,3 +67,41 @@ def test_an_integer_beyond_what_a_float_holds_exactly_is_not_an_integer() -> Non
 def test_check_columns_names_repeated_columns() -> None:
     with pytest.raises(ValueError, match="repeated column\\(s\\) year$"):
         FLIGHTS.check_columns([*FLIGHT_COLUMNS, "year"], source="header")
+
+
+def test_rows_with_missing_fields_do_not_stop_the_time_hour_check_for_the_others() -> None:
+    """A null in a non-nullable column once made the frame-level time_hour check raise; pandera
+    then reported it without a row and every inconsistent row of the table was accepted."""
+    result = apply_contract(
+        FLIGHTS,
+        raw(
+            {},
+            {"hour": None},
+            {"time_hour": "2013-02-01T10:00:00Z"},  # a month after the local fields
+            {"year": None, "time_hour": "2013-02-01T10:00:00Z"},
+            {"time_hour": None},
+        ),
+    )
+    assert result.valid.tolist() == [True, False, False, False, False]
+    time_hour_check = "time_hour (in New York time) matches year, month, day and hour"
+    for reason in result.reasons[1:]:
+        assert time_hour_check in reason
+    assert "hour: not_nullable" in result.reasons[1]
+    assert "year: not_nullable" in result.reasons[3]
+    assert "time_hour: not_nullable" in result.reasons[4]
+
+
+def test_a_check_that_raises_rejects_every_row_it_could_not_judge() -> None:
+    def explodes(frame: pd.DataFrame) -> pd.Series:
+        raise RuntimeError("cannot judge")
+
+    schema = pandera.DataFrameSchema(
+        FLIGHTS.schema.columns,
+        checks=[*FLIGHTS.schema.checks, pandera.Check(explodes, error="explodes")],
+        strict=True,
+    )
+    result = apply_contract(dataclasses.replace(FLIGHTS, schema=schema), raw({}, {"month": "13"}))
+    assert result.valid.tolist() == [False, False]
+    for reason in result.reasons:
+        assert 'explodes could not be checked (RuntimeError("cannot judge"))' in reason
+    assert "month: in_range(1, 12) (got 13)" in result.reasons[1]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import fsspec
+
+LOCK_POLL_SECONDS = 0.1
 
 
 @contextmanager
@@ -42,23 +46,91 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield an empty directory beside `target`; on success it replaces `target` whole.
 
-    Readers see the old tree or the new one, never a mix: the new tree is built aside, then two
-    renames swap it in (between them `target` is briefly absent, never partial). On any
-    exception the staged tree is removed and `target` is left as it was.
+    Readers see the old tree or the new one, never a mix: the new tree is built aside, then
+    `replace_directory` swaps it in. On any exception the staged tree is removed and `target`
+    is left as it was.
     """
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
     try:
         yield staging
-        retired = final.with_name(f".{final.name}.retired")
-        shutil.rmtree(retired, ignore_errors=True)
-        if final.exists():
-            os.replace(final, retired)
-        os.replace(staging, final)
-        shutil.rmtree(retired, ignore_errors=True)
+        replace_directory(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_directory(staged: Path, target: Path) -> None:
+    """Move the tree `staged` onto `target` (a sibling), durably.
+
+    Every staged file and directory is fsynced first, so that after a crash the new tree is
+    complete, never a set of names with empty files. Two renames swap it in (between them
+    `target` is briefly absent, never partial); if the second fails the old tree is renamed
+    back. The parent is fsynced last, so the renames themselves survive a crash.
+    """
+    _fsync_tree(staged)
+    retired = target.with_name(f".{target.name}.retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    had_target = target.exists()
+    if had_target:
+        os.replace(target, retired)
+    try:
+        os.replace(staged, target)
+    except BaseException:
+        if had_target:
+            os.replace(retired, target)
+        raise
+    finally:
+        _fsync_directory(target.parent)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_directory(Path(directory))
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike[str], *, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (created if absent, never removed) for the
+    block, so that two processes writing the same output run one after the other. Waits up to
+    `timeout` seconds for another holder; then raises TimeoutError naming the lock and its holder.
+    The lock is released when the block ends or the process dies."""
+    lock = Path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise TimeoutError(
+                        f"{lock} is held by {holder}: another run is writing the same output; "
+                        f"gave up after waiting {timeout:g} s"
+                    ) from None
+                time.sleep(LOCK_POLL_SECONDS)
+        try:
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def write_bytes_atomically(url: str, data: bytes) -> None:

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import fsspec
@@ -6,6 +7,7 @@ import pytest
 from storage.atomic import (
     atomic_output,
     atomic_write_text,
+    exclusive_lock,
     staged_directory,
     write_bytes_atomically,
 )
@@ -63,3 +65,65 @@ def test_write_bytes_atomically_to_a_path_or_url(tmp_path: Path, scheme: str) ->
     assert [p.rsplit("/", 1)[-1] for p in fs.ls(f"{root}/flights", detail=False)] == [
         "2013-01-01.csv"
     ]
+
+
+def test_a_failed_second_rename_puts_the_old_tree_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "curated"
+    target.mkdir()
+    (target / "kept.parquet").write_text("old")
+    renames: list[str] = []
+    real_replace = os.replace
+
+    def second_rename_fails(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        renames.append(Path(source).name)
+        if len(renames) == 2:
+            raise OSError("disk full")
+        real_replace(source, dest)
+
+    monkeypatch.setattr(os, "replace", second_rename_fails)
+    with pytest.raises(OSError, match="disk full"), staged_directory(target) as staging:
+        (staging / "new.parquet").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["kept.parquet"]
+    assert (target / "kept.parquet").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+
+
+def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync " + os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        events.append("rename")
+        real_replace(source, dest)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "curated"
+    with staged_directory(target) as staging:
+        (staging / "flights").mkdir()
+        (staging / "flights" / "2013-01.parquet").write_text("new")
+    swap = events.index("rename")
+    before = events[:swap]
+    assert "fsync 2013-01.parquet" in before and "fsync flights" in before
+    assert any(event.startswith("fsync .curated.staging-") for event in before)
+    assert events[swap + 1 :] == [f"fsync {tmp_path.name}"]
+
+
+def test_a_held_lock_makes_the_second_holder_give_up_naming_it(tmp_path: Path) -> None:
+    lock = tmp_path / ".curated.lock"
+    with (
+        exclusive_lock(lock, timeout=0),
+        pytest.raises(TimeoutError, match=f"{lock} is held by pid {os.getpid()}.*0.2 s"),
+        exclusive_lock(lock, timeout=0.2),
+    ):
+        pass
+    with exclusive_lock(lock, timeout=0):  # released: free again
+        pass

@@ -10,9 +10,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from contracts.tables import CURATED_TABLES
-from ingest.curate import curate
+from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
+
+EXIT_USAGE = 2
+# Every landed file of some table was quarantined; the previous curated output is kept.
+EXIT_NOTHING_ACCEPTED = 3
+# Another curate run held the output's lock for longer than --lock-timeout.
+EXIT_LOCKED = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,23 +35,42 @@ def main(argv: list[str] | None = None) -> int:
     curate_cmd.add_argument(
         "--tables", nargs="+", default=list(CURATED_TABLES), help="tables to curate"
     )
+    curate_cmd.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=LOCK_TIMEOUT_SECONDS,
+        help="seconds to wait for another curate run writing the same output",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "land":
             written = land(args.start, args.end, args.landing, tuple(args.tables))
             print(json.dumps({"landed_files": written, "landing": args.landing}))
         else:
-            reports = curate(args.landing, args.curated, tuple(args.tables))
-            totals = {
-                key: sum(getattr(r, key) for r in reports)
-                for key in ("rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate")
-            }
-            quarantined = [asdict(r) for r in reports if r.status == "quarantined"]
-            print(json.dumps({"files": len(reports), **totals, "quarantined_files": quarantined}))
+            reports = curate(
+                args.landing, args.curated, tuple(args.tables), lock_timeout=args.lock_timeout
+            )
+            print(json.dumps(_summary(reports)))
+    except NothingAccepted as error:
+        print(json.dumps(_summary(error.reports)))
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return EXIT_NOTHING_ACCEPTED
+    except TimeoutError as error:
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return EXIT_LOCKED
     except (FileNotFoundError, ValueError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     return 0
+
+
+def _summary(reports: list[FileReport]) -> dict[str, object]:
+    totals = {
+        key: sum(getattr(r, key) for r in reports)
+        for key in ("rows_read", "rows_accepted", "rows_quarantined", "rows_duplicate")
+    }
+    quarantined = [asdict(r) for r in reports if r.status == "quarantined"]
+    return {"files": len(reports), **totals, "quarantined_files": quarantined}
 
 
 if __name__ == "__main__":

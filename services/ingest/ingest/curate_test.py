@@ -1,6 +1,11 @@
+import codecs
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import curate as curate_module
-from ingest.curate import FileReport, curate
+from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, main
+from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
 
 
@@ -157,16 +163,16 @@ def test_a_run_killed_mid_write_leaves_the_previous_output(
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
     before = tree_digest(tmp_path / "curated")
 
-    def die_after_first_partition(contract: object, rows: pa.Table, directory: Path) -> None:
-        directory.mkdir(parents=True)
-        pq.write_table(rows.slice(0, 10), directory / "2013-01.parquet")
+    def die_after_first_file(contract: object, rows: pa.Table, path: Path) -> None:
+        pq.write_table(rows.slice(0, 10), path)
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(curate_module, "_write_partitions", die_after_first_partition)
+    monkeypatch.setattr(curate_module, "_write_output_file", die_after_first_file)
     with pytest.raises(KeyboardInterrupt):
         curate(str(two_real_days), tmp_path / "curated", ("flights",))
     assert tree_digest(tmp_path / "curated") == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+    # No staged, spilled or retired tree is left; the lock file stays (removing it would race).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".curated.lock", "curated"]
 
 
 def test_an_empty_landing_zone_is_an_error_naming_the_tables(tmp_path: Path) -> None:
@@ -208,3 +214,155 @@ def test_weather_planes_and_airports_are_curated_with_their_own_contracts(
     by_code = curated_airports.set_index("faa")["tzone"]
     assert (by_code["IAH"], by_code["HNL"]) == ("America/Chicago", "Pacific/Honolulu")
     assert by_code.isna().sum() == 3
+
+
+def test_a_landing_whose_files_are_all_quarantined_keeps_the_previous_output(
+    two_real_days: Path, tmp_path: Path
+) -> None:
+    """It crashed with "zip() argument 3 is longer than arguments 1-2" and wrote no report."""
+    curate(str(two_real_days), tmp_path / "curated", ("flights",))
+    before = tree_digest(tmp_path / "curated")
+    header = (two_real_days / "flights" / "2013-01-31.csv").read_bytes().splitlines()[0]
+    flights = tmp_path / "landing" / "flights"
+    flights.mkdir(parents=True)
+    (flights / "2013-03-01.csv").write_bytes(b"")
+    (flights / "2013-03-02.csv").write_bytes(header + b"\n")
+    (flights / "2013-03-03.csv").write_bytes(b"\x89PNG\x00\x01garbage")
+
+    with pytest.raises(NothingAccepted, match="no row of flights was accepted") as raised:
+        curate(str(tmp_path / "landing"), tmp_path / "curated", ("flights",))
+
+    assert tree_digest(tmp_path / "curated") == before
+    assert [(r.file, r.status) for r in raised.value.reports] == [
+        ("2013-03-01.csv", "quarantined"),
+        ("2013-03-02.csv", "quarantined"),
+        ("2013-03-03.csv", "quarantined"),
+    ]
+    rejected = tmp_path / "curated.rejected"
+    assert sorted(p.name for p in (rejected / "reports" / "flights").iterdir()) == [
+        "2013-03-01.csv.json", "2013-03-02.csv.json", "2013-03-03.csv.json",
+    ]  # fmt: skip
+    files = rejected / "quarantine" / "flights" / "files"
+    assert (files / "2013-03-03.csv").read_bytes() == b"\x89PNG\x00\x01garbage"
+    assert sorted(p.name for p in files.iterdir()) == [
+        "2013-03-01.csv", "2013-03-02.csv", "2013-03-03.csv",
+    ]  # fmt: skip
+    # The next run that accepts rows replaces the output and drops the rejected run's tree.
+    curate(str(two_real_days), tmp_path / "curated", ("flights",))
+    assert not rejected.exists()
+
+
+def test_well_formed_files_whose_every_row_breaks_the_contract_exit_3(
+    two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    for day in (landing / "flights").iterdir():
+        header, *rows = day.read_text().splitlines()
+        year_13 = [",".join(["13", *row.split(",")[1:]]) for row in rows]
+        day.write_text("\n".join([header, *year_13]) + "\n")
+    status = main(["curate", "--landing", str(landing), "--curated", str(tmp_path / "curated"),
+                   "--tables", "flights"])  # fmt: skip
+    assert status == EXIT_NOTHING_ACCEPTED
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert summary["rows_accepted"] == 0 and summary["rows_quarantined"] == summary["rows_read"] > 0
+    assert "no row of flights was accepted" in err and "curated.rejected" in err
+    assert not (tmp_path / "curated").exists()
+    quarantined = pd.read_parquet(
+        tmp_path / "curated.rejected" / "quarantine" / "flights" / "rows.parquet"
+    )
+    assert len(quarantined) == summary["rows_read"]
+    assert quarantined["reason"].str.contains("year: in_range").all()
+
+
+def test_a_file_with_a_byte_order_mark_is_accepted(two_real_days: Path, tmp_path: Path) -> None:
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    day = landing / "flights" / "2013-01-31.csv"
+    day.write_bytes(codecs.BOM_UTF8 + day.read_bytes())
+    report = curate(str(landing), tmp_path / "curated", ("flights",))[0]
+    assert (report.status, report.rows_accepted) == ("accepted", report.rows_read)
+
+
+def test_small_batches_give_the_output_and_counts_of_one_batch(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    tables = ("flights", "weather", "planes")
+    land(dt.date(2013, 1, 31), dt.date(2013, 2, 2), str(landing), tables)
+    # A re-delivery of a day, landed later: its rows are duplicates of an earlier batch's.
+    redelivered = (landing / "flights" / "2013-01-31.csv").read_bytes()
+    (landing / "flights" / "2013-02-03.csv").write_bytes(redelivered)
+
+    whole = curate(str(landing), tmp_path / "whole", tables)
+    per_file = curate(str(landing), tmp_path / "per-file", tables, batch_bytes=1)
+
+    assert per_file == whole
+    assert tree_digest(tmp_path / "per-file") == tree_digest(tmp_path / "whole")
+    by_file = {(r.table, r.file): r for r in per_file}
+    again = by_file["flights", "2013-02-03.csv"]
+    assert again.rows_duplicate == again.rows_read > 0
+    assert by_file["planes", "2013-02-02.csv"].rows_duplicate == 3322
+    for report in per_file:
+        assert_rows_add_up(report)
+
+
+# A curate run that, once it holds the lock and is about to write its output, waits for the
+# test to create the file `release`.
+CURATE_HOLDING_THE_LOCK = """
+import sys
+import time
+from pathlib import Path
+
+from ingest import curate as curate_module
+
+landing, curated, started, release = sys.argv[1:]
+write = curate_module._write_output_file
+
+
+def wait_for_release(*args):
+    Path(started).touch()
+    while not Path(release).exists():
+        time.sleep(0.05)
+    write(*args)
+
+
+curate_module._write_output_file = wait_for_release
+curate_module.curate(landing, Path(curated), ("flights",))
+"""
+
+
+def test_two_curate_processes_on_one_output_run_one_after_the_other(
+    two_real_days: Path, tmp_path: Path
+) -> None:
+    curated, started, release = tmp_path / "curated", tmp_path / "started", tmp_path / "release"
+    first = subprocess.Popen(
+        [sys.executable, "-c", CURATE_HOLDING_THE_LOCK,
+         str(two_real_days), str(curated), str(started), str(release)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert first.poll() is None, first.stderr.read() if first.stderr else ""
+            assert time.monotonic() < deadline, "the first run never reached its output"
+            time.sleep(0.05)
+        command = ["curate", "--landing", str(two_real_days), "--curated", str(curated),
+                   "--tables", "flights"]  # fmt: skip
+        second = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", *command, "--lock-timeout", "0.5"],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == EXIT_LOCKED, second.stderr
+        assert f"{tmp_path / '.curated.lock'} is held by pid {first.pid}" in second.stderr
+        assert not curated.exists()  # the first run has not swapped its output in yet
+    finally:
+        release.touch()
+        first.wait(timeout=120)
+    assert first.returncode == 0
+    first_output = tree_digest(curated)
+    # Once the lock is free, a run goes ahead and writes the same output.
+    assert main([*command, "--lock-timeout", "60"]) == 0
+    assert tree_digest(curated) == first_output

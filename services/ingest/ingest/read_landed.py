@@ -8,6 +8,7 @@ that does not parse. Files are read whole and are small; most never reach the te
 
 from __future__ import annotations
 
+import codecs
 import io
 from dataclasses import dataclass, field
 
@@ -54,6 +55,7 @@ class LandedFile:
 
 
 def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
+    data = _without_bom(data)
     problem = _whole_file_problem(contract, data)
     if problem:
         return LandedFile(name, problem=problem, unusable_rows=_data_lines(data))
@@ -84,8 +86,13 @@ def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
 def read_text_rows(contract: TableContract, data: bytes) -> pd.DataFrame:
     """The rows of a file `read_landed` accepted, as text (None where missing), in the order and
     positions of its `rows`: the raw values a quarantined row is kept with."""
-    raw, _ = _read_csv(contract, data, _arrow_types(contract, None))
+    raw, _ = _read_csv(contract, _without_bom(data), _arrow_types(contract, None))
     return _text_frame(raw)
+
+
+def _without_bom(data: bytes) -> bytes:
+    """Spreadsheet exports start UTF-8 with a byte-order mark; it is not part of the header."""
+    return data.removeprefix(codecs.BOM_UTF8)
 
 
 def _arrow_types(contract: TableContract, integers: pa.DataType | None) -> dict[str, pa.DataType]:

@@ -1,3 +1,5 @@
+import codecs
+
 import pytest
 
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
@@ -120,3 +122,11 @@ def test_a_bad_file_gets_a_reason_not_an_exception(
     assert landed.rows is None
     assert landed.problem is not None and problem in landed.problem
     assert landed.unusable_rows == unusable_rows
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_header() -> None:
+    data = codecs.BOM_UTF8 + GOOD.encode()
+    landed = read_landed(FLIGHTS, "exported.csv", data)
+    assert landed.problem is None and landed.rows is not None
+    assert landed.rows["year"].to_pylist() == [2013, 2013]
+    assert read_text_rows(FLIGHTS, data)["year"].tolist() == ["2013", "2013"]
