@@ -245,7 +245,9 @@ def _schema_failures(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> pd.Seri
         if unjudged:
             every_row = pd.Series("; ".join(unjudged), index=typed.index, dtype=object)
             per_row = pd.concat([per_row, every_row])
+        # Sorted: pandera orders failure cases by what else failed in the frame, and a row's
+        # reasons must not depend on its neighbours.
         return per_row.groupby(level=0, sort=True).agg(
-            lambda parts: "; ".join(dict.fromkeys(parts))
+            lambda parts: "; ".join(sorted(dict.fromkeys(parts)))
         )
     return pd.Series(dtype=object)

@@ -1,0 +1,142 @@
+"""Where the service's data comes from: the online store and the training statistics, from one
+location per environment.
+
+FLIGHT_DELAY_SERVING_DATA names it: a directory (default: the repo's `data/`, where the
+pipeline writes them) or an S3 prefix (on AWS: `s3://<artifacts bucket>/serving`, where the
+deploy job uploads them). Either way it holds the pipeline's layout:
+
+    online_store/online.sqlite     (DVC stage online_store)
+    features/stats.json            (DVC stage features)
+
+A remote location is copied into a local cache first; each file is written aside and renamed,
+so a reader never sees half a file. The service waits for both files for at most
+FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 300), then fails with an error naming what is
+missing and where it looked. The model itself travels in the Bento (the image), so rolling an
+image back rolls its model back too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import fsspec
+
+from model_registry.store import repo_root
+
+DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
+WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
+DEFAULT_WAIT_SECONDS = 300.0
+ONLINE_STORE = PurePosixPath("online_store/online.sqlite")
+STATS = PurePosixPath("features/stats.json")
+# How often a wait looks again.
+POLL_SECONDS = 0.5
+
+
+class ServingDataError(RuntimeError):
+    """The serving data cannot be had; the message names what, and where it was looked for."""
+
+
+@dataclass(frozen=True)
+class ServingData:
+    online_store: Path
+    stats: Path
+
+
+def location(environ: Mapping[str, str] = os.environ) -> str:
+    """$FLIGHT_DELAY_SERVING_DATA, else the repo's data/ (nearest pants.toml upwards)."""
+    if environ.get(DATA_ENV):
+        return environ[DATA_ENV]
+    cwd = Path.cwd()
+    return str((repo_root(cwd) or cwd) / "data")
+
+
+def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    raw = environ.get(WAIT_ENV)
+    if not raw:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ServingDataError(f"{WAIT_ENV}={raw!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise ServingDataError(f"{WAIT_ENV}={raw!r} must be a finite number of seconds >= 0")
+    return value
+
+
+def is_remote(where: str) -> bool:
+    return "://" in where and not where.startswith("file://")
+
+
+def fetch(
+    where: str,
+    wait: float,
+    cache: Path | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> ServingData:
+    """The online store and the statistics at `where`, local paths (a remote location is
+    copied into `cache`), once both exist; ServingDataError after `wait` seconds without."""
+    wanted = (ONLINE_STORE, STATS)
+    deadline = time.monotonic() + wait
+    logged = False
+    while True:
+        missing = [name for name in wanted if not _exists(where, name)]
+        if not missing:
+            break
+        if time.monotonic() >= deadline:
+            names = ", ".join(str(name) for name in missing)
+            raise ServingDataError(
+                f"{names} not found under {where} after waiting {wait:g} s ({DATA_ENV}): run "
+                "the pipeline (or the deploy job's upload) that writes them"
+            )
+        if not logged:
+            log(f"waiting up to {wait:g} s for {', '.join(map(str, missing))} under {where}")
+            logged = True
+        time.sleep(POLL_SECONDS)
+    if not is_remote(where):
+        root = Path(where.removeprefix("file://"))
+        return ServingData(root / ONLINE_STORE, root / STATS)
+    local = cache or Path(tempfile.gettempdir()) / "flight-delay-serving" / _slug(where)
+    return ServingData(_download(where, ONLINE_STORE, local), _download(where, STATS, local))
+
+
+def _url(where: str, name: PurePosixPath) -> str:
+    return f"{where.rstrip('/')}/{name}"
+
+
+def _exists(where: str, name: PurePosixPath) -> bool:
+    if not is_remote(where):
+        return (Path(where.removeprefix("file://")) / name).is_file()
+    filesystem, path = fsspec.core.url_to_fs(_url(where, name))
+    try:
+        # A fresh listing each time: the file may appear while we wait.
+        filesystem.invalidate_cache()
+        return bool(filesystem.isfile(path))
+    except (OSError, PermissionError) as error:
+        raise ServingDataError(f"cannot read {_url(where, name)}: {error}") from None
+
+
+def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
+    target = cache / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as part:
+        try:
+            with fsspec.open(_url(where, name), "rb") as source:
+                while block := source.read(1 << 20):
+                    part.write(block)
+            part.flush()
+            os.fsync(part.fileno())
+        except OSError as error:
+            os.unlink(part.name)
+            raise ServingDataError(f"cannot copy {_url(where, name)}: {error}") from None
+    os.replace(part.name, target)
+    return target
+
+
+def _slug(where: str) -> str:
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
