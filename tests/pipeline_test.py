@@ -17,8 +17,8 @@ from model_registry.predictor import load_predictor
 from model_registry.store import models, open_store
 from train.cli import main as train_main
 
-# A week of flights trains small models; these keep the test quick.
-QUICK = ["--set=train.torch.epochs=2", "--set=train.baseline.max_iter=30"]
+# The pipeline's parameters; a week of flights trains small models, and these keep it quick.
+QUICK = ["--params", "params.yaml", "--set=train.torch.epochs=2", "--set=train.baseline.max_iter=30"]
 
 
 def test_real_flights_flow_from_landing_to_a_trained_model(
@@ -46,7 +46,7 @@ def test_real_flights_flow_from_landing_to_a_trained_model(
     store = tmp_path / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(store))
     evaluate = ["evaluate", "--features", str(features), "--models", str(models_dir)]
-    assert train_main([*evaluate, "--output", str(tmp_path / "evaluation")]) == 0
+    assert train_main([*evaluate, "--output", str(tmp_path / "evaluation"), *QUICK]) == 0
 
     parts = {n: pd.read_parquet(features / f"{n}.parquet") for n in ("train", "validation", "test")}
     table = pd.concat(parts.values(), ignore_index=True)

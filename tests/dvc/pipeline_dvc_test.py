@@ -33,8 +33,8 @@ STAGE_OUTPUTS = (
     "data/models",
     "data/evaluation",
 )
-# Three days keep the test short; the split dates give every split some rows. Groups replace
-# the keys they name in the repo's params.yaml.
+# Three days keep the test short; the split dates give every split some rows. Each value replaces
+# the one at its key in the repo's params.yaml; the others stay.
 SLICE_PARAMS: dict[str, dict[str, Any]] = {
     "land": {"start": "2013-01-01", "end": "2013-01-03"},
     "features": {
@@ -47,6 +47,14 @@ SLICE_PARAMS: dict[str, dict[str, Any]] = {
         "baseline": {"max_iter": 20},
     },
 }
+
+
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in changes.items():
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict)
+        result[key] = merged(base[key], value) if nested else value
+    return result
 
 
 def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
@@ -92,9 +100,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[RepoCopy, Path, 
     base = tmp_path_factory.mktemp("dvc")
     repo = RepoCopy.create(base / "repo")
     params = yaml.safe_load((repo.root / "params.yaml").read_text())
-    for group, values in SLICE_PARAMS.items():
-        params[group] = {**params[group], **values}
-    repo.write("params.yaml", yaml.safe_dump(params, sort_keys=False))
+    repo.write("params.yaml", yaml.safe_dump(merged(params, SLICE_PARAMS), sort_keys=False))
     repo.commit("test slice")
     remote = base / "remote"
     dvc(repo.root, "remote", "modify", "--local", "local", "url", str(remote))

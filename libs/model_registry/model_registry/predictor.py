@@ -4,12 +4,12 @@ Every predictor takes the feature frame `feature_definitions.compute_features` r
 columns are ignored) and gives the probability that each flight is delayed; `predict` applies
 the decision threshold chosen in training. The directory holds `predictor.json` (kind,
 threshold, the features in the order the model reads them, library versions, the sha256 of each
-of the kind's files) and the kind's files: `pipeline.skops` for a scikit-learn pipeline, or
+of the kind's files) and the kind's files: `pipeline.joblib` for a scikit-learn pipeline, or
 `encoding.json`, `network.json` and `weights.pt` (a state dict) for the PyTorch network.
 
-Loading verifies every file against its recorded sha256 before reading it, and neither format
-runs code on load: skops instantiates only the types in SKOPS_TRUSTED_TYPES (beyond its own
-safe set), and torch loads the weights with `weights_only=True`. docs/adr/0012.
+Loading verifies every file against its recorded sha256 before reading it: the joblib pickle is
+unpickled only if its bytes are the ones training wrote. torch loads the weights with
+`weights_only=True`. docs/adr/0012 says why the pipeline is still a pickle.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
+import joblib
 import numpy as np
 import pandas as pd
-import skops.io
 import torch
 
 from feature_definitions.features import Feature, Kind
@@ -33,18 +33,8 @@ from model_registry.encoding import TabularEncoding, categorical_strings
 from model_registry.network import NetworkConfig, WideDeepNet
 
 MANIFEST = "predictor.json"
-# 2: sha256 of every file, the scikit-learn pipeline in skops (1 was an unverified pickle).
+# 2: the sha256 of every file is recorded and verified (1 had none).
 FORMAT = 2
-# What the baseline pipelines hold beyond skops' own trusted types: the boosted trees and the
-# input check their column transformer keeps as a partial function. Anything else in a
-# pipeline file is refused, never instantiated.
-SKOPS_TRUSTED_TYPES = frozenset(
-    {
-        "functools.partial",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.utils.validation.check_array",
-    }
-)
 PredictorKind = Literal["sklearn", "torch"]
 # Rows scored per forward pass: bounds the network's memory on a large frame.
 CHUNK_ROWS = 65_536
@@ -151,7 +141,7 @@ class SklearnPredictor(Predictor):
     `delayed`)."""
 
     kind: PredictorKind = "sklearn"
-    FILE = "pipeline.skops"
+    FILE = "pipeline.joblib"
 
     def __init__(self, pipeline: Any, features: Sequence[Feature], threshold: float) -> None:
         super().__init__(features, threshold)
@@ -161,24 +151,13 @@ class SklearnPredictor(Predictor):
         return np.asarray(self.pipeline.predict_proba(frame)[:, 1], dtype="float64")
 
     def _write(self, directory: Path) -> list[str]:
-        skops.io.dump(self.pipeline, directory / self.FILE)
+        joblib.dump(self.pipeline, directory / self.FILE)
         return [self.FILE]
 
     @classmethod
     def _read(cls, directory: Path, features: Sequence[Feature], threshold: float) -> Predictor:
-        path = directory / cls.FILE
-        try:
-            found = skops.io.get_untrusted_types(file=path)
-            refused = sorted(set(found) - SKOPS_TRUSTED_TYPES)
-            if refused:
-                raise PredictorError(
-                    f"{path} holds types this platform does not load: {', '.join(refused)}"
-                )
-            return cls(skops.io.load(path, trusted=found), features, threshold)
-        except (OSError, ValueError, TypeError, KeyError) as error:
-            if isinstance(error, PredictorError):
-                raise
-            raise PredictorError(f"{path} is not a readable skops pipeline: {error}") from None
+        # Verified by load_predictor before this runs: these are the bytes training wrote.
+        return cls(joblib.load(directory / cls.FILE), features, threshold)
 
 
 class TorchPredictor(Predictor):

@@ -100,7 +100,7 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(tmp_pat
     tag = register(store, directory, {STAGE: PROMOTED}, {})
     (model,) = models(store)
     assert model.tag == tag
-    assert recorded_files(model) == {"predictor.json", "pipeline.skops"}
+    assert recorded_files(model) == {"predictor.json", "pipeline.joblib"}
     assert load_registered(model).kind == "sklearn"
     # predictor.json itself is covered: a changed threshold is caught.
     manifest = Path(model.path) / "predictor.json"

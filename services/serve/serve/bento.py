@@ -38,7 +38,6 @@ REQUIREMENTS = (
     "pyarrow",
     "scikit-learn",
     "joblib",
-    "skops",
     "torch",
     "pandera",
     "fsspec",
