@@ -27,7 +27,7 @@ from serve.limits import (
 )
 from serve.loading import Loaded, LoadError, load
 from serve.middleware import BodyLimit, ReadinessDetail
-from serve.online_features import check_destinations, online_features
+from serve.online_features import UnknownDestination, check_destinations, online_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse, flights_frame
 from serve.settings import online_store_path, promoted_tag, stats_path, use_model_store
 
@@ -127,7 +127,7 @@ class FlightDelayService:
         try:
             check_destinations(flights, store)
             return online_features(flights_frame(flights), store)
-        except (FeatureInputError, ValueError) as error:
+        except (FeatureInputError, UnknownDestination) as error:
             raise InvalidArgument(str(error)) from None
 
     def _score(self, features: pd.DataFrame) -> np.ndarray:
