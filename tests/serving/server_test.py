@@ -4,7 +4,10 @@ appears and the server becomes ready."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,11 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from feature_definitions.features import FEATURE_COLUMNS
 from model_registry.predictor import load_predictor
 from model_registry.store import open_store
-from serve.schema import MAX_FLIGHTS
+from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from tests.serving.conftest import World
 from tests.serving.harness import (
     Server,
@@ -38,7 +43,8 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         running.wait("/livez", 200)
         # Alive, but the online store is not there yet: not ready, and /predict says so.
         with running.client() as client:
-            assert client.get("/readyz").status_code == 503
+            waiting = client.get("/readyz")
+            assert waiting.status_code == 503 and waiting.json()["status"] == "loading"
             flight = as_request(request_flights(world.features, world.curated).iloc[:1])
             assert client.post("/predict", json={"flights": flight}).status_code == 503
             assert "\nflight_delay_ready 0.0\n" in client.get("/metrics").text
@@ -149,6 +155,22 @@ BAD_REQUESTS: dict[str, tuple[Any, str]] = {
     ),
     "negative time": (lambda f: {"flights": [{**f, "sched_dep_time": -5}]}, "sched_dep_time"),
     "over the batch limit": (lambda f: {"flights": [f] * (MAX_FLIGHTS + 1)}, "flights"),
+    # Valid ISO-8601 that pandas' nanosecond timestamps cannot hold: once a 500.
+    "time_hour in year 1": (
+        lambda f: {"flights": [{**f, "time_hour": "0001-01-01T00:00:00Z"}]},
+        "time_hour",
+    ),
+    "time_hour in year 9999": (
+        lambda f: {"flights": [{**f, "time_hour": "9999-12-31T23:00:00"}]},
+        "time_hour",
+    ),
+    # 1e400 is valid JSON that parses to infinity (httpx would not send it, hence the bytes).
+    "distance not finite": (
+        lambda f: json.dumps({"flights": [{**f, "distance": "?"}]})
+        .replace('"?"', "1e400")
+        .encode(),
+        "distance",
+    ),
 }
 
 
@@ -171,11 +193,42 @@ def test_bad_input_gets_a_4xx_naming_the_field(
     assert named in response.text
 
 
-def test_the_model_call_refuses_incomplete_feature_rows(server: Server) -> None:
+def test_the_model_call_is_not_a_route(server: Server) -> None:
     with server.client() as client:
         response = client.post("/score", json={"rows": [{"carrier": "UA", "distance": 10.0}]})
-    assert response.status_code == 400, response.text
-    assert "lacks column(s)" in response.text and "origin" in response.text
+        routes = client.get("/docs.json").json()["paths"]
+    assert response.status_code == 404, response.text
+    assert "/score" not in routes and "/predict" in routes
+
+
+def test_the_largest_valid_request_fits_the_body_limit(
+    server: Server, one_flight: dict[str, Any]
+) -> None:
+    # The longest valid flight, but with a destination and time the test store knows.
+    flight = {**LARGEST_FLIGHT, "dest": one_flight["dest"], "time_hour": one_flight["time_hour"]}
+    body = json.dumps({"flights": [flight] * MAX_FLIGHTS}, indent=2)
+    assert len(body) <= MAX_BODY_BYTES
+    with server.client() as client:
+        response = client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == MAX_FLIGHTS
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_gets_413(
+    server: Server, one_flight: dict[str, Any], chunked: bool
+) -> None:
+    # Valid JSON, padded past the limit: refused for its size, before any parsing.
+    body = json.dumps({"flights": [one_flight]}).encode() + b" " * MAX_BODY_BYTES
+    content: bytes | Iterator[bytes] = iter([body[:1000], body[1000:]]) if chunked else body
+    with server.client() as client:
+        response = client.post(
+            "/predict", content=content, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413, response.text
+    assert "request body" in response.text and str(MAX_BODY_BYTES) in response.text
 
 
 def test_metrics_count_requests_and_watch_predictions_and_drift(
@@ -232,13 +285,107 @@ def test_concurrent_requests_share_batched_model_calls(
     with server.client() as client:
         after = client.get("/metrics").text.splitlines()
     assert statuses == [200] * len(flights)
-    label = 'method_name="score"'
-    calls = _metric(after, "bentoml_service_adaptive_batch_size_count", label) - _metric(
-        before, "bentoml_service_adaptive_batch_size_count", label
+    calls = _metric(after, "flight_delay_batch_rows_count", "") - _metric(
+        before, "flight_delay_batch_rows_count", ""
     )
-    requests = _metric(after, "bentoml_service_adaptive_batch_size_sum", label) - _metric(
-        before, "bentoml_service_adaptive_batch_size_sum", label
+    rows = _metric(after, "flight_delay_batch_rows_sum", "") - _metric(
+        before, "flight_delay_batch_rows_sum", ""
     )
-    assert requests == len(flights)
-    # Every request went through the batching dispatcher, in no more calls than requests.
-    assert 1 <= calls <= requests
+    assert rows == len(flights)
+    # Every request's row went through the batcher, in no more calls than requests.
+    assert 1 <= calls <= rows
+
+
+def test_a_failed_load_is_shown_and_counted(
+    world: World, one_flight: dict[str, Any], tmp_path: Path
+) -> None:
+    absent = tmp_path / "absent" / "stats.json"
+    env = server_env(world.home, world.store, absent)
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path) as failing:
+        failing.wait("/livez", 200)
+        with failing.client() as client:
+            # Loading the model takes a moment; then the statistics fail.
+            for _ in range(480):
+                readyz = client.get("/readyz")
+                if readyz.json()["status"] != "loading":
+                    break
+                time.sleep(0.25)
+            metrics = client.get("/metrics").text
+            predict = client.post("/predict", json={"flights": [one_flight]})
+    assert readyz.status_code == 503
+    error = readyz.json()["error"]
+    assert error.startswith("statistics:") and str(absent) in error, error
+    assert 'flight_delay_load_failures_total{kind="statistics"} 1.0' in metrics
+    assert "\nflight_delay_ready 0.0\n" in metrics
+    # BentoML words every 5xx body alike; /readyz is where the reason is.
+    assert predict.status_code == 503
+
+
+# --- Property: no input gets a 5xx -----------------------------------------------------------
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_OFFSETS = st.timedeltas(dt.timedelta(hours=-23, minutes=-59), dt.timedelta(hours=23, minutes=59))
+_TIME_HOURS = st.one_of(
+    st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)).map(
+        lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()
+    ),
+    st.builds(
+        lambda d, offset: d.replace(minute=0, second=0, microsecond=0, tzinfo=dt.timezone(offset)),
+        st.datetimes(dt.datetime(1960, 1, 1), dt.datetime(2120, 1, 1)),
+        _OFFSETS,
+    ).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.integers(),
+    st.text(max_size=30),
+)
+_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "carrier": st.from_regex(r"[A-Z0-9]{2}", fullmatch=True) | st.sampled_from(["UA", "B6"]),
+    "flight": st.integers(-5, 10_005),
+    "tailnum": st.none() | st.from_regex(r"[A-Z0-9]{1,9}", fullmatch=True),
+    "origin": st.sampled_from(["EWR", "JFK", "LGA", "BOS", "ewr"]),
+    "dest": st.sampled_from(["IAH", "SJU", "ATL", "XYZ"])
+    | st.from_regex(r"[A-Z]{3}", fullmatch=True),
+    "time_hour": _TIME_HOURS,
+    "sched_dep_time": st.integers(-100, 2500),
+    "sched_arr_time": st.integers(-100, 2500),
+    "distance": st.floats() | st.integers(-10, 20_000),
+}
+_FLIGHTS = st.one_of(
+    # Every field present, each valid or nearly so (most requests reach the features).
+    st.fixed_dictionaries({name: strategy for name, strategy in _FIELDS.items()}),
+    # Fields missing, mistyped or extra.
+    st.fixed_dictionaries(
+        {},
+        optional={
+            **{name: strategy | _ANY_JSON for name, strategy in _FIELDS.items()},
+            "gate": _ANY_JSON,
+        },
+    ),
+)
+_BODIES = st.one_of(
+    st.fixed_dictionaries({"flights": st.lists(_FLIGHTS, max_size=4)}),
+    _ANY_JSON,
+)
+
+
+@settings(
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(body=_BODIES)
+def test_no_input_gets_a_5xx(server: Server, body: Any) -> None:
+    with server.client() as client:
+        response = client.post(
+            "/predict", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+    assert response.status_code < 500, (body, response.status_code, response.text)
+    if response.status_code == 200:
+        assert len(response.json()["predictions"]) == len(body["flights"])
+    else:
+        assert response.status_code == 400 and response.text, (body, response.text)

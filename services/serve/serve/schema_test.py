@@ -4,7 +4,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError  # pants: no-infer-dep (bentoml's, via schema.py)
 
-from serve.schema import MAX_FLIGHTS, Flight, PredictRequest, flights_frame
+from serve.limits import MAX_FLIGHTS
+from serve.schema import Flight, PredictRequest, flights_frame
 
 FLIGHT: dict[str, Any] = {
     "carrier": "UA",

@@ -1,16 +1,15 @@
 """The BentoML service: flight-delay predictions from the promoted model, with features computed
-online by the same code as the training table, adaptive batching of the model calls, readiness
-that waits for the model and the online store, and Prometheus metrics."""
+online by the same code as the training table, the model call batched across concurrent
+requests, readiness that waits (boundedly) for the model and the online store, and Prometheus
+metrics."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import bentoml
 import numpy as np
@@ -18,17 +17,22 @@ import pandas as pd
 from bentoml.exceptions import InvalidArgument, ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
-from model_registry.predictor import Predictor, PredictorError, load_predictor
-from online_store.store import OnlineStore, OnlineStoreError
-from serve.drift import DriftMonitor
-from serve.online_features import online_features
+from serve.batching import Batcher
+from serve.limits import (
+    MAX_BATCH_ROWS,
+    MAX_BODY_BYTES,
+    MAX_CONCURRENCY,
+    REQUEST_TIMEOUT_SECONDS,
+    STORE_WAIT_SECONDS,
+)
+from serve.loading import Loaded, LoadError, load
+from serve.middleware import BodyLimit, ReadinessDetail
+from serve.online_features import UnknownDestination, check_destinations, online_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse, flights_frame
 from serve.settings import online_store_path, promoted_tag, stats_path, use_model_store
 
 use_model_store()
 log = logging.getLogger("serve")
-# How often the loader looks again for an online store that is not there yet.
-STORE_POLL_SECONDS = 0.5
 
 PROBABILITY = bentoml.metrics.Histogram(
     name="flight_delay_probability",
@@ -48,65 +52,102 @@ READY = bentoml.metrics.Gauge(
     documentation="1 when the model, the training statistics and the online store are loaded",
     multiprocess_mode="livemin",
 )
+LOAD_FAILURES = bentoml.metrics.Counter(
+    name="flight_delay_load_failures",
+    documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
+    labelnames=["kind"],
+)
+BATCH_ROWS = bentoml.metrics.Histogram(
+    name="flight_delay_batch_rows",
+    documentation="Rows per model call (requests scored together)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, MAX_BATCH_ROWS),
+)
 
 
-@bentoml.service(traffic={"timeout": 30})
+class LoadState:
+    """What this worker's loader is doing, for /readyz (one per process, like the metrics)."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.loaded = False
+
+    def detail(self) -> dict[str, str] | None:
+        if self.loaded:
+            return None
+        if self.error is not None:
+            return {"status": "failed", "error": self.error}
+        return {"status": "loading", "waiting_for": "the model, statistics and online store"}
+
+
+STATE = LoadState()
+
+
+@bentoml.service(
+    traffic={"timeout": REQUEST_TIMEOUT_SECONDS, "max_concurrency": MAX_CONCURRENCY},
+    workers="cpu_count",
+)
 class FlightDelayService:
     model = bentoml.models.BentoModel(promoted_tag())
 
     def __init__(self) -> None:
-        self.predictor: Predictor | None = None
-        self.store: OnlineStore | None = None
-        self.drift: DriftMonitor | None = None
+        self.loaded: Loaded | None = None
         self.drift_lock = threading.Lock()
-        self.load_error: str | None = None
+        self.batcher = Batcher(self._score, MAX_BATCH_ROWS, observe=self._observe)
         READY.set(0)
         # Loading takes seconds; the server answers /livez and a 503 /readyz meanwhile.
         threading.Thread(target=self._load, name="load", daemon=True).start()
 
     def _load(self) -> None:
         try:
-            self.predictor = load_predictor(Path(self.model.path))
-            with open(stats_path()) as stats:
-                self.drift = DriftMonitor(json.load(stats))
-            path = online_store_path()
-            while not path.is_file():
-                time.sleep(STORE_POLL_SECONDS)
-            self.store = OnlineStore(path)
-            READY.set(1)
-            log.info("serving %s with the online store %s", self.model.tag, path)
-        except (OSError, ValueError, OnlineStoreError) as error:
-            self.load_error = str(error)
-            log.error("cannot load: %s", error)
+            self.loaded = load(
+                Path(self.model.path), stats_path(), online_store_path(), STORE_WAIT_SECONDS
+            )
+        except Exception as error:
+            # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
+            # saying "loading" forever.
+            kind = error.kind if isinstance(error, LoadError) else "unexpected"
+            STATE.error = str(error) if isinstance(error, LoadError) else repr(error)
+            LOAD_FAILURES.labels(kind=kind).inc()
+            log.exception("cannot load: %s", STATE.error)
+            return
+        STATE.loaded = True
+        READY.set(1)
+        log.info("serving %s with the online store %s", self.model.tag, online_store_path())
 
     def __is_ready__(self) -> bool:
-        return self.predictor is not None and self.store is not None and self.drift is not None
+        return self.loaded is not None
+
+    def _ready(self) -> Loaded:
+        if self.loaded is None:
+            raise ServiceUnavailable(f"not ready: {STATE.error or 'loading the model and store'}")
+        return self.loaded
 
     def _features(self, flights: list[Flight]) -> pd.DataFrame:
-        store = self.store
-        if store is None or not self.__is_ready__():
-            raise ServiceUnavailable(
-                f"not ready: {self.load_error or 'loading the model and store'}"
-            )
-        for position, flight in enumerate(flights):
-            if flight.dest not in store.airports:
-                raise InvalidArgument(f"flights.{position}.dest: unknown airport {flight.dest!r}")
+        store = self._ready().store
         try:
+            check_destinations(flights, store)
             return online_features(flights_frame(flights), store)
-        except FeatureInputError as error:
-            raise InvalidArgument(f"flights: {error}") from None
+        except (FeatureInputError, UnknownDestination) as error:
+            raise InvalidArgument(str(error)) from None
+
+    def _score(self, features: pd.DataFrame) -> np.ndarray:
+        return self._ready().predictor.predict_proba(features)
+
+    def _observe(self, features: pd.DataFrame, probabilities: np.ndarray) -> None:
+        BATCH_ROWS.observe(len(features))
+        for probability in probabilities:
+            PROBABILITY.observe(probability)
+        drift = self._ready().drift
+        with self.drift_lock:
+            for name, value in drift.update(features).items():
+                FEATURE_PSI.labels(feature=name).set(value)
 
     @bentoml.api(input_spec=PredictRequest)
     async def predict(self, flights: list[Flight]) -> PredictResponse:
         """P(delayed) and the decision for each flight, in order."""
         features = await asyncio.to_thread(self._features, flights)
-        rows = features.astype(object).to_dict("records")
-        probabilities = np.asarray(await self.to_async.score(rows), dtype="float64")  # type: ignore[attr-defined]
-        assert self.predictor is not None
-        threshold = self.predictor.threshold
-        for probability in probabilities:
-            PROBABILITY.observe(probability)
-        await asyncio.to_thread(self._observe_drift, features)
+        probabilities = await self.batcher(features)
+        threshold = self._ready().predictor.threshold
         return PredictResponse(
             model=str(self.model.tag),
             predictions=[
@@ -114,18 +155,6 @@ class FlightDelayService:
                 for p in probabilities
             ],
         )
-
-    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=4096, max_latency_ms=1000)
-    def score(self, rows: list[dict[str, Any]]) -> list[float]:
-        """The model call, batched across concurrent requests (used by /predict)."""
-        if self.predictor is None:
-            raise ServiceUnavailable("not ready: the model is loading")
-        try:
-            probabilities = self.predictor.predict_proba(pd.DataFrame(rows))
-        except PredictorError as error:
-            # /score is reachable from outside too; a bad row is the caller's error.
-            raise InvalidArgument(f"rows: {error}") from None
-        return [float(p) for p in probabilities]
 
     @bentoml.api(input_spec=PredictRequest)
     async def features(self, flights: list[Flight]) -> list[dict[str, Any]]:
@@ -136,9 +165,8 @@ class FlightDelayService:
             for row in frame.astype(object).to_dict("records")
         ]
 
-    def _observe_drift(self, features: pd.DataFrame) -> None:
-        if self.drift is None:
-            return
-        with self.drift_lock:
-            for name, value in self.drift.update(features).items():
-                FEATURE_PSI.labels(feature=name).set(value)
+
+# The decorator made the class a bentoml.Service; mypy still sees the class.
+SERVICE = cast("bentoml.Service[FlightDelayService]", FlightDelayService)
+SERVICE.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+SERVICE.add_asgi_middleware(ReadinessDetail, status=STATE.detail)

@@ -1,0 +1,358 @@
+"""Load benchmark of `POST /predict` on loopback, against two limits measured in the same run.
+
+    ./pants run benchmarks/serving_load.py -- --runs 3 --output build/benchmarks/serving.json
+    ./pants run benchmarks/serving_load.py -- --quick      # a few seconds, any figures
+
+Each run measures, on the same model and online store (found as the service finds them:
+BENTOML_HOME, FLIGHT_DELAY_ONLINE_STORE, FLIGHT_DELAY_FEATURE_STATS):
+
+- in-process: validated flights through features and the model, no HTTP (`score_flights`), for
+  one flight (latency) and 100-flight batches (flights/s);
+- bare: benchmarks/bare_asgi.py (Starlette on uvicorn, one worker per core) doing that work;
+- bentoml: the service (`bentoml serve`, the source service or `--bento TAG`).
+
+Over HTTP, an asyncio client on raw sockets (one keep-alive connection per concurrent client,
+each sending its next request when the last is answered) measures throughput and latency
+percentiles for single-flight and 100-flight requests at several concurrency levels. The
+request flights are drawn from the online store's last day of weather (live traffic asks about
+flights leaving about now), with tail numbers, carriers and destinations the store knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from benchmarks.bare_asgi import load_promoted, score_flights
+from feature_definitions.calendar import LOCAL_TIMEZONE
+from serve.schema import Flight
+from serve.settings import online_store_path
+from tests.processes import free_port, stop
+
+SIZES = (1, 100)
+CONCURRENCY = {1: (1, 4, 16, 32), 100: (1, 4, 16)}
+QUICK_CONCURRENCY = {1: (1, 4), 100: (1,)}
+PERCENTILES = (50, 95, 99)
+
+
+# --- Request flights ---------------------------------------------------------------------
+
+
+def sample_flights(store: Path, count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` valid request flights leaving on the store's last day with weather."""
+    rng = random.Random(seed)
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        last = db.execute("SELECT max(time_hour) FROM weather").fetchone()[0]
+        hours = db.execute(
+            "SELECT origin, time_hour FROM weather WHERE time_hour > ? ORDER BY 1, 2",
+            (last - 24 * 3600 * 10**9,),
+        ).fetchall()
+        tailnums = [r[0] for r in db.execute("SELECT tailnum FROM planes ORDER BY 1")]
+        carriers = [r[0] for r in db.execute("SELECT DISTINCT carrier FROM events ORDER BY 1")]
+        dests = [r[0] for r in db.execute("SELECT faa FROM airports ORDER BY 1")]
+    tailnums = [t for t in tailnums if re.fullmatch(r"[A-Z0-9]{1,8}", t)]
+    dests = [d for d in dests if re.fullmatch(r"[A-Z]{3}", d)]
+    flights = []
+    for number in range(count):
+        origin, hour_ns = rng.choice(hours)
+        hour = datetime.fromtimestamp(hour_ns // 10**9, UTC)
+        local = hour.astimezone(ZoneInfo(LOCAL_TIMEZONE))
+        minute = rng.randrange(60)
+        flights.append(
+            {
+                "carrier": rng.choice(carriers),
+                "flight": 1 + number % 9999,
+                "tailnum": rng.choice([*tailnums, None]),
+                "origin": origin,
+                "dest": rng.choice(dests),
+                "time_hour": hour.isoformat(),
+                "sched_dep_time": local.hour * 100 + minute,
+                "sched_arr_time": (local.hour + 2) % 24 * 100 + minute,
+                "distance": float(rng.randrange(100, 2600)),
+            }
+        )
+    return flights
+
+
+# --- In-process limit ----------------------------------------------------------------------
+
+
+def in_process(flights: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    """Latency of one flight and throughput of 100-flight batches through score_flights."""
+    _, loaded = load_promoted()
+    validated = [Flight.model_validate(f) for f in flights]
+
+    def repeat(size: int) -> list[float]:
+        times: list[float] = []
+        deadline, start = time.perf_counter() + seconds, 0
+        while time.perf_counter() < deadline or len(times) < 3:
+            batch = validated[start : start + size]
+            start = (start + size) % (len(validated) - size)
+            began = time.perf_counter()
+            score_flights(batch, loaded)
+            times.append(time.perf_counter() - began)
+        return times
+
+    repeat(1)  # warm-up: first calls fill caches
+    one = repeat(1)
+    hundred = repeat(100)
+    return {
+        "one_flight_ms": statistics.median(one) * 1000,
+        "batch_100_ms": statistics.median(hundred) * 1000,
+        "batch_100_flights_per_s": 100 / statistics.median(hundred),
+    }
+
+
+# --- Load generator ------------------------------------------------------------------------
+
+
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _load(
+    port: int, bodies: list[bytes], concurrency: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    begin = time.perf_counter()
+    measure_from, stop_at = begin + warmup, begin + warmup + seconds
+
+    async def client(index: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = index
+        try:
+            while (now := time.perf_counter()) < stop_at:
+                body = bodies[i % len(bodies)]
+                i += concurrency
+                request = (
+                    b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
+                status = await _request(reader, writer, request)
+                if now >= measure_from:
+                    latencies.append(time.perf_counter() - now)
+                    statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - measure_from
+    ok = statuses.get(200, 0)
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {
+        "concurrency": concurrency,
+        "requests_per_s": ok / elapsed,
+        **{f"p{p}_ms": cuts[p - 1] * 1000 for p in PERCENTILES},
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def load_levels(
+    port: int,
+    flights: list[dict[str, Any]],
+    concurrency: Mapping[int, Sequence[int]],
+    seconds: float,
+) -> dict[str, list[dict[str, Any]]]:
+    results: dict[str, list[dict[str, Any]]] = {}
+    # /readyz answered from one worker; the others may still be loading. Load every worker
+    # (and its caches) before measuring anything.
+    warm = [json.dumps({"flights": [flight]}).encode() for flight in flights[:100]]
+    asyncio.run(_load(port, warm, 4, min(5.0, seconds), warmup=0))
+    for size in SIZES:
+        bodies = [
+            json.dumps({"flights": flights[i : i + size]}).encode()
+            for i in range(0, len(flights) - size + 1, size)
+        ]
+        results[str(size)] = [
+            asyncio.run(_load(port, bodies, c, seconds, warmup=min(1.0, seconds / 2)))
+            for c in concurrency[size]
+        ]
+    return results
+
+
+# --- Servers -------------------------------------------------------------------------------
+
+
+@contextmanager
+def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]:
+    """Run `command` with --host/--port on a free loopback port until /readyz answers 200."""
+    port = free_port()
+    env = {
+        **os.environ,
+        # The servers import this checkout's code, as this process does.
+        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{command} never became ready:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield port
+    finally:
+        stop(process)
+
+
+def _ready(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            return int(response.status) == 200
+    except OSError:
+        return False
+
+
+def bare_command(workers: int) -> list[str]:
+    app = ["-m", "uvicorn", "benchmarks.bare_asgi:create_app", "--factory"]
+    return [sys.executable, *app, "--workers", str(workers), "--log-level", "warning"]
+
+
+def bentoml_command(target: str) -> list[str]:
+    return [sys.executable, "-m", "bentoml", "serve", target]
+
+
+# --- Report --------------------------------------------------------------------------------
+
+
+def _median_levels(runs: list[dict[str, Any]], server_name: str) -> dict[str, list[dict[str, Any]]]:
+    first = runs[0][server_name]
+    medians: dict[str, list[dict[str, Any]]] = {}
+    for size, levels in first.items():
+        medians[size] = []
+        for i, level in enumerate(levels):
+            row: dict[str, Any] = {"concurrency": level["concurrency"]}
+            for key in ("requests_per_s", *(f"p{p}_ms" for p in PERCENTILES)):
+                row[key] = statistics.median(run[server_name][size][i][key] for run in runs)
+            row["errors"] = sum(
+                n
+                for run in runs
+                for status, n in run[server_name][size][i]["statuses"].items()
+                if status != "200"
+            )
+            medians[size].append(row)
+    return medians
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    limit = {
+        key: statistics.median(run["in_process"][key] for run in runs)
+        for key in runs[0]["in_process"]
+    }
+    servers = {name: _median_levels(runs, name) for name in ("bare", "bentoml")}
+    peaks = {
+        name: {size: max(r["requests_per_s"] for r in rows) for size, rows in levels.items()}
+        for name, levels in servers.items()
+    }
+    ratios = {size: peaks["bentoml"][size] / peaks["bare"][size] for size in peaks["bare"]}
+    return {"in_process": limit, "servers": servers, "peaks": peaks, "bentoml_over_bare": ratios}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "| server | flights per request | concurrency | requests/s | flights/s | p50 (ms) | "
+        "p95 (ms) | p99 (ms) | non-200 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, levels in result["summary"]["servers"].items():
+        for size, rows in levels.items():
+            for row in rows:
+                lines.append(
+                    f"| {name} | {size} | {row['concurrency']} | {row['requests_per_s']:.1f} | "
+                    f"{row['requests_per_s'] * int(size):.0f} | {row['p50_ms']:.1f} | "
+                    f"{row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10, help="per concurrency level")
+    parser.add_argument("--bento", default="serve.service:FlightDelayService")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--quick", action="store_true", help="one short run, few levels")
+    args = parser.parse_args(argv)
+    runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
+    if args.quick:
+        runs, seconds, concurrency = 1, 1.0, QUICK_CONCURRENCY
+    flights = sample_flights(online_store_path(), 2000)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
+        for run in range(runs):
+            result: dict[str, Any] = {"in_process": in_process(flights, seconds)}
+            for name, command in (
+                ("bare", bare_command(args.workers)),
+                ("bentoml", bentoml_command(args.bento)),
+            ):
+                with server(command, Path(logs) / f"{name}-{run}.log") as port:
+                    result[name] = load_levels(port, flights, concurrency, seconds)
+            print(f"run {run + 1}: {json.dumps(result)}", flush=True)
+            results.append(result)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores",
+        "command": " ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
+        "target": args.bento,
+        "seconds_per_level": seconds,
+        "runs": results,
+        "summary": summary(results),
+    }
+    report["table"] = markdown(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(report["table"])
+    print(
+        json.dumps({k: report["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})
+    )
+    return 0
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

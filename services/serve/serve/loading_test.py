@@ -1,0 +1,87 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from feature_definitions.features import FEATURES
+from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
+from feature_definitions.weather import WEATHER_COLUMNS
+from model_registry.predictor import SklearnPredictor
+from online_store.store import write_store
+from serve.loading import LoadError, load
+
+STATS = {"features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}}}
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    directory = tmp_path / "model"
+    fitted = DummyClassifier().fit([[0], [1]], [0, 1])
+    SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
+    return directory
+
+
+@pytest.fixture
+def stats(tmp_path: Path) -> Path:
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps(STATS))
+    return path
+
+
+def _empty_store(path: Path) -> Path:
+    instants = pd.Series([], dtype="datetime64[ns, UTC]")
+    weather = pd.DataFrame(
+        {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
+    )
+    planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
+    airports = pd.DataFrame({"faa": [], "tzone": []})
+    events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
+    return path
+
+
+def test_everything_loads(model: Path, stats: Path, tmp_path: Path) -> None:
+    loaded = load(model, stats, _empty_store(tmp_path / "online.sqlite"), wait_seconds=0)
+    assert loaded.predictor.threshold == 0.5
+    assert loaded.drift.features == ("c",)
+    assert loaded.store.window == pd.Timedelta(days=7)
+
+
+def test_a_broken_manifest_is_a_model_error(model: Path, stats: Path, tmp_path: Path) -> None:
+    (model / "predictor.json").write_text("{not json")
+    with pytest.raises(LoadError, match="JSONDecodeError") as error:
+        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+    assert error.value.kind == "model"
+
+
+def test_an_unreadable_pipeline_is_a_model_error(model: Path, stats: Path, tmp_path: Path) -> None:
+    for path in model.iterdir():
+        if path.name != "predictor.json":
+            path.write_bytes(b"\x80\x04garbage")
+    with pytest.raises(LoadError) as error:
+        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+    assert error.value.kind == "model"
+
+
+def test_bad_statistics_are_a_statistics_error(model: Path, tmp_path: Path) -> None:
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"features": {"x": {"kind": "numeric"}}}))
+    with pytest.raises(LoadError, match="KeyError") as error:
+        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+    assert error.value.kind == "statistics"
+
+
+def test_the_wait_for_the_store_is_bounded(model: Path, stats: Path, tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="after waiting 0.2 s") as error:
+        load(model, stats, tmp_path / "absent.sqlite", wait_seconds=0.2, poll_seconds=0.05)
+    assert error.value.kind == "online_store"
+
+
+def test_a_foreign_store_file_is_a_store_error(model: Path, stats: Path, tmp_path: Path) -> None:
+    store = tmp_path / "online.sqlite"
+    store.write_text("not a database")
+    with pytest.raises(LoadError, match="not an online store") as error:
+        load(model, stats, store, wait_seconds=0)
+    assert error.value.kind == "online_store"
