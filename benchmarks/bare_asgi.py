@@ -22,11 +22,11 @@ from starlette.requests import Request  # pants: no-infer-dep
 from starlette.responses import JSONResponse, Response  # pants: no-infer-dep
 from starlette.routing import Route  # pants: no-infer-dep
 
-from serve.limits import STORE_WAIT_SECONDS
 from serve.loading import Loaded, load
 from serve.online_features import check_destinations, online_features
 from serve.schema import Flight, PredictRequest, flights_frame
-from serve.settings import online_store_path, promoted_tag, stats_path, use_model_store
+from serve.settings import promoted_tag, use_model_store
+from serve.sources import location, wait_seconds
 
 
 def score_flights(flights: Sequence[Flight], loaded: Loaded) -> np.ndarray:
@@ -42,7 +42,7 @@ def load_promoted() -> tuple[str, Loaded]:
     import bentoml
 
     model = bentoml.models.get(promoted_tag())
-    loaded = load(Path(model.path), stats_path(), online_store_path(), STORE_WAIT_SECONDS)
+    loaded = load(Path(model.path), location(), wait_seconds())
     return str(model.tag), loaded
 
 

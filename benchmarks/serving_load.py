@@ -4,7 +4,7 @@
     ./pants run benchmarks/serving_load.py -- --quick      # a few seconds, any figures
 
 Each run measures, on the same model and online store (found as the service finds them:
-BENTOML_HOME, FLIGHT_DELAY_ONLINE_STORE, FLIGHT_DELAY_FEATURE_STATS):
+BENTOML_HOME, FLIGHT_DELAY_SERVING_DATA):
 
 - in-process: validated flights through features and the model, no HTTP (`score_flights`), for
   one flight (latency) and 100-flight batches (flights/s);
@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from benchmarks.bare_asgi import load_promoted, score_flights
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from serve.schema import Flight
-from serve.settings import online_store_path
+from serve.sources import fetch, location, wait_seconds
 from tests.processes import free_port, stop
 
 SIZES = (1, 100)
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
     if args.quick:
         runs, seconds, concurrency = 1, 1.0, QUICK_CONCURRENCY
-    flights = sample_flights(online_store_path(), 2000)
+    flights = sample_flights(fetch(location(), wait_seconds()).online_store, 2000)
     results = []
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
         for run in range(runs):

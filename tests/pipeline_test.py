@@ -18,7 +18,12 @@ from model_registry.store import models, open_store
 from train.cli import main as train_main
 
 # The pipeline's parameters; a week of flights trains small models, and these keep it quick.
-QUICK = ["--params", "params.yaml", "--set=train.torch.epochs=2", "--set=train.baseline.max_iter=30"]
+QUICK = [
+    "--params",
+    "params.yaml",
+    "--set=train.torch.epochs=2",
+    "--set=train.baseline.max_iter=30",
+]
 
 
 def test_real_flights_flow_from_landing_to_a_trained_model(

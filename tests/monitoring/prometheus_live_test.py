@@ -44,6 +44,7 @@ from tests.serving.harness import (
     server_env,
     service_command,
     serving,
+    serving_data,
 )
 
 T = TypeVar("T")
@@ -169,7 +170,7 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
 ) -> None:
     # The online store is not there yet: the service starts alive but not ready.
     store = tmp_path / "online_store" / "online.sqlite"
-    env = server_env(world["home"], store, world["features"] / "stats.json")
+    env = server_env(world["home"], serving_data(tmp_path, world["features"]))
     with serving(service_command(), env, tmp_path / "serve.log", tmp_path) as server:
         server.wait("/livez", 200)
         target = urlsplit(server.url).netloc

@@ -13,7 +13,7 @@ from tests.serving.harness import server_env
 
 def test_quick_run_reports_every_server_and_level(world: World, tmp_path: Path) -> None:
     output = tmp_path / "serving.json"
-    env = server_env(world.home, world.store, world.features / "stats.json")
+    env = server_env(world.home, world.features.parent)
     command = [sys.executable, "-m", "benchmarks.serving_load", "--quick", "--output", str(output)]
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -37,7 +37,7 @@ def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.Mo
     requirements = (bento / "env" / "python" / "requirements.txt").read_text()
     assert "bentoml==" in requirements and "scikit-learn==" in requirements
 
-    env = server_env(world.home, world.store, world.features / "stats.json")
+    env = server_env(world.home, world.features.parent)
     env["PYTHONPATH"] = _third_party_path()
     flights = as_request(request_flights(world.features, world.curated).iloc[:5])
     answer = smoke(tag, env, flights=flights)

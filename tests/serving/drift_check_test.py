@@ -42,7 +42,7 @@ THRESHOLD = float(yaml.safe_load(Path("params.yaml").read_text())["monitor"]["ps
 @pytest.fixture
 def server(world: World, tmp_path: Path) -> Iterator[Server]:
     """A fresh server per test: its drift window starts empty."""
-    env = server_env(world.home, world.store, world.features / "stats.json")
+    env = server_env(world.home, world.features.parent)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
         running.wait("/readyz", 200)
         yield running

@@ -4,6 +4,7 @@ real `bentoml serve` process on a free loopback port."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,7 +82,18 @@ def register_model(features: Path, store: ModelStore, workdir: Path, stage: str 
     return str(register(store, directory, labels, {}))
 
 
-def server_env(home: Path, store: Path, stats: Path) -> dict[str, str]:
+def serving_data(directory: Path, features: Path, store: Path | None = None) -> Path:
+    """`directory` laid out as the service's serving data (serve.sources): the statistics of
+    the feature output `features` and, if given, a copy of the online store `store`."""
+    (directory / "features").mkdir(parents=True, exist_ok=True)
+    shutil.copy(features / "stats.json", directory / "features" / "stats.json")
+    if store is not None:
+        (directory / "online_store").mkdir(parents=True, exist_ok=True)
+        shutil.copy(store, directory / "online_store" / "online.sqlite")
+    return directory
+
+
+def server_env(home: Path, data: Path) -> dict[str, str]:
     return {
         **os.environ,
         # The server imports the same code the test does (Pants' sandbox puts it on sys.path).
@@ -89,8 +101,7 @@ def server_env(home: Path, store: Path, stats: Path) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
         "BENTOML_HOME": str(home),
         "BENTOML_DO_NOT_TRACK": "true",
-        "FLIGHT_DELAY_ONLINE_STORE": str(store),
-        "FLIGHT_DELAY_FEATURE_STATS": str(stats),
+        "FLIGHT_DELAY_SERVING_DATA": str(data),
     }
 
 

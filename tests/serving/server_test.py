@@ -31,6 +31,7 @@ from tests.serving.harness import (
     server_env,
     service_command,
     serving,
+    serving_data,
 )
 
 
@@ -38,7 +39,7 @@ from tests.serving.harness import (
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
     store = workdir / "online_store" / "online.sqlite"
-    env = server_env(world.home, store, world.features / "stats.json")
+    env = server_env(world.home, serving_data(workdir, world.features))
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)
         # Alive, but the online store is not there yet: not ready, and /predict says so.
@@ -299,8 +300,10 @@ def test_concurrent_requests_share_batched_model_calls(
 def test_a_failed_load_is_shown_and_counted(
     world: World, one_flight: dict[str, Any], tmp_path: Path
 ) -> None:
-    absent = tmp_path / "absent" / "stats.json"
-    env = server_env(world.home, world.store, absent)
+    data = serving_data(tmp_path / "data", world.features, world.store)
+    broken = data / "features" / "stats.json"
+    broken.write_text("{not json")
+    env = server_env(world.home, data)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path) as failing:
         failing.wait("/livez", 200)
         with failing.client() as client:
@@ -314,7 +317,7 @@ def test_a_failed_load_is_shown_and_counted(
             predict = client.post("/predict", json={"flights": [one_flight]})
     assert readyz.status_code == 503
     error = readyz.json()["error"]
-    assert error.startswith("statistics:") and str(absent) in error, error
+    assert error.startswith("statistics:") and str(broken) in error, error
     assert 'flight_delay_load_failures_total{kind="statistics"} 1.0' in metrics
     assert "\nflight_delay_ready 0.0\n" in metrics
     # BentoML words every 5xx body alike; /readyz is where the reason is.

@@ -35,6 +35,3 @@ MAX_BATCH_ROWS = 4 * MAX_FLIGHTS
 MAX_CONCURRENCY = 64
 # BentoML answers 504 past this; the load balancer's idle timeout (60 s) must be longer.
 REQUEST_TIMEOUT_SECONDS = 30
-# How long the loader waits for an online store file that is not there yet (the pipeline may be
-# writing it) before /readyz reports the failure.
-STORE_WAIT_SECONDS = 600

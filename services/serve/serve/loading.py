@@ -1,11 +1,11 @@
 """What the service loads before it is ready: the model, the training statistics and the online
-store. Every failure, whatever raised it, comes out as one LoadError naming what failed."""
+store (the last two from the environment's serving data, serve.sources). Every failure, whatever
+raised it, comes out as one LoadError naming what failed."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,11 +13,10 @@ from typing import Literal
 from model_registry.predictor import Predictor, load_predictor
 from online_store.store import OnlineStore
 from serve.drift import DriftMonitor
+from serve.sources import ServingDataError, fetch
 
 log = logging.getLogger("serve")
-# How often the loader looks again for an online store that is not there yet.
-STORE_POLL_SECONDS = 0.5
-LoadKind = Literal["model", "statistics", "online_store"]
+LoadKind = Literal["model", "serving_data", "statistics", "online_store"]
 
 
 class LoadError(RuntimeError):
@@ -39,38 +38,29 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def load(
-    model_dir: Path,
-    stats_path: Path,
-    store_path: Path,
-    wait_seconds: float,
-    poll_seconds: float = STORE_POLL_SECONDS,
-) -> Loaded:
-    """Load the predictor in `model_dir`, the drift monitor of the statistics at `stats_path`
-    and the online store at `store_path`, waiting up to `wait_seconds` for the store file to
-    appear (the pipeline may still be writing it)."""
-    # A model from another library version or a broken manifest can raise anything (pickle,
-    # skops, torch errors), hence the broad catches: each becomes a LoadError.
+def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
+    """Load the predictor in `model_dir`, then the statistics and the online store from
+    `data_location` (serve.sources), waiting up to `wait_seconds` for them to appear (the
+    pipeline or the deploy job may still be writing them)."""
+    # A model from another library version or a broken manifest can raise anything (pickle or
+    # torch errors), hence the broad catches: each becomes a LoadError.
     try:
         predictor = load_predictor(model_dir)
     except Exception as error:
         raise LoadError("model", f"cannot load {model_dir}: {_reason(error)}") from error
     try:
-        with open(stats_path) as stats:
+        data = fetch(data_location, wait_seconds, log=log.warning)
+    except ServingDataError as error:
+        raise LoadError("serving_data", str(error)) from error
+    try:
+        with open(data.stats) as stats:
             drift = DriftMonitor(json.load(stats))
     except Exception as error:
-        raise LoadError("statistics", f"cannot load {stats_path}: {_reason(error)}") from error
-    deadline = time.monotonic() + wait_seconds
-    if not store_path.is_file():
-        log.warning("waiting up to %.0f s for the online store at %s", wait_seconds, store_path)
-    while not store_path.is_file():
-        if time.monotonic() >= deadline:
-            raise LoadError(
-                "online_store", f"no online store at {store_path} after waiting {wait_seconds:g} s"
-            )
-        time.sleep(poll_seconds)
+        raise LoadError("statistics", f"cannot load {data.stats}: {_reason(error)}") from error
     try:
-        store = OnlineStore(store_path)
+        store = OnlineStore(data.online_store)
     except Exception as error:
-        raise LoadError("online_store", f"cannot open {store_path}: {_reason(error)}") from error
+        raise LoadError(
+            "online_store", f"cannot open {data.online_store}: {_reason(error)}"
+        ) from error
     return Loaded(predictor, drift, store)

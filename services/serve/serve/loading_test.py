@@ -11,8 +11,9 @@ from feature_definitions.weather import WEATHER_COLUMNS
 from model_registry.predictor import SklearnPredictor
 from online_store.store import write_store
 from serve.loading import LoadError, load
+from serve.sources import ONLINE_STORE, STATS
 
-STATS = {"features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}}}
+FEATURE_STATS = {"features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}}}
 
 
 @pytest.fixture
@@ -24,10 +25,13 @@ def model(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def stats(tmp_path: Path) -> Path:
-    path = tmp_path / "stats.json"
-    path.write_text(json.dumps(STATS))
-    return path
+def data(tmp_path: Path) -> Path:
+    """A serving-data directory with the statistics; each test adds its online store."""
+    root = tmp_path / "data"
+    (root / STATS).parent.mkdir(parents=True)
+    (root / STATS).write_text(json.dumps(FEATURE_STATS))
+    (root / ONLINE_STORE).parent.mkdir(parents=True)
+    return root
 
 
 def _empty_store(path: Path) -> Path:
@@ -42,46 +46,48 @@ def _empty_store(path: Path) -> Path:
     return path
 
 
-def test_everything_loads(model: Path, stats: Path, tmp_path: Path) -> None:
-    loaded = load(model, stats, _empty_store(tmp_path / "online.sqlite"), wait_seconds=0)
+def test_everything_loads(model: Path, data: Path) -> None:
+    _empty_store(data / ONLINE_STORE)
+    loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
     assert loaded.drift.features == ("c",)
     assert loaded.store.window == pd.Timedelta(days=7)
 
 
-def test_a_broken_manifest_is_a_model_error(model: Path, stats: Path, tmp_path: Path) -> None:
+def test_a_broken_manifest_is_a_model_error(model: Path, data: Path) -> None:
     (model / "predictor.json").write_text("{not json")
-    with pytest.raises(LoadError, match="JSONDecodeError") as error:
-        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+    with pytest.raises(LoadError, match="not readable JSON") as error:
+        load(model, str(data), wait_seconds=0)
     assert error.value.kind == "model"
 
 
-def test_an_unreadable_pipeline_is_a_model_error(model: Path, stats: Path, tmp_path: Path) -> None:
+def test_a_changed_model_file_is_a_model_error(model: Path, data: Path) -> None:
     for path in model.iterdir():
         if path.name != "predictor.json":
             path.write_bytes(b"\x80\x04garbage")
-    with pytest.raises(LoadError) as error:
-        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+    with pytest.raises(LoadError, match="ModelIntegrityError") as error:
+        load(model, str(data), wait_seconds=0)
     assert error.value.kind == "model"
 
 
-def test_bad_statistics_are_a_statistics_error(model: Path, tmp_path: Path) -> None:
-    stats = tmp_path / "stats.json"
-    stats.write_text(json.dumps({"features": {"x": {"kind": "numeric"}}}))
+def test_bad_statistics_are_a_statistics_error(model: Path, data: Path) -> None:
+    _empty_store(data / ONLINE_STORE)
+    (data / STATS).write_text(json.dumps({"features": {"x": {"kind": "numeric"}}}))
     with pytest.raises(LoadError, match="KeyError") as error:
-        load(model, stats, tmp_path / "online.sqlite", wait_seconds=0)
+        load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
 
 
-def test_the_wait_for_the_store_is_bounded(model: Path, stats: Path, tmp_path: Path) -> None:
-    with pytest.raises(LoadError, match="after waiting 0.2 s") as error:
-        load(model, stats, tmp_path / "absent.sqlite", wait_seconds=0.2, poll_seconds=0.05)
-    assert error.value.kind == "online_store"
+def test_the_wait_for_the_serving_data_is_bounded(model: Path, data: Path) -> None:
+    with pytest.raises(
+        LoadError, match=f"{ONLINE_STORE} not found .* after waiting 0.2 s"
+    ) as error:
+        load(model, str(data), wait_seconds=0.2)
+    assert error.value.kind == "serving_data"
 
 
-def test_a_foreign_store_file_is_a_store_error(model: Path, stats: Path, tmp_path: Path) -> None:
-    store = tmp_path / "online.sqlite"
-    store.write_text("not a database")
+def test_a_foreign_store_file_is_a_store_error(model: Path, data: Path) -> None:
+    (data / ONLINE_STORE).write_text("not a database")
     with pytest.raises(LoadError, match="not an online store") as error:
-        load(model, stats, store, wait_seconds=0)
+        load(model, str(data), wait_seconds=0)
     assert error.value.kind == "online_store"

@@ -23,13 +23,13 @@ from serve.limits import (
     MAX_BODY_BYTES,
     MAX_CONCURRENCY,
     REQUEST_TIMEOUT_SECONDS,
-    STORE_WAIT_SECONDS,
 )
 from serve.loading import Loaded, LoadError, load
 from serve.middleware import BodyLimit, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, online_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse, flights_frame
-from serve.settings import online_store_path, promoted_tag, stats_path, use_model_store
+from serve.settings import promoted_tag, use_model_store
+from serve.sources import location, wait_seconds
 
 use_model_store()
 log = logging.getLogger("serve")
@@ -99,9 +99,7 @@ class FlightDelayService:
 
     def _load(self) -> None:
         try:
-            self.loaded = load(
-                Path(self.model.path), stats_path(), online_store_path(), STORE_WAIT_SECONDS
-            )
+            self.loaded = load(Path(self.model.path), location(), wait_seconds())
         except Exception as error:
             # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
             # saying "loading" forever.
@@ -112,7 +110,7 @@ class FlightDelayService:
             return
         STATE.loaded = True
         READY.set(1)
-        log.info("serving %s with the online store %s", self.model.tag, online_store_path())
+        log.info("serving %s with the data at %s", self.model.tag, location())
 
     def __is_ready__(self) -> bool:
         return self.loaded is not None

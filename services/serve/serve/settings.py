@@ -1,14 +1,10 @@
-"""Where the service finds its model, online store and training statistics.
-
-Every path can be set by environment variable; the defaults are the pipeline's outputs in the
-repo (the nearest directory at or above the working directory holding pants.toml).
-"""
+"""Which model the service serves, and the BentoML store it comes from. The online store and the
+training statistics come from serve.sources."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from model_registry.store import (
     DO_NOT_TRACK_ENV,
@@ -16,35 +12,16 @@ from model_registry.store import (
     MODEL_NAME,
     PROMOTED,
     STAGE,
-    repo_root,
+    rollback_record,
     store_home,
 )
 
-ONLINE_STORE_ENV = "FLIGHT_DELAY_ONLINE_STORE"
-STATS_ENV = "FLIGHT_DELAY_FEATURE_STATS"
 # A model tag to serve instead of the newest promoted one (e.g. to pin or roll back).
 MODEL_ENV = "FLIGHT_DELAY_MODEL"
-DEFAULT_ONLINE_STORE = Path("data/online_store/online.sqlite")
-DEFAULT_STATS = Path("data/features/stats.json")
 
 
 class NoPromotedModel(LookupError):
     pass
-
-
-def _path(environ: Mapping[str, str], name: str, default: Path) -> Path:
-    if environ.get(name):
-        return Path(environ[name]).expanduser().absolute()
-    cwd = Path.cwd()
-    return (repo_root(cwd) or cwd) / default
-
-
-def online_store_path(environ: Mapping[str, str] = os.environ) -> Path:
-    return _path(environ, ONLINE_STORE_ENV, DEFAULT_ONLINE_STORE)
-
-
-def stats_path(environ: Mapping[str, str] = os.environ) -> Path:
-    return _path(environ, STATS_ENV, DEFAULT_STATS)
 
 
 def use_model_store() -> None:
@@ -56,7 +33,8 @@ def use_model_store() -> None:
 
 def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
     """The tag to serve: $FLIGHT_DELAY_MODEL, else the newest `flight-delay` model labelled
-    stage=promoted in BentoML's store (inside a Bento, the models it packs)."""
+    stage=promoted and not rolled back in BentoML's store (inside a Bento, the models it
+    packs)."""
     if environ.get(MODEL_ENV):
         return environ[MODEL_ENV]
     import bentoml
@@ -66,7 +44,9 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
         registered = bentoml.models.list(MODEL_NAME)
     except NotFound:  # no version of MODEL_NAME at all
         registered = []
-    candidates = [m for m in registered if m.info.labels.get(STAGE) == PROMOTED]
+    candidates = [
+        m for m in registered if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
+    ]
     if not candidates:
         raise NoPromotedModel(
             f"no {MODEL_NAME} model labelled {STAGE}={PROMOTED} in the BentoML store "

@@ -10,7 +10,7 @@ deploy job uploads them). Either way it holds the pipeline's layout:
 
 A remote location is copied into a local cache first; each file is written aside and renamed,
 so a reader never sees half a file. The service waits for both files for at most
-FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 300), then fails with an error naming what is
+FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails with an error naming what is
 missing and where it looked. The model itself travels in the Bento (the image), so rolling an
 image back rolls its model back too.
 """
@@ -31,7 +31,7 @@ from model_registry.store import repo_root
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
-DEFAULT_WAIT_SECONDS = 300.0
+DEFAULT_WAIT_SECONDS = 600.0
 ONLINE_STORE = PurePosixPath("online_store/online.sqlite")
 STATS = PurePosixPath("features/stats.json")
 # How often a wait looks again.

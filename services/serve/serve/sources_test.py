@@ -62,7 +62,7 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
     monkeypatch.chdir(tmp_path / "services")
     assert location({}) == str(tmp_path / "data")
     assert location({"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving"}) == "s3://b/serving"
-    assert wait_seconds({}) == 300
+    assert wait_seconds({}) == 600
     assert wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": "2.5"}) == 2.5
     for bad in ("soon", "-1", "inf", "nan"):
         with pytest.raises(ServingDataError, match="FLIGHT_DELAY_SERVING_WAIT_SECONDS"):
