@@ -9,7 +9,6 @@ from model_registry.predictor import (
     MANIFEST,
     ModelIntegrityError,
     PredictorError,
-    SklearnPredictor,
     load_predictor,
 )
 from model_registry.testing import FEATURES, frame, sklearn_predictor, torch_predictor
