@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from airflow.models import Variable
+from airflow.models.baseoperator import BaseOperator
 from airflow.models.dag import DAG
 from airflow.operators.bash import BashOperator
 
@@ -31,7 +32,6 @@ from flight_orchestration.commands import (
     run_params_file,
     write_params,
 )
-from flight_orchestration.runners import ECS, EcsSettings, EcsStageOperator
 from flight_orchestration.stages import read_params, read_stage_graph, sinks
 
 DAG_ID = "flight_delay_pipeline"
@@ -104,14 +104,15 @@ def build_pipeline_dag(
         tags=["flight-delay"],
         doc_md=__doc__,
     )
-    runner = settings.runner()
-    ecs = (
-        EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
-        if runner == ECS
-        else None
-    )
+    ecs = None
+    if settings.runner() == settings.ECS_RUNNER:
+        # Imported only for this runner: it needs the Amazon provider, which MWAA's image has
+        # and a local Airflow may not.
+        from flight_orchestration.runners import EcsSettings, EcsStageOperator
+
+        ecs = EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
     with dag:
-        tasks: dict[str, BashOperator | EcsStageOperator] = {}
+        tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:
                 tasks[stage.name] = EcsStageOperator(

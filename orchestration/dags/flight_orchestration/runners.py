@@ -28,8 +28,6 @@ from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from flight_orchestration.commands import StageCommand, run_params, safe_run_id
 from flight_orchestration.settings import SettingError
 
-ECS = "ecs"
-
 
 @dataclass(frozen=True)
 class EcsSettings:

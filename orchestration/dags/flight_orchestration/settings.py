@@ -32,6 +32,7 @@ PROMETHEUS_URL_VARIABLE = "flight_delay_prometheus_url"
 RUNNER_VARIABLE = "flight_delay_runner"
 # The ecs runner's settings, a JSON object (see flight_orchestration.runners). Read at parse time.
 ECS_VARIABLE = "flight_delay_ecs"
+LOCAL_RUNNER, ECS_RUNNER = "local", "ecs"
 # Overrides params.yaml's monitor.psi_threshold.
 PSI_THRESHOLD_VARIABLE = "flight_delay_psi_threshold"
 
@@ -95,8 +96,8 @@ def workdir(configured: str | None) -> Path:
 
 def runner() -> str:
     """The runner named by the Variable's environment form, `local` by default."""
-    name = os.environ.get(environment_variable(RUNNER_VARIABLE)) or "local"
-    if name not in ("local", "ecs"):
+    name = os.environ.get(environment_variable(RUNNER_VARIABLE)) or LOCAL_RUNNER
+    if name not in (LOCAL_RUNNER, ECS_RUNNER):
         raise SettingError(
             f"{environment_variable(RUNNER_VARIABLE)} is {name!r}: expected local or ecs"
         )
