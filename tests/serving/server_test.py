@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from feature_definitions.features import FEATURE_COLUMNS
 from model_registry.predictor import load_predictor
-from model_registry.store import open_store
+from model_registry.store import get, open_store
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from tests.serving.conftest import World
 from tests.serving.harness import (
@@ -75,7 +75,7 @@ def test_predictions_come_in_order_from_the_promoted_model(
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model"] == world.tag
-    model = open_store(world.home).get(world.tag)
+    model = get(open_store(world.home), world.tag)
     predictor = load_predictor(Path(model.path))
     offline = pd.read_parquet(world.features / "test.parquet").iloc[:200]
     expected = predictor.predict_proba(offline)

@@ -5,6 +5,11 @@ set (or a path is given), the home is `<repo>/build/bentoml`: the repo's git-ign
 never the user's home directory. The repo is the nearest directory at or above the current one
 holding `pants.toml`; outside a repo, `./build/bentoml`.
 
+Only BentoML's public API is used (`bentoml.models.create/list/get/delete`), and it has one
+store per process, read from BENTOML_HOME the first time anything touches it. So `open_store`
+points BENTOML_HOME at the home it is given, and refuses a second, different home in the same
+process (RegistryError): a process that needs another store is another process.
+
 Every model is registered as MODEL_NAME with labels ROLE (`candidate`, the model the gate
 judges, or `baseline`, its reference), KIND (`torch` or `sklearn`) and STAGE. The promotion gate
 sets STAGE to `promoted` when the candidate passes and `registered` otherwise. The model to
@@ -25,18 +30,17 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# Re-exported: callers type their stores without importing BentoML internals.
+import bentoml
+
+# Re-exported: callers type models without importing BentoML themselves.
 from bentoml import Model as Model
 from bentoml import Tag
-
-# BentoML has no public name for its store; issue 17 item 8 (still open) replaces this.
-from bentoml._internal.models.model import ModelStore as ModelStore
 from bentoml.exceptions import NotFound
-from bentoml.models import create
 
 from model_registry.predictor import Predictor, load_predictor, sha256_of, verify_files
 
@@ -90,20 +94,45 @@ def store_home(explicit: Path | None = None, environ: Mapping[str, str] = os.env
 
 
 def use_home(home: Path) -> None:
-    """Point BentoML's global store (what `bentoml.models.BentoModel` reads) at `home`. Call it
-    before anything in the process touches the store: BentoML reads the home once."""
-    os.environ[HOME_ENV] = str(home)
+    """Make `home` this process's BentoML home (what `bentoml.models` and `BentoModel` read).
+    Call it at the start of a process, before anything touches the store: BentoML reads the
+    home once."""
+    os.environ[HOME_ENV] = str(home.absolute())
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    """BentoML's model store of this process: the one under `home`."""
+
+    home: Path
 
 
 def open_store(home: Path) -> ModelStore:
-    """The model store under `home`. Also turns BentoML's usage tracking off and, unless
-    BENTOML_HOME is set, points it at `home`, so that nothing BentoML does on the side reaches
-    the network or the user's home directory."""
+    """The model store under `home`, made this process's BentoML store. Also turns BentoML's
+    usage tracking off, so that nothing BentoML does on the side reaches the network."""
+    home = home.expanduser().absolute()
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
-    os.environ.setdefault(HOME_ENV, str(home))
-    models = home / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    return ModelStore(models)
+    current = os.environ.get(HOME_ENV)
+    if current and Path(current).expanduser().absolute() != home:
+        raise RegistryError(
+            f"cannot open the model store at {home}: this process uses the one at "
+            f"${HOME_ENV}={current}, and BentoML keeps one store per process; start the process "
+            f"with {HOME_ENV}={home} (or pass the store with --store)"
+        )
+    os.environ[HOME_ENV] = str(home)
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    return ModelStore(home)
+
+
+def _in_store(store: ModelStore, model: Model) -> Model:
+    """`model`, once checked to live in `store`: a guard against a BentoML home read before
+    open_store set it."""
+    if not Path(model.path).absolute().is_relative_to(store.home):
+        raise RegistryError(
+            f"BentoML's store is not {store.home} (it holds {model.tag} at {model.path}): "
+            f"something used BentoML before the store was opened; set {HOME_ENV} first"
+        )
+    return model
 
 
 def register(
@@ -117,10 +146,15 @@ def register(
         if path.is_file()
     }
     recorded = {**metadata, METADATA_FILES_SHA256: digests}
-    with create(MODEL_NAME, labels=dict(labels), metadata=recorded, _model_store=store) as model:
+    with bentoml.models.create(MODEL_NAME, labels=dict(labels), metadata=recorded) as model:
         shutil.copytree(directory, model.path, dirs_exist_ok=True)
-    tag: Tag = model.tag
+    tag: Tag = _in_store(store, bentoml.models.get(model.tag)).tag
     return tag
+
+
+def get(store: ModelStore, tag: Tag | str) -> Model:
+    """The registered model `tag` (BentoML's NotFound if there is none)."""
+    return _in_store(store, bentoml.models.get(tag))
 
 
 def load_registered(model: Model) -> Predictor:
@@ -135,7 +169,7 @@ def load_registered(model: Model) -> Predictor:
 def models(store: ModelStore) -> list[Model]:
     """Every version of MODEL_NAME, oldest first."""
     try:
-        found = store.list(MODEL_NAME)
+        found = [_in_store(store, m) for m in bentoml.models.list(MODEL_NAME)]
     except NotFound:
         return []
     return sorted(found, key=lambda m: (m.creation_time, str(m.tag.version)))
@@ -183,5 +217,5 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
     return current.tag, promoted_model(store)
 
 
-def delete(store: ModelStore, tag: Tag) -> None:
-    store.delete(tag)
+def delete(store: ModelStore, tag: Tag | str) -> None:
+    bentoml.models.delete(get(store, tag).tag)

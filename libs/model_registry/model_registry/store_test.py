@@ -10,7 +10,9 @@ from model_registry.store import (
     REGISTERED,
     STAGE,
     Model,
+    ModelStore,
     RegistryError,
+    delete,
     load_registered,
     models,
     open_store,
@@ -20,10 +22,7 @@ from model_registry.store import (
     rollback_record,
     store_home,
 )
-from model_registry.testing import (
-    bentoml_env,  # noqa: F401 (an autouse fixture)
-    sklearn_predictor,
-)
+from model_registry.testing import sklearn_predictor
 
 
 def test_home_is_the_repo_build_area_unless_given(
@@ -40,8 +39,10 @@ def test_home_is_the_repo_build_area_unless_given(
     assert store_home(environ={}) == tmp_path / "build" / "bentoml"
 
 
-def test_the_promoted_model_is_the_newest_labelled_promoted(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "bentoml")
+def test_the_promoted_model_is_the_newest_labelled_promoted(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    store = model_store
     assert models(store) == []
     assert promoted_model(store) is None
     files = tmp_path / "files"
@@ -55,7 +56,7 @@ def test_the_promoted_model_is_the_newest_labelled_promoted(tmp_path: Path) -> N
     promoted = promoted_model(store)
     assert promoted is not None and promoted.tag == second
     assert (Path(promoted.path) / "weights.bin").read_bytes() == b"\x00"
-    store.delete(second)
+    delete(store, second)
     promoted = promoted_model(store)
     assert promoted is not None and promoted.tag == first
 
@@ -66,8 +67,10 @@ def recorded_files(model: Model) -> set[str]:
     return set(digests)
 
 
-def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "bentoml")
+def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    store = model_store
     files = tmp_path / "files"
     files.mkdir()
     (files / "weights.bin").write_bytes(b"\x00")
@@ -93,8 +96,10 @@ def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(tmp_p
     assert promoted_model(store) is None
 
 
-def test_registration_records_every_files_hash_and_loading_verifies_them(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "bentoml")
+def test_registration_records_every_files_hash_and_loading_verifies_them(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    store = model_store
     directory = tmp_path / "model"
     sklearn_predictor().save(directory)
     tag = register(store, directory, {STAGE: PROMOTED}, {})
@@ -107,3 +112,16 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(tmp_pat
     manifest.write_text(manifest.read_text().replace('"threshold": 0.5', '"threshold": 0.01'))
     with pytest.raises(ModelIntegrityError, match="predictor.json has sha256 .* registry record"):
         load_registered(model)
+
+
+def test_a_process_has_one_store_and_a_second_is_refused_by_name(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    assert open_store(model_store.home) == model_store
+    with pytest.raises(RegistryError, match=f"cannot open the model store at {tmp_path / 'other'}"):
+        open_store(tmp_path / "other")
+
+
+def test_the_store_is_empty_at_the_start_of_every_test(model_store: ModelStore) -> None:
+    # The tests above registered models; the fixture deleted them.
+    assert models(model_store) == []

@@ -1,13 +1,18 @@
-"""Test support for code that uses the model store: each test gets a BentoML home of its own;
-and small predictors of both kinds over two features.
+"""Test support for code that uses the model store, and small predictors of both kinds over two
+features.
 
-Import the fixture where the tests are collected (a conftest.py, or the test module):
+BentoML keeps one model store per process, so a test process has one BentoML home
+(`bentoml_home`), emptied after every test: each test starts with an empty store. A test that
+needs a store somewhere else runs the code under test in a process of its own.
 
-    from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture)
+Import the fixtures where the tests are collected (a conftest.py, or the test module):
+
+    from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,15 +27,39 @@ from feature_definitions.features import Feature
 from model_registry.encoding import TabularEncoding
 from model_registry.network import NetworkConfig, WideDeepNet
 from model_registry.predictor import SklearnPredictor, TorchPredictor
-from model_registry.store import DO_NOT_TRACK_ENV, HOME_ENV
+from model_registry.store import (
+    DO_NOT_TRACK_ENV,
+    HOME_ENV,
+    ModelStore,
+    delete,
+    models,
+    open_store,
+)
+
+
+@pytest.fixture(scope="session")
+def bentoml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test process's BentoML home."""
+    return tmp_path_factory.mktemp("bentoml")
 
 
 @pytest.fixture(autouse=True)
-def bentoml_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """BentoML's own configuration points at the test's directory, never the user's home, and
-    sends nothing anywhere."""
-    monkeypatch.setenv(HOME_ENV, str(tmp_path / "global"))
+def bentoml_env(bentoml_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """BentoML points at the process's test home, never the user's home, and sends nothing
+    anywhere; every model a test registered is deleted after it."""
+    monkeypatch.setenv(HOME_ENV, str(bentoml_home))
     monkeypatch.setenv(DO_NOT_TRACK_ENV, "true")
+    yield
+    monkeypatch.setenv(HOME_ENV, str(bentoml_home))  # in case the test changed it
+    store = open_store(bentoml_home)
+    for model in models(store):
+        delete(store, model.tag)
+
+
+@pytest.fixture
+def model_store(bentoml_env: None, bentoml_home: Path) -> ModelStore:
+    """The (empty) model store of the test."""
+    return open_store(bentoml_home)
 
 
 FEATURES = (Feature("carrier", "categorical"), Feature("dep_hour", "numeric"))

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture)
+from model_registry.testing import bentoml_env, bentoml_home  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ import yaml
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
 from model_registry.predictor import PredictorError
-from model_registry.store import RegistryError, open_store, roll_back, store_home
+from model_registry.store import RegistryError, open_store, roll_back, store_home, use_home
 from storage.atomic import atomic_write_text
 from train.data import TrainingDataError, read_splits, split_files
 from train.distributed import join_world, launch_local, leave_world
@@ -141,6 +141,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _sagemaker(args: argparse.Namespace) -> int:
     job = SageMakerJob.from_environ()
+    # The store travels inside model.tar.gz: BENTOML_HOME=<unpacked>/bentoml serves from it.
+    store = job.model_dir / "bentoml"
+    use_home(store)
     params = params_from({}, job.hyperparameters)
     files = job.feature_files()
     if not _under_torchrun() and (job.processes_per_host > 1 or len(job.hosts) > 1):
@@ -165,10 +168,7 @@ def _sagemaker(args: argparse.Namespace) -> int:
         return 0
     output = job.output_data_dir / "evaluation"
     evaluation = evaluate_models(files["test"], models_dir, output, params.evaluate)
-    # The store travels inside model.tar.gz: BENTOML_HOME=<unpacked>/bentoml serves from it.
-    registry = _register(
-        evaluation, models_dir, output, job.model_dir / "bentoml", params, job.features_dir
-    )
+    registry = _register(evaluation, models_dir, output, store, params, job.features_dir)
     print(json.dumps({"metrics": _summary(evaluation), "promoted": registry["promoted"]}))
     return 0
 

@@ -1,7 +1,10 @@
 """The train service end to end on a synthetic feature table: fit, evaluate, register."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,12 +15,13 @@ import pytest
 
 from model_registry.predictor import load_predictor
 from model_registry.store import (
+    HOME_ENV,
     METADATA_FEATURES_DVC_HASH,
     METADATA_GIT_COMMIT,
     METADATA_METRICS,
     METADATA_PARAMS,
+    ModelStore,
     models,
-    open_store,
 )
 from train.cli import main
 from train.conftest import params_args, write_features
@@ -34,7 +38,10 @@ def evaluate(features: Path, models_dir: Path, output: Path, *extra: str) -> int
 
 
 def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
-    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     features, models_dir = trained
     assert sorted(p.name for p in models_dir.iterdir()) == [
@@ -44,9 +51,8 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
     assert training["params"]["torch"]["epochs"] == 8
     assert training["world_size"] == 1
 
-    store_home = tmp_path / "store"
     output = tmp_path / "evaluation"
-    assert evaluate(features, models_dir, output, "--store", str(store_home)) == 0
+    assert evaluate(features, models_dir, output, "--store", str(model_store.home)) == 0
     metrics = json.loads((output / "metrics.json").read_text())
     assert set(metrics) == {"baseline", "torch"}
     for name in metrics:
@@ -66,7 +72,7 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
     err = capsys.readouterr().err
     assert registry["decision"]["reason"] in err
     assert ("not promoted" in err) is (not registry["promoted"])
-    registered = models(open_store(store_home))
+    registered = models(model_store)
     assert [str(m.tag) for m in registered] == [registry["baseline"], registry["candidate"]]
     for model, name in zip(registered, ("baseline", "torch"), strict=True):
         metadata: dict[str, Any] = dict(model.info.metadata)
@@ -95,15 +101,39 @@ def test_the_same_inputs_give_identical_metrics_run_after_run(
 
 
 def test_the_store_defaults_to_the_repo_build_area(
-    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    # In a process of its own: this one's BentoML store is the test home.
     repo = tmp_path / "repo"
     (repo / "sub").mkdir(parents=True)
     (repo / "pants.toml").write_text("")
-    monkeypatch.chdir(repo / "sub")
-    monkeypatch.delenv("BENTOML_HOME")
-    assert evaluate(*trained, tmp_path / "evaluation") == 0
-    assert len(models(open_store(repo / "build" / "bentoml"))) == 2
+    output = tmp_path / "evaluation"
+    features, models_dir = trained
+    command = [
+        sys.executable, "-m", "train.cli", "evaluate", "--features", str(features),
+        "--models", str(models_dir), "--output", str(output), *params_args(tmp_path),
+    ]  # fmt: skip
+    environ = {k: v for k, v in os.environ.items() if k != HOME_ENV}
+    # The test's import path, absolute: the process runs in another directory.
+    environ["PYTHONPATH"] = os.pathsep.join(str(Path(entry).absolute()) for entry in sys.path)
+    run = subprocess.run(command, cwd=repo / "sub", env=environ, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    registry = json.loads((output / "registry.json").read_text())
+    home = repo / "build" / "bentoml"
+    assert registry["store"] == str(home)
+    assert f"in {home}; serving" in run.stderr
+    # Both models are in BentoML's layout of that home: models/<name>/<version>.
+    for tag in (registry["baseline"], registry["candidate"]):
+        name, version = tag.split(":")
+        assert (home / "models" / name / version / "predictor.json").is_file()
+
+
+def test_a_store_other_than_the_process_one_is_refused_by_name(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    assert evaluate(*trained, tmp_path / "evaluation", "--store", str(elsewhere)) == 2
+    assert f"cannot open the model store at {elsewhere}" in capsys.readouterr().err
 
 
 def damaged(
@@ -151,16 +181,17 @@ def test_a_bad_test_split_exits_2_and_registers_nothing(
     message: str,
     trained: tuple[Path, Path],
     tmp_path: Path,
+    model_store: ModelStore,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     bad = damaged(trained[0], "test", damage, tmp_path / "bad")
-    store, output = tmp_path / "store", tmp_path / "evaluation"
-    assert evaluate(bad, trained[1], output, "--store", str(store)) == 2
+    output = tmp_path / "evaluation"
+    assert evaluate(bad, trained[1], output, "--store", str(model_store.home)) == 2
     err = capsys.readouterr().err
     assert err.startswith("train: error: test split")
     assert re.search(message, err), err
     assert not output.exists()
-    assert models(open_store(store)) == []
+    assert models(model_store) == []
 
 
 def test_missing_features_or_models_are_named(
@@ -195,17 +226,20 @@ def test_a_bad_parameter_exits_2_naming_it(
 
 
 def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
-    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     features, models_dir = trained
-    store = tmp_path / "store"
+    store = model_store.home
     for run in ("first", "second"):
         code = evaluate(
             features, models_dir, tmp_path / run, "--store", str(store), "--set=promote.margin=-1"
         )
         assert code == 0
     capsys.readouterr()
-    promoted = [m for m in models(open_store(store)) if m.info.labels["stage"] == "promoted"]
+    promoted = [m for m in models(model_store) if m.info.labels["stage"] == "promoted"]
     assert len(promoted) == 2
 
     assert main(["rollback", "--store", str(store), "--reason", "bad p99"]) == 0

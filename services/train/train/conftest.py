@@ -13,7 +13,9 @@ import yaml
 
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
-from model_registry.testing import bentoml_env  # noqa: F401 (an autouse fixture: every test)
+
+# Every test: one BentoML home per process, emptied after each test (see model_registry.testing).
+from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401 (fixtures)
 from train.params import Params, params_from
 
 CARRIERS = ("AA", "B6", "DL", "EV", "UA")

@@ -41,6 +41,7 @@ from model_registry.store import (
     ROLE,
     STAGE,
     ModelStore,
+    delete,
     load_registered,
     promoted_model,
     register,
@@ -192,7 +193,7 @@ def register_run(
             saved.append(register(store, models_dir / name, labels, metadata))
     except BaseException:
         for tag in saved:
-            store.delete(tag)
+            delete(store, tag)
         raise
     by_name = {BASELINE_MODEL: str(saved[0]), CANDIDATE_MODEL: str(saved[1])}
     return {

@@ -15,7 +15,6 @@ from model_registry.store import (
     STAGE,
     ModelStore,
     models,
-    open_store,
     promoted_model,
 )
 from train.conftest import quick_params
@@ -68,9 +67,9 @@ def stage_of(store: ModelStore, tag: str) -> str:
 
 
 def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
-    trained: tuple[Path, Path], tmp_path: Path
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     run = evaluation(trained, tmp_path)
     # Margin -1: the candidate beats the baseline, and nothing is promoted yet.
     first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
@@ -97,11 +96,11 @@ def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
 
 
 def test_the_first_run_promotes_the_baseline_when_the_candidate_does_not_earn_its_cost(
-    trained: tuple[Path, Path], tmp_path: Path
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
     """A margin no model can clear: the baseline is the champion, and with nothing promoted
     yet it is served, so a first pipeline run always ends with a model to serve."""
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     run = evaluation(trained, tmp_path)
     first = register_run(run, trained[1], store, promote(1.0), PROVENANCE)
     assert first["decision"]["champion"] == "baseline"
@@ -117,9 +116,9 @@ def test_the_first_run_promotes_the_baseline_when_the_candidate_does_not_earn_it
 
 
 def test_a_promoted_model_with_another_feature_schema_is_left_out_and_named(
-    trained: tuple[Path, Path], tmp_path: Path
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     run = evaluation(trained, tmp_path)
     # The incumbent was trained on a feature set this run no longer has.
     older = copy.copy(run.predictors["torch"])
@@ -136,9 +135,9 @@ def test_a_promoted_model_with_another_feature_schema_is_left_out_and_named(
 
 
 def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
-    trained: tuple[Path, Path], tmp_path: Path
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     run = evaluation(trained, tmp_path)
     first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     current = promoted_model(store)
@@ -155,9 +154,9 @@ def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
 
 
 def test_a_rolled_back_model_is_never_compared_against(
-    trained: tuple[Path, Path], tmp_path: Path
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     run = evaluation(trained, tmp_path)
     first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
     registry.roll_back(store, "bad deploy")
@@ -168,18 +167,19 @@ def test_a_rolled_back_model_is_never_compared_against(
     assert current is not None and str(current.tag) == second["candidate"] != first["candidate"]
 
 
-def test_registration_needs_both_models(tmp_path: Path) -> None:
+def test_registration_needs_both_models(tmp_path: Path, model_store: ModelStore) -> None:
     run = Evaluation(predictors={}, metrics={"torch": {"roc_auc": 0.7}}, test=(None, None))  # type: ignore[arg-type]
     with pytest.raises(RegistrationError, match="needs both the baseline and the torch model"):
-        register_run(
-            run, tmp_path, open_store(tmp_path / "bentoml"), quick_params().promote, PROVENANCE
-        )
+        register_run(run, tmp_path, model_store, quick_params().promote, PROVENANCE)
 
 
 def test_a_failed_save_registers_nothing(
-    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    model_store: ModelStore,
 ) -> None:
-    store = open_store(tmp_path / "bentoml")
+    store = model_store
     real = registry.register
     calls: list[Any] = []
 

@@ -2,13 +2,14 @@
 directories."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from model_registry.predictor import load_predictor
-from model_registry.store import models, open_store, promoted_model
-from train.cli import main
 from train.conftest import quick_params, write_features
 from train.data import TrainingDataError
 from train.params import flat_params
@@ -32,13 +33,17 @@ def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
 
 
 def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     features = write_features(tmp_path / "input" / "features")
-    for name, value in job_env(tmp_path, features=features).items():
-        monkeypatch.setenv(name, value)
-
-    assert main(["sagemaker", "--progress", "lines"]) == 0
+    # In a process of its own, as on SageMaker: the job's store is the process's BentoML store.
+    job = subprocess.run(
+        [sys.executable, "-m", "train.cli", "sagemaker", "--progress", "lines"],
+        env=os.environ | job_env(tmp_path, features=features),
+        capture_output=True,
+        text=True,
+    )
+    assert job.returncode == 0, job.stderr
 
     model_dir = tmp_path / "model"
     training = json.loads((model_dir / "models" / "training.json").read_text())
@@ -46,11 +51,15 @@ def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
     assert training["params"]["torch"]["hidden"] == [32]
     metrics = json.loads((tmp_path / "output" / "evaluation" / "metrics.json").read_text())
     assert metrics["torch"]["roc_auc"] > 0.75
-    store = open_store(model_dir / "bentoml")
-    assert len(models(store)) == 2
-    promoted = promoted_model(store)  # margin -1: the candidate passes
-    assert promoted is not None
-    assert load_predictor(Path(promoted.path)).kind == "torch"
+    registry = json.loads((tmp_path / "output" / "evaluation" / "registry.json").read_text())
+    assert registry["store"] == str(model_dir / "bentoml")
+    assert registry["promoted"] == registry["candidate"]  # margin -1: the candidate passes
+    # BentoML's layout of the shipped home: models/<name>/<version>.
+    name, version = registry["candidate"].split(":")
+    shipped = model_dir / "bentoml" / "models" / name / version
+    assert load_predictor(shipped).kind == "torch"
+    versions = {p.name for p in (model_dir / "bentoml" / "models" / name).iterdir() if p.is_dir()}
+    assert versions == {version, registry["baseline"].split(":")[1]}
 
 
 def test_the_three_split_channels_work_instead_of_one_features_channel(tmp_path: Path) -> None:
