@@ -3,6 +3,7 @@ with a bounded wait and errors that name what is missing and where."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
+from botocore.credentials import EnvProvider  # pants: no-infer-dep (it comes with moto)
 from moto.server import ThreadedMotoServer
 
 from serve.sources import (
@@ -79,8 +81,9 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # The emulator's state is per process, not per server: start each test from an empty account.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # The emulator accepts any credentials; botocore's names for the variables, throwaway values.
+    monkeypatch.setenv(EnvProvider.ACCESS_KEY, "emulator")
+    monkeypatch.setenv(EnvProvider.SECRET_KEY, secrets.token_hex(8))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     # fsspec reuses a filesystem per set of arguments: one made for another test's server would
     # still point at it.
