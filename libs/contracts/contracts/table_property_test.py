@@ -2,7 +2,7 @@
 an accepted row keeps the contract, and a row's verdict does not depend on the other rows."""
 
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.table import TableContract, apply_contract
@@ -54,7 +54,14 @@ def contract_and_rows(draw: st.DrawFn) -> tuple[TableContract, pd.DataFrame]:
     return contract, pd.DataFrame(rows, columns=list(contract.columns), dtype=object)
 
 
-@settings(max_examples=100, deadline=None)
+# Not timed: a loaded CI machine must not fail it (deadline, too_slow). print_blob: a failure's
+# log carries what reproduces it (@reproduce_failure), since CI keeps no example database.
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
 @given(contract_and_rows())
 def test_every_row_is_accepted_or_rejected_with_a_reason_on_its_own_merits(
     generated: tuple[TableContract, pd.DataFrame],

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.flights import FLIGHT_COLUMNS
@@ -46,7 +46,10 @@ def landed_file(draw: st.DrawFn) -> bytes:
     return text.getvalue().encode()
 
 
-@settings(max_examples=40, deadline=None)
+# Not timed (see contracts/table_property_test.py); a failure's log says how to reproduce it.
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
 @given(st.lists(landed_file(), min_size=1, max_size=3))
 def test_per_file_counts_add_up_and_match_the_output(files: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
