@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,21 @@ class Loaded:
     store: OnlineStore
 
 
+_SCORING_THREAD = threading.local()
+
+
+def one_openmp_thread() -> None:
+    """Limit OpenMP to one thread in the calling thread, once per thread; call it where the
+    model scores. The service runs one worker per core, and a gradient boosting model scoring
+    a few rows in parallel waits at every tree for threads the other worker keeps busy: one
+    flight measured 7 ms on one thread, 90 to 800 ms on two with the machine loaded. OpenMP's
+    thread count is a setting of each thread, so setting it where the model loads is not
+    enough (a worker scores in its executor's threads)."""
+    if not getattr(_SCORING_THREAD, "limited", False):
+        threadpool_limits(limits=1, user_api="openmp")
+        _SCORING_THREAD.limited = True
+
+
 def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -51,11 +67,6 @@ def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
         predictor = load_predictor(model_dir)
     except Exception as error:
         raise LoadError("model", f"cannot load {model_dir}: {_reason(error)}") from error
-    # One OpenMP thread per process: the service runs one worker per core, and a gradient
-    # boosting model scoring a few rows in parallel waits at every tree for threads that the
-    # other worker keeps busy (one flight measured at 7 ms on one thread, up to 800 ms on two
-    # with the machine loaded). Set after the model is read, when its OpenMP runtime is loaded.
-    threadpool_limits(limits=1, user_api="openmp")
     try:
         data = fetch(data_location, wait_seconds, log=log.warning)
     except ServingDataError as error:

@@ -24,7 +24,7 @@ from serve.limits import (
     MAX_CONCURRENCY,
     REQUEST_TIMEOUT_SECONDS,
 )
-from serve.loading import Loaded, LoadError, load
+from serve.loading import Loaded, LoadError, load, one_openmp_thread
 from serve.middleware import BodyLimit, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
@@ -129,6 +129,7 @@ class FlightDelayService:
             raise InvalidArgument(str(error)) from None
 
     def _score(self, features: pd.DataFrame) -> np.ndarray:
+        one_openmp_thread()
         return self._ready().predictor.predict_proba(features)
 
     def _observe(self, features: pd.DataFrame, probabilities: np.ndarray) -> None:
