@@ -22,17 +22,18 @@ from starlette.requests import Request  # pants: no-infer-dep
 from starlette.responses import JSONResponse, Response  # pants: no-infer-dep
 from starlette.routing import Route  # pants: no-infer-dep
 
-from serve.loading import Loaded, load
-from serve.online_features import check_destinations, online_features
-from serve.schema import Flight, PredictRequest, flights_frame
+from serve.loading import Loaded, load, one_openmp_thread
+from serve.online_features import check_destinations, flight_features
+from serve.schema import Flight, PredictRequest
 from serve.settings import promoted_tag, use_model_store
 from serve.sources import location, wait_seconds
 
 
 def score_flights(flights: Sequence[Flight], loaded: Loaded) -> np.ndarray:
     """What /predict computes for validated flights, in-process: features, then the model."""
+    one_openmp_thread()
     check_destinations(flights, loaded.store)
-    features = online_features(flights_frame(list(flights)), loaded.store)
+    features = flight_features(flights, loaded.store)
     return loaded.predictor.predict_proba(features)
 
 

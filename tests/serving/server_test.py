@@ -329,6 +329,34 @@ def test_a_failed_load_is_shown_and_counted(
     assert predict.status_code == 503
 
 
+def test_requests_over_max_concurrency_get_503_at_once_not_a_hang(
+    world: World, test_flights: pd.DataFrame, tmp_path: Path
+) -> None:
+    """BentoML's max_concurrency (serve/limits.py), lowered to one request per worker: bursts of
+    concurrent large requests are each answered, and some are refused. BentoML refuses in two
+    places: its concurrency middleware answers 429, the service's own limiter 503 ("process is
+    overloaded"); either is immediate."""
+    data = serving_data(tmp_path / "data", world.features, world.store)
+    env = {
+        **server_env(world.home, data),
+        "BENTOML_CONFIG_OPTIONS": "services.FlightDelayService.traffic.max_concurrency=2",
+    }
+    body = {"flights": as_request(test_flights.iloc[:MAX_FLIGHTS])}
+    statuses: list[int] = []
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
+        running.wait("/readyz", 200)
+        with running.client() as client, ThreadPoolExecutor(24) as pool:
+            # A burst is refused in part unless every request finished before the next came
+            # in; a few bursts make that vanishingly unlikely without timing anything.
+            for _ in range(5):
+                burst = list(pool.map(lambda _: client.post("/predict", json=body), range(24)))
+                statuses += [response.status_code for response in burst]
+                if {429, 503} & set(statuses):
+                    break
+    assert set(statuses) <= {200, 429, 503}, statuses
+    assert {429, 503} & set(statuses) and 200 in statuses, statuses
+
+
 # --- Property: no input gets a 5xx -----------------------------------------------------------
 
 _ANY_JSON = st.recursive(

@@ -4,12 +4,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
+from feature_definitions.features import Feature
 from model_registry.predictor import (
     MANIFEST,
     ModelIntegrityError,
     PredictorError,
+    SklearnPredictor,
     load_predictor,
+    model_frame,
 )
 from model_registry.testing import FEATURES, frame, sklearn_predictor, torch_predictor
 
@@ -83,3 +90,60 @@ def test_a_manifest_without_hashes_or_of_the_old_format_is_refused(tmp_path: Pat
     (directory / MANIFEST).write_text("{not json")
     with pytest.raises(PredictorError, match="is not readable JSON"):
         load_predictor(directory)
+
+
+def _ordinal_boosting() -> SklearnPredictor:
+    """The baseline's shape (services/train): ordinal codes for the categories, the numbers
+    passed through, a gradient boosting model that reads the codes as categories."""
+    rng = np.random.default_rng(0)
+    rows = 400
+    table = pd.DataFrame(
+        {
+            "carrier": rng.choice(["UA", "AA", "B6"], rows).astype(object),
+            "origin": rng.choice(["EWR", "JFK"], rows).astype(object),
+            "dep_hour": rng.integers(0, 24, rows).astype("float64"),
+            "rate": rng.random(rows),
+        }
+    )
+    delayed = ((table["dep_hour"] > 15) ^ (table["carrier"] == "B6")).astype(int)
+    encode = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan),
+                ["carrier", "origin"],
+            )
+        ],
+        remainder="passthrough",
+    )
+    model = HistGradientBoostingClassifier(categorical_features=[0, 1], max_iter=20)
+    pipeline = Pipeline([("encode", encode), ("model", model)]).fit(table, delayed)
+    features = [
+        Feature("carrier", "categorical"),
+        Feature("origin", "categorical"),
+        Feature("dep_hour", "numeric"),
+        Feature("rate", "numeric"),
+    ]
+    return SklearnPredictor(pipeline, features, threshold=0.5)
+
+
+def test_the_direct_encoding_scores_exactly_as_the_pipeline() -> None:
+    predictor = _ordinal_boosting()
+    assert predictor._direct is not None  # the fast path is the one under test
+    # Unseen and missing categories, integer and float columns, an extra column.
+    request = pd.DataFrame(
+        {
+            "rate": [0.1, 0.9, 0.5, 0.0, 1.0],
+            "carrier": pd.array(["UA", "ZZ", None, "B6", "AA"], dtype="string"),
+            "origin": pd.array(["EWR", "JFK", "LGA", "JFK", None], dtype="string"),
+            "dep_hour": np.array([0, 23, 16, 15, 8], dtype="int8"),
+            "extra": ["x"] * 5,
+        }
+    )
+    expected = predictor.pipeline.predict_proba(model_frame(request, predictor.features))[:, 1]
+    assert np.array_equal(predictor.predict_proba(request), expected)
+    # Object columns and nullable numbers go through the column-by-column conversion.
+    loose = request.astype({"carrier": object, "dep_hour": "Int64"})
+    assert np.array_equal(predictor.predict_proba(loose), expected)
+    with pytest.raises(PredictorError, match=r"rate \(1 rows\)"):
+        predictor.predict_proba(request.assign(rate=[0.1, np.inf, 0.5, 0.0, 1.0]))

@@ -122,11 +122,20 @@ def write_store(
 
 
 class _Events:
-    """One group value's arrival events, sorted by arrival: a window is two binary searches."""
+    """One group value's arrival events, sorted by arrival: a window is two binary searches,
+    and its delayed count the difference of two cumulative counts."""
 
-    def __init__(self, rowids: np.ndarray, arrivals: np.ndarray) -> None:
+    def __init__(self, rowids: np.ndarray, arrivals: np.ndarray, delayed: np.ndarray) -> None:
         order = np.argsort(arrivals, kind="stable")
         self.rowids, self.arrivals = rowids[order], arrivals[order]
+        self.delayed_before = np.concatenate(([0], np.cumsum(delayed[order], dtype="int64")))
+
+    def counts(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per i: the events arriving in [start_i, end_i), and how many of them were delayed."""
+        first = np.searchsorted(self.arrivals, start, side="left")
+        last = np.searchsorted(self.arrivals, end, side="left")
+        late: np.ndarray = self.delayed_before[last] - self.delayed_before[first]
+        return (last - first).astype("int64"), late
 
     def window(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Row ids of the events arriving in [start_i, end_i) for any i."""
@@ -194,11 +203,35 @@ class OnlineStore:
         for group in HISTORY_GROUPS:
             for value, rows in events.groupby(group, sort=True).indices.items():
                 self._events[(group, str(value))] = _Events(
-                    positions[rows], self._event_columns["arrival"][rows]
+                    positions[rows],
+                    self._event_columns["arrival"][rows],
+                    self._event_columns["delayed"][rows],
                 )
 
     def close(self) -> None:
         """Nothing to release: the file was read when the store opened."""
+
+    # Row lookups, for a few flights at a time (serving): no frame is built.
+
+    def weather_at(self, origin: str, hour_ns: int) -> tuple[object, ...] | None:
+        """The stored readings (WEATHER_COLUMNS, None where missing) at `origin` in the hour
+        starting at UTC nanoseconds `hour_ns`, or None when the hour was not observed."""
+        row = self._weather.get((origin, hour_ns))
+        return None if row is None else row[2:]
+
+    def plane(self, tailnum: str) -> tuple[object, ...] | None:
+        """The stored year, seats and engines of `tailnum` (None where missing), or None."""
+        row = self._planes.get(tailnum)
+        return None if row is None else row[1:]
+
+    def trailing(self, group: str, value: str, end_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each instant in `end_ns` (UTC nanoseconds): how many events of `group` ==
+        `value` arrived in [end - window, end), and how many of those were delayed."""
+        end = np.asarray(end_ns, dtype="int64")
+        of_value = self._events.get((group, value))
+        if of_value is None:
+            return np.zeros(len(end), dtype="int64"), np.zeros(len(end), dtype="int64")
+        return of_value.counts(end - int(self.window.value), end)
 
     def lookups(self, flights: pd.DataFrame, departure: pd.Series) -> Lookups:
         """What compute_features needs for `flights` (origin, time_hour, tailnum and the

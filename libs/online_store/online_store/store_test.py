@@ -74,3 +74,22 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "other.sqlite").write_text("not a database")
     with pytest.raises(OnlineStoreError, match="not an online store"):
         OnlineStore(tmp_path / "other.sqlite")
+
+
+def test_row_lookups_read_back_what_was_written(tmp_path: Path) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    hour = int(pd.Timestamp("2013-01-01T10:00Z").value)
+    readings = store.weather_at("EWR", hour)
+    assert readings is not None and readings[0] == 0.1 and len(readings) == len(WEATHER_COLUMNS)
+    assert store.weather_at("JFK", hour) == (None,) * len(WEATHER_COLUMNS)
+    assert store.weather_at("LGA", hour) is None
+    assert store.plane("N1") == (1999.0, 149.0, 2.0)
+    assert store.plane("N2") == (None, 20.0, 1.0)
+    assert store.plane("N9") is None
+    # [end - 7 days, end): UA's arrival at 09:00 counts after 09:00, not at 09:00 itself; its
+    # arrival of 2012-12-20 is older than the window.
+    ends = np.array([hour, int(pd.Timestamp("2013-01-01T09:00Z").value)])
+    arrived, late = store.trailing("carrier", "UA", ends)
+    assert arrived.tolist() == [1, 0] and late.tolist() == [1, 0]
+    assert [a.tolist() for a in store.trailing("carrier", "B6", ends)] == [[0, 0], [0, 0]]
+    assert store.trailing("origin", "EWR", ends)[0].tolist() == [2, 0]

@@ -5,6 +5,7 @@ server scores a request at once, a busy one in batches as large as the load make
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +14,8 @@ import pandas as pd
 Score = Callable[[pd.DataFrame], np.ndarray]
 # Told each batch's rows and their scores, in the scoring thread (metrics, drift).
 Observe = Callable[[pd.DataFrame, np.ndarray], None]
+Batch = list[tuple[pd.DataFrame, "asyncio.Future[np.ndarray]"]]
+log = logging.getLogger("serve")
 
 
 class Batcher:
@@ -23,7 +26,7 @@ class Batcher:
         self._score = score
         self._max_rows = max_rows
         self._observe = observe
-        self._pending: list[tuple[pd.DataFrame, asyncio.Future[np.ndarray]]] = []
+        self._pending: Batch = []
         self._draining = False
 
     async def __call__(self, rows: pd.DataFrame) -> np.ndarray:
@@ -34,8 +37,8 @@ class Batcher:
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _take(self) -> list[tuple[pd.DataFrame, asyncio.Future[np.ndarray]]]:
-        taken: list[tuple[pd.DataFrame, asyncio.Future[np.ndarray]]] = []
+    def _take(self) -> Batch:
+        taken: Batch = []
         total = 0
         while self._pending and (not taken or total + len(self._pending[0][0]) <= self._max_rows):
             request = self._pending.pop(0)
@@ -44,28 +47,40 @@ class Batcher:
         return taken
 
     async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while self._pending:
                 batch = self._take()
                 frames = [rows for rows, _ in batch]
+
+                def answer(scores: np.ndarray, batch: Batch = batch) -> None:
+                    loop.call_soon_threadsafe(self._answer, batch, scores)
+
                 try:
-                    scores = await asyncio.to_thread(self._score_all, frames)
+                    await asyncio.to_thread(self._score_all, frames, answer)
                 except Exception as error:
+                    if all(future.done() for _, future in batch):
+                        # Answered: what failed is observe (metrics, drift), not the scores.
+                        log.exception("observing a batch failed")
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(error)
-                    continue
-                start = 0
-                for rows, future in batch:
-                    if not future.done():
-                        future.set_result(scores[start : start + len(rows)])
-                    start += len(rows)
         finally:
             self._draining = False
 
-    def _score_all(self, frames: list[pd.DataFrame]) -> np.ndarray:
+    @staticmethod
+    def _answer(batch: Batch, scores: np.ndarray) -> None:
+        start = 0
+        for rows, future in batch:
+            if not future.done():
+                future.set_result(scores[start : start + len(rows)])
+            start += len(rows)
+
+    def _score_all(self, frames: list[pd.DataFrame], answer: Callable[[np.ndarray], None]) -> None:
+        """Score the rows, answer the requests, then observe: the drift update and the
+        metrics are not part of a request's latency."""
         rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         scores = np.asarray(self._score(rows), dtype="float64")
+        answer(scores)
         if self._observe is not None:
             self._observe(rows, scores)
-        return scores

@@ -7,7 +7,6 @@ empty bin stays finite. Rule of thumb: below 0.1 stable, 0.1 to 0.25 a shift, ab
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -25,12 +24,33 @@ def psi(live: np.ndarray, reference: np.ndarray) -> float:
     return float(np.sum((live - reference) * np.log(live / reference)))
 
 
+class _Recent:
+    """The bins of the last `size` rows, in a ring: adding a batch is one array write."""
+
+    def __init__(self, size: int) -> None:
+        self._ring = np.zeros(size, dtype="int64")
+        self._next = 0
+        self._filled = 0
+
+    def extend(self, bins: np.ndarray) -> None:
+        size = len(self._ring)
+        bins = bins[-size:]
+        slots = (self._next + np.arange(len(bins))) % size
+        self._ring[slots] = bins
+        self._next = (self._next + len(bins)) % size
+        self._filled = min(size, self._filled + len(bins))
+
+    def counts(self, minlength: int) -> np.ndarray:
+        counts: np.ndarray = np.bincount(self._ring[: self._filled], minlength=minlength)
+        return counts
+
+
 class DriftMonitor:
     """Keeps the bin of each feature value of the last WINDOW_ROWS rows."""
 
     def __init__(self, stats: dict[str, Any], window_rows: int = WINDOW_ROWS) -> None:
         self._edges: dict[str, np.ndarray] = {}
-        self._categories: dict[str, list[str]] = {}
+        self._categories: dict[str, dict[str, int]] = {}
         self._reference: dict[str, np.ndarray] = {}
         for name, feature in stats["features"].items():
             if feature["kind"] == "numeric":
@@ -38,12 +58,10 @@ class DriftMonitor:
                 self._reference[name] = np.asarray(feature["histogram"]["proportions"])
             else:
                 categories = sorted(feature["proportions"])
-                self._categories[name] = [*categories, OTHER]
+                self._categories[name] = {c: i for i, c in enumerate([*categories, OTHER])}
                 proportions = [feature["proportions"][c] for c in categories]
                 self._reference[name] = np.asarray([*proportions, 0.0])
-        self._recent: dict[str, deque[int]] = {
-            name: deque(maxlen=window_rows) for name in self._reference
-        }
+        self._recent = {name: _Recent(window_rows) for name in self._reference}
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -55,11 +73,10 @@ class DriftMonitor:
             bins: np.ndarray = np.searchsorted(
                 self._edges[name], values.to_numpy(dtype="float64"), side="right"
             )
-            return bins
-        categories = self._categories[name]
-        index = {c: i for i, c in enumerate(categories)}
-        other = len(categories) - 1
-        return np.asarray([index.get(str(v), other) for v in values], dtype="int64")
+            return bins.astype("int64")
+        index = self._categories[name]
+        other = len(index) - 1
+        return np.asarray([index.get(str(v), other) for v in values.tolist()], dtype="int64")
 
     def update(self, features: pd.DataFrame) -> dict[str, float]:
         """Add `features` rows; return the PSI of every feature over the recent rows."""
@@ -68,7 +85,7 @@ class DriftMonitor:
             if name not in features.columns:
                 continue
             recent = self._recent[name]
-            recent.extend(int(b) for b in self._bins(name, features[name]))
-            counts = np.bincount(np.fromiter(recent, dtype="int64"), minlength=len(reference))
+            recent.extend(self._bins(name, features[name]))
+            counts = recent.counts(len(reference))
             result[name] = psi(counts / counts.sum(), reference)
         return result

@@ -2,7 +2,8 @@
 balancer in infra/modules/serve and with README.md (limits_test.py checks what can be checked).
 
 A request over a limit is refused at once, never queued: more than MAX_FLIGHTS flights is a 400,
-a body over MAX_BODY_BYTES a 413, more than MAX_CONCURRENCY requests in flight a 503.
+a body over MAX_BODY_BYTES a 413, more than MAX_CONCURRENCY requests in flight a 429 or a 503
+(BentoML's concurrency middleware answers 429, the service's limiter behind it 503).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
 import json
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
 from feature_definitions.weather import WEATHER_COLUMNS
 from model_registry.predictor import SklearnPredictor
 from online_store.store import write_store
-from serve.loading import LoadError, load
+from serve.loading import LoadError, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
 
 FEATURE_STATS = {"features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}}}
@@ -91,3 +92,20 @@ def test_a_foreign_store_file_is_a_store_error(model: Path, data: Path) -> None:
     with pytest.raises(LoadError, match="not an online store") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "online_store"
+
+
+def test_scoring_threads_use_one_openmp_thread() -> None:
+    import sklearn.ensemble  # noqa: F401 (loads scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info  # pants: no-infer-dep
+
+    seen: list[set[int]] = []
+
+    def score() -> None:
+        one_openmp_thread()
+        one_openmp_thread()  # once per thread; a second call changes nothing
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"})
+
+    thread = threading.Thread(target=score)
+    thread.start()
+    thread.join()
+    assert seen == [{1}]

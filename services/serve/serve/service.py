@@ -24,10 +24,10 @@ from serve.limits import (
     MAX_CONCURRENCY,
     REQUEST_TIMEOUT_SECONDS,
 )
-from serve.loading import Loaded, LoadError, load
+from serve.loading import Loaded, LoadError, load, one_openmp_thread
 from serve.middleware import BodyLimit, ReadinessDetail
-from serve.online_features import UnknownDestination, check_destinations, online_features
-from serve.schema import Flight, Prediction, PredictRequest, PredictResponse, flights_frame
+from serve.online_features import UnknownDestination, check_destinations, flight_features
+from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
 from serve.sources import location, wait_seconds
 
@@ -124,11 +124,12 @@ class FlightDelayService:
         store = self._ready().store
         try:
             check_destinations(flights, store)
-            return online_features(flights_frame(flights), store)
+            return flight_features(flights, store)
         except (FeatureInputError, UnknownDestination) as error:
             raise InvalidArgument(str(error)) from None
 
     def _score(self, features: pd.DataFrame) -> np.ndarray:
+        one_openmp_thread()
         return self._ready().predictor.predict_proba(features)
 
     def _observe(self, features: pd.DataFrame, probabilities: np.ndarray) -> None:

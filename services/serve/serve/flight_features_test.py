@@ -1,0 +1,196 @@
+"""The fast path the service runs (`flight_features`) against the reference (`compute_features`
+on the store's lookups, `online_features`): equal frames, value for value and dtype for dtype, on
+generated flights and a store with gaps (unobserved hours, missing readings, unknown planes and
+carriers, planes built after the flight, daylight-saving nights, windows with no event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from feature_definitions.errors import FeatureInputError
+from feature_definitions.weather import WEATHER_COLUMNS
+from online_store.store import OnlineStore, write_store
+from serve.online_features import flight_features, online_features
+from serve.schema import ORIGINS, Flight, flights_frame
+
+CARRIERS = ("UA", "AA", "B6")
+TAILNUMS = tuple(f"N{i}" for i in range(12))
+DESTS = ("IAH", "ORD", "LAX")
+# The store's hours: around both daylight-saving changes of 2013 in New York.
+SPANS = (("2013-03-01", "2013-03-20"), ("2013-10-25", "2013-11-10"))
+
+
+def _hours() -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(
+        np.concatenate(
+            [pd.date_range(start, end, freq="h", tz="UTC").to_numpy() for start, end in SPANS]
+        ),
+        tz="UTC",
+    )
+
+
+def _write(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    hours = _hours()
+    weather = pd.DataFrame(
+        {
+            "origin": np.repeat(list(ORIGINS), len(hours)),
+            "time_hour": np.tile(hours.to_numpy(), len(ORIGINS)),
+        }
+    )
+    weather["time_hour"] = pd.to_datetime(weather["time_hour"], utc=True)
+    for column in WEATHER_COLUMNS:
+        values = rng.normal(20, 10, len(weather)).round(2)
+        values[rng.random(len(weather)) < (0.5 if column == "wind_gust" else 0.1)] = np.nan
+        weather[column] = values
+    weather = weather[rng.random(len(weather)) > 0.1]  # unobserved hours
+    planes = pd.DataFrame(
+        {
+            "tailnum": list(TAILNUMS[:9]),  # the last three are unknown
+            "year": pd.array([1990, 2005, 2013, 2014, 2020, None, 1999, 2001, None], "Int64"),
+            "seats": pd.array([149, 20, None, 300, 55, 100, 180, 2, 8], "Int64"),
+            "engines": pd.array([2, 1, 2, None, 4, 2, 2, 1, 3], "Int64"),
+        }
+    )
+    airports = pd.DataFrame(
+        {"faa": list(DESTS), "tzone": ["America/Chicago", "America/Chicago", "America/Los_Angeles"]}
+    )
+    count = 3000
+    # Half the arrivals on whole minutes, where departures and window starts fall.
+    offsets = rng.integers(0, 3600 * 10**9, count)
+    offsets[: count // 2] -= offsets[: count // 2] % (60 * 10**9)
+    arrivals = hours[rng.integers(0, len(hours), count)] + pd.to_timedelta(offsets, unit="ns")
+    events = pd.DataFrame(
+        {
+            "carrier": pd.array(rng.choice(CARRIERS[:2], count), dtype="string"),  # B6 unknown
+            "origin": pd.array(rng.choice(ORIGINS, count), dtype="string"),
+            "arrival": pd.Series(arrivals).dt.as_unit("ns"),
+            "delayed": rng.integers(0, 2, count).astype("int8"),
+        }
+    )
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=2))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> OnlineStore:
+    path = tmp_path_factory.mktemp("store") / "online.sqlite"
+    _write(path)
+    return OnlineStore(path)
+
+
+def _hhmm() -> st.SearchStrategy[int]:
+    return st.builds(lambda h, m: h * 100 + m, st.integers(0, 23), st.integers(0, 59))
+
+
+# Hours the store knows (UTC, with or without an offset), hours near them, and any hour
+# the request model accepts.
+_STORE_HOURS = [h.to_pydatetime() for h in _hours()]
+_TIME_HOURS = st.one_of(
+    st.sampled_from(_STORE_HOURS).map(lambda h: h.isoformat()),
+    st.sampled_from(_STORE_HOURS).map(lambda h: h.replace(tzinfo=None).isoformat()),
+    st.sampled_from(_STORE_HOURS).map(
+        lambda h: h.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+        .replace(minute=0)
+        .isoformat()
+    ),
+    st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2099, 12, 30)).map(
+        lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()
+    ),
+)
+_FLIGHT = st.fixed_dictionaries(
+    {
+        "carrier": st.sampled_from(CARRIERS),
+        "flight": st.integers(1, 9999),
+        "tailnum": st.one_of(st.none(), st.sampled_from(TAILNUMS)),
+        "origin": st.sampled_from(ORIGINS),
+        "dest": st.sampled_from(DESTS),
+        "time_hour": _TIME_HOURS,
+        "sched_dep_time": _hhmm(),
+        "sched_arr_time": _hhmm(),
+        "distance": st.floats(0.5, 10_000, allow_nan=False, allow_infinity=False),
+    }
+)
+
+
+def _flight(fields: dict[str, object]) -> Flight:
+    try:
+        return Flight.model_validate(fields)
+    except ValueError:
+        assume(False)  # a local time that does not exist in New York
+        raise
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_FLIGHT, min_size=1, max_size=40))
+def test_the_fast_path_equals_compute_features(
+    store: OnlineStore, requests: list[dict[str, object]]
+) -> None:
+    flights = [_flight(fields) for fields in requests]
+    expected = online_features(flights_frame(flights), store)
+    pd.testing.assert_frame_equal(flight_features(flights, store), expected, check_exact=True)
+
+
+def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
+    """The cases the property test relies on are in the store."""
+    flights = [
+        Flight.model_validate(
+            {
+                "carrier": carrier,
+                "flight": 1,
+                "tailnum": tailnum,
+                "origin": "EWR",
+                "dest": "IAH",
+                "time_hour": hour,
+                "sched_dep_time": 1015,
+                "sched_arr_time": 1200,
+                "distance": 100,
+            }
+        )  # fmt: skip
+        for carrier, tailnum, hour in [
+            ("UA", "N0", "2013-03-15T10:00:00"),
+            ("B6", None, "2013-03-15T10:00:00"),
+            ("AA", "N11", "2013-01-01T10:00:00"),
+            ("AA", "N4", "2013-03-10T03:00:00"),
+        ]
+    ]
+    features = flight_features(flights, store)
+    assert features["carrier_trailing_flights"].tolist()[1:3] == [0, 0]
+    assert features["carrier_trailing_flights"].iloc[0] > 0
+    assert features["plane_known"].tolist() == [1, 0, 0, 1]
+    assert features["weather_known"].iloc[2] == 0
+    pd.testing.assert_frame_equal(
+        features, online_features(flights_frame(flights), store), check_exact=True
+    )
+
+
+def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path) -> None:
+    weather = pd.DataFrame(
+        {"origin": ["EWR"], "time_hour": pd.to_datetime(["2013-03-15T14:00Z"], utc=True)}
+    )
+    for column in WEATHER_COLUMNS:
+        weather[column] = [np.inf if column == "temp" else 1.0]
+    planes = pd.DataFrame({"tailnum": ["N1"], "year": [2000.0], "seats": [1.0], "engines": [1.0]})
+    airports = pd.DataFrame({"faa": ["IAH"], "tzone": ["America/Chicago"]})
+    events = pd.DataFrame(
+        {"carrier": pd.array([], "string"), "origin": pd.array([], "string"),
+         "arrival": pd.Series([], dtype="datetime64[ns, UTC]"), "delayed": pd.array([], "int8")}
+    )  # fmt: skip
+    write_store(tmp_path / "s.sqlite", weather, planes, airports, events, pd.Timedelta(days=1))
+    store = OnlineStore(tmp_path / "s.sqlite")
+    flight = Flight.model_validate(
+        {"carrier": "UA", "flight": 1, "tailnum": "N1", "origin": "EWR", "dest": "IAH",
+         "time_hour": "2013-03-15T14:00:00Z", "sched_dep_time": 1015, "sched_arr_time": 1200,
+         "distance": 100}
+    )  # fmt: skip
+    with pytest.raises(FeatureInputError, match=r"temp \(1 rows\)") as reference:
+        online_features(flights_frame([flight]), store)
+    with pytest.raises(FeatureInputError) as fast:
+        flight_features([flight], store)
+    assert str(fast.value) == str(reference.value)
