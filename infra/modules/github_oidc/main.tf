@@ -176,7 +176,7 @@ data "aws_iam_policy_document" "read" {
   }
   statement {
     sid       = "LockTheState"
-    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
     resources = ["${local.arn}:dynamodb:${local.region}:${local.account}:table/${var.state_lock_table}"]
   }
   statement {
@@ -238,7 +238,7 @@ data "aws_iam_policy_document" "read" {
   }
   statement {
     sid       = "ReadThePlatformsLogGroups"
-    actions   = ["logs:ListTagsForResource", "logs:ListTagsLogGroup"]
+    actions   = ["logs:ListTagsForResource"]
     resources = ["${local.arn}:logs:${local.region}:${local.account}:log-group:*${var.platform_name}*"]
   }
   statement {
@@ -259,12 +259,17 @@ data "aws_iam_policy_document" "read" {
   statement {
     sid       = "ReadTheFirewallAssociation"
     actions   = ["wafv2:GetWebACLForResource"]
-    resources = [var.web_acl_arn, var.load_balancer_arn]
+    resources = [var.load_balancer_arn]
+  }
+  statement {
+    sid       = "ReadTheCluster"
+    actions   = ["ecs:DescribeClusters"]
+    resources = [var.ecs_cluster_arn]
   }
   statement {
     sid       = "ReadTheService"
-    actions   = ["ecs:DescribeClusters", "ecs:DescribeServices"]
-    resources = [var.ecs_cluster_arn, var.ecs_service_arn]
+    actions   = ["ecs:DescribeServices"]
+    resources = [var.ecs_service_arn]
   }
   statement {
     sid       = "ReadTaskDefinitions"
@@ -288,7 +293,7 @@ data "aws_iam_policy_document" "read" {
   }
   statement {
     sid       = "ReadTheLiveImageDigest"
-    actions   = ["ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource"]
+    actions   = ["ssm:GetParameter", "ssm:ListTagsForResource"]
     resources = [var.image_digest_parameter_arn]
   }
   statement {

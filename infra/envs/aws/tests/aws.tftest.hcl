@@ -211,3 +211,42 @@ run "a_plan_without_a_digest_keeps_the_live_image" {
     error_message = "Without serve_image_digest the live digest (from SSM) must be kept."
   }
 }
+
+# moto cannot tag Application Auto Scaling targets, so the emulator test does not create them;
+# here the serve module's scaling is checked against the mocked provider.
+run "the_serve_service_scales_on_cpu_between_its_bounds" {
+  command = plan
+  module {
+    source = "../../modules/serve"
+  }
+  variables {
+    name                 = "ml-platform-dev-serve"
+    vpc_id               = "vpc-0123456789abcdef0"
+    public_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    private_subnet_ids   = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+    certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    repository_url       = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/serve"
+    image_digest         = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+    ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform/serve"
+    artifacts_bucket_arn = "arn:aws:s3:::acme-ml-platform-dev-artifacts"
+    kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    access_log_bucket    = "acme-ml-platform-dev-logs"
+    min_tasks            = 2
+    max_tasks            = 6
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.this.min_capacity == 2 && aws_appautoscaling_target.this.max_capacity == 6
+    error_message = "The service scales between min_tasks and max_tasks."
+  }
+
+  assert {
+    condition     = aws_appautoscaling_policy.cpu.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ECSServiceAverageCPUUtilization"
+    error_message = "The service scales on its average CPU."
+  }
+
+  assert {
+    condition     = aws_ecs_service.this.wait_for_steady_state
+    error_message = "apply must wait for the service to be steady."
+  }
+}
