@@ -574,7 +574,7 @@ def test_the_permission_check_finds_missing_wildcard_and_unneeded_permissions() 
         ("ecs:UpdateService", "arn:aws:ecs:us-east-1:123456789012:service/c/s"),
         ("ecr:GetAuthorizationToken", "*"),
     }
-    good = [
+    good: list[dict[str, Any]] = [
         {
             "Sid": "A",
             "Effect": "Allow",
