@@ -129,7 +129,6 @@ UNSCOPED_ACTIONS: Final[frozenset[str]] = frozenset(
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets",
-        "ec2:DescribeVpcAttribute",
         "ec2:DescribeVpcEndpoints",
         "ec2:DescribeVpcs",
         "ecr:GetAuthorizationToken",

@@ -153,5 +153,6 @@ module "github_oidc" {
   image_digest_parameter_arn = module.serve.image_digest_parameter_arn
   web_acl_arn                = module.serve.web_acl_arn
   load_balancer_arn          = module.serve.load_balancer_arn
+  vpc_id                     = module.network.vpc_id
   airflow_environment_name   = local.name
 }

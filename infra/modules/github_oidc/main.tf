@@ -104,6 +104,11 @@ variable "load_balancer_arn" {
   type        = string
 }
 
+variable "vpc_id" {
+  description = "The platform's VPC (ec2:DescribeVpcAttribute is scoped to it)."
+  type        = string
+}
+
 variable "airflow_environment_name" {
   description = "Name of the MWAA environment."
   type        = string
@@ -213,13 +218,18 @@ data "aws_iam_policy_document" "read" {
   statement {
     sid = "DescribeTheNetwork"
     actions = [
-      "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute",
+      "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs",
       "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeInternetGateways",
       "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute", "ec2:DescribeNatGateways",
       "ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs",
     ]
     resources = ["*"] # EC2 Describe calls have no resource-level permissions
+  }
+  statement {
+    sid       = "DescribeTheVpcsAttributes"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = ["${local.arn}:ec2:${local.region}:${local.account}:vpc/${var.vpc_id}"]
   }
   statement {
     sid = "DescribeTheLoadBalancer"
