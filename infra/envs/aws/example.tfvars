@@ -1,6 +1,11 @@
 # Copy to terraform.tfvars (git-ignored) and fill in; Terraform reads it by itself.
-environment       = "dev"
-region            = "us-east-1"
-bucket_prefix     = "acme-ml-platform"
-github_repository = "acme/ml-platform"
-certificate_arn   = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+environment                = "dev"
+region                     = "us-east-1"
+bucket_prefix              = "acme-ml-platform"
+github_repository          = "acme/ml-platform"
+certificate_arn            = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+terraform_state_bucket     = "acme-ml-platform-tfstate" # backend.hcl's bucket
+terraform_state_lock_table = "ml-platform-tfstate-lock" # backend.hcl's dynamodb_table
+# The first apply only: the digest of the first serve image pushed to the ECR repository (see
+# infra/README.md); later applies read the live one.
+# serve_image_digest = "sha256:..."

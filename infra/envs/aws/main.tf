@@ -40,13 +40,22 @@ data "aws_iam_policy_document" "log_delivery" {
       identifiers = [data.aws_elb_service_account.current.arn]
     }
   }
-  statement {
-    sid       = "S3ServerAccessLogs"
-    actions   = ["s3:PutObject"]
-    resources = ["arn:aws:s3:::${local.buckets.logs}/s3/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
+  # One statement per logged bucket, each limited to that bucket's prefix and to this account.
+  dynamic "statement" {
+    for_each = { for purpose, name in local.buckets : purpose => name if purpose != "logs" }
+    content {
+      sid       = "S3ServerAccessLogs${title(statement.key)}"
+      actions   = ["s3:PutObject"]
+      resources = ["arn:aws:s3:::${local.buckets.logs}/s3/${statement.value}/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logging.s3.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:aws:s3:::${statement.value}"]
+      }
     }
   }
 }
@@ -85,21 +94,21 @@ module "ecr" {
 }
 
 module "serve" {
-  source              = "../../modules/serve"
-  name                = "${local.name}-serve"
-  vpc_id              = module.network.vpc_id
-  public_subnet_ids   = module.network.public_subnet_ids
-  private_subnet_ids  = module.network.private_subnet_ids
-  certificate_arn     = var.certificate_arn
-  image               = "${module.ecr.url}:${var.serve_image_tag}"
-  ecr_repository_arn  = module.ecr.arn
-  model_bucket_arn    = module.bucket["artifacts"].arn
-  model_store_url     = "s3://${module.bucket["artifacts"].name}/models"
-  kms_key_arn         = module.kms.arn
-  access_log_bucket   = module.log_bucket.name
-  min_tasks           = var.serve_min_tasks
-  max_tasks           = var.serve_max_tasks
-  deletion_protection = var.deletion_protection
+  source               = "../../modules/serve"
+  name                 = "${local.name}-serve"
+  vpc_id               = module.network.vpc_id
+  public_subnet_ids    = module.network.public_subnet_ids
+  private_subnet_ids   = module.network.private_subnet_ids
+  certificate_arn      = var.certificate_arn
+  repository_url       = module.ecr.url
+  image_digest         = var.serve_image_digest
+  ecr_repository_arn   = module.ecr.arn
+  artifacts_bucket_arn = module.bucket["artifacts"].arn
+  kms_key_arn          = module.kms.arn
+  access_log_bucket    = module.log_bucket.name
+  min_tasks            = var.serve_min_tasks
+  max_tasks            = var.serve_max_tasks
+  deletion_protection  = var.deletion_protection
 }
 
 module "mwaa" {
@@ -126,14 +135,24 @@ module "sagemaker_role" {
 }
 
 module "github_oidc" {
-  source             = "../../modules/github_oidc"
-  name               = "${local.name}-github-actions"
-  github_repository  = var.github_repository
-  create_provider    = var.create_github_oidc_provider
-  ecr_repository_arn = module.ecr.arn
-  ecs_cluster_arn    = module.serve.cluster_arn
-  ecs_service_arn    = module.serve.service_arn
-  task_role_arns     = module.serve.task_role_arns
-  dvc_bucket_arn     = module.bucket["dvc"].arn
-  kms_key_arn        = module.kms.arn
+  source                     = "../../modules/github_oidc"
+  name                       = "${local.name}-github-actions"
+  platform_name              = local.name
+  github_repository          = var.github_repository
+  create_provider            = var.create_github_oidc_provider
+  state_bucket               = var.terraform_state_bucket
+  state_key                  = var.terraform_state_key
+  state_lock_table           = var.terraform_state_lock_table
+  bucket_arns                = merge({ for purpose, bucket in module.bucket : purpose => bucket.arn }, { logs = module.log_bucket.arn })
+  kms_key_arn                = module.kms.arn
+  ecr_repository_arn         = module.ecr.arn
+  ecs_cluster_arn            = module.serve.cluster_arn
+  ecs_service_arn            = module.serve.service_arn
+  task_definition_family     = module.serve.task_definition_family
+  task_role_arns             = module.serve.task_role_arns
+  image_digest_parameter_arn = module.serve.image_digest_parameter_arn
+  web_acl_arn                = module.serve.web_acl_arn
+  load_balancer_arn          = module.serve.load_balancer_arn
+  vpc_id                     = module.network.vpc_id
+  airflow_environment_name   = local.name
 }

@@ -50,7 +50,22 @@ output "sagemaker_training_role_arn" {
   value       = module.sagemaker_role.arn
 }
 
-output "github_actions_role_arn" {
-  description = "role-to-assume for aws-actions/configure-aws-credentials in CI/CD."
-  value       = module.github_oidc.role_arn
+output "github_plan_role_arn" {
+  description = "role-to-assume of the terraform-plan job (read-only): the aws environment's AWS_PLAN_ROLE_ARN."
+  value       = module.github_oidc.plan_role_arn
+}
+
+output "github_deploy_role_arn" {
+  description = "role-to-assume of the deploy job and the andon cord: the aws environment's AWS_DEPLOY_ROLE_ARN."
+  value       = module.github_oidc.deploy_role_arn
+}
+
+output "serve_image" {
+  description = "The image the serve service runs, <repository url>@<digest>."
+  value       = module.serve.image
+}
+
+output "serve_image_digest_parameter" {
+  description = "The SSM parameter that records the serve image's live digest."
+  value       = module.serve.image_digest_parameter
 }

@@ -66,10 +66,41 @@ variable "vpc_cidr" {
   default     = "10.40.0.0/16"
 }
 
-variable "serve_image_tag" {
-  description = "Tag of the serve image in the platform's ECR repository; CI pushes one per commit."
+variable "serve_image_digest" {
+  description = "Digest (sha256:...) of the serve image to deploy, set by the deploy job and the andon cord. Null (the default) keeps the live image, whose digest Terraform reads from SSM (/ml-platform-<env>-serve/image-digest); the first apply must set it."
   type        = string
-  default     = "initial"
+  default     = null
+
+  validation {
+    condition     = var.serve_image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.serve_image_digest))
+    error_message = "serve_image_digest must be an image digest, sha256: and 64 lower-case hex digits (an image tag such as \"initial\" is not accepted)."
+  }
+}
+
+variable "terraform_state_bucket" {
+  description = "The S3 bucket holding Terraform's state (backend.hcl's bucket); CI's roles may read it, the deploy role write the state object."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.terraform_state_bucket))
+    error_message = "Invalid bucket name: terraform_state_bucket must be the state bucket's name (3-63 lower-case letters, digits, dots or hyphens)."
+  }
+}
+
+variable "terraform_state_key" {
+  description = "Key of this environment's state object in the state bucket (backend.hcl's key)."
+  type        = string
+  default     = "ml-platform/aws/terraform.tfstate"
+}
+
+variable "terraform_state_lock_table" {
+  description = "The DynamoDB table of the state lock (backend.hcl's dynamodb_table)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.terraform_state_lock_table))
+    error_message = "terraform_state_lock_table must be a DynamoDB table name: 3-255 letters, digits, _, - or ."
+  }
 }
 
 variable "serve_min_tasks" {

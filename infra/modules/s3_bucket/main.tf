@@ -142,8 +142,9 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 output "name" {
-  description = "The bucket's name."
+  description = "The bucket's name, once its policy is in place (a bucket logging into it needs the policy first)."
   value       = aws_s3_bucket.this.bucket
+  depends_on  = [aws_s3_bucket_policy.this]
 }
 
 output "arn" {

@@ -26,9 +26,20 @@ variable "certificate_arn" {
   type        = string
 }
 
-variable "image" {
-  description = "The service's image, <repository url>:<tag>."
+variable "repository_url" {
+  description = "The ECR repository of the service's image."
   type        = string
+}
+
+variable "image_digest" {
+  description = "Digest (sha256:...) of the image to run. Null keeps the live one, read from the SSM parameter <name>/image-digest; a first apply must give one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.image_digest))
+    error_message = "image_digest must be an image digest, sha256: and 64 lower-case hex digits."
+  }
 }
 
 variable "ecr_repository_arn" {
@@ -36,14 +47,20 @@ variable "ecr_repository_arn" {
   type        = string
 }
 
-variable "model_bucket_arn" {
-  description = "Bucket of the model artifacts the service loads (read only)."
+variable "artifacts_bucket_arn" {
+  description = "Bucket the deploy job uploads the serving data to (the service reads its prefix)."
   type        = string
 }
 
-variable "model_store_url" {
-  description = "Where the service finds models, passed to it as PLATFORM_MODEL_STORE_URL."
+variable "serving_data_prefix" {
+  description = "Key prefix, in the artifacts bucket, of the serving data (online store, statistics)."
   type        = string
+  default     = "serving"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9/_-]*[a-z0-9]$", var.serving_data_prefix))
+    error_message = "serving_data_prefix must be a key prefix without leading or trailing slash, e.g. serving."
+  }
 }
 
 variable "kms_key_arn" {
@@ -96,6 +113,17 @@ variable "deletion_protection" {
   description = "Refuse to delete the load balancer; set false (and apply) before a destroy."
   type        = bool
   default     = true
+}
+
+variable "rate_limit" {
+  description = "Requests one source address may send in 5 minutes before the firewall blocks it."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = var.rate_limit >= 10 && var.rate_limit <= 2000000000
+    error_message = "rate_limit must be between 10 and 2,000,000,000 (AWS WAF's bounds)."
+  }
 }
 
 variable "log_retention_days" {
@@ -200,10 +228,11 @@ resource "aws_wafv2_web_acl" "this" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesCommonRuleSet"
-        # The group blocks bodies over 8 KB, about 35 flights, while /predict takes up to
-        # MAX_FLIGHTS (1,000). The service refuses a body over MAX_BODY_BYTES (512,000 bytes)
-        # with 413 itself (services/serve/serve/limits.py); a WAF on a load balancer cannot
-        # inspect beyond 8 KB, so it only counts larger bodies.
+        # The group blocks bodies over 8 KB, a few dozen flights, while /predict (and
+        # /features) take up to MAX_FLIGHTS (1,000). Here the rule only labels such a request;
+        # the rule "body-size-outside-the-api" below blocks it on every other path. The service
+        # itself refuses a body over MAX_BODY_BYTES (512,000 bytes) with 413
+        # (services/serve/serve/limits.py); a WAF on a load balancer cannot inspect beyond 8 KB.
         rule_action_override {
           name = "SizeRestrictions_BODY"
           action_to_use {
@@ -215,6 +244,68 @@ resource "aws_wafv2_web_acl" "this" {
     visibility_config {
       cloudwatch_metrics_enabled = true
       metric_name                = "${var.name}-aws-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # The body-size exception is for the API's two POST endpoints only.
+  rule {
+    name     = "body-size-outside-the-api"
+    priority = 4
+    action {
+      block {}
+    }
+    statement {
+      and_statement {
+        statement {
+          label_match_statement {
+            scope = "LABEL"
+            key   = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+          }
+        }
+        statement {
+          not_statement {
+            statement {
+              regex_match_statement {
+                regex_string = "^/(predict|features)$"
+                field_to_match {
+                  uri_path {}
+                }
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-body-size-outside-the-api"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # One client (by source address) may send at most rate_limit requests in any 5 minutes;
+  # above that its requests are blocked until its rate falls again.
+  rule {
+    name     = "rate-limit-per-ip"
+    priority = 0
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit                 = var.rate_limit
+        aggregate_key_type    = "IP"
+        evaluation_window_sec = 300
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-rate-limit-per-ip"
       sampled_requests_enabled   = true
     }
   }
@@ -350,20 +441,26 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# What the service itself may do: read the models, nothing else.
+# What the service itself may do: read its serving data (services/serve/serve/sources.py),
+# nothing else. The model travels in the image.
 data "aws_iam_policy_document" "task" {
   statement {
-    sid       = "ListModels"
+    sid       = "ListServingData"
     actions   = ["s3:ListBucket"]
-    resources = [var.model_bucket_arn]
+    resources = [var.artifacts_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [var.serving_data_prefix, "${var.serving_data_prefix}/*"]
+    }
   }
   statement {
-    sid       = "ReadModels"
+    sid       = "ReadServingData"
     actions   = ["s3:GetObject"]
-    resources = ["${var.model_bucket_arn}/*"]
+    resources = ["${var.artifacts_bucket_arn}/${var.serving_data_prefix}/*"]
   }
   statement {
-    sid       = "DecryptModels"
+    sid       = "DecryptServingData"
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
   }
@@ -377,6 +474,22 @@ resource "aws_iam_role" "task" {
 resource "aws_iam_role_policy" "task" {
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task.json
+}
+
+# The image the service runs, by digest: the one record of what is live. The deploy job and the
+# andon cord apply with image_digest set; any other plan or apply (var.image_digest null) reads
+# the live digest back from here, so it never reverts the service to some default image.
+data "aws_ssm_parameter" "live_image_digest" {
+  count = var.image_digest == null ? 1 : 0
+  name  = "/${var.name}/image-digest"
+}
+
+resource "aws_ssm_parameter" "image_digest" {
+  # checkov:skip=CKV2_AWS_34: An image digest is public information, not a secret; a String parameter is readable by the deploy roles without a KMS grant.
+  name = "/${var.name}/image-digest"
+  type = "String"
+  # insecure_value: a digest is not a secret, and plans should show it.
+  insecure_value = coalesce(var.image_digest, one(data.aws_ssm_parameter.live_image_digest[*].insecure_value))
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -396,14 +509,15 @@ resource "aws_ecs_task_definition" "this" {
   container_definitions = jsonencode([
     {
       name                   = "serve"
-      image                  = var.image
+      image                  = "${var.repository_url}@${aws_ssm_parameter.image_digest.insecure_value}"
       essential              = true
       readonlyRootFilesystem = true
       privileged             = false
       portMappings           = [{ containerPort = var.container_port, protocol = "tcp" }]
       environment = [
         { name = "BENTOML_HOME", value = "/scratch/bentoml" },
-        { name = "PLATFORM_MODEL_STORE_URL", value = var.model_store_url },
+        # Where the service reads its online store and statistics (issue 15, serve.sources).
+        { name = "FLIGHT_DELAY_SERVING_DATA", value = "s3://${element(split(":::", var.artifacts_bucket_arn), 1)}/${var.serving_data_prefix}" },
       ]
       mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
       logConfiguration = {
@@ -466,6 +580,10 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # apply returns only once the new tasks run and pass the health check (or fails when the
+  # circuit breaker rolls back), so the deploy job records a promotion only for a live image.
+  wait_for_steady_state = true
+
   # The autoscaler owns the task count after the first apply.
   lifecycle {
     ignore_changes = [desired_count]
@@ -510,6 +628,36 @@ output "cluster_arn" {
 output "service_arn" {
   description = "ARN of the ECS service (CI deploys by updating it)."
   value       = aws_ecs_service.this.id
+}
+
+output "image" {
+  description = "The image the service runs, <repository url>@<digest>."
+  value       = "${var.repository_url}@${aws_ssm_parameter.image_digest.insecure_value}"
+}
+
+output "image_digest_parameter" {
+  description = "Name of the SSM parameter that records the live image digest."
+  value       = aws_ssm_parameter.image_digest.name
+}
+
+output "image_digest_parameter_arn" {
+  description = "ARN of that parameter (the deploy role reads and writes it)."
+  value       = aws_ssm_parameter.image_digest.arn
+}
+
+output "web_acl_arn" {
+  description = "ARN of the firewall in front of the load balancer."
+  value       = aws_wafv2_web_acl.this.arn
+}
+
+output "load_balancer_arn" {
+  description = "ARN of the load balancer."
+  value       = aws_lb.this.arn
+}
+
+output "task_definition_family" {
+  description = "Family of the service's task definitions."
+  value       = aws_ecs_task_definition.this.family
 }
 
 output "task_role_arns" {

@@ -1,0 +1,632 @@
+"""`terraform apply`, deploy, roll back and `destroy` of infra/envs/aws, offline, against an
+emulated AWS account (moto's server on loopback), with the real Terraform engine and the real
+AWS provider from the filesystem mirror at TF_PLUGIN_DIR (skipped without it).
+
+The production configuration is unchanged: the test writes, into its own copy of infra/,
+
+- an override file for the root module that points the AWS provider's endpoints at the
+  emulator (path-style S3, no credential, account or metadata look-ups), and a backend file
+  for the S3 backend on the emulator (state bucket and lock table created first, as the
+  README's prerequisites do);
+- overrides that do not create what the emulator cannot serve (see infra/README.md, "The
+  offline AWS account"); envs/aws/tests covers these with a mocked provider instead:
+  - the MWAA environment: the provider sends MWAA calls to api.<endpoint host>, which no
+    loopback address resolves;
+  - the serve service's autoscaling target and policy: moto 5.2 answers Application Auto
+    Scaling's ListTagsForResource with an internal error, and the provider retries it forever.
+  And it applies without the MWAA bundle (mwaa_bundle_dir unset, the default), so no object is
+  written into a bucket: moto evaluates a bucket policy without its conditions, so the buckets'
+  TLS-only Deny (aws:SecureTransport false) refuses every object request.
+
+Then it checks the applied account with the AWS SDK, the CI roles' policies against the calls
+each workflow job makes (iac.ci_permissions), and that destroy leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTIONS
+from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
+from iac.engine import find_engine
+from tests.aws_emulator import (
+    ACCOUNT_ID,
+    REGION,
+    Emulator,
+    EmulatorNotRunning,
+    check_reachable,
+    running_emulator,
+)
+from tests.processes import free_port
+
+PLUGIN_DIR = os.environ.get("TF_PLUGIN_DIR", "")
+
+pytestmark = pytest.mark.skipif(
+    not (PLUGIN_DIR and any(Path(PLUGIN_DIR).glob("registry.terraform.io/hashicorp/aws/*"))),
+    reason="set TF_PLUGIN_DIR to a filesystem mirror holding the hashicorp/aws provider",
+)
+
+# Every AWS API the environment's resources use, by the provider's `endpoints` name.
+PROVIDER_ENDPOINTS = (
+    "applicationautoscaling",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elbv2",
+    "iam",
+    "kms",
+    "logs",
+    "mwaa",
+    "s3",
+    "ssm",
+    "sts",
+    "wafv2",
+)
+STATE_BUCKET = "acme-tfstate"
+STATE_KEY = "ml-platform/aws/terraform.tfstate"
+LOCK_TABLE = "acme-tfstate-lock"
+PREFIX = "acme-mlp"
+NAME = "ml-platform-dev"
+FIRST = "sha256:" + "a" * 64
+SECOND = "sha256:" + "b" * 64
+# moto runs no containers; its ECS services report this many running tasks, so that the
+# provider's wait for a steady state (wait_for_steady_state) sees the min_tasks it asked for.
+RUNNING_TASKS = 2
+
+
+def provider_override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {name} = "{endpoint}"' for name in PROVIDER_ENDPOINTS)
+    return (
+        "# Written by aws_emulator_test.py into its copy of infra/: the emulated account.\n"
+        'provider "aws" {\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_requesting_account_id  = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  s3_use_path_style           = true\n"
+        f"  endpoints {{\n{endpoints}\n  }}\n"
+        "}\n"
+    )
+
+
+def backend_config(endpoint: str) -> str:
+    return (
+        f'bucket         = "{STATE_BUCKET}"\n'
+        f'key            = "{STATE_KEY}"\n'
+        f'region         = "{REGION}"\n'
+        f'dynamodb_table = "{LOCK_TABLE}"\n'
+        "encrypt        = true\n"
+        "use_path_style = true\n"
+        "skip_credentials_validation = true\n"
+        "skip_requesting_account_id  = true\n"
+        "skip_metadata_api_check     = true\n"
+        f'endpoints = {{\n  s3 = "{endpoint}"\n  dynamodb = "{endpoint}"\n'
+        f'  sts = "{endpoint}"\n  iam = "{endpoint}"\n}}\n'
+    )
+
+
+# MWAA's API is out of the emulator's reach (see the module docstring).
+MWAA_OVERRIDE = """\
+# Written by aws_emulator_test.py: the emulator cannot serve MWAA; envs/aws/tests mocks it.
+resource "aws_mwaa_environment" "this" {
+  count = 0
+}
+
+output "webserver_url" {
+  value = "not created against the emulator"
+}
+"""
+
+
+SERVE_OVERRIDE = """\
+# Written by aws_emulator_test.py: moto fails Application Auto Scaling's ListTagsForResource;
+# envs/aws/tests mocks these two.
+resource "aws_appautoscaling_target" "this" {
+  count = 0
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  count              = 0
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+}
+"""
+
+
+@dataclass
+class Platform:
+    """The environment applied to the emulated account."""
+
+    emulator: Emulator
+    directory: Path
+    environ: dict[str, str]
+    variables: dict[str, str]
+    destroyed: bool = False
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def terraform(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run Terraform in the environment; its output also goes to terraform.log beside the
+        copy of infra/, to follow a long apply while it runs."""
+        log = self.directory.parents[2] / "terraform.log"
+        with log.open("a") as sink:
+            sink.write(f"\n$ terraform {' '.join(args)}\n")
+            sink.flush()
+            process = subprocess.Popen(
+                [*find_engine().argv, f"-chdir={self.directory}", *args],
+                env=self.environ,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            lines: list[str] = []
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                sink.write(line)
+                sink.flush()
+            stderr = process.stderr.read() if process.stderr else ""
+            sink.write(stderr)
+            code = process.wait()
+        result = subprocess.CompletedProcess(args, code, "".join(lines), stderr)
+        if check and code != 0:
+            raise AssertionError(f"terraform {args[0]} failed:\n{result.stdout}\n{stderr}")
+        return result
+
+    def var_args(self, **extra: str) -> list[str]:
+        return [f"-var={name}={value}" for name, value in {**self.variables, **extra}.items()]
+
+    def state(self) -> dict[str, Any]:
+        shown: dict[str, Any] = json.loads(self.terraform("show", "-json").stdout)
+        return shown
+
+    def service_image(self) -> str:
+        ecs = self.emulator.client("ecs")
+        (service,) = ecs.describe_services(cluster=f"{NAME}-serve", services=[f"{NAME}-serve"])[
+            "services"
+        ]
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+        (container,) = definition["taskDefinition"]["containerDefinitions"]
+        image: str = container["image"]
+        return image
+
+
+def resources(module: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every resource and data source of a `terraform show -json` module, depth first."""
+    yield from module.get("resources", [])
+    for child in module.get("child_modules", []):
+        yield from resources(child)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    root = tmp_path_factory.mktemp("aws") / "repo"
+    shutil.copytree(INFRA, root / "infra", ignore=shutil.ignore_patterns(".terraform", "*.tfstate"))
+    (root / AIRFLOW_REQUIREMENTS).parent.mkdir(parents=True)
+    shutil.copy(Path.cwd() / AIRFLOW_REQUIREMENTS, root / AIRFLOW_REQUIREMENTS)
+    directory = root / "infra" / "envs" / "aws"
+
+    with running_emulator({"MOTO_ECS_SERVICE_RUNNING": str(RUNNING_TASKS)}) as emulator:
+        # What infra/README.md asks for before the first init: the state bucket and lock
+        # table, and an issued certificate.
+        emulator.client("s3").create_bucket(Bucket=STATE_BUCKET)
+        emulator.client("dynamodb").create_table(
+            TableName=LOCK_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        )
+        certificate = emulator.client("acm").request_certificate(DomainName="api.example.com")
+        (directory / "emulator_override.tf").write_text(provider_override(emulator.endpoint))
+        (directory / "backend.hcl").write_text(backend_config(emulator.endpoint))
+        for module, override in (("mwaa", MWAA_OVERRIDE), ("serve", SERVE_OVERRIDE)):
+            (root / "infra" / "modules" / module / "emulator_override.tf").write_text(override)
+        cli_config = root / "terraform.rc"
+        mirror = f'  filesystem_mirror {{\n    path = "{PLUGIN_DIR}"\n  }}\n'
+        cli_config.write_text(f"provider_installation {{\n{mirror}}}\n")
+        environ = emulator.environ()
+        environ.update({"TF_CLI_CONFIG_FILE": str(cli_config), "TF_IN_AUTOMATION": "1"})
+        environ.pop("TF_WORKSPACE", None)
+        platform = Platform(
+            emulator,
+            directory,
+            environ,
+            {
+                "bucket_prefix": PREFIX,
+                "github_repository": "acme/ml-platform",
+                "certificate_arn": certificate["CertificateArn"],
+                "terraform_state_bucket": STATE_BUCKET,
+                "terraform_state_key": STATE_KEY,
+                "terraform_state_lock_table": LOCK_TABLE,
+                # So that destroy can remove the load balancer and the buckets.
+                "deletion_protection": "false",
+            },
+        )
+        platform.terraform("init", "-input=false", "-no-color", "-backend-config=backend.hcl")
+        platform.terraform(
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            "-no-color",
+            *platform.var_args(serve_image_digest=FIRST),
+        )
+        platform.outputs = {
+            name: output["value"]
+            for name, output in json.loads(platform.terraform("output", "-json").stdout).items()
+        }
+        try:
+            yield platform
+        finally:
+            if not platform.destroyed:
+                platform.terraform(
+                    "destroy", "-auto-approve", "-no-color", *platform.var_args(), check=False
+                )
+
+
+def test_an_emulator_that_is_not_running_is_named() -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(EmulatorNotRunning, match=endpoint):
+        check_reachable(endpoint, timeout=2)
+
+
+def test_apply_creates_the_platform_with_its_outputs(platform: Platform) -> None:
+    outputs = platform.outputs
+    assert outputs["dvc_remote_url"] == f"s3://{PREFIX}-dev-dvc"
+    assert outputs["model_store_url"] == f"s3://{PREFIX}-dev-artifacts/models"
+    assert outputs["bucket_names"] == {
+        "dvc": f"{PREFIX}-dev-dvc",
+        "artifacts": f"{PREFIX}-dev-artifacts",
+        "landing": f"{PREFIX}-dev-landing",
+    }
+    assert outputs["serve_image"] == f"{outputs['ecr_repository_url']}@{FIRST}"
+    s3 = platform.emulator.client("s3")
+    names = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+    for purpose in ("dvc", "artifacts", "landing", "logs"):
+        bucket = f"{PREFIX}-dev-{purpose}"
+        assert bucket in names
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values())
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        (deny,) = (s for s in policy["Statement"] if s.get("Sid") == "DenyInsecureTransport")
+        assert deny["Effect"] == "Deny"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    logging = s3.get_bucket_logging(Bucket=f"{PREFIX}-dev-dvc")["LoggingEnabled"]
+    assert logging["TargetBucket"] == f"{PREFIX}-dev-logs"
+    # The state is in the S3 backend on the emulator.
+    state = json.loads(s3.get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read())
+    assert state["resources"]
+
+
+def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platform) -> None:
+    ecs = platform.emulator.client("ecs")
+    (service,) = ecs.describe_services(cluster=f"{NAME}-serve", services=[f"{NAME}-serve"])[
+        "services"
+    ]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    (container,) = definition["taskDefinition"]["containerDefinitions"]
+    environment = {pair["name"]: pair["value"] for pair in container["environment"]}
+    assert environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
+    iam = platform.emulator.client("iam")
+    role = definition["taskDefinition"]["taskRoleArn"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    statements = document["Statement"] if isinstance(document, dict) else json.loads(document)
+    read = allows(statements, "s3:GetObject")
+    assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/online_store/online.sqlite")
+    assert not read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/models/x")
+    assert not read(f"arn:aws:s3:::{PREFIX}-dev-dvc/files/x")
+
+
+def test_ci_trusts_the_aws_environment_of_its_repository_only(platform: Platform) -> None:
+    iam = platform.emulator.client("iam")
+    for role in ("plan", "deploy"):
+        trust = iam.get_role(RoleName=f"{NAME}-github-actions-{role}")["Role"]
+        (statement,) = trust["AssumeRolePolicyDocument"]["Statement"]
+        condition = statement["Condition"]["StringEquals"]
+        assert condition["token.actions.githubusercontent.com:sub"] == (
+            "repo:acme/ml-platform:environment:aws"
+        )
+        assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+
+
+def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_only(
+    platform: Platform,
+) -> None:
+    waf = platform.emulator.client("wafv2")
+    (summary,) = waf.list_web_acls(Scope="REGIONAL")["WebACLs"]
+    acl = waf.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    (override,) = rules["aws-common"]["Statement"]["ManagedRuleGroupStatement"][
+        "RuleActionOverrides"
+    ]
+    assert override["Name"] == "SizeRestrictions_BODY" and "Count" in override["ActionToUse"]
+    body = rules["body-size-outside-the-api"]
+    assert "Block" in body["Action"]
+    label, outside = body["Statement"]["AndStatement"]["Statements"]
+    assert label["LabelMatchStatement"]["Key"].endswith("SizeRestrictions_Body")
+    regex = outside["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"]
+    assert regex == "^/(predict|features)$"
+
+
+# Attributes moto reports differently from AWS, so a plan after apply shows an in-place update:
+# it drops security group rules' descriptions and prefixes their referenced group with the
+# account, and does not echo the ECS service's availability_zone_rebalancing.
+MOTO_DRIFT = {
+    "module.mwaa.aws_vpc_security_group_egress_rule.postgres",
+    "module.mwaa.aws_vpc_security_group_ingress_rule.self",
+    "module.serve.aws_ecs_service.this",
+    "module.serve.aws_vpc_security_group_egress_rule.alb_to_tasks",
+    "module.serve.aws_vpc_security_group_ingress_rule.tasks_from_alb",
+}
+
+
+def test_a_plan_without_a_digest_keeps_the_live_image(platform: Platform) -> None:
+    """No default image tag: a plan (or apply) that names no image keeps the live one."""
+    platform.terraform(
+        "plan", "-input=false", "-no-color", "-out=keep.tfplan", *platform.var_args()
+    )
+    plan = json.loads(platform.terraform("show", "-json", "keep.tfplan").stdout)
+    changes = {
+        change["address"]: change["change"]
+        for change in plan["resource_changes"]
+        if change["change"]["actions"] != ["no-op"]
+    }
+    assert set(changes) <= MOTO_DRIFT, sorted(set(changes) - MOTO_DRIFT)
+    for change in changes.values():
+        assert change["actions"] == ["update"]
+    service = changes.get("module.serve.aws_ecs_service.this")
+    if service:
+        assert service["before"]["task_definition"] == service["after"]["task_definition"]
+
+
+def test_deploy_then_roll_back_moves_the_service_between_digests(platform: Platform) -> None:
+    """What the deploy job and the andon cord run: apply -target=module.serve with a digest;
+    apply returns once the service is steady (wait_for_steady_state)."""
+    ssm = platform.emulator.client("ssm")
+    parameter = platform.outputs["serve_image_digest_parameter"]
+    repository = platform.outputs["ecr_repository_url"]
+    for digest in (SECOND, FIRST):  # deploy a new image, then the andon cord restores the first
+        platform.terraform(
+            "apply",
+            "-input=false",
+            "-auto-approve",
+            "-no-color",
+            "-target=module.serve",
+            *platform.var_args(serve_image_digest=digest),
+        )
+        assert platform.service_image() == f"{repository}@{digest}"
+        assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == digest
+
+
+# --- The CI roles' permissions (iac.ci_permissions) -----------------------------------------
+
+
+def matches(patterns: str | list[str], value: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(value.lower(), pattern.lower())
+        for pattern in ([patterns] if isinstance(patterns, str) else patterns)
+    )
+
+
+def allows(statements: list[dict[str, Any]], action: str) -> Callable[[str], bool]:
+    def on(resource: str) -> bool:
+        return any(
+            s["Effect"] == "Allow"
+            and matches(s["Action"], action)
+            and matches(s["Resource"], resource)
+            for s in statements
+        )
+
+    return on
+
+
+def resource_arn(instance: Mapping[str, Any], resource_type: str) -> str:
+    """The ARN IAM authorizes a read of this resource against."""
+    values = instance["values"]
+    if resource_type == "aws_ecs_service":
+        return str(values["id"])
+    if resource_type.startswith("aws_s3_bucket_") or resource_type == "aws_s3_bucket":
+        return f"arn:aws:s3:::{values['bucket']}"
+    if resource_type == "aws_s3_object":
+        return f"arn:aws:s3:::{values['bucket']}/{values['key']}"
+    if resource_type == "aws_ecr_lifecycle_policy":
+        return f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/{values['repository']}"
+    if resource_type == "aws_iam_role_policy":
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{values['role']}"
+    if resource_type in (
+        "aws_wafv2_web_acl_association",
+        "aws_wafv2_web_acl_logging_configuration",
+    ):
+        return str(values["resource_arn"])
+    if values.get("arn"):
+        return str(values["arn"])
+    raise AssertionError(f"{instance['address']}: no ARN to authorize its read against")
+
+
+def needed_calls(platform: Platform, state: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """(action, resource) pairs each job needs: the refresh of every resource in the state, plus
+    its own calls from JOB_CALLS."""
+    instances = list(resources(state["values"]["root_module"]))
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for instance in instances:
+        kind = instance["type"] if instance["mode"] == "managed" else f"data.{instance['type']}"
+        by_type.setdefault(kind, []).append(instance)
+    unknown = sorted(set(by_type) - set(READ_ACTIONS))
+    assert not unknown, f"resource types without READ_ACTIONS in iac/ci_permissions.py: {unknown}"
+
+    refresh: set[tuple[str, str]] = set()
+    for kind, found in by_type.items():
+        for instance in found:
+            for action in READ_ACTIONS[kind]:
+                where = "*" if action in UNSCOPED_ACTIONS else resource_arn(instance, kind)
+                refresh.add((action, where))
+    # Not created in the emulator, refreshed in a real account (MWAA_OVERRIDE, SERVE_OVERRIDE,
+    # and the MWAA bundle's objects).
+    for kind, where in (
+        ("aws_mwaa_environment", f"arn:aws:airflow:{REGION}:{ACCOUNT_ID}:environment/{NAME}"),
+        (
+            "aws_appautoscaling_target",
+            f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT_ID}:scalable-target/0123456789abcdef",
+        ),
+        ("aws_appautoscaling_policy", "*"),
+        ("aws_s3_object", f"arn:aws:s3:::airflow-{PREFIX}-dev/dags/flight_delay.zip"),
+        ("aws_s3_object", f"arn:aws:s3:::airflow-{PREFIX}-dev/requirements.txt"),
+    ):
+        for action in READ_ACTIONS[kind]:
+            refresh.add((action, "*" if action in UNSCOPED_ACTIONS else where))
+
+    by_address = {i["address"]: i["values"] for i in instances}
+    artifacts = f"arn:aws:s3:::{PREFIX}-dev-artifacts"
+    fill = {
+        "state_bucket": f"arn:aws:s3:::{STATE_BUCKET}",
+        "state_key": STATE_KEY,
+        "lock_table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{LOCK_TABLE}",
+        "artifacts_bucket": artifacts,
+        "dvc_bucket": f"arn:aws:s3:::{PREFIX}-dev-dvc",
+        "kms_key": by_address["module.kms.aws_kms_key.this"]["arn"],
+        "repository": by_address["module.ecr.aws_ecr_repository.this"]["arn"],
+        "image_digest_parameter": by_address["module.serve.aws_ssm_parameter.image_digest"]["arn"],
+        "task_definition": by_address["module.serve.aws_ecs_task_definition.this"]["arn"],
+        "service": by_address["module.serve.aws_ecs_service.this"]["id"],
+        "execution_role": by_address["module.serve.aws_iam_role.execution"]["arn"],
+        "task_role": by_address["module.serve.aws_iam_role.task"]["arn"],
+    }
+    return {
+        job: refresh | {(action, where.format(**fill)) for action, where in calls}
+        for job, calls in JOB_CALLS.items()
+    }
+
+
+def role_policies(state: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for instance in resources(state["values"]["root_module"]):
+        if instance["type"] == "aws_iam_role_policy" and "github_oidc" in instance["address"]:
+            role = str(instance["values"]["role"]).rsplit("-", 1)[1]
+            statements.setdefault(role, []).extend(
+                json.loads(instance["values"]["policy"])["Statement"]
+            )
+    return statements
+
+
+def listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def permission_problems(
+    role: str, statements: list[dict[str, Any]], calls: set[tuple[str, str]]
+) -> list[str]:
+    """What is wrong with a role's policy for these (action, resource) calls: a call it does not
+    allow, an action granted by wildcard, "*" for an action that has resource-level
+    permissions, or a grant no call needs."""
+    problems = [
+        f"{role}: missing {action} on {where}"
+        for action, where in sorted(calls)
+        if not allows(statements, action)(where)
+    ]
+    for statement in statements:
+        sid = statement.get("Sid", "?")
+        if (
+            statement.get("Effect") != "Allow"
+            or "NotAction" in statement
+            or "NotResource" in statement
+        ):
+            problems.append(f"{role} {sid}: only plain Allow statements are expected")
+            continue
+        for action in listed(statement["Action"]):
+            if "*" in action:
+                problems.append(f"{role} {sid}: wildcard action {action}")
+            for pattern in listed(statement["Resource"]):
+                if pattern == "*" and action not in UNSCOPED_ACTIONS:
+                    problems.append(
+                        f'{role} {sid}: {action} on "*", but it has resource-level permissions'
+                    )
+                if not any(a == action and matches(pattern, w) for a, w in calls):
+                    problems.append(f"{role} {sid}: {action} on {pattern} is not needed")
+    return problems
+
+
+def test_each_ci_role_allows_exactly_what_its_jobs_call(platform: Platform) -> None:
+    state = platform.state()
+    needed = needed_calls(platform, state)
+    policies = role_policies(state)
+    assert set(policies) == set(ROLE_JOBS)
+    problems: list[str] = []
+    for role, jobs in ROLE_JOBS.items():
+        calls: set[tuple[str, str]] = set().union(*(needed[job] for job in jobs))
+        problems += permission_problems(role, policies[role], calls)
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_permission_check_finds_missing_wildcard_and_unneeded_permissions() -> None:
+    calls = {
+        ("s3:GetObject", "arn:aws:s3:::b/serving/online.sqlite"),
+        ("ecs:UpdateService", "arn:aws:ecs:us-east-1:123456789012:service/c/s"),
+        ("ecr:GetAuthorizationToken", "*"),
+    }
+    good: list[dict[str, Any]] = [
+        {
+            "Sid": "A",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/serving/*",
+        },
+        {
+            "Sid": "B",
+            "Effect": "Allow",
+            "Action": ["ecs:UpdateService"],
+            "Resource": "arn:aws:ecs:us-east-1:123456789012:service/c/s",
+        },
+        {"Sid": "C", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+    ]
+    assert permission_problems("r", good, calls) == []
+    assert permission_problems("r", good[1:], calls) == [
+        "r: missing s3:GetObject on arn:aws:s3:::b/serving/online.sqlite"
+    ]
+    wildcard = [*good[:1], {**good[1], "Resource": "*"}, good[2]]
+    assert permission_problems("r", wildcard, calls) == [
+        'r B: ecs:UpdateService on "*", but it has resource-level permissions'
+    ]
+    star_action = [{**good[0], "Action": "s3:*"}, *good[1:]]
+    assert "r A: wildcard action s3:*" in permission_problems("r", star_action, calls)
+    extra = [
+        *good,
+        {"Sid": "D", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"},
+    ]
+    assert permission_problems("r", extra, calls) == [
+        "r D: s3:PutObject on arn:aws:s3:::b/* is not needed"
+    ]
+
+
+def test_destroy_removes_everything_it_created(platform: Platform) -> None:
+    platform.terraform("destroy", "-auto-approve", "-no-color", *platform.var_args())
+    platform.destroyed = True
+    emulator = platform.emulator
+    buckets = {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
+    assert buckets == {STATE_BUCKET}  # the state bucket is not the configuration's
+    ecs = emulator.client("ecs")
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    # A deleted cluster stays listed for a while as INACTIVE, as in AWS.
+    assert {cluster["status"] for cluster in clusters} <= {"INACTIVE"}
+    assert (
+        emulator.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])[
+            "Vpcs"
+        ]
+        == []
+    )
+    roles = [r["RoleName"] for r in emulator.client("iam").list_roles()["Roles"]]
+    assert not [r for r in roles if r.startswith(NAME)]
+    state = json.loads(
+        emulator.client("s3").get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read()
+    )
+    assert state["resources"] == []

@@ -1,0 +1,113 @@
+"""An emulated AWS account on loopback for tests: moto's server mode, started by the test.
+
+Everything that talks to it (boto3 here, Terraform's AWS provider, DVC, s3fs in a subprocess)
+gets the emulator's endpoint and the dummy credentials below through `Emulator.environ()`.
+The credentials are placeholders the emulator accepts, not secrets; they live only here.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3  # pants: no-infer-dep (moto[server] requires it)
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+# moto's default account.
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+
+
+# What moto accepts from anyone; not a secret.
+DUMMY_CREDENTIALS = Credentials(access_key_id="testing", secret_access_key="testing")
+
+
+class EmulatorNotRunning(RuntimeError):
+    """Nothing answers at the emulator's endpoint; the message names it."""
+
+
+def check_reachable(endpoint: str, timeout: float = 5) -> None:
+    """Raise EmulatorNotRunning, naming `endpoint`, unless an AWS API emulator answers there."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout) as answer:
+            answer.read(1)
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise EmulatorNotRunning(
+            f"no AWS API emulator answers at {endpoint} ({reason}): start one "
+            f"(moto.server.ThreadedMotoServer, or `moto_server -p <port>`) before pointing "
+            f"Terraform or an AWS SDK at it"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Emulator:
+    endpoint: str
+
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """`base` (default: this process's environment) with every AWS SDK, the AWS CLI and
+        DVC pointed at the emulator, with the dummy credentials."""
+        environ = {
+            name: value
+            for name, value in (os.environ if base is None else base).items()
+            if not name.startswith("AWS_")
+        }
+        environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS.secret_access_key,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        return environ
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
+            aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
+        )
+
+
+@contextmanager
+def running_emulator(environ: Mapping[str, str] | None = None) -> Iterator[Emulator]:
+    """A moto server on a free loopback port, its account emptied first.
+
+    `environ` sets moto's own settings, which it reads from this process's environment while
+    it serves (e.g. MOTO_ECS_SERVICE_RUNNING: how many tasks an ECS service reports running,
+    since moto runs no containers); they are restored afterwards.
+    """
+    saved = {name: os.environ.get(name) for name in environ or {}}
+    os.environ.update(environ or {})
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        check_reachable(endpoint)
+        # moto's state is per process, not per server: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+        yield Emulator(endpoint)
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
