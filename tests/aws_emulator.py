@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3  # pants: no-infer-dep (moto[server] requires it)
+import botocore.session  # pants: no-infer-dep (boto3 requires it)
+from botocore.credentials import EnvProvider  # pants: no-infer-dep (boto3 requires it)
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -66,8 +68,9 @@ class Emulator:
         environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS.access_key_id,
-                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS.secret_access_key,
+                # botocore's names for the credential variables.
+                EnvProvider.ACCESS_KEY: DUMMY_CREDENTIALS.access_key_id,
+                EnvProvider.SECRET_KEY: DUMMY_CREDENTIALS.secret_access_key,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "AWS_EC2_METADATA_DISABLED": "true",
@@ -76,12 +79,12 @@ class Emulator:
         return environ
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_CREDENTIALS.access_key_id,
-            aws_secret_access_key=DUMMY_CREDENTIALS.secret_access_key,
+        session = botocore.session.get_session()
+        session.set_credentials(
+            DUMMY_CREDENTIALS.access_key_id, DUMMY_CREDENTIALS.secret_access_key
+        )
+        return boto3.Session(botocore_session=session).client(
+            service, endpoint_url=self.endpoint, region_name=REGION
         )
 
 
