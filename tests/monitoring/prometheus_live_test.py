@@ -189,7 +189,7 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             # The store arrives: ready, and the alert resolves.
             store.parent.mkdir()
             shutil.copy(world["store"], store)
-            server.wait("/readyz", 200)
+            server.wait_ready()
             wait_for(
                 "ready == 1",
                 lambda: value(prom.query('flight_delay_ready{job="serve"}')) == 1,

@@ -44,7 +44,7 @@ def server(world: World, tmp_path: Path) -> Iterator[Server]:
     """A fresh server per test: its drift window starts empty."""
     env = server_env(world.home, world.features.parent)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
-        running.wait("/readyz", 200)
+        running.wait_ready()
         yield running
 
 

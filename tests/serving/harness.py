@@ -112,22 +112,32 @@ class Server:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
 
-    def wait(self, path: str, status: int, timeout: float = 120) -> None:
+    def wait(self, path: str, status: int, timeout: float = 120, body: str = "") -> None:
+        """Until `path` answers `status` (with `body` in its text, if given)."""
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited: {self.log.read_text()[-4000:]}")
             try:
-                last = httpx.get(self.url + path, timeout=5).status_code
-                if last == status:
+                answer = httpx.get(self.url + path, timeout=5)
+                last = answer.status_code
+                if last == status and body in answer.text:
                     return
             except httpx.TransportError as error:
                 last = error
             time.sleep(0.25)
         raise AssertionError(
-            f"{path} never answered {status} (last: {last}): " f"{self.log.read_text()[-4000:]}"
+            f"{path} never answered {status} {body!r} (last: {last}): "
+            f"{self.log.read_text()[-4000:]}"
         )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until every worker is ready. /readyz is answered by whichever worker takes the
+        request, so one 200 does not say the others have loaded; the ready gauge exports the
+        lowest over the live workers."""
+        self.wait("/readyz", 200, timeout)
+        self.wait("/metrics", 200, timeout, body="\nflight_delay_ready 1.0\n")
 
 
 @contextmanager

@@ -52,7 +52,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             assert "\nflight_delay_ready 0.0\n" in client.get("/metrics").text
         store.parent.mkdir()
         shutil.copy(world.store, store)
-        running.wait("/readyz", 200)
+        running.wait_ready()
         yield running
 
 
@@ -344,7 +344,7 @@ def test_requests_over_max_concurrency_get_503_at_once_not_a_hang(
     body = {"flights": as_request(test_flights.iloc[:MAX_FLIGHTS])}
     statuses: list[int] = []
     with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
-        running.wait("/readyz", 200)
+        running.wait_ready()
         with running.client() as client, ThreadPoolExecutor(24) as pool:
             # A burst is refused in part unless every request finished before the next came
             # in; a few bursts make that vanishingly unlikely without timing anything.
