@@ -228,10 +228,13 @@ def _schema_failures(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> pd.Seri
         cases = errors.failure_cases
         per_row_cases = cases.dropna(subset=["index"])
         # A row-level check reports every column of a failing row; name it once per row.
+        # The value shown is read from the row itself: pandera concatenates the failure cases of
+        # all checks into one column, so a 0 shows as 0.0 when another row failed on a float.
         described = [
             str(case.check)
             if case.schema_context == "DataFrameSchema"
-            else f"{case.column}: {case.check} (got {_plain(case.failure_case)!r})"
+            else f"{case.column}: {case.check} "
+            f"(got {_plain(typed.at[int(case.index), case.column])!r})"
             for case in per_row_cases.itertuples()
         ]
         per_row = pd.Series(described, index=per_row_cases["index"].astype(int))

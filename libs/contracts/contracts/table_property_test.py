@@ -2,7 +2,7 @@
 an accepted row keeps the contract, and a row's verdict does not depend on the other rows."""
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contracts.table import TableContract, apply_contract
@@ -63,6 +63,40 @@ def contract_and_rows(draw: st.DrawFn) -> tuple[TableContract, pd.DataFrame]:
     print_blob=True,
 )
 @given(contract_and_rows())
+# Found by CI: a 0 in an integer column was reported as 0.0 when another row failed on a float.
+@example(
+    (
+        CURATED_TABLES["planes"],
+        pd.DataFrame(
+            [
+                [
+                    None,
+                    "0",
+                    "Fixed wing multi engine",
+                    "EMBRAER",
+                    "EMB-145XR",
+                    "2",
+                    "55",
+                    None,
+                    "Turbo-fan",
+                ],
+                [
+                    None,
+                    "2004",
+                    "Fixed wing multi engine",
+                    "EMBRAER",
+                    "EMB-145XR",
+                    "2",
+                    "55",
+                    "0",
+                    "Turbo-fan",
+                ],
+            ],
+            columns=list(CURATED_TABLES["planes"].columns),
+            dtype=object,
+        ),
+    )
+)
 def test_every_row_is_accepted_or_rejected_with_a_reason_on_its_own_merits(
     generated: tuple[TableContract, pd.DataFrame],
 ) -> None:
