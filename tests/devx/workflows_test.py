@@ -202,31 +202,37 @@ def test_every_checkout_drops_its_credentials() -> None:
                 assert step.get("with", {}).get("persist-credentials") is False, path.name
 
 
-def third_party_uses() -> list[str]:
-    return sorted(
-        {
-            str(step["uses"])
-            for path in all_workflow_files()
-            for step in steps_of(yaml.safe_load(path.read_text()))
-            if "uses" in step and not str(step["uses"]).startswith("./")
-        }
-    )
-
-
-def test_every_unpinned_action_is_listed_in_action_pins_md() -> None:
-    """The table of what is left to pin is complete and has no stale row."""
-    unpinned = [u for u in third_party_uses() if not re.fullmatch(r"[^@]+@[0-9a-f]{40}", u)]
-    rows = re.findall(r"^\| `([^`]+@[^`]+)` \|", ACTION_PINS.read_text(), flags=re.MULTILINE)
-    assert sorted(rows) == unpinned
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SHAs could not be looked up offline: see .github/ACTION_PINS.md",
+USES_LINE = re.compile(
+    r"^\s*(?:- )?uses: (?P<action>[^@\s]+)@(?P<ref>\S+)(?P<rest>.*)$", re.MULTILINE
 )
-def test_every_action_is_pinned_by_a_commit_sha() -> None:
-    unpinned = [u for u in third_party_uses() if not re.fullmatch(r"[^@]+@[0-9a-f]{40}", u)]
-    assert unpinned == []
+
+
+def third_party_uses() -> list[re.Match[str]]:
+    return [
+        match
+        for path in all_workflow_files()
+        for match in USES_LINE.finditer(path.read_text())
+        if not match["action"].startswith("./")
+    ]
+
+
+def test_every_action_is_pinned_by_a_commit_sha_with_its_release() -> None:
+    uses = third_party_uses()
+    assert uses, "no third-party action found: the pattern no longer matches the workflows"
+    for use in uses:
+        assert re.fullmatch(r"[0-9a-f]{40}", use["ref"]), use[0]
+        assert re.fullmatch(r" # v\d+\.\d+\.\d+", use["rest"]), use[0]
+
+
+def test_one_action_is_pinned_to_one_commit_and_action_pins_md_lists_it() -> None:
+    pinned = {
+        (use["action"], use["rest"].removeprefix(" # "), use["ref"]) for use in third_party_uses()
+    }
+    assert len({action for action, _, _ in pinned}) == len(pinned), sorted(pinned)
+    rows = re.findall(
+        r"^\| `([^`]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|", ACTION_PINS.read_text(), re.M
+    )
+    assert sorted(rows) == sorted(pinned)
 
 
 GIT_ENV = {
