@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 
+from loopback.ports import free_port
 from model_registry.store import open_store
 from tests.monitoring.support import (
     ALERTS,
@@ -34,7 +35,7 @@ from tests.monitoring.support import (
     psi_threshold,
     tool,
 )
-from tests.processes import free_port, stop
+from tests.processes import stop
 from tests.serving.harness import (
     Server,
     as_request,

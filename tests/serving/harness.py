@@ -25,6 +25,7 @@ from feature.materialize import materialize
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
+from loopback.ports import free_port
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -35,7 +36,7 @@ from model_registry.store import (
     ModelStore,
     register,
 )
-from tests.processes import free_port, stop
+from tests.processes import stop
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
