@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import yaml
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -44,6 +45,13 @@ SPLITS = ("--train-end", "2013-01-07", "--validation-end", "2013-01-10")
 WINDOW_DAYS = 7
 
 
+def params_psi_threshold() -> float:
+    """params.yaml's monitor.psi_threshold, which the feature build writes into stats.json."""
+    threshold = yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"]
+    assert isinstance(threshold, int | float), threshold
+    return float(threshold)
+
+
 def build_data(root: Path) -> tuple[Path, Path, Path]:
     """Land, curate and build features for two weeks of January 2013, and materialise the
     online store; return (curated, features, store file)."""
@@ -52,12 +60,9 @@ def build_data(root: Path) -> tuple[Path, Path, Path]:
     assert ingest_main(["land", *days, "--landing", str(landing), "--tables", *TABLES]) == 0
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     window = ["--window-days", str(WINDOW_DAYS)]
-    assert (
-        feature_main(
-            ["build", "--curated", str(curated), "--output", str(features), *SPLITS, *window]
-        )
-        == 0
-    )
+    threshold = ["--psi-threshold", str(params_psi_threshold())]
+    build = ["build", "--curated", str(curated), "--output", str(features), *SPLITS]
+    assert feature_main([*build, *window, *threshold]) == 0
     store = root / "online_store" / "online.sqlite"
     materialize(curated, store, WINDOW_DAYS)
     return curated, features, store
