@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 INGEST = REPO / "dist" / "services.ingest" / "ingest.pex" / "__main__.py"
 FEATURE = REPO / "dist" / "services.feature" / "feature.pex" / "__main__.py"
 # The example split: train January-September, validation October, test November-December.
+# The build only copies the PSI threshold into stats.json, so any value times the same.
 SPLITS = ["--train-end", "2013-09-30", "--validation-end", "2013-10-31", "--window-days", "7"]
+SPLITS += ["--psi-threshold", "0.5"]
 
 
 def run(command: list[str]) -> str:

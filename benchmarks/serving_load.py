@@ -42,9 +42,10 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.bare_asgi import load_promoted, score_flights
 from feature_definitions.calendar import LOCAL_TIMEZONE
+from loopback.ports import free_port
 from serve.schema import Flight
 from serve.sources import fetch, location, wait_seconds
-from tests.processes import free_port, stop
+from tests.processes import stop
 
 SIZES = (1, 100)
 CONCURRENCY = {1: (1, 4, 16, 32), 100: (1, 4, 16)}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from feature.cli import main as feature_main
 from feature_definitions.features import FEATURE_KINDS
@@ -42,9 +43,9 @@ def test_real_flights_flow_from_landing_to_a_trained_model(
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     assert sorted(p.name for p in (curated / "airports").iterdir()) == ["airports.parquet"]
     splits = ["--train-end", "2013-01-04", "--validation-end", "2013-01-05"]
-    assert (
-        feature_main(["build", "--curated", str(curated), "--output", str(features), *splits]) == 0
-    )
+    threshold = yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"]
+    build = ["build", "--curated", str(curated), "--output", str(features), *splits]
+    assert feature_main([*build, "--psi-threshold", str(threshold)]) == 0
     assert (
         train_main(["fit", "--features", str(features), "--output", str(models_dir), *QUICK]) == 0
     )
@@ -69,6 +70,7 @@ def test_real_flights_flow_from_landing_to_a_trained_model(
         == (upstream["dep_time"].notna() & upstream["arr_delay"].isna()).sum()
     )
     assert summary["history_unplaced"] == 0
+    assert json.loads((features / "stats.json").read_text())["psi_threshold"] == threshold
 
     numeric = [name for name, kind in FEATURE_KINDS.items() if kind == "numeric"]
     assert np.isfinite(table[numeric].to_numpy(dtype="float64")).all()

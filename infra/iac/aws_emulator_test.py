@@ -39,6 +39,7 @@ import pytest
 from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTIONS
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
+from loopback.ports import free_port
 from tests.aws_emulator import (
     ACCOUNT_ID,
     REGION,
@@ -47,7 +48,6 @@ from tests.aws_emulator import (
     check_reachable,
     running_emulator,
 )
-from tests.processes import free_port
 
 PLUGIN_DIR = os.environ.get("TF_PLUGIN_DIR", "")
 

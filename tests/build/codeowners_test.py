@@ -25,6 +25,7 @@ def test_units_are_the_four_services_and_the_libs() -> None:
     assert units() == [
         "/libs/contracts/",
         "/libs/feature_definitions/",
+        "/libs/loopback/",
         "/libs/model_registry/",
         "/libs/online_store/",
         "/libs/storage/",

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from loopback.ports import free_port
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
-from tests.processes import free_port, stop
+from tests.processes import stop
 
 BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
 CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"

@@ -41,6 +41,8 @@ SLICE_PARAMS: dict[str, dict[str, Any]] = {
         "split": {"train_end": "2013-01-01", "validation_end": "2013-01-02"},
         "window_days": 7,
     },
+    # Not params.yaml's value, so the test sees this one reach stats.json.
+    "monitor": {"psi_threshold": 0.35},
     # Small models: the test checks the pipeline, not their quality.
     "train": {
         "torch": {"epochs": 2, "batch_size": 256, "hidden": [16]},
@@ -120,6 +122,9 @@ def test_repro_runs_every_stage_and_writes_the_outputs(
     assert (repo.root / "data/curated/flights/2013-01.parquet").is_file()
     summary = json.loads((repo.root / "data/features/summary.json").read_text())
     assert all(summary["rows_per_split"][split] > 0 for split in ("train", "validation", "test"))
+    # The features stage carries params' drift threshold into the statistics serve reads.
+    stats = json.loads((repo.root / "data/features/stats.json").read_text())
+    assert stats["psi_threshold"] == SLICE_PARAMS["monitor"]["psi_threshold"]
     # DVC, not git, holds the data.
     ignored = (repo.root / "data/.gitignore").read_text().split()
     assert {"/landing", "/curated", "/features", "/models"} <= set(ignored)

@@ -1,6 +1,6 @@
 """The Grafana dashboard of infra/monitoring: every panel's PromQL parses (the real promtool)
 and reads only metrics the serve service exposes, it shows the signals the alerts watch, and
-its drift panel draws params.yaml's PSI threshold."""
+its drift panel draws the PSI threshold from the series the service exports, not a constant."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from tests.monitoring.support import (
     load_yaml,
     metric_names,
     promtool,
-    psi_threshold,
 )
 
 
@@ -51,6 +50,7 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         "up",
         "flight_delay_ready",
         "flight_delay_feature_psi",
+        "flight_delay_psi_threshold",
     } <= used
 
 
@@ -77,17 +77,26 @@ def test_every_query_parses_as_promql(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_drift_panel_draws_the_psi_threshold() -> None:
+def test_drift_panel_draws_the_exported_psi_threshold() -> None:
     (panel,) = (
         p
         for p in _dashboard()["panels"]
         if any("flight_delay_feature_psi" in t["expr"] for t in p["targets"])
     )
-    assert panel["targets"][0]["legendFormat"] == "{{feature}}"
+    psi, threshold = panel["targets"]
+    assert psi["legendFormat"] == "{{feature}}"
+    assert metric_names(threshold["expr"]) == {"flight_delay_psi_threshold"}
+    assert threshold["legendFormat"] == "threshold"
+    # Drawn as a red dashed series of its own...
+    (override,) = panel["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byFrameRefID", "options": threshold["refId"]}
+    properties = {p["id"]: p["value"] for p in override["properties"]}
+    assert properties["color"] == {"mode": "fixed", "fixedColor": "red"}
+    assert properties["custom.lineStyle"]["fill"] == "dash"
+    # ...and no constant threshold line: params.yaml is the value's only home.
     defaults = panel["fieldConfig"]["defaults"]
-    assert defaults["custom"]["thresholdsStyle"]["mode"] == "line"
-    steps = defaults["thresholds"]["steps"]
-    assert [s["value"] for s in steps[1:]] == [psi_threshold()]
+    assert defaults["custom"]["thresholdsStyle"]["mode"] == "off"
+    assert [s["value"] for s in defaults["thresholds"]["steps"]] == [None]
 
 
 def test_panels_use_the_provisioned_datasource() -> None:

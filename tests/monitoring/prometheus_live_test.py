@@ -1,8 +1,9 @@
 """A real Prometheus on loopback scraping a real serve service with infra/monitoring's config
 and alert rules (only the target, the intervals and the alerts' `for:` shortened for the test):
 it sees the service up but not ready until the online store arrives, then ready; it sees every
-metric the rules and the dashboard read; and feature drift stays quiet on traffic like the train
-split and fires on traffic from later days."""
+metric the rules and the dashboard read; it sees the PSI threshold the service exports, which is
+params.yaml's as the feature build wrote it into stats.json; and feature drift stays quiet on
+traffic like the train split and fires on traffic from later days."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from loopback.ports import free_port
 from model_registry.store import open_store
 from tests.monitoring.support import (
     ALERTS,
@@ -31,14 +33,14 @@ from tests.monitoring.support import (
     dashboard_exprs,
     load_yaml,
     metric_names,
-    psi_threshold,
     tool,
 )
-from tests.processes import free_port, stop
+from tests.processes import stop
 from tests.serving.harness import (
     Server,
     as_request,
     build_data,
+    params_psi_threshold,
     register_model,
     request_flights,
     server_env,
@@ -198,6 +200,14 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             wait_for("ServeNotReady resolved", lambda: not prom.alerts("ServeNotReady"), log)
             assert not prom.alerts("ServeDown")
 
+            # The threshold the drift alert compares with: params.yaml's, through stats.json.
+            threshold = params_psi_threshold()
+            wait_for(
+                "the exported PSI threshold",
+                lambda: value(prom.query('flight_delay_psi_threshold{job="serve"}')) == threshold,
+                log,
+            )
+
             # Traffic like the train split: every feature's PSI is below the threshold.
             predict(server, world, "train", seed=0)
             features = len(json.loads((world["features"] / "stats.json").read_text())["features"])
@@ -207,7 +217,7 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
                 return result if len(result) == features else None
 
             psi = wait_for("the PSI of every feature", every_psi, log)
-            assert max(float(s["value"][1]) for s in psi) < psi_threshold()
+            assert max(float(s["value"][1]) for s in psi) < threshold
             time.sleep(3)  # three rule evaluations on these values
             assert not prom.alerts("FeatureDrift")
 
@@ -236,7 +246,7 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             )
             for alert in drifted:
                 feature = alert["labels"]["feature"]
-                assert float(alert["value"]) > psi_threshold(), alert
+                assert float(alert["value"]) > threshold, alert
                 assert alert["annotations"]["runbook"] == "docs/runbook.md#featuredrift"
                 current = value(prom.query(f'max(flight_delay_feature_psi{{feature="{feature}"}})'))
-                assert current is not None and current > psi_threshold()
+                assert current is not None and current > threshold

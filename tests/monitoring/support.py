@@ -24,7 +24,6 @@ PROMETHEUS_CONFIG = MONITORING / "prometheus.yml"
 ALERTS = MONITORING / "alerts.yml"
 ALERTS_TEST = MONITORING / "alerts_test.yml"
 DASHBOARD = MONITORING / "grafana/dashboards/serve.json"
-PARAMS = Path("params.yaml")
 RUNBOOK = Path("docs/runbook.md")
 
 # Every series name the serve service's /metrics gives (BentoML 1.4's and serve.service's),
@@ -44,6 +43,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_batch_rows_sum",
         "flight_delay_batch_rows_count",
         "flight_delay_feature_psi",
+        "flight_delay_psi_threshold",
         "flight_delay_ready",
     }
 )
@@ -104,12 +104,6 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def load_yaml(path: Path) -> Any:
     with open(path) as stream:
         return yaml.safe_load(stream)
-
-
-def psi_threshold() -> float:
-    threshold = load_yaml(PARAMS)["monitor"]["psi_threshold"]
-    assert isinstance(threshold, int | float), threshold
-    return float(threshold)
 
 
 def alert_rules() -> dict[str, dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import yaml
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -25,6 +26,7 @@ from feature.materialize import materialize
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
+from loopback.ports import free_port
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -35,12 +37,19 @@ from model_registry.store import (
     ModelStore,
     register,
 )
-from tests.processes import free_port, stop
+from tests.processes import stop
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
 SPLITS = ("--train-end", "2013-01-07", "--validation-end", "2013-01-10")
 WINDOW_DAYS = 7
+
+
+def params_psi_threshold() -> float:
+    """params.yaml's monitor.psi_threshold, which the feature build writes into stats.json."""
+    threshold = yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"]
+    assert isinstance(threshold, int | float), threshold
+    return float(threshold)
 
 
 def build_data(root: Path) -> tuple[Path, Path, Path]:
@@ -51,12 +60,9 @@ def build_data(root: Path) -> tuple[Path, Path, Path]:
     assert ingest_main(["land", *days, "--landing", str(landing), "--tables", *TABLES]) == 0
     assert ingest_main(["curate", "--landing", str(landing), "--curated", str(curated)]) == 0
     window = ["--window-days", str(WINDOW_DAYS)]
-    assert (
-        feature_main(
-            ["build", "--curated", str(curated), "--output", str(features), *SPLITS, *window]
-        )
-        == 0
-    )
+    threshold = ["--psi-threshold", str(params_psi_threshold())]
+    build = ["build", "--curated", str(curated), "--output", str(features), *SPLITS]
+    assert feature_main([*build, *window, *threshold]) == 0
     store = root / "online_store" / "online.sqlite"
     materialize(curated, store, WINDOW_DAYS)
     return curated, features, store

@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from tests.serving.conftest import World
 from tests.serving.harness import (
     Server,
     as_request,
+    params_psi_threshold,
     request_flights,
     server_env,
     service_command,
@@ -104,6 +105,16 @@ def test_metrics_say_ready(server: Server) -> None:
     with server.client() as client:
         metrics = client.get("/metrics").text
     assert "\nflight_delay_ready 1.0\n" in metrics
+
+
+def test_metrics_carry_the_psi_threshold_of_the_statistics(server: Server, world: World) -> None:
+    # The series the FeatureDrift alert and the dashboard compare the PSI with: params.yaml's
+    # value, as the feature build wrote it into the stats.json the server loaded.
+    with server.client() as client:
+        metrics = client.get("/metrics").text
+    (value,) = re.findall(r"^flight_delay_psi_threshold ([^ ]+)$", metrics, re.MULTILINE)
+    stats = json.loads((world.features / "stats.json").read_text())
+    assert float(value) == stats["psi_threshold"] == params_psi_threshold()
 
 
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:
@@ -298,12 +309,29 @@ def test_concurrent_requests_share_batched_model_calls(
     assert 1 <= calls <= rows
 
 
+def _without_threshold(stats: str) -> str:
+    return json.dumps({k: v for k, v in json.loads(stats).items() if k != "psi_threshold"})
+
+
+@pytest.mark.parametrize(
+    ("break_stats", "reason"),
+    [
+        (lambda stats: "{not json", "JSONDecodeError"),
+        # A stats.json written before the feature build carried the threshold.
+        (_without_threshold, "has no 'psi_threshold' key"),
+    ],
+    ids=["not-json", "no-threshold"],
+)
 def test_a_failed_load_is_shown_and_counted(
-    world: World, one_flight: dict[str, Any], tmp_path: Path
+    world: World,
+    one_flight: dict[str, Any],
+    tmp_path: Path,
+    break_stats: Callable[[str], str],
+    reason: str,
 ) -> None:
     data = serving_data(tmp_path / "data", world.features, world.store)
     broken = data / "features" / "stats.json"
-    broken.write_text("{not json")
+    broken.write_text(break_stats(broken.read_text()))
     env = server_env(world.home, data)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path) as failing:
         failing.wait("/livez", 200)
@@ -319,12 +347,15 @@ def test_a_failed_load_is_shown_and_counted(
     assert readyz.status_code == 503
     error = readyz.json()["error"]
     assert error.startswith("statistics:") and str(broken) in error, error
+    assert reason in error, error
     # One count per worker that has failed so far (each worker loads on its own).
     failures = re.search(
         r'flight_delay_load_failures_total\{kind="statistics"\} ([0-9.]+)', metrics
     )
     assert failures is not None and float(failures[1]) >= 1, metrics
     assert "\nflight_delay_ready 0.0\n" in metrics
+    # No threshold stands in for the one the statistics did not give.
+    assert "\nflight_delay_psi_threshold 0.0\n" in metrics
     # BentoML words every 5xx body alike; /readyz is where the reason is.
     assert predict.status_code == 503
 

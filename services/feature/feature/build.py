@@ -1,10 +1,16 @@
 """One feature build: read curated tables, build the training table, split it by date, and
 write the splits, the train statistics and a summary into the output directory, atomically
-(a failed or killed run leaves the previous output as it was)."""
+(a failed or killed run leaves the previous output as it was).
+
+stats.json also carries the PSI threshold above which a served feature has drifted
+(params.yaml's monitor.psi_threshold, given as --psi-threshold): serve reads the threshold with
+the reference histograms and exports it, so the drift alert and the dashboard compare against
+the value the served statistics were built with, and params.yaml stays its only home."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,8 @@ from storage.atomic import staged_directory
 
 STATS_FILE = "stats.json"
 SUMMARY_FILE = "summary.json"
+# The key of stats.json that serve.drift reads the threshold from.
+PSI_THRESHOLD_KEY = "psi_threshold"
 
 
 def _json(value: Any) -> str:
@@ -29,12 +37,14 @@ def _json(value: Any) -> str:
 
 
 def build_features(
-    curated: Path, output: Path, dates: SplitDates, window_days: int
+    curated: Path, output: Path, dates: SplitDates, window_days: int, psi_threshold: float
 ) -> dict[str, Any]:
     """Write `<output>/{train,validation,test}.parquet`, stats.json and summary.json; return
     the summary."""
     if window_days < 1:
         raise InputError(f"--window-days must be at least 1, got {window_days}")
+    if not (math.isfinite(psi_threshold) and psi_threshold > 0):
+        raise InputError(f"--psi-threshold must be a positive number, got {psi_threshold}")
     tables = read_curated(curated)
     table, counts = training_table(tables, pd.Timedelta(days=window_days))
     split = assign_splits(table["time_hour"], dates)
@@ -57,6 +67,7 @@ def build_features(
         "split": "train",
         "rows": len(parts["train"]),
         "features": feature_stats(parts["train"]),
+        PSI_THRESHOLD_KEY: psi_threshold,
     }
     with staged_directory(output) as staging:
         for name, part in parts.items():

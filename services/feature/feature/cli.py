@@ -1,7 +1,7 @@
 """Command line of the feature service, one artifact with two commands:
 
 build         curated tables in; the train, validation and test tables and the train split's
-              feature statistics out
+              feature statistics (with the drift threshold serving compares against) out
 online-store  curated tables in; the online store that serving reads out
 """
 
@@ -27,6 +27,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         args.output,
         SplitDates(args.train_end, args.validation_end),
         args.window_days,
+        args.psi_threshold,
     )
     return {"output": str(args.output), **summary}
 
@@ -63,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--window-days", type=int, default=7, help="trailing window of the history features"
+    )
+    # Required: params.yaml's monitor.psi_threshold is its only home, so no default here.
+    build.add_argument(
+        "--psi-threshold",
+        type=float,
+        required=True,
+        help="PSI above which a served feature has drifted, written into stats.json for serve",
     )
     build.set_defaults(run=_build)
 

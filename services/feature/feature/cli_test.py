@@ -14,10 +14,13 @@ from feature_definitions.features import FEATURE_KINDS
 
 OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
+# Any positive threshold: the build only carries it into stats.json.
+THRESHOLD = ["--psi-threshold", "0.3"]
 
 
 def run(curated: Path, output: Path, *extra: str) -> int:
-    return main(["build", "--curated", str(curated), "--output", str(output), *DATES, *extra])
+    command = ["build", "--curated", str(curated), "--output", str(output), *DATES, *THRESHOLD]
+    return main([*command, *extra])
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -59,6 +62,7 @@ def test_writes_three_splits_statistics_and_a_summary(
     temp = stats["features"]["temp"]
     assert temp["count"] == 34 and temp["mean"] == pytest.approx(splits["train"]["temp"].mean())
     assert stats["features"]["carrier"]["proportions"] == {"AA": 18 / 34, "UA": 16 / 34}
+    assert stats["psi_threshold"] == 0.3
 
 
 def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
@@ -82,6 +86,10 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
          "--validation-end 2013-06-01 must be after --train-end 2013-06-06"),
         (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
         (lambda c: None, ["--window-days", "0"], "--window-days must be at least 1"),
+        (lambda c: None, ["--psi-threshold", "0"],
+         "--psi-threshold must be a positive number, got 0.0"),
+        (lambda c: None, ["--psi-threshold", "nan"],
+         "--psi-threshold must be a positive number, got nan"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(
@@ -110,6 +118,17 @@ def test_an_unparseable_date_exits_2(curated: Path, tmp_path: Path) -> None:
         run(curated, tmp_path / "features", "--train-end", "2013-13-01")
     assert exit_.value.code == 2
     assert not (tmp_path / "features").exists()
+
+
+def test_the_psi_threshold_has_no_default(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["build", "--curated", str(curated), "--output", str(tmp_path / "f"), *DATES]
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2
+    assert "--psi-threshold" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
 
 
 def test_a_run_killed_while_writing_leaves_the_previous_output(

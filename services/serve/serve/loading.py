@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
 from model_registry.predictor import Predictor, load_predictor
 from online_store.store import OnlineStore
-from serve.drift import DriftMonitor
+from serve.drift import DriftMonitor, StatisticsError, psi_threshold
 from serve.sources import ServingDataError, fetch
 
 log = logging.getLogger("serve")
@@ -35,6 +35,8 @@ class LoadError(RuntimeError):
 class Loaded:
     predictor: Predictor
     drift: DriftMonitor
+    # The PSI above which a feature has drifted, from the statistics file.
+    psi_threshold: float
     store: OnlineStore
 
 
@@ -73,7 +75,11 @@ def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
         raise LoadError("serving_data", str(error)) from error
     try:
         with open(data.stats) as stats:
-            drift = DriftMonitor(json.load(stats))
+            content = json.load(stats)
+        threshold = psi_threshold(content, str(data.stats))
+        drift = DriftMonitor(content)
+    except StatisticsError as error:
+        raise LoadError("statistics", str(error)) from error
     except Exception as error:
         raise LoadError("statistics", f"cannot load {data.stats}: {_reason(error)}") from error
     try:
@@ -82,4 +88,4 @@ def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
         raise LoadError(
             "online_store", f"cannot open {data.online_store}: {_reason(error)}"
         ) from error
-    return Loaded(predictor, drift, store)
+    return Loaded(predictor, drift, threshold, store)

@@ -14,7 +14,10 @@ from online_store.store import write_store
 from serve.loading import LoadError, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
 
-FEATURE_STATS = {"features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}}}
+FEATURE_STATS = {
+    "features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}},
+    "psi_threshold": 0.3,
+}
 
 
 @pytest.fixture
@@ -52,6 +55,7 @@ def test_everything_loads(model: Path, data: Path) -> None:
     loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
     assert loaded.drift.features == ("c",)
+    assert loaded.psi_threshold == 0.3
     assert loaded.store.window == pd.Timedelta(days=7)
 
 
@@ -73,10 +77,46 @@ def test_a_changed_model_file_is_a_model_error(model: Path, data: Path) -> None:
 
 def test_bad_statistics_are_a_statistics_error(model: Path, data: Path) -> None:
     _empty_store(data / ONLINE_STORE)
-    (data / STATS).write_text(json.dumps({"features": {"x": {"kind": "numeric"}}}))
+    (data / STATS).write_text(
+        json.dumps({"features": {"x": {"kind": "numeric"}}, "psi_threshold": 0.2})
+    )
     with pytest.raises(LoadError, match="KeyError") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
+
+
+def test_statistics_without_the_threshold_name_the_file_and_the_key(
+    model: Path, data: Path
+) -> None:
+    _empty_store(data / ONLINE_STORE)
+    # A stats.json from a feature build older than the threshold: no default stands in.
+    (data / STATS).write_text(json.dumps({"features": FEATURE_STATS["features"]}))
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert str(data / STATS) in str(error.value)
+    assert "has no 'psi_threshold' key" in str(error.value)
+    assert "dvc repro features" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0.2", "'psi_threshold' must be a number, got '0.2'"),
+        (True, "'psi_threshold' must be a number, got True"),
+        (0, "'psi_threshold' must be positive, got 0"),
+        (-0.1, "'psi_threshold' must be positive, got -0.1"),
+    ],
+)
+def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
+    model: Path, data: Path, value: object, message: str
+) -> None:
+    _empty_store(data / ONLINE_STORE)
+    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "psi_threshold": value}))
+    with pytest.raises(LoadError, match=message) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert str(data / STATS) in str(error.value)
 
 
 def test_the_wait_for_the_serving_data_is_bounded(model: Path, data: Path) -> None:

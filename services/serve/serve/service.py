@@ -44,6 +44,15 @@ FEATURE_PSI = bentoml.metrics.Gauge(
     documentation="Population stability index of each feature, recent requests vs. train split",
     labelnames=["feature"],
 )
+# The PSI above which a feature has drifted, from the training statistics (params.yaml's
+# monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every
+# worker loads the same file; "livemax" exports one value without a pid label, and a worker
+# still loading (0) does not hide a loaded one.
+PSI_THRESHOLD = bentoml.metrics.Gauge(
+    name="flight_delay_psi_threshold",
+    documentation="PSI above which a feature has drifted (the training statistics' threshold)",
+    multiprocess_mode="livemax",
+)
 # What /readyz says, as a metric Prometheus can alert on without probing: 1 once the model, the
 # training statistics and the online store are loaded, else 0. One value per worker; "livemin"
 # exports the lowest over the live workers (no pid label), so one worker not ready reads 0.
@@ -109,6 +118,7 @@ class FlightDelayService:
             log.exception("cannot load: %s", STATE.error)
             return
         STATE.loaded = True
+        PSI_THRESHOLD.set(self.loaded.psi_threshold)
         READY.set(1)
         log.info("serving %s with the data at %s", self.model.tag, location())
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from loopback.ports import free_port
 from serve.settings import use_model_store
 
 BENTO = "flight_delay_service:latest"
@@ -38,13 +38,6 @@ class SmokeError(RuntimeError):
     pass
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def smoke(
     bento: str = BENTO,
     env: Mapping[str, str] | None = None,
@@ -52,7 +45,7 @@ def smoke(
     flights: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Serve `bento`, predict `flights` (default: EXAMPLE), return the response body."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "bentoml", "serve", bento]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=dict(env if env is not None else os.environ))

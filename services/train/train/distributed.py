@@ -9,7 +9,6 @@ a GPU and gloo on the CPU.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import torch
 import torch.distributed as dist
 from torch.distributed import run as torchrun
 
+from loopback.ports import free_port
 from train.device import select_device
 
 
@@ -61,13 +61,6 @@ def join_world(environ: Mapping[str, str] = os.environ) -> World:
 def leave_world(world: World) -> None:
     if world.distributed and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def launch_local(

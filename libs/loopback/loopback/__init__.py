@@ -1,0 +1,1 @@
+"""Loopback networking helpers shared by the services and the tests."""

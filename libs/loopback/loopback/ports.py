@@ -1,0 +1,14 @@
+"""A free TCP port on loopback, for a server started next (BentoML, torchrun's rendezvous,
+Prometheus in the tests)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now. The probe socket is closed before this
+    returns, so another process can take the port before the caller binds it: use it at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
