@@ -23,6 +23,8 @@ def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.Mo
     assert "python3.11" in dockerfile or "3.11" in dockerfile
     requirements = (bento / "env" / "python" / "requirements.txt").read_text()
     assert "bentoml==" in requirements and "scikit-learn==" in requirements
+    # On AWS the serving data is at an s3:// location, which fsspec reads through s3fs.
+    assert "s3fs==" in requirements
 
     env = server_env(world.home, world.features.parent)
     env["PYTHONPATH"] = third_party_path()
