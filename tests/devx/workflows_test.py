@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT
-from tests.workflow_steps import WORKFLOWS, git, load, run_step, step_script
+from tests.workflow_steps import GIT_ENV, WORKFLOWS, git, load, run_step, step_script
 
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
 SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
