@@ -33,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,6 @@ from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTI
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
 from model_registry.store import open_store
-from serve.bento import build
 from serve.smoke import smoke
 from tests.aws_emulator import (
     ACCOUNT_ID,
@@ -55,7 +55,7 @@ from tests.aws_emulator import (
     running_emulator,
 )
 from tests.processes import free_port
-from tests.serving.harness import build_data, register_model, third_party_path
+from tests.serving.harness import build_data, register_model, server_env, third_party_path
 from tests.workflow_steps import git, run_step, step_script
 
 PLUGIN_DIR = os.environ.get("TF_PLUGIN_DIR", "")
@@ -524,7 +524,11 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     source = platform.directory.parents[2]
     override = platform.directory.parents[1] / "modules" / "s3_bucket" / "emulator_override.tf"
     override.write_text(S3_POLICY_OVERRIDE)
-    platform.terraform("apply", "-input=false", "-auto-approve", "-no-color", *platform.var_args())
+    # Only the buckets: the rest would meet moto's drift (MOTO_DRIFT), which it cannot update.
+    buckets = ("-target=module.log_bucket", "-target=module.bucket")
+    platform.terraform(
+        "apply", "-input=false", "-auto-approve", "-no-color", *buckets, *platform.var_args()
+    )
 
     # The deploy job's environment: its TF_VAR_* variables and the AWS credentials of its role.
     environ = {
@@ -549,6 +553,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     stores = {**environ, "MODELS": addresses["models"], "DVC_REMOTE": addresses["dvc"]}
     run_step(restore, source, stores)  # nothing stored yet
     _, features, _ = build_data(source / "data")
+    # open_store makes the first checkout's store this process's (undone after the test).
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
     model = register_model(features, open_store(source / "build" / "bentoml"), tmp_path / "fit")
     dvc(source, environ, "add", *(f"data/{name}" for name in PIPELINE_OUTPUTS))
     git(source, "add", "data")
@@ -576,9 +582,33 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     for name in ("online_store/online.sqlite", "features/stats.json"):
         uploaded = artifacts.get_object(Bucket=f"{PREFIX}-dev-artifacts", Key=f"serving/{name}")
         assert hashlib.sha256(uploaded["Body"].read()).hexdigest() == pushed[f"data/{name}"]
-    monkeypatch.setenv("BENTOML_HOME", str(clone / "build" / "bentoml"))
-    bento_name, bento_version = build().split(":")
-    bento = clone / "build" / "bentoml" / "bentos" / bento_name / bento_version
+    # The Bento builder (services/serve:bento) in its own process: BentoML keeps one store per
+    # process, and this one's is the first checkout's.
+    home = clone / "build" / "bentoml"
+    builder = subprocess.run(
+        [sys.executable, "-m", "serve.bento"],
+        cwd=clone,
+        env=server_env(home, clone / "data"),
+        capture_output=True,
+        text=True,
+    )
+    assert builder.returncode == 0, builder.stdout + builder.stderr
+    bento_tag = builder.stdout.strip().splitlines()[-1]
+    # The Bento with its models, as `bentoml containerize` puts it into the image: the store
+    # keeps a Bento's models apart, in the model store of the BENTOML_HOME that built it.
+    archive = tmp_path / "bento.tar"
+    exported = subprocess.run(
+        [sys.executable, "-m", "bentoml", "export", bento_tag, str(archive)],
+        env=server_env(home, clone / "data"),
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    with tarfile.open(archive) as packed:
+        packed.extractall(tmp_path / "image", filter="data")
+    (bento_file,) = (tmp_path / "image").rglob("bento.yaml")
+    bento = bento_file.parent
+    assert list((bento / "models").rglob("model.yaml")), "the Bento carries no model"
 
     # 3. Roll out the previous image, then the new one, recording each promotion as the
     # record-promotion job does (the clone's origin is the pipeline's checkout).
@@ -626,7 +656,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     assert picked == {"current": release["image_tag"], "restore": PREVIOUS_IMAGE}
     found = run_step(andon(step_id="digest"), source, {**environ, "RESTORE": picked["restore"]})
     assert found == {"digest": digests[PREVIOUS_IMAGE]}
-    run_step(andon(name="Re-deploy the restored model"), source, {**environ, **found})
+    restored = {**environ, "DIGEST": found["digest"]}
+    run_step(andon(name="Re-deploy the restored model"), source, restored)
     assert platform.service_image() == f"{addresses['ecr']}@{digests[PREVIOUS_IMAGE]}"
     parameter = platform.outputs["serve_image_digest_parameter"]
     ssm = emulator.client("ssm")
