@@ -29,6 +29,8 @@ ACCOUNT_ID = "123456789012"
 class Credentials:
     access_key_id: str
     secret_access_key: str
+    # Set for a role's short-lived credentials (Emulator.assume_role).
+    session_token: str = ""
 
 
 # What moto accepts from anyone; not a secret.
@@ -57,9 +59,13 @@ def check_reachable(endpoint: str, timeout: float = 5) -> None:
 class Emulator:
     endpoint: str
 
-    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    def environ(
+        self,
+        base: Mapping[str, str] | None = None,
+        credentials: Credentials = DUMMY_CREDENTIALS,
+    ) -> dict[str, str]:
         """`base` (default: this process's environment) with every AWS SDK, the AWS CLI and
-        DVC pointed at the emulator, with the dummy credentials."""
+        DVC pointed at the emulator, with `credentials` (default: the dummy ones)."""
         environ = {
             name: value
             for name, value in (os.environ if base is None else base).items()
@@ -69,14 +75,27 @@ class Emulator:
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
                 # botocore's names for the credential variables.
-                EnvProvider.ACCESS_KEY: DUMMY_CREDENTIALS.access_key_id,
-                EnvProvider.SECRET_KEY: DUMMY_CREDENTIALS.secret_access_key,
+                EnvProvider.ACCESS_KEY: credentials.access_key_id,
+                EnvProvider.SECRET_KEY: credentials.secret_access_key,
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "AWS_EC2_METADATA_DISABLED": "true",
             }
         )
+        if credentials.session_token:
+            # botocore's name for it (the last of EnvProvider.TOKENS, AWS_SESSION_TOKEN).
+            environ[EnvProvider.TOKENS[-1]] = credentials.session_token
         return environ
+
+    def assume_role(self, role_arn: str, session_name: str = "rehearsal") -> Credentials:
+        """A role's short-lived credentials from the emulator's STS, as ECS hands a task its
+        task role's. (moto issues them; it does not enforce IAM policies on their calls.)"""
+        issued = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+        return Credentials(
+            issued["Credentials"]["AccessKeyId"],
+            issued["Credentials"]["SecretAccessKey"],
+            issued["Credentials"]["SessionToken"],
+        )
 
     def client(self, service: str) -> Any:
         session = botocore.session.get_session()

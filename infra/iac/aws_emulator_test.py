@@ -25,10 +25,15 @@ each workflow job makes (iac.ci_permissions), and that destroy leaves nothing be
 from __future__ import annotations
 
 import fnmatch
+import functools
+import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
+import sys
+import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +45,8 @@ from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTI
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
 from loopback.ports import free_port
+from model_registry.store import open_store
+from serve.smoke import smoke
 from tests.aws_emulator import (
     ACCOUNT_ID,
     REGION,
@@ -48,6 +55,8 @@ from tests.aws_emulator import (
     check_reachable,
     running_emulator,
 )
+from tests.serving.harness import build_data, register_model, server_env, third_party_path
+from tests.workflow_steps import git, run_step, step_script
 
 PLUGIN_DIR = os.environ.get("TF_PLUGIN_DIR", "")
 
@@ -78,7 +87,6 @@ LOCK_TABLE = "acme-tfstate-lock"
 PREFIX = "acme-mlp"
 NAME = "ml-platform-dev"
 FIRST = "sha256:" + "a" * 64
-SECOND = "sha256:" + "b" * 64
 # moto runs no containers; its ECS services report this many running tasks, so that the
 # provider's wait for a steady state (wait_for_steady_state) sees the min_tasks it asked for.
 RUNNING_TASKS = 2
@@ -390,23 +398,270 @@ def test_a_plan_without_a_digest_keeps_the_live_image(platform: Platform) -> Non
         assert service["before"]["task_definition"] == service["after"]["task_definition"]
 
 
-def test_deploy_then_roll_back_moves_the_service_between_digests(platform: Platform) -> None:
-    """What the deploy job and the andon cord run: apply -target=module.serve with a digest;
-    apply returns once the service is steady (wait_for_steady_state)."""
-    ssm = platform.emulator.client("ssm")
+# --- The deploy rehearsal: the workflows' own steps against the emulated account -------------
+
+# moto weighs a bucket policy's statements without their conditions, so the TLS-only Deny
+# (aws:SecureTransport false) refuses every object request, over TLS or not. For the rehearsal,
+# once test_apply_creates_the_platform_with_its_outputs has checked the Deny on the applied
+# buckets, this override, in the test's copy of infra/ only, puts in its place a statement moto
+# does not weigh (it takes only statements whose principal is "*" into account). The
+# configuration itself always denies plain HTTP; nothing else writes this file.
+S3_POLICY_OVERRIDE = f"""\
+# Written by aws_emulator_test.py for the deploy rehearsal: moto ignores the TLS-only Deny's
+# condition, so it would refuse every object request. Never part of the configuration.
+data "aws_iam_policy_document" "tls_only" {{
+  statement {{
+    sid       = "EmulatorHasNoTransportToCheck"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${{aws_s3_bucket.this.arn}}/*"]
+    principals {{
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::{ACCOUNT_ID}:root"]
+    }}
+  }}
+}}
+"""
+
+# What the pipeline writes under data/ and DVC tracks (the stand-in for `./pants run //:main`).
+PIPELINE_OUTPUTS = ("landing", "curated", "features", "online_store")
+# The image of the model promoted before the rehearsal's (no Docker here: ECR holds manifests).
+PREVIOUS_IMAGE = "flight-delay-previous"
+
+
+def workflow_runner(checkout: Path) -> None:
+    """`./pants` in `checkout`, for the two `./pants run <target> -- <args>` the deploy and
+    andon-cord steps call: infra:terraform (the engine this test runs) and //:dvc (the locked
+    DVC, on this interpreter)."""
+    runner = checkout / "pants"
+    runner.write_text(
+        "#!/usr/bin/env bash\n"
+        "# Written by aws_emulator_test.py: ./pants run <target> -- <args> of the workflows.\n"
+        "set -euo pipefail\n"
+        'target="$2"\n'
+        "shift 3\n"
+        'case "$target" in\n'
+        f'  infra:terraform) exec {shlex.join(find_engine().argv)} "$@" ;;\n'
+        f'  //:dvc) exec {shlex.join([sys.executable, "-m", "dvc"])} "$@" ;;\n'
+        '  *) echo "the rehearsal does not run $target" >&2; exit 2 ;;\n'
+        "esac\n"
+    )
+    runner.chmod(0o755)
+
+
+def dvc(checkout: Path, environ: Mapping[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [str(checkout / "pants"), "run", "//:dvc", "--", *args],
+        cwd=checkout,
+        env=dict(environ),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"dvc {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+
+
+def file_hashes(checkout: Path, *names: str) -> dict[str, str]:
+    """sha256 of every file under checkout/<name>, by its path relative to the checkout."""
+    return {
+        str(path.relative_to(checkout)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for name in names
+        for path in sorted((checkout / name).rglob("*"))
+        if path.is_file()
+    }
+
+
+def push_image(emulator: Emulator, repository: str, tag: str) -> str:
+    """An image manifest tagged `tag` in the ECR repository; its digest."""
+    layer = {
+        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "size": 1,
+        "digest": "sha256:" + hashlib.sha256(tag.encode()).hexdigest(),
+    }
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {**layer, "mediaType": "application/vnd.docker.container.image.v1+json"},
+        "layers": [layer],
+    }
+    image = emulator.client("ecr").put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )["image"]
+    digest: str = image["imageId"]["imageDigest"]
+    return digest
+
+
+def on_this_machine(value: str, mounts: Mapping[str, Path]) -> str:
+    """`value`, with a path inside one of the task's volumes moved to the volume's local
+    directory."""
+    for inside, outside in mounts.items():
+        if value == inside or value.startswith(inside.rstrip("/") + "/"):
+            return str(outside) + value[len(inside.rstrip("/")) :]
+    return value
+
+
+def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_rolls_back(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18's rehearsal, with the workflows' own step scripts (main.yml's deploy and
+    record-promotion jobs, andon-cord.yml's rollback job) and the real AWS CLI, DVC, Terraform
+    and Bento, against the emulated account:
+
+    1. the checkout that ran the pipeline (the copy of the repo the environment was applied
+       from) reads the environment's addresses, pushes its outputs with DVC and syncs its model
+       store to the artifacts bucket; a fresh clone pulls both back, byte for byte;
+    2. the clone decides the release, uploads the online store and statistics to
+       s3://<artifacts>/serving and builds the Bento of the promoted model;
+    3. the rollout step applies module.serve with the image's digest (a previous image first);
+    4. the serve task definition is read from Terraform's state, and the Bento is served with
+       exactly its environment (its volume mounted at a local directory, the endpoint at the
+       emulator) and its task role's credentials: /readyz, then a prediction by that model;
+    5. the andon cord picks the previous promotion, finds its digest in ECR and re-deploys it:
+       the service's task definition points at it again.
+    """
+    if not shutil.which("aws"):
+        pytest.skip("the deploy job's steps call the AWS CLI (`aws`), which is not on PATH")
+    emulator = platform.emulator
+    source = platform.directory.parents[2]
+    override = platform.directory.parents[1] / "modules" / "s3_bucket" / "emulator_override.tf"
+    override.write_text(S3_POLICY_OVERRIDE)
+    # Only the buckets: the rest would meet moto's drift (MOTO_DRIFT), which it cannot update.
+    buckets = ("-target=module.log_bucket", "-target=module.bucket")
+    platform.terraform(
+        "apply", "-input=false", "-auto-approve", "-no-color", *buckets, *platform.var_args()
+    )
+
+    # The deploy job's environment: its TF_VAR_* variables and the AWS credentials of its role.
+    environ = {
+        **platform.environ,
+        **{f"TF_VAR_{name}": value for name, value in platform.variables.items()},
+    }
+    deploy = functools.partial(step_script, "main.yml", "deploy")
+    restore = deploy(name="Restore the model store and the pipeline's data")
+    workflow_runner(source)
+    git(source, "init", "-q")
+    dvc(source, environ, "init", "-q")
+    git(source, "add", ".dvc", ".dvcignore")
+    git(source, "commit", "-qm", "dvc init")
+
+    # 1. Push the pipeline's outputs; pull them into a fresh clone.
+    addresses = run_step(deploy(step_id="aws"), source, environ)
+    assert addresses == {
+        "ecr": platform.outputs["ecr_repository_url"],
+        "models": f"s3://{PREFIX}-dev-artifacts/models",
+        "dvc": f"s3://{PREFIX}-dev-dvc",
+    }
+    stores = {**environ, "MODELS": addresses["models"], "DVC_REMOTE": addresses["dvc"]}
+    run_step(restore, source, stores)  # nothing stored yet
+    _, features, _ = build_data(source / "data")
+    # open_store makes the first checkout's store this process's (undone after the test).
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    model = register_model(features, open_store(source / "build" / "bentoml"), tmp_path / "fit")
+    dvc(source, environ, "add", *(f"data/{name}" for name in PIPELINE_OUTPUTS))
+    git(source, "add", "data")
+    git(source, "commit", "-qm", "the pipeline's outputs")
+    run_step(deploy(name="Keep the model store and the pipeline's data"), source, stores)
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(source), str(clone))
+    workflow_runner(clone)
+    run_step(restore, clone, stores)
+    tracked = (*(f"data/{name}" for name in PIPELINE_OUTPUTS), "build/bentoml/models")
+    pushed = file_hashes(source, *tracked)
+    assert "data/online_store/online.sqlite" in pushed and "data/features/stats.json" in pushed
+    assert file_hashes(clone, *tracked) == pushed
+
+    # 2. The release, the serving data and the Bento, from the clone.
+    registry = clone / "data" / "evaluation" / "registry.json"
+    registry.parent.mkdir()
+    # The evaluate stage's record of the gate's decision (stand-in: the model registered above).
+    registry.write_text(json.dumps({"promoted": model, "decision": {"reason": "rehearsal"}}))
+    release = run_step(deploy(step_id="release"), clone, environ)
+    assert release == {"deploy": "true", "image_tag": model.replace(":", "-"), "model": model}
+    run_step(deploy(name="Upload the serving data"), clone, stores)
+    artifacts = emulator.client("s3")
+    for name in ("online_store/online.sqlite", "features/stats.json"):
+        uploaded = artifacts.get_object(Bucket=f"{PREFIX}-dev-artifacts", Key=f"serving/{name}")
+        assert hashlib.sha256(uploaded["Body"].read()).hexdigest() == pushed[f"data/{name}"]
+    # The Bento builder (services/serve:bento) in its own process: BentoML keeps one store per
+    # process, and this one's is the first checkout's.
+    home = clone / "build" / "bentoml"
+    builder = subprocess.run(
+        [sys.executable, "-m", "serve.bento"],
+        cwd=clone,
+        env=server_env(home, clone / "data"),
+        capture_output=True,
+        text=True,
+    )
+    assert builder.returncode == 0, builder.stdout + builder.stderr
+    bento_tag = builder.stdout.strip().splitlines()[-1]
+    # The Bento with its models, as `bentoml containerize` puts it into the image: the store
+    # keeps a Bento's models apart, in the model store of the BENTOML_HOME that built it.
+    archive = tmp_path / "bento.tar"
+    exported = subprocess.run(
+        [sys.executable, "-m", "bentoml", "export", bento_tag, str(archive)],
+        env=server_env(home, clone / "data"),
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    with tarfile.open(archive) as packed:
+        packed.extractall(tmp_path / "image", filter="data")
+    (bento_file,) = (tmp_path / "image").rglob("bento.yaml")
+    bento = bento_file.parent
+    assert list((bento / "models").rglob("model.yaml")), "the Bento carries no model"
+
+    # 3. Roll out the previous image, then the new one, recording each promotion as the
+    # record-promotion job does (the clone's origin is the pipeline's checkout).
+    repository = addresses["ecr"].split("/", 1)[1]
+    rollout = deploy(name="Roll the image out on ECS")
+    record = step_script("main.yml", "record-promotion", name="Record the promotion")
+    digests = {}
+    for day, (image, promoted) in enumerate(
+        ((PREVIOUS_IMAGE, "flight-delay:previous"), (release["image_tag"], model)), start=1
+    ):
+        digests[image] = push_image(emulator, repository, image)
+        run_step(rollout, source, {**environ, "DIGEST": digests[image]})
+        assert platform.service_image() == f"{addresses['ecr']}@{digests[image]}"
+        when = {"GIT_COMMITTER_DATE": f"2026-01-0{day}T00:00:00Z"}
+        run_step(record, clone, {**environ, **when, "IMAGE_TAG": image, "MODEL": promoted})
+
+    # 4. Serve the Bento as the task definition in Terraform's state runs it.
+    (definition,) = (
+        instance["values"]
+        for instance in resources(platform.state()["values"]["root_module"])
+        if instance["address"] == "module.serve.aws_ecs_task_definition.this"
+    )
+    (container,) = json.loads(definition["container_definitions"])
+    assert container["image"] == f"{addresses['ecr']}@{digests[release['image_tag']]}"
+    mounts = {
+        m["containerPath"]: tmp_path / "volumes" / m["sourceVolume"]
+        for m in container["mountPoints"]
+    }
+    task_environment = {
+        pair["name"]: on_this_machine(pair["value"], mounts) for pair in container["environment"]
+    }
+    assert task_environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
+    role = emulator.assume_role(definition["task_role_arn"], session_name="serve-task")
+    served = emulator.environ(credentials=role)
+    served.update({"PYTHONPATH": third_party_path(), "BENTOML_DO_NOT_TRACK": "true"})
+    served.update(task_environment)
+    answer = smoke(str(bento), served, timeout=300)
+    assert answer["model"] == model
+    (prediction,) = answer["predictions"]
+    assert 0 <= prediction["delay_probability"] <= 1
+
+    # 5. The andon cord, in the checkout that holds the promotion tags.
+    andon = functools.partial(step_script, "andon-cord.yml", "rollback")
+    picked = run_step(andon(step_id="pick"), source, {**environ, "REQUESTED": ""})
+    assert picked == {"current": release["image_tag"], "restore": PREVIOUS_IMAGE}
+    found = run_step(andon(step_id="digest"), source, {**environ, "RESTORE": picked["restore"]})
+    assert found == {"digest": digests[PREVIOUS_IMAGE]}
+    restored = {**environ, "DIGEST": found["digest"]}
+    run_step(andon(name="Re-deploy the restored model"), source, restored)
+    assert platform.service_image() == f"{addresses['ecr']}@{digests[PREVIOUS_IMAGE]}"
     parameter = platform.outputs["serve_image_digest_parameter"]
-    repository = platform.outputs["ecr_repository_url"]
-    for digest in (SECOND, FIRST):  # deploy a new image, then the andon cord restores the first
-        platform.terraform(
-            "apply",
-            "-input=false",
-            "-auto-approve",
-            "-no-color",
-            "-target=module.serve",
-            *platform.var_args(serve_image_digest=digest),
-        )
-        assert platform.service_image() == f"{repository}@{digest}"
-        assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == digest
+    ssm = emulator.client("ssm")
+    assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == digests[PREVIOUS_IMAGE]
 
 
 # --- The CI roles' permissions (iac.ci_permissions) -----------------------------------------

@@ -18,17 +18,11 @@ import pytest
 import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT
+from tests.workflow_steps import GIT_ENV, WORKFLOWS, git, load, run_step, step_script
 
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
-WORKFLOWS = SANDBOX_ROOT / ".github" / "workflows"
 SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
 ACTION_PINS = SANDBOX_ROOT / ".github" / "ACTION_PINS.md"
-
-
-def load(name: str) -> dict[Any, Any]:
-    document = yaml.safe_load((WORKFLOWS / name).read_text())
-    assert isinstance(document, dict)
-    return document
 
 
 def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
@@ -233,50 +227,6 @@ def test_one_action_is_pinned_to_one_commit_and_action_pins_md_lists_it() -> Non
         r"^\| `([^`]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|", ACTION_PINS.read_text(), re.M
     )
     assert sorted(rows) == sorted(pinned)
-
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "PATH": "/usr/bin:/bin:/usr/local/bin",
-}
-
-
-def step_script(workflow: str, job: str, *, step_id: str = "", name: str = "") -> str:
-    (script,) = (
-        step["run"]
-        for step in load(workflow)["jobs"][job]["steps"]
-        if (step_id and step.get("id") == step_id) or (name and step.get("name") == name)
-    )
-    return str(script)
-
-
-def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=root,
-        env={**GIT_ENV, "GIT_COMMITTER_DATE": date},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def run_step(script: str, root: Path, env: dict[str, str]) -> dict[str, str]:
-    """Run a workflow step's script in `root` as Actions would; return its step outputs."""
-    output = root.parent / f"{root.name}-github-output"
-    output.write_text("")
-    result = subprocess.run(
-        ["bash", "-c", script],
-        cwd=root,
-        env={**GIT_ENV, **env, "GITHUB_OUTPUT": str(output)},
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
 
 def pick_rollback(root: Path, requested: str = "") -> dict[str, str]:

@@ -4,25 +4,12 @@ there with the pinned requirements."""
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-from serve.bento import PACKAGES, build
+from serve.bento import build
 from serve.smoke import smoke
 from tests.serving.conftest import World
-from tests.serving.harness import as_request, request_flights, server_env
-
-
-def _third_party_path() -> str:
-    """sys.path without the first-party source roots: the Bento must bring its own code."""
-    return os.pathsep.join(
-        os.path.abspath(p)
-        for p in sys.path
-        if p and not any((Path(p) / name).is_dir() for name in PACKAGES)
-    )
+from tests.serving.harness import as_request, request_flights, server_env, third_party_path
 
 
 def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,9 +23,11 @@ def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.Mo
     assert "python3.11" in dockerfile or "3.11" in dockerfile
     requirements = (bento / "env" / "python" / "requirements.txt").read_text()
     assert "bentoml==" in requirements and "scikit-learn==" in requirements
+    # On AWS the serving data is at an s3:// location, which fsspec reads through s3fs.
+    assert "s3fs==" in requirements
 
     env = server_env(world.home, world.features.parent)
-    env["PYTHONPATH"] = _third_party_path()
+    env["PYTHONPATH"] = third_party_path()
     flights = as_request(request_flights(world.features, world.curated).iloc[:5])
     answer = smoke(tag, env, flights=flights)
     assert answer["model"] == world.tag

@@ -37,6 +37,7 @@ from model_registry.store import (
     ModelStore,
     register,
 )
+from serve.bento import PACKAGES
 from tests.processes import stop
 
 TABLES = ("flights", "weather", "planes", "airports")
@@ -163,6 +164,16 @@ def serving(command: Sequence[str], env: dict[str, str], log: Path, cwd: Path) -
         yield Server(process, f"http://127.0.0.1:{port}", log)
     finally:
         stop(process)
+
+
+def third_party_path() -> str:
+    """sys.path without the first-party source roots, for a server that runs a built Bento:
+    the Bento must bring its own code."""
+    return os.pathsep.join(
+        os.path.abspath(p)
+        for p in sys.path
+        if p and not any((Path(p) / name).is_dir() for name in PACKAGES)
+    )
 
 
 def service_command() -> list[str]:

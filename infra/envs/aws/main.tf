@@ -88,9 +88,10 @@ module "network" {
 }
 
 module "ecr" {
-  source      = "../../modules/ecr"
-  name        = "ml-platform/serve"
-  kms_key_arn = module.kms.arn
+  source       = "../../modules/ecr"
+  name         = "ml-platform/serve"
+  kms_key_arn  = module.kms.arn
+  force_delete = !var.deletion_protection
 }
 
 module "serve" {

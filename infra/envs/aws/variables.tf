@@ -138,7 +138,7 @@ variable "mwaa_bundle_dir" {
 }
 
 variable "deletion_protection" {
-  description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion and buckets holding objects are kept. Apply with false, then destroy, to remove everything."
+  description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion, and buckets holding objects and the image repository holding images are kept. Apply with false, then destroy, to remove everything."
   type        = bool
   default     = true
   nullable    = false

@@ -16,9 +16,17 @@ variable "keep_images" {
   default     = 30
 }
 
+variable "force_delete" {
+  description = "Let `terraform destroy` delete the repository while it holds images (otherwise AWS refuses)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 resource "aws_ecr_repository" "this" {
   name                 = var.name
   image_tag_mutability = "IMMUTABLE"
+  force_delete         = var.force_delete
 
   image_scanning_configuration {
     scan_on_push = true

@@ -41,6 +41,8 @@ REQUIREMENTS = (
     "torch",
     "pandera",
     "fsspec",
+    # fsspec's s3:// filesystem: on AWS the serving data is read from the artifacts bucket.
+    "s3fs",
     "pydantic",
     "PyYAML",
 )

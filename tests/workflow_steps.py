@@ -1,0 +1,63 @@
+"""The GitHub workflows' own step scripts, run outside Actions: tests/devx checks their logic on
+small git repos, and infra/iac's deploy rehearsal runs the deploy and andon-cord steps against
+the emulated AWS account. The tests depend on //:devx_config, which lays the workflow files out
+at the sandbox root (the test's cwd)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOWS = Path.cwd() / ".github" / "workflows"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+}
+
+
+def load(name: str) -> dict[Any, Any]:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def step_script(workflow: str, job: str, *, step_id: str = "", name: str = "") -> str:
+    (script,) = (
+        step["run"]
+        for step in load(workflow)["jobs"][job]["steps"]
+        if (step_id and step.get("id") == step_id) or (name and step.get("name") == name)
+    )
+    return str(script)
+
+
+def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        env={**GIT_ENV, "GIT_COMMITTER_DATE": date},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def run_step(script: str, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run a workflow step's script in `root` as Actions would; return its step outputs."""
+    output = root.parent / f"{root.name}-github-output"
+    output.write_text("")
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=root,
+        env={**GIT_ENV, **env, "GITHUB_OUTPUT": str(output)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
