@@ -3,14 +3,12 @@ write the splits, the train statistics and a summary into the output directory, 
 (a failed or killed run leaves the previous output as it was).
 
 stats.json also carries the PSI threshold above which a served feature has drifted
-(params.yaml's monitor.psi_threshold, given as --psi-threshold): serve reads the threshold with
-the reference histograms and exports it, so the drift alert and the dashboard compare against
-the value the served statistics were built with, and params.yaml stays its only home."""
+(params.yaml's monitor.psi_threshold, given as --psi-threshold; feature_definitions.drift_threshold
+says why it travels there)."""
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,13 @@ from feature.read_curated import read_curated
 from feature.splits import SPLITS, SplitDates, assign_splits
 from feature.stats import feature_stats
 from feature.training_table import training_table
+from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
 from storage.atomic import staged_directory
 
 STATS_FILE = "stats.json"
 SUMMARY_FILE = "summary.json"
-# The key of stats.json that serve.drift reads the threshold from.
-PSI_THRESHOLD_KEY = "psi_threshold"
 
 
 def _json(value: Any) -> str:
@@ -43,8 +40,10 @@ def build_features(
     the summary."""
     if window_days < 1:
         raise InputError(f"--window-days must be at least 1, got {window_days}")
-    if not (math.isfinite(psi_threshold) and psi_threshold > 0):
-        raise InputError(f"--psi-threshold must be a positive number, got {psi_threshold}")
+    try:
+        psi_threshold = psi_threshold_value(psi_threshold, "--psi-threshold")
+    except ValueError as error:
+        raise InputError(str(error)) from None
     tables = read_curated(curated)
     table, counts = training_table(tables, pd.Timedelta(days=window_days))
     split = assign_splits(table["time_hour"], dates)

@@ -87,9 +87,9 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
         (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
         (lambda c: None, ["--window-days", "0"], "--window-days must be at least 1"),
         (lambda c: None, ["--psi-threshold", "0"],
-         "--psi-threshold must be a positive number, got 0.0"),
+         "--psi-threshold must be positive, got 0.0"),
         (lambda c: None, ["--psi-threshold", "nan"],
-         "--psi-threshold must be a positive number, got nan"),
+         "--psi-threshold must be positive, got nan"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(

@@ -3,24 +3,23 @@ over the recent rows, on the bins stats.json recorded (numeric) or the train cat
 
 PSI = sum over bins of (live - train) * ln(live / train), proportions clipped to EPSILON so an
 empty bin stays finite. Rule of thumb: below 0.1 stable, 0.1 to 0.25 a shift, above 0.25 drift.
-The threshold the alert uses is in stats.json too (`psi_threshold`, params.yaml's
-monitor.psi_threshold, written by the feature build): the service exports it beside the PSI.
+The threshold the alert uses is in stats.json too (feature_definitions.drift_threshold): the
+service exports it beside the PSI.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
+
 EPSILON = 1e-4
 # Live rows each index is computed over.
 WINDOW_ROWS = 1000
 OTHER = "<other>"
-# The key of stats.json the feature build writes the threshold under (feature.build).
-THRESHOLD_KEY = "psi_threshold"
 
 
 class StatisticsError(ValueError):
@@ -30,18 +29,16 @@ class StatisticsError(ValueError):
 def psi_threshold(stats: dict[str, Any], source: str) -> float:
     """The drift threshold in `stats`, read from the file `source`. No default: a file from a
     feature build older than the threshold would otherwise alert on a number nobody set."""
-    if THRESHOLD_KEY not in stats:
+    if PSI_THRESHOLD_KEY not in stats:
         raise StatisticsError(
-            f"{source} has no {THRESHOLD_KEY!r} key (params.yaml monitor.psi_threshold, written "
-            "by the feature build): it was built before the threshold moved there; rebuild it "
-            "(dvc repro features)"
+            f"{source} has no {PSI_THRESHOLD_KEY!r} key (params.yaml monitor.psi_threshold, "
+            "written by the feature build): it was built before the threshold moved there; "
+            "rebuild it (dvc repro features)"
         )
-    value = stats[THRESHOLD_KEY]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise StatisticsError(f"{source}: {THRESHOLD_KEY!r} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise StatisticsError(f"{source}: {THRESHOLD_KEY!r} must be positive, got {value!r}")
-    return float(value)
+    try:
+        return psi_threshold_value(stats[PSI_THRESHOLD_KEY], repr(PSI_THRESHOLD_KEY))
+    except ValueError as error:
+        raise StatisticsError(f"{source}: {error}") from None
 
 
 def psi(live: np.ndarray, reference: np.ndarray) -> float:

@@ -1,0 +1,30 @@
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feature_definitions.drift_threshold import psi_threshold_value
+
+
+@given(st.floats(min_value=0, exclude_min=True, allow_infinity=False) | st.integers(1))
+def test_a_positive_finite_number_is_a_threshold(value: float) -> None:
+    assert psi_threshold_value(value, "x") == float(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0.2", "--psi-threshold must be a number, got '0.2'"),
+        (None, "--psi-threshold must be a number, got None"),
+        (True, "--psi-threshold must be a number, got True"),
+        (0, "--psi-threshold must be positive, got 0"),
+        (-0.1, "--psi-threshold must be positive, got -0.1"),
+        (math.nan, "--psi-threshold must be positive, got nan"),
+        (math.inf, "--psi-threshold must be positive, got inf"),
+    ],
+)
+def test_anything_else_is_refused_by_name(value: object, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        psi_threshold_value(value, "--psi-threshold")
+    assert str(error.value) == message
