@@ -2,14 +2,14 @@
 
 Run from the repo root with Python 3.11+ (standard library only):
 
-    python3 benchmarks/dvc_noop_repro.py --runs 5
+    python3 -m benchmarks.dvc_noop_repro --runs 5
 
 It first reproduces the pipeline once (untimed) so that every stage is up to date, then times
-two ways of asking for a no-op, which still runs dvc.yaml's artifact check by design: the
-packaged DVC CLI alone (`dist/dvc.pex repro`, DVC's own cost: hashing the deps and comparing
-with dvc.lock) and what a user types (`./pants run //:dvc -- repro`, which adds a Pants run
-with the daemon warm). The limit, in the same run: `dist/dvc.pex version`, DVC's start-up
-alone.
+two ways of asking for a no-op, which runs no stage but does check the artifacts (the repo's
+DVC does that first, tools/dvc_cli.py): the packaged DVC CLI alone (`dist/dvc.pex repro`:
+the check, hashing the deps and comparing with dvc.lock) and what a user types
+(`./pants run //:dvc -- repro`, which adds a Pants run with the daemon warm). The limit, in the
+same run: `dist/dvc.pex version`, DVC's start-up alone.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ DVC_PEX = REPO / "dist" / "dvc.pex"
 
 
 def timed_noop(command: list[str]) -> float:
-    """Wall time of a repro that runs no stage but the artifact check (which runs every time)."""
+    """Wall time of a repro that checks the artifacts and runs no stage."""
     elapsed, out = timed(command)
     ran = [line for line in out.splitlines() if line.startswith("Running stage")]
-    if ran != ["Running stage 'artifacts':"]:
+    if ran:
         raise SystemExit(f"not a no-op: {' '.join(command)} ran {ran}:\n{out}")
     return elapsed
 

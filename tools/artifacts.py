@@ -2,10 +2,11 @@
 
 A stage runs its service's PEX from dist/ (`./pants package` builds them; the main job does so
 first). DVC sees only the PEX's hash, so a PEX built before the code changed would silently be
-taken as up to date. `python3 tools/artifacts.py check` (dvc.yaml's first stage, re-run on
-every repro) fails with the `./pants package` command to run when a PEX a stage runs is
-missing, carries a first-party file that differs from the checkout's, or carries a
-distribution that 3rdparty/python/default.lock no longer locks.
+taken as up to date. The check, which the repo's DVC (tools/dvc_cli.py) runs before every
+`dvc repro` and `dvc exp run`, and `python3 tools/artifacts.py check` by hand, fails with the
+`./pants package` command to run when a PEX a stage runs is missing, carries a first-party
+file that differs from the checkout's, or carries a distribution that
+3rdparty/python/default.lock no longer locks.
 
 `python3 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
 dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pants package`).
@@ -177,16 +178,10 @@ def place(repo: Path, built: Path) -> list[Artifact]:
     return artifacts
 
 
-# The stamp's content never changes, so the stages that depend on it only wait for the check:
-# they do not re-run because it ran.
-STAMP_TEXT = "the artifacts dvc.yaml runs match this checkout (tools/artifacts.py)\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["check", "place"])
     parser.add_argument("--repo", type=Path, default=REPO)
-    parser.add_argument("--stamp", type=Path, help="check: file to write when all are fresh")
     parser.add_argument("--built", type=Path, help="place: where a Pants run built them")
     args = parser.parse_args(argv)
     try:
@@ -200,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     except ArtifactError as problem:
         print(f"artifacts: {problem}", file=sys.stderr)
         return 1
-    if args.stamp is not None:
-        args.stamp.parent.mkdir(parents=True, exist_ok=True)
-        args.stamp.write_text(STAMP_TEXT)
-    print(f"artifacts: {len(checked)} up to date ({', '.join(a.address for a in checked)})")
+    print(up_to_date(checked))
     return 0
+
+
+def up_to_date(checked: list[Artifact]) -> str:
+    return f"artifacts: {len(checked)} up to date ({', '.join(a.address for a in checked)})"
 
 
 if __name__ == "__main__":

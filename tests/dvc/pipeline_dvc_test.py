@@ -1,7 +1,7 @@
 """The DVC pipeline for real, in a throwaway copy of the repo: each stage runs its service's
 built artifact (packaged by Pants for this test), from landing to trained, evaluated and
 registered models; `dvc metrics show` and `dvc plots show` read the evaluation; a second
-`dvc repro` runs nothing but the artifact check; `dvc push` then `dvc pull` into a fresh clone
+`dvc repro` checks the artifacts and runs no stage; `dvc push` then `dvc pull` into a fresh clone
 gives identical hashes; `dvc exp run -S train...` with `dvc metrics diff` compares a variant.
 Then, as a test of the build (artifacts rebuilt with `./pants package` in the copy): a stale
 artifact stops the repro with the command to run; a change to one service's code changes
@@ -59,12 +59,10 @@ def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
-    """DVC's stdout (and stderr, where the stages report, if asked); fails the test with DVC's
-    output if it exits non-zero."""
+def run_dvc(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # The test runner's PEX variables would leak into dvc.pex and the PEXes its stages run.
     env = {k: v for k, v in os.environ.items() if not k.lstrip("_").startswith("PEX")}
-    result = subprocess.run(
+    return subprocess.run(
         [str(DVC), *args],
         cwd=repo,
         env={**env, **GIT_IDENTITY, "PANTS_DYNAMIC_UI": "false"},
@@ -72,6 +70,12 @@ def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
         text=True,
         timeout=900,
     )
+
+
+def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
+    """DVC's stdout (and stderr, where the stages report, if asked); fails the test with DVC's
+    output if it exits non-zero."""
+    result = run_dvc(repo, *args)
     assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr if with_stderr else result.stdout
 
@@ -173,15 +177,14 @@ def test_metrics_and_plots_show_the_evaluation(pipeline: tuple[RepoCopy, Path, s
         assert "error" not in json.dumps(plot).lower()
 
 
-def test_a_second_repro_runs_nothing_but_the_artifact_check(
+def test_a_second_repro_checks_the_artifacts_and_runs_no_stage(
     pipeline: tuple[RepoCopy, Path, str],
 ) -> None:
     repo, _, _ = pipeline
     again = dvc(repo.root, "repro", with_stderr=True)
-    assert [line for line in again.splitlines() if "Running stage" in line] == [
-        "Running stage 'artifacts':"
-    ]
+    assert "Running stage" not in again
     assert "artifacts: 3 up to date" in again
+    assert json.loads(dvc(repo.root, "status", "--json")) == {}
 
 
 def test_push_then_pull_into_a_fresh_clone_gives_identical_hashes(
@@ -199,10 +202,8 @@ def test_push_then_pull_into_a_fresh_clone_gives_identical_hashes(
     # A clone builds its own artifacts (here: those packaged for this test, the same bytes).
     assert artifacts(clone, "place", "--built", str(SANDBOX_ROOT)).returncode == 0
     ran = dvc(clone, "repro", with_stderr=True)
-    assert [line for line in ran.splitlines() if "Running stage" in line] == [
-        "Running stage 'artifacts':"
-    ]
-    assert json.loads(dvc(clone, "status", "--json")) == {"artifacts": ["always changed"]}
+    assert "Running stage" not in ran
+    assert json.loads(dvc(clone, "status", "--json")) == {}
 
 
 def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
@@ -221,8 +222,8 @@ def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
 
 
 def changed_stages(repo: RepoCopy) -> set[str]:
-    """The stages `dvc status` reports, less the artifact check (re-run on every repro)."""
-    return set(json.loads(dvc(repo.root, "status", "--json"))) - {"artifacts"}
+    """The stages `dvc status` reports."""
+    return set(json.loads(dvc(repo.root, "status", "--json")))
 
 
 def package(repo: RepoCopy) -> None:
@@ -246,14 +247,16 @@ def test_an_artifact_built_from_the_same_code_is_the_same_bytes(rebuilt: RepoCop
 
 def test_a_stale_artifact_stops_the_repro_with_the_command_to_run(rebuilt: RepoCopy) -> None:
     rebuilt.append("services/ingest/ingest/land.py", "\n# changed\n")
-    checked = artifacts(rebuilt.root, "check")
-    assert checked.returncode == 1
-    assert "services/ingest/ingest/land.py changed since it was built" in checked.stderr
-    assert "run `./pants package services/ingest:ingest`" in checked.stderr
+    stale = run_dvc(rebuilt.root, "repro", "--force")
+    assert stale.returncode == 1
+    assert "services/ingest/ingest/land.py changed since it was built" in stale.stderr
+    assert "run `./pants package services/ingest:ingest`" in stale.stderr
+    assert "Running stage" not in stale.stdout + stale.stderr
     (rebuilt.root / "dist/services.train/train.pex/PEX-INFO").rename(
         rebuilt.root / "dist/PEX-INFO.moved"
     )
-    missing = artifacts(rebuilt.root, "check")
+    missing = run_dvc(rebuilt.root, "exp", "run")
+    assert missing.returncode == 1
     assert "dist/services.train/train.pex is missing (a stage runs it): run " in missing.stderr
     (rebuilt.root / "dist/PEX-INFO.moved").rename(
         rebuilt.root / "dist/services.train/train.pex/PEX-INFO"

@@ -1,7 +1,7 @@
 """The DVC pipeline's stage graph, read from dvc.yaml: which stages run which artifact, and which
 run before which. A stage runs after every stage that writes one of its data deps (DVC's own
 rule). Deps under dist/ are the artifacts a stage runs, not data; a stage that runs no artifact
-(dvc.yaml's `artifacts` check, which guards a checkout's dist/) has no task."""
+has no task."""
 
 from __future__ import annotations
 
