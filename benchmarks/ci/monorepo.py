@@ -1,4 +1,5 @@
-"""The monorepo's CI cases, each in a fresh clone of HEAD with empty Pants caches of its own.
+"""The monorepo's CI cases, each in a fresh clone (of HEAD, or the commit asked for) with empty
+Pants caches of its own.
 
 "Cold" means what a new CI machine sees: every cache starts empty, per clone: Pants' store and
 named caches, the launcher's bootstrap, and pex's own `~/.pex`. pex finds that one through the
@@ -71,9 +72,10 @@ def commit_one_line_change(clone: Path, relative: str) -> None:
     git(clone, "commit", "--quiet", "-am", f"one-line change in {relative}")
 
 
-def fresh_clone(scratch: Path, name: str) -> tuple[Path, dict[str, str]]:
+def fresh_clone(scratch: Path, name: str, rev: str) -> tuple[Path, dict[str, str]]:
     clone = scratch / name
     git(scratch, "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone))
+    git(clone, "checkout", "--quiet", "--detach", rev)
     (scratch / f"{name}-pex-root").mkdir()
     env = {
         **os.environ,
@@ -89,14 +91,14 @@ def fresh_clone(scratch: Path, name: str) -> tuple[Path, dict[str, str]]:
     return clone, env
 
 
-def one_run(scratch: Path) -> dict[str, float]:
+def one_run(scratch: Path, rev: str = "HEAD") -> dict[str, float]:
     no_daemon = ["./pants", "--no-pantsd"]
     # Like-for-like with the polyrepo: only the code both layouts have, cold.
-    clone, env = fresh_clone(scratch, "code-only")
+    clone, env = fresh_clone(scratch, "code-only", rev)
     timings = {"cold_full_services_and_libs": timed([*no_daemon, "test", "services::", "libs::"],
                                                     clone, env)}  # fmt: skip
 
-    clone, env = fresh_clone(scratch, "full")
+    clone, env = fresh_clone(scratch, "full", rev)
     # The first of these bootstraps the clone's empty cache; the median is the warm overhead.
     timings["launcher_overhead"] = statistics.median(
         timed(["./pants"], clone, {**env, "PANTS_BOOTSTRAP_ONLY": "1"}) for _ in range(5)

@@ -3,6 +3,10 @@
 Run from the repo root with Python 3.11+ (standard library only):
 
     python3 -m benchmarks.ci.run --runs 3
+    python3 -m benchmarks.ci.run --runs 3 --monorepo-only --rev <commit> --output <file>
+
+The second form measures the monorepo alone at an earlier commit (a "before"), with this
+checkout's benchmark code.
 
 Each run measures the monorepo cases (monorepo.py) and the polyrepo emulation (polyrepo.py)
 from cold caches, then the incremental cases on the caches the full run warmed, as CI caches
@@ -49,20 +53,27 @@ def polyrepo_run(scratch: Path, units: list[polyrepo.Unit]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    parser.add_argument("--rev", default="HEAD", help="the commit the monorepo cases clone")
+    parser.add_argument("--monorepo-only", action="store_true", help="skip the polyrepo emulation")
+    parser.add_argument("--output", type=Path, default=OUT)
     args = parser.parse_args()
+    if args.rev != "HEAD" and not args.monorepo_only:
+        # The polyrepo is generated from this checkout's Pants graph, not from --rev's.
+        parser.error("--rev needs --monorepo-only")
 
-    units = polyrepo.discover_units()
+    units = [] if args.monorepo_only else polyrepo.discover_units()
     runs = []
     for number in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="ci-cost-") as scratch:
-            timings = monorepo.one_run(Path(scratch))
-            timings.update(polyrepo_run(Path(scratch), units))
+            timings = monorepo.one_run(Path(scratch), args.rev)
+            if not args.monorepo_only:
+                timings.update(polyrepo_run(Path(scratch), units))
         runs.append(timings)
         print(f"run {number}: " + ", ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
 
     medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ["git", "rev-parse", "--short", args.rev], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -72,8 +83,8 @@ def main() -> None:
         "runs": runs,
         "medians": medians,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2))
     print(f"\n{report['date']}, commit {commit}, {report['machine']}, median of {args.runs}\n")
     print("| case | run values (s) | median (s) |")
     print("| --- | --- | ---: |")
