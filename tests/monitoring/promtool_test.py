@@ -20,15 +20,19 @@ from tests.monitoring.support import (
     promtool,
 )
 
-ALERT_NAMES = {"ServeDown", "ServeNotReady", "ServeHighErrorRate", "ServeHighLatencyP99"} | {
-    "FeatureDrift"
-}
+ALERT_NAMES = {
+    "ServeDown",
+    "ServeNotReady",
+    "ServeHighErrorRate",
+    "ServeOverloaded",
+    "ServeHighLatencyP99",
+} | {"FeatureDrift"}
 
 
 def test_promtool_checks_the_config_and_its_rule_files() -> None:
     result = promtool("check", "config", str(PROMETHEUS_CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
 
 
 def test_promtool_checks_the_rules() -> None:

@@ -384,8 +384,17 @@ def test_requests_over_max_concurrency_get_503_at_once_not_a_hang(
                 statuses += [response.status_code for response in burst]
                 if {429, 503} & set(statuses):
                     break
+            metrics = client.get("/metrics").text.splitlines()
     assert set(statuses) <= {200, 429, 503}, statuses
     assert {429, 503} & set(statuses) and 200 in statuses, statuses
+    # Every refusal is counted where the ServeOverloaded alert reads it (infra/monitoring).
+    for code in (200, 429, 503):
+        counted = _metric(
+            metrics,
+            "bentoml_service_request_total{",
+            f'endpoint="/predict",http_response_code="{code}"',
+        )
+        assert counted == statuses.count(code), (code, counted, statuses, metrics)
 
 
 # --- Property: no input gets a 5xx -----------------------------------------------------------
