@@ -8,6 +8,7 @@ The credentials are placeholders the emulator accepts, not secrets; they live on
 from __future__ import annotations
 
 import os
+import signal
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -133,3 +134,18 @@ def running_emulator(environ: Mapping[str, str] | None = None) -> Iterator[Emula
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def main() -> None:
+    """Serve an emulator until SIGTERM or SIGINT, for a test in another resolve (which cannot
+    import moto): the first line of stdout is its endpoint."""
+    stop = {signal.SIGTERM, signal.SIGINT}
+    # Blocked before the server's threads start, so that sigwait below receives them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+    with running_emulator() as emulator:
+        print(emulator.endpoint, flush=True)
+        signal.sigwait(stop)
+
+
+if __name__ == "__main__":
+    main()

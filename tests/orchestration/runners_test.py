@@ -1,18 +1,28 @@
 """On MWAA the pipeline's tasks run the services' images as ECS tasks: the generated task
-definitions, and the container commands, which are the local PEX's arguments."""
+definitions, and the container commands, which are the local PEX's arguments; with a sagemaker
+block the train stage is a SageMaker training job of the train image instead."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from airflow.models.dag import DAG
 
 from flight_orchestration import settings
-from flight_orchestration.commands import run_params
-from flight_orchestration.pipeline import BENTO_TASK, build_pipeline_dag
-from flight_orchestration.runners import EcsSettings, EcsStageOperator
+from flight_orchestration.commands import run_params, write_params
+from flight_orchestration.pipeline import BENTO_TASK, ArtifactOperator, build_pipeline_dag
+from flight_orchestration.runners import (
+    EcsSettings,
+    EcsStageOperator,
+    SageMakerTrainingStageOperator,
+    training_job_name,
+)
 from flight_orchestration.stages import read_params
 from tests.orchestration.conftest import SANDBOX_ROOT
 
@@ -28,6 +38,15 @@ ECS_SETTINGS: dict[str, object] = {
     "params_prefix": "s3://prod-artifacts/runs/",
 }
 RUN_ID = "manual__2013-12-03T00:00:00+00:00"
+SAGEMAKER: dict[str, object] = {
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:abc123",
+    "role_arn": "arn:aws:iam::123456789012:role/ml-platform-prod-sagemaker-training",
+    "instance_type": "ml.g5.xlarge",
+    "instance_count": 2,
+    "output_path": "s3://prod-artifacts/models/sagemaker",
+    "file_system_id": "fs-0123abcd",
+    "directory_path": "/pipeline",
+}
 
 
 def use_ecs(monkeypatch: pytest.MonkeyPatch, ecs: dict[str, object]) -> None:
@@ -122,3 +141,143 @@ def test_an_unknown_runner_or_missing_ecs_settings_are_named(
         build_pipeline_dag(SANDBOX_ROOT)
     with pytest.raises(settings.SettingError, match="is not JSON"):
         EcsSettings.from_json("{", "flight_delay_ecs")
+
+
+def nested(hyperparameters: dict[str, str]) -> dict[str, Any]:
+    """Hyperparameters back as params.yaml groups, read as the train service reads them."""
+    groups: dict[str, Any] = {}
+    for dotted, value in hyperparameters.items():
+        *parents, key = dotted.split(".")
+        group = groups
+        for parent in parents:
+            group = group.setdefault(parent, {})
+        group[key] = yaml.safe_load(value)
+    return groups
+
+
+def local_argument(dag: DAG, task_id: str, option: str, params: dict[str, Any]) -> str:
+    """The value the local runner gives the stage's `option`."""
+    task = dag.get_task(task_id)
+    assert isinstance(task, ArtifactOperator)
+    args = task.command.args_for(params, "params.yaml")
+    return args[args.index(option) + 1]
+
+
+def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    local = build_pipeline_dag(SANDBOX_ROOT)
+    use_ecs(monkeypatch, ECS_SETTINGS)
+    plain = build_pipeline_dag(SANDBOX_ROOT)
+    use_ecs(monkeypatch, ECS_SETTINGS | {"sagemaker": SAGEMAKER})
+    dag = build_pipeline_dag(SANDBOX_ROOT)
+
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {
+        t.task_id: set(t.upstream_task_ids) for t in plain.tasks
+    }
+    train = dag.get_task("train")
+    assert isinstance(train, SageMakerTrainingStageOperator)
+    # Every other stage, evaluate included, is the plain ECS task.
+    params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    for task in dag.tasks:
+        if task.task_id != "train":
+            assert isinstance(task, EcsStageOperator)
+            ecs_task = plain.get_task(task.task_id)
+            assert isinstance(ecs_task, EcsStageOperator)
+            assert task.task_definition == ecs_task.task_definition
+            overrides = task.container_overrides(params, RUN_ID)
+            assert overrides == ecs_task.container_overrides(params, RUN_ID)
+
+    conf = {"params": {"train.torch.epochs": 1, "promote.margin": 0.01}}
+    params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    config = train.training_config(params, RUN_ID)
+    assert config["AlgorithmSpecification"] == {
+        "TrainingImage": SAGEMAKER["image"],
+        "TrainingInputMode": "File",
+    }
+    assert config["RoleArn"] == SAGEMAKER["role_arn"]
+    assert config["ResourceConfig"] == {
+        "InstanceType": "ml.g5.xlarge",
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 30,
+    }
+    assert config["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
+    assert config["OutputDataConfig"] == {"S3OutputPath": "s3://prod-artifacts/models/sagemaker"}
+    assert config["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-1"],
+        "Subnets": ["subnet-1", "subnet-2"],
+    }
+
+    # The hyperparameters are the train service's groups of the params file the local runner
+    # writes for the same conf, which its PEX reads.
+    local_file = write_params(params, tmp_path / "params.yaml")
+    pex_params = yaml.safe_load(local_file.read_text())
+    assert nested(config["HyperParameters"]) == {
+        group: pex_params[group] for group in ("train", "evaluate", "promote")
+    }
+    assert config["HyperParameters"]["train.torch.epochs"] == "1"
+    assert all(isinstance(v, str) for v in config["HyperParameters"].values())
+
+    # Data flow: features read-only from the working directory's data/features on EFS; the
+    # models written through the read-write working-directory channel where evaluate reads them.
+    channels = {c["ChannelName"]: c for c in config["InputDataConfig"]}
+    assert set(channels) == {"features", "workdir"}
+    sources = {n: c["DataSource"]["FileSystemDataSource"] for n, c in channels.items()}
+    features = local_argument(local, "train", "--features", params)
+    assert sources["features"] == {
+        "FileSystemId": "fs-0123abcd",
+        "FileSystemType": "EFS",
+        "FileSystemAccessMode": "ro",
+        "DirectoryPath": f"/pipeline/{features}",
+    }
+    assert sources["workdir"] == sources["features"] | {
+        "FileSystemAccessMode": "rw",
+        "DirectoryPath": "/pipeline",
+    }
+    assert all(c["InputMode"] == "File" for c in channels.values())
+    models = local_argument(local, "evaluate", "--models", params)
+    assert config["Environment"] == {"TRAIN_MODELS_DIR": f"/opt/ml/input/data/workdir/{models}"}
+    assert config["TrainingJobName"] == training_job_name(RUN_ID)
+
+
+@pytest.mark.parametrize(
+    "run_id",
+    [RUN_ID, "scheduled__2013-12-03T00:00:00+00:00", "x" * 250, "manual__-__"],
+)
+def test_a_training_job_name_is_valid_with_the_operators_timestamp_suffix(run_id: str) -> None:
+    name = training_job_name(run_id)
+    # The operator appends -<milliseconds since the epoch> to a name that exists.
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", f"{name}-{2**43}")
+    assert training_job_name(run_id) == name
+    assert training_job_name(run_id + "1") != name
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"role_arn": None}, r"sagemaker: missing \['role_arn'\], unknown nothing"),
+        (
+            {"instance_typ": "ml.m5.xlarge"},
+            r"sagemaker: missing nothing, unknown \['instance_typ'\]",
+        ),
+        ({"image": ""}, "sagemaker: image must be a non-empty string"),
+        ({"role_arn": "ml-platform-prod-sagemaker-training"}, "sagemaker: role_arn must be an IAM"),
+        ({"instance_type": "m5.xlarge"}, "sagemaker: instance_type must be a SageMaker instance"),
+        ({"instance_count": 0}, "sagemaker: instance_count must be a whole number above 0"),
+        ({"instance_count": True}, "sagemaker: instance_count must be a whole number above 0"),
+        ({"volume_size_gb": "30"}, "sagemaker: volume_size_gb must be a whole number above 0"),
+        ({"output_path": "/tmp/models"}, "sagemaker: output_path must be an s3:// URL"),
+        ({"file_system_id": "pipeline"}, "sagemaker: file_system_id must be an EFS file system"),
+        ({"directory_path": "pipeline"}, "sagemaker: directory_path must be an absolute path"),
+    ],
+)
+def test_bad_sagemaker_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, change: dict[str, object], message: str
+) -> None:
+    sagemaker = {k: v for k, v in (SAGEMAKER | change).items() if v is not None}
+    use_ecs(monkeypatch, ECS_SETTINGS | {"sagemaker": sagemaker})
+    with pytest.raises(settings.SettingError, match=f"^flight_delay_ecs.{message}"):
+        build_pipeline_dag(SANDBOX_ROOT)
+    use_ecs(monkeypatch, ECS_SETTINGS | {"sagemaker": ["not", "an", "object"]})
+    with pytest.raises(settings.SettingError, match="sagemaker must be a JSON object"):
+        build_pipeline_dag(SANDBOX_ROOT)

@@ -1,5 +1,5 @@
 # The role SageMaker training jobs run as: read the training data, write model artifacts, pull
-# the training image, write their logs and metrics. Nothing else.
+# the training image, write their logs and metrics, and attach to the VPC. Nothing else.
 
 variable "name" {
   description = "Name of the role."
@@ -31,7 +31,8 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/sagemaker/TrainingJobs"
+  ec2_arn_prefix = "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/sagemaker/TrainingJobs"
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -84,6 +85,18 @@ data "aws_iam_policy_document" "training" {
       variable = "cloudwatch:namespace"
       values   = ["/aws/sagemaker/*"]
     }
+  }
+  # A job with a VpcConfig (the orchestration DAG's, which mounts the pipeline's EFS working
+  # directory) runs with network interfaces SageMaker creates in its subnets as this role.
+  statement {
+    sid       = "AttachToTheVpc"
+    actions   = ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"]
+    resources = [for kind in ["network-interface", "subnet", "security-group"] : "${local.ec2_arn_prefix}:${kind}/*"]
+  }
+  statement {
+    sid       = "DescribeTheVpc"
+    actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DeleteNetworkInterfacePermission"]
+    resources = ["*"] # these have no resource-level permissions
   }
   statement {
     sid       = "UseTheKey"

@@ -7,7 +7,8 @@ A task runs its stage's command (flight_orchestration.commands) on the services'
 with the run's parameters as arguments: params.yaml, the run conf's `params` overrides (dotted
 keys, e.g. {"params": {"train.torch.epochs": 1}}) and land.end set to the run's logical date.
 No task calls ./pants, needs a checkout or edits a tracked file. On MWAA the same tasks run the
-services' images as ECS tasks (flight_orchestration.runners, Variable flight_delay_runner).
+services' images as ECS tasks, and training optionally as a SageMaker training job
+(flight_orchestration.runners, Variables flight_delay_runner and flight_delay_ecs).
 Every service replaces its outputs whole, so a failed task leaves the previous outputs in place
 and can be retried.
 """
@@ -108,16 +109,14 @@ def build_pipeline_dag(
     if settings.runner() == settings.ECS_RUNNER:
         # Imported only for this runner: it needs the Amazon provider, which MWAA's image has
         # and a local Airflow may not.
-        from flight_orchestration.runners import EcsSettings, EcsStageOperator
+        from flight_orchestration.runners import EcsSettings, ecs_operator
 
         ecs = EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
     with dag:
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:
-                tasks[stage.name] = EcsStageOperator(
-                    task_id=stage.name, command=stage.command, defaults=defaults, ecs=ecs
-                )
+                tasks[stage.name] = ecs_operator(stage.name, stage.command, defaults, ecs)
             else:
                 tasks[stage.name] = ArtifactOperator(
                     task_id=stage.name, command=stage.command, defaults=defaults

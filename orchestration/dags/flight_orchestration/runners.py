@@ -5,28 +5,132 @@ flight_delay_runner chooses; the ECS settings are the JSON Variable flight_delay
     {"cluster": "ml-platform-prod",
      "task_definitions": {"ingest": "...", "feature": "...", "train": "..."},
      "subnets": ["subnet-..."], "security_groups": ["sg-..."],
-     "params_prefix": "s3://<artifacts bucket>/runs"}
+     "params_prefix": "s3://<artifacts bucket>/runs",
+     "sagemaker": {...}}
 
 A service's image runs its PEX as the entry point and works in the pipeline's working directory
 (a volume its task definition mounts), so an ECS task's command is the stage's arguments, the
 same ones the PEX gets locally. The one difference: the run's params file, which the worker
 cannot write into the task's volume, goes to `params_prefix/<run id>/params.yaml` in S3 and the
 service reads it from there.
+
+With the optional `sagemaker` block (SageMakerSettings), the train stage (`train fit`) is a
+SageMaker training job of the train image instead: the run's train, evaluate and promote
+parameters are its hyperparameters, and the working directory's file system (EFS) is mounted as
+two channels, `features` (read-only, the stage's --features) and `workdir` (read-write), where
+the job writes the fitted models at the stage's --output for the evaluate stage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
+from airflow.models.baseoperator import BaseOperator
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
-from flight_orchestration.commands import StageCommand, run_params, safe_run_id
+from flight_orchestration.commands import (
+    PARAMS_FILE_ARGUMENT,
+    CommandError,
+    StageCommand,
+    run_params,
+    safe_run_id,
+)
 from flight_orchestration.settings import SettingError
+
+# SageMaker mounts the training container's input channel <name> at /opt/ml/input/data/<name>.
+CHANNELS_MOUNT = PurePosixPath("/opt/ml/input/data")
+# The train service's parameter groups: a training job has no params.yaml and gets every parameter
+# of these as a hyperparameter (the train service's `sagemaker` command).
+TRAINING_GROUPS = ("train", "evaluate", "promote")
+
+
+def json_object(text: str | None, source: str, what: str) -> dict[str, Any]:
+    if not text:
+        raise SettingError(f"{source} is not set: {what}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingError(f"{source} is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingError(f"{source} must be a JSON object")
+    return data
+
+
+def check_keys(
+    data: Mapping[str, Any], source: str, required: set[str], optional: frozenset[str] = frozenset()
+) -> None:
+    """Every required key present and no other than the optional ones, else both lists named."""
+    missing, unknown = sorted(required - set(data)), sorted(set(data) - required - optional)
+    if missing or unknown:
+        raise SettingError(
+            f"{source}: missing {missing or 'nothing'}, unknown {unknown or 'nothing'}"
+        )
+
+
+def strings(data: Mapping[str, Any], source: str, *keys: str) -> None:
+    for key in keys:
+        if not isinstance(data[key], str) or not data[key]:
+            raise SettingError(f"{source}: {key} must be a non-empty string")
+
+
+def positive_integers(data: Mapping[str, Any], source: str, *keys: str) -> None:
+    for key in keys:
+        value = data.get(key)
+        if key in data and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise SettingError(f"{source}: {key} must be a whole number above 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SageMakerSettings:
+    """The `sagemaker` block of flight_delay_ecs: where and as whom the training job runs.
+
+    The job runs in the ECS settings' subnets and security groups (VpcConfig), which reach the
+    working directory's EFS mount targets."""
+
+    # The train image in ECR, by tag or digest.
+    image: str
+    # The role the job runs as (infra/envs/aws output sagemaker_training_role_arn).
+    role_arn: str
+    instance_type: str
+    instance_count: int
+    # Where SageMaker uploads model.tar.gz (the job's own store) and output.tar.gz.
+    output_path: str
+    # The EFS file system of the pipeline's working directory, and the directory in it that the
+    # ECS task definitions mount as their working directory.
+    file_system_id: str
+    directory_path: str
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 24 * 3600
+
+    @classmethod
+    def from_data(cls, data: object, source: str) -> SageMakerSettings:
+        if not isinstance(data, dict):
+            raise SettingError(f"{source} must be a JSON object")
+        required = {"image", "role_arn", "instance_type", "instance_count", "output_path"}
+        required |= {"file_system_id", "directory_path"}
+        check_keys(data, source, required, frozenset({"volume_size_gb", "max_runtime_seconds"}))
+        strings(data, source, *sorted(required - {"instance_count"}))
+        positive_integers(data, source, "instance_count", "volume_size_gb", "max_runtime_seconds")
+        expected = {
+            "role_arn": (re.compile(r"arn:[^:]+:iam::\d{12}:role/.+"), "an IAM role ARN"),
+            "instance_type": (re.compile(r"ml\.\S+"), "a SageMaker instance type (ml.*)"),
+            "output_path": (re.compile(r"s3://[^/]+/\S*"), "an s3:// URL"),
+            "file_system_id": (re.compile(r"fs-[0-9a-f]+"), "an EFS file system ID (fs-...)"),
+            "directory_path": (re.compile(r"/\S*"), "an absolute path in the file system"),
+        }
+        for key, (pattern, what) in expected.items():
+            if not pattern.fullmatch(data[key]):
+                raise SettingError(f"{source}: {key} must be {what}, not {data[key]!r}")
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -38,22 +142,14 @@ class EcsSettings:
     security_groups: tuple[str, ...]
     params_prefix: str
 
+    # Set: the train stage runs as a SageMaker training job.
+    sagemaker: SageMakerSettings | None = None
+
     @classmethod
     def from_json(cls, text: str | None, source: str) -> EcsSettings:
-        if not text:
-            raise SettingError(f"{source} is not set: the ecs runner needs its ECS settings")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SettingError(f"{source} is not JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise SettingError(f"{source} must be a JSON object")
+        data = json_object(text, source, "the ecs runner needs its ECS settings")
         expected = {"cluster", "task_definitions", "subnets", "security_groups", "params_prefix"}
-        missing, unknown = sorted(expected - set(data)), sorted(set(data) - expected)
-        if missing or unknown:
-            raise SettingError(
-                f"{source}: missing {missing or 'nothing'}, unknown {unknown or 'nothing'}"
-            )
+        check_keys(data, source, expected, frozenset({"sagemaker"}))
         definitions = data["task_definitions"]
         if not isinstance(definitions, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in definitions.items()
@@ -68,17 +164,21 @@ class EcsSettings:
                 or not all(isinstance(v, str) for v in data[key])
             ):
                 raise SettingError(f"{source}: {key} must be a non-empty list of IDs")
-        for key in ("cluster", "params_prefix"):
-            if not isinstance(data[key], str) or not data[key]:
-                raise SettingError(f"{source}: {key} must be a non-empty string")
+        strings(data, source, "cluster", "params_prefix")
         if not data["params_prefix"].startswith("s3://"):
             raise SettingError(f"{source}: params_prefix must be an s3:// URL")
+        sagemaker = data.get("sagemaker")
         return cls(
             cluster=data["cluster"],
             task_definitions=dict(definitions),
             subnets=tuple(data["subnets"]),
             security_groups=tuple(data["security_groups"]),
             params_prefix=data["params_prefix"].rstrip("/"),
+            sagemaker=(
+                None
+                if sagemaker is None
+                else SageMakerSettings.from_data(sagemaker, f"{source}.sagemaker")
+            ),
         )
 
     def params_uri(self, run_id: str) -> str:
@@ -130,3 +230,125 @@ class EcsStageOperator(EcsRunTaskOperator):
         S3Hook().load_string(yaml.safe_dump(params, sort_keys=False), key=uri, replace=True)
         self.overrides = self.container_overrides(params, context["run_id"])
         return super().execute(context)  # type: ignore[no-untyped-call]
+
+
+def is_training(command: StageCommand) -> bool:
+    """Whether the command fits the models (the train service's `fit`)."""
+    return service_of(command) == "train" and command.args[:1] == ("fit",)
+
+
+def hyperparameters(params: dict[str, Any]) -> dict[str, str]:
+    """The run's training parameters as SageMaker hyperparameters: dotted names, each value as
+    JSON (a string SageMaker passes on and the train service reads back as YAML)."""
+
+    def walk(prefix: str, value: Any) -> dict[str, str]:
+        if isinstance(value, Mapping):
+            return {
+                k: v
+                for key, item in value.items()
+                for k, v in walk(f"{prefix}.{key}", item).items()
+            }
+        return {prefix: json.dumps(value)}
+
+    missing = [group for group in TRAINING_GROUPS if group not in params]
+    if missing:
+        raise CommandError(f"params has no {', '.join(missing)}: the training job needs them")
+    return {k: v for group in TRAINING_GROUPS for k, v in walk(group, params[group]).items()}
+
+
+def stage_path(command: StageCommand, params: dict[str, Any], option: str) -> PurePosixPath:
+    """The path the command gives `option`, relative to the working directory."""
+    args = command.args_for(params, PARAMS_FILE_ARGUMENT)
+    if option not in args[:-1]:
+        raise CommandError(f"the train stage's command has no {option} <path>: {args}")
+    path = PurePosixPath(args[args.index(option) + 1])
+    if path.is_absolute() or ".." in path.parts:
+        raise CommandError(f"{option} {path}: must be a path inside the working directory")
+    return path
+
+
+def training_job_name(run_id: str) -> str:
+    """A job name for the run, readable and unique per run ID. Under 50 characters: the operator
+    appends a 14-character timestamp to retry a name that exists, and 63 is SageMaker's limit."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", run_id).strip("-")[:28].rstrip("-")
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"train-{slug}-{digest}"
+
+
+class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
+    """Runs the train stage as a SageMaker training job of the train image, with the run's
+    parameters as hyperparameters. The job's configuration is built when the task runs, from the
+    run's conf."""
+
+    def __init__(
+        self, *, command: StageCommand, defaults: dict[str, Any], ecs: EcsSettings, **kwargs: Any
+    ):
+        if ecs.sagemaker is None:
+            raise SettingError("ECS settings: no sagemaker block for the training job")
+        super().__init__(config={}, **kwargs)
+        self.command = command
+        self.defaults = defaults
+        self.ecs = ecs
+        self.sagemaker = ecs.sagemaker
+
+    def channel(self, name: str, path: PurePosixPath, mode: str) -> dict[str, Any]:
+        """An input channel of the working directory's `path` on its EFS file system."""
+        directory = PurePosixPath(self.sagemaker.directory_path) / path
+        source = {
+            "FileSystemId": self.sagemaker.file_system_id,
+            "FileSystemType": "EFS",
+            "FileSystemAccessMode": mode,
+            "DirectoryPath": str(directory),
+        }
+        return {
+            "ChannelName": name,
+            "InputMode": "File",
+            "DataSource": {"FileSystemDataSource": source},
+        }
+
+    def training_config(self, params: dict[str, Any], run_id: str) -> dict[str, Any]:
+        """CreateTrainingJob's request for the run."""
+        job = self.sagemaker
+        features = stage_path(self.command, params, "--features")
+        models = stage_path(self.command, params, "--output")
+        return {
+            "TrainingJobName": training_job_name(run_id),
+            "AlgorithmSpecification": {"TrainingImage": job.image, "TrainingInputMode": "File"},
+            "RoleArn": job.role_arn,
+            "HyperParameters": hyperparameters(params),
+            "InputDataConfig": [
+                self.channel("features", features, "ro"),
+                # The working directory itself: the job writes the stage's output in it (the
+                # directory SageMaker requires must exist, and the output may not yet).
+                self.channel("workdir", PurePosixPath("."), "rw"),
+            ],
+            "Environment": {"TRAIN_MODELS_DIR": str(CHANNELS_MOUNT / "workdir" / models)},
+            "OutputDataConfig": {"S3OutputPath": job.output_path},
+            "ResourceConfig": {
+                "InstanceType": job.instance_type,
+                "InstanceCount": job.instance_count,
+                "VolumeSizeInGB": job.volume_size_gb,
+            },
+            "VpcConfig": {
+                "SecurityGroupIds": list(self.ecs.security_groups),
+                "Subnets": list(self.ecs.subnets),
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
+        }
+
+    def execute(self, context: Any) -> Any:
+        params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
+        self.config = self.training_config(params, context["run_id"])
+        return super().execute(context)
+
+
+def ecs_operator(
+    task_id: str, command: StageCommand, defaults: dict[str, Any], ecs: EcsSettings
+) -> BaseOperator:
+    """The stage's task under the ecs runner: a training job for the train stage if the settings
+    have a sagemaker block, else an ECS task."""
+    if ecs.sagemaker is not None and is_training(command):
+        return SageMakerTrainingStageOperator(
+            task_id=task_id, command=command, defaults=defaults, ecs=ecs
+        )
+    return EcsStageOperator(task_id=task_id, command=command, defaults=defaults, ecs=ecs)

@@ -157,7 +157,7 @@ def _sagemaker(args: argparse.Namespace) -> int:
             master_addr=job.hosts[0],
         )
         return 0
-    models_dir = job.model_dir / "models"
+    models_dir = job.models_dir
     world = join_world()
     try:
         progress = Progress(args.progress, enabled=world.is_main)

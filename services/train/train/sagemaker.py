@@ -9,6 +9,10 @@ The feature table comes either as one channel `features` (the feature service's 
 directory) or as three channels `train`, `validation` and `test`, each holding one Parquet file.
 Hyperparameters are every parameter of params.yaml's train, evaluate and promote groups, by
 dotted name (`train.torch.epochs`; `train.params.flat_params`): there are no defaults.
+
+The fitted models go to $SM_MODEL_DIR/models, unless $TRAIN_MODELS_DIR names another directory
+(replaced whole): the orchestration DAG points it into a read-write channel on the pipeline's
+file system, where the pipeline's evaluate stage reads `fit`'s output.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class SageMakerError(ValueError):
 @dataclass(frozen=True)
 class SageMakerJob:
     model_dir: Path
+    # Where `fit` writes the models.
+    models_dir: Path
     output_data_dir: Path
     channels: dict[str, Path]
     hyperparameters: dict[str, Any]
@@ -48,6 +54,9 @@ class SageMakerJob:
             raise SageMakerError(f"SM_HPS or SM_HOSTS is not JSON: {error}") from None
         if not isinstance(hyperparameters, dict):
             raise SageMakerError(f"SM_HPS must be a JSON object, got {hyperparameters!r}")
+        models_dir = environ.get("TRAIN_MODELS_DIR")
+        if models_dir is not None and not Path(models_dir).is_absolute():
+            raise SageMakerError(f"TRAIN_MODELS_DIR must be an absolute path, got {models_dir!r}")
         try:
             num_gpus = int(environ.get("SM_NUM_GPUS") or "0")
         except ValueError:
@@ -63,6 +72,7 @@ class SageMakerJob:
         current = environ.get("SM_CURRENT_HOST", "")
         return cls(
             model_dir=Path(environ["SM_MODEL_DIR"]),
+            models_dir=Path(models_dir or Path(environ["SM_MODEL_DIR"]) / "models"),
             output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
             channels=channels,
             hyperparameters=hyperparameters,

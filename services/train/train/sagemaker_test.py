@@ -32,21 +32,33 @@ def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.parametrize("models_elsewhere", [False, True], ids=["model_dir", "TRAIN_MODELS_DIR"])
 def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
-    tmp_path: Path,
+    tmp_path: Path, models_elsewhere: bool
 ) -> None:
     features = write_features(tmp_path / "input" / "features")
+    env = job_env(tmp_path, features=features)
+    # As the DAG runs it: fit's output in the pipeline's data directory (a read-write channel),
+    # where the evaluate stage reads it.
+    models = tmp_path / "input" / "workdir" / "data" / "models"
+    if models_elsewhere:
+        env["TRAIN_MODELS_DIR"] = str(models)
     # In a process of its own, as on SageMaker: the job's store is the process's BentoML store.
     job = subprocess.run(
         [sys.executable, "-m", "train.cli", "sagemaker", "--progress", "lines"],
-        env=os.environ | job_env(tmp_path, features=features),
+        env=os.environ | env,
         capture_output=True,
         text=True,
     )
     assert job.returncode == 0, job.stderr
 
     model_dir = tmp_path / "model"
-    training = json.loads((model_dir / "models" / "training.json").read_text())
+    if not models_elsewhere:
+        models = model_dir / "models"
+    assert (model_dir / "models").is_dir() is not models_elsewhere
+    training = json.loads((models / "training.json").read_text())
+    # What the evaluate stage loads: one predictor per model.
+    assert load_predictor(models / "torch").kind == "torch"
     assert training["params"]["torch"]["epochs"] == 8
     assert training["params"]["torch"]["hidden"] == [32]
     metrics = json.loads((tmp_path / "output" / "evaluation" / "metrics.json").read_text())
@@ -83,12 +95,15 @@ def test_gpus_and_hosts_set_the_processes(tmp_path: Path) -> None:
     }
     job = SageMakerJob.from_environ(env)
     assert (job.processes_per_host, job.hosts, job.node_rank) == (4, ("algo-1", "algo-2"), 1)
+    assert job.models_dir == tmp_path / "model" / "models"
     assert SageMakerJob.from_environ(job_env(tmp_path)).processes_per_host == 1
 
 
 def test_a_job_without_its_inputs_is_named(tmp_path: Path) -> None:
     with pytest.raises(SageMakerError, match="SM_MODEL_DIR is not set"):
         SageMakerJob.from_environ({})
+    with pytest.raises(SageMakerError, match="TRAIN_MODELS_DIR must be an absolute path"):
+        SageMakerJob.from_environ(job_env(tmp_path) | {"TRAIN_MODELS_DIR": "data/models"})
     with pytest.raises(SageMakerError, match="SM_HPS or SM_HOSTS is not JSON"):
         SageMakerJob.from_environ(job_env(tmp_path) | {"SM_HPS": "{epochs"})
     job = SageMakerJob.from_environ(job_env(tmp_path, train=tmp_path))

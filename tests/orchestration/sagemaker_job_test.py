@@ -1,0 +1,120 @@
+"""The train stage's SageMaker training job, created through the DAG's operator against moto's
+SageMaker on loopback: botocore checks the request against SageMaker's API model before sending
+it, and the job the emulator records is the one the settings and the run's conf describe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+from flight_orchestration.commands import run_params
+from flight_orchestration.pipeline import clean_environment
+from flight_orchestration.runners import (
+    EcsSettings,
+    SageMakerTrainingStageOperator,
+    training_job_name,
+)
+from flight_orchestration.stages import read_params, read_stage_graph
+from tests.orchestration.conftest import SANDBOX_ROOT
+from tests.orchestration.runners_test import ECS_SETTINGS, RUN_ID, SAGEMAKER
+
+# Pants packages tests:aws_emulator into the sandbox.
+EMULATOR = SANDBOX_ROOT / "tests" / "aws_emulator.pex"
+REGION = "us-east-1"
+# What moto accepts from anyone; not a secret.
+DUMMY_KEY = "testing"
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An emulated AWS account; Airflow's default AWS connection points at it."""
+    server = subprocess.Popen(
+        [sys.executable, str(EMULATOR)], stdout=subprocess.PIPE, text=True, env=clean_environment()
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), f"the emulator did not start: {url!r}"
+        connection = {
+            "conn_type": "aws",
+            "login": DUMMY_KEY,
+            "password": DUMMY_KEY,
+            "extra": {"region_name": REGION, "endpoint_url": url},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def recorded(actual: Any, expected: Any) -> bool:
+    """Whether `actual` holds `expected` (moto adds defaults, e.g. metric definitions)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and recorded(actual[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(recorded(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+def train_operator() -> SageMakerTrainingStageOperator:
+    (train,) = (stage for stage in read_stage_graph(SANDBOX_ROOT) if stage.name == "train")
+    ecs = EcsSettings.from_json(json.dumps(ECS_SETTINGS | {"sagemaker": SAGEMAKER}), "settings")
+    return SageMakerTrainingStageOperator(
+        task_id="train",
+        command=train.command,
+        defaults=read_params(SANDBOX_ROOT),
+        ecs=ecs,
+        wait_for_completion=False,
+        print_log=False,
+    )
+
+
+def test_the_training_job_is_created_as_configured(emulator: str) -> None:
+    conf = {"params": {"train.torch.epochs": 1}}
+    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
+    context: dict[str, Any] = {
+        "dag_run": SimpleNamespace(conf=conf),
+        "logical_date": logical_date,
+        "run_id": RUN_ID,
+    }
+    operator = train_operator()
+    first = operator.execute(context)["Training"]
+    # A retry of the task: the name exists, so the operator adds a timestamp.
+    second = train_operator().execute(context)["Training"]
+
+    name = training_job_name(RUN_ID)
+    assert first["TrainingJobName"] == name
+    assert re.fullmatch(rf"{name}-\d{{13}}", second["TrainingJobName"])
+
+    # The job as the emulator records it.
+    job = SageMakerHook().describe_training_job(name)  # type: ignore[no-untyped-call]
+    params = run_params(read_params(SANDBOX_ROOT), conf, logical_date)
+    expected = operator.training_config(params, RUN_ID)
+    for key in (
+        "HyperParameters",
+        "AlgorithmSpecification",
+        "RoleArn",
+        "InputDataConfig",
+        "OutputDataConfig",
+        "ResourceConfig",
+        "VpcConfig",
+        "StoppingCondition",
+    ):
+        assert recorded(job[key], expected[key]), key
+    assert job["HyperParameters"]["train.torch.epochs"] == "1"
