@@ -25,7 +25,7 @@ from flight_orchestration.runners import (
 )
 from flight_orchestration.stages import read_params, read_stage_graph
 from tests.orchestration.conftest import SANDBOX_ROOT
-from tests.orchestration.runners_test import ECS_SETTINGS, RUN_ID, SAGEMAKER
+from tests.orchestration.ecs_settings import ECS_SETTINGS, RUN_ID, SAGEMAKER
 
 # Pants packages tests:aws_emulator into the sandbox.
 EMULATOR = SANDBOX_ROOT / "tests" / "aws_emulator.pex"
