@@ -3,7 +3,9 @@ directory, set before any test module imports Airflow (pytest imports conftest.p
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,17 @@ import pytest
 SANDBOX_ROOT = Path.cwd()
 DAG_FOLDER = SANDBOX_ROOT / "orchestration" / "dags"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+_CREATOR_PID = os.getpid()
+
+
+@atexit.register
+def _remove_airflow_home() -> None:
+    # It is outside the sandbox, so Pants does not remove it. Only the process that made it
+    # removes it: a process Airflow forks must not delete it under the test.
+    if os.getpid() == _CREATOR_PID:
+        shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
