@@ -122,18 +122,6 @@ def test_an_unknown_runner_or_missing_ecs_settings_are_named(
         EcsSettings.from_json("{", "flight_delay_ecs")
 
 
-def nested(hyperparameters: dict[str, str]) -> dict[str, Any]:
-    """Hyperparameters back as params.yaml groups, read as the train service reads them."""
-    groups: dict[str, Any] = {}
-    for dotted, value in hyperparameters.items():
-        *parents, key = dotted.split(".")
-        group = groups
-        for parent in parents:
-            group = group.setdefault(parent, {})
-        group[key] = yaml.safe_load(value)
-    return groups
-
-
 def local_argument(dag: DAG, task_id: str, option: str, params: dict[str, Any]) -> str:
     """The value the local runner gives the stage's `option`."""
     task = dag.get_task(task_id)
@@ -191,11 +179,13 @@ def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
     # writes for the same conf, which its PEX reads.
     local_file = write_params(params, tmp_path / "params.yaml")
     pex_params = yaml.safe_load(local_file.read_text())
-    assert nested(config["HyperParameters"]) == {
+    # Each group is a string (SageMaker's type) the train service reads as YAML.
+    hyperparameters = config["HyperParameters"]
+    assert all(isinstance(v, str) for v in hyperparameters.values())
+    assert {group: yaml.safe_load(v) for group, v in hyperparameters.items()} == {
         group: pex_params[group] for group in ("train", "evaluate", "promote")
     }
-    assert config["HyperParameters"]["train.torch.epochs"] == "1"
-    assert all(isinstance(v, str) for v in config["HyperParameters"].values())
+    assert yaml.safe_load(hyperparameters["train"])["torch"]["epochs"] == 1
 
     # Data flow: features read-only from the working directory's data/features on EFS; the
     # models written through the read-write working-directory channel where evaluate reads them.

@@ -238,22 +238,13 @@ def is_training(command: StageCommand) -> bool:
 
 
 def hyperparameters(params: dict[str, Any]) -> dict[str, str]:
-    """The run's training parameters as SageMaker hyperparameters: dotted names, each value as
-    JSON (a string SageMaker passes on and the train service reads back as YAML)."""
-
-    def walk(prefix: str, value: Any) -> dict[str, str]:
-        if isinstance(value, Mapping):
-            return {
-                k: v
-                for key, item in value.items()
-                for k, v in walk(f"{prefix}.{key}", item).items()
-            }
-        return {prefix: json.dumps(value)}
-
+    """The run's training parameters as SageMaker hyperparameters: one per group, its value the
+    group as JSON (a string SageMaker passes on, which the train service reads as that key's
+    YAML value, as it reads any hyperparameter)."""
     missing = [group for group in TRAINING_GROUPS if group not in params]
     if missing:
         raise CommandError(f"params has no {', '.join(missing)}: the training job needs them")
-    return {k: v for group in TRAINING_GROUPS for k, v in walk(group, params[group]).items()}
+    return {group: json.dumps(params[group]) for group in TRAINING_GROUPS}
 
 
 def stage_path(command: StageCommand, params: dict[str, Any], option: str) -> PurePosixPath:

@@ -3,6 +3,7 @@ departures, rain, one carrier and a high trailing delay rate make a delay likeli
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,12 @@ TEST_PARAMS: dict[str, Any] = {
 def quick_params(**overrides: Any) -> Params:
     """TEST_PARAMS with dotted-key overrides (`quick_params(**{"promote.margin": -1.0})`)."""
     return params_from(TEST_PARAMS, overrides)
+
+
+def as_hyperparameters(params: Params) -> dict[str, str]:
+    """`params` as a SageMaker job gets them from the orchestration DAG: each group as JSON under
+    its name (flight_orchestration.runners.hyperparameters)."""
+    return {group: json.dumps(values) for group, values in params.to_dict().items()}
 
 
 def params_args(directory: Path) -> list[str]:

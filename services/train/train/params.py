@@ -2,8 +2,9 @@
 
 params.yaml is their only home: every field below is required and has no default, so a missing,
 unknown or mistyped key is an error that names it (a typo must not silently train with a
-default). A SageMaker job has no params.yaml: whoever starts it passes the three groups as
-hyperparameters with dotted names (`train.torch.epochs`), as the orchestration DAG does.
+default). A SageMaker job has no params.yaml: whoever starts it passes the parameters as
+hyperparameters, each a YAML value under a group's name (`train`, as the orchestration DAG
+sends them) or a dotted name (`train.torch.epochs`, as a tuning job varies one); see params_from.
 """
 
 from __future__ import annotations
@@ -101,13 +102,14 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
 def params_from(groups: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Params:
     """Params from nested groups, then `overrides`: dotted keys (`train.torch.epochs`) or
     nested mappings. A string override is read as YAML, as `--set` and SageMaker send them
-    ("7", "0.3", "[8, 4]")."""
+    ("7", "0.3", "[8, 4]", '{"seed": 0, ...}'). The more dotted key wins whatever the order:
+    `train.torch.epochs` over a whole `train` group."""
     merged = _merge({}, groups)
-    for key, value in (overrides or {}).items():
+    by_depth = sorted((overrides or {}).items(), key=lambda item: item[0].count("."))
+    for key, value in by_depth:
         if isinstance(value, str):
             value = _yaml_value(key, value)
-        nested = {key: value} if isinstance(value, Mapping) else _nest(key.split("."), value)
-        merged = _merge(merged, nested)
+        merged = _merge(merged, _nest(key.split("."), value))
     try:
         # JSON mode: strict, yet a list is a tuple and an integer is a number, as in YAML.
         return Params.model_validate_json(json.dumps(merged))
@@ -115,21 +117,6 @@ def params_from(groups: Mapping[str, Any], overrides: Mapping[str, Any] | None =
         raise ParamsError("; ".join(_describe(e) for e in error.errors())) from None
     except TypeError as error:  # json.dumps: a value YAML cannot have come from
         raise ParamsError(f"params hold a value that is not plain data: {error}") from None
-
-
-def flat_params(params: Params) -> dict[str, str]:
-    """Every parameter as a dotted name and a YAML value: SageMaker's hyperparameters."""
-
-    def walk(prefix: str, value: Any) -> dict[str, str]:
-        if isinstance(value, Mapping):
-            return {
-                k: v
-                for key, item in value.items()
-                for k, v in walk(f"{prefix}{key}.", item).items()
-            }
-        return {prefix.rstrip("."): json.dumps(value)}
-
-    return walk("", params.to_dict())
 
 
 def _yaml_value(key: str, value: str) -> Any:

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from train.conftest import TEST_PARAMS, quick_params
-from train.params import ParamsError, flat_params, load_params, params_from
+from train.conftest import TEST_PARAMS, as_hyperparameters, quick_params
+from train.params import ParamsError, load_params, params_from
 
 
 def test_overrides_take_dotted_keys_and_string_values_as_sagemaker_sends_them() -> None:
@@ -18,9 +18,20 @@ def test_overrides_take_dotted_keys_and_string_values_as_sagemaker_sends_them() 
     assert params.train.baseline == quick_params().train.baseline
 
 
-def test_the_flat_form_round_trips_as_sagemaker_hyperparameters() -> None:
+def test_groups_as_the_dag_sends_them_round_trip() -> None:
     params = quick_params(**{"train.threshold": 0.25})
-    assert params_from({}, flat_params(params)) == params
+    assert params_from({}, as_hyperparameters(params)) == params
+
+
+@pytest.mark.parametrize("dotted_first", [True, False])
+def test_a_dotted_hyperparameter_wins_over_its_group_in_either_order(dotted_first: bool) -> None:
+    # A tuning job adds the parameter it varies beside the groups the job was defined with.
+    groups = as_hyperparameters(quick_params())
+    tuned = {"train.torch.epochs": "9", "train.torch": '{"dropout": 0.5}'}
+    overrides = tuned | groups if dotted_first else groups | tuned
+    params = params_from({}, overrides)
+    assert (params.train.torch.epochs, params.train.torch.dropout) == (9, 0.5)
+    assert params.train.baseline == quick_params().train.baseline
 
 
 @pytest.mark.parametrize(

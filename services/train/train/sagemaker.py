@@ -7,8 +7,9 @@ which hosts take part in $SM_HOSTS and $SM_CURRENT_HOST.
 
 The feature table comes either as one channel `features` (the feature service's output
 directory) or as three channels `train`, `validation` and `test`, each holding one Parquet file.
-Hyperparameters are every parameter of params.yaml's train, evaluate and promote groups, by
-dotted name (`train.torch.epochs`; `train.params.flat_params`): there are no defaults.
+Hyperparameters are params.yaml's train, evaluate and promote groups, each a YAML (JSON) value
+under the group's name, and any single parameter by dotted name (`train.torch.epochs`), which
+wins over its group (`train.params.params_from`): there are no defaults.
 
 The fitted models go to $SM_MODEL_DIR/models, unless $TRAIN_MODELS_DIR names another directory
 (replaced whole): the orchestration DAG points it into a read-write channel on the pipeline's

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from model_registry.predictor import load_predictor
-from train.conftest import quick_params, write_features
+from train.conftest import as_hyperparameters, quick_params, write_features
 from train.data import TrainingDataError
-from train.params import flat_params
 from train.sagemaker import SageMakerError, SageMakerJob
 
-# Every parameter, as the DAG passes them (strings); the margin lets the candidate pass.
-HYPERPARAMETERS = flat_params(quick_params()) | {"promote.margin": "-1"}
+# Every parameter, as the DAG passes them; the margin (over the promote group) lets the
+# candidate pass.
+HYPERPARAMETERS = as_hyperparameters(quick_params()) | {"promote.margin": "-1"}
 
 
 def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
