@@ -2,15 +2,25 @@
 `POST /predict` (validate, compute the features from the online store, predict) with nothing
 else: no BentoML, no batching, no metrics.
 
-    python -m uvicorn benchmarks.bare_asgi:create_app --factory --workers 2 --port 3000
+    python -m benchmarks.bare_asgi --workers 2 --port 3000
 
 It finds the model, the statistics and the online store as the service does (settings.py).
+
+Not `uvicorn --workers N`: uvicorn binds that listening socket without IPPROTO_TCP, so asyncio
+never sets TCP_NODELAY on its connections, and every keep-alive request after the first waits
+about 40 ms for the client's delayed ACK (Kludex/uvicorn#3149). This module binds the socket
+itself and runs one uvicorn server per worker process on it.
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
+import signal
+import socket
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import numpy as np
 
@@ -71,3 +81,53 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[Route("/predict", predict, methods=["POST"]), Route("/readyz", readyz)]
     )
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP listener whose accepted connections asyncio sets TCP_NODELAY on (it checks the
+    socket's proto, which must say TCP)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _serve(sock: socket.socket, log_level: str) -> None:
+    import uvicorn  # pants: no-infer-dep
+
+    config = uvicorn.Config(create_app, factory=True, log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="the bare ASGI endpoint, one process per worker")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    sock = listening_socket(args.host, args.port)
+    # Forked before anything heavy is imported: each worker loads the model itself.
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_serve, args=(sock, args.log_level), daemon=True)
+        for _ in range(args.workers)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        for worker in workers:
+            worker.terminate()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+    raise SystemExit(max(abs(w.exitcode or 0) for w in workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -242,8 +242,7 @@ def _ready(port: int) -> bool:
 
 
 def bare_command(workers: int) -> list[str]:
-    app = ["-m", "uvicorn", "benchmarks.bare_asgi:create_app", "--factory"]
-    return [sys.executable, *app, "--workers", str(workers), "--log-level", "warning"]
+    return [sys.executable, "-m", "benchmarks.bare_asgi", "--workers", str(workers)]
 
 
 def bentoml_command(target: str) -> list[str]:
