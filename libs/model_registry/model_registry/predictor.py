@@ -10,12 +10,19 @@ of the kind's files) and the kind's files: `pipeline.joblib` for a scikit-learn 
 Loading verifies every file against its recorded sha256 before reading it: the joblib pickle is
 unpickled only if its bytes are the ones training wrote. torch loads the weights with
 `weights_only=True`. docs/adr/0012 says why the pipeline is still a pickle.
+
+A binary HistGradientBoostingClassifier (the baseline) scores through treelite's tree evaluator:
+the same trees without scikit-learn's per-call input checks and categorical re-encoding, which
+cost about 1.5 ms per call whatever the rows (docs/benchmarks.md). Its scores agree with
+scikit-learn's to rounding (the trees' sums run in another order), which loading checks on a
+probe; a model treelite cannot import, or whose scores differ, is scored by scikit-learn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
@@ -32,12 +39,16 @@ from feature_definitions.labels import LABEL
 from model_registry.encoding import MISSING_CATEGORY, TabularEncoding, categorical_strings
 from model_registry.network import NetworkConfig, WideDeepNet
 
+log = logging.getLogger(__name__)
+
 MANIFEST = "predictor.json"
 # 2: the sha256 of every file is recorded and verified (1 had none).
 FORMAT = 2
 PredictorKind = Literal["sklearn", "torch"]
 # Rows scored per forward pass: bounds the network's memory on a large frame.
 CHUNK_ROWS = 65_536
+# How far treelite's scores may be from scikit-learn's on the probe (seen: 4e-16).
+COMPILED_TOLERANCE = 1e-9
 
 
 class PredictorError(ValueError):
@@ -152,6 +163,11 @@ class Predictor(ABC):
     def _write(self, directory: Path) -> list[str]:
         """Write the kind's files into `directory`; return their names."""
 
+    @property
+    def engine(self) -> str:
+        """What computes the scores (the kind, unless a subclass says more)."""
+        return self.kind
+
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """P(delayed) per row of `frame`, float64."""
         return self._probabilities(model_frame(frame, self.features))
@@ -188,6 +204,14 @@ class SklearnPredictor(Predictor):
         super().__init__(features, threshold)
         self.pipeline = pipeline
         self._direct = _DirectInput.of(pipeline, [f.name for f in self.features])
+        self._trees = None if self._direct is None else CompiledTrees.of(self._direct)
+
+    @property
+    def engine(self) -> str:
+        """What scores: "treelite", "scikit-learn (direct input)" or "scikit-learn"."""
+        if self._trees is not None:
+            return "treelite"
+        return "scikit-learn" if self._direct is None else "scikit-learn (direct input)"
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         if self._direct is None:
@@ -195,6 +219,8 @@ class SklearnPredictor(Predictor):
         # The encoded matrix, built without the model frame and the ColumnTransformer (a few
         # milliseconds per call, whatever the rows): the same values reach the same model.
         matrix = self._direct.matrix(model_columns(frame, self.features))
+        if self._trees is not None:
+            return self._trees(matrix)
         return np.asarray(self._direct.model.predict_proba(matrix)[:, 1], dtype="float64")
 
     def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
@@ -285,6 +311,70 @@ class _DirectInput:
                     block[:, j] = [code.get(str(value), unknown) for value in columns[name]]
             blocks.append(block)
         return np.hstack(blocks) if blocks else np.zeros((rows, 0), dtype="float64")
+
+    def probe(self, rows: int = 512, seed: int = 0) -> np.ndarray:
+        """Rows the first step could give: each encoded column takes its known codes and the
+        unknown one; each passed-through column numbers of both signs over eight orders of
+        magnitude, a few of them missing."""
+        rng = np.random.default_rng(seed)
+        blocks = []
+        encoders = iter(self._unknown)
+        for names, codes in self._parts:
+            shape = (rows, len(names))
+            if codes is None:
+                block = rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 5, shape)
+                block[rng.random(shape) < 0.05] = np.nan
+            else:
+                unknown = next(encoders)
+                block = np.column_stack(
+                    [rng.choice([*code.values(), unknown], rows) for code in codes]
+                ).astype("float64")
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.zeros((rows, 0), dtype="float64")
+
+
+class CompiledTrees:
+    """A fitted binary HistGradientBoostingClassifier as treelite's tree evaluator (public API:
+    `treelite.sklearn.import_model`, `treelite.gtil.predict`); called with the model's input
+    matrix, it gives P(class 1)."""
+
+    def __init__(self, model: Any) -> None:
+        import treelite
+
+        self._model = treelite.sklearn.import_model(model)
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        import treelite
+
+        if not len(matrix):
+            return np.zeros(0, dtype="float64")
+        # One thread: the server's workers and batches are the parallelism.
+        scores = treelite.gtil.predict(self._model, matrix, nthread=1)
+        return np.asarray(scores, dtype="float64").reshape(len(matrix))
+
+    @classmethod
+    def of(cls, direct: _DirectInput) -> CompiledTrees | None:
+        """The compiled trees of `direct`'s model, when it is a binary HistGradientBoosting
+        classifier that treelite imports and that scores its probe as scikit-learn does;
+        otherwise None, logged."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        model = direct.model
+        if not isinstance(model, HistGradientBoostingClassifier) or len(model.classes_) != 2:
+            return None
+        probe = direct.probe()
+        try:
+            trees = cls(model)
+            actual = trees(probe)
+        except Exception as error:  # treelite's errors for a model it cannot read
+            log.warning("scoring with scikit-learn: treelite cannot import the model: %r", error)
+            return None
+        expected = model.predict_proba(probe)[:, 1]
+        worst = float(np.max(np.abs(actual - expected)))
+        if not worst <= COMPILED_TOLERANCE:
+            log.warning("scoring with scikit-learn: treelite's scores differ by %g", worst)
+            return None
+        return trees
 
 
 class TorchPredictor(Predictor):

@@ -1,15 +1,19 @@
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from feature_definitions.features import Feature
+from model_registry import predictor as predictor_module
 from model_registry.predictor import (
     MANIFEST,
     ModelIntegrityError,
@@ -92,11 +96,10 @@ def test_a_manifest_without_hashes_or_of_the_old_format_is_refused(tmp_path: Pat
         load_predictor(directory)
 
 
-def _ordinal_boosting() -> SklearnPredictor:
+def _ordinal_boosting(rows: int = 400, trees: int = 20) -> SklearnPredictor:
     """The baseline's shape (services/train): ordinal codes for the categories, the numbers
     passed through, a gradient boosting model that reads the codes as categories."""
     rng = np.random.default_rng(0)
-    rows = 400
     table = pd.DataFrame(
         {
             "carrier": rng.choice(["UA", "AA", "B6"], rows).astype(object),
@@ -116,7 +119,7 @@ def _ordinal_boosting() -> SklearnPredictor:
         ],
         remainder="passthrough",
     )
-    model = HistGradientBoostingClassifier(categorical_features=[0, 1], max_iter=20)
+    model = HistGradientBoostingClassifier(categorical_features=[0, 1], max_iter=trees)
     pipeline = Pipeline([("encode", encode), ("model", model)]).fit(table, delayed)
     features = [
         Feature("carrier", "categorical"),
@@ -127,9 +130,9 @@ def _ordinal_boosting() -> SklearnPredictor:
     return SklearnPredictor(pipeline, features, threshold=0.5)
 
 
-def test_the_direct_encoding_scores_exactly_as_the_pipeline() -> None:
+def test_the_direct_encoding_scores_as_the_pipeline() -> None:
     predictor = _ordinal_boosting()
-    assert predictor._direct is not None  # the fast path is the one under test
+    assert predictor.engine == "treelite"  # the fast path is the one under test
     # Unseen and missing categories, integer and float columns, an extra column.
     request = pd.DataFrame(
         {
@@ -141,9 +144,64 @@ def test_the_direct_encoding_scores_exactly_as_the_pipeline() -> None:
         }
     )
     expected = predictor.pipeline.predict_proba(model_frame(request, predictor.features))[:, 1]
-    assert np.array_equal(predictor.predict_proba(request), expected)
+    # treelite sums the trees in another order than scikit-learn: equal to rounding.
+    assert np.allclose(predictor.predict_proba(request), expected, rtol=0, atol=1e-12)
     # Object columns and nullable numbers go through the column-by-column conversion.
     loose = request.astype({"carrier": object, "dep_hour": "Int64"})
-    assert np.array_equal(predictor.predict_proba(loose), expected)
+    assert np.array_equal(predictor.predict_proba(loose), predictor.predict_proba(request))
     with pytest.raises(PredictorError, match=r"rate \(1 rows\)"):
         predictor.predict_proba(request.assign(rate=[0.1, np.inf, 0.5, 0.0, 1.0]))
+
+
+BOOSTING = _ordinal_boosting(rows=2000, trees=60)
+CARRIERS = st.sampled_from(["UA", "AA", "B6", "ZZ", None])
+ORIGINS = st.sampled_from(["EWR", "JFK", "LGA", None])
+NUMBERS = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(CARRIERS, ORIGINS, NUMBERS, NUMBERS), min_size=1, max_size=40),
+)
+def test_compiled_trees_score_any_request_as_scikit_learn(
+    rows: list[tuple[str | None, str | None, float, float]],
+) -> None:
+    carrier, origin, dep_hour, rate = zip(*rows, strict=True)
+    request = pd.DataFrame(
+        {
+            "carrier": pd.array(carrier, dtype="string"),
+            "origin": pd.array(origin, dtype="string"),
+            "dep_hour": np.array(dep_hour),
+            "rate": np.array(rate),
+        }
+    )
+    model_input = model_frame(request, BOOSTING.features)
+    expected = BOOSTING.pipeline.predict_proba(model_input)[:, 1]
+    actual = BOOSTING.predict_proba(request)
+    assert BOOSTING.engine == "treelite"
+    assert np.allclose(actual, expected, rtol=0, atol=1e-12)
+    # The decision can differ only for a score within rounding of the threshold.
+    threshold = BOOSTING.threshold
+    near = np.abs(expected - threshold) <= 1e-12
+    assert np.array_equal((actual >= threshold)[~near], (expected >= threshold)[~near])
+
+
+def test_a_model_whose_compiled_scores_differ_is_scored_by_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No difference is small enough: the probe's check must reject the compiled trees.
+    monkeypatch.setattr(predictor_module, "COMPILED_TOLERANCE", -1.0)
+    with caplog.at_level(logging.WARNING, logger=predictor_module.__name__):
+        predictor = _ordinal_boosting()
+    assert predictor.engine == "scikit-learn (direct input)"
+    assert "treelite's scores differ by" in caplog.text
+    request = pd.DataFrame(
+        {"carrier": ["UA", "ZZ"], "origin": ["EWR", "LGA"], "dep_hour": [3, 22], "rate": [0.2, 0.7]}
+    )
+    expected = predictor.pipeline.predict_proba(model_frame(request, predictor.features))[:, 1]
+    assert np.array_equal(predictor.predict_proba(request), expected)
+
+
+def test_only_binary_boosting_is_compiled() -> None:
+    assert sklearn_predictor().engine == "scikit-learn"
+    assert torch_predictor().engine == "torch"

@@ -120,7 +120,12 @@ class FlightDelayService:
         STATE.loaded = True
         PSI_THRESHOLD.set(self.loaded.psi_threshold)
         READY.set(1)
-        log.info("serving %s with the data at %s", self.model.tag, location())
+        log.info(
+            "serving %s (scored by %s) with the data at %s",
+            self.model.tag,
+            self.loaded.predictor.engine,
+            location(),
+        )
 
     def __is_ready__(self) -> bool:
         return self.loaded is not None
