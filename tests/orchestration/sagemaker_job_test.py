@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
 from flight_orchestration.commands import run_params
@@ -117,4 +118,4 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
         "StoppingCondition",
     ):
         assert recorded(job[key], expected[key]), key
-    assert job["HyperParameters"]["train.torch.epochs"] == "1"
+    assert yaml.safe_load(job["HyperParameters"]["train"])["torch"]["epochs"] == 1
