@@ -138,27 +138,40 @@ async def _request(
     return int(status_line.split()[1])
 
 
+async def _connect(port: int, body: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A keep-alive connection that has had one request answered. Opened one at a time, so the
+    server's workers share them: opened together, nearly all land on one worker, whose accept
+    loop takes the whole backlog in one wake-up (measured: 16 of 16 connections on one of two
+    workers in most tries, for both servers), and a two-worker server is measured as one."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await _request(reader, writer, _post(body))
+    return reader, writer
+
+
+def _post(body: bytes) -> bytes:
+    return (
+        b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    )
+
+
 async def _load(
     port: int, bodies: list[bytes], concurrency: int, seconds: float, warmup: float
 ) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    connections = [await _connect(port, bodies[i % len(bodies)]) for i in range(concurrency)]
     begin = time.perf_counter()
     measure_from, stop_at = begin + warmup, begin + warmup + seconds
 
     async def client(index: int) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = connections[index]
         i = index
         try:
             while (now := time.perf_counter()) < stop_at:
                 body = bodies[i % len(bodies)]
                 i += concurrency
-                request = (
-                    b"POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\n"
-                    b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-                    % (len(body), body)
-                )
-                status = await _request(reader, writer, request)
+                status = await _request(reader, writer, _post(body))
                 if now >= measure_from:
                     latencies.append(time.perf_counter() - now)
                     statuses[status] = statuses.get(status, 0) + 1
