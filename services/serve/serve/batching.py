@@ -1,44 +1,58 @@
 """The model call, batched inside the process: requests that arrive while the model scores one
 batch are scored together in the next. No HTTP route, no serialisation, no waiting timer: an idle
-server scores a request at once, a busy one in batches as large as the load makes them."""
+server scores a request at once, a busy one in batches as large as the load makes them.
+
+A request reaches the scoring thread as it came (for serve, its flights), and its rows are
+prepared there (the features), so a request costs one hop to a thread, not one to prepare it and
+another to score it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sized
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
+Request = TypeVar("Request", bound=Sized)
 Score = Callable[[pd.DataFrame], np.ndarray]
 # Told each batch's rows and their scores, in the scoring thread (metrics, drift).
 Observe = Callable[[pd.DataFrame, np.ndarray], None]
-Batch = list[tuple[pd.DataFrame, "asyncio.Future[np.ndarray]"]]
 log = logging.getLogger("serve")
 
 
-class Batcher:
-    """Calls `score` (in a thread) on the rows of concurrent `__call__`s, at most `max_rows`
-    rows per call; a request is never split, so one larger than `max_rows` is scored alone."""
+class Batcher(Generic[Request]):
+    """Calls `score` (in a thread) on the rows `prepare` makes of concurrent `__call__`s'
+    requests, at most `max_rows` rows (a request's `len`) per call; a request is never split,
+    so one larger than `max_rows` is scored alone. A request whose `prepare` raises gets that
+    error; the others of its batch are scored."""
 
-    def __init__(self, score: Score, max_rows: int, observe: Observe | None = None) -> None:
+    def __init__(
+        self,
+        prepare: Callable[[Request], pd.DataFrame],
+        score: Score,
+        max_rows: int,
+        observe: Observe | None = None,
+    ) -> None:
+        self._prepare = prepare
         self._score = score
         self._max_rows = max_rows
         self._observe = observe
-        self._pending: Batch = []
+        self._pending: list[tuple[Request, asyncio.Future[np.ndarray]]] = []
         self._draining = False
 
-    async def __call__(self, rows: pd.DataFrame) -> np.ndarray:
+    async def __call__(self, request: Request) -> np.ndarray:
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, future))
+        self._pending.append((request, future))
         if not self._draining:
             self._draining = True
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _take(self) -> Batch:
-        taken: Batch = []
+    def _take(self) -> list[tuple[Request, asyncio.Future[np.ndarray]]]:
+        taken: list[tuple[Request, asyncio.Future[np.ndarray]]] = []
         total = 0
         while self._pending and (not taken or total + len(self._pending[0][0]) <= self._max_rows):
             request = self._pending.pop(0)
@@ -51,36 +65,66 @@ class Batcher:
         try:
             while self._pending:
                 batch = self._take()
-                frames = [rows for rows, _ in batch]
+                requests = [request for request, _ in batch]
+                futures = [future for _, future in batch]
 
-                def answer(scores: np.ndarray, batch: Batch = batch) -> None:
-                    loop.call_soon_threadsafe(self._answer, batch, scores)
+                def answer(
+                    results: list[np.ndarray | BaseException],
+                    futures: list[asyncio.Future[np.ndarray]] = futures,
+                ) -> None:
+                    loop.call_soon_threadsafe(self._answer, futures, results)
 
                 try:
-                    await asyncio.to_thread(self._score_all, frames, answer)
+                    await asyncio.to_thread(self._score_all, requests, answer)
                 except Exception as error:
-                    if all(future.done() for _, future in batch):
+                    if all(future.done() for future in futures):
                         # Answered: what failed is observe (metrics, drift), not the scores.
                         log.exception("observing a batch failed")
-                    for _, future in batch:
+                    for future in futures:
                         if not future.done():
                             future.set_exception(error)
         finally:
             self._draining = False
 
     @staticmethod
-    def _answer(batch: Batch, scores: np.ndarray) -> None:
-        start = 0
-        for rows, future in batch:
-            if not future.done():
-                future.set_result(scores[start : start + len(rows)])
-            start += len(rows)
+    def _answer(
+        futures: list[asyncio.Future[np.ndarray]], results: list[np.ndarray | BaseException]
+    ) -> None:
+        for future, result in zip(futures, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
-    def _score_all(self, frames: list[pd.DataFrame], answer: Callable[[np.ndarray], None]) -> None:
-        """Score the rows, answer the requests, then observe: the drift update and the
-        metrics are not part of a request's latency."""
+    def _score_all(
+        self,
+        requests: list[Request],
+        answer: Callable[[list[np.ndarray | BaseException]], None],
+    ) -> None:
+        """Prepare and score the requests' rows, answer the requests, then observe: the drift
+        update and the metrics are not part of a request's latency."""
+        prepared: list[pd.DataFrame | BaseException] = []
+        for request in requests:
+            try:
+                prepared.append(self._prepare(request))
+            except Exception as error:
+                prepared.append(error)
+        frames = [frame for frame in prepared if isinstance(frame, pd.DataFrame)]
+        if not frames:
+            answer([error for error in prepared if isinstance(error, BaseException)])
+            return
         rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         scores = np.asarray(self._score(rows), dtype="float64")
-        answer(scores)
+        results: list[np.ndarray | BaseException] = []
+        start = 0
+        for frame in prepared:
+            if isinstance(frame, BaseException):
+                results.append(frame)
+            else:
+                results.append(scores[start : start + len(frame)])
+                start += len(frame)
+        answer(results)
         if self._observe is not None:
             self._observe(rows, scores)

@@ -18,18 +18,25 @@ class Model:
         return rows["x"].to_numpy(dtype="float64") * 10
 
 
-def _rows(*values: float) -> pd.DataFrame:
-    return pd.DataFrame({"x": list(values)})
+def _rows(*values: float) -> list[float]:
+    """A request: its rows' values of x."""
+    return list(values)
 
 
-async def _gather(batcher: Batcher, requests: list[pd.DataFrame]) -> list[list[float]]:
+def _as_rows(request: list[float]) -> pd.DataFrame:
+    if any(value < 0 for value in request):
+        raise ValueError(f"negative x in {request}")
+    return pd.DataFrame({"x": request})
+
+
+async def _gather(batcher: Batcher[list[float]], requests: list[list[float]]) -> list[list[float]]:
     results = await asyncio.gather(*(batcher(rows) for rows in requests))
     return [r.tolist() for r in results]
 
 
 def test_concurrent_requests_are_scored_together_and_answered_in_order() -> None:
     model = Model()
-    batcher = Batcher(model, max_rows=10)
+    batcher = Batcher(_as_rows, model, max_rows=10)
     requests = [_rows(1), _rows(2, 3), _rows(4)]
     assert asyncio.run(_gather(batcher, requests)) == [[10.0], [20.0, 30.0], [40.0]]
     # All three arrived before the first call started: one call.
@@ -38,7 +45,7 @@ def test_concurrent_requests_are_scored_together_and_answered_in_order() -> None
 
 def test_a_call_holds_at_most_max_rows_and_never_splits_a_request() -> None:
     model = Model()
-    batcher = Batcher(model, max_rows=3)
+    batcher = Batcher(_as_rows, model, max_rows=3)
     requests = [_rows(1, 2), _rows(3, 4), _rows(5, 6, 7, 8)]
     assert asyncio.run(_gather(batcher, requests))[2] == [50.0, 60.0, 70.0, 80.0]
     assert model.calls == [[1, 2], [3, 4], [5, 6, 7, 8]]
@@ -48,7 +55,7 @@ def test_every_request_of_a_failed_call_gets_the_error_and_the_next_call_works()
     def failing(rows: pd.DataFrame) -> np.ndarray:
         raise ValueError("bad rows")
 
-    batcher = Batcher(failing, max_rows=10)
+    batcher = Batcher(_as_rows, failing, max_rows=10)
 
     async def run() -> list[BaseException | np.ndarray]:
         return list(
@@ -63,7 +70,32 @@ def test_every_request_of_a_failed_call_gets_the_error_and_the_next_call_works()
 def test_observe_sees_each_call() -> None:
     seen: list[tuple[int, list[float]]] = []
     batcher = Batcher(
-        Model(), 10, observe=lambda rows, scores: seen.append((len(rows), scores.tolist()))
+        _as_rows,
+        Model(),
+        10,
+        observe=lambda rows, scores: seen.append((len(rows), scores.tolist())),
     )
     asyncio.run(_gather(batcher, [_rows(1), _rows(2)]))
     assert seen == [(2, [10.0, 20.0])]
+
+
+def test_a_request_whose_rows_cannot_be_prepared_gets_its_error_and_its_batch_is_scored() -> None:
+    model = Model()
+    batcher = Batcher(_as_rows, model, max_rows=10)
+
+    async def run() -> list[BaseException | np.ndarray]:
+        requests = [_rows(1), _rows(-2), _rows(3, 4)]
+        return list(await asyncio.gather(*map(batcher, requests), return_exceptions=True))
+
+    first, bad, last = asyncio.run(run())
+    assert isinstance(bad, ValueError) and str(bad) == "negative x in [-2]"
+    assert [np.asarray(first).tolist(), np.asarray(last).tolist()] == [[10.0], [30.0, 40.0]]
+    assert model.calls == [[1, 3, 4]]
+
+
+def test_a_batch_of_requests_that_all_fail_to_prepare_scores_nothing() -> None:
+    model = Model()
+    batcher = Batcher(_as_rows, model, max_rows=10)
+    with pytest.raises(ValueError, match="negative x"):
+        asyncio.run(batcher(_rows(-1)))
+    assert model.calls == []

@@ -101,7 +101,7 @@ class FlightDelayService:
     def __init__(self) -> None:
         self.loaded: Loaded | None = None
         self.drift_lock = threading.Lock()
-        self.batcher = Batcher(self._score, MAX_BATCH_ROWS, observe=self._observe)
+        self.batcher = Batcher(self._features, self._score, MAX_BATCH_ROWS, observe=self._observe)
         READY.set(0)
         # Loading takes seconds; the server answers /livez and a 503 /readyz meanwhile.
         threading.Thread(target=self._load, name="load", daemon=True).start()
@@ -159,8 +159,8 @@ class FlightDelayService:
     @bentoml.api(input_spec=PredictRequest)
     async def predict(self, flights: list[Flight]) -> PredictResponse:
         """P(delayed) and the decision for each flight, in order."""
-        features = await asyncio.to_thread(self._features, flights)
-        probabilities = await self.batcher(features)
+        # Features and the model in one thread hop: the batcher computes them in its thread.
+        probabilities = await self.batcher(flights)
         threshold = self._ready().predictor.threshold
         return PredictResponse(
             model=str(self.model.tag),
