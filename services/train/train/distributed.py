@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -85,20 +86,24 @@ def launch_local(
     if nnodes == 1:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     try:
-        torchrun.run(  # type: ignore[no-untyped-call]
-            torchrun.get_args_parser().parse_args(
-                [
-                    f"--nproc_per_node={nproc}",
-                    f"--nnodes={nnodes}",
-                    f"--node_rank={node_rank}",
-                    f"--master_addr={master_addr}",
-                    f"--master_port={port}",
-                    "--module",
-                    module,
-                    *args,
-                ]
+        # torchrun's logs and error files go to a directory of ours: left to itself it makes a new
+        # torchelastic_* directory in the system's temp directory per launch and never removes it.
+        with tempfile.TemporaryDirectory(prefix="torchrun-") as logs:
+            torchrun.run(  # type: ignore[no-untyped-call]
+                torchrun.get_args_parser().parse_args(
+                    [
+                        f"--log-dir={logs}",
+                        f"--nproc_per_node={nproc}",
+                        f"--nnodes={nnodes}",
+                        f"--node_rank={node_rank}",
+                        f"--master_addr={master_addr}",
+                        f"--master_port={port}",
+                        "--module",
+                        module,
+                        *args,
+                    ]
+                )
             )
-        )
     finally:
         os.environ.clear()
         os.environ.update(saved)

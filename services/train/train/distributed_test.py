@@ -4,6 +4,7 @@ The global batch is the same rows either way, so the difference comes from round
 dropout masks alone."""
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,18 @@ def fit_and_score(features: Path, run: Path, *extra: str) -> tuple[dict, float]:
 
 
 @pytest.mark.timeout(300)
-def test_two_processes_reach_the_single_process_quality(features: Path, tmp_path: Path) -> None:
+def test_two_processes_reach_the_single_process_quality(
+    features: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    # tempfile's documented default directory: where torchrun would leave its log directories.
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     single, single_auc = fit_and_score(features, tmp_path / "single")
     double, double_auc = fit_and_score(features, tmp_path / "double", "--nproc-per-node", "2")
+    # A directory per launch, never removed (torch's compile cache, torchinductor_<user>, is
+    # one directory, reused).
+    assert [p.name for p in temp.iterdir() if p.name.startswith("torchelastic_")] == []
     assert (single["world_size"], single["backend"]) == (1, None)
     assert (double["world_size"], double["backend"]) == (2, "gloo")
     assert single_auc > 0.75
