@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
@@ -294,23 +294,31 @@ class _DirectInput:
         direct._unknown = unknown
         return direct
 
+    def _walk(self) -> Iterator[tuple[list[str], list[dict[str, float]] | None, float]]:
+        """Each transformer's columns, its codes (None when passed through) and its unknown
+        code (NaN when passed through), in output order."""
+        encoders = iter(self._unknown)
+        for names, codes in self._parts:
+            yield names, codes, (np.nan if codes is None else next(encoders))
+
+    @staticmethod
+    def _stack(blocks: list[np.ndarray], rows: int) -> np.ndarray:
+        return np.hstack(blocks) if blocks else np.zeros((rows, 0), dtype="float64")
+
     def matrix(self, columns: Mapping[str, np.ndarray | list[str]]) -> np.ndarray:
         """model_columns' `columns` as the first step's float64 output."""
         rows = len(next(iter(columns.values()))) if columns else 0
         blocks = []
-        encoders = iter(self._unknown)
-        for names, codes in self._parts:
+        for names, codes, unknown in self._walk():
+            block = np.empty((rows, len(names)), dtype="float64")
             if codes is None:
-                block = np.empty((rows, len(names)), dtype="float64")
                 for j, name in enumerate(names):
                     block[:, j] = columns[name]
             else:
-                unknown = next(encoders)
-                block = np.empty((rows, len(names)), dtype="float64")
                 for j, (name, code) in enumerate(zip(names, codes, strict=True)):
                     block[:, j] = [code.get(str(value), unknown) for value in columns[name]]
             blocks.append(block)
-        return np.hstack(blocks) if blocks else np.zeros((rows, 0), dtype="float64")
+        return self._stack(blocks, rows)
 
     def probe(self, rows: int = 512, seed: int = 0) -> np.ndarray:
         """Rows the first step could give: each encoded column takes its known codes and the
@@ -318,19 +326,17 @@ class _DirectInput:
         magnitude, a few of them missing."""
         rng = np.random.default_rng(seed)
         blocks = []
-        encoders = iter(self._unknown)
-        for names, codes in self._parts:
+        for names, codes, unknown in self._walk():
             shape = (rows, len(names))
             if codes is None:
                 block = rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 5, shape)
                 block[rng.random(shape) < 0.05] = np.nan
             else:
-                unknown = next(encoders)
                 block = np.column_stack(
                     [rng.choice([*code.values(), unknown], rows) for code in codes]
                 ).astype("float64")
             blocks.append(block)
-        return np.hstack(blocks) if blocks else np.zeros((rows, 0), dtype="float64")
+        return self._stack(blocks, rows)
 
 
 class CompiledTrees:
@@ -342,14 +348,13 @@ class CompiledTrees:
         import treelite
 
         self._model = treelite.sklearn.import_model(model)
+        self._predict = treelite.gtil.predict
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        import treelite
-
         if not len(matrix):
             return np.zeros(0, dtype="float64")
         # One thread: the server's workers and batches are the parallelism.
-        scores = treelite.gtil.predict(self._model, matrix, nthread=1)
+        scores = self._predict(self._model, matrix, nthread=1)
         return np.asarray(scores, dtype="float64").reshape(len(matrix))
 
     @classmethod
