@@ -44,15 +44,21 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     env = server_env(world.home, serving_data(workdir, world.features))
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)
-        # Alive, but the online store is not there yet: not ready, and /predict says so.
+        # Alive, but the online store is not there yet: not ready.
         with running.client() as client:
             waiting = client.get("/readyz")
             assert waiting.status_code == 503 and waiting.json()["status"] == "loading"
-            flight = as_request(request_flights(world.features, world.curated).iloc[:1])
-            assert client.post("/predict", json={"flights": flight}).status_code == 503
             assert "\nflight_delay_ready 0.0\n" in client.get("/metrics").text
-        store.parent.mkdir()
-        shutil.copy(world.store, store)
+            # A request to a worker still loading waits for the load (READY_WAIT_SECONDS), not
+            # a 503 at once: a load balancer may have seen another worker ready.
+            flight = as_request(request_flights(world.features, world.curated).iloc[:1])
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(client.post, "/predict", json={"flights": flight})
+                time.sleep(1)
+                assert not pending.done()
+                store.parent.mkdir()
+                shutil.copy(world.store, store)
+                assert pending.result(timeout=60).status_code == 200
         running.wait_ready()
         yield running
 

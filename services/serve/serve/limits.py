@@ -36,3 +36,7 @@ MAX_BATCH_ROWS = 4 * MAX_FLIGHTS
 MAX_CONCURRENCY = 64
 # BentoML answers 504 past this; the load balancer's idle timeout (60 s) must be longer.
 REQUEST_TIMEOUT_SECONDS = 30
+# How long a request that reaches a worker still loading waits for it before a 503: another
+# worker of the server may have answered /readyz already (readiness is per worker), and the
+# workers load the same files, seconds apart. Well inside the request timeout.
+READY_WAIT_SECONDS = 10

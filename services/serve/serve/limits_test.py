@@ -1,6 +1,13 @@
 import json
 
-from serve.limits import LARGEST_FLIGHT, MAX_BATCH_ROWS, MAX_BODY_BYTES, MAX_FLIGHTS
+from serve.limits import (
+    LARGEST_FLIGHT,
+    MAX_BATCH_ROWS,
+    MAX_BODY_BYTES,
+    MAX_FLIGHTS,
+    READY_WAIT_SECONDS,
+    REQUEST_TIMEOUT_SECONDS,
+)
 from serve.schema import PredictRequest
 
 
@@ -12,3 +19,7 @@ def test_the_largest_valid_request_fits_the_body_limit_even_indented() -> None:
 
 def test_one_request_always_fits_one_model_call() -> None:
     assert MAX_BATCH_ROWS >= MAX_FLIGHTS
+
+
+def test_a_request_waiting_for_its_worker_to_load_gets_its_503_before_the_timeout() -> None:
+    assert 0 < READY_WAIT_SECONDS < REQUEST_TIMEOUT_SECONDS

@@ -40,6 +40,41 @@ class Loaded:
     store: OnlineStore
 
 
+class LoadState:
+    """What this worker's loader has done, for /readyz and for requests (one per process, like
+    the metrics). Readiness is a worker's own: a load balancer's /readyz reaches one worker, and
+    a request after it may reach another that is a moment behind, so a request waits (bounded)
+    for its worker's load to end instead of answering 503 at once."""
+
+    def __init__(self) -> None:
+        self.loaded: Loaded | None = None
+        self.error: str | None = None
+        self._ended = threading.Event()
+
+    def succeeded(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self._ended.set()
+
+    def failed(self, error: str) -> None:
+        self.error = error
+        self._ended.set()
+
+    def wait(self, seconds: float) -> Loaded | None:
+        """What was loaded; while the load is under way, wait for it at most `seconds`. None
+        if it failed or is still under way."""
+        if self.loaded is None:
+            self._ended.wait(seconds)
+        return self.loaded
+
+    def detail(self) -> dict[str, str] | None:
+        """/readyz's 503 body: None once loaded."""
+        if self.loaded is not None:
+            return None
+        if self.error is not None:
+            return {"status": "failed", "error": self.error}
+        return {"status": "loading", "waiting_for": "the model, statistics and online store"}
+
+
 _SCORING_THREAD = threading.local()
 
 

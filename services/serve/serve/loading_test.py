@@ -11,7 +11,7 @@ from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
 from feature_definitions.weather import WEATHER_COLUMNS
 from model_registry.predictor import SklearnPredictor
 from online_store.store import write_store
-from serve.loading import LoadError, load, one_openmp_thread
+from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
 
 FEATURE_STATS = {
@@ -149,3 +149,34 @@ def test_scoring_threads_use_one_openmp_thread() -> None:
     thread.start()
     thread.join()
     assert seen == [{1}]
+
+
+def test_a_request_waits_for_a_load_under_way_and_gets_what_it_loaded(
+    model: Path, data: Path
+) -> None:
+    _empty_store(data / ONLINE_STORE)
+    state = LoadState()
+    seen: list[object] = []
+    waiter = threading.Thread(target=lambda: seen.append(state.wait(60)))
+    waiter.start()
+    assert state.detail() == {
+        "status": "loading",
+        "waiting_for": "the model, statistics and online store",
+    }
+    loaded = load(model, str(data), wait_seconds=0)
+    state.succeeded(loaded)
+    waiter.join(timeout=10)
+    # The waiter woke when the load ended, long before its 60 s.
+    assert not waiter.is_alive() and seen == [loaded]
+    assert state.detail() is None
+
+
+def test_the_wait_is_bounded_and_a_failed_load_ends_it_at_once() -> None:
+    state = LoadState()
+    assert state.wait(0.05) is None
+    state.failed("statistics: no psi_threshold")
+    waiter = threading.Thread(target=lambda: state.wait(60))
+    waiter.start()
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+    assert state.detail() == {"status": "failed", "error": "statistics: no psi_threshold"}

@@ -22,9 +22,10 @@ from serve.limits import (
     MAX_BATCH_ROWS,
     MAX_BODY_BYTES,
     MAX_CONCURRENCY,
+    READY_WAIT_SECONDS,
     REQUEST_TIMEOUT_SECONDS,
 )
-from serve.loading import Loaded, LoadError, load, one_openmp_thread
+from serve.loading import Loaded, LoadError, LoadState, load, one_openmp_thread
 from serve.middleware import BodyLimit, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
@@ -73,21 +74,6 @@ BATCH_ROWS = bentoml.metrics.Histogram(
 )
 
 
-class LoadState:
-    """What this worker's loader is doing, for /readyz (one per process, like the metrics)."""
-
-    def __init__(self) -> None:
-        self.error: str | None = None
-        self.loaded = False
-
-    def detail(self) -> dict[str, str] | None:
-        if self.loaded:
-            return None
-        if self.error is not None:
-            return {"status": "failed", "error": self.error}
-        return {"status": "loading", "waiting_for": "the model, statistics and online store"}
-
-
 STATE = LoadState()
 
 
@@ -99,7 +85,6 @@ class FlightDelayService:
     model = bentoml.models.BentoModel(promoted_tag())
 
     def __init__(self) -> None:
-        self.loaded: Loaded | None = None
         self.drift_lock = threading.Lock()
         self.batcher = Batcher(self._features, self._score, MAX_BATCH_ROWS, observe=self._observe)
         READY.set(0)
@@ -108,32 +93,35 @@ class FlightDelayService:
 
     def _load(self) -> None:
         try:
-            self.loaded = load(Path(self.model.path), location(), wait_seconds())
+            loaded = load(Path(self.model.path), location(), wait_seconds())
         except Exception as error:
             # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
             # saying "loading" forever.
             kind = error.kind if isinstance(error, LoadError) else "unexpected"
-            STATE.error = str(error) if isinstance(error, LoadError) else repr(error)
+            STATE.failed(str(error) if isinstance(error, LoadError) else repr(error))
             LOAD_FAILURES.labels(kind=kind).inc()
             log.exception("cannot load: %s", STATE.error)
             return
-        STATE.loaded = True
-        PSI_THRESHOLD.set(self.loaded.psi_threshold)
+        PSI_THRESHOLD.set(loaded.psi_threshold)
+        STATE.succeeded(loaded)
         READY.set(1)
         log.info(
             "serving %s (scored by %s) with the data at %s",
             self.model.tag,
-            self.loaded.predictor.engine,
+            loaded.predictor.engine,
             location(),
         )
 
     def __is_ready__(self) -> bool:
-        return self.loaded is not None
+        return STATE.loaded is not None
 
     def _ready(self) -> Loaded:
-        if self.loaded is None:
+        """What this worker loaded; called from request threads, which wait for a load under
+        way (READY_WAIT_SECONDS), then answer 503."""
+        loaded = STATE.wait(READY_WAIT_SECONDS)
+        if loaded is None:
             raise ServiceUnavailable(f"not ready: {STATE.error or 'loading the model and store'}")
-        return self.loaded
+        return loaded
 
     def _features(self, flights: list[Flight]) -> pd.DataFrame:
         store = self._ready().store
