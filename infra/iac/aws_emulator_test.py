@@ -296,6 +296,16 @@ def test_apply_creates_the_platform_with_its_outputs(platform: Platform) -> None
         "landing": f"{PREFIX}-dev-landing",
     }
     assert outputs["serve_image"] == f"{outputs['ecr_repository_url']}@{FIRST}"
+    # The SageMaker training role pulls the train image, from its own repository only.
+    assert outputs["train_repository_url"].endswith("/ml-platform/train")
+    repositories = {
+        r["repositoryName"]: r["repositoryArn"]
+        for r in platform.emulator.client("ecr").describe_repositories()["repositories"]
+    }
+    role = outputs["sagemaker_training_role_arn"].rsplit("/", 1)[1]
+    pull = allows(role_statements(platform.emulator, role), "ecr:BatchGetImage")
+    assert pull(repositories["ml-platform/train"])
+    assert not pull(repositories["ml-platform/serve"])
     s3 = platform.emulator.client("s3")
     names = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     for purpose in ("dvc", "artifacts", "landing", "logs"):
@@ -324,12 +334,8 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     (container,) = definition["taskDefinition"]["containerDefinitions"]
     environment = {pair["name"]: pair["value"] for pair in container["environment"]}
     assert environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
-    iam = platform.emulator.client("iam")
     role = definition["taskDefinition"]["taskRoleArn"].rsplit("/", 1)[1]
-    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
-    statements = document["Statement"] if isinstance(document, dict) else json.loads(document)
-    read = allows(statements, "s3:GetObject")
+    read = allows(role_statements(platform.emulator, role), "s3:GetObject")
     assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/online_store/online.sqlite")
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/models/x")
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-dvc/files/x")
@@ -672,6 +678,19 @@ def matches(patterns: str | list[str], value: str) -> bool:
         fnmatch.fnmatchcase(value.lower(), pattern.lower())
         for pattern in ([patterns] if isinstance(patterns, str) else patterns)
     )
+
+
+def role_statements(emulator: Emulator, role: str) -> list[dict[str, Any]]:
+    """The statements of every inline policy of `role`."""
+    iam = emulator.client("iam")
+    statements: list[dict[str, Any]] = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if not isinstance(document, dict):
+            document = json.loads(document)
+        found = document["Statement"]
+        statements += found if isinstance(found, list) else [found]
+    return statements
 
 
 def allows(statements: list[dict[str, Any]], action: str) -> Callable[[str], bool]:

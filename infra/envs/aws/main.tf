@@ -94,6 +94,15 @@ module "ecr" {
   force_delete = !var.deletion_protection
 }
 
+# The train image, which a SageMaker training job runs (orchestration/README.md); its build and
+# push come with the pipeline services' images.
+module "ecr_train" {
+  source       = "../../modules/ecr"
+  name         = "ml-platform/train"
+  kms_key_arn  = module.kms.arn
+  force_delete = !var.deletion_protection
+}
+
 module "serve" {
   source               = "../../modules/serve"
   name                 = "${local.name}-serve"
@@ -131,7 +140,7 @@ module "sagemaker_role" {
   name                = "${local.name}-sagemaker-training"
   data_bucket_arn     = module.bucket["dvc"].arn
   artifact_bucket_arn = module.bucket["artifacts"].arn
-  ecr_repository_arn  = module.ecr.arn
+  ecr_repository_arn  = module.ecr_train.arn
   kms_key_arn         = module.kms.arn
 }
 
@@ -147,6 +156,7 @@ module "github_oidc" {
   bucket_arns                = merge({ for purpose, bucket in module.bucket : purpose => bucket.arn }, { logs = module.log_bucket.arn })
   kms_key_arn                = module.kms.arn
   ecr_repository_arn         = module.ecr.arn
+  repository_arns            = [module.ecr.arn, module.ecr_train.arn]
   ecs_cluster_arn            = module.serve.cluster_arn
   ecs_service_arn            = module.serve.service_arn
   task_definition_family     = module.serve.task_definition_family

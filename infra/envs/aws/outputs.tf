@@ -35,6 +35,11 @@ output "ecr_repository_url" {
   value       = module.ecr.url
 }
 
+output "train_repository_url" {
+  description = "The train image's repository: a SageMaker training job's image (the role may pull from it only)."
+  value       = module.ecr_train.url
+}
+
 output "airflow_url" {
   description = "The pipeline's Airflow UI (inside the VPC)."
   value       = module.mwaa.webserver_url

@@ -69,6 +69,11 @@ variable "ecr_repository_arn" {
   type        = string
 }
 
+variable "repository_arns" {
+  description = "Every image repository of the environment: the plan reads them all."
+  type        = list(string)
+}
+
 variable "ecs_cluster_arn" {
   description = "Cluster of the serve service."
   type        = string
@@ -211,9 +216,9 @@ data "aws_iam_policy_document" "read" {
     resources = ["*"] # ListAliases has no resource-level permissions
   }
   statement {
-    sid       = "ReadTheRepository"
+    sid       = "ReadTheRepositories"
     actions   = ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy"]
-    resources = [var.ecr_repository_arn]
+    resources = var.repository_arns
   }
   statement {
     sid = "DescribeTheNetwork"
