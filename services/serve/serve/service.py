@@ -6,6 +6,7 @@ metrics."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -104,6 +105,10 @@ class FlightDelayService:
             return
         PSI_THRESHOLD.set(loaded.psi_threshold)
         STATE.succeeded(loaded)
+        # What exists now (the libraries, the model, the store) lives as long as the worker.
+        # Unfrozen, every full collection walked it all: a pause of 0.1 to 0.25 s for all of a
+        # worker's requests about once a second under load (docs/benchmarks.md).
+        gc.freeze()
         READY.set(1)
         log.info(
             "serving %s (scored by %s) with the data at %s",
