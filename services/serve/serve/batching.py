@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 Request = TypeVar("Request", bound=Sized)
+Pending = list[tuple[Request, "asyncio.Future[np.ndarray]"]]
 Score = Callable[[pd.DataFrame], np.ndarray]
 # Told each batch's rows and their scores, in the scoring thread (metrics, drift).
 Observe = Callable[[pd.DataFrame, np.ndarray], None]
@@ -40,7 +41,7 @@ class Batcher(Generic[Request]):
         self._score = score
         self._max_rows = max_rows
         self._observe = observe
-        self._pending: list[tuple[Request, asyncio.Future[np.ndarray]]] = []
+        self._pending: Pending[Request] = []
         self._draining = False
 
     async def __call__(self, request: Request) -> np.ndarray:
@@ -51,8 +52,8 @@ class Batcher(Generic[Request]):
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _take(self) -> list[tuple[Request, asyncio.Future[np.ndarray]]]:
-        taken: list[tuple[Request, asyncio.Future[np.ndarray]]] = []
+    def _take(self) -> Pending[Request]:
+        taken: Pending[Request] = []
         total = 0
         while self._pending and (not taken or total + len(self._pending[0][0]) <= self._max_rows):
             request = self._pending.pop(0)
@@ -112,19 +113,9 @@ class Batcher(Generic[Request]):
             except Exception as error:
                 prepared.append(error)
         frames = [frame for frame in prepared if isinstance(frame, pd.DataFrame)]
-        if not frames:
-            answer([error for error in prepared if isinstance(error, BaseException)])
-            return
-        rows = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        scores = np.asarray(self._score(rows), dtype="float64")
-        results: list[np.ndarray | BaseException] = []
-        start = 0
-        for frame in prepared:
-            if isinstance(frame, BaseException):
-                results.append(frame)
-            else:
-                results.append(scores[start : start + len(frame)])
-                start += len(frame)
-        answer(results)
-        if self._observe is not None:
+        rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else next(iter(frames), None)
+        scores = np.zeros(0) if rows is None else np.asarray(self._score(rows), dtype="float64")
+        per_frame = iter(np.split(scores, np.cumsum([len(frame) for frame in frames])[:-1]))
+        answer([p if isinstance(p, BaseException) else next(per_frame) for p in prepared])
+        if rows is not None and self._observe is not None:
             self._observe(rows, scores)
