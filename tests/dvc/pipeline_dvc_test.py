@@ -2,30 +2,40 @@
 built artifact (packaged by Pants for this test), from landing to trained, evaluated and
 registered models; `dvc metrics show` and `dvc plots show` read the evaluation; a second
 `dvc repro` checks the artifacts and runs no stage; `dvc push` then `dvc pull` into a fresh clone
-gives identical hashes; `dvc exp run -S train...` with `dvc metrics diff` compares a variant.
-Then, as a test of the build (artifacts rebuilt with `./pants package` in the copy): a stale
-artifact stops the repro with the command to run; a change to one service's code changes
-exactly its stages, a lib change exactly the stages of the services that import it, and a
-comment in an unrelated file nothing, because the PEXes are rebuilt byte for byte."""
+gives identical hashes; `dvc exp run -S train...` with `dvc metrics diff` compares a variant; a
+stale or missing artifact stops the repro with the command to run.
+
+No `./pants` runs here: which stages a change reaches is a test of the build
+(stage_selection_test.py), so a service change does not pay for it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from tests.build.repo_copy import GIT_IDENTITY, RepoCopy
+from feature_definitions.features import FEATURE_KINDS
+from ingest.upstream import read_table
+from tests.build.repo_copy import RepoCopy
+from tests.dvc.slice_repo import (
+    SLICE_PARAMS,
+    artifacts,
+    changed_stages,
+    dvc,
+    run_dvc,
+    slice_copy,
+)
 
-# `runtime_package_dependencies` puts the packaged DVC CLI and the services' artifacts at the
-# sandbox root, the cwd, laid out as under dist/.
+# `runtime_package_dependencies` puts the services' artifacts at the sandbox root, the cwd, laid
+# out as under dist/.
 SANDBOX_ROOT = Path.cwd()
-DVC = SANDBOX_ROOT / "dvc.pex"
 STAGE_OUTPUTS = (
     "data/landing",
     "data/curated",
@@ -33,57 +43,6 @@ STAGE_OUTPUTS = (
     "data/models",
     "data/evaluation",
 )
-# Three days keep the test short; the split dates give every split some rows. Each value replaces
-# the one at its key in the repo's params.yaml; the others stay.
-SLICE_PARAMS: dict[str, dict[str, Any]] = {
-    "land": {"start": "2013-01-01", "end": "2013-01-03"},
-    "features": {
-        "split": {"train_end": "2013-01-01", "validation_end": "2013-01-02"},
-        "window_days": 7,
-    },
-    # Not params.yaml's value, so the test sees this one reach stats.json.
-    "monitor": {"psi_threshold": 0.35},
-    # Small models: the test checks the pipeline, not their quality.
-    "train": {
-        "torch": {"epochs": 2, "batch_size": 256, "hidden": [16]},
-        "baseline": {"max_iter": 20},
-    },
-}
-
-
-def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in changes.items():
-        nested = isinstance(value, dict) and isinstance(base.get(key), dict)
-        result[key] = merged(base[key], value) if nested else value
-    return result
-
-
-def run_dvc(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # The test runner's PEX variables would leak into dvc.pex and the PEXes its stages run.
-    env = {k: v for k, v in os.environ.items() if not k.lstrip("_").startswith("PEX")}
-    return subprocess.run(
-        [str(DVC), *args],
-        cwd=repo,
-        env={**env, **GIT_IDENTITY, "PANTS_DYNAMIC_UI": "false"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-def dvc(repo: Path, *args: str, with_stderr: bool = False) -> str:
-    """DVC's stdout (and stderr, where the stages report, if asked); fails the test with DVC's
-    output if it exits non-zero."""
-    result = run_dvc(repo, *args)
-    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr if with_stderr else result.stdout
-
-
-def artifacts(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["python3", "tools/artifacts.py", *args], cwd=repo, capture_output=True, text=True
-    )
 
 
 # Written by evaluate beside its outputs but not one of them (see .gitignore).
@@ -104,13 +63,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[RepoCopy, Path, 
     """A repo copy on the test slice, reproduced once; its remote; the first repro's output
     (stdout and stderr)."""
     base = tmp_path_factory.mktemp("dvc")
-    repo = RepoCopy.create(base / "repo")
-    params = yaml.safe_load((repo.root / "params.yaml").read_text())
-    repo.write("params.yaml", yaml.safe_dump(merged(params, SLICE_PARAMS), sort_keys=False))
-    repo.commit("test slice")
+    repo = slice_copy(base / "repo")
     remote = base / "remote"
     dvc(repo.root, "remote", "modify", "--local", "local", "url", str(remote))
-    artifacts(repo.root, "place", "--built", str(SANDBOX_ROOT))
+    assert artifacts(repo.root, "place", "--built", str(SANDBOX_ROOT)).returncode == 0
     first = dvc(repo.root, "repro", with_stderr=True)
     return repo, remote, first
 
@@ -136,6 +92,51 @@ def test_repro_runs_every_stage_and_writes_the_outputs(
     assert set(ignored) == {"/metrics.json", "/plots"}
     # The registration record is per machine: git ignores it and DVC does not track it.
     repo.git("check-ignore", "data/evaluation/registry.json")
+
+
+def test_the_features_keep_every_arrived_flight_with_its_weather_and_plane(
+    pipeline: tuple[RepoCopy, Path, str],
+) -> None:
+    """The stages' data against the upstream source itself: each service read only what the
+    previous one wrote, and nothing was lost or mis-joined on the way."""
+    repo, _, _ = pipeline
+    features = repo.root / "data/features"
+    flights = read_table("flights")
+    upstream = flights[(flights["month"] == 1) & (flights["day"] <= 3)]
+    parts = {n: pd.read_parquet(features / f"{n}.parquet") for n in ("train", "validation", "test")}
+    table = pd.concat(parts.values(), ignore_index=True)
+    arrived = upstream[upstream["arr_delay"].notna()]
+    assert len(table) == len(arrived)
+    assert table["delayed"].sum() == (arrived["arr_delay"] > 15).sum()
+    assert {n: p["day"].unique().tolist() for n, p in parts.items()} == {
+        "train": [1], "validation": [2], "test": [3],
+    }  # fmt: skip
+    summary = json.loads((features / "summary.json").read_text())
+    assert summary["rows_in"] == len(upstream)
+    assert summary["dropped_cancelled"] == upstream["dep_time"].isna().sum()
+    assert (
+        summary["dropped_diverted"]
+        == (upstream["dep_time"].notna() & upstream["arr_delay"].isna()).sum()
+    )
+    assert summary["history_unplaced"] == 0
+    numeric = [name for name, kind in FEATURE_KINDS.items() if kind == "numeric"]
+    assert np.isfinite(table[numeric].to_numpy(dtype="float64")).all()
+    assert table[list(FEATURE_KINDS)].notna().all().all()
+
+    # UA 1545 EWR-IAH, 05:15 on 1 January, flew in the EWR weather of 05:00 (10:00Z) upstream.
+    weather = read_table("weather")
+    expected = weather[
+        (weather["origin"] == "EWR") & (weather["time_hour"] == "2013-01-01T10:00:00Z")
+    ]
+    ua1545 = table[(table["carrier"] == "UA") & (table["flight"] == 1545) & (table["day"] == 1)]
+    for column in ("temp", "dewp", "humid", "wind_speed", "pressure"):
+        assert ua1545[column].tolist() == expected[column].tolist(), column
+    assert ua1545["weather_known"].tolist() == [1]
+    # N14228, built in 1999: 14 years old in 2013.
+    assert ua1545[["plane_known", "plane_age", "seats"]].values.tolist() == [[1, 14, 149]]
+    # Its carrier's trailing window was empty: the first UA flight of the year.
+    assert ua1545["carrier_trailing_flights"].tolist() == [0]
+    assert table["carrier_trailing_flights"].max() > 0
 
 
 def registered_models(repo: RepoCopy) -> list[dict[str, Any]]:
@@ -221,71 +222,29 @@ def test_an_experiment_on_a_train_param_shows_in_metrics_diff(
     assert "baseline.roc_auc" not in changes  # the baseline did not change
 
 
-def changed_stages(repo: RepoCopy) -> set[str]:
-    """The stages `dvc status` reports."""
-    return set(json.loads(dvc(repo.root, "status", "--json")))
-
-
-def package(repo: RepoCopy) -> None:
-    built = repo.pants("package", "services/ingest:ingest", "services/feature:feature",
-                       "services/train:train")  # fmt: skip
-    assert built.exit_code == 0, built.stderr[-3000:]
-
-
-@pytest.fixture(scope="module")
-def rebuilt(pipeline: tuple[RepoCopy, Path, str]) -> RepoCopy:
-    """The copy after its whole pipeline ran, with its artifacts rebuilt by its own Pants."""
-    repo, _, _ = pipeline
-    repo.commit("the pipeline's outputs")
-    package(repo)
-    return repo
-
-
-def test_an_artifact_built_from_the_same_code_is_the_same_bytes(rebuilt: RepoCopy) -> None:
-    assert changed_stages(rebuilt) == set()
-
-
-def test_a_stale_artifact_stops_the_repro_with_the_command_to_run(rebuilt: RepoCopy) -> None:
-    rebuilt.append("services/ingest/ingest/land.py", "\n# changed\n")
-    stale = run_dvc(rebuilt.root, "repro", "--force")
-    assert stale.returncode == 1
-    assert "services/ingest/ingest/land.py changed since it was built" in stale.stderr
-    assert "run `./pants package services/ingest:ingest`" in stale.stderr
-    assert "Running stage" not in stale.stdout + stale.stderr
-    (rebuilt.root / "dist/services.train/train.pex/PEX-INFO").rename(
-        rebuilt.root / "dist/PEX-INFO.moved"
-    )
-    missing = run_dvc(rebuilt.root, "exp", "run")
-    assert missing.returncode == 1
-    assert "dist/services.train/train.pex is missing (a stage runs it): run " in missing.stderr
-    (rebuilt.root / "dist/PEX-INFO.moved").rename(
-        rebuilt.root / "dist/services.train/train.pex/PEX-INFO"
-    )
-    rebuilt.git("checkout", "--", "services/ingest/ingest/land.py")
-    assert artifacts(rebuilt.root, "check").returncode == 0
-
-
-@pytest.mark.parametrize(
-    ("changed_file", "stages"),
-    [
-        # One service: exactly its stages.
-        ("services/ingest/ingest/curate.py", {"land", "ingest"}),
-        # A lib: the stages of the services that import it (feature and train, not ingest).
-        (
-            "libs/feature_definitions/feature_definitions/calendar.py",
-            {"features", "online_store", "train", "evaluate"},
-        ),
-        # A comment in a file no stage's service uses: nothing.
-        ("services/serve/serve/drift.py", set()),
-    ],
-)
-def test_a_change_reruns_exactly_the_stages_whose_artifact_it_changes(
-    rebuilt: RepoCopy, changed_file: str, stages: set[str]
+def test_a_stale_or_missing_artifact_stops_the_repro_with_the_command_to_run(
+    pipeline: tuple[RepoCopy, Path, str],
 ) -> None:
-    rebuilt.append(changed_file, "\n# a one-line change\n")
+    repo, _, _ = pipeline
+    changed = "services/ingest/ingest/land.py"
+    train_info = repo.root / "dist/services.train/train.pex/PEX-INFO"
+    moved = repo.root / "dist/PEX-INFO.moved"
+    repo.append(changed, "\n# changed\n")
     try:
-        package(rebuilt)
-        assert changed_stages(rebuilt) == stages
+        stale = run_dvc(repo.root, "repro", "--force")
+        assert stale.returncode == 1
+        assert f"{changed} changed since it was built" in stale.stderr
+        assert "run `./pants package services/ingest:ingest`" in stale.stderr
+        assert "Running stage" not in stale.stdout + stale.stderr
     finally:
-        rebuilt.git("checkout", "--", changed_file)
-        package(rebuilt)
+        repo.git("checkout", "--", changed)
+    train_info.rename(moved)
+    try:
+        missing = run_dvc(repo.root, "exp", "run")
+        assert missing.returncode == 1
+        assert "dist/services.train/train.pex is missing (a stage runs it): run " in missing.stderr
+        assert "Running stage" not in missing.stdout + missing.stderr
+    finally:
+        moved.rename(train_info)
+    assert artifacts(repo.root, "check").returncode == 0
+    assert changed_stages(repo.root) == set()
