@@ -10,10 +10,10 @@ tree, see tests/build/repo_copy.py): a service change runs the pipeline test, no
 from __future__ import annotations
 
 import pytest
-from tools.artifacts import artifacts_in
 
 from tests.build.repo_copy import RepoCopy
 from tests.dvc.slice_repo import changed_stages, dvc, slice_copy
+from tools.artifacts import artifacts_in
 
 
 def package(repo: RepoCopy, *options: str) -> None:
