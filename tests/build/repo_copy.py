@@ -1,8 +1,10 @@
-"""A throwaway git copy of this repo, for tests that run ./pants against a change they make.
+"""A throwaway git copy of this repo, for tests that run ./pants against a change they make
+(and for the DVC pipeline test, as the checkout its stages run in).
 
 The copy is of the working tree at PLATFORM_REPO_ROOT, which pants.toml sets to the build root.
-The tests depend on `//:build_config` only, so they re-run when the build mechanism changes, not
-on a code change alone: `./pants lint` checks the code itself on every change.
+The build tests depend on `//:build_config`, not on the code, so they re-run when the build
+mechanism changes, not on a code change alone: `./pants lint` checks the code itself on every
+change.
 """
 
 from __future__ import annotations
