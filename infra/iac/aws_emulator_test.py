@@ -341,6 +341,42 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-dvc/files/x")
 
 
+def test_the_pipeline_working_directory_is_encrypted_and_open_to_the_pipeline_only(
+    platform: Platform,
+) -> None:
+    """The EFS file system a SageMaker job and the stage tasks share (orchestration/README.md):
+    the platform's key, a mount target in every private subnet, NFS from the pipeline's
+    security group only, and an access point at the directory the DAG's settings name."""
+    storage = platform.outputs["pipeline_storage"]
+    efs = platform.emulator.client("efs")
+    ec2 = platform.emulator.client("ec2")
+    (file_system,) = efs.describe_file_systems(FileSystemId=storage["file_system_id"])[
+        "FileSystems"
+    ]
+    assert file_system["Encrypted"] is True
+    applied = {
+        r["address"]: r["values"] for r in resources(platform.state()["values"]["root_module"])
+    }
+    assert file_system["KmsKeyId"] == applied["module.kms.aws_kms_key.this"]["arn"]
+    targets = efs.describe_mount_targets(FileSystemId=storage["file_system_id"])["MountTargets"]
+    assert sorted(t["SubnetId"] for t in targets) == sorted(storage["subnet_ids"])
+    for target in targets:
+        (group,) = efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])[
+            "SecurityGroups"
+        ]
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
+        inbound = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+        assert [
+            (r["IpProtocol"], r["FromPort"], r["ToPort"], r["ReferencedGroupInfo"]["GroupId"])
+            for r in inbound
+        ] == [("tcp", 2049, 2049, storage["security_group_id"])]
+    (access_point,) = efs.describe_access_points(FileSystemId=storage["file_system_id"])[
+        "AccessPoints"
+    ]
+    assert access_point["AccessPointId"] == storage["access_point_id"]
+    assert access_point["RootDirectory"]["Path"] == storage["directory_path"] == "/pipeline"
+
+
 def test_ci_trusts_the_aws_environment_of_its_repository_only(platform: Platform) -> None:
     iam = platform.emulator.client("iam")
     for role in ("plan", "deploy"):
@@ -379,6 +415,8 @@ def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_o
 MOTO_DRIFT = {
     "module.mwaa.aws_vpc_security_group_egress_rule.postgres",
     "module.mwaa.aws_vpc_security_group_ingress_rule.self",
+    "module.pipeline_storage.aws_vpc_security_group_egress_rule.tasks_nfs",
+    "module.pipeline_storage.aws_vpc_security_group_ingress_rule.mount_targets_nfs",
     "module.serve.aws_ecs_service.this",
     "module.serve.aws_vpc_security_group_egress_rule.alb_to_tasks",
     "module.serve.aws_vpc_security_group_ingress_rule.tasks_from_alb",
@@ -716,6 +754,10 @@ def resource_arn(instance: Mapping[str, Any], resource_type: str) -> str:
         return f"arn:aws:s3:::{values['bucket']}/{values['key']}"
     if resource_type == "aws_ecr_lifecycle_policy":
         return f"arn:aws:ecr:{REGION}:{ACCOUNT_ID}:repository/{values['repository']}"
+    if resource_type == "aws_efs_mount_target":
+        # Its file system's (moto leaves the account out of file_system_arn).
+        file_system = values["file_system_id"]
+        return f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT_ID}:file-system/{file_system}"
     if resource_type == "aws_iam_role_policy":
         return f"arn:aws:iam::{ACCOUNT_ID}:role/{values['role']}"
     if resource_type in (

@@ -39,6 +39,19 @@ READ_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "aws_ecs_cluster": ("ecs:DescribeClusters",),
     "aws_ecs_service": ("ecs:DescribeServices",),
     "aws_ecs_task_definition": ("ecs:DescribeTaskDefinition",),
+    "aws_efs_access_point": (
+        "elasticfilesystem:DescribeAccessPoints",
+        "elasticfilesystem:ListTagsForResource",
+    ),
+    "aws_efs_file_system": (
+        "elasticfilesystem:DescribeFileSystems",
+        "elasticfilesystem:DescribeLifecycleConfiguration",
+        "elasticfilesystem:ListTagsForResource",
+    ),
+    "aws_efs_mount_target": (
+        "elasticfilesystem:DescribeMountTargets",
+        "elasticfilesystem:DescribeMountTargetSecurityGroups",
+    ),
     "aws_eip": ("ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute"),
     "aws_flow_log": ("ec2:DescribeFlowLogs",),
     "aws_iam_openid_connect_provider": ("iam:GetOpenIDConnectProvider",),

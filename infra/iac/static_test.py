@@ -26,6 +26,7 @@ def test_the_files_are_there() -> None:
         "ecr",
         "serve",
         "mwaa",
+        "pipeline_storage",
         "sagemaker_role",
         "github_oidc",
     }

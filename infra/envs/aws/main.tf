@@ -1,6 +1,7 @@
 # The platform on AWS: the buckets (DVC remote, model artifacts, landing zone, Airflow DAGs,
 # access logs), the image repository, the serve service behind a load balancer, the pipeline's
-# Airflow, the SageMaker training role and the CI/CD role, all under one KMS key.
+# Airflow and its working directory (EFS), the SageMaker training role and the CI/CD role, all
+# under one KMS key.
 
 locals {
   name = "ml-platform-${var.environment}"
@@ -135,6 +136,15 @@ module "mwaa" {
   requirements_file  = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/requirements.txt"
 }
 
+# The pipeline's working directory, shared by its stage tasks and a SageMaker training job.
+module "pipeline_storage" {
+  source             = "../../modules/pipeline_storage"
+  name               = "${local.name}-pipeline"
+  vpc_id             = module.network.vpc_id
+  private_subnet_ids = module.network.private_subnet_ids
+  kms_key_arn        = module.kms.arn
+}
+
 module "sagemaker_role" {
   source              = "../../modules/sagemaker_role"
   name                = "${local.name}-sagemaker-training"
@@ -166,4 +176,6 @@ module "github_oidc" {
   load_balancer_arn          = module.serve.load_balancer_arn
   vpc_id                     = module.network.vpc_id
   airflow_environment_name   = local.name
+  file_system_arn            = module.pipeline_storage.file_system_arn
+  access_point_arn           = module.pipeline_storage.access_point_arn
 }

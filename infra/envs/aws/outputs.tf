@@ -55,6 +55,17 @@ output "sagemaker_training_role_arn" {
   value       = module.sagemaker_role.arn
 }
 
+output "pipeline_storage" {
+  description = "The pipeline's working directory on EFS and where its tasks run: flight_delay_ecs' subnets and security_groups, and its sagemaker block's file_system_id and directory_path (orchestration/README.md)."
+  value = {
+    file_system_id    = module.pipeline_storage.file_system_id
+    access_point_id   = module.pipeline_storage.access_point_id
+    directory_path    = module.pipeline_storage.directory_path
+    security_group_id = module.pipeline_storage.security_group_id
+    subnet_ids        = module.network.private_subnet_ids
+  }
+}
+
 output "github_plan_role_arn" {
   description = "role-to-assume of the terraform-plan job (read-only): the aws environment's AWS_PLAN_ROLE_ARN."
   value       = module.github_oidc.plan_role_arn

@@ -114,6 +114,16 @@ variable "vpc_id" {
   type        = string
 }
 
+variable "file_system_arn" {
+  description = "The EFS file system of the pipeline's working directory."
+  type        = string
+}
+
+variable "access_point_arn" {
+  description = "The access point of the pipeline's working directory."
+  type        = string
+}
+
 variable "airflow_environment_name" {
   description = "Name of the MWAA environment."
   type        = string
@@ -305,6 +315,21 @@ data "aws_iam_policy_document" "read" {
     sid       = "ReadAirflow"
     actions   = ["airflow:GetEnvironment"]
     resources = ["${local.arn}:airflow:${local.region}:${local.account}:environment/${var.airflow_environment_name}"]
+  }
+  # A mount target's reads are authorized against its file system.
+  statement {
+    sid = "ReadTheWorkingDirectory"
+    actions = [
+      "elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeLifecycleConfiguration",
+      "elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups",
+      "elasticfilesystem:ListTagsForResource",
+    ]
+    resources = [var.file_system_arn]
+  }
+  statement {
+    sid       = "ReadTheWorkingDirectorysAccessPoint"
+    actions   = ["elasticfilesystem:DescribeAccessPoints", "elasticfilesystem:ListTagsForResource"]
+    resources = [var.access_point_arn]
   }
   statement {
     sid       = "ReadTheLiveImageDigest"

@@ -37,6 +37,12 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock" }
   }
+  mock_resource "aws_efs_file_system" {
+    defaults = { arn = "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0" }
+  }
+  mock_resource "aws_efs_access_point" {
+    defaults = { arn = "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0" }
+  }
   mock_resource "aws_ecr_repository" {
     defaults = { arn = "arn:aws:ecr:us-east-1:123456789012:repository/mock" }
   }
