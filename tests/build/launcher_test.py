@@ -1,5 +1,6 @@
-"""The ./pants launcher: bootstraps from PyPI, reuses its cache, repairs a broken one, and says
-exactly what is missing when there is no CPython 3.9."""
+"""The ./pants launcher: bootstraps from PyPI, reuses its cache, repairs a broken one, says
+exactly what is missing when there is no CPython 3.9, and sizes Pants' process pool to the
+machine."""
 
 from __future__ import annotations
 
@@ -58,6 +59,35 @@ def test_a_second_run_reuses_the_cache(cache: Path, bootstrapped: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stderr == ""
     assert Path(again.stdout.strip()) == bootstrapped
+
+
+@pytest.mark.parametrize(("caller_sets", "expected"), [(None, None), ("1", 1)])
+def test_pants_runs_half_again_as_many_processes_as_cores_unless_told(
+    cache: Path, bootstrapped: Path, tmp_path: Path, caller_sets: str | None, expected: int | None
+) -> None:
+    # Pants itself, on a config without the repo's plugins (they are not in this sandbox).
+    config = tmp_path / "pants.toml"
+    config.write_text('[GLOBAL]\npants_version = "2.17.1"\nbackend_packages = []\n')
+    env = {
+        **os.environ,
+        "PANTS_BOOTSTRAP_CACHE": str(cache),
+        "PANTS_CONFIG_FILES": f"['{config}']",
+    }
+    env.pop("PANTS_PROCESS_EXECUTION_LOCAL_PARALLELISM", None)
+    if caller_sets is not None:
+        env["PANTS_PROCESS_EXECUTION_LOCAL_PARALLELISM"] = caller_sets
+    shown = subprocess.run(
+        ["bash", str(LAUNCHER), "--no-pantsd", "help-advanced", "global"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stderr
+    option = shown.stdout.split("--process-execution-local-parallelism=<int>")[1]
+    cores = os.cpu_count() or 1
+    want = cores + cores // 2 if expected is None else expected
+    assert f"current value: {want} (from env var" in option.split("\n\n")[0]
 
 
 @pytest.mark.parametrize(
