@@ -22,28 +22,34 @@ import pytest
 import yaml
 
 from flight_orchestration import drift
+from serve.drift import WINDOW_ROWS
 from tests.serving.conftest import World
 from tests.serving.harness import (
+    ONE_WORKER,
     Server,
     as_request,
     request_flights,
     server_env,
     service_command,
     serving,
+    wait_for_rows,
 )
 
-# The drift monitor's window (serve/drift.py): the index is computed over the last 1000 rows.
-ROWS = 1000
+# The drift monitor's window: the index is computed over the last ROWS rows a worker scored.
+ROWS = WINDOW_ROWS
 BATCH = 250
 # The drift alert's and the retraining DAG's threshold (params.yaml, at the sandbox root).
 THRESHOLD = float(yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"])
 
 
-@pytest.fixture
-def server(world: World, tmp_path: Path) -> Iterator[Server]:
-    """A fresh server per test: its drift window starts empty."""
-    env = server_env(world.home, world.features.parent)
-    with serving(service_command(), env, tmp_path / "server.log", tmp_path) as running:
+@pytest.fixture(scope="module")
+def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module, with one worker: the drift window is a worker's, and every
+    test sends exactly a window of rows (`fill_window`), so each test's traffic replaces all of
+    the last one's, in any order."""
+    workdir = tmp_path_factory.mktemp("drift-server")
+    env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
+    with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait_ready()
         yield running
 
@@ -55,12 +61,16 @@ def all_flights(world: World) -> pd.DataFrame:
     return pd.concat(splits, ignore_index=True)
 
 
-def send(server: Server, flights: pd.DataFrame) -> None:
+def fill_window(server: Server, flights: pd.DataFrame, seed: int) -> None:
+    """Send a sample of exactly ROWS of `flights` (repeating some if there are fewer)."""
+    sample = flights.sample(n=ROWS, replace=len(flights) < ROWS, random_state=seed)
     with server.client() as client:
-        for start in range(0, len(flights), BATCH):
-            batch = as_request(flights.iloc[start : start + BATCH])
+        before = client.get("/metrics").text
+        for start in range(0, ROWS, BATCH):
+            batch = as_request(sample.iloc[start : start + BATCH])
             response = client.post("/predict", json={"flights": batch})
             assert response.status_code == 200, response.text
+        wait_for_rows(client, before, ROWS)
 
 
 def test_the_threshold_is_the_shared_one() -> None:
@@ -71,7 +81,7 @@ def test_shifted_traffic_crosses_the_threshold_and_retrains(server: Server, worl
     flights = all_flights(world)
     long_haul = flights[flights["distance"] >= 2000]
     assert len(long_haul) >= 200, "the slice has too few long-haul flights to shift"
-    send(server, long_haul.sample(n=min(ROWS, len(long_haul)), random_state=0))
+    fill_window(server, long_haul, seed=0)
     psi = drift.read_metrics_endpoint(server.url + "/metrics")
     decision = drift.decide(psi, THRESHOLD)
     assert psi["distance"] > THRESHOLD
@@ -82,7 +92,7 @@ def test_shifted_traffic_crosses_the_threshold_and_retrains(server: Server, worl
 
 def test_unshifted_traffic_does_not_retrain(server: Server, world: World) -> None:
     train = request_flights(world.features, world.curated, "train")
-    send(server, train.sample(n=min(ROWS, len(train)), random_state=0))
+    fill_window(server, train, seed=0)
     psi = drift.read_metrics_endpoint(server.url + "/metrics")
     assert psi, "the service exposed no PSI gauges"
     decision = drift.decide(psi, THRESHOLD)
@@ -112,7 +122,7 @@ def test_drift_on_the_real_service_makes_the_retraining_dag_trigger_the_pipeline
     server: Server, world: World, tmp_path: Path
 ) -> None:
     flights = all_flights(world)
-    send(server, flights[flights["distance"] >= 2000].sample(n=ROWS, replace=True, random_state=1))
+    fill_window(server, flights[flights["distance"] >= 2000], seed=1)
     home = tmp_path / "airflow"
     env = {
         "PATH": os.environ["PATH"],

@@ -100,6 +100,11 @@ def serving_data(directory: Path, features: Path, store: Path | None = None) -> 
     return directory
 
 
+# For a server whose test needs no second worker: one process less to start (BentoML's
+# per-service configuration; the service itself asks for one worker per core).
+ONE_WORKER = {"BENTOML_CONFIG_OPTIONS": "services.FlightDelayService.workers=1"}
+
+
 def server_env(home: Path, data: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -212,3 +217,29 @@ def as_request(flights: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def metric_total(metrics: str, name: str, label: str = "") -> float:
+    """The sum of the samples on a /metrics page whose line starts with `name` and contains
+    `label` (a histogram's `_sum` or `_count`, a counter over its label sets)."""
+    return sum(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith(name) and label in line
+    )
+
+
+def wait_for_rows(client: httpx.Client, before: str, rows: int, timeout: float = 30) -> str:
+    """The /metrics page once the service has counted `rows` more scored rows than on the page
+    `before`. It observes a batch (drift, probabilities, then the row count) after answering
+    it, so a page read right after the last answer may lack that batch."""
+    wanted = metric_total(before, "flight_delay_batch_rows_sum") + rows
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get("/metrics").text
+        counted = metric_total(page, "flight_delay_batch_rows_sum")
+        if counted >= wanted:
+            return page
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{counted} rows counted after {timeout} s, expected {wanted}")
+        time.sleep(0.05)

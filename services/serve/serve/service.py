@@ -141,13 +141,14 @@ class FlightDelayService:
         return self._ready().predictor.predict_proba(features)
 
     def _observe(self, features: pd.DataFrame, probabilities: np.ndarray) -> None:
-        BATCH_ROWS.observe(len(features))
-        for probability in probabilities:
-            PROBABILITY.observe(probability)
         drift = self._ready().drift
         with self.drift_lock:
             for name, value in drift.update(features).items():
                 FEATURE_PSI.labels(feature=name).set(value)
+        for probability in probabilities:
+            PROBABILITY.observe(probability)
+        # Last: a scrape that counts this batch's rows sees its drift and probabilities too.
+        BATCH_ROWS.observe(len(features))
 
     @bentoml.api(input_spec=PredictRequest)
     async def predict(self, flights: list[Flight]) -> PredictResponse:
