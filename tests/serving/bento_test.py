@@ -7,9 +7,15 @@ from __future__ import annotations
 import pytest
 
 from serve.bento import build
-from serve.smoke import smoke
+from serve.smoke import EXAMPLE, smoke
 from tests.serving.conftest import World
-from tests.serving.harness import as_request, request_flights, server_env, third_party_path
+from tests.serving.harness import (
+    ONE_WORKER,
+    as_request,
+    request_flights,
+    server_env,
+    third_party_path,
+)
 
 
 def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,11 +32,10 @@ def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.Mo
     # On AWS the serving data is at an s3:// location, which fsspec reads through s3fs.
     assert "s3fs==" in requirements
 
-    env = server_env(world.home, world.features.parent)
+    env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
     env["PYTHONPATH"] = third_party_path()
     flights = as_request(request_flights(world.features, world.curated).iloc[:5])
-    answer = smoke(tag, env, flights=flights)
+    # With the example the main job's smoke run sends: it is valid against the Bento too.
+    answer = smoke(tag, env, flights=[*flights, EXAMPLE])
     assert answer["model"] == world.tag
-    assert len(answer["predictions"]) == 5
-    # The example the smoke run of the main job sends is valid against the Bento too.
-    assert len(smoke(tag, env)["predictions"]) == 1
+    assert len(answer["predictions"]) == 6
