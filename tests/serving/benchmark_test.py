@@ -8,13 +8,15 @@ from pathlib import Path
 
 from benchmarks.serving_load import PERCENTILES, QUICK_CONCURRENCY
 from tests.serving.conftest import World
-from tests.serving.harness import server_env
+from tests.serving.harness import ONE_WORKER, server_env
 
 
 def test_quick_run_reports_every_server_and_level(world: World, tmp_path: Path) -> None:
     output = tmp_path / "serving.json"
-    env = server_env(world.home, world.features.parent)
-    command = [sys.executable, "-m", "benchmarks.serving_load", "--quick", "--output", str(output)]
+    # One worker per server: the report's form does not depend on how many.
+    env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
+    command = [sys.executable, "-m", "benchmarks.serving_load", "--quick", "--workers", "1"]
+    command += ["--output", str(output)]
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(output.read_text())
