@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,11 @@ import pytest
 from tests.build.repo_copy import SANDBOX_ROOT
 
 LAUNCHER = SANDBOX_ROOT / "pants"
+OFFLINE_CONFIG = SANDBOX_ROOT / "pants.offline.toml"
+# The versions the launcher installs, read where they are pinned.
+PANTS_VERSION = tomllib.loads((SANDBOX_ROOT / "pants.toml").read_text())["GLOBAL"]["pants_version"]
+# The launcher names the pex PEX after the version pants.offline.toml pins.
+PEX_FILE = f"pex-{tomllib.loads(OFFLINE_CONFIG.read_text())['pex-cli']['version']}"
 
 
 def bootstrap(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -36,7 +42,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bootstrapped(cache: Path) -> Path:
     first = bootstrap(cache)
     assert first.returncode == 0, first.stderr
-    assert "bootstrapping Pants 2.17.1" in first.stderr
+    assert f"bootstrapping Pants {PANTS_VERSION}" in first.stderr
     return Path(first.stdout.strip())
 
 
@@ -47,11 +53,11 @@ def test_bootstrap_installs_pants_and_the_pinned_pex(bootstrapped: Path) -> None
         text=True,
         check=True,
     )
-    assert "Version: 2.17.1" in version.stdout
+    assert f"Version: {PANTS_VERSION}" in version.stdout
     # Pants verifies the pex PEX against pants.offline.toml: the build must reproduce that hash.
-    pinned = (SANDBOX_ROOT / "pants.offline.toml").read_text()
+    pinned = OFFLINE_CONFIG.read_text()
     assert (bootstrapped / "READY").read_text().strip() in pinned
-    assert (bootstrapped / "pex-v2.1.137").stat().st_size > 1_000_000
+    assert (bootstrapped / PEX_FILE).stat().st_size > 1_000_000
 
 
 def test_a_second_run_reuses_the_cache(cache: Path, bootstrapped: Path) -> None:
@@ -67,7 +73,7 @@ def test_pants_runs_half_again_as_many_processes_as_cores_unless_told(
 ) -> None:
     # Pants itself, on a config without the repo's plugins (they are not in this sandbox).
     config = tmp_path / "pants.toml"
-    config.write_text('[GLOBAL]\npants_version = "2.17.1"\nbackend_packages = []\n')
+    config.write_text(f'[GLOBAL]\npants_version = "{PANTS_VERSION}"\nbackend_packages = []\n')
     env = {
         **os.environ,
         "PANTS_BOOTSTRAP_CACHE": str(cache),
@@ -96,7 +102,7 @@ def test_pants_runs_half_again_as_many_processes_as_cores_unless_told(
 )
 def test_a_broken_cache_is_rebuilt(cache: Path, bootstrapped: Path, damage: str) -> None:
     if damage == "truncated pex":
-        (bootstrapped / "pex-v2.1.137").write_bytes(b"PK\x03\x04 cut short")
+        (bootstrapped / PEX_FILE).write_bytes(b"PK\x03\x04 cut short")
     elif damage == "missing READY marker":
         (bootstrapped / "READY").unlink()
     else:
@@ -124,6 +130,6 @@ def test_without_cpython_39_it_says_what_is_missing_and_how_to_get_it(tmp_path: 
         PANTS_PYTHON="",
     )
     assert result.returncode != 0
-    assert "Pants 2.17.1 runs only on CPython 3.9, and none was found" in result.stderr
+    assert f"Pants {PANTS_VERSION} runs only on CPython 3.9, and none was found" in result.stderr
     assert "pyenv install 3.9" in result.stderr
     assert not (tmp_path / "cache" / "READY").exists()
