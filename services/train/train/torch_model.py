@@ -91,8 +91,13 @@ def fit_network(
 
     rows = len(label)
     steps = math.ceil(rows / params.batch_size)
+    # Fused: the unfused step takes `Tensor.sqrt`, whose float32 CPU kernel is not correctly
+    # rounded and gives other bytes on other CPU models (ADR 0010); the fused kernel's do not.
     optimizer = torch.optim.AdamW(
-        network.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+        network.parameters(),
+        lr=params.learning_rate,
+        weight_decay=params.weight_decay,
+        fused=True,
     )
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=params.learning_rate, total_steps=params.epochs * steps
