@@ -29,6 +29,7 @@ def test_the_files_are_there() -> None:
         "pipeline_storage",
         "sagemaker_role",
         "github_oidc",
+        "local_location",
     }
 
 
@@ -53,6 +54,16 @@ def test_the_wiring_check_finds_a_wrong_argument(tmp_path: Path) -> None:
         "module.ecr: required variable 'name' is not given",
         "module.ecr.no_such_output: no such output",
     ]
+
+
+def test_the_wiring_check_reads_moved_blocks_as_addresses_not_outputs(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        f'module "x" {{\n  source = "{INFRA / "modules" / "local_location"}"\n'
+        '  path = "/p"\n  force_destroy = false\n}\n'
+        "moved {\n  from = terraform_data.x\n  to   = module.x.terraform_data.this\n}\n"
+        'output "p" {\n  value = module.x.pth\n}\n'
+    )
+    assert wiring_problems(tmp_path) == ["module.x.pth: no such output"]
 
 
 def test_terraform_fmt_check_passes_on_all_of_infra() -> None:

@@ -20,6 +20,9 @@ from iac.variables import _unquote, declared_variables
 # Arguments of a module block that Terraform itself interprets.
 META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 MODULE_OUTPUT = re.compile(r"\bmodule\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.([A-Za-z0-9_-]+)")
+# A `moved` block's `from` and `to` are resource addresses (`module.x.terraform_data.this`), not
+# references to outputs.
+MOVED_BLOCK = re.compile(r"^moved\s*\{[^}]*\}", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ def wiring_problems(directory: Path) -> list[str]:
         for name in sorted(n for n, v in variables.items() if v.required):
             if name not in call.arguments:
                 problems.append(f"module.{call.name}: required variable {name!r} is not given")
-    text = "\n".join(path.read_text() for path in sorted(directory.glob("*.tf")))
+    text = "\n".join(
+        MOVED_BLOCK.sub("", path.read_text()) for path in sorted(directory.glob("*.tf"))
+    )
     for module, output in sorted(set(MODULE_OUTPUT.findall(text))):
         if module not in calls:
             problems.append(f"module.{module} is referenced but not declared")

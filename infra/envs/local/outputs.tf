@@ -8,17 +8,17 @@ output "environment" {
 
 output "dvc_remote_url" {
   description = "The DVC remote (AWS: s3://<dvc bucket>). The default equals the `local` remote in .dvc/config."
-  value       = terraform_data.location["dvc_remote"].output.path
+  value       = module.location["dvc_remote"].path
 }
 
 output "model_store_url" {
   description = "Where trained models are stored: the BentoML home, BENTOML_HOME (AWS: s3://<artifacts bucket>/models)."
-  value       = terraform_data.location["model_store"].output.path
+  value       = module.location["model_store"].path
 }
 
 output "landing_url" {
   description = "The landing zone that `ingest land` writes to (AWS: s3://<landing bucket>)."
-  value       = terraform_data.location["landing"].output.path
+  value       = module.location["landing"].path
 }
 
 output "bucket_names" {
