@@ -119,6 +119,15 @@ def params_args(directory: Path) -> list[str]:
     return ["--params", str(path)]
 
 
+def file_bytes(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` by its relative path: what byte-identity tests compare."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A synthetic feature table and both models fitted on it: (features, models)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from train.conftest import params_args, write_features
+from train.conftest import file_bytes, params_args, write_features
 
 QEMU = shutil.which("qemu-x86_64")
 
@@ -53,11 +53,7 @@ def fit_network(features: Path, run: Path, emulated_cpu: str | None) -> dict[str
         timeout=540,
     )  # fmt: skip
     assert fitted.returncode == 0, fitted.stderr
-    return {
-        str(path.relative_to(models)): path.read_bytes()
-        for path in sorted(models.rglob("*"))
-        if path.is_file()
-    }
+    return file_bytes(models)
 
 
 @pytest.mark.timeout(1140)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from train.conftest import params_args, write_features
+from train.conftest import file_bytes, params_args, write_features
 
 # What two different CPUs (or users) may leave in the environment.
 CPU_A = {
@@ -62,11 +62,7 @@ def train_and_evaluate(features: Path, run: Path, env: dict[str, str]) -> dict[s
         env,
     )  # fmt: skip
     assert scored.returncode == 0, scored.stderr
-    return {
-        str(path.relative_to(run)): path.read_bytes()
-        for path in sorted(run.rglob("*"))
-        if path.is_file()
-    }
+    return file_bytes(run)
 
 
 @pytest.mark.parametrize("env", [CPU_A, CPU_B], ids=["plain-kernels", "avx512-kernels"])
