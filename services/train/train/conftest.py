@@ -4,6 +4,10 @@ departures, rain, one carrier and a high trailing delay rate make a delay likeli
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +121,23 @@ def params_args(directory: Path) -> list[str]:
     path = directory / "test-params.yaml"
     path.write_text(yaml.safe_dump(TEST_PARAMS))
     return ["--params", str(path)]
+
+
+def fresh_python(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    launcher: Sequence[str] = (),
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    """`python <args>` in a fresh interpreter with this test's imports, so the libraries load
+    under `env` (added to this process's), optionally started through `launcher` (an emulator)."""
+    return subprocess.run(
+        [*launcher, sys.executable, *args],
+        env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def file_bytes(directory: Path) -> dict[str, bytes]:

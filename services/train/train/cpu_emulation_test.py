@@ -11,16 +11,13 @@ Only the network: scikit-learn's OpenMP threads crash under qemu-user."""
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from train.conftest import file_bytes, params_args, write_features
+from train.conftest import file_bytes, fresh_python, params_args, write_features
 
 QEMU = shutil.which("qemu-x86_64")
 
@@ -44,12 +41,10 @@ def fit_network(features: Path, run: Path, emulated_cpu: str | None) -> dict[str
     """`train fit --models torch` in a fresh interpreter, natively or under qemu-x86_64."""
     launcher = [] if emulated_cpu is None else [str(QEMU), "-cpu", emulated_cpu]
     models = run / "models"
-    fitted = subprocess.run(
-        [*launcher, sys.executable, "-m", "train.cli", "fit", "--models", "torch",
-         "--features", str(features), "--output", str(models), *params_args(run)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
+    fitted = fresh_python(
+        ["-m", "train.cli", "fit", "--models", "torch", "--features", str(features),
+         "--output", str(models), *params_args(run)],
+        launcher=launcher,
         timeout=540,
     )  # fmt: skip
     assert fitted.returncode == 0, fitted.stderr

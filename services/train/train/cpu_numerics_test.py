@@ -7,14 +7,11 @@ counts, as an AMD EPYC and an Intel Xeon would choose by themselves. The service
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from train.conftest import file_bytes, params_args, write_features
+from train.conftest import file_bytes, fresh_python, params_args, write_features
 
 # What two different CPUs (or users) may leave in the environment.
 CPU_A = {
@@ -31,17 +28,6 @@ CPU_B = {
 }
 
 
-def python(code_or_module: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """A fresh interpreter with this test's imports, so the libraries load under `env`."""
-    return subprocess.run(
-        [sys.executable, *code_or_module],
-        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-
-
 def train_and_evaluate(features: Path, run: Path, env: dict[str, str]) -> dict[str, bytes]:
     models, evaluation = run / "models", run / "evaluation"
     fit = [
@@ -54,9 +40,9 @@ def train_and_evaluate(features: Path, run: Path, env: dict[str, str]) -> dict[s
         str(models),
         *params_args(run),
     ]
-    fitted = python(fit, env)
+    fitted = fresh_python(fit, env)
     assert fitted.returncode == 0, fitted.stderr
-    scored = python(
+    scored = fresh_python(
         ["-m", "train.cli", "evaluate", "--features", str(features), "--models", str(models),
          "--output", str(evaluation), *params_args(run), "--no-register"],
         env,
@@ -71,7 +57,7 @@ def test_torch_runs_the_pinned_kernels_whatever_the_environment_asks(env: dict[s
         "import train, torch; "
         "print(torch.backends.cpu.get_cpu_capability(), torch.get_num_threads())"
     )
-    seen = python(["-c", probe], env)
+    seen = fresh_python(["-c", probe], env)
     assert seen.returncode == 0, seen.stderr
     assert seen.stdout.split() == ["AVX2", "2"]
 
@@ -79,7 +65,7 @@ def test_torch_runs_the_pinned_kernels_whatever_the_environment_asks(env: dict[s
 def test_without_the_pins_the_environment_changes_the_kernels() -> None:
     """The test above could not pass by accident: unpinned, torch follows the environment."""
     probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
-    seen = python(["-c", probe], CPU_A)
+    seen = fresh_python(["-c", probe], CPU_A)
     assert seen.returncode == 0, seen.stderr
     assert seen.stdout.strip() == "DEFAULT"
 
