@@ -224,7 +224,8 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=0,
-        help="torch threads per process (0: the pinned count, train.cpu_numerics.THREADS)",
+        help="torch threads per process (0: the pinned count, train.cpu_numerics.THREADS, "
+        "split among the node's processes)",
     )
     progress(fit)
     fit.set_defaults(run=_fit)

@@ -33,6 +33,7 @@ import sys
 import warnings
 
 # Intra-op threads of every library; parallel reductions are only repeatable at a fixed count.
+# A node's training processes share torch's (train.fit.configure_torch).
 THREADS = 2
 
 PINNED_ENV: dict[str, str] = {

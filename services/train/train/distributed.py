@@ -1,9 +1,9 @@
 """Data-parallel training under torch.distributed: one process per device, started by `torchrun`
 (or `train fit --nproc-per-node N`, which runs torchrun itself).
 
-torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; without them the
-process is a world of one and nothing is initialised. The backend is NCCL when the process has
-a GPU and gloo on the CPU.
+torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT;
+without them the process is a world of one and nothing is initialised. The backend is NCCL
+when the process has a GPU and gloo on the CPU.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class World:
     local_rank: int
     device: torch.device
     backend: str | None
+    # The processes on this node, which share its cores.
+    local_size: int = 1
 
     @property
     def is_main(self) -> bool:
@@ -48,6 +50,7 @@ def join_world(environ: Mapping[str, str] = os.environ) -> World:
     size = int(environ.get("WORLD_SIZE", "1"))
     rank = int(environ.get("RANK", "0"))
     local_rank = int(environ.get("LOCAL_RANK", "0"))
+    local_size = int(environ.get("LOCAL_WORLD_SIZE", "1"))
     device = select_device(local_rank)
     if size == 1:
         return World(0, 1, 0, device, None)
@@ -56,7 +59,7 @@ def join_world(environ: Mapping[str, str] = os.environ) -> World:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
-    return World(rank, size, local_rank, device, backend)
+    return World(rank, size, local_rank, device, backend, local_size)
 
 
 def leave_world(world: World) -> None:

@@ -12,6 +12,7 @@ import torch
 
 from train.cli import main
 from train.conftest import params_args
+from train.cpu_numerics import THREADS
 from train.distributed import backend_for, join_world
 
 TOLERANCE = 0.02
@@ -45,6 +46,8 @@ def test_two_processes_reach_the_single_process_quality(
     assert [p.name for p in temp.iterdir() if p.name.startswith("torchelastic_")] == []
     assert (single["world_size"], single["backend"]) == (1, None)
     assert (double["world_size"], double["backend"]) == (2, "gloo")
+    # The node's pinned threads are shared: each of two processes takes half, not all of them.
+    assert (single["threads_per_process"], double["threads_per_process"]) == (THREADS, THREADS // 2)
     assert single_auc > 0.75
     assert abs(double_auc - single_auc) <= TOLERANCE, (single_auc, double_auc)
 
