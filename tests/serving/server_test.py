@@ -123,7 +123,12 @@ def test_metrics_say_ready(server: Server) -> None:
     # The gauge the ServeNotReady alert (infra/monitoring) reads: 0 while loading, then 1.
     with server.client() as client:
         metrics = client.get("/metrics").text
-    assert "\nflight_delay_ready 1.0\n" in metrics
+    # Once read 0 under heavy load after wait_ready had read 1 (docs/benchmarks.md): the server's
+    # log says whether a worker restarted.
+    ready = [line for line in metrics.splitlines() if line.startswith("flight_delay_ready ")]
+    assert ready == [
+        "flight_delay_ready 1.0"
+    ], f"{ready}; server log:\n{server.log.read_text()[-4000:]}"
 
 
 def test_metrics_carry_the_psi_threshold_of_the_statistics(server: Server, world: World) -> None:
