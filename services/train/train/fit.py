@@ -44,8 +44,8 @@ def configure_torch(threads: int, world: World) -> int:
     """Deterministic kernels and a fixed thread count, so a CPU run repeats exactly, on any CPU
     model. 0 threads means the node's pinned count (cpu_numerics) shared by the node's processes,
     never the machine's core count: parallel reductions sum in an order that depends on it, and
-    processes that each take the whole count wait on each other's threads (two processes of two
-    threads on two cores fitted 2.2 times slower than of one). Returns the thread count."""
+    processes that each take the whole count wait on each other's threads (docs/benchmarks.md,
+    "Two processes share the pinned threads"). Returns the thread count."""
     if threads <= 0:
         threads = max(1, cpu_numerics.THREADS // world.local_size)
     torch.set_num_threads(threads)
