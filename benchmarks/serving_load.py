@@ -43,9 +43,9 @@ from zoneinfo import ZoneInfo
 from benchmarks.bare_asgi import load_promoted, score_flights
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.ports import free_port
+from loopback.processes import stop, wait_until
 from serve.schema import Flight
 from serve.sources import fetch, location, wait_seconds
-from tests.processes import stop
 
 SIZES = (1, 100)
 CONCURRENCY = {1: (1, 4, 16, 32), 100: (1, 4, 16)}
@@ -234,11 +234,14 @@ def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + timeout
-        while not _ready(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{command} never became ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_until(
+            lambda: _ready(port),
+            what=f"{' '.join(command)} answering /readyz",
+            timeout=timeout,
+            interval=0.5,
+            process=process,
+            log=log,
+        )
         yield port
     finally:
         stop(process)

@@ -12,15 +12,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loopback.ports import free_port
+from loopback.processes import stop, wait_until
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
-from tests.processes import stop
 
 BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
 CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
@@ -28,17 +27,9 @@ CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
 TARGET = "libs/storage::"
 
 
-def wait_for(port: int, server: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"BuildGrid exited: {log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"BuildGrid did not listen on {port}: {log.read_text()}")
+def accepts_connections(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +50,15 @@ def remote_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             text=True,
         )
     try:
-        wait_for(port, server, log)
+        wait_until(
+            lambda: accepts_connections(port),
+            what=f"BuildGrid listening on {port}",
+            timeout=120,
+            interval=0.5,
+            process=server,
+            log=log,
+            retry_on=(OSError,),
+        )
         yield f"grpc://127.0.0.1:{port}"
     finally:
         stop(server)

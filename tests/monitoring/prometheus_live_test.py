@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from loopback.ports import free_port
+from loopback.processes import stop, wait_until
 from model_registry.store import open_store
 from tests.monitoring.support import (
     ALERTS,
@@ -35,7 +36,6 @@ from tests.monitoring.support import (
     metric_names,
     tool,
 )
-from tests.processes import stop
 from tests.serving.harness import (
     Server,
     as_request,
@@ -79,20 +79,15 @@ class Prometheus:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], log: Path, timeout: float = 60) -> T:
-    """Poll `probe` until it returns something true (a non-empty list, True)."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            result = probe()
-            if result:
-                return result
-            last = result
-        except (httpx.HTTPError, AssertionError) as error:
-            last = error
-        time.sleep(0.5)
-    raise AssertionError(
-        f"timed out waiting for {what} (last: {last!r}):\n{log.read_text()[-4000:]}"
+    """Poll `probe` until it returns something true (a non-empty list, True); a query that
+    fails or an assertion in `probe` counts as not yet."""
+    return wait_until(
+        probe,
+        what=what,
+        timeout=timeout,
+        interval=0.5,
+        log=log,
+        retry_on=(httpx.HTTPError, AssertionError),
     )
 
 
@@ -136,11 +131,15 @@ def prometheus(config: Path, workdir: Path) -> Iterator[Prometheus]:
     try:
         running = Prometheus(f"http://127.0.0.1:{port}", log)
 
-        def ready() -> bool:
-            assert process.poll() is None, f"prometheus exited: {log.read_text()[-4000:]}"
-            return httpx.get(f"{running.url}/-/ready", timeout=5).status_code == 200
-
-        wait_for("Prometheus to be ready", ready, log)
+        wait_until(
+            lambda: httpx.get(f"{running.url}/-/ready", timeout=5).status_code == 200,
+            what="Prometheus to be ready",
+            timeout=60,
+            interval=0.5,
+            process=process,
+            log=log,
+            retry_on=(httpx.HTTPError,),
+        )
         yield running
     finally:
         stop(process, timeout=20)

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
 from loopback.ports import free_port
+from loopback.processes import stop, wait_until
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -38,7 +38,6 @@ from model_registry.store import (
     register,
 )
 from serve.bento import PACKAGES
-from tests.processes import stop
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
@@ -126,22 +125,19 @@ class Server:
 
     def wait(self, path: str, status: int, timeout: float = 120, body: str = "") -> None:
         """Until `path` answers `status` (with `body` in its text, if given)."""
-        deadline = time.monotonic() + timeout
-        last: object = None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-4000:]}")
-            try:
-                answer = httpx.get(self.url + path, timeout=5)
-                last = answer.status_code
-                if last == status and body in answer.text:
-                    return
-            except httpx.TransportError as error:
-                last = error
-            time.sleep(0.25)
-        raise AssertionError(
-            f"{path} never answered {status} {body!r} (last: {last}): "
-            f"{self.log.read_text()[-4000:]}"
+
+        def answers() -> bool:
+            answer = httpx.get(self.url + path, timeout=5)
+            assert answer.status_code == status and body in answer.text, answer.status_code
+            return True
+
+        wait_until(
+            answers,
+            what=f"{path} answering {status} {body!r}",
+            timeout=timeout,
+            process=self.process,
+            log=self.log,
+            retry_on=(httpx.TransportError, AssertionError),
         )
 
     def wait_ready(self, timeout: float = 120) -> None:
@@ -234,12 +230,13 @@ def wait_for_rows(client: httpx.Client, before: str, rows: int, timeout: float =
     `before`. It observes a batch (drift, probabilities, then the row count) after answering
     it, so a page read right after the last answer may lack that batch."""
     wanted = metric_total(before, "flight_delay_batch_rows_sum") + rows
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def counted() -> str:
         page = client.get("/metrics").text
-        counted = metric_total(page, "flight_delay_batch_rows_sum")
-        if counted >= wanted:
-            return page
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{counted} rows counted after {timeout} s, expected {wanted}")
-        time.sleep(0.05)
+        total = metric_total(page, "flight_delay_batch_rows_sum")
+        assert total >= wanted, f"{total} rows counted, expected {wanted}"
+        return page
+
+    return wait_until(
+        counted, what="the scored rows", timeout=timeout, interval=0.05, retry_on=(AssertionError,)
+    )

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.features import FEATURE_COLUMNS
+from loopback.processes import wait_until
 from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
@@ -355,11 +356,13 @@ def test_a_failed_load_is_shown_and_counted(
         failing.wait("/livez", 200)
         with failing.client() as client:
             # Loading the model takes a moment; then the statistics fail.
-            for _ in range(480):
-                readyz = client.get("/readyz")
-                if readyz.json()["status"] != "loading":
-                    break
-                time.sleep(0.25)
+            readyz = wait_until(
+                lambda: _unless_loading(client.get("/readyz")),
+                what="/readyz past loading",
+                timeout=120,
+                process=failing.process,
+                log=failing.log,
+            )
             metrics = client.get("/metrics").text
             predict = client.post("/predict", json={"flights": [one_flight]})
     assert readyz.status_code == 503
@@ -402,21 +405,31 @@ def test_requests_over_max_concurrency_get_503_at_once_not_a_hang(
                 statuses += [response.status_code for response in burst]
                 if {429, 503} & set(statuses):
                     break
-            # A worker counts a request after its response has gone out: read the counters
-            # until the last responses are counted (bounded; the assertion below decides).
-            for _ in range(50):
+
+            # Every refusal is counted where the ServeOverloaded alert reads it
+            # (infra/monitoring). A worker counts a request after its response has gone out:
+            # read the counters until the last responses are counted.
+            answered = {code: statuses.count(code) for code in (200, 429, 503)}
+
+            def counted() -> bool:
                 metrics = client.get("/metrics").text
-                if all(
-                    _requests(metrics, code) == statuses.count(code) for code in (200, 429, 503)
-                ):
-                    break
-                time.sleep(0.2)
+                counts = {code: _requests(metrics, code) for code in answered}
+                assert counts == answered, counts
+                return True
+
+            wait_until(
+                counted,
+                what=f"the /predict counters at {answered}",
+                timeout=10,
+                interval=0.2,
+                retry_on=(AssertionError,),
+            )
     assert set(statuses) <= {200, 429, 503}, statuses
     assert {429, 503} & set(statuses) and 200 in statuses, statuses
-    # Every refusal is counted where the ServeOverloaded alert reads it (infra/monitoring).
-    for code in (200, 429, 503):
-        counted = _requests(metrics, code)
-        assert counted == statuses.count(code), (code, counted, statuses, metrics)
+
+
+def _unless_loading(readyz: httpx.Response) -> httpx.Response | None:
+    return None if readyz.json()["status"] == "loading" else readyz
 
 
 def _requests(metrics: str, code: int) -> float:

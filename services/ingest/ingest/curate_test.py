@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ from ingest import curate as curate_module
 from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, main
 from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
+from loopback.processes import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -333,19 +333,19 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
     two_real_days: Path, tmp_path: Path
 ) -> None:
     curated, started, release = tmp_path / "curated", tmp_path / "started", tmp_path / "release"
-    first = subprocess.Popen(
-        [sys.executable, "-c", CURATE_HOLDING_THE_LOCK,
-         str(two_real_days), str(curated), str(started), str(release)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    log = tmp_path / "first.log"
+    with open(log, "wb") as output:
+        first = subprocess.Popen(
+            [sys.executable, "-c", CURATE_HOLDING_THE_LOCK,
+             str(two_real_days), str(curated), str(started), str(release)],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            stderr=output,
+        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while not started.exists():
-            assert first.poll() is None, first.stderr.read() if first.stderr else ""
-            assert time.monotonic() < deadline, "the first run never reached its output"
-            time.sleep(0.05)
+        wait_until(
+            started.exists, what="the first run at its output", timeout=120, interval=0.05,
+            process=first, log=log,
+        )  # fmt: skip
         command = ["curate", "--landing", str(two_real_days), "--curated", str(curated),
                    "--tables", "flights"]  # fmt: skip
         second = subprocess.run(
@@ -361,7 +361,7 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
     finally:
         release.touch()
         first.wait(timeout=120)
-    assert first.returncode == 0
+    assert first.returncode == 0, log.read_text()
     first_output = tree_digest(curated)
     # Once the lock is free, a run goes ahead and writes the same output.
     assert main([*command, "--lock-timeout", "60"]) == 0

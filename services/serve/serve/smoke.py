@@ -11,13 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from loopback.ports import free_port
+from loopback.processes import NeverReady, stop, wait_until
 from serve.settings import use_model_store
 
 BENTO = "flight_delay_service:latest"
@@ -51,31 +51,24 @@ def smoke(
     process = subprocess.Popen(command, env=dict(env if env is not None else os.environ))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise SmokeError(f"the server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SmokeError(f"not ready after {timeout:.0f} s")
-            time.sleep(0.5)
+        wait_until(
+            lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200,
+            what=f"{bento} answering /readyz",
+            timeout=timeout,
+            interval=0.5,
+            process=process,
+            retry_on=(httpx.TransportError,),
+        )
         body = {"flights": flights or [EXAMPLE]}
         response = httpx.post(f"{url}/predict", json=body, timeout=60)
         if response.status_code != 200:
             raise SmokeError(f"/predict answered {response.status_code}: {response.text}")
         answer: dict[str, Any] = response.json()
         return answer
+    except NeverReady as error:
+        raise SmokeError(str(error)) from None
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def main(argv: list[str] | None = None) -> int:
