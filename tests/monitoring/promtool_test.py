@@ -97,6 +97,15 @@ def test_every_alert_links_its_runbook_section() -> None:
         assert name.lower() in headings, f"docs/runbook.md has no '## {name}' section"
 
 
+def test_the_runbook_table_lists_every_alert_with_its_severity() -> None:
+    listed = {
+        match[1]: match[2]
+        for match in re.finditer(r"^\| \[(\w+)\]\(#\w+\) \| (\w+) \|", RUNBOOK.read_text(), re.M)
+    }
+    rules = alert_rules()
+    assert listed == {name: rule["labels"]["severity"] for name, rule in rules.items()}
+
+
 def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
     expr = (
         'histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{job="serve", le=~"x"}[5m])))'
