@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 import yaml
 
@@ -106,6 +107,25 @@ def test_the_torch_wheel_fetched_is_the_one_locked() -> None:
         r for r in lock["locked_resolves"][0]["locked_requirements"] if r["project_name"] == "torch"
     )
     assert f"torch=={torch['version']}" in SETUP_ACTION.read_text()
+
+
+def test_every_terraform_init_uses_the_state_key_the_ci_roles_may_read() -> None:
+    """The CI roles' state permissions are scoped to envs/aws' terraform_state_key; a workflow
+    or an admin's backend.hcl with another key would plan against an empty state."""
+    aws = SANDBOX_ROOT / "infra" / "envs" / "aws"
+    (scoped,) = (
+        body["default"].strip('"')
+        for block in hcl2.loads((aws / "variables.tf").read_text())["variable"]
+        for name, body in block.items()
+        if name.strip('"') == "terraform_state_key"
+    )
+    keys = [
+        key
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for key in re.findall(r'-backend-config="key=([^"]+)"', path.read_text())
+    ]
+    assert len(keys) == 3 and set(keys) == {scoped}, (keys, scoped)
+    assert hcl2.loads((aws / "backend.hcl.example").read_text())["key"].strip('"') == scoped
 
 
 def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan() -> None:
