@@ -17,7 +17,6 @@ import pandas as pd
 from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features, local_time
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.history import (
-    DEFAULT_WINDOW,
     EVENT_COLUMNS,
     HISTORY_FEATURES,
     HISTORY_GROUPS,
@@ -76,9 +75,7 @@ class Lookups:
     events: pd.DataFrame
 
 
-def compute_features(
-    flights: pd.DataFrame, lookups: Lookups, window: pd.Timedelta = DEFAULT_WINDOW
-) -> pd.DataFrame:
+def compute_features(flights: pd.DataFrame, lookups: Lookups, window: pd.Timedelta) -> pd.DataFrame:
     """FEATURE_COLUMNS for each flight, on the flights' index, with no NaN or infinity."""
     _check_request(flights)
     _check_lookups(lookups)

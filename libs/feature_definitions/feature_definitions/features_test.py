@@ -14,6 +14,9 @@ from feature_definitions.features import (
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
 
+# The window the tests' histories use; params.yaml's features.window_days is the pipeline's.
+WINDOW = pd.Timedelta(days=7)
+
 
 @pytest.fixture(scope="module")
 def offline(first_ten_days: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Lookups, pd.DataFrame]:
@@ -25,7 +28,7 @@ def offline(first_ten_days: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Look
         planes=first_ten_days["planes"],
         events=arrival_events(arrived, first_ten_days["airports"]),
     )
-    return arrived, lookups, compute_features(arrived, lookups)
+    return arrived, lookups, compute_features(arrived, lookups, WINDOW)
 
 
 def test_every_declared_feature_once_in_order_with_its_kind(
@@ -76,7 +79,7 @@ def test_a_request_gets_the_same_features_as_the_offline_table(
             for row in rows
         ]
     )  # fmt: skip
-    online = compute_features(request, lookups)
+    online = compute_features(request, lookups, WINDOW)
     pd.testing.assert_frame_equal(
         online, features.loc[rows].reset_index(drop=True), check_dtype=False
     )
@@ -87,7 +90,7 @@ def test_a_missing_request_column_is_named(
 ) -> None:
     arrived, lookups, _ = offline
     with pytest.raises(FeatureInputError, match="flights lack column\\(s\\) distance"):
-        compute_features(arrived.drop(columns=["distance"]), lookups)
+        compute_features(arrived.drop(columns=["distance"]), lookups, WINDOW)
     assert set(REQUEST_COLUMNS) <= set(arrived.columns)
 
 
@@ -98,10 +101,10 @@ def test_a_missing_required_value_is_named_but_a_missing_tail_number_is_not_an_e
     holed = arrived.head(3).astype({"dest": "string"})
     holed.loc[holed.index[1], "dest"] = None
     with pytest.raises(FeatureInputError, match="dest is missing in 1 row"):
-        compute_features(holed, lookups)
+        compute_features(holed, lookups, WINDOW)
     no_tail = arrived.head(3).astype({"tailnum": "string"})
     no_tail["tailnum"] = pd.NA
-    assert compute_features(no_tail, lookups)["plane_known"].tolist() == [0, 0, 0]
+    assert compute_features(no_tail, lookups, WINDOW)["plane_known"].tolist() == [0, 0, 0]
 
 
 def test_a_lookup_without_a_needed_column_is_named(
@@ -110,7 +113,7 @@ def test_a_lookup_without_a_needed_column_is_named(
     arrived, lookups, _ = offline
     broken = Lookups(lookups.weather.drop(columns=["visib"]), lookups.planes, lookups.events)
     with pytest.raises(FeatureInputError, match="lookup weather lacks column\\(s\\) visib"):
-        compute_features(arrived.head(3), broken)
+        compute_features(arrived.head(3), broken, WINDOW)
 
 
 def test_check_complete_names_each_bad_feature() -> None:

@@ -21,7 +21,6 @@ from feature_definitions.instants import actual_arrival
 from feature_definitions.labels import delayed
 
 HISTORY_GROUPS: tuple[str, ...] = ("carrier", "origin")
-DEFAULT_WINDOW = pd.Timedelta(days=7)
 EMPTY_WINDOW_RATE = 0.0
 # What arrival_events needs of each arrived flight.
 EVENT_SOURCE_COLUMNS: tuple[str, ...] = (

@@ -465,9 +465,14 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
     verify_files(directory, manifest.get("sha256") or {}, str(manifest_path))
     try:
         features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
-        threshold = float(manifest["threshold"])
+        threshold = manifest["threshold"]
     except (KeyError, TypeError, ValueError) as error:
         raise PredictorError(f"{manifest_path}: malformed ({error!r})") from None
+    # NaN fails the comparison too: a NaN threshold would answer every flight "not delayed".
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise PredictorError(f"{manifest_path}: threshold {threshold!r} is not a number")
+    if not 0 <= threshold <= 1:
+        raise PredictorError(f"{manifest_path}: threshold {threshold!r} is not in [0, 1]")
     if manifest.get("kind") == SklearnPredictor.kind:
         return SklearnPredictor._read(directory, features, threshold)
     if manifest.get("kind") == TorchPredictor.kind:

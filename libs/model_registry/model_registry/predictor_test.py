@@ -96,6 +96,27 @@ def test_a_manifest_without_hashes_or_of_the_old_format_is_refused(tmp_path: Pat
         load_predictor(directory)
 
 
+@pytest.mark.parametrize(
+    ("threshold", "message"),
+    [
+        (float("nan"), "threshold nan is not in \\[0, 1\\]"),
+        (1.5, "threshold 1.5 is not in \\[0, 1\\]"),
+        (-0.1, "threshold -0.1 is not in \\[0, 1\\]"),
+        (True, "threshold True is not a number"),
+        ("0.5", "threshold '0.5' is not a number"),
+    ],
+)
+def test_a_threshold_that_is_not_a_probability_is_refused(
+    threshold: object, message: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    (directory / MANIFEST).write_text(json.dumps(manifest | {"threshold": threshold}))
+    with pytest.raises(PredictorError, match=message):
+        load_predictor(directory)
+
+
 def _ordinal_boosting(rows: int = 400, trees: int = 20) -> SklearnPredictor:
     """The baseline's shape (services/train): ordinal codes for the categories, the numbers
     passed through, a gradient boosting model that reads the codes as categories."""

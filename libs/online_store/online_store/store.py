@@ -34,7 +34,6 @@ from feature_definitions.weather import WEATHER_COLUMNS
 from storage.atomic import atomic_output
 
 FORMAT = 1
-STORE_FILE = "online.sqlite"
 
 
 class OnlineStoreError(ValueError):

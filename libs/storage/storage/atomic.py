@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import shutil
 import tempfile
@@ -107,6 +108,8 @@ def exclusive_lock(path: str | os.PathLike[str], *, timeout: float) -> Iterator[
     block, so that two processes writing the same output run one after the other. Waits up to
     `timeout` seconds for another holder; then raises TimeoutError naming the lock and its holder.
     The lock is released when the block ends or the process dies."""
+    if not 0 <= timeout < math.inf:  # NaN fails too: it would wait forever
+        raise ValueError(f"lock timeout {timeout!r} is not a finite number of seconds >= 0")
     lock = Path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as handle:

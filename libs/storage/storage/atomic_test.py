@@ -1,3 +1,4 @@
+import math
 import os
 from pathlib import Path
 
@@ -127,3 +128,15 @@ def test_a_held_lock_makes_the_second_holder_give_up_naming_it(tmp_path: Path) -
         pass
     with exclusive_lock(lock, timeout=0):  # released: free again
         pass
+
+
+@pytest.mark.parametrize("timeout", [-1.0, math.nan, math.inf])
+def test_a_lock_timeout_that_is_not_a_finite_wait_is_refused(
+    tmp_path: Path, timeout: float
+) -> None:
+    with (
+        pytest.raises(ValueError, match=f"lock timeout {timeout!r} is not a finite"),
+        exclusive_lock(tmp_path / ".lock", timeout=timeout),
+    ):
+        pass
+    assert not (tmp_path / ".lock").exists()

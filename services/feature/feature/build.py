@@ -13,13 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from feature.errors import InputError
 from feature.read_curated import read_curated
 from feature.splits import SPLITS, SplitDates, assign_splits
 from feature.stats import feature_stats
 from feature.training_table import training_table
+from feature.window import trailing_window
 from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
@@ -38,14 +37,13 @@ def build_features(
 ) -> dict[str, Any]:
     """Write `<output>/{train,validation,test}.parquet`, stats.json and summary.json; return
     the summary."""
-    if window_days < 1:
-        raise InputError(f"--window-days must be at least 1, got {window_days}")
+    window = trailing_window(window_days)
     try:
         psi_threshold = psi_threshold_value(psi_threshold, "--psi-threshold")
     except ValueError as error:
         raise InputError(str(error)) from None
     tables = read_curated(curated)
-    table, counts = training_table(tables, pd.Timedelta(days=window_days))
+    table, counts = training_table(tables, window)
     split = assign_splits(table["time_hour"], dates)
     parts = {name: table[split == name].reset_index(drop=True) for name in SPLITS}
     if parts["train"].empty:

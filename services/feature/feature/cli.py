@@ -63,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         help="last departure date of the validation split; later flights are test",
     )
     build.add_argument(
-        "--window-days", type=int, default=7, help="trailing window of the history features"
+        "--window-days",
+        type=int,
+        required=True,
+        help="trailing window of the history features (params.yaml's features.window_days)",
     )
     # Required: params.yaml's monitor.psi_threshold is its only home, so no default here.
     build.add_argument(
@@ -78,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     online.add_argument("--curated", type=Path, required=True, help="curated tree of ingest")
     online.add_argument("--output", type=Path, required=True, help="store file to (re)write")
     online.add_argument(
-        "--window-days", type=int, default=7, help="trailing window, as given to the feature build"
+        "--window-days", type=int, required=True, help="trailing window, as given to the build"
     )
     online.set_defaults(run=_online_store)
     return parser

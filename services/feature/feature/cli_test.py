@@ -16,11 +16,12 @@ OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "valid
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
 # Any positive threshold: the build only carries it into stats.json.
 THRESHOLD = ["--psi-threshold", "0.3"]
+WINDOW = ["--window-days", "7"]
 
 
 def run(curated: Path, output: Path, *extra: str) -> int:
     command = ["build", "--curated", str(curated), "--output", str(output), *DATES, *THRESHOLD]
-    return main([*command, *extra])
+    return main([*command, *WINDOW, *extra])  # a later --window-days in `extra` wins
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -85,7 +86,9 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
         (lambda c: None, ["--validation-end", "2013-06-01"],
          "--validation-end 2013-06-01 must be after --train-end 2013-06-06"),
         (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
-        (lambda c: None, ["--window-days", "0"], "--window-days must be at least 1"),
+        (lambda c: None, ["--window-days", "0"], "--window-days must be between 1 and 3650, got 0"),
+        (lambda c: None, ["--window-days", "200000"],
+         "--window-days must be between 1 and 3650, got 200000"),
         (lambda c: None, ["--psi-threshold", "0"],
          "--psi-threshold must be positive, got 0.0"),
         (lambda c: None, ["--psi-threshold", "nan"],
@@ -120,14 +123,21 @@ def test_an_unparseable_date_exits_2(curated: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "features").exists()
 
 
-def test_the_psi_threshold_has_no_default(
-    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("given", "missing"), [(WINDOW, "--psi-threshold"), (THRESHOLD, "--window-days")]
+)
+def test_params_yaml_settings_have_no_default(
+    curated: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    given: list[str],
+    missing: str,
 ) -> None:
     command = ["build", "--curated", str(curated), "--output", str(tmp_path / "f"), *DATES]
     with pytest.raises(SystemExit) as exit_:
-        main(command)
+        main([*command, *given])
     assert exit_.value.code == 2
-    assert "--psi-threshold" in capsys.readouterr().err
+    assert f"the following arguments are required: {missing}" in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from feature.errors import InputError
 from feature.read_curated import read_curated
+from feature.window import trailing_window
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
 from online_store.store import write_store
@@ -16,8 +14,7 @@ from online_store.store import write_store
 
 def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]:
     """Write the store file `output` from the curated tree; return rows per table."""
-    if window_days < 1:
-        raise InputError(f"--window-days must be at least 1, got {window_days}")
+    window = trailing_window(window_days)
     tables = read_curated(curated)
     flights = tables["flights"]
     arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
@@ -29,5 +26,5 @@ def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]
         planes=tables["planes"],
         airports=tables["airports"],
         events=events,
-        window=pd.Timedelta(days=window_days),
+        window=window,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     curate_cmd.add_argument(
         "--lock-timeout",
-        type=float,
+        type=_seconds,
         default=LOCK_TIMEOUT_SECONDS,
         help="seconds to wait for another curate run writing the same output",
     )
@@ -62,6 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _seconds(text: str) -> float:
+    """A finite number of seconds >= 0 (argparse names the flag if it is not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds >= 0")
+    return value
 
 
 def _summary(reports: list[FileReport]) -> dict[str, object]:

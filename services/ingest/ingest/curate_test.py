@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import curate as curate_module
-from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, main
+from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, EXIT_USAGE, main
 from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
 from loopback.processes import wait_until
@@ -366,3 +366,15 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
     # Once the lock is free, a run goes ahead and writes the same output.
     assert main([*command, "--lock-timeout", "60"]) == 0
     assert tree_digest(curated) == first_output
+
+
+@pytest.mark.parametrize("timeout", ["nan", "-1", "inf", "soon"])
+def test_a_lock_timeout_that_is_not_a_finite_wait_is_a_usage_error(
+    two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    command = ["curate", "--landing", str(two_real_days), "--curated", str(tmp_path / "curated")]
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--lock-timeout", timeout])
+    assert exit_.value.code == EXIT_USAGE
+    assert f"argument --lock-timeout: {timeout!r} is not a" in capsys.readouterr().err
+    assert not (tmp_path / "curated").exists()

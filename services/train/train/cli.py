@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
 from model_registry.predictor import PredictorError
@@ -34,6 +33,7 @@ from train.progress import Progress
 from train.promotion import Provenance, RegistrationError, register_run
 from train.provenance import UNKNOWN, dvc_directory_hash, git_state
 from train.sagemaker import SageMakerError, SageMakerJob
+from train.torch_model import TrainingDiverged
 
 REGISTRY_FILE = "registry.json"
 log = logging.getLogger("train")
@@ -45,7 +45,7 @@ def _params(args: argparse.Namespace) -> Params:
         key, sep, value = item.partition("=")
         if not sep:
             raise ParamsError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = value  # params_from reads it as YAML, naming the key if it is not
     return load_params(args.params, overrides)
 
 
@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.run(args)
     except (
         TrainingDataError,
+        TrainingDiverged,
         ParamsError,
         SageMakerError,
         PredictorError,

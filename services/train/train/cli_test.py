@@ -223,6 +223,8 @@ def test_a_bad_parameter_exits_2_naming_it(
     fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
     assert main([*fit, *params_args(tmp_path), "--set", "train.torch.epoch=2"]) == 2
     assert "unknown parameter train.torch.epoch" in capsys.readouterr().err
+    assert main([*fit, *params_args(tmp_path), "--set", "train.torch.hidden=[8"]) == 2
+    assert "train.torch.hidden: '[8' is not a YAML value" in capsys.readouterr().err
 
 
 def test_rollback_stops_serving_the_promoted_model_and_names_the_next(

@@ -31,8 +31,9 @@ class ParamsError(ValueError):
 
 class _Group(BaseModel):
     # Strict validation of JSON-shaped input: no bool for an int, no 2.5 for an int, no "7" for a
-    # number (string values are parsed as YAML first, see params_from).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # number (string values are parsed as YAML first, see params_from), no .inf or .nan (a NaN
+    # margin would never promote, an infinite learning rate trains nothing).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class BaselineParams(_Group):

@@ -48,6 +48,9 @@ def test_a_dotted_hyperparameter_wins_over_its_group_in_either_order(dotted_firs
         ({"train.torch.hidden": "[]"}, "train.torch.hidden: .*at least 1 item"),
         ({"promote.metric": "accuracy"}, "promote.metric: Input should be"),
         ({"train.seed": "[unclosed"}, "train.seed: '\\[unclosed' is not a YAML value"),
+        ({"train.torch.learning_rate": ".inf"}, "train.torch.learning_rate: .*finite number"),
+        ({"promote.margin": ".nan"}, "promote.margin: .*finite number"),
+        ({"train.torch.weight_decay": float("inf")}, "train.torch.weight_decay: .*finite number"),
     ],
 )
 def test_a_bad_parameter_is_named(override: dict[str, object], message: str) -> None:

@@ -59,6 +59,10 @@ def _tensors(
     )
 
 
+class TrainingDiverged(ValueError):
+    """The validation loss is not a number: the parameters make training diverge."""
+
+
 def fit_network(
     train: tuple[pd.DataFrame, np.ndarray],
     validation: tuple[pd.DataFrame, np.ndarray],
@@ -129,6 +133,13 @@ def fit_network(
             total += float(loss.detach()) * len(mine)
             seen += len(mine)
         validation_loss = _loss(network, val_codes, val_numbers, val_label, loss_fn)
+        if not math.isfinite(validation_loss):
+            # Every later epoch would be no better, and the best state the random start.
+            raise TrainingDiverged(
+                f"train.torch: the validation loss is {validation_loss} after epoch {epoch}: "
+                f"the network diverged; lower train.torch.learning_rate "
+                f"({params.learning_rate:g})"
+            )
         # No wall-clock time in the history: it is a DVC-cached output and must repeat exactly.
         history.append(
             {"epoch": epoch, "train_loss": total / max(seen, 1), "validation_loss": validation_loss}

@@ -1,5 +1,6 @@
+import pytest
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 
 from feature_definitions.features import FEATURES
 from model_registry.predictor import TorchPredictor
@@ -8,7 +9,7 @@ from train.distributed import join_world
 from train.fit import configure_torch
 from train.params import TorchParams
 from train.progress import Progress
-from train.torch_model import fit_network
+from train.torch_model import TrainingDiverged, fit_network
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
 PARAMS = quick_params().train.torch
@@ -58,4 +59,15 @@ def test_keeps_the_best_epoch_and_stops_after_patience() -> None:
     fitted = fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
     losses = [epoch["validation_loss"] for epoch in fitted.history]
     assert fitted.best_epoch == 1 + losses.index(min(losses))
-    assert fitted.epochs_run == expected_stop(losses, params.patience)
+    assert fitted.epochs_run == expected_stop(losses, params.patience) < params.epochs
+    # The network returned is the best epoch's, not the last one's.
+    kept = TorchPredictor(fitted.encoding, fitted.network, FEATURES, threshold=0.5)
+    kept_loss = log_loss(VALIDATION[1], kept.predict_proba(VALIDATION[0]))
+    assert kept_loss == pytest.approx(min(losses), rel=1e-4)
+    assert kept_loss != pytest.approx(losses[-1], rel=1e-4)
+
+
+def test_a_diverging_network_is_an_error_naming_the_learning_rate() -> None:
+    params = PARAMS.model_copy(update={"epochs": 3, "learning_rate": 1e300})
+    with pytest.raises(TrainingDiverged, match=r"lower train.torch.learning_rate \(1e\+300\)"):
+        fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
