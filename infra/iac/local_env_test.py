@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import hcl2
-import pytest
 
 from iac.conftest import INFRA
 from iac.driver import Workspace
@@ -42,8 +41,9 @@ def variable_default(name: str) -> str:
 def test_the_default_dvc_remote_is_the_one_in_dvc_config() -> None:
     # .dvc/config belongs to the pipeline; read it where the repo is (pants.toml sets this).
     root = os.environ.get("PLATFORM_REPO_ROOT")
-    if not root or not (Path(root) / ".dvc" / "config").is_file():
-        pytest.skip("PLATFORM_REPO_ROOT does not point at the repo")
+    assert (
+        root and (Path(root) / ".dvc" / "config").is_file()
+    ), f"PLATFORM_REPO_ROOT={root!r} is not the repo (pants.toml sets it)"
     config = configparser.ConfigParser()
     config.read(Path(root) / ".dvc" / "config")
     default_remote = config["core"]["remote"]

@@ -210,10 +210,15 @@ def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Pat
 
 
 def test_every_checkout_drops_its_credentials() -> None:
-    for path in all_workflow_files():
-        for step in steps_of(yaml.safe_load(path.read_text())):
-            if str(step.get("uses", "")).startswith("actions/checkout"):
-                assert step.get("with", {}).get("persist-credentials") is False, path.name
+    checkouts = [
+        (path.name, step)
+        for path in all_workflow_files()
+        for step in steps_of(yaml.safe_load(path.read_text()))
+        if str(step.get("uses", "")).startswith("actions/checkout")
+    ]
+    assert len(checkouts) >= 3, checkouts  # one per workflow at least
+    for name, step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, name
 
 
 USES_LINE = re.compile(

@@ -97,7 +97,10 @@ def test_drift_above_the_threshold_triggers_the_pipeline(
     runs = pipeline_runs()
     assert len(runs) == before + 1
     triggered = max(runs, key=lambda r: r.execution_date)
-    assert triggered.conf["reason"] == "drift: PSI above 0.2 for distance 0.930: retraining"
+    threshold = settings.params_threshold(SANDBOX_ROOT)
+    assert (
+        triggered.conf["reason"] == f"drift: PSI above {threshold} for distance 0.930: retraining"
+    )
 
 
 def test_no_drift_triggers_nothing(dags: dict[str, DAG], configured: type[Page]) -> None:

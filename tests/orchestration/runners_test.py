@@ -18,6 +18,7 @@ from flight_orchestration import settings
 from flight_orchestration.commands import run_params, write_params
 from flight_orchestration.pipeline import BENTO_TASK, ArtifactOperator, build_pipeline_dag
 from flight_orchestration.runners import (
+    TRAINING_GROUPS,
     EcsSettings,
     EcsStageOperator,
     SageMakerTrainingStageOperator,
@@ -183,7 +184,7 @@ def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
     hyperparameters = config["HyperParameters"]
     assert all(isinstance(v, str) for v in hyperparameters.values())
     assert {group: yaml.safe_load(v) for group, v in hyperparameters.items()} == {
-        group: pex_params[group] for group in ("train", "evaluate", "promote")
+        group: pex_params[group] for group in train_stage_groups()
     }
     assert yaml.safe_load(hyperparameters["train"])["torch"]["epochs"] == 1
 
@@ -250,3 +251,18 @@ def test_bad_sagemaker_settings_are_named(
     use_ecs(monkeypatch, ECS_SETTINGS | {"sagemaker": ["not", "an", "object"]})
     with pytest.raises(settings.SettingError, match="sagemaker must be a JSON object"):
         build_pipeline_dag(SANDBOX_ROOT)
+
+
+def train_stage_groups() -> set[str]:
+    """The params groups of dvc.yaml's stages that run the train artifact."""
+    stages = yaml.safe_load((SANDBOX_ROOT / "dvc.yaml").read_text())["stages"]
+    return {
+        group
+        for stage in stages.values()
+        if "services.train/train.pex" in stage["cmd"]
+        for group in stage.get("params", [])
+    }
+
+
+def test_a_training_job_gets_every_group_the_train_stages_read() -> None:
+    assert train_stage_groups() and set(TRAINING_GROUPS) == train_stage_groups()

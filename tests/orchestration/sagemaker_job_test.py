@@ -25,6 +25,7 @@ from flight_orchestration.runners import (
     training_job_name,
 )
 from flight_orchestration.stages import read_params, read_stage_graph
+from loopback.processes import stop
 from tests.orchestration.conftest import SANDBOX_ROOT
 from tests.orchestration.ecs_settings import ECS_SETTINGS, RUN_ID, SAGEMAKER
 
@@ -54,8 +55,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def recorded(actual: Any, expected: Any) -> bool:

@@ -127,8 +127,12 @@ def test_a_bad_threshold_says_so(value: str | None) -> None:
         settings.parse_threshold(value, "Airflow Variable flight_delay_psi_threshold")
 
 
-def test_the_threshold_comes_from_params_yaml() -> None:
-    assert settings.params_threshold(SANDBOX_ROOT) == 0.2
+def test_the_threshold_comes_from_params_yaml(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("monitor:\n  psi_threshold: 0.35\n")
+    assert settings.params_threshold(tmp_path) == 0.35
+    (tmp_path / "params.yaml").write_text("monitor: {}\n")
+    with pytest.raises(settings.SettingError, match="no monitor.psi_threshold"):
+        settings.params_threshold(tmp_path)
 
 
 METRICS = """# HELP flight_delay_feature_psi Population stability index of each feature

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from flight_orchestration import drift
 from serve.drift import WINDOW_ROWS
@@ -28,6 +27,7 @@ from tests.serving.harness import (
     ONE_WORKER,
     Server,
     as_request,
+    params_psi_threshold,
     request_flights,
     server_env,
     service_command,
@@ -39,7 +39,7 @@ from tests.serving.harness import (
 ROWS = WINDOW_ROWS
 BATCH = 250
 # The drift alert's and the retraining DAG's threshold (params.yaml, at the sandbox root).
-THRESHOLD = float(yaml.safe_load(Path("params.yaml").read_text())["monitor"]["psi_threshold"])
+THRESHOLD = params_psi_threshold()
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,6 @@ def fill_window(server: Server, flights: pd.DataFrame, seed: int) -> None:
             response = client.post("/predict", json={"flights": batch})
             assert response.status_code == 200, response.text
         wait_for_rows(client, before, ROWS)
-
-
-def test_the_threshold_is_the_shared_one() -> None:
-    assert THRESHOLD == 0.2
 
 
 def test_shifted_traffic_crosses_the_threshold_and_retrains(server: Server, world: World) -> None:
