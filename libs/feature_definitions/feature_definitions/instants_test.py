@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from feature_definitions.errors import FeatureInputError
 from feature_definitions.instants import (
     actual_arrival,
     destination_timezones,
@@ -81,6 +82,16 @@ def test_the_airports_table_wins_over_the_declared_zones() -> None:
         pd.Series(["SJU"]), pd.DataFrame({"faa": ["SJU"], "tzone": ["America/Chicago"]})
     )
     assert zones.tolist() == ["America/Chicago"]
+
+
+@pytest.mark.parametrize("zone", ["America/Chicagoo", "Mars/Olympus_Mons"])
+def test_a_time_zone_nobody_knows_is_named_with_its_airport(zone: str) -> None:
+    airports = pd.DataFrame({"faa": ["IAH"], "tzone": [zone]})
+    with pytest.raises(FeatureInputError, match=f"airports: tzone '{zone}' \\(of IAH\\)"):
+        scheduled_arrival(
+            utc("2013-01-01T10:00:00Z"), pd.Series([515]), pd.Series([819]), pd.Series(["IAH"]),
+            airports,
+        )  # fmt: skip
 
 
 def test_an_unknown_destination_or_a_missing_delay_has_no_arrival() -> None:

@@ -79,6 +79,12 @@ class DriftMonitor:
             if feature["kind"] == "numeric":
                 self._edges[name] = np.asarray(feature["histogram"]["edges"], dtype="float64")
                 self._reference[name] = np.asarray(feature["histogram"]["proportions"])
+                # len(edges) + 1 bins (feature.stats.bin_counts); else every batch would fail.
+                if len(self._reference[name]) != len(self._edges[name]) + 1:
+                    raise StatisticsError(
+                        f"feature {name!r}: {len(self._reference[name])} proportions for "
+                        f"{len(self._edges[name])} edges, expected {len(self._edges[name]) + 1}"
+                    )
             else:
                 categories = sorted(feature["proportions"])
                 self._categories[name] = {c: i for i, c in enumerate([*categories, OTHER])}

@@ -112,7 +112,17 @@ def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
         with open(data.stats) as stats:
             content = json.load(stats)
         threshold = psi_threshold(content, str(data.stats))
-        drift = DriftMonitor(content)
+        try:
+            drift = DriftMonitor(content)
+        except StatisticsError as error:
+            raise StatisticsError(f"{data.stats}: {error}") from None
+        # Statistics of another feature build would leave the model's features unwatched.
+        unwatched = [f.name for f in predictor.features if f.name not in drift.features]
+        if unwatched:
+            raise StatisticsError(
+                f"{data.stats} has no statistics of {', '.join(unwatched)}, which the model "
+                "uses: it is from another feature build than the model's"
+            )
     except StatisticsError as error:
         raise LoadError("statistics", str(error)) from error
     except Exception as error:

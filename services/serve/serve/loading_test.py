@@ -14,8 +14,14 @@ from online_store.store import write_store
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
 
+# Statistics of every feature the model uses (the feature build writes real ones).
 FEATURE_STATS = {
-    "features": {"c": {"kind": "categorical", "proportions": {"a": 1.0}}},
+    "features": {
+        f.name: {"kind": "numeric", "histogram": {"edges": [0.0], "proportions": [0.5, 0.5]}}
+        if f.kind == "numeric"
+        else {"kind": "categorical", "proportions": {"a": 1.0}}
+        for f in FEATURES
+    },
     "psi_threshold": 0.3,
 }
 
@@ -54,9 +60,35 @@ def test_everything_loads(model: Path, data: Path) -> None:
     _empty_store(data / ONLINE_STORE)
     loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
-    assert loaded.drift.features == ("c",)
+    assert loaded.drift.features == tuple(f.name for f in FEATURES)
     assert loaded.psi_threshold == 0.3
     assert loaded.store.window == pd.Timedelta(days=7)
+
+
+def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
+    model: Path, data: Path
+) -> None:
+    _empty_store(data / ONLINE_STORE)
+    stats = json.loads((data / STATS).read_text())
+    del stats["features"][FEATURES[0].name]
+    (data / STATS).write_text(json.dumps(stats))
+    with pytest.raises(LoadError, match=f"no statistics of {FEATURES[0].name}, which the model"):
+        load(model, str(data), wait_seconds=0)
+
+
+def test_a_histogram_with_the_wrong_number_of_bins_is_a_statistics_error(
+    model: Path, data: Path
+) -> None:
+    _empty_store(data / ONLINE_STORE)
+    stats = json.loads((data / STATS).read_text())
+    numeric = next(f.name for f in FEATURES if f.kind == "numeric")
+    stats["features"][numeric]["histogram"]["proportions"] = [1.0]
+    (data / STATS).write_text(json.dumps(stats))
+    with pytest.raises(
+        LoadError, match=f"stats.json: feature '{numeric}': 1 proportions for 1"
+    ) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
 
 
 def test_a_broken_manifest_is_a_model_error(model: Path, data: Path) -> None:

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +88,14 @@ def _register(
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
-    training_file = models_dir / TRAINING_FILE
-    training = json.loads(training_file.read_text()) if training_file.is_file() else {}
+    training = _training_record(models_dir)
     commit, dirty = git_state(Path.cwd())
     provenance = Provenance(
         git_commit=commit,
         git_dirty=dirty,
         features_dvc_hash=dvc_directory_hash(features_dir) if features_dir else UNKNOWN,
         # The train params the models were fitted with, as training recorded them.
-        params={**params.to_dict(), "train": training.get("params", params.to_dict()["train"])},
+        params={**params.to_dict(), "train": training["params"]},
     )
     registry = register_run(evaluation, models_dir, open_store(home), params.promote, provenance)
     registry["store"] = str(home)
@@ -112,6 +112,22 @@ def _register(
     return registry
 
 
+def _training_record(models_dir: Path) -> dict[str, Any]:
+    """What `train fit` recorded of the run (training.json): the registry quotes its params."""
+    path = models_dir / TRAINING_FILE
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainingDataError(
+            f"{path} does not exist: {models_dir} is not `train fit`'s output"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
+        raise TrainingDataError(f"{path} holds no params object: not `train fit`'s record")
+    return record
+
+
 def _summary(evaluation: Evaluation) -> dict[str, Any]:
     keys = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold")
     return {name: {k: m[k] for k in keys} for name, m in evaluation.metrics.items()}
@@ -120,15 +136,15 @@ def _summary(evaluation: Evaluation) -> dict[str, Any]:
 def _evaluate(args: argparse.Namespace) -> int:
     params = _params(args)
     files = split_files(args.features)
+    # A previous run's decision would describe models this run did not register (or failed
+    # to): the deploy job reads it.
+    (args.output / REGISTRY_FILE).unlink(missing_ok=True)
     evaluation = evaluate_models(files["test"], args.models, args.output, params.evaluate)
     result: dict[str, Any] = {"output": str(args.output), "metrics": _summary(evaluation)}
     if args.register:
         home = store_home(args.store)
         registry = _register(evaluation, args.models, args.output, home, params, args.features)
         result["registry"] = {k: registry[k] for k in ("candidate", "baseline", "promoted")}
-    else:
-        # A previous run's decision would describe models this run did not register.
-        (args.output / REGISTRY_FILE).unlink(missing_ok=True)
     print(json.dumps(result))
     return 0
 
@@ -171,6 +187,19 @@ def _sagemaker(args: argparse.Namespace) -> int:
     registry = _register(evaluation, models_dir, output, store, params, job.features_dir)
     print(json.dumps({"metrics": _summary(evaluation), "promoted": registry["promoted"]}))
     return 0
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+
+    return count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -216,13 +245,13 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     fit.add_argument(
         "--nproc-per-node",
-        type=int,
+        type=_at_least(1),
         default=1,
         help="train the PyTorch model data-parallel in this many processes (runs torchrun)",
     )
     fit.add_argument(
         "--threads",
-        type=int,
+        type=_at_least(0),
         default=0,
         help="torch threads per process (0: the pinned count, train.cpu_numerics.THREADS, "
         "split among the node's processes)",
@@ -272,9 +301,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(
-        level=logging.INFO if rank == 0 else logging.WARNING,
+        # torchrun's RANK: only the first process logs progress.
+        level=logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING,
         format="%(asctime)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -98,6 +99,38 @@ def test_the_same_inputs_give_identical_metrics_run_after_run(
         runs.append((output / "metrics.json").read_text())
         assert not (output / "registry.json").exists()
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (None, "training.json does not exist: .* is not `train fit`'s output"),
+        ("{not json", "training.json is not readable JSON"),
+        ('{"rows": 3}', "training.json holds no params object"),
+    ],
+)
+def test_a_models_directory_without_fit_s_record_registers_nothing(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
+    record: str | None,
+    message: str,
+) -> None:
+    features, fitted = trained
+    models_dir, output = tmp_path / "models", tmp_path / "evaluation"
+    shutil.copytree(fitted, models_dir)
+    if record is None:
+        (models_dir / "training.json").unlink()
+    else:
+        (models_dir / "training.json").write_text(record)
+    # A previous run's decision, which the deploy job would otherwise read as this run's.
+    output.mkdir()
+    (output / "registry.json").write_text('{"promoted": "flight-delay:old"}')
+    assert evaluate(features, models_dir, output, "--store", str(model_store.home)) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (output / "registry.json").exists()
+    assert models(model_store) == []
 
 
 def test_the_store_defaults_to_the_repo_build_area(
@@ -225,6 +258,25 @@ def test_a_bad_parameter_exits_2_naming_it(
     assert "unknown parameter train.torch.epoch" in capsys.readouterr().err
     assert main([*fit, *params_args(tmp_path), "--set", "train.torch.hidden=[8"]) == 2
     assert "train.torch.hidden: '[8' is not a YAML value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--nproc-per-node", "0", "'0' is not a whole number >= 1"),
+        ("--nproc-per-node", "two", "'two' is not a whole number >= 1"),
+        ("--threads", "-3", "'-3' is not a whole number >= 0"),
+    ],
+)
+def test_a_bad_process_or_thread_count_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    fit = ["fit", "--features", str(tmp_path / "f"), "--output", str(tmp_path / "models")]
+    with pytest.raises(SystemExit) as exit_:
+        main([*fit, *params_args(tmp_path), flag, value])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
 
 
 def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
