@@ -20,6 +20,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from storage.atomic import atomic_output, atomic_write_text
+
 DAGS = Path("orchestration/dags")
 PACKAGE = "flight_orchestration"
 REQUIREMENTS = Path("3rdparty/python/airflow-requirements.txt")
@@ -59,12 +61,17 @@ def shipped_requirements(requirements_txt: str) -> list[str]:
 def locked_versions(lockfile: str) -> dict[str, str]:
     """Project name -> version in a Pants (PEX) lockfile."""
     body = "\n".join(line for line in lockfile.splitlines() if not line.startswith("//"))
-    data = json.loads(body)
-    return {
-        _name(r["project_name"]): r["version"]
-        for resolve in data["locked_resolves"]
-        for r in resolve["locked_requirements"]
-    }
+    try:
+        data = json.loads(body)
+        return {
+            _name(r["project_name"]): r["version"]
+            for resolve in data["locked_resolves"]
+            for r in resolve["locked_requirements"]
+        }
+    except (ValueError, KeyError, TypeError) as error:
+        raise BundleError(
+            f"{LOCKFILE} is not a Pants lockfile ({error!r}): regenerate it"
+        ) from None
 
 
 def airflow_version(requirements_txt: str) -> str:
@@ -132,11 +139,13 @@ def write_zip(repo: Path, destination: Path) -> list[str]:
 
 
 def package(repo: Path, output: Path) -> tuple[Path, Path]:
-    output.mkdir(parents=True, exist_ok=True)
-    requirements = output / "requirements.txt"
-    requirements.write_text(requirements_txt(repo))
-    dags = output / "dags.zip"
-    write_zip(repo, dags)
+    """Write `output`/dags.zip and requirements.txt. Each replaces its previous version whole,
+    and only once both are built: a failure leaves the previous pair as it was."""
+    text = requirements_txt(repo)
+    requirements, dags = output / "requirements.txt", output / "dags.zip"
+    with atomic_output(dags) as staged_zip:
+        write_zip(repo, staged_zip)
+        atomic_write_text(requirements, text)
     return dags, requirements
 
 

@@ -105,6 +105,30 @@ def test_shipping_airflow_or_an_unlocked_package_is_an_error(tmp_path: Path) -> 
         requirements_txt(tmp_path)
 
 
+def test_a_failed_package_leaves_the_previous_bundle_as_it_was(
+    bundle: tuple[Path, Path], tmp_path: Path
+) -> None:
+    dags, requirements = bundle
+    output = tmp_path / "out"
+    output.mkdir()
+    previous = {"dags.zip": dags.read_bytes(), "requirements.txt": requirements.read_bytes()}
+    for name, data in previous.items():
+        (output / name).write_bytes(data)
+    # A checkout whose lockfile is fine but whose DAG package is missing: the zip fails after
+    # requirements.txt could have been written.
+    repo = tmp_path / "repo"
+    for relative in ("3rdparty/python/airflow.lock", REQUIREMENTS, "dvc.yaml", "params.yaml"):
+        (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+        (repo / relative).write_bytes((SANDBOX_ROOT / relative).read_bytes())
+    with pytest.raises(BundleError, match="is not there"):
+        package(repo, output)
+    assert {p.name: p.read_bytes() for p in output.iterdir()} == previous
+    (repo / "3rdparty/python/airflow.lock").write_text('{"locked_resolves": [{}]}')
+    with pytest.raises(BundleError, match="airflow.lock is not a Pants lockfile"):
+        package(repo, output)
+    assert {p.name: p.read_bytes() for p in output.iterdir()} == previous
+
+
 def test_the_cli_outside_the_repo_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

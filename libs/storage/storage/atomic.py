@@ -8,12 +8,9 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import fsspec
 
 LOCK_POLL_SECONDS = 0.1
 
@@ -134,19 +131,3 @@ def exclusive_lock(path: str | os.PathLike[str], *, timeout: float) -> Iterator[
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def write_bytes_atomically(url: str, data: bytes) -> None:
-    """Write `data` to a local path or any fsspec URL (s3://, memory://, ...) so that readers
-    never see a partial file: write a temporary object beside it, then move it into place."""
-    fs, path = fsspec.core.url_to_fs(url)
-    parent = path.rsplit("/", 1)[0] if "/" in path else ""
-    if parent:
-        fs.makedirs(parent, exist_ok=True)
-    temporary = f"{path}.partial-{uuid.uuid4().hex}"
-    fs.pipe_file(temporary, data)
-    try:
-        fs.mv(temporary, path)
-    finally:
-        if fs.exists(temporary):
-            fs.rm(temporary)

@@ -10,8 +10,8 @@ from storage.atomic import (
     atomic_write_text,
     exclusive_lock,
     staged_directory,
-    write_bytes_atomically,
 )
+from storage.remote import write_bytes_atomically
 
 
 def test_atomic_write_text_replaces_the_file(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 import pandas as pd
 
 from ingest.upstream import TABLE_FILES, read_table
-from storage.atomic import write_bytes_atomically
+from storage.remote import write_bytes_atomically
 
 DAILY_TABLES = ("flights", "weather")
 
