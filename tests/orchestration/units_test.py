@@ -71,6 +71,11 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
         run_params(defaults, {"params": {"train.torch.epoch": 1}}, day)
     with pytest.raises(CommandError, match="must map dotted parameter names"):
         run_params(defaults, {"params": ["train.seed=1"]}, day)
+    for sets_end in ({"land.end": "2013-03-01"}, {"land": {"start": "2013-01-01", "end": "x"}}):
+        with pytest.raises(CommandError, match="sets land.end, which is the run's logical date"):
+            run_params(defaults, {"params": sets_end}, day)
+    with pytest.raises(CommandError, match="land.start '2013-13-01' is not a date"):
+        run_params(defaults, {"params": {"land.start": "2013-13-01"}}, day)
     land = StageCommand.parse("land", "dist/a.pex/__main__.py land --start ${land.begin}")
     with pytest.raises(CommandError, match="params has no land.begin"):
         land.argv(Path("/artifacts"), defaults, Path("params.yaml"))
@@ -96,6 +101,14 @@ def test_a_cycle_or_no_stages_is_an_error(tmp_path: Path) -> None:
         stage_graph("plots: []\n")
     with pytest.raises(PipelineError, match="no dvc.yaml at"):
         read_stage_graph(tmp_path)
+    with pytest.raises(PipelineError, match="dvc.yaml is not YAML"):
+        stage_graph("stages: [unclosed\n")
+    for not_a_mapping in ("- a list\n", "stages:\n  land: dist/a.pex/__main__.py\n"):
+        with pytest.raises(PipelineError, match="no stages|stage land is not a mapping"):
+            stage_graph(not_a_mapping)
+    (tmp_path / "params.yaml").write_text("land: {start: [unclosed\n")
+    with pytest.raises(PipelineError, match="params.yaml is not YAML"):
+        read_params(tmp_path)
 
 
 def test_the_window_end_is_the_logical_date_clamped_into_2013() -> None:

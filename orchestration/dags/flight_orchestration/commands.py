@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from flight_orchestration.window import window_end
+from storage.atomic import atomic_write_text
 
 ARTIFACT_PREFIX = PurePosixPath("dist")
 # <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
@@ -95,10 +96,7 @@ def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[st
 
 def write_params(params: dict[str, Any], path: Path) -> Path:
     """The run's params file, written whole (a retry rewrites it identically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(yaml.safe_dump(params, sort_keys=False))
-    partial.replace(path)
+    atomic_write_text(path, yaml.safe_dump(params, sort_keys=False))
     return path
 
 
@@ -109,8 +107,18 @@ def run_params(
     overrides = (conf or {}).get("params") or {}
     if not isinstance(overrides, dict):
         raise CommandError("run conf 'params' must map dotted parameter names to values")
+    land = overrides.get("land")
+    if "land.end" in overrides or (isinstance(land, dict) and "end" in land):
+        raise CommandError(
+            "run conf 'params' sets land.end, which is the run's logical date: trigger the run "
+            "for that date instead"
+        )
     params = with_overrides(defaults, overrides)
-    start = dt.date.fromisoformat(str(lookup(params, "land.start")))
+    start_text = str(lookup(params, "land.start"))
+    try:
+        start = dt.date.fromisoformat(start_text)
+    except ValueError:
+        raise CommandError(f"land.start {start_text!r} is not a date (YYYY-MM-DD)") from None
     params["land"]["end"] = window_end(logical_date.date(), start).isoformat()
     return params
 

@@ -45,12 +45,17 @@ def _within(path: str, output: str) -> bool:
 
 def stage_graph(dvc_yaml: str) -> list[Stage]:
     """The stages of a dvc.yaml text, each with the stages it depends on, in file order."""
-    document = yaml.safe_load(dvc_yaml) or {}
-    stages = document.get("stages")
+    try:
+        document = yaml.safe_load(dvc_yaml) or {}
+    except yaml.YAMLError as error:
+        raise PipelineError(f"dvc.yaml is not YAML: {error}") from None
+    stages = document.get("stages") if isinstance(document, dict) else None
     if not isinstance(stages, dict) or not stages:
         raise PipelineError("dvc.yaml has no stages")
     outputs: dict[str, list[str]] = {}
     for name, stage in stages.items():
+        if not isinstance(stage, dict):
+            raise PipelineError(f"dvc.yaml: stage {name} is not a mapping")
         if "foreach" in stage or "matrix" in stage:
             raise PipelineError(f"stage {name}: foreach/matrix stages are not supported")
         outputs[name] = _paths(stage.get("outs")) + _paths(stage.get("metrics"))
@@ -121,7 +126,10 @@ def read_stage_graph(checkout: Path | None) -> list[Stage]:
 def read_params(checkout: Path | None) -> dict[str, Any]:
     """`checkout`'s params.yaml, or the bundled copy: the defaults a run starts from."""
     source = pipeline_file(checkout, "params.yaml", BUNDLED_PARAMS_YAML)
-    params = yaml.safe_load(source.read_text())
+    try:
+        params = yaml.safe_load(source.read_text())
+    except yaml.YAMLError as error:
+        raise PipelineError(f"{source} is not YAML: {error}") from None
     if not isinstance(params, dict):
         raise PipelineError(f"{source} is not a mapping of parameter groups")
     return params
