@@ -4,7 +4,11 @@ parses, starts with MWAA's constraints and never pins apache-airflow."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -24,6 +28,8 @@ from mwaa_bundle import (
 )
 from tests.orchestration.conftest import SANDBOX_ROOT
 
+# The repo's own top-level packages and modules on the test's sys.path.
+FIRST_PARTY = ("flight_orchestration", "storage", "loopback", "mwaa_bundle.py", "tests")
 REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+$")
 
 
@@ -68,6 +74,24 @@ def test_airflow_loads_both_dags_from_the_zip_alone(
     assert set(bag.dag_ids) == {PIPELINE, RETRAIN}
     pipeline = bag.get_dag(PIPELINE)
     assert pipeline is not None and "evaluate" in pipeline.task_ids
+    # The same in a Python that sees only third-party packages, as MWAA's workers do: a DAG
+    # that imported the repo's other code (libs/) would fail there, not in this process.
+    third_party = [p for p in sys.path if p and not any(Path(p, n).exists() for n in FIRST_PARTY)]
+    parse = (
+        "import json, sys; from airflow.models.dagbag import DagBag; "
+        "bag = DagBag(dag_folder=sys.argv[1], include_examples=False); "
+        "errors = {k: str(v) for k, v in bag.import_errors.items()}; "
+        "print(json.dumps([sorted(bag.dag_ids), errors]))"
+    )
+    alone = subprocess.run(
+        [sys.executable, "-c", parse, str(folder)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(map(os.path.abspath, third_party))},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert json.loads(alone.stdout.splitlines()[-1]) == [sorted([PIPELINE, RETRAIN]), {}]
 
 
 def test_requirements_parse_and_never_pin_airflow(bundle: tuple[Path, Path]) -> None:

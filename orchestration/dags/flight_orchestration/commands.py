@@ -21,7 +21,6 @@ from typing import Any
 import yaml
 
 from flight_orchestration.window import window_end
-from storage.atomic import atomic_write_text
 
 ARTIFACT_PREFIX = PurePosixPath("dist")
 # <workdir>/runs/<run id>/params.yaml: the parameters a run's tasks read.
@@ -96,7 +95,11 @@ def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[st
 
 def write_params(params: dict[str, Any], path: Path) -> Path:
     """The run's params file, written whole (a retry rewrites it identically)."""
-    atomic_write_text(path, yaml.safe_dump(params, sort_keys=False))
+    # By hand, not with libs/storage: MWAA gets this package and nothing else of the repo.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(yaml.safe_dump(params, sort_keys=False))
+    partial.replace(path)
     return path
 
 

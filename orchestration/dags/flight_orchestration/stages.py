@@ -6,6 +6,8 @@ has no task."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -13,10 +15,11 @@ import yaml
 
 from flight_orchestration.commands import ARTIFACT_PREFIX, CommandError, StageCommand
 
-# Copies of dvc.yaml and params.yaml that the MWAA bundle carries beside this file
-# (orchestration/mwaa), for an Airflow whose DAG folder is not inside a checkout.
-BUNDLED_DVC_YAML = Path(__file__).resolve().parent / "dvc.yaml"
-BUNDLED_PARAMS_YAML = Path(__file__).resolve().parent / "params.yaml"
+# Copies of dvc.yaml and params.yaml that the MWAA bundle carries in this package
+# (orchestration/mwaa), for an Airflow whose DAG folder is not inside a checkout. Read as package
+# resources: Airflow imports the package from inside the bundle's zip, where no file path opens.
+BUNDLED_DVC_YAML = files("flight_orchestration") / "dvc.yaml"
+BUNDLED_PARAMS_YAML = files("flight_orchestration") / "params.yaml"
 
 
 class PipelineError(ValueError):
@@ -107,7 +110,7 @@ def sinks(graph: list[Stage]) -> list[str]:
     return [stage.name for stage in graph if stage.name not in used]
 
 
-def pipeline_file(checkout: Path | None, name: str, bundled: Path) -> Path:
+def pipeline_file(checkout: Path | None, name: str, bundled: Traversable) -> Traversable:
     """`checkout`'s dvc.yaml or params.yaml, or the bundled copy without a checkout."""
     source = checkout / name if checkout is not None else bundled
     if not source.is_file():
