@@ -57,6 +57,9 @@ def bento_options() -> dict[str, Any]:
     python = options.setdefault("python", {})
     python["packages"] = [f"{name}=={version(name)}" for name in REQUIREMENTS]
     python["extra_index_url"] = [TORCH_CPU_INDEX]
+    # The image's Python is the one the pins above were resolved for: this interpreter's.
+    docker = options.setdefault("docker", {})
+    docker["python_version"] = f"{sys.version_info.major}.{sys.version_info.minor}"
     return options
 
 
