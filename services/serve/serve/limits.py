@@ -34,7 +34,8 @@ MAX_BATCH_ROWS = 4 * MAX_FLIGHTS
 # measured 100-flight throughput (docs/benchmarks.md) a full queue of the largest requests
 # drains in a few seconds, well inside the timeout.
 MAX_CONCURRENCY = 64
-# BentoML answers 504 past this; the load balancer's idle timeout (60 s) must be longer.
+# BentoML answers 504 past this; the load balancer's idle timeout must be longer
+# (infra/modules/serve; infra/iac/static_test checks it).
 REQUEST_TIMEOUT_SECONDS = 30
 # How long a request that reaches a worker still loading waits for it before a 503: another
 # worker of the server may have answered /readyz already (readiness is per worker), and the
