@@ -3,41 +3,35 @@ hashed, and no machine path anywhere in the committed build configuration."""
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import pytest
 
 from tests.build.repo_copy import SANDBOX_ROOT
-
-
-def locked_requirements() -> list[dict[str, Any]]:
-    text = (SANDBOX_ROOT / "3rdparty/python/default.lock").read_text()
-    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
-    (resolve,) = lock["locked_resolves"]
-    return list(resolve["locked_requirements"])
+from tests.lockfiles import DEFAULT_LOCK, locked_requirements
 
 
 def test_torch_is_the_cpu_build_from_the_wheels_dir() -> None:
-    (torch,) = (r for r in locked_requirements() if r["project_name"] == "torch")
+    (torch,) = (
+        r for r in locked_requirements(SANDBOX_ROOT / DEFAULT_LOCK) if r["project_name"] == "torch"
+    )
     assert torch["version"] == "2.13.0+cpu"
     urls = [a["url"] for a in torch["artifacts"]]
     assert urls and all(u.startswith("file://${WHEELS_DIR}/torch-2.13.0%2Bcpu-") for u in urls)
 
 
 def test_no_cuda_or_triton_package_is_locked() -> None:
-    names = {r["project_name"] for r in locked_requirements()}
+    names = {r["project_name"] for r in locked_requirements(SANDBOX_ROOT / DEFAULT_LOCK)}
     assert not {n for n in names if re.fullmatch(r"nvidia-.*-cu\d+|triton", n)}
 
 
 @pytest.mark.parametrize("name", ["scikit-learn", "bentoml", "dvc", "pandas", "pyarrow", "pytest"])
 def test_required_packages_are_locked(name: str) -> None:
-    assert name in {r["project_name"] for r in locked_requirements()}
+    assert name in {r["project_name"] for r in locked_requirements(SANDBOX_ROOT / DEFAULT_LOCK)}
 
 
 def test_every_artifact_has_a_sha256() -> None:
-    for requirement in locked_requirements():
+    for requirement in locked_requirements(SANDBOX_ROOT / DEFAULT_LOCK):
         for artifact in requirement["artifacts"]:
             assert artifact["algorithm"] == "sha256" and len(artifact["hash"]) == 64, requirement
 

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT, RepoCopy
+from tests.lockfiles import DEFAULT_LOCK, locked_version
 
 PRE_COMMIT_PEX = SANDBOX_ROOT / "tools" / "pre-commit.pex"
 
@@ -25,16 +26,6 @@ PRE_COMMIT_PEX = SANDBOX_ROOT / "tools" / "pre-commit.pex"
 def hooks() -> list[dict[str, Any]]:
     config = yaml.safe_load((SANDBOX_ROOT / ".pre-commit-config.yaml").read_text())
     return [hook for repo in config["repos"] for hook in repo["hooks"]]
-
-
-def locked_version(project: str) -> str:
-    text = (SANDBOX_ROOT / "3rdparty/python/default.lock").read_text()
-    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
-    (resolve,) = lock["locked_resolves"]
-    (version,) = (
-        r["version"] for r in resolve["locked_requirements"] if r["project_name"] == project
-    )
-    return str(version)
 
 
 def pre_commit(repo: RepoCopy, *args: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +60,7 @@ def test_the_issue_s_checks_are_all_there() -> None:
 
 
 def test_the_hooks_run_the_ruff_that_pants_runs() -> None:
-    ruff = f"ruff=={locked_version('ruff')}"
+    ruff = f"ruff=={locked_version(SANDBOX_ROOT / DEFAULT_LOCK, 'ruff')}"
     for hook in hooks():
         if hook["id"].startswith("ruff"):
             assert hook["additional_dependencies"] == [ruff], hook["id"]

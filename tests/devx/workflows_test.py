@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT
+from tests.lockfiles import DEFAULT_LOCK, locked_version
 from tests.workflow_steps import GIT_ENV, WORKFLOWS, git, load, run_step, step_script
 
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
@@ -101,12 +102,8 @@ def test_the_pants_caches_are_keyed_on_the_lockfiles() -> None:
 
 
 def test_the_torch_wheel_fetched_is_the_one_locked() -> None:
-    text = (SANDBOX_ROOT / "3rdparty/python/default.lock").read_text()
-    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
-    (torch,) = (
-        r for r in lock["locked_resolves"][0]["locked_requirements"] if r["project_name"] == "torch"
-    )
-    assert f"torch=={torch['version']}" in SETUP_ACTION.read_text()
+    torch = locked_version(SANDBOX_ROOT / DEFAULT_LOCK, "torch")
+    assert f"torch=={torch}" in SETUP_ACTION.read_text()
 
 
 def test_every_terraform_init_uses_the_state_key_the_ci_roles_may_read() -> None:
