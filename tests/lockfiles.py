@@ -1,20 +1,14 @@
-"""The repo's Pants lockfiles as the tests read them: a JSON document after `//` header lines."""
+"""The services' lockfile as the tests read it (tools.artifacts parses it)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-DEFAULT_LOCK = Path("3rdparty/python/default.lock")
+from tools.artifacts import LOCKFILE, locked_requirements
 
+DEFAULT_LOCK = Path(LOCKFILE)
 
-def locked_requirements(lockfile: Path) -> list[dict[str, Any]]:
-    """Every locked requirement of the lockfile's one resolve."""
-    text = lockfile.read_text()
-    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
-    (resolve,) = lock["locked_resolves"]
-    return list(resolve["locked_requirements"])
+__all__ = ["DEFAULT_LOCK", "locked_requirements", "locked_version"]
 
 
 def locked_version(lockfile: Path, project: str) -> str:

@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 LOCKFILE = "3rdparty/python/default.lock"
@@ -84,14 +85,18 @@ def checkout_file(roots: list[Path], relative: PurePosixPath) -> Path | None:
     return None
 
 
+def locked_requirements(lockfile: Path) -> list[dict[str, Any]]:
+    """Every requirement a Pants lockfile locks (a JSON document after `//` header lines)."""
+    text = lockfile.read_text()
+    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
+    return [r for resolve in lock["locked_resolves"] for r in resolve["locked_requirements"]]
+
+
 def locked_distributions(repo: Path) -> set[str]:
     """`name==version` of every distribution the lockfile locks, names normalised."""
-    text = (repo / LOCKFILE).read_text()
-    lock = json.loads("\n".join(line for line in text.splitlines() if not line.startswith("//")))
     return {
         f"{normalise(requirement['project_name'])}=={requirement['version']}"
-        for resolve in lock["locked_resolves"]
-        for requirement in resolve["locked_requirements"]
+        for requirement in locked_requirements(repo / LOCKFILE)
     }
 
 
