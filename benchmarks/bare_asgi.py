@@ -19,7 +19,6 @@ import multiprocessing
 import signal
 import socket
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
 
 import numpy as np
@@ -53,7 +52,7 @@ def load_promoted() -> tuple[str, Loaded]:
     import bentoml
 
     model = bentoml.models.get(promoted_tag())
-    loaded = load(Path(model.path), location(), wait_seconds())
+    loaded = load(model, location(), wait_seconds())
     return str(model.tag), loaded
 
 

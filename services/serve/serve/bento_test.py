@@ -5,8 +5,6 @@ import subprocess
 
 import pytest
 
-from model_registry.testing import bentoml_env, bentoml_home  # noqa: F401 (fixtures)
-
 
 @pytest.mark.parametrize(
     ("args", "status"),

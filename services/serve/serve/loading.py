@@ -8,13 +8,13 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 # threadpoolctl comes with scikit-learn (see BUILD).
 from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
-from model_registry.predictor import Predictor, load_predictor
+from model_registry.predictor import Predictor
+from model_registry.store import Model, load_registered
 from online_store.store import OnlineStore
 from serve.drift import DriftMonitor, StatisticsError, psi_threshold
 from serve.sources import ServingDataError, fetch
@@ -94,16 +94,19 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def load(model_dir: Path, data_location: str, wait_seconds: float) -> Loaded:
-    """Load the predictor in `model_dir`, then the statistics and the online store from
-    `data_location` (serve.sources), waiting up to `wait_seconds` for them to appear (the
-    pipeline or the deploy job may still be writing them)."""
+def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
+    """Load the registered `model` once every file, predictor.json included, matches the hashes
+    its registration recorded; then the statistics and the online store from `data_location`
+    (serve.sources), waiting up to `wait_seconds` for them to appear (the pipeline or the
+    deploy job may still be writing them)."""
     # A model from another library version or a broken manifest can raise anything (pickle or
     # torch errors), hence the broad catches: each becomes a LoadError.
     try:
-        predictor = load_predictor(model_dir)
+        predictor = load_registered(model)
     except Exception as error:
-        raise LoadError("model", f"cannot load {model_dir}: {_reason(error)}") from error
+        raise LoadError(
+            "model", f"cannot load {model.tag} at {model.path}: {_reason(error)}"
+        ) from error
     try:
         data = fetch(data_location, wait_seconds, log=log.warning)
     except ServingDataError as error:

@@ -1,6 +1,7 @@
 import json
 import threading
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -10,6 +11,16 @@ from feature_definitions.features import FEATURES
 from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
 from feature_definitions.weather import WEATHER_COLUMNS
 from model_registry.predictor import SklearnPredictor
+from model_registry.store import (
+    CANDIDATE,
+    KIND,
+    METADATA_FILES_SHA256,
+    ROLE,
+    Model,
+    ModelStore,
+    get,
+    register,
+)
 from online_store.store import write_store
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
@@ -27,11 +38,13 @@ FEATURE_STATS = {
 
 
 @pytest.fixture
-def model(tmp_path: Path) -> Path:
+def model(tmp_path: Path, model_store: ModelStore) -> Model:
+    """A registered model, as the service gets it from the Bento."""
     directory = tmp_path / "model"
     fitted = DummyClassifier().fit([[0], [1]], [0, 1])
     SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
-    return directory
+    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind}
+    return get(model_store, register(model_store, directory, labels, metadata={}))
 
 
 @pytest.fixture
@@ -56,7 +69,7 @@ def _empty_store(path: Path) -> Path:
     return path
 
 
-def test_everything_loads(model: Path, data: Path) -> None:
+def test_everything_loads(model: Model, data: Path) -> None:
     _empty_store(data / ONLINE_STORE)
     loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
@@ -66,7 +79,7 @@ def test_everything_loads(model: Path, data: Path) -> None:
 
 
 def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
-    model: Path, data: Path
+    model: Model, data: Path
 ) -> None:
     _empty_store(data / ONLINE_STORE)
     stats = json.loads((data / STATS).read_text())
@@ -77,7 +90,7 @@ def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
 
 
 def test_a_histogram_with_the_wrong_number_of_bins_is_a_statistics_error(
-    model: Path, data: Path
+    model: Model, data: Path
 ) -> None:
     _empty_store(data / ONLINE_STORE)
     stats = json.loads((data / STATS).read_text())
@@ -91,23 +104,40 @@ def test_a_histogram_with_the_wrong_number_of_bins_is_a_statistics_error(
     assert error.value.kind == "statistics"
 
 
-def test_a_broken_manifest_is_a_model_error(model: Path, data: Path) -> None:
-    (model / "predictor.json").write_text("{not json")
-    with pytest.raises(LoadError, match="not readable JSON") as error:
+def test_a_broken_manifest_is_a_model_error(model: Model, data: Path) -> None:
+    manifest = Path(model.path) / "predictor.json"
+    manifest.write_text("{not json")
+    with pytest.raises(LoadError, match=f"{manifest} has sha256") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "model"
+    assert str(model.tag) in str(error.value)
 
 
-def test_a_changed_model_file_is_a_model_error(model: Path, data: Path) -> None:
-    for path in model.iterdir():
-        if path.name != "predictor.json":
-            path.write_bytes(b"\x80\x04garbage")
+def test_a_changed_model_file_is_a_model_error(model: Model, data: Path) -> None:
+    recorded = cast(dict[str, str], model.info.metadata[METADATA_FILES_SHA256])
+    for name in recorded:
+        if name != "predictor.json":
+            (Path(model.path) / name).write_bytes(b"\x80\x04garbage")
     with pytest.raises(LoadError, match="ModelIntegrityError") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "model"
 
 
-def test_bad_statistics_are_a_statistics_error(model: Path, data: Path) -> None:
+def test_an_edited_manifest_that_still_reads_well_is_refused(model: Model, data: Path) -> None:
+    """predictor.json records the other files' hashes, so only the registry's record covers
+    predictor.json itself: a plausible edit (another threshold) must not be served."""
+    _empty_store(data / ONLINE_STORE)
+    manifest = Path(model.path) / "predictor.json"
+    content = json.loads(manifest.read_text())
+    content["threshold"] = 0.9
+    manifest.write_text(json.dumps(content))
+    with pytest.raises(LoadError, match="the registry record of") as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "model"
+    assert "predictor.json" in str(error.value)
+
+
+def test_bad_statistics_are_a_statistics_error(model: Model, data: Path) -> None:
     _empty_store(data / ONLINE_STORE)
     (data / STATS).write_text(
         json.dumps({"features": {"x": {"kind": "numeric"}}, "psi_threshold": 0.2})
@@ -118,7 +148,7 @@ def test_bad_statistics_are_a_statistics_error(model: Path, data: Path) -> None:
 
 
 def test_statistics_without_the_threshold_name_the_file_and_the_key(
-    model: Path, data: Path
+    model: Model, data: Path
 ) -> None:
     _empty_store(data / ONLINE_STORE)
     # A stats.json from a feature build older than the threshold: no default stands in.
@@ -141,7 +171,7 @@ def test_statistics_without_the_threshold_name_the_file_and_the_key(
     ],
 )
 def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
-    model: Path, data: Path, value: object, message: str
+    model: Model, data: Path, value: object, message: str
 ) -> None:
     _empty_store(data / ONLINE_STORE)
     (data / STATS).write_text(json.dumps({**FEATURE_STATS, "psi_threshold": value}))
@@ -151,7 +181,7 @@ def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
     assert str(data / STATS) in str(error.value)
 
 
-def test_the_wait_for_the_serving_data_is_bounded(model: Path, data: Path) -> None:
+def test_the_wait_for_the_serving_data_is_bounded(model: Model, data: Path) -> None:
     with pytest.raises(
         LoadError, match=f"{ONLINE_STORE} not found .* after waiting 0.2 s"
     ) as error:
@@ -159,7 +189,7 @@ def test_the_wait_for_the_serving_data_is_bounded(model: Path, data: Path) -> No
     assert error.value.kind == "serving_data"
 
 
-def test_a_foreign_store_file_is_a_store_error(model: Path, data: Path) -> None:
+def test_a_foreign_store_file_is_a_store_error(model: Model, data: Path) -> None:
     (data / ONLINE_STORE).write_text("not a database")
     with pytest.raises(LoadError, match="not an online store") as error:
         load(model, str(data), wait_seconds=0)
@@ -184,7 +214,7 @@ def test_scoring_threads_use_one_openmp_thread() -> None:
 
 
 def test_a_request_waits_for_a_load_under_way_and_gets_what_it_loaded(
-    model: Path, data: Path
+    model: Model, data: Path
 ) -> None:
     _empty_store(data / ONLINE_STORE)
     state = LoadState()

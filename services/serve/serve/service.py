@@ -9,7 +9,6 @@ import asyncio
 import gc
 import logging
 import threading
-from pathlib import Path
 from typing import Any, cast
 
 import bentoml
@@ -94,7 +93,7 @@ class FlightDelayService:
 
     def _load(self) -> None:
         try:
-            loaded = load(Path(self.model.path), location(), wait_seconds())
+            loaded = load(self.model, location(), wait_seconds())
         except Exception as error:
             # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
             # saying "loading" forever.
