@@ -26,7 +26,7 @@ from model_registry.predictor import PredictorError
 from model_registry.store import RegistryError, open_store, roll_back, store_home, use_home
 from storage.atomic import atomic_write_text
 from train.data import TrainingDataError, read_splits, split_files
-from train.distributed import join_world, launch_local, leave_world
+from train.distributed import WorldError, join_world, launch_local, leave_world
 from train.evaluate import Evaluation, evaluate_models
 from train.fit import MODELS, TRAINING_FILE, fit_models
 from train.params import Params, ParamsError, load_params, params_from
@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         PredictorError,
         RegistrationError,
         RegistryError,
+        WorldError,
     ) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2

@@ -45,12 +45,40 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+class WorldError(ValueError):
+    """torchrun's variables do not describe a world; the message names the one that is wrong."""
+
+
+def _count(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    text = environ.get(name, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        raise WorldError(f"{name}={text!r} is not a whole number") from None
+    if value < minimum:
+        raise WorldError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def place_in_world(environ: Mapping[str, str]) -> tuple[int, int, int, int]:
+    """(rank, size, local rank, local size) from torchrun's variables, each checked."""
+    size = _count(environ, "WORLD_SIZE", 1, minimum=1)
+    rank = _count(environ, "RANK", 0, minimum=0)
+    local_size = _count(environ, "LOCAL_WORLD_SIZE", 1, minimum=1)
+    local_rank = _count(environ, "LOCAL_RANK", 0, minimum=0)
+    if rank >= size:
+        raise WorldError(f"RANK={rank} is not below WORLD_SIZE={size}")
+    if local_size > size:
+        raise WorldError(f"LOCAL_WORLD_SIZE={local_size} is above WORLD_SIZE={size}")
+    if local_rank >= local_size:
+        raise WorldError(f"LOCAL_RANK={local_rank} is not below LOCAL_WORLD_SIZE={local_size}")
+    return rank, size, local_rank, local_size
+
+
 def join_world(environ: Mapping[str, str] = os.environ) -> World:
-    """This process's place in the world torchrun started, initialising the process group."""
-    size = int(environ.get("WORLD_SIZE", "1"))
-    rank = int(environ.get("RANK", "0"))
-    local_rank = int(environ.get("LOCAL_RANK", "0"))
-    local_size = int(environ.get("LOCAL_WORLD_SIZE", "1"))
+    """This process's place in the world torchrun started, initialising the process group
+    (WorldError names a variable that does not fit)."""
+    rank, size, local_rank, local_size = place_in_world(environ)
     device = select_device(local_rank)
     if size == 1:
         return World(0, 1, 0, device, None)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from train.cli import main
 from train.conftest import params_args
 from train.cpu_numerics import THREADS
-from train.distributed import backend_for, join_world
+from train.distributed import WorldError, backend_for, join_world, place_in_world
 
 TOLERANCE = 0.02
 
@@ -60,3 +62,68 @@ def test_nccl_on_a_gpu_gloo_on_the_cpu() -> None:
 def test_without_torchrun_a_process_is_a_world_of_one() -> None:
     world = join_world({})
     assert (world.rank, world.size, world.distributed, world.is_main) == (0, 1, False, True)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[int, int, int, int]:
+    """(rank, size, local rank, local size) of a world torchrun could start."""
+    size = draw(st.integers(1, 64))
+    local_size = draw(st.integers(1, size))
+    return draw(st.integers(0, size - 1)), size, draw(st.integers(0, local_size - 1)), local_size
+
+
+def torchrun_environ(rank: int, size: int, local_rank: int, local_size: int) -> dict[str, str]:
+    return {
+        "RANK": str(rank),
+        "WORLD_SIZE": str(size),
+        "LOCAL_RANK": str(local_rank),
+        "LOCAL_WORLD_SIZE": str(local_size),
+    }
+
+
+@given(worlds())
+def test_a_world_torchrun_could_start_is_read_as_it_is(world: tuple[int, int, int, int]) -> None:
+    assert place_in_world(torchrun_environ(*world)) == world
+
+
+@given(
+    worlds(),
+    st.sampled_from(["RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"]),
+    st.sampled_from(["", "two", "1.5", "0x2", "-1"]),
+)
+def test_a_variable_that_is_no_count_is_named(
+    world: tuple[int, int, int, int], name: str, bad: str
+) -> None:
+    environ = {**torchrun_environ(*world), name: bad}
+    with pytest.raises(WorldError, match=f"^{name}="):
+        place_in_world(environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"WORLD_SIZE": "0"}, "WORLD_SIZE=0 must be at least 1"),
+        ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK=2 is not below WORLD_SIZE=2"),
+        ({"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "3"}, "LOCAL_WORLD_SIZE=3 is above WORLD_SIZE=2"),
+        (
+            {"WORLD_SIZE": "4", "LOCAL_WORLD_SIZE": "2", "LOCAL_RANK": "2"},
+            "LOCAL_RANK=2 is not below LOCAL_WORLD_SIZE=2",
+        ),
+    ],
+)
+def test_a_place_outside_the_world_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(WorldError, match=message):
+        join_world(environ)
+
+
+def test_fit_says_which_torchrun_variable_is_wrong(
+    features: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
+    assert main([*fit, "--models", "torch", *params_args(tmp_path)]) == 2
+    assert "train: error: WORLD_SIZE='two' is not a whole number" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
