@@ -6,6 +6,8 @@ Reads the outputs of infra/envs/<env> (after `terraform apply`) and writes
   - build/infra/<env>/platform.env: PLATFORM_DVC_REMOTE_URL, PLATFORM_MODEL_STORE_URL,
     PLATFORM_LANDING_URL and, for a local model store, BENTOML_HOME, for `set -a; . <file>`.
 With --apply it first runs `init` and `apply` (for the local environment: offline, no account).
+Every output is checked before either file is written, and each file is replaced whole: a bad
+output (ConfigureError names it) leaves the previous files as they were.
 """
 
 from __future__ import annotations
@@ -18,10 +20,47 @@ from pathlib import Path
 from typing import Any
 
 from iac.driver import TerraformError, Workspace
+from iac.engine import EngineNotFound
 from iac.variables import MissingVariables
+from storage.atomic import atomic_write_text
 
 REMOTE = "platform"
-REQUIRED_OUTPUTS = ("dvc_remote_url", "model_store_url", "landing_url")
+REQUIRED_OUTPUTS = ("environment", "dvc_remote_url", "model_store_url", "landing_url")
+
+
+class ConfigureError(ValueError):
+    """The environment or its outputs cannot configure the pipeline; the message says why."""
+
+
+def environment_dir(repo: Path, env: str) -> Path:
+    """infra/envs/<env>, which must be one of the environments there."""
+    envs = repo / "infra" / "envs"
+    known = sorted(p.name for p in envs.iterdir() if p.is_dir()) if envs.is_dir() else []
+    if env not in known:
+        raise ConfigureError(
+            f"no environment {env!r} in {envs}: expected one of {', '.join(known) or 'none'}"
+        )
+    return envs / env
+
+
+def check_outputs(outputs: Mapping[str, Any], env: str) -> None:
+    """Refuse outputs that are missing, or that are not one line of text: the files written
+    from them are line-based (an INI file and a shell file)."""
+    missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
+    if missing:
+        raise ConfigureError(
+            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first "
+            f"(./pants run infra:configure -- --env {env} --apply)."
+        )
+    for name in REQUIRED_OUTPUTS:
+        value = outputs[name]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigureError(f"output {name} of infra/envs/{env} is {value!r}: expected text")
+        if not value.isprintable():
+            raise ConfigureError(
+                f"output {name} of infra/envs/{env} is {value!r}: it holds a control character "
+                "(a line break would split the line DVC or the shell reads)"
+            )
 
 
 def dvc_config_local(outputs: Mapping[str, Any]) -> str:
@@ -47,22 +86,20 @@ def platform_env(outputs: Mapping[str, Any]) -> str:
     return "".join(f"{key}={shlex.quote(str(value))}\n" for key, value in values.items())
 
 
+def write_configuration(repo: Path, env: str, outputs: Mapping[str, Any]) -> None:
+    """Write .dvc/config.local and build/infra/<env>/platform.env from checked `outputs`."""
+    check_outputs(outputs, env)
+    atomic_write_text(repo / ".dvc" / "config.local", dvc_config_local(outputs))
+    atomic_write_text(repo / "build" / "infra" / env / "platform.env", platform_env(outputs))
+
+
 def configure(repo: Path, env: str, apply: bool = False) -> dict[str, Any]:
-    workspace = Workspace(repo / "infra" / "envs" / env)
+    workspace = Workspace(environment_dir(repo, env))
     if apply:
         workspace.init()
         workspace.apply()
     outputs = workspace.output()
-    missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
-    if missing:
-        raise SystemExit(
-            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first "
-            f"(./pants run infra:configure -- --env {env} --apply)."
-        )
-    (repo / ".dvc" / "config.local").write_text(dvc_config_local(outputs))
-    env_file = repo / "build" / "infra" / env / "platform.env"
-    env_file.parent.mkdir(parents=True, exist_ok=True)
-    env_file.write_text(platform_env(outputs))
+    write_configuration(repo, env, outputs)
     return outputs
 
 
@@ -74,8 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = configure(args.repo, args.env, apply=args.apply)
-    except (TerraformError, MissingVariables) as error:
-        print(error, file=sys.stderr)
+    except (ConfigureError, EngineNotFound, TerraformError, MissingVariables) as error:
+        print(f"configure: error: {error}", file=sys.stderr)
         return 1
     print(f"DVC remote `{REMOTE}` (.dvc/config.local): {outputs['dvc_remote_url']}")
     print(f"model store: {outputs['model_store_url']}")

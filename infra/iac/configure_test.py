@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from iac.configure import configure
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from iac.configure import REQUIRED_OUTPUTS, ConfigureError, configure, main, write_configuration
 from iac.driver import Workspace
+from iac.engine import ENGINE_VARIABLE
+
+GOOD_OUTPUTS = {
+    "environment": "local",
+    "dvc_remote_url": "/srv/dvc-remote",
+    "model_store_url": "/srv/bentoml",
+    "landing_url": "/srv/landing",
+}
 
 
 def test_configure_writes_the_dvc_remote_and_the_environment_file(
@@ -42,3 +57,84 @@ def test_configure_writes_the_dvc_remote_and_the_environment_file(
     assert f"BENTOML_HOME={outputs['model_store_url']}\n" in env_file
     assert f"PLATFORM_LANDING_URL={outputs['landing_url']}\n" in env_file
     workspace.destroy()
+
+
+@contextmanager
+def temporary_repo() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield Path(directory)
+
+
+def _written(repo: Path) -> dict[str, str]:
+    files = [repo / ".dvc" / "config.local", repo / "build" / "infra" / "local" / "platform.env"]
+    return {str(f.relative_to(repo)): f.read_text() for f in files if f.is_file()}
+
+
+@given(
+    st.sampled_from(REQUIRED_OUTPUTS),
+    st.one_of(
+        st.builds(
+            "{}{}{}".format,
+            st.text(max_size=5),
+            st.sampled_from(["\n", "\r", "\x00", "\t", "\x1b", "\u2028"]),
+            st.text(max_size=5),
+        ),
+        st.sampled_from(["", " ", "  "]),
+        st.none(),
+        st.integers(),
+        st.lists(st.text(), max_size=2),
+    ),
+    st.booleans(),
+)
+def test_a_bad_output_is_named_and_the_previous_files_stay(
+    name: str, value: object, drop: bool
+) -> None:
+    with temporary_repo() as repo:
+        write_configuration(repo, "local", GOOD_OUTPUTS)
+        before = _written(repo)
+        outputs: dict[str, object] = {
+            k: v for k, v in GOOD_OUTPUTS.items() if not (drop and k == name)
+        }
+        if not drop:
+            outputs[name] = value
+        with pytest.raises(ConfigureError, match=name):
+            write_configuration(repo, "local", outputs)
+        assert _written(repo) == before
+        assert sorted(p.name for p in (repo / ".dvc").iterdir()) == ["config.local"]
+
+
+# What str.isprintable() accepts, but for the space: every category it refuses is left out.
+PRINTABLE = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"))
+
+
+@given(st.text(st.one_of(st.just(" "), PRINTABLE)))
+def test_any_one_line_url_reaches_the_shell_as_it_is(url: str) -> None:
+    assume(url.strip())
+    with temporary_repo() as repo:
+        write_configuration(repo, "local", {**GOOD_OUTPUTS, "landing_url": url})
+        env_file = repo / "build" / "infra" / "local" / "platform.env"
+        shell = subprocess.run(
+            ["bash", "-c", 'set -a; . "$1"; printf %s "$PLATFORM_LANDING_URL"', "-", env_file],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert shell.stdout == url
+
+
+def test_an_unknown_environment_lists_the_known_ones(infra_copy: Path) -> None:
+    with pytest.raises(
+        ConfigureError, match="no environment '../aws' .* expected one of aws, local"
+    ):
+        configure(infra_copy.parent, "../aws")
+
+
+def test_a_missing_terraform_is_an_error_message_not_a_traceback(
+    infra_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(infra_copy / "no-terraform-here"))
+    monkeypatch.setenv(ENGINE_VARIABLE, "system")
+    assert main(["--repo", str(infra_copy.parent)]) == 1
+    assert "configure: error: TERRAFORM_ENGINE=system, but there is no `terraform` on PATH" in (
+        capsys.readouterr().err
+    )
