@@ -5,6 +5,9 @@
 
 locals {
   name = "ml-platform-${var.environment}"
+  # Key prefixes in the artifacts bucket: the BentoML model store CI keeps between runs, and the
+  # serving data (online store, statistics) the deploy job uploads and the serve tasks read.
+  artifact_prefixes = { models = "models", serving = "serving" }
   # MWAA runs the Airflow the DAGs are locked and tested against; that pin is its only home.
   airflow_version = regex(
     "(?m)^apache-airflow==([0-9.]+)\\s*$",
@@ -115,6 +118,7 @@ module "serve" {
   image_digest         = var.serve_image_digest
   ecr_repository_arn   = module.ecr.arn
   artifacts_bucket_arn = module.bucket["artifacts"].arn
+  serving_data_prefix  = local.artifact_prefixes.serving
   kms_key_arn          = module.kms.arn
   access_log_bucket    = module.log_bucket.name
   min_tasks            = var.serve_min_tasks
@@ -164,6 +168,7 @@ module "github_oidc" {
   state_key                  = var.terraform_state_key
   state_lock_table           = var.terraform_state_lock_table
   bucket_arns                = merge({ for purpose, bucket in module.bucket : purpose => bucket.arn }, { logs = module.log_bucket.arn })
+  artifact_prefixes          = local.artifact_prefixes
   kms_key_arn                = module.kms.arn
   ecr_repository_arn         = module.ecr.arn
   repository_arns            = [module.ecr.arn, module.ecr_train.arn]

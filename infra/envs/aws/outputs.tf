@@ -12,7 +12,12 @@ output "dvc_remote_url" {
 
 output "model_store_url" {
   description = "Where trained models are stored (local: the BentoML home)."
-  value       = "s3://${module.bucket["artifacts"].name}/models"
+  value       = "s3://${module.bucket["artifacts"].name}/${local.artifact_prefixes.models}"
+}
+
+output "serving_data_url" {
+  description = "Where the deploy job uploads the serving data and the serve tasks read it (local: the repo's data/)."
+  value       = module.serve.serving_data_url
 }
 
 output "landing_url" {

@@ -59,6 +59,11 @@ variable "bucket_arns" {
   type        = map(string)
 }
 
+variable "artifact_prefixes" {
+  description = "Key prefixes in the artifacts bucket the deploy job writes: the model store and the serving data."
+  type        = object({ models = string, serving = string })
+}
+
 variable "kms_key_arn" {
   description = "KMS key of the buckets, the image and the logs."
   type        = string
@@ -358,7 +363,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ModelStoreAndServingData"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.bucket_arns["artifacts"]}/models/*", "${var.bucket_arns["artifacts"]}/serving/*"]
+    resources = [for prefix in values(var.artifact_prefixes) : "${var.bucket_arns["artifacts"]}/${prefix}/*"]
   }
   statement {
     sid       = "UseTheKey"

@@ -55,12 +55,15 @@ variable "artifacts_bucket_arn" {
 variable "serving_data_prefix" {
   description = "Key prefix, in the artifacts bucket, of the serving data (online store, statistics)."
   type        = string
-  default     = "serving"
 
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9/_-]*[a-z0-9]$", var.serving_data_prefix))
     error_message = "serving_data_prefix must be a key prefix without leading or trailing slash, e.g. serving."
   }
+}
+
+locals {
+  serving_data_url = "s3://${element(split(":::", var.artifacts_bucket_arn), 1)}/${var.serving_data_prefix}"
 }
 
 variable "kms_key_arn" {
@@ -517,7 +520,7 @@ resource "aws_ecs_task_definition" "this" {
       environment = [
         { name = "BENTOML_HOME", value = "/scratch/bentoml" },
         # Where the service reads its online store and statistics (issue 15, serve.sources).
-        { name = "FLIGHT_DELAY_SERVING_DATA", value = "s3://${element(split(":::", var.artifacts_bucket_arn), 1)}/${var.serving_data_prefix}" },
+        { name = "FLIGHT_DELAY_SERVING_DATA", value = local.serving_data_url },
       ]
       mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
       logConfiguration = {
@@ -613,6 +616,11 @@ resource "aws_appautoscaling_policy" "cpu" {
       predefined_metric_type = "ECSServiceAverageCPUUtilization"
     }
   }
+}
+
+output "serving_data_url" {
+  description = "The S3 prefix of the serving data the tasks read at start (FLIGHT_DELAY_SERVING_DATA)."
+  value       = local.serving_data_url
 }
 
 output "url" {

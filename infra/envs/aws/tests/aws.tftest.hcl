@@ -136,6 +136,13 @@ run "apply_gives_the_platform_outputs" {
     error_message = "model_store_url is not under the artifacts bucket."
   }
 
+  # What the serve tasks read: built from the bucket's ARN, which the mocked provider makes up
+  # (the emulator test checks the whole URL).
+  assert {
+    condition     = can(regex("^s3://[^/]+/serving$", output.serving_data_url))
+    error_message = "serving_data_url is not the serving prefix of a bucket."
+  }
+
   assert {
     condition     = output.landing_url == "s3://acme-ml-platform-dev-landing"
     error_message = "landing_url is not the landing bucket."
@@ -235,6 +242,7 @@ run "the_serve_service_scales_on_cpu_between_its_bounds" {
     image_digest         = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
     ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform/serve"
     artifacts_bucket_arn = "arn:aws:s3:::acme-ml-platform-dev-artifacts"
+    serving_data_prefix  = "serving"
     kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
     access_log_bucket    = "acme-ml-platform-dev-logs"
     min_tasks            = 2
