@@ -18,7 +18,6 @@ from flight_orchestration import settings
 from flight_orchestration.commands import run_params, write_params
 from flight_orchestration.pipeline import BENTO_TASK, ArtifactOperator, build_pipeline_dag
 from flight_orchestration.runners import (
-    TRAINING_GROUPS,
     EcsSettings,
     EcsStageOperator,
     SageMakerTrainingStageOperator,
@@ -262,7 +261,3 @@ def train_stage_groups() -> set[str]:
         if "services.train/train.pex" in stage["cmd"]
         for group in stage.get("params", [])
     }
-
-
-def test_a_training_job_gets_every_group_the_train_stages_read() -> None:
-    assert train_stage_groups() and set(TRAINING_GROUPS) == train_stage_groups()

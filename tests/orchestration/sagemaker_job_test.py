@@ -24,7 +24,7 @@ from flight_orchestration.runners import (
     SageMakerTrainingStageOperator,
     training_job_name,
 )
-from flight_orchestration.stages import read_params, read_stage_graph
+from flight_orchestration.stages import artifact_groups, read_params, read_stage_graph
 from loopback.processes import stop
 from tests.orchestration.conftest import SANDBOX_ROOT
 from tests.orchestration.ecs_settings import ECS_SETTINGS, RUN_ID, SAGEMAKER
@@ -74,11 +74,13 @@ def recorded(actual: Any, expected: Any) -> bool:
 
 
 def train_operator() -> SageMakerTrainingStageOperator:
-    (train,) = (stage for stage in read_stage_graph(SANDBOX_ROOT) if stage.name == "train")
+    graph = read_stage_graph(SANDBOX_ROOT)
+    (train,) = (stage for stage in graph if stage.name == "train")
     ecs = EcsSettings.from_json(json.dumps(ECS_SETTINGS | {"sagemaker": SAGEMAKER}), "settings")
     return SageMakerTrainingStageOperator(
         task_id="train",
         command=train.command,
+        groups=artifact_groups(graph, train.command.artifact),
         defaults=read_params(SANDBOX_ROOT),
         ecs=ecs,
         wait_for_completion=False,

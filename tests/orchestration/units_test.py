@@ -9,7 +9,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -18,6 +18,7 @@ from flight_orchestration import drift, settings
 from flight_orchestration.commands import CommandError, StageCommand, run_params, run_params_file
 from flight_orchestration.stages import (
     PipelineError,
+    artifact_groups,
     read_params,
     read_stage_graph,
     sinks,
@@ -86,6 +87,35 @@ def test_a_stage_that_runs_no_artifact_is_refused() -> None:
         StageCommand.parse("land", "dist/ingest.pex land")
     with pytest.raises(PipelineError, match="no stage that runs a built artifact"):
         stage_graph(yaml.safe_dump({"stages": {"a": {"cmd": "./pants run x", "outs": ["o"]}}}))
+
+
+def test_a_service_s_groups_are_those_of_every_stage_that_runs_it() -> None:
+    """What a SageMaker training job gets as hyperparameters, having no params file."""
+    stages = {
+        "fit": {"cmd": "dist/t.pex/__main__.py fit", "params": ["train.epochs", "train"]},
+        "land": {"cmd": "dist/i.pex/__main__.py land", "params": ["land"]},
+        "score": {"cmd": "dist/t.pex/__main__.py score", "params": [{"params.yaml": ["gate"]}]},
+        "plain": {"cmd": "dist/t.pex/__main__.py plain"},
+    }
+    graph = stage_graph(yaml.safe_dump({"stages": stages}))
+    assert artifact_groups(graph, PurePosixPath("t.pex")) == ("train", "gate")
+    assert artifact_groups(graph, PurePosixPath("i.pex")) == ("land",)
+    assert artifact_groups(graph, PurePosixPath("none.pex")) == ()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("train", "params must be a list"),
+        ([{"other.yaml": ["x"]}], "params from other.yaml: a run passes params.yaml's groups only"),
+        ([7], r"params \[7\] are not params.yaml keys"),
+        ([".epochs"], r"params \['.epochs'\] are not params.yaml keys"),
+    ],
+)
+def test_params_a_run_cannot_pass_are_named(params: object, message: str) -> None:
+    stages = {"fit": {"cmd": "dist/t.pex/__main__.py fit", "params": params}}
+    with pytest.raises(PipelineError, match=f"stage fit: {message}"):
+        stage_graph(yaml.safe_dump({"stages": stages}))
 
 
 def test_a_cycle_or_no_stages_is_an_error(tmp_path: Path) -> None:

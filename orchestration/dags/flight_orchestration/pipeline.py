@@ -116,7 +116,7 @@ def build_pipeline_dag(
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:
-                tasks[stage.name] = ecs_operator(stage.name, stage.command, defaults, ecs)
+                tasks[stage.name] = ecs_operator(stage, graph, defaults, ecs)
             else:
                 tasks[stage.name] = ArtifactOperator(
                     task_id=stage.name, command=stage.command, defaults=defaults

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -45,12 +45,10 @@ from flight_orchestration.commands import (
     safe_run_id,
 )
 from flight_orchestration.settings import SettingError
+from flight_orchestration.stages import Stage, artifact_groups
 
 # SageMaker mounts the training container's input channel <name> at /opt/ml/input/data/<name>.
 CHANNELS_MOUNT = PurePosixPath("/opt/ml/input/data")
-# The train service's parameter groups: a training job has no params.yaml and gets every parameter
-# of these as a hyperparameter (the train service's `sagemaker` command).
-TRAINING_GROUPS = ("train", "evaluate", "promote")
 
 
 def json_object(text: str | None, source: str, what: str) -> dict[str, Any]:
@@ -237,14 +235,17 @@ def is_training(command: StageCommand) -> bool:
     return service_of(command) == "train" and command.args[:1] == ("fit",)
 
 
-def hyperparameters(params: dict[str, Any]) -> dict[str, str]:
-    """The run's training parameters as SageMaker hyperparameters: one per group, its value the
-    group as JSON (a string SageMaker passes on, which the train service reads as that key's
-    YAML value, as it reads any hyperparameter)."""
-    missing = [group for group in TRAINING_GROUPS if group not in params]
+def hyperparameters(params: dict[str, Any], groups: Sequence[str]) -> dict[str, str]:
+    """The run's `groups` of parameters as SageMaker hyperparameters: one per group, its value
+    the group as JSON (a string SageMaker passes on, which the train service reads as that key's
+    YAML value, as it reads any hyperparameter). A training job has no params file: `groups`
+    are those of every stage that runs the train artifact (stages.artifact_groups)."""
+    if not groups:
+        raise CommandError("dvc.yaml names no params for the train stages: the job needs them")
+    missing = [group for group in groups if group not in params]
     if missing:
         raise CommandError(f"params has no {', '.join(missing)}: the training job needs them")
-    return {group: json.dumps(params[group]) for group in TRAINING_GROUPS}
+    return {group: json.dumps(params[group]) for group in groups}
 
 
 def stage_path(command: StageCommand, params: dict[str, Any], option: str) -> PurePosixPath:
@@ -272,12 +273,19 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
     run's conf."""
 
     def __init__(
-        self, *, command: StageCommand, defaults: dict[str, Any], ecs: EcsSettings, **kwargs: Any
+        self,
+        *,
+        command: StageCommand,
+        groups: Sequence[str],
+        defaults: dict[str, Any],
+        ecs: EcsSettings,
+        **kwargs: Any,
     ):
         if ecs.sagemaker is None:
             raise SettingError("ECS settings: no sagemaker block for the training job")
         super().__init__(config={}, **kwargs)
         self.command = command
+        self.groups = tuple(groups)
         self.defaults = defaults
         self.ecs = ecs
         self.sagemaker = ecs.sagemaker
@@ -306,7 +314,7 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
             "TrainingJobName": training_job_name(run_id),
             "AlgorithmSpecification": {"TrainingImage": job.image, "TrainingInputMode": "File"},
             "RoleArn": job.role_arn,
-            "HyperParameters": hyperparameters(params),
+            "HyperParameters": hyperparameters(params, self.groups),
             "InputDataConfig": [
                 self.channel("features", features, "ro"),
                 # The working directory itself: the job writes the stage's output in it (the
@@ -334,12 +342,14 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
 
 
 def ecs_operator(
-    task_id: str, command: StageCommand, defaults: dict[str, Any], ecs: EcsSettings
+    stage: Stage, graph: list[Stage], defaults: dict[str, Any], ecs: EcsSettings
 ) -> BaseOperator:
     """The stage's task under the ecs runner: a training job for the train stage if the settings
     have a sagemaker block, else an ECS task."""
+    command = stage.command
     if ecs.sagemaker is not None and is_training(command):
+        groups = artifact_groups(graph, command.artifact)
         return SageMakerTrainingStageOperator(
-            task_id=task_id, command=command, defaults=defaults, ecs=ecs
+            task_id=stage.name, command=command, groups=groups, defaults=defaults, ecs=ecs
         )
-    return EcsStageOperator(task_id=task_id, command=command, defaults=defaults, ecs=ecs)
+    return EcsStageOperator(task_id=stage.name, command=command, defaults=defaults, ecs=ecs)

@@ -32,6 +32,31 @@ class Stage:
     # The stages that write this stage's data deps, in dvc.yaml order.
     upstream: tuple[str, ...]
     command: StageCommand
+    # The params.yaml groups the stage reads (its `params`, `train.epochs` as `train`).
+    params: tuple[str, ...] = ()
+
+
+def _param_groups(name: str, entries: Any) -> tuple[str, ...]:
+    """The params.yaml groups of a stage's `params` list (a key, or {params.yaml: [keys]})."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise PipelineError(f"stage {name}: params must be a list, not {entries!r}")
+    keys: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            for file, listed in entry.items():
+                if file != "params.yaml":
+                    raise PipelineError(
+                        f"stage {name}: params from {file}: a run passes params.yaml's groups only"
+                    )
+                keys.extend(listed if isinstance(listed, list) else [listed])
+        else:
+            keys.append(entry)
+    bad = [key for key in keys if not isinstance(key, str) or not key.split(".")[0]]
+    if bad:
+        raise PipelineError(f"stage {name}: params {bad!r} are not params.yaml keys")
+    return tuple(dict.fromkeys(key.split(".")[0] for key in keys))
 
 
 def _paths(entries: list[Any] | None) -> list[str]:
@@ -80,7 +105,7 @@ def stage_graph(dvc_yaml: str) -> list[Stage]:
             for other in runnable
             if other != name and any(_within(d, o) for d in deps for o in outputs[other])
         )
-        graph.append(Stage(name, upstream, command))
+        graph.append(Stage(name, upstream, command, _param_groups(name, stage.get("params"))))
     if not graph:
         raise PipelineError("dvc.yaml has no stage that runs a built artifact (dist/...)")
     _check_acyclic(graph)
@@ -102,6 +127,15 @@ def _check_acyclic(graph: list[Stage]) -> None:
 
     for name in upstream:
         visit(name, ())
+
+
+def artifact_groups(graph: list[Stage], artifact: PurePosixPath) -> tuple[str, ...]:
+    """The params groups of every stage that runs `artifact`, in dvc.yaml order: what a run of
+    that service's artifact needs when it gets no params file (a SageMaker training job)."""
+    groups = (
+        group for stage in graph if stage.command.artifact == artifact for group in stage.params
+    )
+    return tuple(dict.fromkeys(groups))
 
 
 def sinks(graph: list[Stage]) -> list[str]:
