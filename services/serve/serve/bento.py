@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from serve.settings import NoPromotedModel, use_model_store
+from serve.settings import NoPromotedModel, PinnedModelError, use_model_store
 
 PACKAGES = (
     "serve",
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except NoPromotedModel as error:
         print(f"serve-bento: {error}", file=sys.stderr)
         return int(args.no_model_status)
+    except PinnedModelError as error:
+        print(f"serve-bento: error: {error}", file=sys.stderr)
+        return 2
     print(tag)
     return 0
 

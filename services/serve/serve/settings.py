@@ -24,6 +24,10 @@ class NoPromotedModel(LookupError):
     pass
 
 
+class PinnedModelError(ValueError):
+    """$FLIGHT_DELAY_MODEL names no flight-delay model in the store; the message says why."""
+
+
 def use_model_store() -> None:
     """Point BentoML at the repo's model store (model_registry's default home) unless
     BENTOML_HOME says otherwise, and keep its usage tracking off."""
@@ -35,10 +39,11 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
     """The tag to serve: $FLIGHT_DELAY_MODEL, else the newest `flight-delay` model labelled
     stage=promoted and not rolled back in BentoML's store (inside a Bento, the models it
     packs)."""
-    if environ.get(MODEL_ENV):
-        return environ[MODEL_ENV]
     import bentoml
     from bentoml.exceptions import NotFound
+
+    if environ.get(MODEL_ENV):
+        return pinned_tag(environ[MODEL_ENV], environ)
 
     try:
         registered = bentoml.models.list(MODEL_NAME)
@@ -55,3 +60,26 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
         )
     newest = max(candidates, key=lambda m: (m.creation_time, str(m.tag.version)))
     return str(newest.tag)
+
+
+def pinned_tag(text: str, environ: Mapping[str, str] = os.environ) -> str:
+    """`text` ($FLIGHT_DELAY_MODEL), once checked to name a version of MODEL_NAME that the store
+    holds: a typo would otherwise fail deep inside BentoML (or send it looking for BentoCloud)."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    try:
+        tag = bentoml.Tag.from_taglike(text)
+    except ValueError as error:
+        raise PinnedModelError(f"{MODEL_ENV}={text!r}: {error}") from None
+    if tag.name != MODEL_NAME or tag.version is None:
+        raise PinnedModelError(f"{MODEL_ENV}={text!r}: expected {MODEL_NAME}:<version>")
+    try:
+        bentoml.models.get(tag)
+    except NotFound:
+        raise PinnedModelError(
+            f"{MODEL_ENV}={text!r}: no such model in the BentoML store "
+            f"({environ.get(HOME_ENV, 'default home')}); "
+            f"`bentoml models list {MODEL_NAME}` lists those there"
+        ) from None
+    return str(tag)

@@ -1,0 +1,79 @@
+"""Which model the service serves: the newest promoted one, or the one $FLIGHT_DELAY_MODEL pins,
+which must be a version of flight-delay in the store."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_registry.predictor import SklearnPredictor
+from model_registry.store import (
+    CANDIDATE,
+    KIND,
+    PROMOTED,
+    REGISTERED,
+    ROLE,
+    STAGE,
+    ModelStore,
+    register,
+)
+from model_registry.testing import sklearn_predictor
+from serve import cli
+from serve.settings import MODEL_ENV, NoPromotedModel, PinnedModelError, promoted_tag
+
+
+def _register(store: ModelStore, tmp_path: Path, stage: str) -> str:
+    directory = tmp_path / stage
+    sklearn_predictor().save(directory)
+    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: stage}
+    return str(register(store, directory, labels, metadata={}))
+
+
+def test_the_newest_promoted_model_unless_one_is_pinned(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    with pytest.raises(NoPromotedModel, match="no flight-delay model labelled stage=promoted"):
+        promoted_tag({})
+    promoted = _register(model_store, tmp_path, PROMOTED)
+    registered = _register(model_store, tmp_path, REGISTERED)
+    assert promoted_tag({}) == promoted
+    # A pin may name any version in the store, promoted or not (a rollback without deleting).
+    assert promoted_tag({MODEL_ENV: registered}) == registered
+
+
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        ("not a tag!", "is not a valid BentoML tag"),
+        ("flight-delay", "expected flight-delay:<version>"),
+        ("other-model:abc", "expected flight-delay:<version>"),
+        ("flight-delay:doesnotexist", "no such model in the BentoML store"),
+    ],
+)
+def test_a_pin_that_names_no_model_in_the_store_is_named(
+    model_store: ModelStore, tmp_path: Path, pin: str, message: str
+) -> None:
+    _register(model_store, tmp_path, PROMOTED)
+    with pytest.raises(PinnedModelError, match=f"^{MODEL_ENV}={pin!r}: .*{message}"):
+        promoted_tag({MODEL_ENV: pin})
+
+
+def test_the_server_names_a_bad_pin_before_starting(model_store: ModelStore) -> None:
+    # In a process of its own: past the check, the CLI replaces its process with the server.
+    started = subprocess.run(
+        [sys.executable, "-c", f"import sys; from {cli.__name__} import main; sys.exit(main())"],
+        env={
+            **os.environ,
+            MODEL_ENV: "flight-delay:doesnotexist",
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 2, started.stderr
+    assert started.stderr.startswith(
+        "serve: error: FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model"
+    ), started.stderr
