@@ -337,6 +337,15 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     (container,) = definition["taskDefinition"]["containerDefinitions"]
     environment = {pair["name"]: pair["value"] for pair in container["environment"]}
     assert environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
+    # The server listens where the load balancer sends traffic and health checks.
+    (mapping,) = container["portMappings"]
+    assert environment["BENTOML_PORT"] == str(mapping["containerPort"])
+    elbv2 = platform.emulator.client("elbv2")
+    (group,) = elbv2.describe_target_groups(
+        TargetGroupArns=[service["loadBalancers"][0]["targetGroupArn"]]
+    )["TargetGroups"]
+    assert group["Port"] == mapping["containerPort"]
+    assert group["HealthCheckPort"] in ("traffic-port", str(mapping["containerPort"]))
     role = definition["taskDefinition"]["taskRoleArn"].rsplit("/", 1)[1]
     read = allows(role_statements(platform.emulator, role), "s3:GetObject")
     assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/online_store/online.sqlite")

@@ -77,7 +77,7 @@ variable "access_log_bucket" {
 }
 
 variable "container_port" {
-  description = "Port the BentoML server listens on."
+  description = "Port the BentoML server listens on (set in the task as BENTOML_PORT)."
   type        = number
   default     = 3000
 }
@@ -519,6 +519,9 @@ resource "aws_ecs_task_definition" "this" {
       portMappings           = [{ containerPort = var.container_port, protocol = "tcp" }]
       environment = [
         { name = "BENTOML_HOME", value = "/scratch/bentoml" },
+        # The port the load balancer and the health check use, not the image's default: the
+        # BentoML image's entrypoint and `bentoml serve` listen on $BENTOML_PORT.
+        { name = "BENTOML_PORT", value = tostring(var.container_port) },
         # Where the service reads its online store and statistics (issue 15, serve.sources).
         { name = "FLIGHT_DELAY_SERVING_DATA", value = local.serving_data_url },
       ]
