@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,12 +57,6 @@ def test_configure_writes_the_dvc_remote_and_the_environment_file(
     workspace.destroy()
 
 
-@contextmanager
-def temporary_repo() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as directory:
-        yield Path(directory)
-
-
 def _written(repo: Path) -> dict[str, str]:
     files = [repo / ".dvc" / "config.local", repo / "build" / "infra" / "local" / "platform.env"]
     return {str(f.relative_to(repo)): f.read_text() for f in files if f.is_file()}
@@ -89,7 +81,8 @@ def _written(repo: Path) -> dict[str, str]:
 def test_a_bad_output_is_named_and_the_previous_files_stay(
     name: str, value: object, drop: bool
 ) -> None:
-    with temporary_repo() as repo:
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch)
         write_configuration(repo, "local", GOOD_OUTPUTS)
         before = _written(repo)
         outputs: dict[str, object] = {
@@ -110,7 +103,8 @@ PRINTABLE = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Z
 @given(st.text(st.one_of(st.just(" "), PRINTABLE)))
 def test_any_one_line_url_reaches_the_shell_as_it_is(url: str) -> None:
     assume(url.strip())
-    with temporary_repo() as repo:
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch)
         write_configuration(repo, "local", {**GOOD_OUTPUTS, "landing_url": url})
         env_file = repo / "build" / "infra" / "local" / "platform.env"
         shell = subprocess.run(

@@ -39,11 +39,10 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
     """The tag to serve: $FLIGHT_DELAY_MODEL, else the newest `flight-delay` model labelled
     stage=promoted and not rolled back in BentoML's store (inside a Bento, the models it
     packs)."""
-    import bentoml
-    from bentoml.exceptions import NotFound
-
     if environ.get(MODEL_ENV):
         return pinned_tag(environ[MODEL_ENV], environ)
+    import bentoml
+    from bentoml.exceptions import NotFound
 
     try:
         registered = bentoml.models.list(MODEL_NAME)
