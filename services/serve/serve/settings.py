@@ -4,6 +4,7 @@ training statistics come from serve.sources."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from model_registry.store import (
@@ -18,6 +19,9 @@ from model_registry.store import (
 
 # A model tag to serve instead of the newest promoted one (e.g. to pin or roll back).
 MODEL_ENV = "FLIGHT_DELAY_MODEL"
+# A version of the model as BentoML writes its tags: `flight-delay:<version>`, the version of
+# lowercase letters, digits, '_', '.' and '-', starting and ending with a letter or digit.
+MODEL_TAG = re.compile(rf"{re.escape(MODEL_NAME)}:([a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)")
 
 
 class NoPromotedModel(LookupError):
@@ -67,18 +71,21 @@ def pinned_tag(text: str, environ: Mapping[str, str] = os.environ) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    try:
-        tag = bentoml.Tag.from_taglike(text)
-    except ValueError as error:
-        raise PinnedModelError(f"{MODEL_ENV}={text!r}: {error}") from None
-    if tag.name != MODEL_NAME or tag.version is None:
+    if tag_version(text) is None:
         raise PinnedModelError(f"{MODEL_ENV}={text!r}: expected {MODEL_NAME}:<version>")
     try:
-        bentoml.models.get(tag)
+        bentoml.models.get(text)
     except NotFound:
         raise PinnedModelError(
             f"{MODEL_ENV}={text!r}: no such model in the BentoML store "
             f"({environ.get(HOME_ENV, 'default home')}); "
             f"`bentoml models list {MODEL_NAME}` lists those there"
         ) from None
-    return str(tag)
+    return text
+
+
+def tag_version(text: str) -> str | None:
+    """The version `text` names if it is a tag of the model (MODEL_TAG), else None. Stricter
+    than BentoML's own parsing, which lowercases and raises more than one kind of error."""
+    match = MODEL_TAG.fullmatch(text)
+    return match.group(1) if match else None

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
@@ -21,7 +23,14 @@ from model_registry.store import (
 )
 from model_registry.testing import sklearn_predictor
 from serve import cli
-from serve.settings import MODEL_ENV, NoPromotedModel, PinnedModelError, promoted_tag
+from serve.settings import (
+    MODEL_ENV,
+    MODEL_TAG,
+    NoPromotedModel,
+    PinnedModelError,
+    promoted_tag,
+    tag_version,
+)
 
 
 def _register(store: ModelStore, tmp_path: Path, stage: str) -> str:
@@ -46,7 +55,11 @@ def test_the_newest_promoted_model_unless_one_is_pinned(
 @pytest.mark.parametrize(
     ("pin", "message"),
     [
-        ("not a tag!", "is not a valid BentoML tag"),
+        ("not a tag!", "expected flight-delay:<version>"),
+        # BentoML's parser raises its own exception for this one, not a ValueError.
+        (":0", "expected flight-delay:<version>"),
+        # BentoML would take it as flight-delay:abc, a model this pin does not name.
+        ("Flight-Delay:ABC", "expected flight-delay:<version>"),
         ("flight-delay", "expected flight-delay:<version>"),
         ("other-model:abc", "expected flight-delay:<version>"),
         ("flight-delay:doesnotexist", "no such model in the BentoML store"),
@@ -58,6 +71,20 @@ def test_a_pin_that_names_no_model_in_the_store_is_named(
     _register(model_store, tmp_path, PROMOTED)
     with pytest.raises(PinnedModelError, match=f"^{MODEL_ENV}={pin!r}: .*{message}"):
         promoted_tag({MODEL_ENV: pin})
+
+
+# (An empty FLIGHT_DELAY_MODEL pins nothing.)
+@given(st.text(min_size=1).filter(lambda text: not MODEL_TAG.fullmatch(text)))
+def test_any_pin_that_is_no_model_tag_is_named(pin: str) -> None:
+    assert tag_version(pin) is None
+    with pytest.raises(PinnedModelError, match="expected flight-delay:<version>") as raised:
+        promoted_tag({MODEL_ENV: pin})
+    assert repr(pin) in str(raised.value)
+
+
+@given(st.from_regex(MODEL_TAG, fullmatch=True))
+def test_a_model_tag_names_its_version(tag: str) -> None:
+    assert tag_version(tag) == tag.split(":", 1)[1]
 
 
 def test_the_server_names_a_bad_pin_before_starting(model_store: ModelStore) -> None:
