@@ -51,8 +51,9 @@ def load_promoted() -> tuple[str, Loaded]:
     use_model_store()
     import bentoml
 
-    model = bentoml.models.get(promoted_tag())
-    loaded = load(model, location(), wait_seconds())
+    tag = promoted_tag()
+    model = bentoml.models.get(tag)
+    loaded = load(model, location(tag.split(":", 1)[1]), wait_seconds())
     return str(model.tag), loaded
 
 

@@ -45,6 +45,7 @@ from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.ports import free_port
 from loopback.processes import stop, wait_until
 from serve.schema import Flight
+from serve.settings import promoted_tag, use_model_store
 from serve.sources import fetch, location, wait_seconds
 
 SIZES = (1, 100)
@@ -330,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
     if args.quick:
         runs, seconds, concurrency = 1, 1.0, QUICK_CONCURRENCY
-    flights = sample_flights(fetch(location(), wait_seconds()).online_store, 2000)
+    use_model_store()
+    served = promoted_tag().split(":", 1)[1]  # the served model's version: its serving data
+    flights = sample_flights(fetch(location(served), wait_seconds()).online_store, 2000)
     results = []
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
         for run in range(runs):

@@ -47,7 +47,7 @@ from iac.engine import find_engine
 from loopback.ports import free_port
 from model_registry.store import open_store
 from serve.smoke import smoke
-from serve.sources import ONLINE_STORE, STATS
+from serve.sources import DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
 from tests.aws_emulator import (
     ACCOUNT_ID,
     REGION,
@@ -336,7 +336,9 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
     (container,) = definition["taskDefinition"]["containerDefinitions"]
     environment = {pair["name"]: pair["value"] for pair in container["environment"]}
-    assert environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
+    # Each model's data under its own version (serve.publish), which the service puts in place.
+    serving = f"s3://{PREFIX}-dev-artifacts/serving/{MODEL_VERSION}"
+    assert environment["FLIGHT_DELAY_SERVING_DATA"] == serving
     # The server listens where the load balancer sends traffic and health checks.
     (mapping,) = container["portMappings"]
     assert environment["BENTOML_PORT"] == str(mapping["containerPort"])
@@ -348,7 +350,7 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     assert group["HealthCheckPort"] in ("traffic-port", str(mapping["containerPort"]))
     role = definition["taskDefinition"]["taskRoleArn"].rsplit("/", 1)[1]
     read = allows(role_statements(platform.emulator, role), "s3:GetObject")
-    assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/online_store/online.sqlite")
+    assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/v1/online_store/online.sqlite")
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/models/x")
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-dvc/files/x")
 
@@ -486,9 +488,11 @@ PREVIOUS_IMAGE = "flight-delay-previous"
 
 
 def workflow_runner(checkout: Path) -> None:
-    """`./pants` in `checkout`, for the two `./pants run <target> -- <args>` the deploy and
-    andon-cord steps call: infra:terraform (the engine this test runs) and //:dvc (the locked
-    DVC, on this interpreter)."""
+    """`./pants` in `checkout`, for the `./pants run <target> -- <args>` the deploy and
+    andon-cord steps call: infra:terraform (the engine this test runs), //:dvc (the locked DVC,
+    on this interpreter) and services/serve:publish (the code this test imports)."""
+    # Absolute: Pants puts the source roots on sys.path relative to its sandbox.
+    first_party = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
     runner = checkout / "pants"
     runner.write_text(
         "#!/usr/bin/env bash\n"
@@ -499,6 +503,8 @@ def workflow_runner(checkout: Path) -> None:
         'case "$target" in\n'
         f'  infra:terraform) exec {shlex.join(find_engine().argv)} "$@" ;;\n'
         f'  //:dvc) exec {shlex.join([sys.executable, "-m", "dvc"])} "$@" ;;\n'
+        f"  services/serve:publish) exec env PYTHONPATH={shlex.quote(first_party)} "
+        f'{shlex.join([sys.executable, "-m", "serve.publish"])} "$@" ;;\n'
         '  *) echo "the rehearsal does not run $target" >&2; exit 2 ;;\n'
         "esac\n"
     )
@@ -565,8 +571,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     1. the checkout that ran the pipeline (the copy of the repo the environment was applied
        from) reads the environment's addresses, pushes its outputs with DVC and syncs its model
        store to the artifacts bucket; a fresh clone pulls both back, byte for byte;
-    2. the clone decides the release, uploads the online store and statistics to
-       s3://<artifacts>/serving and builds the Bento of the promoted model;
+    2. the clone decides the release, publishes the online store and statistics under the
+       model's version in s3://<artifacts>/serving and builds the Bento of the promoted model;
     3. the rollout step applies module.serve with the image's digest (a previous image first);
     4. the serve task definition is read from Terraform's state, and the Bento is served with
        exactly its environment (its volume mounted at a local directory, the endpoint at the
@@ -605,7 +611,7 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
         "ecr": platform.outputs["ecr_repository_url"],
         "models": f"s3://{PREFIX}-dev-artifacts/models",
         "dvc": f"s3://{PREFIX}-dev-dvc",
-        "serving": f"s3://{PREFIX}-dev-artifacts/serving",
+        "serving": f"s3://{PREFIX}-dev-artifacts/serving/{MODEL_VERSION}",
     }
     stores = {**environ, "MODELS": addresses["models"], "DVC_REMOTE": addresses["dvc"]}
     run_step(restore, source, stores)  # nothing stored yet
@@ -634,14 +640,24 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     registry.write_text(json.dumps({"promoted": model, "decision": {"reason": "rehearsal"}}))
     release = run_step(deploy(step_id="release"), clone, environ)
     assert release == {"deploy": "true", "image_tag": model.replace(":", "-"), "model": model}
-    run_step(
-        deploy(name="Upload the serving data"), clone, {**environ, "SERVING": addresses["serving"]}
-    )
+    publish = deploy(name="Publish the serving data")
+    published = {**environ, "SERVING": addresses["serving"], "MODEL": model}
+    run_step(publish, clone, published)
     artifacts = emulator.client("s3")
     # Where the service reads them (serve.sources), not where the workflow says it wrote them.
+    served_from = location(model.split(":")[1], {DATA_ENV: addresses["serving"]})
+    bucket, prefix = served_from.removeprefix("s3://").split("/", 1)
     for name in (ONLINE_STORE, STATS):
-        uploaded = artifacts.get_object(Bucket=f"{PREFIX}-dev-artifacts", Key=f"serving/{name}")
+        uploaded = artifacts.get_object(Bucket=bucket, Key=f"{prefix}/{name}")
         assert hashlib.sha256(uploaded["Body"].read()).hexdigest() == pushed[f"data/{name}"]
+    # A retried deploy publishes nothing new; other data for a published version is refused.
+    run_step(publish, clone, published)
+    stats = clone / "data" / STATS
+    kept = stats.read_bytes()
+    stats.write_text("{}")
+    with pytest.raises(AssertionError, match="is never replaced"):
+        run_step(publish, clone, published)
+    stats.write_bytes(kept)
     # The Bento builder (services/serve:bento) in its own process: BentoML keeps one store per
     # process, and this one's is the first checkout's.
     home = clone / "build" / "bentoml"
@@ -700,7 +716,7 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     task_environment = {
         pair["name"]: on_this_machine(pair["value"], mounts) for pair in container["environment"]
     }
-    assert task_environment["FLIGHT_DELAY_SERVING_DATA"] == f"s3://{PREFIX}-dev-artifacts/serving"
+    assert task_environment["FLIGHT_DELAY_SERVING_DATA"] == addresses["serving"]
     role = emulator.assume_role(definition["task_role_arn"], session_name="serve-task")
     served = emulator.environ(credentials=role)
     served.update({"PYTHONPATH": third_party_path(), "BENTOML_DO_NOT_TRACK": "true"})

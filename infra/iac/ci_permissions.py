@@ -187,14 +187,15 @@ _ROLL_SERVE = (
 JOB_CALLS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     # main.yml terraform-plan: init, plan.
     "terraform-plan": _STATE_READ,
-    # main.yml deploy: init and outputs, the model store and DVC data in and out, the serving
-    # data up, the image pushed, then the targeted apply.
+    # main.yml deploy: init and outputs, the model store and DVC data in and out, the model's
+    # serving data up (serve.publish: under its version, read first), the image pushed, then
+    # the targeted apply.
     "deploy": (
         *_STATE_READ,
         ("s3:GetObject", "{artifacts_bucket}/models/flight_delay/1/model.yaml"),
         ("s3:PutObject", "{artifacts_bucket}/models/flight_delay/1/model.yaml"),
-        ("s3:PutObject", "{artifacts_bucket}/serving/online_store/online.sqlite"),
-        ("s3:GetObject", "{artifacts_bucket}/serving/online_store/online.sqlite"),
+        ("s3:PutObject", "{artifacts_bucket}/serving/abc123/online_store/online.sqlite"),
+        ("s3:GetObject", "{artifacts_bucket}/serving/abc123/online_store/online.sqlite"),
         ("s3:GetObject", "{dvc_bucket}/files/md5/00/0123456789abcdef0123456789abcd"),
         ("s3:PutObject", "{dvc_bucket}/files/md5/00/0123456789abcdef0123456789abcd"),
         ("s3:ListBucket", "{dvc_bucket}"),

@@ -302,7 +302,7 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "./pants run //:main",  # dvc repro, the gate, the Bento
         'aws s3 sync build/bentoml/models "$MODELS"',
         "registry.json",
-        '"$SERVING/online_store/online.sqlite"',  # the serving data the tasks read
+        'services/serve:publish -- --model "$MODEL" --to "$SERVING"',  # what the tasks read
         'containerize "$bento"',
         "docker push",
         "aws ecr describe-images",  # the digest the service will run
@@ -311,7 +311,7 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
     positions = [run.index(fragment) for fragment in order]
     assert positions == sorted(positions)
     deploying = (
-        "Upload the serving data",
+        "Publish the serving data",
         "Containerize the Bento and push it to ECR",
         "Roll the image out on ECS",
     )

@@ -16,7 +16,7 @@ output "model_store_url" {
 }
 
 output "serving_data_url" {
-  description = "Where the deploy job uploads the serving data and the serve tasks read it (local: the repo's data/)."
+  description = "Where the deploy job publishes each model's serving data and its serve tasks read it, {model_version} standing for the version (local: the repo's data/)."
   value       = module.serve.serving_data_url
 }
 

@@ -63,7 +63,10 @@ variable "serving_data_prefix" {
 }
 
 locals {
-  serving_data_url = "s3://${element(split(":::", var.artifacts_bucket_arn), 1)}/${var.serving_data_prefix}"
+  # One prefix per model version: the deploy job publishes each promoted model's data under its
+  # own (serve.publish), and a task reads its image's model's (serve.sources puts the version in
+  # place of {model_version}), so a rollback brings the old model's statistics and store back.
+  serving_data_url = "s3://${element(split(":::", var.artifacts_bucket_arn), 1)}/${var.serving_data_prefix}/{model_version}"
 }
 
 variable "kms_key_arn" {
@@ -522,7 +525,7 @@ resource "aws_ecs_task_definition" "this" {
         # The port the load balancer and the health check use, not the image's default: the
         # BentoML image's entrypoint and `bentoml serve` listen on $BENTOML_PORT.
         { name = "BENTOML_PORT", value = tostring(var.container_port) },
-        # Where the service reads its online store and statistics (issue 15, serve.sources).
+        # Where the service reads its model's online store and statistics (serve.sources).
         { name = "FLIGHT_DELAY_SERVING_DATA", value = local.serving_data_url },
       ]
       mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
@@ -622,7 +625,7 @@ resource "aws_appautoscaling_policy" "cpu" {
 }
 
 output "serving_data_url" {
-  description = "The S3 prefix of the serving data the tasks read at start (FLIGHT_DELAY_SERVING_DATA)."
+  description = "The S3 prefix of each model's serving data, {model_version} standing for its version (FLIGHT_DELAY_SERVING_DATA)."
   value       = local.serving_data_url
 }
 

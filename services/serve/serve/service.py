@@ -93,7 +93,8 @@ class FlightDelayService:
 
     def _load(self) -> None:
         try:
-            loaded = load(self.model, location(), wait_seconds())
+            where = location(self.model.tag.version)
+            loaded = load(self.model, where, wait_seconds())
         except Exception as error:
             # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
             # saying "loading" forever.
@@ -113,7 +114,7 @@ class FlightDelayService:
             "serving %s (scored by %s) with the data at %s",
             self.model.tag,
             loaded.predictor.engine,
-            location(),
+            where,
         )
 
     def __is_ready__(self) -> bool:

@@ -2,23 +2,28 @@
 location per environment.
 
 FLIGHT_DELAY_SERVING_DATA names it: a directory (default: the repo's `data/`, where the
-pipeline writes them) or an S3 prefix (on AWS: `s3://<artifacts bucket>/serving`, where the
-deploy job uploads them). Either way it holds the pipeline's layout:
+pipeline writes them) or an S3 prefix. Either way it holds the pipeline's layout:
 
     online_store/online.sqlite     (DVC stage online_store)
     features/stats.json            (DVC stage features)
 
+The location may name the served model's version as `{model_version}`; the service puts its
+model's version there. On AWS it does (`s3://<artifacts bucket>/serving/{model_version}`, the
+`serving_data_url` output): the deploy job publishes each promoted model's data under its own
+version (serve.publish), so an image rolled back, or a task of the previous model started
+while a new one rolls out, reads the statistics and store of its own model, not the newest.
+
 A remote location is copied into a local cache first; each file is written aside and renamed,
 so a reader never sees half a file. The service waits for both files for at most
 FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails with an error naming what is
-missing and where it looked. The model itself travels in the Bento (the image), so rolling an
-image back rolls its model back too.
+missing and where it looked. The model itself travels in the Bento (the image).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +39,11 @@ WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
 ONLINE_STORE = PurePosixPath("online_store/online.sqlite")
 STATS = PurePosixPath("features/stats.json")
+# What the service reads, in the order serve.publish writes it.
+FILES = (ONLINE_STORE, STATS)
+MODEL_VERSION = "{model_version}"
+# A BentoML version, as it may stand in a path segment or an S3 key.
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # How often a wait looks again.
 POLL_SECONDS = 0.5
 
@@ -48,12 +58,27 @@ class ServingData:
     stats: Path
 
 
-def location(environ: Mapping[str, str] = os.environ) -> str:
-    """$FLIGHT_DELAY_SERVING_DATA, else the repo's data/ (nearest pants.toml upwards)."""
+def location(model_version: str, environ: Mapping[str, str] = os.environ) -> str:
+    """$FLIGHT_DELAY_SERVING_DATA (else the repo's data/, nearest pants.toml upwards) for the
+    model of version `model_version`."""
     if environ.get(DATA_ENV):
-        return environ[DATA_ENV]
+        return for_model(environ[DATA_ENV], model_version)
     cwd = Path.cwd()
     return str((repo_root(cwd) or cwd) / "data")
+
+
+def for_model(where: str, model_version: str) -> str:
+    """`where` with `{model_version}` replaced; any other brace is a mistake, named."""
+    if any(brace in where.replace(MODEL_VERSION, "") for brace in "{}"):
+        raise ServingDataError(
+            f"{DATA_ENV}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
+        )
+    if MODEL_VERSION in where and not VERSION_PATTERN.fullmatch(model_version):
+        raise ServingDataError(
+            f"model version {model_version!r} cannot stand for {MODEL_VERSION} in {where!r}: "
+            "expected letters, digits, '_', '.' or '-'"
+        )
+    return where.replace(MODEL_VERSION, model_version)
 
 
 def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
@@ -81,7 +106,7 @@ def fetch(
 ) -> ServingData:
     """The online store and the statistics at `where`, local paths (a remote location is
     copied into `cache`), once both exist; ServingDataError after `wait` seconds without."""
-    wanted = (ONLINE_STORE, STATS)
+    wanted = FILES
     deadline = time.monotonic() + wait
     logged = False
     while True:

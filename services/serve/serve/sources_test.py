@@ -3,25 +3,28 @@ with a bounded wait and errors that name what is missing and where."""
 
 from __future__ import annotations
 
-import secrets
 import threading
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
 import pytest
-from botocore.credentials import EnvProvider  # pants: no-infer-dep (it comes with moto)
-from moto.server import ThreadedMotoServer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from serve.sources import (
+    MODEL_VERSION,
     ONLINE_STORE,
     STATS,
+    VERSION_PATTERN,
     ServingDataError,
     fetch,
+    for_model,
     location,
     wait_seconds,
 )
+
+# BentoML's model versions (lowercase letters and digits) and anything else a path segment takes.
+versions = st.from_regex(VERSION_PATTERN, fullmatch=True)
 
 
 def write_data(root: Path) -> None:
@@ -62,8 +65,10 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
     (tmp_path / "pants.toml").write_text("")
     (tmp_path / "services").mkdir()
     monkeypatch.chdir(tmp_path / "services")
-    assert location({}) == str(tmp_path / "data")
-    assert location({"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving"}) == "s3://b/serving"
+    assert location("v1", {}) == str(tmp_path / "data")
+    assert location("v1", {"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving"}) == "s3://b/serving"
+    per_model = {"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving/{model_version}"}
+    assert location("v1", per_model) == "s3://b/serving/v1"
     assert wait_seconds({}) == 600
     assert wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": "2.5"}) == 2.5
     for bad in ("soon", "-1", "inf", "nan"):
@@ -71,38 +76,10 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
             wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": bad})
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An S3 endpoint on loopback; the AWS SDKs in this process use it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # The emulator's state is per process, not per server: start each test from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    # The emulator accepts any credentials; botocore's names for the variables, throwaway values.
-    monkeypatch.setenv(EnvProvider.ACCESS_KEY, "emulator")
-    monkeypatch.setenv(EnvProvider.SECRET_KEY, secrets.token_hex(8))
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # fsspec reuses a filesystem per set of arguments: one made for another test's server would
-    # still point at it.
-    fsspec.get_filesystem_class("s3").clear_instance_cache()
-    try:
-        yield endpoint
-    finally:
-        server.stop()
-
-
-def s3_bucket() -> fsspec.AbstractFileSystem:
-    """The emulator's S3, with the bucket `artifacts`."""
-    filesystem = fsspec.filesystem("s3", skip_instance_cache=True)
-    filesystem.makedirs("artifacts", exist_ok=True)
-    return filesystem
-
-
-def test_an_s3_prefix_is_copied_whole_into_the_cache(s3: str, tmp_path: Path) -> None:
-    bucket = s3_bucket()
+def test_an_s3_prefix_is_copied_whole_into_the_cache(
+    s3: fsspec.AbstractFileSystem, tmp_path: Path
+) -> None:
+    bucket = s3
     source = tmp_path / "source"
     write_data(source)
     for name in (ONLINE_STORE, STATS):
@@ -115,9 +92,51 @@ def test_an_s3_prefix_is_copied_whole_into_the_cache(s3: str, tmp_path: Path) ->
     assert not list((tmp_path / "cache").rglob("*.part"))
 
 
-def test_a_missing_s3_object_is_named_with_its_url(s3: str, tmp_path: Path) -> None:
-    s3_bucket().pipe(f"artifacts/serving/{STATS}", b"{}")
+def test_a_missing_s3_object_is_named_with_its_url(
+    s3: fsspec.AbstractFileSystem, tmp_path: Path
+) -> None:
+    s3.pipe(f"artifacts/serving/{STATS}", b"{}")
     with pytest.raises(
         ServingDataError, match=f"{ONLINE_STORE} not found under s3://artifacts/serving"
     ):
         fetch("s3://artifacts/serving", wait=0.6, cache=tmp_path / "cache")
+
+
+@given(versions, versions)
+def test_each_model_version_has_its_own_location(first: str, second: str) -> None:
+    template = f"s3://artifacts/serving/{MODEL_VERSION}"
+    assert for_model(template, first) == f"s3://artifacts/serving/{first}"
+    assert (for_model(template, first) == for_model(template, second)) == (first == second)
+    # A location without the placeholder is the same for every model (a local data/ directory).
+    assert for_model("s3://artifacts/serving", first) == "s3://artifacts/serving"
+
+
+@given(st.text().filter(lambda text: not VERSION_PATTERN.fullmatch(text)))
+def test_a_version_that_cannot_stand_in_a_key_is_named(version: str) -> None:
+    with pytest.raises(ServingDataError, match="cannot stand for") as raised:
+        for_model(f"s3://artifacts/serving/{MODEL_VERSION}", version)
+    assert repr(version) in str(raised.value)
+
+
+def stray_brace(where: str) -> bool:
+    return any(brace in where.replace(MODEL_VERSION, "") for brace in "{}")
+
+
+@given(st.tuples(st.text(), st.sampled_from("{}"), st.text()).map("".join).filter(stray_brace))
+def test_any_other_placeholder_is_refused_by_name(where: str) -> None:
+    with pytest.raises(ServingDataError, match="the only placeholder") as raised:
+        for_model(where, "v1")
+    assert repr(where) in str(raised.value)
+
+
+def test_a_model_reads_the_data_published_under_its_version(
+    s3: fsspec.AbstractFileSystem, tmp_path: Path
+) -> None:
+    template = f"s3://artifacts/serving/{MODEL_VERSION}"
+    for version, stats in (("old", b'{"old": 1}'), ("new", b'{"new": 2}')):
+        s3.pipe(f"artifacts/serving/{version}/{ONLINE_STORE}", b"SQLite format 3\x00")
+        s3.pipe(f"artifacts/serving/{version}/{STATS}", stats)
+    old = fetch(for_model(template, "old"), wait=5, cache=tmp_path / "old")
+    new = fetch(for_model(template, "new"), wait=5, cache=tmp_path / "new")
+    assert old.stats.read_bytes() == b'{"old": 1}'
+    assert new.stats.read_bytes() == b'{"new": 2}'

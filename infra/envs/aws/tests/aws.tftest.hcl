@@ -136,11 +136,11 @@ run "apply_gives_the_platform_outputs" {
     error_message = "model_store_url is not under the artifacts bucket."
   }
 
-  # What the serve tasks read: built from the bucket's ARN, which the mocked provider makes up
-  # (the emulator test checks the whole URL).
+  # What the serve tasks read, one prefix per model version: built from the bucket's ARN, which
+  # the mocked provider makes up (the emulator test checks the whole URL).
   assert {
-    condition     = can(regex("^s3://[^/]+/serving$", output.serving_data_url))
-    error_message = "serving_data_url is not the serving prefix of a bucket."
+    condition     = can(regex("^s3://[^/]+/serving/\\{model_version\\}$", output.serving_data_url))
+    error_message = "serving_data_url is not the per-model serving prefix of a bucket."
   }
 
   assert {

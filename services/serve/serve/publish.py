@@ -1,0 +1,149 @@
+"""Publishes a model's serving data where its serve tasks read it: the pipeline's online store and
+training statistics (serve.sources.FILES, from a directory in the pipeline's layout) to the
+serving-data location, with `{model_version}` replaced by that model's version. The deploy job
+runs it before the rollout:
+
+  ./pants run services/serve:publish -- --model flight-delay:<version> --to "$SERVING" [--data data]
+
+Every file is checked before anything is written. A version's data never changes under the tasks
+that read it: a file already published for the version is left as it is when it is the same and
+refused when it differs. Each file is written whole (on S3 one upload; in a directory written
+aside, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import fsspec
+
+from model_registry.store import MODEL_NAME
+from serve.settings import tag_version
+from serve.sources import FILES, ServingDataError, for_model, is_remote
+
+
+class PublishError(RuntimeError):
+    """The serving data cannot be published; the message names what and where."""
+
+
+def model_version(text: str) -> str:
+    """The version of a `flight-delay:<version>` tag."""
+    version = tag_version(text)
+    if version is None:
+        raise PublishError(f"--model {text!r}: expected {MODEL_NAME}:<version>")
+    return version
+
+
+def publish(data: Path, where: str, log: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Copy the serving data in `data` to the location `where` (a model's: no placeholder left);
+    the URLs written, in order."""
+    missing = [str(data / name) for name in FILES if not (data / name).is_file()]
+    if missing:
+        raise PublishError(
+            f"no serving data to publish: {', '.join(missing)} missing (the pipeline's "
+            "features and online_store stages write them)"
+        )
+    to_write = []
+    for name in FILES:
+        published = _published_digest(where, name)
+        if published is None:
+            to_write.append(name)
+        elif published == _local_digest(data / name):
+            log(f"{_target(where, name)} is published already, unchanged")
+        else:
+            raise PublishError(
+                f"{_target(where, name)} already holds another {name.name} for this model "
+                f"version than {data / name}; a published version is never replaced"
+            )
+    for name in to_write:
+        _write(data / name, where, name)
+        log(f"published {data / name} to {_target(where, name)}")
+    return [_target(where, name) for name in to_write]
+
+
+def _target(where: str, name: PurePosixPath) -> str:
+    return f"{where.rstrip('/')}/{name}"
+
+
+def _digest(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _local_digest(path: Path) -> str:
+    try:
+        with open(path, "rb") as stream:
+            return _digest(stream)
+    except OSError as error:
+        raise PublishError(f"cannot read {path}: {error}") from None
+
+
+def _published_digest(where: str, name: PurePosixPath) -> str | None:
+    target = _target(where, name)
+    try:
+        if not is_remote(where):
+            path = Path(target.removeprefix("file://"))
+            return _local_digest(path) if path.is_file() else None
+        filesystem, path = fsspec.core.url_to_fs(target)
+        if not filesystem.isfile(path):
+            return None
+        with filesystem.open(path, "rb") as stream:
+            return _digest(stream)
+    except OSError as error:
+        raise PublishError(f"cannot read {target}: {error}") from None
+
+
+def _write(source: Path, where: str, name: PurePosixPath) -> None:
+    target = _target(where, name)
+    try:
+        if is_remote(where):
+            filesystem, path = fsspec.core.url_to_fs(target)
+            filesystem.put_file(str(source), path)
+            return
+        path = Path(target.removeprefix("file://"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as part:
+            try:
+                with open(source, "rb") as stream:
+                    while block := stream.read(1 << 20):
+                        part.write(block)
+                part.flush()
+                os.fsync(part.fileno())
+            except OSError:
+                os.unlink(part.name)
+                raise
+        os.replace(part.name, path)
+    except OSError as error:
+        raise PublishError(f"cannot write {target}: {error}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="publish", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help=f"the model's tag, {MODEL_NAME}:<version>")
+    parser.add_argument(
+        "--to", required=True, help="the serving-data location; {model_version} is replaced"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path("data"), help="the pipeline's data (default: data)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        where = for_model(args.to, model_version(args.model))
+        publish(args.data, where, log=print)
+    except (PublishError, ServingDataError) as error:
+        print(f"publish: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
