@@ -48,6 +48,7 @@ from loopback.ports import free_port
 from model_registry.store import open_store
 from serve.smoke import smoke
 from serve.sources import DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
+from storage.digest import sha256_of_stream, tree_sha256
 from tests.aws_emulator import (
     ACCOUNT_ID,
     REGION,
@@ -522,16 +523,6 @@ def dvc(checkout: Path, environ: Mapping[str, str], *args: str) -> None:
     assert result.returncode == 0, f"dvc {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
 
 
-def file_hashes(checkout: Path, *names: str) -> dict[str, str]:
-    """sha256 of every file under checkout/<name>, by its path relative to the checkout."""
-    return {
-        str(path.relative_to(checkout)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for name in names
-        for path in sorted((checkout / name).rglob("*"))
-        if path.is_file()
-    }
-
-
 def push_image(emulator: Emulator, repository: str, tag: str) -> str:
     """An image manifest tagged `tag` in the ECR repository; its digest."""
     layer = {
@@ -629,9 +620,9 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     workflow_runner(clone)
     run_step(restore, clone, stores)
     tracked = (*(f"data/{name}" for name in PIPELINE_OUTPUTS), "build/bentoml/models")
-    pushed = file_hashes(source, *tracked)
+    pushed = tree_sha256(source, *tracked)
     assert "data/online_store/online.sqlite" in pushed and "data/features/stats.json" in pushed
-    assert file_hashes(clone, *tracked) == pushed
+    assert tree_sha256(clone, *tracked) == pushed
 
     # 2. The release, the serving data and the Bento, from the clone.
     registry = clone / "data" / "evaluation" / "registry.json"
@@ -649,7 +640,7 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     bucket, prefix = served_from.removeprefix("s3://").split("/", 1)
     for name in (ONLINE_STORE, STATS):
         uploaded = artifacts.get_object(Bucket=bucket, Key=f"{prefix}/{name}")
-        assert hashlib.sha256(uploaded["Body"].read()).hexdigest() == pushed[f"data/{name}"]
+        assert sha256_of_stream(uploaded["Body"]) == pushed[f"data/{name}"]
     # A retried deploy publishes nothing new; other data for a published version is refused.
     run_step(publish, clone, published)
     stats = clone / "data" / STATS

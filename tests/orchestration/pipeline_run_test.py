@@ -9,7 +9,6 @@ Bento. A task that fails leaves the previous outputs as they were, and the run c
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from airflow.utils.state import DagRunState, TaskInstanceState
 
 from flight_orchestration import settings
 from flight_orchestration.pipeline import BENTO_TASK, build_pipeline_dag
+from storage.digest import tree_sha256
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 STAGES = ("land", "ingest", "features", "online_store", "train", "evaluate")
@@ -66,14 +66,6 @@ def run_states(
         mark_success_pattern=already_done,
     )
     return run.state, {ti.task_id: ti.state for ti in run.get_task_instances()}
-
-
-def digest(directory: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -134,15 +126,15 @@ def test_a_failed_task_leaves_the_outputs_and_a_retry_succeeds(
     with good parameters then succeeds. Both runs redo the features task and what follows it, as a
     clear of that task does: the first run landed, ingested and stored the same days."""
     dag, _, _, _ = first_run
-    features_before = digest(workdir / "data/features")
+    features_before = tree_sha256(workdir / "data/features")
     bad = {**SLICE, "features.split.validation_end": "2013-01-05"}
     state, states = run_states(dag, bad, NOT_AFTER_FEATURES)
     assert state == DagRunState.FAILED
     assert states["features"] == TaskInstanceState.FAILED
     assert states["train"] == TaskInstanceState.UPSTREAM_FAILED
-    assert digest(workdir / "data/features") == features_before
+    assert tree_sha256(workdir / "data/features") == features_before
     assert not list((workdir / "data").glob("features*.partial"))
     state, states = run_states(dag, SLICE, NOT_AFTER_FEATURES)
     assert state == DagRunState.SUCCESS, states
     assert states["features"] == states[BENTO_TASK] == TaskInstanceState.SUCCESS
-    assert digest(workdir / "data/features") == features_before
+    assert tree_sha256(workdir / "data/features") == features_before

@@ -20,7 +20,6 @@ probe; a model treelite cannot import, or whose scores differ, is scored by scik
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -38,6 +37,7 @@ from feature_definitions.features import Feature, Kind
 from feature_definitions.labels import LABEL
 from model_registry.encoding import MISSING_CATEGORY, TabularEncoding, categorical_strings
 from model_registry.network import NetworkConfig, WideDeepNet
+from storage.digest import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,6 @@ class PredictorError(ValueError):
 
 class ModelIntegrityError(PredictorError):
     """A model file is missing, or its content is not what was recorded when it was saved."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_files(directory: Path, expected: Mapping[str, str], source: str) -> None:

@@ -42,7 +42,8 @@ from bentoml import Model as Model
 from bentoml import Tag
 from bentoml.exceptions import NotFound
 
-from model_registry.predictor import Predictor, load_predictor, sha256_of, verify_files
+from model_registry.predictor import Predictor, load_predictor, verify_files
+from storage.digest import tree_sha256
 
 HOME_ENV = "BENTOML_HOME"
 # BentoML posts usage events to bentoml.com on every save unless this is "true".
@@ -140,12 +141,7 @@ def register(
 ) -> Tag:
     """Save the files of `directory` as a new version of MODEL_NAME, with the sha256 of each.
     BentoML builds the model aside and moves it into the store only when complete."""
-    digests = {
-        path.relative_to(directory).as_posix(): sha256_of(path)
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
-    recorded = {**metadata, METADATA_FILES_SHA256: digests}
+    recorded = {**metadata, METADATA_FILES_SHA256: tree_sha256(directory)}
     with bentoml.models.create(MODEL_NAME, labels=dict(labels), metadata=recorded) as model:
         shutil.copytree(directory, model.path, dirs_exist_ok=True)
     tag: Tag = _in_store(store, bentoml.models.get(model.tag)).tag

@@ -1,4 +1,3 @@
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +10,7 @@ from feature import build as build_module
 from feature.cli import main
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
+from storage.digest import tree_sha256
 
 OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
@@ -22,10 +22,6 @@ WINDOW = ["--window-days", "7"]
 def run(curated: Path, output: Path, *extra: str) -> int:
     command = ["build", "--curated", str(curated), "--output", str(output), *DATES, *THRESHOLD]
     return main([*command, *WINDOW, *extra])  # a later --window-days in `extra` wins
-
-
-def digest(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
 
 
 def test_writes_three_splits_statistics_and_a_summary(
@@ -70,7 +66,7 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
     assert run(curated, tmp_path / "first") == 0
     assert run(curated, tmp_path / "second") == 0
     assert run(curated, tmp_path / "first") == 0
-    assert digest(tmp_path / "first") == digest(tmp_path / "second")
+    assert tree_sha256(tmp_path / "first") == tree_sha256(tmp_path / "second")
 
 
 @pytest.mark.parametrize(
@@ -105,14 +101,14 @@ def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(
 ) -> None:
     output = tmp_path / "features"
     assert run(curated, output) == 0
-    before = digest(output)
+    before = tree_sha256(output)
     capsys.readouterr()
 
     break_input(curated)  # type: ignore[operator]
     assert run(curated, output, *extra) == 2
 
     assert message in capsys.readouterr().err
-    assert digest(output) == before
+    assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
 
 
@@ -146,7 +142,7 @@ def test_a_run_killed_while_writing_leaves_the_previous_output(
 ) -> None:
     output = tmp_path / "features"
     assert run(curated, output) == 0
-    before = digest(output)
+    before = tree_sha256(output)
 
     def killed(value: object) -> str:
         raise KeyboardInterrupt("killed")
@@ -154,5 +150,5 @@ def test_a_run_killed_while_writing_leaves_the_previous_output(
     monkeypatch.setattr(build_module, "_json", killed)
     with pytest.raises(KeyboardInterrupt):
         run(curated, output)
-    assert digest(output) == before
+    assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]

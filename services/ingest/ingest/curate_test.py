@@ -1,6 +1,5 @@
 import codecs
 import datetime as dt
-import hashlib
 import json
 import os
 import subprocess
@@ -17,6 +16,7 @@ from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, EXIT_USAGE, main
 from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
 from loopback.processes import wait_until
+from storage.digest import tree_sha256
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,6 @@ def copy_landing(source: Path, destination: Path) -> Path:
         (destination / "flights").mkdir(parents=True, exist_ok=True)
         (destination / "flights" / file.name).write_bytes(file.read_bytes())
     return destination
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def assert_rows_add_up(report: FileReport) -> None:
@@ -152,16 +144,16 @@ def test_bad_files_are_quarantined_whole_and_reported_without_a_crash(
 
 def test_rerunning_on_the_same_landing_changes_nothing(two_real_days: Path, tmp_path: Path) -> None:
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
-    first = tree_digest(tmp_path / "curated")
+    first = tree_sha256(tmp_path / "curated")
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
-    assert tree_digest(tmp_path / "curated") == first
+    assert tree_sha256(tmp_path / "curated") == first
 
 
 def test_a_run_killed_mid_write_leaves_the_previous_output(
     two_real_days: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
-    before = tree_digest(tmp_path / "curated")
+    before = tree_sha256(tmp_path / "curated")
 
     def die_after_first_file(contract: object, rows: pa.Table, path: Path) -> None:
         pq.write_table(rows.slice(0, 10), path)
@@ -170,7 +162,7 @@ def test_a_run_killed_mid_write_leaves_the_previous_output(
     monkeypatch.setattr(curate_module, "_write_output_file", die_after_first_file)
     with pytest.raises(KeyboardInterrupt):
         curate(str(two_real_days), tmp_path / "curated", ("flights",))
-    assert tree_digest(tmp_path / "curated") == before
+    assert tree_sha256(tmp_path / "curated") == before
     # No staged, spilled or retired tree is left; the lock file stays (removing it would race).
     assert sorted(p.name for p in tmp_path.iterdir()) == [".curated.lock", "curated"]
 
@@ -221,7 +213,7 @@ def test_a_landing_whose_files_are_all_quarantined_keeps_the_previous_output(
 ) -> None:
     """It crashed with "zip() argument 3 is longer than arguments 1-2" and wrote no report."""
     curate(str(two_real_days), tmp_path / "curated", ("flights",))
-    before = tree_digest(tmp_path / "curated")
+    before = tree_sha256(tmp_path / "curated")
     header = (two_real_days / "flights" / "2013-01-31.csv").read_bytes().splitlines()[0]
     flights = tmp_path / "landing" / "flights"
     flights.mkdir(parents=True)
@@ -232,7 +224,7 @@ def test_a_landing_whose_files_are_all_quarantined_keeps_the_previous_output(
     with pytest.raises(NothingAccepted, match="no row of flights was accepted") as raised:
         curate(str(tmp_path / "landing"), tmp_path / "curated", ("flights",))
 
-    assert tree_digest(tmp_path / "curated") == before
+    assert tree_sha256(tmp_path / "curated") == before
     assert [(r.file, r.status) for r in raised.value.reports] == [
         ("2013-03-01.csv", "quarantined"),
         ("2013-03-02.csv", "quarantined"),
@@ -295,7 +287,7 @@ def test_small_batches_give_the_output_and_counts_of_one_batch(tmp_path: Path) -
     per_file = curate(str(landing), tmp_path / "per-file", tables, batch_bytes=1)
 
     assert per_file == whole
-    assert tree_digest(tmp_path / "per-file") == tree_digest(tmp_path / "whole")
+    assert tree_sha256(tmp_path / "per-file") == tree_sha256(tmp_path / "whole")
     by_file = {(r.table, r.file): r for r in per_file}
     again = by_file["flights", "2013-02-03.csv"]
     assert again.rows_duplicate == again.rows_read > 0
@@ -362,10 +354,10 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
         release.touch()
         first.wait(timeout=120)
     assert first.returncode == 0, log.read_text()
-    first_output = tree_digest(curated)
+    first_output = tree_sha256(curated)
     # Once the lock is free, a run goes ahead and writes the same output.
     assert main([*command, "--lock-timeout", "60"]) == 0
-    assert tree_digest(curated) == first_output
+    assert tree_sha256(curated) == first_output
 
 
 @pytest.mark.parametrize("timeout", ["nan", "-1", "inf", "soon"])

@@ -14,19 +14,18 @@ aside, then renamed).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 import fsspec
 
 from model_registry.store import MODEL_NAME
 from serve.settings import tag_version
 from serve.sources import FILES, ServingDataError, for_model, is_remote
+from storage.digest import sha256_of, sha256_of_stream
 
 
 class PublishError(RuntimeError):
@@ -72,17 +71,9 @@ def _target(where: str, name: PurePosixPath) -> str:
     return f"{where.rstrip('/')}/{name}"
 
 
-def _digest(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for block in iter(lambda: stream.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
-
-
 def _local_digest(path: Path) -> str:
     try:
-        with open(path, "rb") as stream:
-            return _digest(stream)
+        return sha256_of(path)
     except OSError as error:
         raise PublishError(f"cannot read {path}: {error}") from None
 
@@ -97,7 +88,7 @@ def _published_digest(where: str, name: PurePosixPath) -> str | None:
         if not filesystem.isfile(path):
             return None
         with filesystem.open(path, "rb") as stream:
-            return _digest(stream)
+            return sha256_of_stream(stream)
     except OSError as error:
         raise PublishError(f"cannot read {target}: {error}") from None
 
