@@ -8,8 +8,6 @@ gauges drive this DAG, run through the Airflow CLI, in tests/serving/drift_check
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +19,7 @@ from airflow.utils.state import DagRunState, TaskInstanceState
 
 from flight_orchestration import drift, retrain, settings
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
+from loopback.pages import page_server
 from tests.orchestration.conftest import DAG_FOLDER, SANDBOX_ROOT
 
 
@@ -30,24 +29,8 @@ class Page:
 
 @pytest.fixture(scope="module")
 def metrics_page() -> Iterator[tuple[str, type[Page]]]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # (the stdlib's name)
-            data = Page.text.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/metrics", Page
-    finally:
-        server.shutdown()
+    with page_server(lambda _: (Page.text.encode(), "text/plain; version=0.0.4")) as url:
+        yield f"{url}/metrics", Page
 
 
 def gauges(values: dict[str, float]) -> str:

@@ -5,9 +5,7 @@ settings and bad run parameters give."""
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +23,7 @@ from flight_orchestration.stages import (
     stage_graph,
 )
 from flight_orchestration.window import window_end
+from loopback.pages import page_server
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 
@@ -204,32 +203,19 @@ def test_parse_metrics_and_decide() -> None:
 def prometheus() -> Iterator[str]:
     """A loopback HTTP server answering like Prometheus' query API (no Prometheus here)."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # (the stdlib's name)
-            assert "query=max+by+%28feature%29" in self.path, self.path
-            body = {
-                "status": "success",
-                "data": {
-                    "resultType": "vector",
-                    "result": [{"metric": {"feature": "origin"}, "value": [1, "0.31"]}],
-                },
-            }
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(path: str) -> tuple[bytes, str]:
+        assert "query=max+by+%28feature%29" in path, path
+        body = {
+            "status": "success",
+            "data": {
+                "resultType": "vector",
+                "result": [{"metric": {"feature": "origin"}, "value": [1, "0.31"]}],
+            },
+        }
+        return json.dumps(body).encode(), "application/json"
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with page_server(answer) as url:
+        yield url
 
 
 def test_read_prometheus(prometheus: str) -> None:
