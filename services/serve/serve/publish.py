@@ -14,9 +14,8 @@ aside, then renamed).
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +24,7 @@ import fsspec
 from model_registry.store import MODEL_NAME
 from serve.settings import tag_version
 from serve.sources import FILES, ServingDataError, for_model, is_remote
+from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
 
 
@@ -100,19 +100,8 @@ def _write(source: Path, where: str, name: PurePosixPath) -> None:
             filesystem, path = fsspec.core.url_to_fs(target)
             filesystem.put_file(str(source), path)
             return
-        path = Path(target.removeprefix("file://"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".part") as part:
-            try:
-                with open(source, "rb") as stream:
-                    while block := stream.read(1 << 20):
-                        part.write(block)
-                part.flush()
-                os.fsync(part.fileno())
-            except OSError:
-                os.unlink(part.name)
-                raise
-        os.replace(part.name, path)
+        with atomic_output(target.removeprefix("file://")) as part:
+            shutil.copyfile(source, part)
     except OSError as error:
         raise PublishError(f"cannot write {target}: {error}") from None
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ from pathlib import Path, PurePosixPath
 import fsspec
 
 from model_registry.store import repo_root
+from storage.atomic import atomic_output
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
@@ -148,18 +150,15 @@ def _exists(where: str, name: PurePosixPath) -> bool:
 
 def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
     target = cache / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as part:
-        try:
-            with fsspec.open(_url(where, name), "rb") as source:
-                while block := source.read(1 << 20):
-                    part.write(block)
-            part.flush()
-            os.fsync(part.fileno())
-        except OSError as error:
-            os.unlink(part.name)
-            raise ServingDataError(f"cannot copy {_url(where, name)}: {error}") from None
-    os.replace(part.name, target)
+    try:
+        with (
+            atomic_output(target) as part,
+            fsspec.open(_url(where, name), "rb") as source,
+            open(part, "wb") as copy,
+        ):
+            shutil.copyfileobj(source, copy)
+    except OSError as error:
+        raise ServingDataError(f"cannot copy {_url(where, name)}: {error}") from None
     return target
 
 

@@ -89,7 +89,11 @@ def test_an_s3_prefix_is_copied_whole_into_the_cache(
     assert data.online_store == tmp_path / "cache" / ONLINE_STORE
     assert data.online_store.read_bytes() == (source / ONLINE_STORE).read_bytes()
     assert data.stats.read_bytes() == (source / STATS).read_bytes()
-    assert not list((tmp_path / "cache").rglob("*.part"))
+    # The two files and nothing else: no temporary copy is left beside them.
+    cached = (tmp_path / "cache").rglob("*")
+    assert sorted(str(p.relative_to(tmp_path / "cache")) for p in cached if p.is_file()) == sorted(
+        [str(ONLINE_STORE), str(STATS)]
+    )
 
 
 def test_a_missing_s3_object_is_named_with_its_url(
