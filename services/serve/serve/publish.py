@@ -23,7 +23,7 @@ import fsspec
 
 from model_registry.store import MODEL_NAME
 from serve.settings import tag_version
-from serve.sources import FILES, ServingDataError, for_model, is_remote
+from serve.sources import FILES, ServingDataError, file_url, for_model, is_remote
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
 
@@ -55,20 +55,16 @@ def publish(data: Path, where: str, log: Callable[[str], None] = lambda _: None)
         if published is None:
             to_write.append(name)
         elif published == _local_digest(data / name):
-            log(f"{_target(where, name)} is published already, unchanged")
+            log(f"{file_url(where, name)} is published already, unchanged")
         else:
             raise PublishError(
-                f"{_target(where, name)} already holds another {name.name} for this model "
+                f"{file_url(where, name)} already holds another {name.name} for this model "
                 f"version than {data / name}; a published version is never replaced"
             )
     for name in to_write:
         _write(data / name, where, name)
-        log(f"published {data / name} to {_target(where, name)}")
-    return [_target(where, name) for name in to_write]
-
-
-def _target(where: str, name: PurePosixPath) -> str:
-    return f"{where.rstrip('/')}/{name}"
+        log(f"published {data / name} to {file_url(where, name)}")
+    return [file_url(where, name) for name in to_write]
 
 
 def _local_digest(path: Path) -> str:
@@ -79,7 +75,7 @@ def _local_digest(path: Path) -> str:
 
 
 def _published_digest(where: str, name: PurePosixPath) -> str | None:
-    target = _target(where, name)
+    target = file_url(where, name)
     try:
         if not is_remote(where):
             path = Path(target.removeprefix("file://"))
@@ -94,7 +90,7 @@ def _published_digest(where: str, name: PurePosixPath) -> str | None:
 
 
 def _write(source: Path, where: str, name: PurePosixPath) -> None:
-    target = _target(where, name)
+    target = file_url(where, name)
     try:
         if is_remote(where):
             filesystem, path = fsspec.core.url_to_fs(target)

@@ -19,9 +19,10 @@ from model_registry.store import (
 
 # A model tag to serve instead of the newest promoted one (e.g. to pin or roll back).
 MODEL_ENV = "FLIGHT_DELAY_MODEL"
-# A version of the model as BentoML writes its tags: `flight-delay:<version>`, the version of
-# lowercase letters, digits, '_', '.' and '-', starting and ending with a letter or digit.
-MODEL_TAG = re.compile(rf"{re.escape(MODEL_NAME)}:([a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)")
+# A model version as BentoML writes it: lowercase letters, digits, '_', '.' and '-', starting
+# and ending with a letter or digit; a tag of the model is `flight-delay:<version>`.
+VERSION = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?")
+MODEL_TAG = re.compile(rf"{re.escape(MODEL_NAME)}:({VERSION.pattern})")
 
 
 class NoPromotedModel(LookupError):

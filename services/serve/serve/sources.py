@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -34,6 +33,7 @@ from pathlib import Path, PurePosixPath
 import fsspec
 
 from model_registry.store import repo_root
+from serve.settings import VERSION
 from storage.atomic import atomic_output
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
@@ -44,8 +44,6 @@ STATS = PurePosixPath("features/stats.json")
 # What the service reads, in the order serve.publish writes it.
 FILES = (ONLINE_STORE, STATS)
 MODEL_VERSION = "{model_version}"
-# A BentoML version, as it may stand in a path segment or an S3 key.
-VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # How often a wait looks again.
 POLL_SECONDS = 0.5
 
@@ -75,10 +73,10 @@ def for_model(where: str, model_version: str) -> str:
         raise ServingDataError(
             f"{DATA_ENV}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
         )
-    if MODEL_VERSION in where and not VERSION_PATTERN.fullmatch(model_version):
+    if MODEL_VERSION in where and not VERSION.fullmatch(model_version):
         raise ServingDataError(
             f"model version {model_version!r} cannot stand for {MODEL_VERSION} in {where!r}: "
-            "expected letters, digits, '_', '.' or '-'"
+            "expected a version as BentoML writes them (lowercase letters, digits, '_', '.', '-')"
         )
     return where.replace(MODEL_VERSION, model_version)
 
@@ -108,11 +106,10 @@ def fetch(
 ) -> ServingData:
     """The online store and the statistics at `where`, local paths (a remote location is
     copied into `cache`), once both exist; ServingDataError after `wait` seconds without."""
-    wanted = FILES
     deadline = time.monotonic() + wait
     logged = False
     while True:
-        missing = [name for name in wanted if not _exists(where, name)]
+        missing = [name for name in FILES if not _exists(where, name)]
         if not missing:
             break
         if time.monotonic() >= deadline:
@@ -132,20 +129,21 @@ def fetch(
     return ServingData(_download(where, ONLINE_STORE, local), _download(where, STATS, local))
 
 
-def _url(where: str, name: PurePosixPath) -> str:
+def file_url(where: str, name: PurePosixPath) -> str:
+    """Where the file `name` of the pipeline's layout is under the location `where`."""
     return f"{where.rstrip('/')}/{name}"
 
 
 def _exists(where: str, name: PurePosixPath) -> bool:
     if not is_remote(where):
         return (Path(where.removeprefix("file://")) / name).is_file()
-    filesystem, path = fsspec.core.url_to_fs(_url(where, name))
+    filesystem, path = fsspec.core.url_to_fs(file_url(where, name))
     try:
         # A fresh listing each time: the file may appear while we wait.
         filesystem.invalidate_cache()
         return bool(filesystem.isfile(path))
     except (OSError, PermissionError) as error:
-        raise ServingDataError(f"cannot read {_url(where, name)}: {error}") from None
+        raise ServingDataError(f"cannot read {file_url(where, name)}: {error}") from None
 
 
 def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
@@ -153,12 +151,12 @@ def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
     try:
         with (
             atomic_output(target) as part,
-            fsspec.open(_url(where, name), "rb") as source,
+            fsspec.open(file_url(where, name), "rb") as source,
             open(part, "wb") as copy,
         ):
             shutil.copyfileobj(source, copy)
     except OSError as error:
-        raise ServingDataError(f"cannot copy {_url(where, name)}: {error}") from None
+        raise ServingDataError(f"cannot copy {file_url(where, name)}: {error}") from None
     return target
 
 

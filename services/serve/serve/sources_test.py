@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from serve.settings import VERSION
 from serve.sources import (
     MODEL_VERSION,
     ONLINE_STORE,
     STATS,
-    VERSION_PATTERN,
     ServingDataError,
     fetch,
     for_model,
@@ -23,8 +23,8 @@ from serve.sources import (
     wait_seconds,
 )
 
-# BentoML's model versions (lowercase letters and digits) and anything else a path segment takes.
-versions = st.from_regex(VERSION_PATTERN, fullmatch=True)
+# Model versions as BentoML writes them.
+versions = st.from_regex(VERSION, fullmatch=True)
 
 
 def write_data(root: Path) -> None:
@@ -115,7 +115,7 @@ def test_each_model_version_has_its_own_location(first: str, second: str) -> Non
     assert for_model("s3://artifacts/serving", first) == "s3://artifacts/serving"
 
 
-@given(st.text().filter(lambda text: not VERSION_PATTERN.fullmatch(text)))
+@given(st.text().filter(lambda text: not VERSION.fullmatch(text)))
 def test_a_version_that_cannot_stand_in_a_key_is_named(version: str) -> None:
     with pytest.raises(ServingDataError, match="cannot stand for") as raised:
         for_model(f"s3://artifacts/serving/{MODEL_VERSION}", version)
