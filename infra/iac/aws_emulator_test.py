@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTIONS
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
@@ -404,13 +406,25 @@ def test_ci_trusts_the_aws_environment_of_its_repository_only(platform: Platform
         assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
 
 
-def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_only(
-    platform: Platform,
-) -> None:
+def firewall_rules(platform: Platform) -> dict[str, Any]:
+    """The rules of the load balancer's web ACL, by name."""
     waf = platform.emulator.client("wafv2")
     (summary,) = waf.list_web_acls(Scope="REGIONAL")["WebACLs"]
     acl = waf.get_web_acl(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["WebACL"]
-    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    return {rule["Name"]: rule for rule in acl["Rules"]}
+
+
+def large_body_paths(rules: Mapping[str, Any]) -> str:
+    """The regex of the paths the firewall lets large bodies through to."""
+    body = rules["body-size-outside-the-api"]
+    _, outside = body["Statement"]["AndStatement"]["Statements"]
+    return str(outside["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"])
+
+
+def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_only(
+    platform: Platform,
+) -> None:
+    rules = firewall_rules(platform)
     assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
     (override,) = rules["aws-common"]["Statement"]["ManagedRuleGroupStatement"][
         "RuleActionOverrides"
@@ -418,10 +432,10 @@ def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_o
     assert override["Name"] == "SizeRestrictions_BODY" and "Count" in override["ActionToUse"]
     body = rules["body-size-outside-the-api"]
     assert "Block" in body["Action"]
-    label, outside = body["Statement"]["AndStatement"]["Statements"]
+    label, _ = body["Statement"]["AndStatement"]["Statements"]
     assert label["LabelMatchStatement"]["Key"].endswith("SizeRestrictions_Body")
-    regex = outside["NotStatement"]["Statement"]["RegexMatchStatement"]["RegexString"]
-    assert regex == "^/(predict|features)$"
+    # Which paths: exactly the service's API routes, checked against its Bento in the deploy
+    # rehearsal (test_a_deploy_rehearsal_...).
 
 
 # Attributes moto reports differently from AWS, so a plan after apply shows an in-place update:
@@ -676,6 +690,12 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     (bento_file,) = (tmp_path / "image").rglob("bento.yaml")
     bento = bento_file.parent
     assert list((bento / "models").rglob("model.yaml")), "the Bento carries no model"
+    # The firewall lets large request bodies through to exactly the routes the Bento serves as
+    # its API, not to BentoML's health and metrics paths.
+    api = {route["route"] for route in yaml.safe_load(bento_file.read_text())["schema"]["routes"]}
+    paths = api | {"/", "/livez", "/readyz", "/metrics", "/docs.json"}
+    allowed = re.compile(large_body_paths(firewall_rules(platform)))
+    assert {path for path in paths if allowed.search(path)} == api
 
     # 3. Roll out the previous image, then the new one, recording each promotion as the
     # record-promotion job does (the clone's origin is the pipeline's checkout).
