@@ -77,9 +77,7 @@ def _local_digest(path: Path) -> str:
 def _published_digest(where: str, name: PurePosixPath) -> str | None:
     target = file_url(where, name)
     try:
-        if not is_remote(where):
-            path = Path(target.removeprefix("file://"))
-            return _local_digest(path) if path.is_file() else None
+        # fsspec reads a directory as well as S3: one way to look.
         filesystem, path = fsspec.core.url_to_fs(target)
         if not filesystem.isfile(path):
             return None
