@@ -16,3 +16,22 @@ def service_artifact(name, entry_point, **kwargs):
         execution_mode="venv",
         **kwargs,
     )
+
+
+def machine_tests(**kwargs):
+    """Tests that run ./pants, pip or pyenv, or copy the working tree (tests/build/repo_copy.py):
+    they get what those read from the machine. Only these tests' cache keys hold HOME and the
+    checkout path; every other test's result is shared between checkouts (README, "Shared build
+    cache")."""
+    python_tests(  # noqa: F821
+        extra_env_vars=[
+            "HOME",
+            "PYENV_ROOT",
+            "PIP_FIND_LINKS",
+            "PIP_CONFIG_FILE",
+            "WHEELS_DIR",
+            "PANTS_BOOTSTRAP_CACHE",
+            "PLATFORM_REPO_ROOT",
+        ],
+        **kwargs,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import os
 from pathlib import Path
 
 import hcl2
@@ -39,13 +38,9 @@ def variable_default(name: str) -> str:
 
 
 def test_the_default_dvc_remote_is_the_one_in_dvc_config() -> None:
-    # .dvc/config belongs to the pipeline; read it where the repo is (pants.toml sets this).
-    root = os.environ.get("PLATFORM_REPO_ROOT")
-    assert (
-        root and (Path(root) / ".dvc" / "config").is_file()
-    ), f"PLATFORM_REPO_ROOT={root!r} is not the repo (pants.toml sets it)"
+    # .dvc/config belongs to the pipeline (//:dvc_config, laid out in the sandbox, the cwd).
     config = configparser.ConfigParser()
-    config.read(Path(root) / ".dvc" / "config")
+    config.read_string(Path(".dvc/config").read_text())
     default_remote = config["core"]["remote"]
     url = config[f"'remote \"{default_remote}\"'"]["url"]
     assert variable_default("dvc_remote_dir") == url

@@ -1,10 +1,10 @@
 """A throwaway git copy of this repo, for tests that run ./pants against a change they make
 (and for the DVC pipeline test, as the checkout its stages run in).
 
-The copy is of the working tree at PLATFORM_REPO_ROOT, which pants.toml sets to the build root.
-The build tests depend on `//:build_config`, not on the code, so they re-run when the build
-mechanism changes, not on a code change alone: `./pants lint` checks the code itself on every
-change.
+The copy is of the working tree at PLATFORM_REPO_ROOT, which ./pants sets to the build root and
+the `machine_tests` macro passes to the tests that need it. The build tests depend on
+`//:build_config`, not on the code, so they re-run when the build mechanism changes, not on a
+code change alone: `./pants lint` checks the code itself on every change.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SANDBOX_ROOT = Path.cwd()
 def working_tree() -> Path:
     root = os.environ.get("PLATFORM_REPO_ROOT")
     if not root or not (Path(root) / "pants.toml").is_file():
-        raise RuntimeError(f"PLATFORM_REPO_ROOT={root!r} is not the repo (pants.toml sets it)")
+        raise RuntimeError(f"PLATFORM_REPO_ROOT={root!r} is not the repo (./pants sets it)")
     return Path(root)
 
 

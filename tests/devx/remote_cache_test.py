@@ -85,11 +85,11 @@ def pants_test_with_remote_cache(repo: RepoCopy, store: str, local_store: Path) 
 def test_a_clean_second_checkout_gets_remote_cache_hits(
     remote_store: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Both checkouts sit at the same path, as on CI runners: [test] extra_env_vars passes the
-    # checkout path (PLATFORM_REPO_ROOT), HOME and PATH to tests, so a test's result is shared
-    # only between machines that agree on them. The first is deleted before the second exists.
+    # The checkouts sit at different paths, as two worktrees or two CI workspaces do: no test
+    # outside the `machine_tests` macro's has the checkout path in its environment (pants.toml,
+    # [test] extra_env_vars). The first is deleted before the second exists.
     base = tmp_path_factory.mktemp("checkouts")
-    first = RepoCopy.create(base / "repo")
+    first = RepoCopy.create(base / "first")
     warm = pants_test_with_remote_cache(first, remote_store, base / "first-lmdb_store")
     assert warm.exit_code == 0, warm.stderr
     written = stats(warm)
@@ -97,7 +97,7 @@ def test_a_clean_second_checkout_gets_remote_cache_hits(
     assert written["remote_cache_write_errors"] == 0, written
     shutil.rmtree(first.root)
 
-    second = RepoCopy.create(base / "repo")
+    second = RepoCopy.create(base / "second")
     hit = pants_test_with_remote_cache(second, remote_store, base / "second-lmdb_store")
     assert hit.exit_code == 0, hit.stderr
     served = stats(hit)
