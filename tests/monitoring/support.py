@@ -45,6 +45,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_feature_psi",
         "flight_delay_psi_threshold",
         "flight_delay_ready",
+        "flight_delay_workers",
     }
 )
 # Series Prometheus itself adds to every scrape.

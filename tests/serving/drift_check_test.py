@@ -24,7 +24,6 @@ from flight_orchestration import drift
 from serve.drift import WINDOW_ROWS
 from tests.serving.conftest import World
 from tests.serving.harness import (
-    ONE_WORKER,
     Server,
     as_request,
     params_psi_threshold,
@@ -48,8 +47,8 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     test sends exactly a window of rows (`fill_window`), so each test's traffic replaces all of
     the last one's, in any order."""
     workdir = tmp_path_factory.mktemp("drift-server")
-    env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
-    with serving(service_command(), env, workdir / "server.log", workdir) as running:
+    env = server_env(world.home, world.features.parent)
+    with serving(service_command(), env, workdir / "server.log", workdir, 1) as running:
         running.wait_ready()
         yield running
 

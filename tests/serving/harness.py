@@ -99,9 +99,14 @@ def serving_data(directory: Path, features: Path, store: Path | None = None) -> 
     return directory
 
 
-# For a server whose test needs no second worker: one process less to start (BentoML's
-# per-service configuration; the service itself asks for one worker per core).
-ONE_WORKER = {"BENTOML_CONFIG_OPTIONS": "services.FlightDelayService.workers=1"}
+def workers_option(count: int) -> str:
+    """BentoML's per-service setting for the number of workers. The service asks for one per
+    core, which differs between machines; a test that waits for every worker sets it."""
+    return f"services.FlightDelayService.workers={count}"
+
+
+# For a command that starts a server of its own and needs no second worker: one process less.
+ONE_WORKER = {"BENTOML_CONFIG_OPTIONS": workers_option(1)}
 
 
 def server_env(home: Path, data: Path) -> dict[str, str]:
@@ -117,23 +122,25 @@ def server_env(home: Path, data: Path) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path, workers: int) -> None:
+        self.process, self.url, self.log, self.workers = process, url, log, workers
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
 
-    def wait(self, path: str, status: int, timeout: float = 120, body: str = "") -> None:
-        """Until `path` answers `status` (with `body` in its text, if given)."""
+    def wait(self, path: str, status: int, timeout: float = 120, *lines: str) -> None:
+        """Until `path` answers `status` with each of `lines` in its text."""
 
         def answers() -> bool:
             answer = httpx.get(self.url + path, timeout=5)
-            assert answer.status_code == status and body in answer.text, answer.status_code
+            text = f"\n{answer.text}\n"
+            assert answer.status_code == status, answer.status_code
+            assert all(f"\n{line}\n" in text for line in lines), lines
             return True
 
         wait_until(
             answers,
-            what=f"{path} answering {status} {body!r}",
+            what=f"{path} answering {status} {lines!r}",
             timeout=timeout,
             process=self.process,
             log=self.log,
@@ -142,27 +149,37 @@ class Server:
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Until every worker is ready. /readyz is answered by whichever worker takes the
-        request, so one 200 does not say the others have loaded; the ready gauge exports the
-        lowest over the live workers."""
+        request, so one 200 does not say the others have loaded; the ready gauge is the lowest
+        over the workers that have started, so it says so once the workers gauge counts all."""
         self.wait("/readyz", 200, timeout)
-        self.wait("/metrics", 200, timeout, body="\nflight_delay_ready 1.0\n")
+        self.wait(
+            "/metrics",
+            200,
+            timeout,
+            f"flight_delay_workers {float(self.workers)}",
+            "flight_delay_ready 1.0",
+        )
 
 
 @contextmanager
-def serving(command: Sequence[str], env: dict[str, str], log: Path, cwd: Path) -> Iterator[Server]:
-    """Run `command` + host and port as a server; always stop it."""
+def serving(
+    command: Sequence[str], env: dict[str, str], log: Path, cwd: Path, workers: int = 2
+) -> Iterator[Server]:
+    """Run `command` + host and port as a server with `workers` workers (added to the BentoML
+    options `env` holds); always stop it."""
+    options = [env.get("BENTOML_CONFIG_OPTIONS", ""), workers_option(workers)]
     port = free_port()
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+            env={**env, "BENTOML_CONFIG_OPTIONS": " ".join(filter(None, options))},
             cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        yield Server(process, f"http://127.0.0.1:{port}", log)
+        yield Server(process, f"http://127.0.0.1:{port}", log, workers)
     finally:
         stop(process)
 

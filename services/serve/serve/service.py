@@ -62,6 +62,14 @@ READY = bentoml.metrics.Gauge(
     documentation="1 when the model, the training statistics and the online store are loaded",
     multiprocess_mode="livemin",
 )
+# Workers that have started: each sets 1, "livesum" adds up the live ones. READY covers only
+# workers that have started, so it says every worker is ready when this is the number the
+# server runs; a worker that keeps restarting shows here too.
+WORKERS = bentoml.metrics.Gauge(
+    name="flight_delay_workers",
+    documentation="Workers of the service that have started and are alive",
+    multiprocess_mode="livesum",
+)
 LOAD_FAILURES = bentoml.metrics.Counter(
     name="flight_delay_load_failures",
     documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
@@ -87,6 +95,7 @@ class FlightDelayService:
     def __init__(self) -> None:
         self.drift_lock = threading.Lock()
         self.batcher = Batcher(self._features, self._score, MAX_BATCH_ROWS, observe=self._observe)
+        WORKERS.set(1)
         READY.set(0)
         # Loading takes seconds; the server answers /livez and a 503 /readyz meanwhile.
         threading.Thread(target=self._load, name="load", daemon=True).start()
