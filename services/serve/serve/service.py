@@ -62,12 +62,13 @@ READY = bentoml.metrics.Gauge(
     documentation="1 when the model, the training statistics and the online store are loaded",
     multiprocess_mode="livemin",
 )
-# Workers that have started: each sets 1, "livesum" adds up the live ones. READY covers only
-# workers that have started, so it says every worker is ready when this is the number the
-# server runs; a worker that keeps restarting shows here too.
+# Workers that have started: each sets 1, and "livesum" adds up those that have not exited (a
+# worker that exits takes its value with it; one that is killed leaves it). READY covers only
+# workers that have started, so every worker is ready when this is the number the server runs
+# and READY is 1.
 WORKERS = bentoml.metrics.Gauge(
     name="flight_delay_workers",
-    documentation="Workers of the service that have started and are alive",
+    documentation="Workers of the service that have started and not exited",
     multiprocess_mode="livesum",
 )
 LOAD_FAILURES = bentoml.metrics.Counter(
