@@ -147,6 +147,11 @@ class Server:
             retry_on=(httpx.TransportError, AssertionError),
         )
 
+    def worker_pids(self) -> list[int]:
+        """The pids of the server's workers: `bentoml serve` runs each as a child process."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return sorted(int(pid) for pid in children.read_text().split())
+
     def wait_ready(self, timeout: float = 120) -> None:
         """Until every worker is ready. /readyz is answered by whichever worker takes the
         request, so one 200 does not say the others have loaded; the ready gauge is the lowest

@@ -45,6 +45,7 @@ REQUIREMENTS = (
     "s3fs",
     "pydantic",
     "PyYAML",
+    "prometheus-client",
 )
 # services/serve/bentofile.yaml; in the PEX, a resource beside the serve package.
 BENTOFILE = Path(__file__).resolve().parent.parent / "bentofile.yaml"

@@ -26,6 +26,16 @@ from serve.limits import (
     REQUEST_TIMEOUT_SECONDS,
 )
 from serve.loading import Loaded, LoadError, LoadState, load, one_openmp_thread
+from serve.metrics import (
+    BATCH_ROWS,
+    FEATURE_PSI,
+    LOAD_FAILURES,
+    PROBABILITY,
+    PSI_THRESHOLD,
+    READY,
+    WORKERS,
+    forget_killed_workers,
+)
 from serve.middleware import BodyLimit, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
@@ -34,54 +44,6 @@ from serve.sources import location, wait_seconds
 
 use_model_store()
 log = logging.getLogger("serve")
-
-PROBABILITY = bentoml.metrics.Histogram(
-    name="flight_delay_probability",
-    documentation="Predicted probability that a flight arrives more than 15 minutes late",
-    buckets=tuple(i / 10 for i in range(1, 11)),
-)
-FEATURE_PSI = bentoml.metrics.Gauge(
-    name="flight_delay_feature_psi",
-    documentation="Population stability index of each feature, recent requests vs. train split",
-    labelnames=["feature"],
-)
-# The PSI above which a feature has drifted, from the training statistics (params.yaml's
-# monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every
-# worker loads the same file; "livemax" exports one value without a pid label, and a worker
-# still loading (0) does not hide a loaded one.
-PSI_THRESHOLD = bentoml.metrics.Gauge(
-    name="flight_delay_psi_threshold",
-    documentation="PSI above which a feature has drifted (the training statistics' threshold)",
-    multiprocess_mode="livemax",
-)
-# What /readyz says, as a metric Prometheus can alert on without probing: 1 once the model, the
-# training statistics and the online store are loaded, else 0. One value per worker; "livemin"
-# exports the lowest over the live workers (no pid label), so one worker not ready reads 0.
-READY = bentoml.metrics.Gauge(
-    name="flight_delay_ready",
-    documentation="1 when the model, the training statistics and the online store are loaded",
-    multiprocess_mode="livemin",
-)
-# Workers that have started: each sets 1, and "livesum" adds up those that have not exited (a
-# worker that exits takes its value with it; one that is killed leaves it). READY covers only
-# workers that have started, so every worker is ready when this is the number the server runs
-# and READY is 1.
-WORKERS = bentoml.metrics.Gauge(
-    name="flight_delay_workers",
-    documentation="Workers of the service that have started and not exited",
-    multiprocess_mode="livesum",
-)
-LOAD_FAILURES = bentoml.metrics.Counter(
-    name="flight_delay_load_failures",
-    documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
-    labelnames=["kind"],
-)
-BATCH_ROWS = bentoml.metrics.Histogram(
-    name="flight_delay_batch_rows",
-    documentation="Rows per model call (requests scored together)",
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, MAX_BATCH_ROWS),
-)
-
 
 STATE = LoadState()
 
@@ -96,6 +58,9 @@ class FlightDelayService:
     def __init__(self) -> None:
         self.drift_lock = threading.Lock()
         self.batcher = Batcher(self._features, self._score, MAX_BATCH_ROWS, observe=self._observe)
+        killed = forget_killed_workers()
+        if killed:
+            log.warning("workers %s were killed; their gauges no longer count", killed)
         WORKERS.set(1)
         READY.set(0)
         # Loading takes seconds; the server answers /livez and a 503 /readyz meanwhile.

@@ -1,0 +1,100 @@
+"""The service's Prometheus metrics, and the bookkeeping that keeps them true when a worker is
+killed.
+
+BentoML runs each worker as a process of its own and passes it PROMETHEUS_MULTIPROC_DIR, where
+prometheus_client keeps every process's values in files; /metrics adds them up. A worker that
+exits cleanly has its "live" gauges removed (BentoML marks it dead). One that is killed (the
+kernel's OOM killer, a crash) leaves them behind, and BentoML starts a replacement: the killed
+worker's values would then count for ever (the workers gauge one too many; a ready gauge of 0
+from a worker killed while loading would page ServeNotReady although every live worker is
+ready). So each worker, when it starts, forgets the workers that no longer run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
+
+from serve.limits import MAX_BATCH_ROWS
+
+PROBABILITY = Histogram(
+    name="flight_delay_probability",
+    documentation="Predicted probability that a flight arrives more than 15 minutes late",
+    buckets=tuple(i / 10 for i in range(1, 11)),
+)
+FEATURE_PSI = Gauge(
+    name="flight_delay_feature_psi",
+    documentation="Population stability index of each feature, recent requests vs. train split",
+    labelnames=["feature"],
+)
+# The PSI above which a feature has drifted, from the training statistics (params.yaml's
+# monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every
+# worker loads the same file; "livemax" exports one value without a pid label, and a worker
+# still loading (0) does not hide a loaded one.
+PSI_THRESHOLD = Gauge(
+    name="flight_delay_psi_threshold",
+    documentation="PSI above which a feature has drifted (the training statistics' threshold)",
+    multiprocess_mode="livemax",
+)
+# What /readyz says, as a metric Prometheus can alert on without probing: 1 once the model, the
+# training statistics and the online store are loaded, else 0. One value per worker; "livemin"
+# exports the lowest over the live workers (no pid label), so one worker not ready reads 0.
+READY = Gauge(
+    name="flight_delay_ready",
+    documentation="1 when the model, the training statistics and the online store are loaded",
+    multiprocess_mode="livemin",
+)
+# Workers that run: each sets 1 and "livesum" adds them up. READY covers only workers that have
+# started, so every worker is ready when this is the number the server runs and READY is 1.
+WORKERS = Gauge(
+    name="flight_delay_workers",
+    documentation="Workers of the service that have started and still run",
+    multiprocess_mode="livesum",
+)
+LOAD_FAILURES = Counter(
+    name="flight_delay_load_failures",
+    documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
+    labelnames=["kind"],
+)
+BATCH_ROWS = Histogram(
+    name="flight_delay_batch_rows",
+    documentation="Rows per model call (requests scored together)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, MAX_BATCH_ROWS),
+)
+
+# prometheus_client's file of one process's live gauges of one mode: gauge_livesum_<pid>.db.
+_LIVE_GAUGES = re.compile(r"gauge_live[a-z]+_(?P<pid>[0-9]+)\.db")
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def forget_killed_workers(directory: str | None = None) -> list[int]:
+    """Mark dead every process whose live gauges are in the multiprocess directory (`directory`,
+    else PROMETHEUS_MULTIPROC_DIR) but which no longer runs, and return their pids, ascending.
+    Outside BentoML's multiprocess mode (no directory) there is nothing to forget. Counters and
+    histograms stay: a killed worker's requests were served."""
+    directory = directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory or not Path(directory).is_dir():
+        return []
+    pids = {
+        int(match["pid"])
+        for name in os.listdir(directory)
+        if (match := _LIVE_GAUGES.fullmatch(name))
+    }
+    killed = sorted(pid for pid in pids if not running(pid))
+    for pid in killed:
+        # Workers start side by side: another may have removed a file this one listed.
+        with contextlib.suppress(FileNotFoundError):
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    return killed

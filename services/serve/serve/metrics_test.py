@@ -1,0 +1,132 @@
+"""The metrics as BentoML's /metrics adds them up over worker processes, with real processes
+writing to a multiprocess directory: a killed worker's gauges are forgotten, its counts kept."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+from serve.metrics import forget_killed_workers, running
+
+# One worker's part: what the service sets at start, a failed load counted, and then it waits
+# to be killed.
+WORKER = """
+import sys
+from serve.metrics import LOAD_FAILURES, READY, WORKERS
+WORKERS.set(1)
+READY.set(float(sys.argv[1]))
+LOAD_FAILURES.labels(kind="model").inc()
+print("set", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def worker(directory: Path, ready: float) -> Iterator[subprocess.Popen[str]]:
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(ready)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "set\n"
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def kill(process: subprocess.Popen[str]) -> int:
+    """SIGKILL, as the OOM killer does: nothing of the process's own runs."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    return process.pid
+
+
+def scrape(directory: Path) -> dict[str, float]:
+    """The samples /metrics would show, by name and labels."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    samples = {}
+    for line in generate_latest(registry).decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Path) -> None:
+    with worker(tmp_path, ready=1) as live, worker(tmp_path, ready=0) as loading:
+        killed = kill(loading)
+        before = scrape(tmp_path)
+        # The killed worker still counts: two workers, one of them not ready.
+        assert before["flight_delay_workers"] == 2 and before["flight_delay_ready"] == 0
+        assert forget_killed_workers(str(tmp_path)) == [killed]
+        after = scrape(tmp_path)
+        assert after["flight_delay_workers"] == 1 and after["flight_delay_ready"] == 1
+        assert after['flight_delay_load_failures_total{kind="model"}'] == 2
+        assert running(live.pid)
+        # Nothing left to forget.
+        assert forget_killed_workers(str(tmp_path)) == []
+
+
+@settings(max_examples=6, deadline=None)
+@given(ready=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=3), data=st.data())
+def test_the_gauges_cover_exactly_the_workers_that_run(
+    ready: list[float], data: st.DataObject
+) -> None:
+    killed = data.draw(st.lists(st.booleans(), min_size=len(ready), max_size=len(ready)))
+    if all(killed):
+        killed[0] = False
+    with tempfile.TemporaryDirectory() as name, _workers(Path(name), ready) as processes:
+        directory = Path(name)
+        pids = sorted(kill(p) for p, dead in zip(processes, killed, strict=True) if dead)
+        assert forget_killed_workers(str(directory)) == pids
+        alive = [r for r, dead in zip(ready, killed, strict=True) if not dead]
+        samples = scrape(directory)
+        assert samples["flight_delay_workers"] == len(alive)
+        assert samples["flight_delay_ready"] == min(alive)
+        assert samples['flight_delay_load_failures_total{kind="model"}'] == len(ready)
+
+
+@contextmanager
+def _workers(directory: Path, ready: list[float]) -> Iterator[list[subprocess.Popen[str]]]:
+    if not ready:
+        yield []
+        return
+    with worker(directory, ready[0]) as first, _workers(directory, ready[1:]) as rest:
+        yield [first, *rest]
+
+
+def test_outside_multiprocess_mode_there_is_nothing_to_forget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert forget_killed_workers() == []
+    assert forget_killed_workers(str(tmp_path / "missing")) == []
+    assert forget_killed_workers(str(tmp_path)) == []
+
+
+def test_a_process_that_runs_is_running_and_a_reaped_one_is_not() -> None:
+    assert running(os.getpid())
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    assert not running(process.pid)

@@ -1,0 +1,41 @@
+"""A worker that is killed (the kernel's OOM killer, a crash) while it loads: BentoML starts
+another, and the metrics forget the killed one. Its gauges would otherwise count for ever: the
+workers gauge one too many, and its ready value of 0 would page ServeNotReady although every
+worker that runs is ready."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from loopback.processes import wait_until
+from tests.serving.conftest import World
+from tests.serving.harness import server_env, service_command, serving, serving_data
+
+
+def test_a_worker_killed_while_loading_is_replaced_and_forgotten(
+    world: World, tmp_path: Path
+) -> None:
+    # No online store yet: the workers wait for it, not ready.
+    data = serving_data(tmp_path / "data", world.features)
+    env = server_env(world.home, data)
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path) as server:
+        server.wait("/metrics", 200, 120, "flight_delay_workers 2.0", "flight_delay_ready 0.0")
+        first, second = server.worker_pids()
+        os.kill(first, signal.SIGKILL)
+        wait_until(
+            lambda: len(pids := server.worker_pids()) == 2 and first not in pids,
+            what="a worker in place of the killed one",
+            timeout=60,
+            process=server.process,
+            log=server.log,
+        )
+        assert second in server.worker_pids()
+        store = data / "online_store" / "online.sqlite"
+        store.parent.mkdir()
+        shutil.copy(world.store, store)
+        # Two workers, both ready: the killed worker's 1 and its 0 no longer count.
+        server.wait_ready()
+    assert f"workers [{first}] were killed" in server.log.read_text()
