@@ -30,13 +30,18 @@ PACKAGES = (
     "contracts",
     "storage",
 )
-# Distributions the service needs at run time, pinned to what is installed.
+# Distributions the service needs at run time, pinned to what is installed: every one its code
+# imports (tests/serving/bento_test.py checks the built Bento's) and those loaded by name.
 REQUIREMENTS = (
     "bentoml",
     "pandas",
     "numpy",
     "pyarrow",
     "scikit-learn",
+    # scikit-learn's; serve.loading limits OpenMP's threads through it.
+    "threadpoolctl",
+    # The predictor scores boosted trees with treelite, else with scikit-learn (slower).
+    "treelite",
     "joblib",
     "torch",
     "pandera",
