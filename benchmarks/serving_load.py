@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from benchmarks.bare_asgi import load_promoted, score_flights
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.ports import free_port
-from loopback.processes import stop, wait_until
+from loopback.processes import inherited_pythonpath, stop, wait_until
 from serve.schema import Flight
 from serve.settings import promoted_tag, use_model_store
 from serve.sources import fetch, location, wait_seconds
@@ -224,7 +224,7 @@ def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]
     env = {
         **os.environ,
         # The servers import this checkout's code, as this process does.
-        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "PYTHONPATH": inherited_pythonpath(),
         "BENTOML_DO_NOT_TRACK": "true",
     }
     with open(log, "wb") as output:

@@ -47,6 +47,7 @@ from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTI
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
 from loopback.ports import free_port
+from loopback.processes import inherited_pythonpath
 from model_registry.store import open_store
 from serve.smoke import smoke
 from serve.sources import DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
@@ -506,8 +507,7 @@ def workflow_runner(checkout: Path) -> None:
     """`./pants` in `checkout`, for the `./pants run <target> -- <args>` the deploy and
     andon-cord steps call: infra:terraform (the engine this test runs), //:dvc (the locked DVC,
     on this interpreter) and services/serve:publish (the code this test imports)."""
-    # Absolute: Pants puts the source roots on sys.path relative to its sandbox.
-    first_party = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    first_party = inherited_pythonpath()
     runner = checkout / "pants"
     runner.write_text(
         "#!/usr/bin/env bash\n"

@@ -26,7 +26,7 @@ from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
 from loopback.ports import free_port
-from loopback.processes import stop, wait_until
+from loopback.processes import inherited_pythonpath, stop, wait_until
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -113,8 +113,7 @@ def server_env(home: Path, data: Path) -> dict[str, str]:
     return {
         **os.environ,
         # The server imports the same code the test does (Pants' sandbox puts it on sys.path).
-        # Absolute: Pants puts the source roots on sys.path relative to its sandbox.
-        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "PYTHONPATH": inherited_pythonpath(),
         "BENTOML_HOME": str(home),
         "BENTOML_DO_NOT_TRACK": "true",
         "FLIGHT_DELAY_SERVING_DATA": str(data),

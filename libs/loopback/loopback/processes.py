@@ -5,7 +5,9 @@ and the tail of the process's log."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +56,13 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise NeverReady(f"{what}: not after {timeout:g} s (last seen: {last!r})" + _tail(log))
         time.sleep(interval)
+
+
+def inherited_pythonpath() -> str:
+    """A PYTHONPATH for a child Python process that imports what this one can: this sys.path,
+    absolute (Pants puts the source roots on sys.path relative to its sandbox, and the child may
+    run in another directory)."""
+    return os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
 
 
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 30) -> None:

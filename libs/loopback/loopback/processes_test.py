@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopback.processes import LOG_TAIL_CHARS, NeverReady, stop, wait_until
+from loopback.processes import (
+    LOG_TAIL_CHARS,
+    NeverReady,
+    inherited_pythonpath,
+    stop,
+    wait_until,
+)
 
 FALSY: st.SearchStrategy[object] = st.sampled_from([None, False, 0, "", [], {}])
 
@@ -114,3 +120,13 @@ def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
     )
     stop(process, timeout=0.5)
     assert process.returncode == -signal.SIGKILL
+
+
+def test_a_child_in_another_directory_imports_what_this_process_imports(tmp_path: Path) -> None:
+    # Run from elsewhere: a relative entry of sys.path would point at nothing there.
+    command = [sys.executable, "-c", "import loopback.processes"]
+    env = {"PATH": "", "PYTHONPATH": inherited_pythonpath()}
+    imported = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    alone = subprocess.run(command, cwd=tmp_path, env={"PATH": ""}, capture_output=True)
+    assert alone.returncode != 0

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+from loopback.processes import inherited_pythonpath
 from serve.metrics import forget_killed_workers, running
 
 # One worker's part: what the service sets at start, a failed load counted, and then it waits
@@ -37,7 +38,7 @@ def worker(directory: Path, ready: float) -> Iterator[subprocess.Popen[str]]:
     env = {
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(directory),
-        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "PYTHONPATH": inherited_pythonpath(),
     }
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER, str(ready)],
@@ -96,8 +97,9 @@ def test_the_gauges_cover_exactly_the_workers_that_run(
     killed = data.draw(st.lists(st.booleans(), min_size=len(ready), max_size=len(ready)))
     if all(killed):
         killed[0] = False
-    with tempfile.TemporaryDirectory() as name, _workers(Path(name), ready) as processes:
+    with tempfile.TemporaryDirectory() as name, ExitStack() as stack:
         directory = Path(name)
+        processes = [stack.enter_context(worker(directory, r)) for r in ready]
         pids = sorted(kill(p) for p, dead in zip(processes, killed, strict=True) if dead)
         assert forget_killed_workers(str(directory)) == pids
         alive = [r for r, dead in zip(ready, killed, strict=True) if not dead]
@@ -105,15 +107,6 @@ def test_the_gauges_cover_exactly_the_workers_that_run(
         assert samples["flight_delay_workers"] == len(alive)
         assert samples["flight_delay_ready"] == min(alive)
         assert samples['flight_delay_load_failures_total{kind="model"}'] == len(ready)
-
-
-@contextmanager
-def _workers(directory: Path, ready: list[float]) -> Iterator[list[subprocess.Popen[str]]]:
-    if not ready:
-        yield []
-        return
-    with worker(directory, ready[0]) as first, _workers(directory, ready[1:]) as rest:
-        yield [first, *rest]
 
 
 def test_outside_multiprocess_mode_there_is_nothing_to_forget(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loopback.processes import inherited_pythonpath
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     CANDIDATE,
@@ -94,7 +95,7 @@ def test_the_server_names_a_bad_pin_before_starting(model_store: ModelStore) -> 
         env={
             **os.environ,
             MODEL_ENV: "flight-delay:doesnotexist",
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            "PYTHONPATH": inherited_pythonpath(),
         },
         capture_output=True,
         text=True,
