@@ -538,7 +538,7 @@ def _post(client: httpx.Client, body: Any) -> httpx.Response:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(flights=st.lists(_VALID_FLIGHTS, min_size=1, max_size=4))
 def test_every_valid_flight_gets_a_prediction(
     client: httpx.Client, flights: list[dict[str, Any]]
@@ -552,8 +552,7 @@ def test_every_valid_flight_gets_a_prediction(
 
 @settings(
     max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[HealthCheck.data_too_large],
 )
 @given(body=_BODIES)
 def test_no_input_gets_a_5xx(client: httpx.Client, body: Any) -> None:

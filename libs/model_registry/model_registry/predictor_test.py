@@ -180,7 +180,7 @@ ORIGINS = st.sampled_from(["EWR", "JFK", "LGA", None])
 NUMBERS = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     st.lists(st.tuples(CARRIERS, ORIGINS, NUMBERS, NUMBERS), min_size=1, max_size=40),
 )

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.flights import FLIGHT_COLUMNS
@@ -46,10 +46,7 @@ def landed_file(draw: st.DrawFn) -> bytes:
     return text.getvalue().encode()
 
 
-# Not timed (see contracts/table_property_test.py); a failure's log says how to reproduce it.
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
+@settings(max_examples=40)
 @given(st.lists(landed_file(), min_size=1, max_size=3))
 def test_per_file_counts_add_up_and_match_the_output(files: list[bytes]) -> None:
     with tempfile.TemporaryDirectory() as scratch:

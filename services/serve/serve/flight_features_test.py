@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
@@ -127,7 +127,7 @@ def _flight(fields: dict[str, object]) -> Flight:
         raise
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(st.lists(_FLIGHT, min_size=1, max_size=40))
 def test_the_fast_path_equals_compute_features(
     store: OnlineStore, requests: list[dict[str, object]]

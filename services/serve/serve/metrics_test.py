@@ -89,7 +89,7 @@ def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Pat
         assert forget_killed_workers(str(tmp_path)) == []
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=6)
 @given(ready=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=3), data=st.data())
 def test_the_gauges_cover_exactly_the_workers_that_run(
     ready: list[float], data: st.DataObject
