@@ -34,7 +34,7 @@ from starlette.routing import Route  # pants: no-infer-dep
 from serve.loading import Loaded, load, one_openmp_thread
 from serve.online_features import check_destinations, flight_features
 from serve.schema import Flight, PredictRequest
-from serve.settings import promoted_tag, use_model_store
+from serve.settings import promoted_tag, tag_version, use_model_store
 from serve.sources import location, wait_seconds
 
 
@@ -46,14 +46,23 @@ def score_flights(flights: Sequence[Flight], loaded: Loaded) -> np.ndarray:
     return loaded.predictor.predict_proba(features)
 
 
+def promoted() -> tuple[str, str]:
+    """The promoted model's tag and version (the version names its serving data)."""
+    use_model_store()
+    tag = promoted_tag()
+    version = tag_version(tag)
+    if version is None:  # promoted_tag() returns tags of the model only
+        raise SystemExit(f"the promoted tag {tag} names no version")
+    return tag, version
+
+
 def load_promoted() -> tuple[str, Loaded]:
     """The promoted model (its tag and the loaded objects), as the service finds it."""
-    use_model_store()
+    tag, version = promoted()  # first: it points BentoML at the model store
     import bentoml
 
-    tag = promoted_tag()
     model = bentoml.models.get(tag)
-    loaded = load(model, location(tag.split(":", 1)[1]), wait_seconds())
+    loaded = load(model, location(version), wait_seconds())
     return str(model.tag), loaded
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import machine
 from benchmarks.timing import timed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,13 +31,6 @@ TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
 WORK = REPO / "build" / "benchmarks" / "cpu_numerics_cost"
 MODELS = ("baseline", "torch")
 MODES = {"pinned": {}, "unpinned": {"TRAIN_UNPINNED_NUMERICS": "1"}}
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def fit_seconds(features: Path, model: str, mode: str) -> float:
@@ -75,8 +68,8 @@ def main() -> None:
         }
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        "cpu_model": cpu_model(),
+        "machine": machine.describe(),
+        "cpu_model": machine.cpu_model(),
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip(),  # fmt: skip

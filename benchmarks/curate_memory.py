@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import full_year
+from benchmarks import full_year, machine
 from benchmarks.timing import peak_rss
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,8 +111,7 @@ def main() -> None:
     floor = medians["floor"]["mib"]
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores, "
-        f"{platform.platform()}",
+        "machine": machine.describe(),
         "rows_read": rows,
         "runs": results,
         "medians": medians,
@@ -127,13 +125,6 @@ def main() -> None:
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

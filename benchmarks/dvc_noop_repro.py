@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import machine
 from benchmarks.timing import timed
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,7 +58,7 @@ def main() -> None:
 
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine.describe(),
         "dvc_pex_seconds": pex,
         "pants_run_seconds": via_pants,
         "dvc_startup_seconds": startup,

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import machine
 from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate
 from benchmarks.timing import timed
 
@@ -59,7 +58,7 @@ def main() -> None:
     median = statistics.median(seconds)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine.describe(),
         "command": " ".join(
             [
                 "dist/services.feature/feature.pex/__main__.py",

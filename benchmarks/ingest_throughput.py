@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import machine
 from benchmarks.timing import timed
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,6 @@ LIMIT_SCRIPT = """
 import sys
 from pathlib import Path
 
-from benchmarks.timing import timed
 import pyarrow.csv as csv
 import pyarrow.parquet as parquet
 landing, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -82,7 +81,7 @@ def main() -> None:
     ingest_rate = rows / statistics.median(ingest)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine.describe(),
         "tables": args.tables,
         "rows": rows,
         "limit_seconds": limit,

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import sqlite3
@@ -40,12 +39,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.bare_asgi import load_promoted, score_flights
+from benchmarks import machine
+from benchmarks.bare_asgi import load_promoted, promoted, score_flights
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.ports import free_port
 from loopback.processes import inherited_pythonpath, stop, wait_until
 from serve.schema import Flight
-from serve.settings import promoted_tag, use_model_store
 from serve.sources import fetch, location, wait_seconds
 
 SIZES = (1, 100)
@@ -331,8 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
     if args.quick:
         runs, seconds, concurrency = 1, 1.0, QUICK_CONCURRENCY
-    use_model_store()
-    served = promoted_tag().split(":", 1)[1]  # the served model's version: its serving data
+    _, served = promoted()
     flights = sample_flights(fetch(location(served), wait_seconds()).online_store, 2000)
     results = []
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
@@ -348,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores",
+        "machine": machine.describe(),
         "command": " ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
         "target": args.bento,
         "seconds_per_level": seconds,
@@ -364,13 +362,6 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({k: report["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})
     )
     return 0
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import machine
 from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
 from benchmarks.timing import timed
 
@@ -121,7 +121,7 @@ def main() -> None:
     torch_auc = results["torch: 1 process"]["test"]["roc_auc"]
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": machine.describe(),
         "cores_used": len(cores),
         "commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
         "command": "dist/services.train/train.pex/__main__.py fit --features <full year> "
