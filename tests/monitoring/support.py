@@ -46,6 +46,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_psi_threshold",
         "flight_delay_ready",
         "flight_delay_workers",
+        "flight_delay_killed_workers_total",
     }
 )
 # Series Prometheus itself adds to every scrape.

@@ -1,7 +1,7 @@
 """A worker that is killed (the kernel's OOM killer, a crash) while it loads: BentoML starts
-another, and the metrics forget the killed one. Its gauges would otherwise count for ever: the
-workers gauge one too many, and its ready value of 0 would page ServeNotReady although every
-worker that runs is ready."""
+another, and the metrics forget the killed one and count the kill. Its gauges would otherwise
+count for ever: the workers gauge one too many, and its ready value of 0 would page
+ServeNotReady although every worker that runs is ready."""
 
 from __future__ import annotations
 
@@ -38,4 +38,6 @@ def test_a_worker_killed_while_loading_is_replaced_and_forgotten(
         shutil.copy(world.store, store)
         # Two workers, both ready: the killed worker's 1 and its 0 no longer count.
         server.wait_ready()
+        # The alert's count (ServeWorkersKilled): the kill, once.
+        server.wait("/metrics", 200, 10, "flight_delay_killed_workers_total 1.0")
     assert f"workers [{first}] were killed" in server.log.read_text()

@@ -54,6 +54,12 @@ WORKERS = Gauge(
     documentation="Workers of the service that have started and still run",
     multiprocess_mode="livesum",
 )
+# Workers that were killed rather than exiting (the OOM killer, a crash), counted once each by
+# the worker that forgets them: BentoML replaces them silently, so only this tells.
+KILLED_WORKERS = Counter(
+    name="flight_delay_killed_workers",
+    documentation="Workers found killed (not exited) by a worker starting after them",
+)
 LOAD_FAILURES = Counter(
     name="flight_delay_load_failures",
     documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
@@ -67,6 +73,8 @@ BATCH_ROWS = Histogram(
 
 # prometheus_client's file of one process's live gauges of one mode: gauge_livesum_<pid>.db.
 _LIVE_GAUGES = re.compile(r"gauge_live[a-z]+_(?P<pid>[0-9]+)\.db")
+# Every worker has this one (WORKERS); the worker that removes it counts the killed one.
+_WORKERS_FILE = "gauge_livesum_{pid}.db"
 
 
 def running(pid: int) -> bool:
@@ -81,9 +89,9 @@ def running(pid: int) -> bool:
 
 def forget_killed_workers(directory: str | None = None) -> list[int]:
     """Mark dead every process whose live gauges are in the multiprocess directory (`directory`,
-    else PROMETHEUS_MULTIPROC_DIR) but which no longer runs, and return their pids, ascending.
-    Outside BentoML's multiprocess mode (no directory) there is nothing to forget. Counters and
-    histograms stay: a killed worker's requests were served."""
+    else PROMETHEUS_MULTIPROC_DIR) but which no longer runs, count it in KILLED_WORKERS, and
+    return their pids, ascending. Outside BentoML's multiprocess mode (no directory) there is
+    nothing to forget. Counters and histograms stay: a killed worker's requests were served."""
     directory = directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory or not Path(directory).is_dir():
         return []
@@ -94,7 +102,11 @@ def forget_killed_workers(directory: str | None = None) -> list[int]:
     }
     killed = sorted(pid for pid in pids if not running(pid))
     for pid in killed:
-        # Workers start side by side: another may have removed a file this one listed.
+        # Workers start side by side and may both find the same killed one: only the one whose
+        # removal of its workers file succeeds counts it.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(Path(directory) / _WORKERS_FILE.format(pid=pid))
+            KILLED_WORKERS.inc()
         with contextlib.suppress(FileNotFoundError):
             multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
     return killed

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from loopback.processes import inherited_pythonpath
 from serve.metrics import forget_killed_workers, running
@@ -74,19 +74,42 @@ def scrape(directory: Path) -> dict[str, float]:
     return samples
 
 
+def killed_workers_counted() -> float:
+    """This process's KILLED_WORKERS (the test forgets as a starting worker would)."""
+    value = REGISTRY.get_sample_value("flight_delay_killed_workers_total")
+    assert value is not None
+    return value
+
+
 def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Path) -> None:
     with worker(tmp_path, ready=1) as live, worker(tmp_path, ready=0) as loading:
         killed = kill(loading)
         before = scrape(tmp_path)
         # The killed worker still counts: two workers, one of them not ready.
         assert before["flight_delay_workers"] == 2 and before["flight_delay_ready"] == 0
+        counted = killed_workers_counted()
         assert forget_killed_workers(str(tmp_path)) == [killed]
+        assert killed_workers_counted() == counted + 1
         after = scrape(tmp_path)
         assert after["flight_delay_workers"] == 1 and after["flight_delay_ready"] == 1
         assert after['flight_delay_load_failures_total{kind="model"}'] == 2
         assert running(live.pid)
-        # Nothing left to forget.
+        # Nothing left to forget, or to count.
         assert forget_killed_workers(str(tmp_path)) == []
+        assert killed_workers_counted() == counted + 1
+
+
+def test_a_killed_worker_another_worker_forgot_first_is_not_counted_twice(
+    tmp_path: Path,
+) -> None:
+    with worker(tmp_path, ready=0) as loading:
+        killed = kill(loading)
+    # Another starting worker removed the workers file and counted it; its other gauges remain.
+    (tmp_path / f"gauge_livesum_{killed}.db").unlink()
+    counted = killed_workers_counted()
+    assert forget_killed_workers(str(tmp_path)) == [killed]
+    assert killed_workers_counted() == counted
+    assert scrape(tmp_path).get("flight_delay_ready") is None  # its ready gauge forgotten too
 
 
 @settings(max_examples=6)
@@ -101,7 +124,9 @@ def test_the_gauges_cover_exactly_the_workers_that_run(
         directory = Path(name)
         processes = [stack.enter_context(worker(directory, r)) for r in ready]
         pids = sorted(kill(p) for p, dead in zip(processes, killed, strict=True) if dead)
+        counted = killed_workers_counted()
         assert forget_killed_workers(str(directory)) == pids
+        assert killed_workers_counted() == counted + len(pids)
         alive = [r for r, dead in zip(ready, killed, strict=True) if not dead]
         samples = scrape(directory)
         assert samples["flight_delay_workers"] == len(alive)
