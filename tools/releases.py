@@ -60,7 +60,11 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def tagged(root: Path, kind: str, image: str) -> bool:
-    return _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{kind}/{image}").returncode == 0
+    found = _git(root, "rev-parse", "-q", "--verify", f"refs/tags/{kind}/{image}")
+    # 1 is "no such ref"; anything else (not a repository) must not read as "never released".
+    if found.returncode not in (0, 1):
+        raise ReleaseError(f"cannot read the release tags in {root}: {found.stderr.strip()}")
+    return found.returncode == 0
 
 
 def live_promotions(root: Path) -> list[str]:

@@ -85,6 +85,16 @@ def test_an_unreadable_record_is_an_error_that_names_the_file(
         decide(registry, repo)
 
 
+def test_outside_a_repository_nothing_is_decided(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the tags, a rolled-back model would read as never deployed."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    registry = write_registry(tmp_path, json.dumps({"promoted": "flight-delay:a"}))
+    with pytest.raises(ReleaseError, match="cannot read the release tags"):
+        decide(registry, tmp_path)
+
+
 def test_the_command_prints_an_error_and_no_outputs_on_bad_input(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
