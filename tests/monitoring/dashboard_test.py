@@ -43,14 +43,15 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         assert names, (title, expr)
         assert names <= SERVE_METRICS | SCRAPE_METRICS, (title, names - SERVE_METRICS)
         used |= names
-    # The signals of the alerts: request rate and errors, latency, up and ready, drift; and how
-    # many workers run, which says why a server is not ready.
+    # The signals of the alerts: request rate and errors, latency, up and ready, killed workers,
+    # drift; and how many workers run, which says why a server is not ready.
     assert {
         "bentoml_service_request_total",
         "bentoml_service_request_duration_seconds_bucket",
         "up",
         "flight_delay_ready",
         "flight_delay_workers",
+        "flight_delay_killed_workers_total",
         "flight_delay_feature_psi",
         "flight_delay_psi_threshold",
     } <= used
