@@ -51,6 +51,14 @@ def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
     ).stdout
 
 
+def repository(root: Path) -> Path:
+    """A git repository at `root` with one empty commit, for release tags to point at."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q")
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    return root
+
+
 def github_output(root: Path) -> Path:
     return root.parent / f"{root.name}-github-output"
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.workflow_steps import GIT_ENV, git
+from tests.workflow_steps import GIT_ENV, git, repository
 from tools.releases import (
     IMAGE_TAG,
     PROMOTED,
@@ -25,13 +25,6 @@ from tools.releases import (
     pick,
     record,
 )
-
-
-def repository(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "first")
-    return root
 
 
 def tag(root: Path, kind: str, image: str, day: int = 1) -> None:

@@ -25,6 +25,7 @@ from tests.workflow_steps import (
     git,
     github_output,
     load,
+    repository,
     run_script,
     run_step,
     step_script,
@@ -191,10 +192,7 @@ def test_no_expression_is_pasted_into_a_shell_step_that_takes_user_input() -> No
 
 
 def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    root = repository(tmp_path / "repo")
     for image in ("sha-aaa", "sha-bbb"):
         git(root, "tag", "-a", f"promoted/{image}", "-m", "promote")
     pick = step_script("andon-cord.yml", "rollback", step_id="pick")
@@ -264,10 +262,7 @@ def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
     tmp_path: Path,
 ) -> None:
     """Run the workflow's own selection script against a git repo with promotion tags."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    root = repository(tmp_path / "repo")
     for day, image in enumerate(["sha-aaa", "sha-bbb", "sha-ccc"], start=1):
         git(
             root,
@@ -335,10 +330,7 @@ def release(root: Path, registry: dict[str, Any] | None) -> dict[str, str]:
 
 
 def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    root = repository(tmp_path / "repo")
     kept = {"promoted": None, "decision": {"reason": "not promoted: torch does not beat"}}
     new = {"promoted": "flight-delay:abc123", "decision": {"reason": "promoted torch"}}
 
