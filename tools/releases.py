@@ -67,13 +67,18 @@ def tagged(root: Path, kind: str, image: str) -> bool:
     return found.returncode == 0
 
 
-def live_promotions(root: Path) -> list[str]:
-    """The promoted image tags the andon cord has not pulled, newest first."""
-    listed = _git(root, "tag", "--list", f"{PROMOTED}/*", "--sort=-creatordate")
+def _images_tagged(root: Path, kind: str) -> list[str]:
+    """The image tags with a `<kind>/` tag, newest first."""
+    listed = _git(root, "tag", "--list", f"{kind}/*", "--sort=-creatordate")
     if listed.returncode != 0:
         raise ReleaseError(f"cannot list the release tags in {root}: {listed.stderr.strip()}")
-    images = [line.removeprefix(f"{PROMOTED}/") for line in listed.stdout.split()]
-    return [image for image in images if not tagged(root, ROLLED_BACK, image)]
+    return [line.removeprefix(f"{kind}/") for line in listed.stdout.split()]
+
+
+def live_promotions(root: Path) -> list[str]:
+    """The promoted image tags the andon cord has not pulled, newest first."""
+    pulled = set(_images_tagged(root, ROLLED_BACK))
+    return [image for image in _images_tagged(root, PROMOTED) if image not in pulled]
 
 
 def _nothing(reason: str) -> tuple[dict[str, str], str]:
