@@ -1,5 +1,7 @@
 """`--changed-since` with transitive dependents selects exactly the tests a change can break."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.build.repo_copy import RepoCopy
@@ -8,8 +10,9 @@ SERVICES = ("ingest", "feature", "train", "serve")
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoCopy:
-    return RepoCopy.create(tmp_path_factory.mktemp("changed") / "repo")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoCopy]:
+    with RepoCopy.create(tmp_path_factory.mktemp("changed") / "repo").daemon() as served:
+        yield served
 
 
 def selected_tests(repo: RepoCopy) -> list[str]:

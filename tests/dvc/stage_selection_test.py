@@ -9,6 +9,8 @@ tree, see tests/build/repo_copy.py): a service change runs the pipeline test, no
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.build.repo_copy import RepoCopy
@@ -26,20 +28,14 @@ def package(repo: RepoCopy, *options: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> RepoCopy:
-    """A copy on the test slice with its artifacts built by its own Pants and its pipeline run."""
-    repo = slice_copy(tmp_path_factory.mktemp("stages") / "repo")
-    package(repo)
-    dvc(repo.root, "repro")
-    repo.commit("the pipeline's outputs")
-    return repo
-
-
-def test_artifacts_rebuilt_without_the_process_cache_are_the_same_bytes(
-    reproduced: RepoCopy,
-) -> None:
-    package(reproduced, "--no-local-cache")
-    assert changed_stages(reproduced.root) == set()
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoCopy]:
+    """A copy on the test slice with its artifacts built by its own Pants and its pipeline run.
+    One Pants daemon serves the module's runs (RepoCopy.daemon)."""
+    with slice_copy(tmp_path_factory.mktemp("stages") / "repo").daemon() as repo:
+        package(repo)
+        dvc(repo.root, "repro")
+        repo.commit("the pipeline's outputs")
+        yield repo
 
 
 @pytest.mark.parametrize(
@@ -65,3 +61,13 @@ def test_a_change_reruns_exactly_the_stages_whose_artifact_it_changes(
         assert changed_stages(reproduced.root) == stages
     finally:
         reproduced.git("checkout", "--", changed_file)
+
+
+# Last, as it starts another daemon.
+def test_artifacts_rebuilt_without_the_process_cache_are_the_same_bytes(
+    reproduced: RepoCopy,
+) -> None:
+    # A new daemon, so that no build comes from the memory of the one that ran them.
+    reproduced.stop_daemon()
+    package(reproduced, "--no-local-cache")
+    assert changed_stages(reproduced.root) == set()
