@@ -113,3 +113,50 @@ def test_panels_use_the_provisioned_datasource() -> None:
     assert provider["type"] == "file"
     # An environment variable Grafana expands, never a committed machine path.
     assert provider["options"]["path"] == "$FLIGHT_DELAY_DASHBOARDS_DIR"
+
+
+def test_the_killed_workers_query_counts_what_the_alert_fires_on(tmp_path: Path) -> None:
+    """The first panel's "killed (1h)" count is above 0 exactly when ServeWorkersKilled fires
+    (infra/monitoring/alerts_test.yml has the same series), a kill before an instance's first
+    scrape included (c: its series appears at 1)."""
+    (expr,) = (
+        target["expr"]
+        for panel in _dashboard()["panels"]
+        for target in panel["targets"]
+        if target["legendFormat"].startswith("killed (1h)")
+    )
+    killed = "flight_delay_killed_workers_total"
+    series = {"a:3000": "0x5 1x70", "b:3000": "_x3 0x72", "c:3000": "_x3 1x72"}
+    expected = {
+        "5m": {"a:3000": 0, "b:3000": 0, "c:3000": 1},
+        "7m": {"a:3000": 1, "b:3000": 0, "c:3000": 1},
+        "70m": {"a:3000": 0, "b:3000": 0, "c:3000": 0},
+    }
+    tests = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'{killed}{{job="serve", instance="{i}"}}', "values": values}
+                    for i, values in series.items()
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": at,
+                        "exp_samples": [
+                            {"labels": f'{{instance="{i}"}}', "value": value}
+                            for i, value in counts.items()
+                        ],
+                    }
+                    for at, counts in expected.items()
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "killed_workers_test.yml"
+    path.write_text(yaml.safe_dump(tests))
+    result = promtool("test", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
