@@ -78,13 +78,24 @@ _WORKERS_FILE = "gauge_livesum_{pid}.db"
 
 
 def running(pid: int) -> bool:
+    """Whether process `pid` runs. A killed worker that the server has not reaped yet is a zombie:
+    signals still reach its pid, but it has exited (BentoML may start its replacement first)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # another user's process
-    return True
+        pass  # another user's process
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """Whether Linux's /proc says `pid` is a zombie or gone; without /proc, nothing says so."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return Path("/proc/self/stat").exists()
+    return state in ("Z", "X")
 
 
 def forget_killed_workers(directory: str | None = None) -> list[int]:

@@ -112,6 +112,18 @@ def test_a_killed_worker_another_worker_forgot_first_is_not_counted_twice(
     assert scrape(tmp_path).get("flight_delay_ready") is None  # its ready gauge forgotten too
 
 
+def test_a_killed_worker_not_yet_reaped_is_forgotten(tmp_path: Path) -> None:
+    """Its replacement may start before the server reaps it: a zombie counts as killed."""
+    with worker(tmp_path, ready=0) as loading:
+        os.kill(loading.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, loading.pid, os.WEXITED | os.WNOWAIT)  # exited, still unreaped
+        assert not running(loading.pid)
+        counted = killed_workers_counted()
+        assert forget_killed_workers(str(tmp_path)) == [loading.pid]
+        assert killed_workers_counted() == counted + 1
+        assert scrape(tmp_path).get("flight_delay_ready") is None
+
+
 @settings(max_examples=6)
 @given(ready=st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=3), data=st.data())
 def test_the_gauges_cover_exactly_the_workers_that_run(
