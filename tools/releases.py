@@ -119,14 +119,14 @@ def pick(root: Path, requested: str = "") -> tuple[dict[str, str], str]:
     promotion before it unless one is requested)."""
     if requested:
         checked_image_tag(requested)
-        if not tagged(root, PROMOTED, requested):
-            raise ReleaseError(f"{requested} was never promoted (no tag {PROMOTED}/{requested})")
+    live = live_promotions(root)
+    if requested and requested not in live:
         if tagged(root, ROLLED_BACK, requested):
             raise ReleaseError(
                 f"{requested} was rolled back (tag {ROLLED_BACK}/{requested}): delete that tag "
                 "first to restore it on purpose"
             )
-    live = live_promotions(root)
+        raise ReleaseError(f"{requested} was never promoted (no tag {PROMOTED}/{requested})")
     if not live:
         raise ReleaseError(f"no {PROMOTED}/* tag: nothing is deployed through promotion yet")
     current = live[0]
