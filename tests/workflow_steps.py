@@ -59,6 +59,11 @@ def repository(root: Path) -> Path:
     return root
 
 
+def release_tag(root: Path, kind: str, image: str, day: int = 1) -> None:
+    """Tag HEAD `<kind>/<image>` (promoted, rolled-back) as of day `day` of January 2026."""
+    git(root, "tag", "-a", f"{kind}/{image}", "-m", kind, date=f"2026-01-{day:02d}T00:00:00Z")
+
+
 def github_output(root: Path) -> Path:
     return root.parent / f"{root.name}-github-output"
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.workflow_steps import GIT_ENV, git, repository
+from tests.workflow_steps import GIT_ENV, git, release_tag, repository
 from tools.releases import (
     IMAGE_TAG,
     PROMOTED,
@@ -25,10 +25,6 @@ from tools.releases import (
     pick,
     record,
 )
-
-
-def tag(root: Path, kind: str, image: str, day: int = 1) -> None:
-    git(root, "tag", "-a", f"{kind}/{image}", "-m", kind, date=f"2026-01-{day:02d}T00:00:00Z")
 
 
 @pytest.fixture
@@ -128,8 +124,8 @@ def test_any_record_is_decided_or_refused_with_a_reason(record_value: Any) -> No
 
 def test_a_rolled_back_or_serving_model_is_not_restored_on_request(repo: Path) -> None:
     for day, image in enumerate(["a", "b", "c"], start=1):
-        tag(repo, PROMOTED, image, day)
-    tag(repo, ROLLED_BACK, "c", 4)
+        release_tag(repo, PROMOTED, image, day)
+    release_tag(repo, ROLLED_BACK, "c", 4)
     with pytest.raises(ReleaseError, match="b is the model in service"):
         pick(repo, "b")
     with pytest.raises(ReleaseError, match=r"c was rolled back \(tag rolled-back/c\)"):
@@ -140,7 +136,7 @@ def test_a_rolled_back_or_serving_model_is_not_restored_on_request(repo: Path) -
 def test_there_is_nothing_to_roll_back_to_without_two_promotions(repo: Path) -> None:
     with pytest.raises(ReleaseError, match="nothing is deployed through promotion yet"):
         pick(repo)
-    tag(repo, PROMOTED, "a")
+    release_tag(repo, PROMOTED, "a")
     with pytest.raises(ReleaseError, match=r"only one promoted model \(a\)"):
         pick(repo)
 
@@ -160,9 +156,9 @@ def test_the_restored_model_is_always_a_live_promotion_other_than_the_current(
     with tempfile.TemporaryDirectory() as directory:
         root = repository(Path(directory) / "repo")
         for day, (image, rolled_back) in enumerate(history, start=1):
-            tag(root, PROMOTED, image, day)
+            release_tag(root, PROMOTED, image, day)
             if rolled_back:
-                tag(root, ROLLED_BACK, image, day)
+                release_tag(root, ROLLED_BACK, image, day)
         live = live_promotions(root)
         try:
             outputs, _ = pick(root, requested)

