@@ -15,20 +15,18 @@ the unpinned run, measured in the same run; the report gives medians and their r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import machine
+from benchmarks import REPO, machine
+from benchmarks.report import REPORTS, commit, save, stamped
 from benchmarks.timing import timed
 
-REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
-WORK = REPO / "build" / "benchmarks" / "cpu_numerics_cost"
+WORK = REPORTS / "cpu_numerics_cost"
 MODELS = ("baseline", "torch")
 MODES = {"pinned": {}, "unpinned": {"TRAIN_UNPINNED_NUMERICS": "1"}}
 
@@ -66,23 +64,17 @@ def main() -> None:
             "median_seconds": medians,
             "pinned_over_unpinned": medians["pinned"] / medians["unpinned"],
         }
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "cpu_model": machine.cpu_model(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip(),  # fmt: skip
-        "command": "dist/services.train/train.pex/__main__.py fit --features data/features "
+    report = stamped(
+        cpu_model=machine.cpu_model(),
+        commit=commit(),
+        command="dist/services.train/train.pex/__main__.py fit --features data/features "
         "--output <dir> --params params.yaml --models <model>, "
         "with and without TRAIN_UNPINNED_NUMERICS=1",
-        "runs": args.runs,
-        "load_average_1_5_15_min": os.getloadavg(),
-        "results": results,
-    }
-    out_file = REPO / "build" / "benchmarks" / "cpu_numerics_cost.json"
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+        runs=args.runs,
+        load_average_1_5_15_min=os.getloadavg(),
+        results=results,
+    )
+    print(save(report, REPORTS / "cpu_numerics_cost.json"))
 
 
 if __name__ == "__main__":

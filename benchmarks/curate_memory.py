@@ -21,13 +21,12 @@ import os
 import statistics
 import subprocess
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import full_year, machine
+from benchmarks import REPO, full_year
+from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import peak_rss
 
-REPO = Path(__file__).resolve().parent.parent
 COPIES = 10
 
 # Run inside the ingest PEX (its pandas): writes the ten-times landing from the year's.
@@ -109,22 +108,17 @@ def main() -> None:
 
     medians = {case: {k: statistics.median(v) for k, v in r.items()} for case, r in results.items()}
     floor = medians["floor"]["mib"]
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "rows_read": rows,
-        "runs": results,
-        "medians": medians,
-        "ratio_to_floor": {case: m["mib"] / floor for case, m in medians.items()},
-        "ten_years_over_year": {
+    report = stamped(
+        rows_read=rows,
+        runs=results,
+        medians=medians,
+        ratio_to_floor={case: m["mib"] / floor for case, m in medians.items()},
+        ten_years_over_year={
             name: medians[f"{name} ten_years"]["mib"] / medians[f"{name} year"]["mib"]
             for name in pexes
         },
-    }
-    out_file = REPO / "build" / "benchmarks" / "curate_memory.json"
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    )
+    print(save(report, REPORTS / "curate_memory.json"))
 
 
 if __name__ == "__main__":

@@ -15,16 +15,13 @@ same run: `dist/dvc.pex version`, DVC's start-up alone.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
-from datetime import UTC, datetime
-from pathlib import Path
 
-from benchmarks import machine
+from benchmarks import REPO
+from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
 
-REPO = Path(__file__).resolve().parent.parent
 DVC_PEX = REPO / "dist" / "dvc.pex"
 
 
@@ -56,21 +53,16 @@ def main() -> None:
             flush=True,
         )
 
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "dvc_pex_seconds": pex,
-        "pants_run_seconds": via_pants,
-        "dvc_startup_seconds": startup,
-        "dvc_startup_median": statistics.median(startup),
-        "dvc_pex_median": statistics.median(pex),
-        "dvc_pex_over_startup": statistics.median(pex) / statistics.median(startup),
-        "pants_run_median": statistics.median(via_pants),
-    }
-    out_file = REPO / "build" / "benchmarks" / "dvc_noop_repro.json"
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    report = stamped(
+        dvc_pex_seconds=pex,
+        pants_run_seconds=via_pants,
+        dvc_startup_seconds=startup,
+        dvc_startup_median=statistics.median(startup),
+        dvc_pex_median=statistics.median(pex),
+        dvc_pex_over_startup=statistics.median(pex) / statistics.median(startup),
+        pants_run_median=statistics.median(via_pants),
+    )
+    print(save(report, REPORTS / "dvc_noop_repro.json"))
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ import json
 import shutil
 import statistics
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import machine
-from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate
+from benchmarks import REPO
+from benchmarks.full_year import FEATURE, SPLITS, land_and_curate
+from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
 
-WORK = REPO / "build" / "benchmarks" / "feature_build"
+WORK = REPORTS / "feature_build"
 
 
 def main() -> None:
@@ -56,10 +56,8 @@ def main() -> None:
         print(f"run {number + 1}: {elapsed:.2f}s", flush=True)
 
     median = statistics.median(seconds)
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "command": " ".join(
+    report = stamped(
+        command=" ".join(
             [
                 "dist/services.feature/feature.pex/__main__.py",
                 "build",
@@ -70,17 +68,15 @@ def main() -> None:
                 *SPLITS,
             ]
         ),  # fmt: skip
-        "rows_in": summary["rows_in"],
-        "rows_out": summary["rows_out"],
-        "rows_per_split": summary["rows_per_split"],
-        "warmup_seconds": warmup,
-        "seconds": seconds,
-        "median_seconds": median,
-        "rows_in_per_second": summary["rows_in"] / median,
-    }
-    out_file = REPO / "build" / "benchmarks" / "feature_build.json"
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+        rows_in=summary["rows_in"],
+        rows_out=summary["rows_out"],
+        rows_per_split=summary["rows_per_split"],
+        warmup_seconds=warmup,
+        seconds=seconds,
+        median_seconds=median,
+        rows_in_per_second=summary["rows_in"] / median,
+    )
+    print(save(report, REPORTS / "feature_build.json"))
 
 
 if __name__ == "__main__":

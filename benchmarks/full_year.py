@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks import REPO
+
 # The services' artifacts as `./pants package` writes them: packed PEX directories, run through
 # their __main__.py (ADR 0011).
 INGEST = REPO / "dist" / "services.ingest" / "ingest.pex" / "__main__.py"

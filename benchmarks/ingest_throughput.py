@@ -19,13 +19,12 @@ import os
 import statistics
 import subprocess
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import machine
+from benchmarks import REPO
+from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
 
-REPO = Path(__file__).resolve().parent.parent
 # The ingest artifact, a packed PEX run through its __main__.py (ADR 0011).
 PEX = REPO / "dist" / "services.ingest" / "ingest.pex" / "__main__.py"
 
@@ -79,21 +78,16 @@ def main() -> None:
 
     limit_rate = rows / statistics.median(limit)
     ingest_rate = rows / statistics.median(ingest)
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "tables": args.tables,
-        "rows": rows,
-        "limit_seconds": limit,
-        "ingest_seconds": ingest,
-        "limit_rows_per_second": limit_rate,
-        "ingest_rows_per_second": ingest_rate,
-        "ingest_share_of_limit": ingest_rate / limit_rate,
-    }
-    out_file = REPO / "build" / "benchmarks" / f"ingest_throughput-{'-'.join(args.tables)}.json"
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    report = stamped(
+        tables=args.tables,
+        rows=rows,
+        limit_seconds=limit,
+        ingest_seconds=ingest,
+        limit_rows_per_second=limit_rate,
+        ingest_rows_per_second=ingest_rate,
+        ingest_share_of_limit=ingest_rate / limit_rate,
+    )
+    print(save(report, REPORTS / f"ingest_throughput-{'-'.join(args.tables)}.json"))
 
 
 if __name__ == "__main__":

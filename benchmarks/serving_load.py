@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks import machine
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
+from benchmarks.report import save, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.ports import free_port
 from loopback.processes import inherited_pythonpath, stop, wait_until
@@ -344,19 +344,16 @@ def main(argv: list[str] | None = None) -> int:
                     result[name] = load_levels(port, flights, concurrency, seconds)
             print(f"run {run + 1}: {json.dumps(result)}", flush=True)
             results.append(result)
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "command": " ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
-        "target": args.bento,
-        "seconds_per_level": seconds,
-        "runs": results,
-        "summary": summary(results),
-    }
+    report = stamped(
+        command=" ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
+        target=args.bento,
+        seconds_per_level=seconds,
+        runs=results,
+        summary=summary(results),
+    )
     report["table"] = markdown(report)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        save(report, args.output)
     print(report["table"])
     print(
         json.dumps({k: report["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})

@@ -24,16 +24,16 @@ import os
 import shutil
 import statistics
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import machine
-from benchmarks.full_year import FEATURE, REPO, SPLITS, land_and_curate, run
+from benchmarks import REPO
+from benchmarks.full_year import FEATURE, SPLITS, land_and_curate, run
+from benchmarks.report import REPORTS, commit, save, stamped
 from benchmarks.timing import timed
 
 TRAIN = REPO / "dist" / "services.train" / "train.pex" / "__main__.py"
-WORK = REPO / "build" / "benchmarks" / "train_full_year"
+WORK = REPORTS / "train_full_year"
 CORES = 2
 # name -> (model fitted, extra fit arguments)
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -119,29 +119,25 @@ def main() -> None:
 
     baselines = [r["test"]["roc_auc"] for n, r in results.items() if n.startswith("baseline")]
     torch_auc = results["torch: 1 process"]["test"]["roc_auc"]
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "cores_used": len(cores),
-        "commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
-        "command": "dist/services.train/train.pex/__main__.py fit --features <full year> "
+    report = stamped(
+        cores_used=len(cores),
+        commit=commit(),
+        command="dist/services.train/train.pex/__main__.py fit --features <full year> "
         "--output <dir> --params params.yaml --models <model> [extra]",
-        "rows_per_split": summary["rows_per_split"],
-        "warmup_seconds": warmup,
+        rows_per_split=summary["rows_per_split"],
+        warmup_seconds=warmup,
         # Other work on the machine inflates wall times; this says how much there was.
-        "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
-        "results": results,
-        "best_baseline_roc_auc": max(baselines),
-        "torch_gap_to_best_baseline": max(baselines) - torch_auc,
-        "goal_met": max(baselines) - torch_auc <= 0.01,
-        "two_processes_fit_shared_over_both_threads_each": (
+        load_average_1_5_15_min={"before": load_before, "after": os.getloadavg()},
+        results=results,
+        best_baseline_roc_auc=max(baselines),
+        torch_gap_to_best_baseline=max(baselines) - torch_auc,
+        goal_met=max(baselines) - torch_auc <= 0.01,
+        two_processes_fit_shared_over_both_threads_each=(
             results["torch: 2 processes (gloo)"]["median_fit_seconds"]
             / results["torch: 2 processes, both threads each"]["median_fit_seconds"]
         ),
-    }
-    out_file = REPO / "build" / "benchmarks" / "train_full_year.json"
-    out_file.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    )
+    print(save(report, REPORTS / "train_full_year.json"))
 
 
 if __name__ == "__main__":

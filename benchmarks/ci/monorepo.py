@@ -25,9 +25,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import timing
+from benchmarks import REPO, timing
 
-REPO = Path(__file__).resolve().parents[2]
 SERVICE_FILE = "services/train/train/device.py"
 LIB_FILE = "libs/feature_definitions/feature_definitions/calendar.py"
 CHANGED_SINCE = ["--changed-since=HEAD~1", "--changed-dependents=transitive", "test"]

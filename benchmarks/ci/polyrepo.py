@@ -30,7 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from benchmarks import REPO
+
 PYTHON = os.environ.get("POLYREPO_PYTHON", "python3.11")
 LIB_VERSION = "1.0.0"
 DIST_PREFIX = "mlp-"

@@ -17,19 +17,15 @@ printed; `./pants run benchmarks/ci:plot` draws build/benchmarks/ci.png from the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import machine
 from benchmarks.ci import monorepo, polyrepo
+from benchmarks.report import REPORTS, commit, save, stamped
 
-REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "build" / "benchmarks" / "ci.json"
+OUT = REPORTS / "ci.json"
 
 
 def polyrepo_run(scratch: Path, units: list[polyrepo.Unit]) -> dict[str, float]:
@@ -72,20 +68,17 @@ def main() -> None:
         print(f"run {number}: " + ", ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
 
     medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", args.rev], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
-    report = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": commit,
-        "machine": machine.describe(),
-        "units": [unit.name for unit in units],
-        "runs": runs,
-        "medians": medians,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))
-    print(f"\n{report['date']}, commit {commit}, {report['machine']}, median of {args.runs}\n")
+    report = stamped(
+        commit=commit(args.rev),
+        units=[unit.name for unit in units],
+        runs=runs,
+        medians=medians,
+    )
+    save(report, args.output)
+    print(
+        f"\n{report['date']}, commit {report['commit']}, {report['machine']}, "
+        f"median of {args.runs}\n"
+    )
     print("| case | run values (s) | median (s) |")
     print("| --- | --- | ---: |")
     for key, value in medians.items():

@@ -1,0 +1,23 @@
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.machine import describe
+from benchmarks.report import save, stamped
+
+
+def test_a_report_starts_with_when_and_where_it_was_measured() -> None:
+    report = stamped(runs=[2.0, 1.0], median=1.5)
+    assert list(report) == ["date", "machine", "runs", "median"]
+    assert report["machine"] == describe()
+    measured = datetime.fromisoformat(report["date"])
+    assert measured.tzinfo is not None and measured.utcoffset() == UTC.utcoffset(measured)
+    assert abs((datetime.now(UTC) - measured).total_seconds()) < 60
+    assert report["runs"] == [2.0, 1.0] and report["median"] == 1.5
+
+
+def test_a_saved_report_is_the_json_it_returns_in_a_directory_it_creates(tmp_path: Path) -> None:
+    path = tmp_path / "build" / "benchmarks" / "case.json"
+    text = save({"runs": [2.0, 1.0], "case": "one"}, path)
+    assert path.read_text() == text + "\n"
+    assert json.loads(text) == {"runs": [2.0, 1.0], "case": "one"}
