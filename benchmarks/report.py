@@ -24,11 +24,16 @@ def stamped(**measured: Any) -> dict[str, Any]:
     }
 
 
-def commit(rev: str = "HEAD") -> str:
-    """The short hash of `rev` in the checkout the benchmarks measure."""
-    return subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
+def commit(rev: str = "HEAD", root: Path = REPO) -> str:
+    """The short hash of `rev` in the checkout at `root`, or "unknown" where git cannot say (not
+    a checkout): a report that runs for minutes is saved either way."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip() if found.returncode == 0 else "unknown"
 
 
 def save(report: Mapping[str, Any], path: Path) -> str:

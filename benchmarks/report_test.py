@@ -1,9 +1,10 @@
 import json
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.machine import describe
-from benchmarks.report import save, stamped
+from benchmarks.report import commit, save, stamped
 
 
 def test_a_report_starts_with_when_and_where_it_was_measured() -> None:
@@ -21,3 +22,16 @@ def test_a_saved_report_is_the_json_it_returns_in_a_directory_it_creates(tmp_pat
     text = save({"runs": [2.0, 1.0], "case": "one"}, path)
     assert path.read_text() == text + "\n"
     assert json.loads(text) == {"runs": [2.0, 1.0], "case": "one"}
+
+
+def test_the_commit_is_named_where_git_knows_it_and_unknown_elsewhere(tmp_path: Path) -> None:
+    assert commit(root=tmp_path) == "unknown"  # not a checkout
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    assert commit(root=tmp_path) == "unknown"  # no commit yet
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "one"], cwd=tmp_path, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert head.startswith(commit(root=tmp_path)) and len(commit(root=tmp_path)) >= 7
+    assert commit("no-such-rev", root=tmp_path) == "unknown"
