@@ -3,8 +3,8 @@ the same run: pyarrow's plain CSV read plus Parquet write of the same files, wit
 
 Run from the repo root with Python 3.11+ (standard library only; it builds the ingest PEX):
 
-    python3 benchmarks/ingest_throughput.py --runs 3
-    python3 benchmarks/ingest_throughput.py --runs 3 --tables flights weather planes
+    python3 -m benchmarks.ingest_throughput --runs 3
+    python3 -m benchmarks.ingest_throughput --runs 3 --tables flights weather planes
 
 Both sides run inside the ingest PEX, so they use the same locked pyarrow. Ingest is timed as
 the whole `curate` command (interpreter start and imports included), as a pipeline stage runs it.
