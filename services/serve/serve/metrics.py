@@ -75,27 +75,26 @@ BATCH_ROWS = Histogram(
 _LIVE_GAUGES = re.compile(r"gauge_live[a-z]+_(?P<pid>[0-9]+)\.db")
 # Every worker has this one (WORKERS); the worker that removes it counts the killed one.
 _WORKERS_FILE = "gauge_livesum_{pid}.db"
+# Linux's /proc tells a zombie from a running process; a signal cannot.
+_PROC = Path("/proc/self/stat").exists()
 
 
 def running(pid: int) -> bool:
     """Whether process `pid` runs. A killed worker that the server has not reaped yet is a zombie:
     signals still reach its pid, but it has exited (BentoML may start its replacement first)."""
+    if not _PROC:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # another user's process
+        return True
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
         return False
-    except PermissionError:
-        pass  # another user's process
-    return not _exited(pid)
-
-
-def _exited(pid: int) -> bool:
-    """Whether Linux's /proc says `pid` is a zombie or gone; without /proc, nothing says so."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return Path("/proc/self/stat").exists()
-    return state in ("Z", "X")
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def forget_killed_workers(directory: str | None = None) -> list[int]:
