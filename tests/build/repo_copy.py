@@ -1,9 +1,9 @@
-"""A throwaway git copy of this repo, for tests that run ./pants against a change they make
-(and for the DVC pipeline test, as the checkout its stages run in).
+"""A throwaway git copy of this repo, for tests that run ./pants against a change they make,
+or of the files a test's sandbox holds (the DVC pipeline test's checkout, tests/dvc).
 
-The copy is of the working tree at PLATFORM_REPO_ROOT, which ./pants sets to the build root and
-the `machine_tests` macro passes to the tests that need it. The build tests depend on
-`//:build_config`, not on the code, so they re-run when the build mechanism changes, not on a
+`RepoCopy.create` copies the working tree at PLATFORM_REPO_ROOT, which ./pants sets to the
+build root and the `machine_tests` macro passes to the tests that need it. The build tests depend
+on `//:build_config`, not on the code, so they re-run when the build mechanism changes, not on a
 code change alone: `./pants lint` checks the code itself on every change.
 """
 
@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,19 @@ class RepoCopy:
             capture_output=True,
             text=True,
         ).stdout
-        for relative in filter(None, listed.split("\0")):
-            if (source / relative).is_file():
-                (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source / relative, destination / relative)
+        return cls.of_files(source, filter(None, listed.split("\0")), destination)
+
+    @classmethod
+    def of_files(cls, source: Path, relatives: Iterable[str], destination: Path) -> RepoCopy:
+        """Copy the files `relatives` names under `source` (directories: every file in them)
+        into `destination`, the same paths, and commit them."""
+        for relative in relatives:
+            top = source / relative
+            for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
+                if path.is_file():
+                    copied = destination / path.relative_to(source)
+                    copied.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, copied)
         copy = cls(destination)
         copy.git("init", "-q", "-b", "main")
         copy.commit("snapshot of the repo under test")

@@ -1,6 +1,6 @@
-"""The DVC pipeline for real, in a throwaway copy of the repo: each stage runs its service's
-built artifact (packaged by Pants for this test), from landing to trained, evaluated and
-registered models; `dvc metrics show` and `dvc plots show` read the evaluation; a second
+"""The DVC pipeline for real, in a throwaway checkout made of this test's inputs: each stage runs
+its service's built artifact (packaged by Pants for this test), from landing to trained, evaluated
+and registered models; `dvc metrics show` and `dvc plots show` read the evaluation; a second
 `dvc repro` checks the artifacts and runs no stage; `dvc push` then `dvc pull` into a fresh clone
 gives identical hashes; `dvc exp run -S train...` with `dvc metrics diff` compares a variant; a
 stale or missing artifact stops the repro with the command to run.
@@ -30,7 +30,7 @@ from tests.dvc.slice_repo import (
     changed_stages,
     dvc,
     run_dvc,
-    slice_copy,
+    sliced,
 )
 
 # `runtime_package_dependencies` puts the services' artifacts at the sandbox root, the cwd, laid
@@ -45,6 +45,23 @@ STAGE_OUTPUTS = (
     "data/evaluation",
 )
 
+
+# The checkout the stages run in: what this test's dependencies (BUILD) lay out in the sandbox.
+# The pipeline and git's ignore files; the services' code, which the artifact check compares with
+# their PEXes, and the source roots (pants.toml) and lockfile it reads with it.
+CHECKOUT = (
+    "dvc.yaml",
+    "dvc.lock",
+    "params.yaml",
+    ".dvcignore",
+    ".dvc",
+    ".gitignore",
+    "services",
+    "libs",
+    "tools",
+    "pants.toml",
+    "3rdparty/python/default.lock",
+)
 
 # Written by evaluate beside its outputs but not one of them (see .gitignore).
 REGISTRATION_RECORD = "registry.json"
@@ -64,7 +81,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[RepoCopy, Path, 
     """A repo copy on the test slice, reproduced once; its remote; the first repro's output
     (stdout and stderr)."""
     base = tmp_path_factory.mktemp("dvc")
-    repo = slice_copy(base / "repo")
+    repo = sliced(RepoCopy.of_files(SANDBOX_ROOT, CHECKOUT, base / "repo"))
     remote = base / "remote"
     dvc(repo.root, "remote", "modify", "--local", "local", "url", str(remote))
     assert artifacts(repo.root, "place", "--built", str(SANDBOX_ROOT)).returncode == 0
@@ -88,7 +105,7 @@ def test_repro_runs_every_stage_and_writes_the_outputs(
     # The features stage carries params' drift threshold into the statistics serve reads.
     stats = json.loads((repo.root / "data/features/stats.json").read_text())
     assert stats["psi_threshold"] == SLICE_PARAMS["monitor"]["psi_threshold"]
-    # DVC, not git, holds the data.
+    # DVC, not git, holds the data: DVC has the outputs ignored.
     ignored = (repo.root / "data/.gitignore").read_text().split()
     assert {"/landing", "/curated", "/features", "/models"} <= set(ignored)
     ignored = (repo.root / "data/evaluation/.gitignore").read_text().split()

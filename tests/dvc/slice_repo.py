@@ -43,9 +43,8 @@ def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def slice_copy(destination: Path) -> RepoCopy:
-    """A git copy of the repo with params.yaml set to the slice, committed."""
-    repo = RepoCopy.create(destination)
+def sliced(repo: RepoCopy) -> RepoCopy:
+    """`repo` with its params.yaml set to the slice, committed."""
     params = yaml.safe_load((repo.root / "params.yaml").read_text())
     repo.write("params.yaml", yaml.safe_dump(merged(params, SLICE_PARAMS), sort_keys=False))
     repo.commit("test slice")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.build.repo_copy import RepoCopy
-from tests.dvc.slice_repo import changed_stages, dvc, slice_copy
+from tests.dvc.slice_repo import changed_stages, dvc, sliced
 from tools.artifacts import artifacts_in
 
 
@@ -31,7 +31,8 @@ def package(repo: RepoCopy, *options: str) -> None:
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoCopy]:
     """A copy on the test slice with its artifacts built by its own Pants and its pipeline run.
     One Pants daemon serves the module's runs (RepoCopy.daemon)."""
-    with slice_copy(tmp_path_factory.mktemp("stages") / "repo").daemon() as repo:
+    copy = RepoCopy.create(tmp_path_factory.mktemp("stages") / "repo")
+    with sliced(copy).daemon() as repo:
         package(repo)
         dvc(repo.root, "repro")
         repo.commit("the pipeline's outputs")
