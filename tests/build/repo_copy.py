@@ -65,14 +65,19 @@ class RepoCopy:
             capture_output=True,
             text=True,
         ).stdout
-        return cls.of_files(source, filter(None, listed.split("\0")), destination)
+        # Tracked files deleted in the working tree are listed too.
+        present = [name for name in listed.split("\0") if name and (source / name).is_file()]
+        return cls.of_files(source, present, destination)
 
     @classmethod
     def of_files(cls, source: Path, relatives: Iterable[str], destination: Path) -> RepoCopy:
         """Copy the files `relatives` names under `source` (directories: every file in them)
-        into `destination`, the same paths, and commit them."""
+        into `destination`, the same paths, and commit them. A name with nothing at it under
+        `source` is an error, not a copy without it."""
         for relative in relatives:
             top = source / relative
+            if not top.exists():
+                raise FileNotFoundError(f"{relative} is not in {source}: the copy would lack it")
             for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
                 if path.is_file():
                     copied = destination / path.relative_to(source)
