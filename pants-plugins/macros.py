@@ -1,5 +1,15 @@
-# BUILD-file macros, read before every BUILD file ([GLOBAL] build_file_prelude_globs).
+# BUILD-file macros and shared values, read before every BUILD file ([GLOBAL]
+# build_file_prelude_globs).
 # This file is not Python that Pants builds: `pex_binary` is a BUILD symbol.
+
+# The artifacts dvc.yaml's stages run: what the main job (//:main) and the tests that run the
+# pipeline have Pants package; a stage whose artifact is missing here fails in each of them.
+# (A tuple: Pants needs a prelude's values hashable.)
+PIPELINE_ARTIFACTS = (
+    "services/ingest:ingest",
+    "services/feature:feature",
+    "services/train:train",
+)
 
 
 def service_artifact(name, entry_point, **kwargs):

@@ -168,7 +168,7 @@ def place(repo: Path, built: Path) -> list[Artifact]:
         if not (source / "PEX-INFO").is_file():
             raise ArtifactError(
                 f"this run did not build {artifact.address}, which dvc.yaml runs: add it to "
-                "//:main's execution_dependencies (BUILD)"
+                "PIPELINE_ARTIFACTS (pants-plugins/macros.py)"
             )
         target = repo / artifact.path
         if (target / "PEX-INFO").is_file() and filecmp.cmp(
