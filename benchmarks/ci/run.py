@@ -6,7 +6,7 @@ Run from the repo root with Python 3.11+ (standard library only):
     python3 -m benchmarks.ci.run --runs 3 --monorepo-only --rev <commit> --output <file>
 
 The second form measures the monorepo alone at an earlier commit (a "before"), with this
-checkout's benchmark code.
+checkout's benchmark code. The AWS environment's tests skip unless `--with-aws-tests` is given.
 
 Each run measures the monorepo cases (monorepo.py) and the polyrepo emulation (polyrepo.py)
 from cold caches, then the incremental cases on the caches the full run warmed, as CI caches
@@ -52,11 +52,20 @@ def main() -> None:
     parser.add_argument("--rev", default="HEAD", help="the commit the monorepo cases clone")
     parser.add_argument("--monorepo-only", action="store_true", help="skip the polyrepo emulation")
     parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument(
+        "--with-aws-tests",
+        action="store_true",
+        help="keep TF_PLUGIN_DIR, so the AWS environment's tests run as in .ci/run (by default"
+        " they skip, so that runs on machines with and without the provider's mirror compare)",
+    )
     args = parser.parse_args()
     if args.rev != "HEAD" and not args.monorepo_only:
         # The polyrepo is generated from this checkout's Pants graph, not from --rev's.
         parser.error("--rev needs --monorepo-only")
 
+    if not args.with_aws_tests:
+        # Whether the caller's shell has the provider's mirror must not change what is measured.
+        os.environ.pop("TF_PLUGIN_DIR", None)
     units = [] if args.monorepo_only else polyrepo.discover_units()
     runs = []
     for number in range(1, args.runs + 1):
@@ -70,6 +79,7 @@ def main() -> None:
     medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     report = stamped(
         commit=commit(args.rev),
+        aws_tests=args.with_aws_tests,
         units=[unit.name for unit in units],
         runs=runs,
         medians=medians,
@@ -77,7 +87,7 @@ def main() -> None:
     save(report, args.output)
     print(
         f"\n{report['date']}, commit {report['commit']}, {report['machine']}, "
-        f"median of {args.runs}\n"
+        f"median of {args.runs}, AWS tests {'run' if args.with_aws_tests else 'skipped'}\n"
     )
     print("| case | run values (s) | median (s) |")
     print("| --- | --- | ---: |")
