@@ -64,7 +64,6 @@ def main() -> None:
         parser.error("--rev needs --monorepo-only")
 
     if not args.with_aws_tests:
-        # Whether the caller's shell has the provider's mirror must not change what is measured.
         os.environ.pop("TF_PLUGIN_DIR", None)
     units = [] if args.monorepo_only else polyrepo.discover_units()
     runs = []
