@@ -59,9 +59,10 @@ def uses(workflow: dict[Any, Any]) -> list[str]:
     ]
 
 
-def test_the_three_workflows_exist() -> None:
+def test_the_four_workflows_exist() -> None:
     assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
         "andon-cord.yml",
+        "explore.yml",
         "main.yml",
         "pull-request.yml",
     ]
@@ -156,6 +157,14 @@ def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan
     ]
     assert "role-to-assume" in credential_inputs
     assert not any("access-key" in key for key in credential_inputs)
+
+
+def test_the_property_based_tests_explore_nightly_and_on_demand() -> None:
+    workflow = load("explore.yml")
+    assert set(triggers(workflow)) == {"schedule", "workflow_dispatch"}
+    assert [entry["cron"] for entry in triggers(workflow)["schedule"]]
+    assert commands(workflow).strip() == "bash .ci/explore"
+    assert workflow["permissions"] == {"contents": "read"}
 
 
 def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> None:
