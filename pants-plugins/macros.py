@@ -2,14 +2,14 @@
 # build_file_prelude_globs).
 # This file is not Python that Pants builds: `pex_binary` is a BUILD symbol.
 
-# The artifacts dvc.yaml's stages run: what the main job (//:main) and the tests that run the
-# pipeline have Pants package; a stage whose artifact is missing here fails in each of them.
-# (A tuple: Pants needs a prelude's values hashable.)
 # What a service's or a lib's targets may depend on outside their own directory (the
 # `__dependencies_rules__` of their BUILD files): libs, third-party code, and the conftest.py
 # that every test loads.
 SHARED_DEPENDENCIES = ("//libs/**", "//3rdparty/**", "//conftest.py")
 
+# The artifacts dvc.yaml's stages run: what the main job (//:main) and the tests that run the
+# pipeline have Pants package; a stage whose artifact is missing here fails in each of them.
+# (A tuple: Pants needs a prelude's values hashable.)
 PIPELINE_ARTIFACTS = (
     "services/ingest:ingest",
     "services/feature:feature",
