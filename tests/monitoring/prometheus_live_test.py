@@ -25,6 +25,7 @@ import yaml
 from loopback.ports import free_port
 from loopback.processes import stop, wait_until
 from model_registry.store import open_store
+from storage.atomic import atomic_output
 from tests.monitoring.support import (
     ALERTS,
     PROMETHEUS_CONFIG,
@@ -187,9 +188,10 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             )
             assert alert["labels"]["instance"] == target
 
-            # The store arrives: ready, and the alert resolves.
-            store.parent.mkdir()
-            shutil.copy(world["store"], store)
+            # The store arrives, whole, as the pipeline's stage writes it (written aside and
+            # renamed: the service opens it as soon as it is there): ready, the alert resolves.
+            with atomic_output(store) as part:
+                shutil.copy(world["store"], part)
             server.wait_ready()
             wait_for(
                 "ready == 1",

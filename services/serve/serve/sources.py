@@ -14,9 +14,11 @@ version (serve.publish), so an image rolled back, or a task of the previous mode
 while a new one rolls out, reads the statistics and store of its own model, not the newest.
 
 A remote location is copied into a local cache first; each file is written aside and renamed,
-so a reader never sees half a file. The service waits for both files for at most
-FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails with an error naming what is
-missing and where it looked. The model itself travels in the Bento (the image).
+so a reader never sees half a file. A local location's files must appear the same way, as the
+pipeline's stages write them: the service opens a file as soon as it is there. The service
+waits for both files for at most FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails
+with an error naming what is missing and where it looked. The model itself travels in the
+Bento (the image).
 """
 
 from __future__ import annotations
