@@ -8,7 +8,6 @@ traffic like the train split and fires on traffic from later days."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,6 @@ import yaml
 from loopback.ports import free_port
 from loopback.processes import stop, wait_until
 from model_registry.store import open_store
-from storage.atomic import atomic_output
 from tests.monitoring.support import (
     ALERTS,
     PROMETHEUS_CONFIG,
@@ -41,6 +39,7 @@ from tests.serving.harness import (
     Server,
     as_request,
     build_data,
+    deliver_store,
     params_psi_threshold,
     register_model,
     request_flights,
@@ -171,7 +170,6 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
     world: dict[str, Path], tmp_path: Path
 ) -> None:
     # The online store is not there yet: the service starts alive but not ready.
-    store = tmp_path / "online_store" / "online.sqlite"
     env = server_env(world["home"], serving_data(tmp_path, world["features"]))
     with serving(service_command(), env, tmp_path / "serve.log", tmp_path) as server:
         server.wait("/livez", 200)
@@ -188,10 +186,8 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             )
             assert alert["labels"]["instance"] == target
 
-            # The store arrives, whole, as the pipeline's stage writes it (written aside and
-            # renamed: the service opens it as soon as it is there): ready, the alert resolves.
-            with atomic_output(store) as part:
-                shutil.copy(world["store"], part)
+            # The store arrives: ready, and the alert resolves.
+            deliver_store(world["store"], tmp_path)
             server.wait_ready()
             wait_for(
                 "ready == 1",

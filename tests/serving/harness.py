@@ -38,6 +38,8 @@ from model_registry.store import (
     register,
 )
 from serve.bento import PACKAGES
+from serve.sources import ONLINE_STORE, STATS
+from storage.atomic import atomic_output
 
 TABLES = ("flights", "weather", "planes", "airports")
 START, END = "2013-01-01", "2013-01-14"
@@ -91,12 +93,19 @@ def register_model(features: Path, store: ModelStore, workdir: Path, stage: str 
 def serving_data(directory: Path, features: Path, store: Path | None = None) -> Path:
     """`directory` laid out as the service's serving data (serve.sources): the statistics of
     the feature output `features` and, if given, a copy of the online store `store`."""
-    (directory / "features").mkdir(parents=True, exist_ok=True)
-    shutil.copy(features / "stats.json", directory / "features" / "stats.json")
+    (directory / STATS).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(features / "stats.json", directory / STATS)
     if store is not None:
-        (directory / "online_store").mkdir(parents=True, exist_ok=True)
-        shutil.copy(store, directory / "online_store" / "online.sqlite")
+        deliver_store(store, directory)
     return directory
+
+
+def deliver_store(store: Path, directory: Path) -> None:
+    """Copy the online store `store` into the serving data `directory` as the pipeline's stage
+    writes it, aside and renamed: a server waiting for it opens it as soon as it is there, and
+    must never see half of it."""
+    with atomic_output(directory / ONLINE_STORE) as part:
+        shutil.copy(store, part)
 
 
 def workers_option(count: int) -> str:

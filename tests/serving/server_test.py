@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from tests.serving.conftest import World
 from tests.serving.harness import (
     Server,
     as_request,
+    deliver_store,
     metric_total,
     params_psi_threshold,
     request_flights,
@@ -45,7 +45,6 @@ from tests.serving.harness import (
 @pytest.fixture(scope="module")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
-    store = workdir / "online_store" / "online.sqlite"
     env = server_env(world.home, serving_data(workdir, world.features))
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)
@@ -61,8 +60,7 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
                 pending = pool.submit(client.post, "/predict", json={"flights": flight})
                 time.sleep(1)
                 assert not pending.done()
-                store.parent.mkdir()
-                shutil.copy(world.store, store)
+                deliver_store(world.store, workdir)
                 assert pending.result(timeout=60).status_code == 200
         running.wait_ready()
         yield running

@@ -6,13 +6,18 @@ ServeNotReady although every worker that runs is ready."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
 from loopback.processes import wait_until
 from tests.serving.conftest import World
-from tests.serving.harness import server_env, service_command, serving, serving_data
+from tests.serving.harness import (
+    deliver_store,
+    server_env,
+    service_command,
+    serving,
+    serving_data,
+)
 
 
 def test_a_worker_killed_while_loading_is_replaced_and_forgotten(
@@ -33,9 +38,7 @@ def test_a_worker_killed_while_loading_is_replaced_and_forgotten(
             log=server.log,
         )
         assert second in server.worker_pids()
-        store = data / "online_store" / "online.sqlite"
-        store.parent.mkdir()
-        shutil.copy(world.store, store)
+        deliver_store(world.store, data)
         # Two workers, both ready: the killed worker's 1 and its 0 no longer count.
         server.wait_ready()
         # The alert's count (ServeWorkersKilled): the kill, once.
