@@ -1,19 +1,21 @@
-"""The Bento: `serve.bento.build` packs the service, its libs and the promoted model; serving the
-built Bento answers predictions; the generated Dockerfile (the `bentoml containerize` path) is
-there with the pinned requirements, and they pin every package the service's code imports."""
+"""The Bento, as the Bento builder's artifact builds it (the main job and the DAG run the same
+PEX): it packs the service, the libs it imports and the promoted model, and no other code;
+serving the built Bento answers predictions; the generated Dockerfile (the `bentoml containerize`
+path) is there with the pinned requirements, and they pin every package the service's code
+imports."""
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-import pytest
-
-from serve.bento import build
+from serve.bento import PACKAGES
 from serve.smoke import EXAMPLE, smoke
 from tests.serving.conftest import World
 from tests.serving.harness import (
@@ -24,14 +26,28 @@ from tests.serving.harness import (
     third_party_path,
 )
 
+# The Bento builder's artifact (runtime_package_dependencies in BUILD).
+BUILDER = Path("services.serve/bento.pex")
 
-def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENTOML_HOME", str(world.home))
-    tag = build()
+
+def test_the_built_bento_serves_predictions(world: World) -> None:
+    built = subprocess.run(
+        [str(BUILDER / "__main__.py")],
+        env={**os.environ, "BENTOML_HOME": str(world.home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    tag = built.stdout.strip()
     name, version = tag.split(":")
     bento = world.home / "bentos" / name / version
+    # The service's code is the artifact's: no test, test helper or other entry point. And
+    # the builder copies every first-party package the artifact holds.
+    carried = {p.name for p in BUILDER.iterdir() if p.is_dir() and p.name.isidentifier()}
+    assert carried - {"__pex__"} == set(PACKAGES)
+    assert python_files(bento / "src") == python_files(BUILDER, PACKAGES)
     assert (bento / "src" / "serve" / "service.py").is_file()
-    assert not list((bento / "src").rglob("*_test.py"))
     dockerfile = (bento / "env" / "docker" / "Dockerfile").read_text()
     # The image's Python is the one the packages were pinned from (this test's, pants.toml's).
     assert f"FROM python:{sys.version_info.major}.{sys.version_info.minor}-" in dockerfile
@@ -53,6 +69,12 @@ def test_the_built_bento_serves_predictions(world: World, monkeypatch: pytest.Mo
     answer = smoke(tag, env, flights=[*flights, EXAMPLE])
     assert answer["model"] == world.tag
     assert len(answer["predictions"]) == 6
+
+
+def python_files(root: Path, packages: tuple[str, ...] | None = None) -> set[Path]:
+    """The .py files under `root` (only in `packages`, if named), relative to it."""
+    tops = [root / name for name in packages] if packages else [root]
+    return {path.relative_to(root) for top in tops for path in top.rglob("*.py")}
 
 
 def canonical(distribution: str) -> str:
