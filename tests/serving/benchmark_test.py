@@ -7,14 +7,17 @@ import sys
 from pathlib import Path
 
 from benchmarks.serving_load import PERCENTILES, QUICK_CONCURRENCY
+from loopback.processes import inherited_pythonpath
 from tests.serving.conftest import World
 from tests.serving.harness import ONE_WORKER, server_env
 
 
 def test_quick_run_reports_every_server_and_level(world: World, tmp_path: Path) -> None:
     output = tmp_path / "serving.json"
-    # One worker per server: the report's form does not depend on how many.
+    # One worker per server: the report's form does not depend on how many. The benchmark and
+    # the servers it starts run from the sources beside this test.
     env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
+    env["PYTHONPATH"] = inherited_pythonpath()
     command = [sys.executable, "-m", "benchmarks.serving_load", "--quick", "--workers", "1"]
     command += ["--output", str(output)]
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)

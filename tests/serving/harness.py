@@ -1,5 +1,5 @@
-"""What the serving tests share: a small real pipeline output, a real registered model, and a
-real `bentoml serve` process on a free loopback port."""
+"""What the serving tests share: a small real pipeline output, a real registered model, and the
+serve service's artifact running as a real server on a free loopback port."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
 from loopback.ports import free_port
-from loopback.processes import inherited_pythonpath, stop, wait_until
+from loopback.processes import stop, wait_until
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -118,11 +118,15 @@ def workers_option(count: int) -> str:
 ONE_WORKER = {"BENTOML_CONFIG_OPTIONS": workers_option(1)}
 
 
+# The serve service's artifact (the tests' runtime_package_dependencies), as `./pants package`
+# writes it: the servers run it, not the sources beside the tests.
+SERVE_ARTIFACT = Path("services.serve/serve.pex").resolve()
+
+
 def server_env(home: Path, data: Path) -> dict[str, str]:
+    """The environment of a server on the model store `home` and the serving data `data`."""
     return {
         **os.environ,
-        # The server imports the same code the test does (Pants' sandbox puts it on sys.path).
-        "PYTHONPATH": inherited_pythonpath(),
         "BENTOML_HOME": str(home),
         "BENTOML_DO_NOT_TRACK": "true",
         "FLIGHT_DELAY_SERVING_DATA": str(data),
@@ -215,7 +219,9 @@ def third_party_path() -> str:
 
 
 def service_command() -> list[str]:
-    return [sys.executable, "-m", "bentoml", "serve", "serve.service:FlightDelayService"]
+    """The serve artifact's command; `serving()` adds the host and port, passed on to
+    `bentoml serve`."""
+    return [str(SERVE_ARTIFACT / "__main__.py")]
 
 
 def request_flights(features: Path, curated: Path, split: str = "test") -> pd.DataFrame:

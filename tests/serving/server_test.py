@@ -28,6 +28,7 @@ from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.schema import EARLIEST_HOUR, LATEST_HOUR, ORIGINS
 from tests.serving.conftest import World
 from tests.serving.harness import (
+    SERVE_ARTIFACT,
     Server,
     as_request,
     deliver_store,
@@ -64,6 +65,17 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
                 assert pending.result(timeout=60).status_code == 200
         running.wait_ready()
         yield running
+
+
+def test_the_server_runs_the_serve_artifact_not_the_sources_beside_the_tests(
+    server: Server,
+) -> None:
+    # `bentoml serve` runs on the interpreter of the artifact's venv, which holds its code.
+    command = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
+    venv = Path(command[0].decode()).parent.parent
+    services = list(venv.glob("lib/python*/site-packages/serve/service.py"))
+    assert len(services) == 1, f"{venv} holds no serve service: not the artifact's venv"
+    assert services[0].read_bytes() == (SERVE_ARTIFACT / "serve" / "service.py").read_bytes()
 
 
 @pytest.fixture(scope="module")
