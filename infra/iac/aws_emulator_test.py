@@ -47,7 +47,6 @@ from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTI
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
 from loopback.ports import free_port
-from loopback.processes import inherited_pythonpath
 from model_registry.store import open_store
 from serve.smoke import smoke
 from serve.sources import DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
@@ -503,11 +502,19 @@ PIPELINE_OUTPUTS = ("landing", "curated", "features", "online_store")
 PREVIOUS_IMAGE = "flight-delay-previous"
 
 
+# What `./pants run` runs for the workflows' steps, and the Bento builder the main job runs: the
+# artifacts, as `./pants package` writes them (runtime_package_dependencies in BUILD).
+ARTIFACTS = {
+    "//:dvc": Path("dvc.pex").resolve(),
+    "services/serve:publish": Path("services.serve/publish.pex").resolve(),
+    "services/serve:bento": Path("services.serve/bento.pex/__main__.py").resolve(),
+}
+
+
 def workflow_runner(checkout: Path) -> None:
     """`./pants` in `checkout`, for the `./pants run <target> -- <args>` the deploy and
-    andon-cord steps call: infra:terraform (the engine this test runs), //:dvc (the locked DVC,
-    on this interpreter) and services/serve:publish (the code this test imports)."""
-    first_party = inherited_pythonpath()
+    andon-cord steps call: infra:terraform (the engine this test runs), and the DVC and publish
+    artifacts."""
     runner = checkout / "pants"
     runner.write_text(
         "#!/usr/bin/env bash\n"
@@ -517,9 +524,9 @@ def workflow_runner(checkout: Path) -> None:
         "shift 3\n"
         'case "$target" in\n'
         f'  infra:terraform) exec {shlex.join(find_engine().argv)} "$@" ;;\n'
-        f'  //:dvc) exec {shlex.join([sys.executable, "-m", "dvc"])} "$@" ;;\n'
-        f"  services/serve:publish) exec env PYTHONPATH={shlex.quote(first_party)} "
-        f'{shlex.join([sys.executable, "-m", "serve.publish"])} "$@" ;;\n'
+        f'  //:dvc) exec {shlex.quote(str(ARTIFACTS["//:dvc"]))} "$@" ;;\n'
+        f"  services/serve:publish) "
+        f'exec {shlex.quote(str(ARTIFACTS["services/serve:publish"]))} "$@" ;;\n'
         '  *) echo "the rehearsal does not run $target" >&2; exit 2 ;;\n'
         "esac\n"
     )
@@ -663,11 +670,10 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     with pytest.raises(AssertionError, match="is never replaced"):
         run_step(publish, clone, published)
     stats.write_bytes(kept)
-    # The Bento builder (services/serve:bento) in its own process: BentoML keeps one store per
-    # process, and this one's is the first checkout's.
+    # The Bento builder's artifact, as the main job runs it.
     home = clone / "build" / "bentoml"
     builder = subprocess.run(
-        [sys.executable, "-m", "serve.bento"],
+        [str(ARTIFACTS["services/serve:bento"])],
         cwd=clone,
         env=server_env(home, clone / "data"),
         capture_output=True,
@@ -680,7 +686,7 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     archive = tmp_path / "bento.tar"
     exported = subprocess.run(
         [sys.executable, "-m", "bentoml", "export", bento_tag, str(archive)],
-        env=server_env(home, clone / "data"),
+        env={**server_env(home, clone / "data"), "PYTHONPATH": third_party_path()},
         capture_output=True,
         text=True,
     )
