@@ -502,12 +502,12 @@ PIPELINE_OUTPUTS = ("landing", "curated", "features", "online_store")
 PREVIOUS_IMAGE = "flight-delay-previous"
 
 
-# What `./pants run` runs for the workflows' steps, and the Bento builder the main job runs: the
-# artifacts, as `./pants package` writes them (runtime_package_dependencies in BUILD).
+# What `./pants run` runs for the workflows' steps, and the serve artifact, whose `build` the main
+# job runs: the artifacts, as `./pants package` writes them (runtime_package_dependencies in BUILD).
 ARTIFACTS = {
     "//:dvc": Path("dvc.pex").resolve(),
     "services/serve:publish": Path("services.serve/publish.pex").resolve(),
-    "services/serve:bento": Path("services.serve/bento.pex/__main__.py").resolve(),
+    "services/serve:serve": Path("services.serve/serve.pex/__main__.py").resolve(),
 }
 
 
@@ -670,10 +670,10 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     with pytest.raises(AssertionError, match="is never replaced"):
         run_step(publish, clone, published)
     stats.write_bytes(kept)
-    # The Bento builder's artifact, as the main job runs it.
+    # The Bento, built by the serve artifact as the main job runs it.
     home = clone / "build" / "bentoml"
     builder = subprocess.run(
-        [str(ARTIFACTS["services/serve:bento"])],
+        [str(ARTIFACTS["services/serve:serve"]), "build"],
         cwd=clone,
         env=server_env(home, clone / "data"),
         capture_output=True,

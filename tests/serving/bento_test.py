@@ -1,4 +1,4 @@
-"""The Bento, as the Bento builder's artifact builds it (the main job and the DAG run the same
+"""The Bento, as the serve artifact's `build` builds it (the main job and the DAG run the same
 PEX): it packs the service, the libs it imports and the promoted model, and no other code;
 serving the built Bento answers predictions; the generated Dockerfile (the `bentoml containerize`
 path) is there with the pinned requirements, and they pin every package the service's code
@@ -20,19 +20,17 @@ from serve.smoke import EXAMPLE, smoke
 from tests.serving.conftest import World
 from tests.serving.harness import (
     ONE_WORKER,
+    SERVE_ARTIFACT,
     as_request,
     request_flights,
     server_env,
     third_party_path,
 )
 
-# The Bento builder's artifact (runtime_package_dependencies in BUILD).
-BUILDER = Path("services.serve/bento.pex")
-
 
 def test_the_built_bento_serves_predictions(world: World) -> None:
     built = subprocess.run(
-        [str(BUILDER / "__main__.py")],
+        [str(SERVE_ARTIFACT / "__main__.py"), "build"],
         env={**os.environ, "BENTOML_HOME": str(world.home)},
         capture_output=True,
         text=True,
@@ -44,9 +42,9 @@ def test_the_built_bento_serves_predictions(world: World) -> None:
     bento = world.home / "bentos" / name / version
     # The service's code is the artifact's: no test, test helper or other entry point. And
     # the builder copies every first-party package the artifact holds.
-    carried = {p.name for p in BUILDER.iterdir() if p.is_dir() and p.name.isidentifier()}
+    carried = {p.name for p in SERVE_ARTIFACT.iterdir() if p.is_dir() and p.name.isidentifier()}
     assert carried - {"__pex__"} == set(PACKAGES)
-    assert python_files(bento / "src") == python_files(BUILDER, PACKAGES)
+    assert python_files(bento / "src") == python_files(SERVE_ARTIFACT, PACKAGES)
     assert (bento / "src" / "serve" / "service.py").is_file()
     dockerfile = (bento / "env" / "docker" / "Dockerfile").read_text()
     # The image's Python is the one the packages were pinned from (this test's, pants.toml's).

@@ -219,9 +219,9 @@ def third_party_path() -> str:
 
 
 def service_command() -> list[str]:
-    """The serve artifact's command; `serving()` adds the host and port, passed on to
-    `bentoml serve`."""
-    return [str(SERVE_ARTIFACT / "__main__.py")]
+    """The serve artifact's command that runs the server; `serving()` adds the host and port,
+    passed on to `bentoml serve`."""
+    return [str(SERVE_ARTIFACT / "__main__.py"), "serve"]
 
 
 def request_flights(features: Path, curated: Path, split: str = "test") -> pd.DataFrame:

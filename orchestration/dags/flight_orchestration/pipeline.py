@@ -40,9 +40,10 @@ BENTO_TASK = "build_bento"
 # With no promoted model in the store there is nothing to serve yet: the Bento builder exits with
 # this status, and the task is skipped rather than failed.
 NO_PROMOTED_MODEL = 99
-# The Bento builder, packaged beside the serve service's artifact (services/serve:bento).
+# The Bento builder: the serve service's artifact (services/serve:serve), its `build` command.
 BENTO_BUILDER = StageCommand(
-    PurePosixPath("services.serve/bento.pex"), ("--no-model-status", str(NO_PROMOTED_MODEL))
+    PurePosixPath("services.serve/serve.pex"),
+    ("build", "--no-model-status", str(NO_PROMOTED_MODEL)),
 )
 
 

@@ -92,15 +92,16 @@ def build(version_label: str | None = None) -> str:
         bentofile = context / "bentofile.yaml"
         bentofile.write_text(yaml.safe_dump(bento_options(), sort_keys=False))
         # BentoML looks uv up on every build and pip-installs it from PyPI when it is missing;
-        # this artifact carries it (services/serve/BUILD), though this bentofile never locks.
+        # the serve artifact carries it (services/serve/serve/BUILD), though this bentofile never
+        # locks.
         bento = bentoml.bentos.build_bentofile(
             str(bentofile), build_ctx=str(context), version=version_label
         )
     return str(bento.tag)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="serve-bento", description=__doc__)
+def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--version", help="the Bento's version (default: generated)")
     parser.add_argument(
         "--no-model-status",
@@ -114,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tag = build(args.version)
     except NoPromotedModel as error:
-        print(f"serve-bento: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return int(args.no_model_status)
     except PinnedModelError as error:
-        print(f"serve-bento: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(tag)
     return 0

@@ -1,16 +1,12 @@
 """Which model the service serves: the newest promoted one, or the one $FLIGHT_DELAY_MODEL pins,
 which must be a version of flight-delay in the store."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopback.processes import inherited_pythonpath
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     CANDIDATE,
@@ -23,7 +19,6 @@ from model_registry.store import (
     register,
 )
 from model_registry.testing import sklearn_predictor
-from serve import cli
 from serve.settings import (
     MODEL_ENV,
     MODEL_TAG,
@@ -86,22 +81,3 @@ def test_any_pin_that_is_no_model_tag_is_named(pin: str) -> None:
 @given(st.from_regex(MODEL_TAG, fullmatch=True))
 def test_a_model_tag_names_its_version(tag: str) -> None:
     assert tag_version(tag) == tag.split(":", 1)[1]
-
-
-def test_the_server_names_a_bad_pin_before_starting(model_store: ModelStore) -> None:
-    # In a process of its own: past the check, the CLI replaces its process with the server.
-    started = subprocess.run(
-        [sys.executable, "-c", f"import sys; from {cli.__name__} import main; sys.exit(main())"],
-        env={
-            **os.environ,
-            MODEL_ENV: "flight-delay:doesnotexist",
-            "PYTHONPATH": inherited_pythonpath(),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert started.returncode == 2, started.stderr
-    assert started.stderr.startswith(
-        "serve: error: FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model"
-    ), started.stderr

@@ -1,0 +1,84 @@
+"""The serve artifact's command line, run as built (a runtime package of these tests): a command
+per job, each failing with a message that names what is wrong, never a traceback. With no
+promoted model, `build`'s exit status is the caller's to choose."""
+
+import os
+import subprocess
+
+import pytest
+
+ARTIFACT = "services.serve/serve.pex/__main__.py"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The artifact on this process's empty BentoML home (conftest.py)."""
+    return subprocess.run(
+        [ARTIFACT, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [((), "no command given"), (("predict",), "unknown command 'predict'")],
+)
+def test_a_missing_or_unknown_command_is_named_with_the_commands_there_are(
+    args: tuple[str, ...], named: str
+) -> None:
+    ran = run(*args)
+    assert ran.returncode == 2, ran.stderr
+    # (Before it, PEX may warn about the test runner's variables.)
+    assert ran.stderr.splitlines()[-1] == f"serve: error: {named}; choose one of: serve, build"
+
+
+def test_help_lists_the_commands() -> None:
+    ran = run("--help")
+    assert ran.returncode == 0, ran.stderr
+    assert "usage: serve {serve,build} [ARGS]" in ran.stdout
+    assert "build the Bento of the promoted model" in ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "no flight-delay model labelled stage=promoted"),
+        (
+            {"FLIGHT_DELAY_MODEL": "flight-delay:doesnotexist"},
+            "FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model",
+        ),
+    ],
+)
+def test_serve_names_a_missing_or_bad_model_before_bentoml_starts(
+    env: dict[str, str], named: str
+) -> None:
+    ran = run("serve", "--port", "0", env=env)
+    assert ran.returncode == 2, ran.stderr
+    assert f"serve serve: error: {named}" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [((), 1), (("--no-model-status", "0"), 0), (("--no-model-status", "99"), 99)],
+)
+def test_with_no_promoted_model_build_builds_nothing_and_exits_with_the_callers_status(
+    args: tuple[str, ...], status: int
+) -> None:
+    built = run("build", *args)
+    assert built.returncode == status, built.stderr
+    assert built.stdout == ""
+    assert "serve build: no flight-delay model labelled stage=promoted" in built.stderr
+
+
+def test_build_with_a_pinned_model_that_is_not_in_the_store_is_an_error_not_a_traceback() -> None:
+    built = run("build", env={"FLIGHT_DELAY_MODEL": "flight-delay:doesnotexist"})
+    assert built.returncode == 2, built.stderr
+    assert built.stdout == ""
+    assert (
+        "serve build: error: FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model"
+        in built.stderr
+    )
+    assert "Traceback" not in built.stderr
