@@ -502,18 +502,18 @@ PIPELINE_OUTPUTS = ("landing", "curated", "features", "online_store")
 PREVIOUS_IMAGE = "flight-delay-previous"
 
 
-# What `./pants run` runs for the workflows' steps, and the serve artifact, whose `build` the main
-# job runs: the artifacts, as `./pants package` writes them (runtime_package_dependencies in BUILD).
+# What `./pants run` runs for the workflows' steps (DVC; the serve artifact's `publish`) and the
+# serve artifact, whose `build` the main job runs: the artifacts, as `./pants package` writes
+# them (runtime_package_dependencies in BUILD).
 ARTIFACTS = {
     "//:dvc": Path("dvc.pex").resolve(),
-    "services/serve:publish": Path("services.serve/publish.pex").resolve(),
     "services/serve:serve": Path("services.serve/serve.pex/__main__.py").resolve(),
 }
 
 
 def workflow_runner(checkout: Path) -> None:
     """`./pants` in `checkout`, for the `./pants run <target> -- <args>` the deploy and
-    andon-cord steps call: infra:terraform (the engine this test runs), and the DVC and publish
+    andon-cord steps call: infra:terraform (the engine this test runs), and the DVC and serve
     artifacts."""
     runner = checkout / "pants"
     runner.write_text(
@@ -525,8 +525,8 @@ def workflow_runner(checkout: Path) -> None:
         'case "$target" in\n'
         f'  infra:terraform) exec {shlex.join(find_engine().argv)} "$@" ;;\n'
         f'  //:dvc) exec {shlex.quote(str(ARTIFACTS["//:dvc"]))} "$@" ;;\n'
-        f"  services/serve:publish) "
-        f'exec {shlex.quote(str(ARTIFACTS["services/serve:publish"]))} "$@" ;;\n'
+        f"  services/serve:serve) "
+        f'exec {shlex.quote(str(ARTIFACTS["services/serve:serve"]))} "$@" ;;\n'
         '  *) echo "the rehearsal does not run $target" >&2; exit 2 ;;\n'
         "esac\n"
     )

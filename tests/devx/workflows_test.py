@@ -305,7 +305,7 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "./pants run //:main",  # dvc repro, the gate, the Bento
         'aws s3 sync build/bentoml/models "$MODELS"',
         "registry.json",
-        'services/serve:publish -- --model "$MODEL" --to "$SERVING"',  # what the tasks read
+        'services/serve:serve -- publish --model "$MODEL" --to "$SERVING"',  # what the tasks read
         'containerize "$bento"',
         "docker push",
         "aws ecr describe-images",  # the digest the service will run

@@ -2,6 +2,7 @@
 
 serve [ARGS]   run the HTTP server (`bentoml serve`), passing ARGS on (--host, --port, ...)
 build [ARGS]   build the Bento of the promoted model and print its tag (`build --help`)
+publish ARGS   publish a model's serving data where its serve tasks read it (`publish --help`)
 """
 
 from __future__ import annotations
@@ -31,13 +32,23 @@ def run_server(args: list[str]) -> int:
 
 
 def build_bento(args: list[str]) -> int:
-    # Imported here: the server need not load the builder.
+    # Imported here and in the next: the server need not load the builder or the publisher.
     from serve import bento
 
     return bento.main(args, prog=f"{PROG} build")
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"serve": run_server, "build": build_bento}
+def publish_serving_data(args: list[str]) -> int:
+    from serve import publish
+
+    return publish.main(args, prog=f"{PROG} publish")
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "serve": run_server,
+    "build": build_bento,
+    "publish": publish_serving_data,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,11 +1,19 @@
-"""The serve artifact's command line, run as built (a runtime package of these tests): a command
-per job, each failing with a message that names what is wrong, never a traceback. With no
-promoted model, `build`'s exit status is the caller's to choose."""
+"""The serve artifact's command line, run as built (a runtime package of these tests), and its
+choice of command in this process for any first argument: a command per job, each failing with a
+message that names what is wrong, never a traceback. With no promoted model, `build`'s exit
+status is the caller's to choose."""
 
+import contextlib
+import io
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from serve.cli import COMMANDS, main
 
 ARTIFACT = "services.serve/serve.pex/__main__.py"
 
@@ -31,13 +39,27 @@ def test_a_missing_or_unknown_command_is_named_with_the_commands_there_are(
     ran = run(*args)
     assert ran.returncode == 2, ran.stderr
     # (Before it, PEX may warn about the test runner's variables.)
-    assert ran.stderr.splitlines()[-1] == f"serve: error: {named}; choose one of: serve, build"
+    assert (
+        ran.stderr.splitlines()[-1]
+        == f"serve: error: {named}; choose one of: serve, build, publish"
+    )
+
+
+@given(st.text().filter(lambda word: word not in {*COMMANDS, "-h", "--help"}))
+def test_any_other_first_argument_is_refused_by_name_and_runs_nothing(word: str) -> None:
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main([word, "--port", "3000"])
+    assert status == 2
+    assert stderr.getvalue() == (
+        f"serve: error: unknown command {word!r}; choose one of: serve, build, publish\n"
+    )
 
 
 def test_help_lists_the_commands() -> None:
     ran = run("--help")
     assert ran.returncode == 0, ran.stderr
-    assert "usage: serve {serve,build} [ARGS]" in ran.stdout
+    assert "usage: serve {serve,build,publish} [ARGS]" in ran.stdout
     assert "build the Bento of the promoted model" in ran.stdout
 
 
@@ -82,3 +104,11 @@ def test_build_with_a_pinned_model_that_is_not_in_the_store_is_an_error_not_a_tr
         in built.stderr
     )
     assert "Traceback" not in built.stderr
+
+
+def test_publish_names_a_model_tag_of_another_model_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "serving" / "{model_version}"
+    ran = run("publish", "--model", "iris:1", "--to", str(target), "--data", str(tmp_path))
+    assert ran.returncode == 1, ran.stderr
+    assert "serve publish: error: --model 'iris:1': expected flight-delay:<version>" in ran.stderr
+    assert not (tmp_path / "serving").exists()

@@ -3,7 +3,7 @@ training statistics (serve.sources.FILES, from a directory in the pipeline's lay
 serving-data location, with `{model_version}` replaced by that model's version. The deploy job
 runs it before the rollout:
 
-  ./pants run services/serve:publish -- --model flight-delay:<version> --to "$SERVING" [--data data]
+  ./pants run services/serve:serve -- publish --model flight-delay:<version> --to "$SERVING"
 
 Every file is checked before anything is written. A version's data never changes under the tasks
 that read it: a file already published for the version is left as it is when it is the same and
@@ -100,8 +100,8 @@ def _write(source: Path, where: str, name: PurePosixPath) -> None:
         raise PublishError(f"cannot write {target}: {error}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="publish", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "publish") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help=f"the model's tag, {MODEL_NAME}:<version>")
     parser.add_argument(
         "--to", required=True, help="the serving-data location; {model_version} is replaced"
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         where = for_model(args.to, model_version(args.model))
         publish(args.data, where, log=print)
     except (PublishError, ServingDataError) as error:
-        print(f"publish: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     return 0
 
