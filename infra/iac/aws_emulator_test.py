@@ -33,7 +33,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -685,8 +684,9 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     # keeps a Bento's models apart, in the model store of the BENTOML_HOME that built it.
     archive = tmp_path / "bento.tar"
     exported = subprocess.run(
-        [sys.executable, "-m", "bentoml", "export", bento_tag, str(archive)],
-        env={**server_env(home, clone / "data"), "PYTHONPATH": third_party_path()},
+        [str(ARTIFACTS["services/serve:serve"]), "export", bento_tag, str(archive)],
+        # The bentoml CLI from the serve artifact, as the deploy job runs `containerize`.
+        env={**server_env(home, clone / "data"), "PEX_SCRIPT": "bentoml"},
         capture_output=True,
         text=True,
     )
