@@ -28,7 +28,6 @@ import random
 import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +41,7 @@ from zoneinfo import ZoneInfo
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
 from benchmarks.report import save, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
-from loopback.ports import free_port
-from loopback.processes import inherited_pythonpath, stop, wait_until
+from loopback.processes import answers_200, inherited_pythonpath, start_server, stop
 from serve.schema import Flight
 from serve.sources import fetch, location, wait_seconds
 
@@ -219,42 +217,24 @@ def load_levels(
 @contextmanager
 def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]:
     """Run `command` with --host/--port on a free loopback port until /readyz answers 200."""
-    port = free_port()
     env = {
         **os.environ,
         # The servers import this checkout's code, as this process does.
         "PYTHONPATH": inherited_pythonpath(),
         "BENTOML_DO_NOT_TRACK": "true",
     }
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process, port = start_server(
+        lambda port: [*command, "--host", "127.0.0.1", "--port", str(port)],
+        started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/readyz"),
+        what=f"{' '.join(command)} answering /readyz",
+        log=log,
+        timeout=timeout,
+        env=env,
+    )
     try:
-        wait_until(
-            lambda: _ready(port),
-            what=f"{' '.join(command)} answering /readyz",
-            timeout=timeout,
-            interval=0.5,
-            process=process,
-            log=log,
-        )
         yield port
     finally:
         stop(process)
-
-
-def _ready(port: int) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-            return int(response.status) == 200
-    except OSError:
-        return False
 
 
 def bare_command(workers: int) -> list[str]:

@@ -25,8 +25,7 @@ from feature.materialize import materialize
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from ingest.cli import main as ingest_main
-from loopback.ports import free_port
-from loopback.processes import stop, wait_until
+from loopback.processes import children, start_server, stop, wait_until
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
@@ -168,8 +167,7 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The pids of the server's workers: `bentoml serve` runs each as a child process."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return sorted(int(pid) for pid in children.read_text().split())
+        return children(self.process.pid)
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Until every worker is ready. /readyz is answered by whichever worker takes the
@@ -190,18 +188,20 @@ def serving(
     command: Sequence[str], env: dict[str, str], log: Path, cwd: Path, workers: int = 2
 ) -> Iterator[Server]:
     """Run `command` + host and port as a server with `workers` workers (added to the BentoML
-    options `env` holds); always stop it."""
+    options `env` holds), started again if a port it binds was taken (start_server); always
+    stop it."""
     options = [env.get("BENTOML_CONFIG_OPTIONS", ""), workers_option(workers)]
-    port = free_port()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env={**env, "BENTOML_CONFIG_OPTIONS": " ".join(filter(None, options))},
-            cwd=cwd,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, port = start_server(
+        lambda port: [*command, "--host", "127.0.0.1", "--port", str(port)],
+        # BentoML binds its sockets before it starts the first worker.
+        started=lambda process, _: bool(children(process.pid)),
+        what=" ".join(command),
+        log=log,
+        timeout=120,
+        env={**env, "BENTOML_CONFIG_OPTIONS": " ".join(filter(None, options))},
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
         yield Server(process, f"http://127.0.0.1:{port}", log, workers)
     finally:

@@ -1,21 +1,28 @@
-"""A process started next to this one (a server on loopback, a second CLI run): waiting until it
-is ready, and stopping it. The one polling loop that serve's smoke test, the benchmarks and the
-tests share, so that each failure says the same things: what was awaited, what was last seen,
-and the tail of the process's log."""
+"""A process started next to this one (a server on loopback, a second CLI run): starting a
+server on a free port, waiting until it is ready, and stopping it. The one polling loop that
+serve's smoke test, the benchmarks and the tests share, so that each failure says the same
+things: what was awaited, what was last seen, and the tail of the process's log."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
+
+from loopback.ports import free_port
 
 T = TypeVar("T")
 
 LOG_TAIL_CHARS = 4000
+
+# What a process's log says when a port it binds is taken (Python's OSError, ZeroMQ's ZMQError).
+PORT_TAKEN = "Address already in use"
 
 
 class NeverReady(RuntimeError):
@@ -56,6 +63,81 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise NeverReady(f"{what}: not after {timeout:g} s (last seen: {last!r})" + _tail(log))
         time.sleep(interval)
+
+
+def start_server(
+    command_at: Callable[[int], Sequence[str]],
+    *,
+    started: Callable[[subprocess.Popen[bytes], int], bool],
+    what: str,
+    log: Path,
+    timeout: float,
+    attempts: int = 3,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    start_new_session: bool = False,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Run `command_at(port)` on a free loopback port, its output in `log`, until `started`
+    is true (a server's sockets bound, or its page ready); return it and the port.
+
+    A port picked free can be taken before the server binds it: free_port's, and those a
+    server picks for itself (BentoML's process manager binds two more), by any process's
+    outgoing connection or another server. A process that exits saying so is started again on
+    a new port, at most `attempts` times in all; its log is kept beside `log` (`.1`, `.2`).
+    NeverReady, as wait_until raises it, when the process exits for any other reason or
+    `started` is not true within `timeout` seconds; the process is stopped then."""
+    attempt = 1
+    while True:
+        port = free_port()
+        with open(log, "wb") as output:
+            process = subprocess.Popen(
+                list(command_at(port)),
+                env=None if env is None else dict(env),
+                cwd=cwd,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=start_new_session,
+            )
+        try:
+            wait_until(
+                functools.partial(started, process, port),
+                what=f"{what} started",
+                timeout=timeout,
+                process=process,
+                log=log,
+            )
+        except NeverReady:
+            port_taken = PORT_TAKEN in log.read_text(errors="replace")
+            if process.poll() is not None and port_taken and attempt < attempts:
+                log.rename(log.with_name(f"{log.name}.{attempt}"))
+                attempt += 1
+                continue
+            stop(process)
+            raise
+        except BaseException:
+            stop(process)
+            raise
+        return process, port
+
+
+def answers_200(url: str, timeout: float = 5) -> bool:
+    """Whether a GET of `url` answers 200 now; false while nothing listens, or on any other
+    status (urllib raises those, as it does a refused connection: both are OSErrors)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status) == 200
+    except OSError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The pids of the processes `pid` has started and not yet reaped (a server's workers),
+    lowest first; none once it has exited."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return sorted(int(child) for child in listed.split())
 
 
 def inherited_pythonpath() -> str:

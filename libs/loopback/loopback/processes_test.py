@@ -1,6 +1,10 @@
+import http.server
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,8 +14,12 @@ from hypothesis import strategies as st
 
 from loopback.processes import (
     LOG_TAIL_CHARS,
+    PORT_TAKEN,
     NeverReady,
+    answers_200,
+    children,
     inherited_pythonpath,
+    start_server,
     stop,
     wait_until,
 )
@@ -130,3 +138,132 @@ def test_a_child_in_another_directory_imports_what_this_process_imports(tmp_path
     assert imported.returncode == 0, imported.stderr
     alone = subprocess.run(command, cwd=tmp_path, env={"PATH": ""}, capture_output=True)
     assert alone.returncode != 0
+
+
+# A server for start_server's tests: it fails its first `taken` starts as a server does whose
+# port was taken, then listens on its port; every start is counted in the file `starts`.
+FLAKY_SERVER = """
+import pathlib, socket, sys, time
+port, starts, taken = int(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3])
+message = sys.argv[4]
+with starts.open("a") as counted:
+    counted.write(f"{port}\\n")
+if len(starts.read_text().split()) <= taken:
+    print(message, flush=True)
+    raise SystemExit(1)
+listening = socket.create_server(("127.0.0.1", port))
+print("listening", flush=True)
+time.sleep(600)
+"""
+
+
+def listens(_process: subprocess.Popen[bytes], port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError:
+        return False
+    return True
+
+
+def flaky(
+    tmp_path: Path, taken: int, message: str = f"OSError: [Errno 98] {PORT_TAKEN}"
+) -> tuple[subprocess.Popen[bytes], int, list[int]]:
+    """start_server on FLAKY_SERVER: the process, its port, and the port of each start."""
+    starts = tmp_path / "starts"
+    process, port = start_server(
+        lambda port: [
+            sys.executable,
+            "-c",
+            FLAKY_SERVER,
+            str(port),
+            str(starts),
+            str(taken),
+            message,
+        ],
+        started=listens,
+        what="the flaky server",
+        log=tmp_path / "server.log",
+        timeout=60,
+    )
+    return process, port, [int(p) for p in starts.read_text().split()]
+
+
+@pytest.mark.parametrize("taken", [0, 1, 2])
+def test_a_server_whose_port_was_taken_is_started_again_on_another(
+    tmp_path: Path, taken: int
+) -> None:
+    process, port, ports = flaky(tmp_path, taken)
+    try:
+        assert process.poll() is None
+        assert len(ports) == taken + 1 and ports[-1] == port
+        assert listens(process, port)
+        assert (tmp_path / "server.log").read_text() == "listening\n"
+        # Each failed start's log is kept, numbered.
+        for attempt in range(1, taken + 1):
+            assert PORT_TAKEN in (tmp_path / f"server.log.{attempt}").read_text()
+        assert not (tmp_path / f"server.log.{taken + 1}").exists()
+    finally:
+        stop(process)
+
+
+def test_after_three_taken_ports_the_last_exit_is_named_with_its_log(tmp_path: Path) -> None:
+    with pytest.raises(NeverReady) as raised:
+        flaky(tmp_path, taken=5)
+    message = str(raised.value)
+    assert message.startswith("the flaky server started: the process exited with 1")
+    assert message.endswith(f"{PORT_TAKEN}\n")
+    assert len((tmp_path / "starts").read_text().split()) == 3
+
+
+def test_a_server_that_fails_for_another_reason_is_not_started_again(tmp_path: Path) -> None:
+    with pytest.raises(NeverReady) as raised:
+        flaky(tmp_path, taken=1, message="no model is promoted")
+    assert str(raised.value).endswith("no model is promoted\n")
+    assert len((tmp_path / "starts").read_text().split()) == 1
+    assert not (tmp_path / "server.log.1").exists()
+
+
+def test_a_server_never_started_in_time_is_stopped_and_named(tmp_path: Path) -> None:
+    before = children(os.getpid())
+    with pytest.raises(NeverReady, match="the sleeper started: not after 0.5 s"):
+        start_server(
+            lambda port: [sys.executable, "-c", "import time; time.sleep(600)"],
+            started=lambda process, port: False,
+            what="the sleeper",
+            log=tmp_path / "sleeper.log",
+            timeout=0.5,
+        )
+    assert children(os.getpid()) == before
+
+
+def test_children_are_the_processes_started_and_not_yet_reaped() -> None:
+    before = children(os.getpid())
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        assert children(os.getpid()) == sorted([*before, process.pid])
+    finally:
+        stop(process)
+    assert children(os.getpid()) == before
+    assert children(process.pid) == []
+
+
+def test_answers_200_only_while_a_page_answers_200() -> None:
+    class Statuses(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # (the stdlib's name)
+            self.send_response(int(self.path.strip("/")))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Statuses)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert answers_200(f"{url}/200")
+        assert not any(answers_200(f"{url}/{status}") for status in (201, 404, 500, 503))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not answers_200(f"{url}/200")

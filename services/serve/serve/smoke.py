@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from loopback.ports import free_port
-from loopback.processes import NeverReady, stop, wait_until
+from loopback.processes import NeverReady, answers_200, start_server, stop
 from serve.settings import use_model_store
 
 BENTO = "flight_delay_service:latest"
@@ -44,31 +44,32 @@ def smoke(
     timeout: float = 120,
     flights: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Serve `bento`, predict `flights` (default: EXAMPLE), return the response body."""
-    port = free_port()
-    command = [sys.executable, "-m", "bentoml", "serve", bento]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=dict(env if env is not None else os.environ))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200,
-            what=f"{bento} answering /readyz",
-            timeout=timeout,
-            interval=0.5,
-            process=process,
-            retry_on=(httpx.TransportError,),
-        )
-        body = {"flights": flights or [EXAMPLE]}
-        response = httpx.post(f"{url}/predict", json=body, timeout=60)
-        if response.status_code != 200:
-            raise SmokeError(f"/predict answered {response.status_code}: {response.text}")
-        answer: dict[str, Any] = response.json()
-        return answer
-    except NeverReady as error:
-        raise SmokeError(str(error)) from None
-    finally:
-        stop(process)
+    """Serve `bento`, predict `flights` (default: EXAMPLE), return the response body. The
+    server's output is in a temporary log, whose end a failure to start includes."""
+    with tempfile.TemporaryDirectory(prefix="serve-smoke-") as logs:
+        try:
+            process, port = start_server(
+                lambda port: [*SERVE, bento, "--host", "127.0.0.1", "--port", str(port)],
+                started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/readyz"),
+                what=f"{bento} answering /readyz",
+                log=Path(logs) / "server.log",
+                timeout=timeout,
+                env=dict(env if env is not None else os.environ),
+            )
+        except NeverReady as error:
+            raise SmokeError(str(error)) from None
+        try:
+            body = {"flights": flights or [EXAMPLE]}
+            response = httpx.post(f"http://127.0.0.1:{port}/predict", json=body, timeout=60)
+        finally:
+            stop(process)
+    if response.status_code != 200:
+        raise SmokeError(f"/predict answered {response.status_code}: {response.text}")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+SERVE = [sys.executable, "-m", "bentoml", "serve"]
 
 
 def main(argv: list[str] | None = None) -> int:
