@@ -10,15 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from loopback.ports import free_port
-from loopback.processes import stop, wait_until
+from loopback.processes import start_server, stop
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
 
 BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
@@ -28,37 +26,33 @@ TARGET = "libs/storage::"
 
 
 def accepts_connections(port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
 def remote_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start the repo's BuildGrid configuration on a free loopback port; stop it afterwards."""
     workdir = tmp_path_factory.mktemp("buildgrid")
-    port = free_port()
     text = CONFIG.read_text()
     assert '"127.0.0.1:50051"' in text
-    config = workdir / "buildgrid.yml"
-    config.write_text(text.replace('"127.0.0.1:50051"', f'"127.0.0.1:{port}"'))
-    log = workdir / "buildgrid.log"
-    with open(log, "w") as output:
-        server = subprocess.Popen(
-            [sys.executable, str(BUILDGRID_PEX), "server", "start", str(config)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+
+    def command_at(port: int) -> list[str]:
+        config = workdir / "buildgrid.yml"
+        config.write_text(text.replace('"127.0.0.1:50051"', f'"127.0.0.1:{port}"'))
+        return [sys.executable, str(BUILDGRID_PEX), "server", "start", str(config)]
+
+    server, port = start_server(
+        command_at,
+        started=lambda _, port: accepts_connections(port),
+        what="BuildGrid",
+        log=workdir / "buildgrid.log",
+        timeout=120,
+    )
     try:
-        wait_until(
-            lambda: accepts_connections(port),
-            what=f"BuildGrid listening on {port}",
-            timeout=120,
-            interval=0.5,
-            process=server,
-            log=log,
-            retry_on=(OSError,),
-        )
         yield f"grpc://127.0.0.1:{port}"
     finally:
         stop(server)

@@ -8,7 +8,6 @@ traffic like the train split and fires on traffic from later days."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from loopback.ports import free_port
-from loopback.processes import stop, wait_until
+from loopback.processes import answers_200, start_server, stop, wait_until
 from model_registry.store import open_store
 from tests.monitoring.support import (
     ALERTS,
@@ -113,34 +111,22 @@ def scrape_config(workdir: Path, target: str) -> Path:
 def prometheus(config: Path, workdir: Path) -> Iterator[Prometheus]:
     """A real Prometheus on a free loopback port with its storage in `workdir`; always stopped
     (terminate, then kill)."""
-    port = free_port()
-    log = workdir / "prometheus.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [
-                tool("prometheus"),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            cwd=workdir,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, port = start_server(
+        lambda port: [
+            tool("prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/-/ready"),
+        what="Prometheus",
+        log=workdir / "prometheus.log",
+        timeout=60,
+        cwd=workdir,
+        start_new_session=True,
+    )
     try:
-        running = Prometheus(f"http://127.0.0.1:{port}", log)
-
-        wait_until(
-            lambda: httpx.get(f"{running.url}/-/ready", timeout=5).status_code == 200,
-            what="Prometheus to be ready",
-            timeout=60,
-            interval=0.5,
-            process=process,
-            log=log,
-            retry_on=(httpx.HTTPError,),
-        )
-        yield running
+        yield Prometheus(f"http://127.0.0.1:{port}", workdir / "prometheus.log")
     finally:
         stop(process, timeout=20)
 

@@ -21,8 +21,9 @@ T = TypeVar("T")
 
 LOG_TAIL_CHARS = 4000
 
-# What a process's log says when a port it binds is taken (Python's OSError, ZeroMQ's ZMQError).
-PORT_TAKEN = "Address already in use"
+# What a process's log says when a port it binds is taken, in any case (Python's OSError and
+# ZeroMQ's ZMQError capitalise it, Go's net package does not).
+PORT_TAKEN = "address already in use"
 
 
 class NeverReady(RuntimeError):
@@ -107,7 +108,7 @@ def start_server(
                 log=log,
             )
         except NeverReady:
-            port_taken = PORT_TAKEN in log.read_text(errors="replace")
+            port_taken = PORT_TAKEN in log.read_text(errors="replace").lower()
             if process.poll() is not None and port_taken and attempt < attempts:
                 log.rename(log.with_name(f"{log.name}.{attempt}"))
                 attempt += 1
