@@ -226,7 +226,7 @@ def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]
     process, port = start_server(
         lambda port: [*command, "--host", "127.0.0.1", "--port", str(port)],
         started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/readyz"),
-        what=f"{' '.join(command)} answering /readyz",
+        what=" ".join(command),
         log=log,
         timeout=timeout,
         env=env,

@@ -34,6 +34,9 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
+SERVE = [sys.executable, "-m", "bentoml", "serve"]
+
+
 class SmokeError(RuntimeError):
     pass
 
@@ -51,7 +54,7 @@ def smoke(
             process, port = start_server(
                 lambda port: [*SERVE, bento, "--host", "127.0.0.1", "--port", str(port)],
                 started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/readyz"),
-                what=f"{bento} answering /readyz",
+                what=bento,
                 log=Path(logs) / "server.log",
                 timeout=timeout,
                 env=dict(env if env is not None else os.environ),
@@ -67,9 +70,6 @@ def smoke(
         raise SmokeError(f"/predict answered {response.status_code}: {response.text}")
     answer: dict[str, Any] = response.json()
     return answer
-
-
-SERVE = [sys.executable, "-m", "bentoml", "serve"]
 
 
 def main(argv: list[str] | None = None) -> int:
