@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from loopback.ports import accepts_connections
 from loopback.processes import start_server, stop
 from tests.build.repo_copy import SANDBOX_ROOT, PantsRun, RepoCopy
 
@@ -23,14 +23,6 @@ BUILDGRID_PEX = SANDBOX_ROOT / "tools" / "buildgrid.pex"
 CONFIG = SANDBOX_ROOT / "tools" / "remote_cache" / "buildgrid.yml"
 # A small target with real work to cache: building its requirement PEXes and running pytest.
 TARGET = "libs/storage::"
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 import http.server
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loopback.ports import accepts_connections
 from loopback.processes import (
     LOG_TAIL_CHARS,
     PORT_TAKEN,
@@ -158,11 +158,7 @@ time.sleep(600)
 
 
 def listens(_process: subprocess.Popen[bytes], port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
-    except OSError:
-        return False
-    return True
+    return accepts_connections(port)
 
 
 def flaky(
