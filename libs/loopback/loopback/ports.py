@@ -1,5 +1,5 @@
-"""A free TCP port on loopback, for a server started next (BentoML, torchrun's rendezvous,
-Prometheus in the tests)."""
+"""A free TCP port on loopback, for a server started next (through `start_server`, which starts
+it again when the port was taken meanwhile), and whether something listens on one."""
 
 from __future__ import annotations
 

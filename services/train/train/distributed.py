@@ -18,7 +18,6 @@ import torch
 import torch.distributed as dist
 from torch.distributed import run as torchrun
 
-from loopback.ports import free_port
 from train.device import select_device
 
 
@@ -104,10 +103,13 @@ def launch_local(
     master_addr: str | None = None,
 ) -> None:
     """Run `python -m <module> <args>` in `nproc` processes per node through torchrun and wait;
-    raises if any worker fails. A single node rendezvouses on loopback at a free port."""
+    raises if any worker fails. A single node rendezvouses on loopback, through a store that binds
+    a port of the system's choosing and tells the workers which: a port picked beforehand could be
+    taken before torchrun binds it."""
     if nnodes == 1:
-        master_addr = "127.0.0.1"
-    port = free_port() if nnodes == 1 else 29500
+        rendezvous = ["--standalone", "--local-addr=127.0.0.1"]
+    else:
+        rendezvous = [f"--master-addr={master_addr}", "--master-port=29500"]
     saved = dict(os.environ)
     # The workers are new interpreters and inherit this environment: they need this one's
     # import path (a PEX or a test runner puts first-party code on sys.path, not in
@@ -127,8 +129,7 @@ def launch_local(
                         f"--nproc_per_node={nproc}",
                         f"--nnodes={nnodes}",
                         f"--node_rank={node_rank}",
-                        f"--master_addr={master_addr}",
-                        f"--master_port={port}",
+                        *rendezvous,
                         "--module",
                         module,
                         *args,
