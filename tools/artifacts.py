@@ -11,6 +11,10 @@ file that differs from the checkout's, or carries a distribution that
 `python3 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
 dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pants package`).
 
+`./pants run //:dvc -- status --json | python3 tools/artifacts.py locked` fails when dvc.lock
+does not record the artifacts in dist/ as they are: a service's code committed without the lock
+its pipeline run wrote (.ci/run runs it after `./pants package ::`).
+
 Standard library only: it runs before any PEX, with the python3 on PATH.
 """
 
@@ -183,12 +187,36 @@ def place(repo: Path, built: Path) -> list[Artifact]:
     return artifacts
 
 
+def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
+    """What `dvc status --json` (`status`) says dvc.lock records wrongly about the artifacts
+    dvc.yaml runs: one line per artifact, naming the stages that depend on it. DVC reports a
+    dependency "modified" when its hash differs from the lock's, "new" when the lock has none."""
+    artifacts = [str(artifact.path) for artifact in artifacts_in((repo / "dvc.yaml").read_text())]
+    changes: dict[str, dict[str, list[str]]] = {}
+    for stage, entries in status.items():
+        for entry in entries:
+            if not isinstance(entry, dict):  # "always changed", "changed command"
+                continue
+            for path, change in entry.get("changed deps", {}).items():
+                if path in artifacts:
+                    changes.setdefault(path, {}).setdefault(change, []).append(stage)
+    return [
+        f"dvc.lock does not record {path} as this checkout builds it ({change} for stage"
+        f"{'s' if len(stages) > 1 else ''} {', '.join(stages)}): run the pipeline "
+        "(`./pants run //:main`) and commit the dvc.lock it writes"
+        for path in artifacts
+        for change, stages in changes.get(path, {}).items()
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["check", "place"])
+    parser.add_argument("command", choices=["check", "place", "locked"])
     parser.add_argument("--repo", type=Path, default=REPO)
     parser.add_argument("--built", type=Path, help="place: where a Pants run built them")
     args = parser.parse_args(argv)
+    if args.command == "locked":
+        return report_unlocked(args.repo, sys.stdin.read())
     try:
         if args.command == "place":
             if args.built is None:
@@ -202,6 +230,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(up_to_date(checked))
     return 0
+
+
+def report_unlocked(repo: Path, status_json: str) -> int:
+    try:
+        status = json.loads(status_json)
+    except json.JSONDecodeError as error:
+        status, problem = None, f"not JSON ({error})"
+    else:
+        problem = f"a JSON {type(status).__name__}"
+    if not isinstance(status, dict):
+        print(f"artifacts: expected `dvc status --json` on stdin, got {problem}", file=sys.stderr)
+        return 2
+    problems = unlocked(repo, status)
+    for line in problems:
+        print(f"artifacts: {line}", file=sys.stderr)
+    if not problems:
+        print("artifacts: dvc.lock records every artifact dvc.yaml runs as this checkout builds it")
+    return 1 if problems else 0
 
 
 def up_to_date(checked: list[Artifact]) -> str:

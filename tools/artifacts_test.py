@@ -1,15 +1,29 @@
 """The artifact check and placement on small packed PEXes made here: what is fresh, what is
-missing or stale and the command each message names, and what placing replaces."""
+missing or stale and the command each message names, and what placing replaces; and the lock
+check's reading of `dvc status --json` (tools/dvc_cli_test.py runs it on DVC's own)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from tools.artifacts import ArtifactError, artifacts_in, check_all, main, place
+from tools.artifacts import (
+    ArtifactError,
+    artifacts_in,
+    check_all,
+    main,
+    place,
+    report_unlocked,
+    unlocked,
+)
 from tools.fake_checkout import DVC_YAML
 
 
@@ -74,3 +88,51 @@ def test_place_names_an_artifact_the_run_did_not_build(repo: Path, tmp_path: Pat
         ArtifactError, match="did not build services/ingest:ingest.*PIPELINE_ARTIFACTS"
     ):
         place(repo, tmp_path / "empty")
+
+
+PEX = "dist/services.ingest/ingest.pex"
+
+
+def locked(repo: Path, status: Any, monkeypatch: pytest.MonkeyPatch) -> int:
+    """`artifacts.py locked` with `status` as JSON on stdin."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(status)))
+    return main(["locked", "--repo", str(repo)])
+
+
+def test_the_lock_check_names_each_stale_artifact_and_the_stages_that_run_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = {
+        "land": [
+            "always changed",
+            {"changed deps": {"data/raw": "deleted", PEX: "modified"}},
+            {"changed outs": {"data/landing": "not in cache"}},
+        ],
+        "curate": [{"changed deps": {PEX: "modified"}}],
+    }
+    assert locked(repo, status, monkeypatch) == 1
+    assert capsys.readouterr().err == (
+        f"artifacts: dvc.lock does not record {PEX} as this checkout builds it (modified for "
+        "stages land, curate): run the pipeline (`./pants run //:main`) and commit the dvc.lock "
+        "it writes\n"
+    )
+
+
+def test_the_lock_check_passes_when_only_data_changed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = {"land": [{"changed deps": {"data/raw": "deleted"}}, "changed command"]}
+    assert unlocked(repo, status) == []
+    assert locked(repo, {}, monkeypatch) == 0
+    assert "dvc.lock records every artifact dvc.yaml runs" in capsys.readouterr().out
+
+
+@given(st.text())
+def test_the_lock_check_refuses_anything_but_a_status_object(text: str) -> None:
+    with contextlib.suppress(json.JSONDecodeError):
+        assume(not isinstance(json.loads(text), dict))
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        # The repo is never read: the input is refused first.
+        assert report_unlocked(Path("no-repo"), text) == 2
+    assert stderr.getvalue().startswith("artifacts: expected `dvc status --json` on stdin, got ")

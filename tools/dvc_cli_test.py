@@ -1,14 +1,20 @@
 """The repo's DVC on a small checkout, with the real DVC in this process: a command that runs
 stages checks the artifacts first and does not start DVC when one is stale; other commands go
-straight to DVC; a no-op repro runs no stage."""
+straight to DVC; a no-op repro runs no stage; the lock check reads DVC's status of an artifact
+rebuilt after the last run."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from loopback.processes import inherited_pythonpath
 from tools.dvc_cli import main, stage_running_root
+from tools.fake_checkout import CODE, WHEELS, make_pex
 
 
 @pytest.fixture
@@ -78,3 +84,35 @@ def test_a_stale_artifact_stops_the_repro_before_any_stage(
     # Commands that run nothing are DVC's alone: status reports the stage that never ran.
     assert main(["status"]) == 0
     assert "land" in capfd.readouterr().out
+
+
+def locked(repo: Path) -> subprocess.CompletedProcess[str]:
+    """.ci/run's lock check: the repo's DVC's `status --json` piped to `artifacts.py locked`, each
+    in a process of its own."""
+    env = {**os.environ, "PYTHONPATH": inherited_pythonpath()}
+    status = subprocess.run(
+        [sys.executable, "-m", "tools.dvc_cli", "status", "--json"],
+        cwd=repo, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tools.artifacts", "locked", "--repo", str(repo)],
+        input=status.stdout, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def test_the_lock_check_names_an_artifact_rebuilt_since_the_last_run(dvc_repo: Path) -> None:
+    assert main(["repro"]) == 0
+    assert locked(dvc_repo).returncode == 0
+    # The code changes and its artifact is rebuilt, but the pipeline does not run again.
+    code = {**CODE, "ingest/cli.py": "print('land, changed')\n"}
+    (dvc_repo / "services/ingest/ingest/cli.py").write_text(code["ingest/cli.py"])
+    make_pex(dvc_repo / "dist/services.ingest/ingest.pex", code, WHEELS)
+    stale = locked(dvc_repo)
+    assert stale.returncode == 1
+    assert stale.stderr == (
+        "artifacts: dvc.lock does not record dist/services.ingest/ingest.pex as this checkout "
+        "builds it (modified for stage land): run the pipeline (`./pants run //:main`) and "
+        "commit the dvc.lock it writes\n"
+    )
+    assert main(["repro"]) == 0
+    assert locked(dvc_repo).returncode == 0

@@ -140,7 +140,7 @@ def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan
     workflow = load("main.yml")
     assert triggers(workflow)["push"]["branches"] == ["main"]
     run = commands(workflow)
-    assert "bash .ci/run" in run  # tailor/dvc-deps checks, package ::, lint check test ::
+    assert "bash .ci/run" in run  # BUILD checks, package ::, the dvc.lock check, lint check test ::
     assert "./pants run services/serve:serve -- build" in run
     assert "./pants run //:dvc -- status" in run
     plan = workflow["jobs"]["terraform-plan"]
