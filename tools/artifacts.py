@@ -13,7 +13,8 @@ dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pant
 
 `./pants run //:dvc -- status --json | python3 tools/artifacts.py locked` fails when dvc.lock
 does not record the artifacts in dist/ as they are: a service's code committed without the lock
-its pipeline run wrote (.ci/run runs it after `./pants package ::`).
+its pipeline run wrote (.ci/run runs it after `./pants package ::`, the pull-request workflow
+after packaging what the change reaches).
 
 Standard library only: it runs before any PEX, with the python3 on PATH.
 """
@@ -190,7 +191,9 @@ def place(repo: Path, built: Path) -> list[Artifact]:
 def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
     """What `dvc status --json` (`status`) says dvc.lock records wrongly about the artifacts
     dvc.yaml runs: one line per artifact, naming the stages that depend on it. DVC reports a
-    dependency "modified" when its hash differs from the lock's, "new" when the lock has none."""
+    dependency "modified" when its hash differs from the lock's, "new" when the lock has none.
+    An artifact missing from dist/ ("deleted") is left out: this run did not build it (a pull
+    request packages only what it changed), and a stage's run stops on it (`check`)."""
     artifacts = [str(artifact.path) for artifact in artifacts_in((repo / "dvc.yaml").read_text())]
     changes: dict[str, dict[str, list[str]]] = {}
     for stage, entries in status.items():
@@ -198,7 +201,7 @@ def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
             if not isinstance(entry, dict):  # "always changed", "changed command"
                 continue
             for path, change in entry.get("changed deps", {}).items():
-                if path in artifacts:
+                if path in artifacts and change != "deleted":
                     changes.setdefault(path, {}).setdefault(change, []).append(stage)
     return [
         f"dvc.lock does not record {path} as this checkout builds it ({change} for stage"

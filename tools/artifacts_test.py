@@ -118,10 +118,12 @@ def test_the_lock_check_names_each_stale_artifact_and_the_stages_that_run_it(
     )
 
 
-def test_the_lock_check_passes_when_only_data_changed(
+def test_the_lock_check_passes_when_only_data_changed_or_an_artifact_was_not_built(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = {"land": [{"changed deps": {"data/raw": "deleted"}}, "changed command"]}
+    status = {
+        "land": [{"changed deps": {"data/raw": "deleted", PEX: "deleted"}}, "changed command"]
+    }
     assert unlocked(repo, status) == []
     assert locked(repo, {}, monkeypatch) == 0
     assert "dvc.lock records every artifact dvc.yaml runs" in capsys.readouterr().out

@@ -93,6 +93,9 @@ def test_a_pull_request_runs_lint_check_test_on_what_changed_and_its_dependents(
     assert (
         "./pants --changed-since=origin/main --changed-dependents=transitive lint check test" in run
     )
+    # The lock check, on the artifacts the change rebuilds (as .ci/run on every artifact).
+    assert "./pants --changed-since=origin/main --changed-dependents=transitive package" in run
+    assert "./pants run //:dvc -- status --json | python3 tools/artifacts.py locked" in run
     (checkout,) = (
         step
         for job in workflow["jobs"].values()
