@@ -249,7 +249,7 @@ def report_unlocked(repo: Path, status_json: str) -> int:
     for line in problems:
         print(f"artifacts: {line}", file=sys.stderr)
     if not problems:
-        print("artifacts: dvc.lock records every artifact dvc.yaml runs as this checkout builds it")
+        print("artifacts: dvc.lock records the artifacts in dist/ as this checkout builds them")
     return 1 if problems else 0
 
 
