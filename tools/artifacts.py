@@ -212,6 +212,24 @@ def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
     ]
 
 
+def report_unlocked(repo: Path, status_json: str) -> int:
+    try:
+        status = json.loads(status_json)
+    except json.JSONDecodeError as error:
+        status, problem = None, f"not JSON ({error})"
+    else:
+        problem = f"a JSON {type(status).__name__}"
+    if not isinstance(status, dict):
+        print(f"artifacts: expected `dvc status --json` on stdin, got {problem}", file=sys.stderr)
+        return 2
+    problems = unlocked(repo, status)
+    for line in problems:
+        print(f"artifacts: {line}", file=sys.stderr)
+    if not problems:
+        print("artifacts: dvc.lock records the artifacts in dist/ as this checkout builds them")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["check", "place", "locked"])
@@ -233,24 +251,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(up_to_date(checked))
     return 0
-
-
-def report_unlocked(repo: Path, status_json: str) -> int:
-    try:
-        status = json.loads(status_json)
-    except json.JSONDecodeError as error:
-        status, problem = None, f"not JSON ({error})"
-    else:
-        problem = f"a JSON {type(status).__name__}"
-    if not isinstance(status, dict):
-        print(f"artifacts: expected `dvc status --json` on stdin, got {problem}", file=sys.stderr)
-        return 2
-    problems = unlocked(repo, status)
-    for line in problems:
-        print(f"artifacts: {line}", file=sys.stderr)
-    if not problems:
-        print("artifacts: dvc.lock records the artifacts in dist/ as this checkout builds them")
-    return 1 if problems else 0
 
 
 def up_to_date(checked: list[Artifact]) -> str:
