@@ -218,6 +218,20 @@ def third_party_path() -> str:
     )
 
 
+# Names of the server's own packages and of a library it imports.
+DECOYS = ("serve", "feature_definitions", "pandas")
+
+
+def plant_decoys(directory: Path) -> None:
+    """Packages named DECOYS in `directory`, each failing on import: a server started there
+    that imported code from its working directory, not from its artifact, fails to start."""
+    for name in DECOYS:
+        (directory / name).mkdir()
+        (directory / name / "__init__.py").write_text(
+            f"raise ImportError({f'{name} imported from the working directory {directory}'!r})\n"
+        )
+
+
 def service_command() -> list[str]:
     """The serve artifact's command that runs the server; `serving()` adds the host and port,
     passed on to `bentoml serve`."""

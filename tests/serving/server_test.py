@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -28,12 +29,14 @@ from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.schema import EARLIEST_HOUR, LATEST_HOUR, ORIGINS
 from tests.serving.conftest import World
 from tests.serving.harness import (
+    DECOYS,
     SERVE_ARTIFACT,
     Server,
     as_request,
     deliver_store,
     metric_total,
     params_psi_threshold,
+    plant_decoys,
     request_flights,
     server_env,
     service_command,
@@ -46,6 +49,7 @@ from tests.serving.harness import (
 @pytest.fixture(scope="module")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
+    plant_decoys(workdir)
     env = server_env(world.home, serving_data(workdir, world.features))
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)
@@ -76,6 +80,11 @@ def test_the_server_runs_the_serve_artifact_not_the_sources_beside_the_tests(
     services = list(venv.glob("lib/python*/site-packages/serve/service.py"))
     assert len(services) == 1, f"{venv} holds no serve service: not the artifact's venv"
     assert services[0].read_bytes() == (SERVE_ARTIFACT / "serve" / "service.py").read_bytes()
+    # It was started where packages named as its code and its libraries fail on import (the
+    # fixture's decoys), as a checkout's `services/serve/` would offer it the sources: it
+    # serves, so it imported none of them.
+    started_in = Path(os.readlink(f"/proc/{server.process.pid}/cwd"))
+    assert sorted(p.parent.name for p in started_in.glob("*/__init__.py")) == sorted(DECOYS)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Command line of the serve service, the one artifact every serve job runs.
 
-serve [ARGS]   run the HTTP server (`bentoml serve`), passing ARGS on (--host, --port, ...)
+serve [ARGS]   run the HTTP server (`bentoml serve`) on this artifact's code, passing ARGS on
+               (--host, --port, ...; not --working-dir)
 build [ARGS]   build the Bento of the promoted model and print its tag (`build --help`)
 publish ARGS   publish a model's serving data where its serve tasks read it (`publish --help`)
 """
@@ -10,13 +11,27 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import serve
 from serve.settings import NoPromotedModel, PinnedModelError, promoted_tag, use_model_store
+from serve.sources import DATA_ENV, anchored
 
 PROG = "serve"
+SERVICE = "serve.service:FlightDelayService"
+# Where this artifact's code is (its venv's site-packages).
+CODE_DIR = Path(serve.__file__).parent.parent
+WORKING_DIR = "--working-dir"
 
 
 def run_server(args: list[str]) -> int:
+    if any(arg == WORKING_DIR or arg.startswith(f"{WORKING_DIR}=") for arg in args):
+        print(
+            f"{PROG} serve: error: {WORKING_DIR} is not an option here: the server runs this "
+            f"artifact's code, in {CODE_DIR}",
+            file=sys.stderr,
+        )
+        return 2
     # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
     use_model_store()
     # The service resolves its model when BentoML imports it; a missing or mistyped one is
@@ -26,7 +41,14 @@ def run_server(args: list[str]) -> int:
     except (NoPromotedModel, PinnedModelError) as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
-    command = [sys.executable, "-m", "bentoml", "serve", "serve.service:FlightDelayService", *args]
+    # `bentoml serve` puts its working directory first on the import path and runs its workers
+    # in it, so a `serve/` (or `pandas/`) where the caller stands would be served instead of the
+    # artifact's: pin it to the artifact's code, and keep `python -m` from adding the caller's
+    # directory (PYTHONSAFEPATH, inherited by the workers). The workers then run there, so the
+    # serving data's default (under the caller's checkout) or relative location is made absolute.
+    os.environ[DATA_ENV] = anchored()
+    os.environ["PYTHONSAFEPATH"] = "1"
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE, WORKING_DIR, str(CODE_DIR), *args]
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces this process
 

@@ -82,6 +82,19 @@ def test_serve_names_a_missing_or_bad_model_before_bentoml_starts(
     assert "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize("args", [["--working-dir", "services/serve"], ["--working-dir=."]])
+def test_serve_refuses_a_working_directory_for_the_code_it_runs(args: list[str]) -> None:
+    # BentoML imports the service from its working directory: another would serve other code.
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["serve", "--port", "3000", *args])
+    assert status == 2
+    assert stderr.getvalue().startswith(
+        "serve serve: error: --working-dir is not an option here: the server runs this "
+        "artifact's code"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "status"),
     [((), 1), (("--no-model-status", "0"), 0), (("--no-model-status", "99"), 99)],

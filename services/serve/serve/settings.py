@@ -35,8 +35,9 @@ class PinnedModelError(ValueError):
 
 def use_model_store() -> None:
     """Point BentoML at the repo's model store (model_registry's default home) unless
-    BENTOML_HOME says otherwise, and keep its usage tracking off."""
-    os.environ.setdefault(HOME_ENV, str(store_home()))
+    BENTOML_HOME says otherwise, made absolute (the server's workers run in another directory),
+    and keep its usage tracking off."""
+    os.environ[HOME_ENV] = str(store_home())
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
 
 

@@ -1,6 +1,7 @@
 """Which model the service serves: the newest promoted one, or the one $FLIGHT_DELAY_MODEL pins,
 which must be a version of flight-delay in the store."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     CANDIDATE,
+    DO_NOT_TRACK_ENV,
+    HOME_ENV,
     KIND,
     PROMOTED,
     REGISTERED,
@@ -26,6 +29,7 @@ from serve.settings import (
     PinnedModelError,
     promoted_tag,
     tag_version,
+    use_model_store,
 )
 
 
@@ -81,3 +85,15 @@ def test_any_pin_that_is_no_model_tag_is_named(pin: str) -> None:
 @given(st.from_regex(MODEL_TAG, fullmatch=True))
 def test_a_model_tag_names_its_version(tag: str) -> None:
     assert tag_version(tag) == tag.split(":", 1)[1]
+
+
+def test_a_relative_model_store_is_named_absolutely_for_processes_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server's workers run in the artifact's code directory (serve.cli).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(HOME_ENV, "models")
+    monkeypatch.delenv(DO_NOT_TRACK_ENV, raising=False)
+    use_model_store()
+    assert os.environ[HOME_ENV] == str(tmp_path / "models")
+    assert os.environ[DO_NOT_TRACK_ENV] == "true"

@@ -58,6 +58,9 @@ def smoke(
                 log=Path(logs) / "server.log",
                 timeout=timeout,
                 env=dict(env if env is not None else os.environ),
+                # `bentoml serve` puts its working directory first on the import path: one that
+                # holds only the log, so the Bento serves its own code or fails, never the caller's.
+                cwd=Path(logs),
             )
         except NeverReady as error:
             raise SmokeError(str(error)) from None

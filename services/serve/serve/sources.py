@@ -65,8 +65,22 @@ def location(model_version: str, environ: Mapping[str, str] = os.environ) -> str
     model of version `model_version`."""
     if environ.get(DATA_ENV):
         return for_model(environ[DATA_ENV], model_version)
+    return default_location()
+
+
+def default_location() -> str:
+    """The repo's data/ (nearest pants.toml upwards from the working directory)."""
     cwd = Path.cwd()
     return str((repo_root(cwd) or cwd) / "data")
+
+
+def anchored(environ: Mapping[str, str] = os.environ) -> str:
+    """$FLIGHT_DELAY_SERVING_DATA (else the default) as a process in another working directory
+    must read it: a local path made absolute here, `{model_version}` kept."""
+    where = environ.get(DATA_ENV) or default_location()
+    if is_remote(where):
+        return where
+    return os.path.abspath(where.removeprefix("file://"))
 
 
 def for_model(where: str, model_version: str) -> str:

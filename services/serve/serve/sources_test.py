@@ -3,6 +3,7 @@ with a bounded wait and errors that name what is missing and where."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -13,12 +14,15 @@ from hypothesis import strategies as st
 
 from serve.settings import VERSION
 from serve.sources import (
+    DATA_ENV,
     MODEL_VERSION,
     ONLINE_STORE,
     STATS,
     ServingDataError,
+    anchored,
     fetch,
     for_model,
+    is_remote,
     location,
     wait_seconds,
 )
@@ -74,6 +78,40 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
     for bad in ("soon", "-1", "inf", "nan"):
         with pytest.raises(ServingDataError, match="FLIGHT_DELAY_SERVING_WAIT_SECONDS"):
             wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": bad})
+
+
+def test_anchored_makes_a_local_location_absolute_here_and_keeps_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pants.toml").write_text("")
+    (tmp_path / "services").mkdir()
+    monkeypatch.chdir(tmp_path / "services")
+    assert anchored({}) == str(tmp_path / "data")
+    relative = {"FLIGHT_DELAY_SERVING_DATA": "../data/{model_version}"}
+    assert anchored(relative) == str(tmp_path / "data" / "{model_version}")
+    assert anchored({"FLIGHT_DELAY_SERVING_DATA": "file://store"}) == str(
+        tmp_path / "services/store"
+    )
+    remote = "s3://b/serving/{model_version}"
+    assert anchored({"FLIGHT_DELAY_SERVING_DATA": remote}) == remote
+
+
+@given(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), min_size=1))
+def test_any_location_once_anchored_names_the_same_place_from_any_directory(where: str) -> None:
+    fixed = anchored({DATA_ENV: where})
+    if is_remote(where):
+        assert fixed == where
+        return
+    here = Path.cwd()
+    local = Path(where.removeprefix("file://"))
+    assert Path(fixed).is_absolute()
+    if ".." not in local.parts:
+        assert Path(fixed) == here / local
+    os.chdir("/")
+    try:
+        assert anchored({DATA_ENV: fixed}) == fixed
+    finally:
+        os.chdir(here)
 
 
 def test_an_s3_prefix_is_copied_whole_into_the_cache(
