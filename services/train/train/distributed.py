@@ -113,9 +113,12 @@ def launch_local(
     saved = dict(os.environ)
     # The workers are new interpreters and inherit this environment: they need this one's
     # import path (a PEX or a test runner puts first-party code on sys.path, not in
-    # site-packages), and on one node gloo must use loopback (it binds to whatever interface the
-    # host name resolves to, which a sandbox may lack).
+    # site-packages) and nothing before it (`python -m` would put the working directory first,
+    # where a checkout's `train/` would stand in for the artifact's), and on one node gloo must
+    # use loopback (it binds to whatever interface the host name resolves to, which a sandbox
+    # may lack).
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    os.environ["PYTHONSAFEPATH"] = "1"
     if nnodes == 1:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     try:

@@ -4,6 +4,8 @@ The global batch is the same rows either way, so the difference comes from round
 dropout masks alone."""
 
 import json
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,6 +44,14 @@ def test_two_processes_reach_the_single_process_quality(
     # tempfile's documented default directory: where torchrun would leave its log directories.
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     single, single_auc = fit_and_score(features, tmp_path / "single")
+    # The workers start where a package named as this code fails on import (as a checkout's
+    # services/train/ would offer the sources): they must import the launcher's code.
+    decoy = tmp_path / "cwd" / "train"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('train imported from the cwd')\n")
+    # (Pants' test runner names the source roots relative to the sandbox.)
+    monkeypatch.setattr(sys, "path", [os.path.abspath(p) for p in sys.path])
+    monkeypatch.chdir(decoy.parent)
     double, double_auc = fit_and_score(features, tmp_path / "double", "--nproc-per-node", "2")
     # A directory per launch, never removed (torch's compile cache, torchinductor_<user>, is
     # one directory, reused).
