@@ -218,17 +218,17 @@ def third_party_path() -> str:
     )
 
 
-# Names of the server's own packages and of a library it imports.
-DECOYS = ("serve", "feature_definitions", "pandas")
+# Names of the server's own packages and of libraries it imports (bentoml first, to run it).
+DECOYS = ("serve", "feature_definitions", "pandas", "bentoml")
 
 
 def plant_decoys(directory: Path) -> None:
-    """Packages named DECOYS in `directory`, each failing on import: a server started there
-    that imported code from its working directory, not from its artifact, fails to start."""
+    """Packages named DECOYS in `directory`, each failing on import: a server started there (or
+    with it on PYTHONPATH) that imported code from it, not from its artifact, fails to start."""
     for name in DECOYS:
         (directory / name).mkdir()
         (directory / name / "__init__.py").write_text(
-            f"raise ImportError({f'{name} imported from the working directory {directory}'!r})\n"
+            f"raise ImportError({f'{name} imported from {directory}, not the artifact'!r})\n"
         )
 
 

@@ -50,7 +50,11 @@ from tests.serving.harness import (
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
     plant_decoys(workdir)
-    env = server_env(world.home, serving_data(workdir, world.features))
+    # A shell's PYTHONPATH naming them too (the PEX ignores it; the server it starts must).
+    env = {
+        **server_env(world.home, serving_data(workdir, world.features)),
+        "PYTHONPATH": str(workdir),
+    }
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)
         # Alive, but the online store is not there yet: not ready.
@@ -81,8 +85,8 @@ def test_the_server_runs_the_serve_artifact_not_the_sources_beside_the_tests(
     assert len(services) == 1, f"{venv} holds no serve service: not the artifact's venv"
     assert services[0].read_bytes() == (SERVE_ARTIFACT / "serve" / "service.py").read_bytes()
     # It was started where packages named as its code and its libraries fail on import (the
-    # fixture's decoys), as a checkout's `services/serve/` would offer it the sources: it
-    # serves, so it imported none of them.
+    # fixture's decoys, also on its PYTHONPATH), as a checkout's `services/serve/` would offer
+    # it the sources: it serves, so it imported none of them.
     started_in = Path(os.readlink(f"/proc/{server.process.pid}/cwd"))
     assert sorted(p.parent.name for p in started_in.glob("*/__init__.py")) == sorted(DECOYS)
 

@@ -44,10 +44,13 @@ def run_server(args: list[str]) -> int:
     # `bentoml serve` puts its working directory first on the import path and runs its workers
     # in it, so a `serve/` (or `pandas/`) where the caller stands would be served instead of the
     # artifact's: pin it to the artifact's code, and keep `python -m` from adding the caller's
-    # directory (PYTHONSAFEPATH, inherited by the workers). The workers then run there, so the
-    # serving data's default (under the caller's checkout) or relative location is made absolute.
+    # directory (PYTHONSAFEPATH, inherited by the workers) and the interpreter from reading a
+    # PYTHONPATH (which the PEX itself ignores). The workers then run in the code's directory,
+    # so the serving data's default (under the caller's checkout) or relative location is made
+    # absolute.
     os.environ[DATA_ENV] = anchored()
     os.environ["PYTHONSAFEPATH"] = "1"
+    os.environ.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, WORKING_DIR, str(CODE_DIR), *args]
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces this process
