@@ -63,13 +63,17 @@ def test_a_file_that_appears_while_waiting_is_taken(tmp_path: Path) -> None:
     assert len(messages) == 1 and "waiting up to 30 s" in messages[0]
 
 
-def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout's root (it holds pants.toml); the test runs in its services/."""
     (tmp_path / "pants.toml").write_text("")
     (tmp_path / "services").mkdir()
     monkeypatch.chdir(tmp_path / "services")
-    assert location("v1", {}) == str(tmp_path / "data")
+    return tmp_path
+
+
+def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(checkout: Path) -> None:
+    assert location("v1", {}) == str(checkout / "data")
     assert location("v1", {"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving"}) == "s3://b/serving"
     per_model = {"FLIGHT_DELAY_SERVING_DATA": "s3://b/serving/{model_version}"}
     assert location("v1", per_model) == "s3://b/serving/v1"
@@ -80,17 +84,12 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(
             wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": bad})
 
 
-def test_anchored_makes_a_local_location_absolute_here_and_keeps_the_rest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "pants.toml").write_text("")
-    (tmp_path / "services").mkdir()
-    monkeypatch.chdir(tmp_path / "services")
-    assert anchored({}) == str(tmp_path / "data")
+def test_anchored_makes_a_local_location_absolute_here_and_keeps_the_rest(checkout: Path) -> None:
+    assert anchored({}) == str(checkout / "data")
     relative = {"FLIGHT_DELAY_SERVING_DATA": "../data/{model_version}"}
-    assert anchored(relative) == str(tmp_path / "data" / "{model_version}")
+    assert anchored(relative) == str(checkout / "data" / "{model_version}")
     assert anchored({"FLIGHT_DELAY_SERVING_DATA": "file://store"}) == str(
-        tmp_path / "services/store"
+        checkout / "services/store"
     )
     remote = "s3://b/serving/{model_version}"
     assert anchored({"FLIGHT_DELAY_SERVING_DATA": remote}) == remote
