@@ -50,10 +50,14 @@ from tests.serving.harness import (
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("server")
     plant_decoys(workdir)
-    # A shell's PYTHONPATH naming them too (the PEX ignores it; the server it starts must).
+    # A shell's PYTHONPATH naming them too (the PEX ignores it; the server it starts must), and
+    # a BentoML configuration named relative to where the server starts (its workers run in the
+    # artifact's code directory, so it must be named absolutely for them).
+    (workdir / "bentoml.yaml").write_text("{}\n")
     env = {
         **server_env(world.home, serving_data(workdir, world.features)),
         "PYTHONPATH": str(workdir),
+        "BENTOML_CONFIG": "bentoml.yaml",
     }
     with serving(service_command(), env, workdir / "server.log", workdir) as running:
         running.wait("/livez", 200)

@@ -22,6 +22,8 @@ SERVICE = "serve.service:FlightDelayService"
 # Where this artifact's code is (its venv's site-packages).
 CODE_DIR = Path(serve.__file__).parent.parent
 WORKING_DIR = "--working-dir"
+# BentoML's configuration file, which each worker reads.
+BENTOML_CONFIG_ENV = "BENTOML_CONFIG"
 
 
 def run_server(args: list[str]) -> int:
@@ -46,9 +48,11 @@ def run_server(args: list[str]) -> int:
     # artifact's: pin it to the artifact's code, and keep `python -m` from adding the caller's
     # directory (PYTHONSAFEPATH, inherited by the workers) and the interpreter from reading a
     # PYTHONPATH (which the PEX itself ignores). The workers then run in the code's directory,
-    # so the serving data's default (under the caller's checkout) or relative location is made
-    # absolute.
+    # so the files they find by a path from the caller's (the store, above; the serving data,
+    # by default under the caller's checkout; BentoML's configuration) are named absolutely.
     os.environ[DATA_ENV] = anchored()
+    if os.environ.get(BENTOML_CONFIG_ENV):
+        os.environ[BENTOML_CONFIG_ENV] = os.path.abspath(os.environ[BENTOML_CONFIG_ENV])
     os.environ["PYTHONSAFEPATH"] = "1"
     os.environ.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, WORKING_DIR, str(CODE_DIR), *args]
