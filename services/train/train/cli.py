@@ -3,10 +3,12 @@
   fit        train the baseline and the PyTorch model on a feature table
   evaluate   score them on its test split, write metrics and plots, register them in the
              BentoML store and run the promotion gate
+  rollback   the andon cord: stop serving the promoted model; the one promoted before serves
   sagemaker  fit and evaluate as a SageMaker training job (paths and params from SM_*)
 
-Under `torchrun --nproc_per_node=N -m train.cli fit ...`, or with `fit --nproc-per-node N`,
-the PyTorch model trains data-parallel in N processes.
+Under `torchrun --nproc_per_node=N -m train.cli fit ...` (with PYTHONSAFEPATH=1: see
+distributed.launch_local), or with `fit --nproc-per-node N`, the PyTorch model trains
+data-parallel in N processes.
 """
 
 from __future__ import annotations
