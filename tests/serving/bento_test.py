@@ -2,7 +2,7 @@
 PEX): it packs the service, the libs it imports and the promoted model, and no other code;
 serving the built Bento answers predictions; the generated Dockerfile (the `bentoml containerize`
 path) is there with the pinned requirements, and they pin every package the service's code
-imports."""
+imports and what those require, at the artifact's versions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -59,6 +60,12 @@ def test_the_built_bento_serves_predictions(world: World) -> None:
     pinned = {canonical(m[1]) for m in re.finditer(r"^([A-Za-z0-9._-]+)==", requirements, re.M)}
     imported = imported_distributions(bento / "src", "serve.service")
     assert imported - pinned == set(), f"imported by the service, not pinned: {imported - pinned}"
+    # What those require is pinned too, at the versions the artifact runs (this test's resolve is
+    # the serve artifact's): the image resolves nothing itself, as BentoML's server (uvicorn,
+    # starlette) and s3fs's client (aiobotocore) did when only the packages above were pinned.
+    pins = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", requirements, re.M))
+    for transitive in ("uvicorn", "starlette", "aiobotocore", "botocore"):
+        assert pins.get(transitive) == metadata.version(transitive), (transitive, requirements)
 
     env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
     env["PYTHONPATH"] = third_party_path()

@@ -2,8 +2,9 @@
 
 The service imports libs/ that live outside services/serve, so the build context is assembled
 in a temporary directory: the first-party packages the service imports, as this process loaded
-them, and bentofile.yaml with the Python packages pinned to the versions installed here (the
-lockfile's). Prints the Bento's tag.
+them, and bentofile.yaml with the Python packages it needs pinned to the versions installed here
+(the lockfile's), their dependencies too, so that the image installs what the artifact runs.
+Prints the Bento's tag.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import importlib
 import shutil
 import sys
 import tempfile
-from importlib.metadata import version
+from collections.abc import Iterable, Sequence
+from importlib.metadata import Distribution, distributions
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement  # pants: no-infer-dep (bentoml's)
+from packaging.utils import canonicalize_name  # pants: no-infer-dep
 
 from serve.settings import NoPromotedModel, PinnedModelError, use_model_store
 
@@ -30,8 +34,9 @@ PACKAGES = (
     "contracts",
     "storage",
 )
-# Distributions the service needs at run time, pinned to what is installed: every one its code
-# imports (tests/serving/bento_test.py checks the built Bento's) and those loaded by name.
+# Distributions the service needs at run time: every one its code imports (tests/serving/
+# bento_test.py checks the built Bento's) and those loaded by name. The Bento pins them and all
+# they require to the versions installed here.
 REQUIREMENTS = (
     "bentoml",
     "pandas",
@@ -58,10 +63,47 @@ BENTOFILE = Path(__file__).resolve().parent.parent / "bentofile.yaml"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
+class MissingDistribution(Exception):
+    """A distribution the service needs is not installed where the Bento is built."""
+
+
+def pinned_closure(roots: Iterable[str], path: Sequence[str] | None = None) -> list[str]:
+    """`name==version` of each distribution in `roots` and of every one they require, directly
+    or not, as installed on `path` (default: sys.path), sorted by name. A requirement counts
+    when its marker holds for this interpreter and the extras asked for it; a counted one that
+    is not installed raises MissingDistribution, naming who requires it."""
+    pins: dict[str, str] = {}
+    done: set[tuple[str, str]] = set()  # (distribution, extra) whose requirements are followed
+    pending = [(Requirement(root), "the service") for root in roots]
+    while pending:
+        requirement, required_by = pending.pop()
+        name = canonicalize_name(requirement.name)
+        found = installed(requirement.name, path)
+        if found is None:
+            raise MissingDistribution(
+                f"{required_by} requires {requirement.name}, which is not installed here"
+            )
+        pins[name] = f"{found.metadata['Name']}=={found.version}"
+        for extra in ("", *sorted(requirement.extras)):
+            if (name, extra) in done:
+                continue
+            done.add((name, extra))
+            for line in found.requires or ():
+                needed = Requirement(line)
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    pending.append((needed, f"{found.metadata['Name']} {found.version}"))
+    return [pins[name] for name in sorted(pins)]
+
+
+def installed(name: str, path: Sequence[str] | None) -> Distribution | None:
+    """The first distribution called `name` on `path`, as the import system would find it."""
+    return next(iter(distributions(name=name, path=list(sys.path if path is None else path))), None)
+
+
 def bento_options() -> dict[str, Any]:
     options: dict[str, Any] = yaml.safe_load(BENTOFILE.read_text())
     python = options.setdefault("python", {})
-    python["packages"] = [f"{name}=={version(name)}" for name in REQUIREMENTS]
+    python["packages"] = pinned_closure(REQUIREMENTS)
     python["extra_index_url"] = [TORCH_CPU_INDEX]
     # The image's Python is the one the pins above were resolved for: this interpreter's.
     docker = options.setdefault("docker", {})
@@ -117,7 +159,7 @@ def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
     except NoPromotedModel as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return int(args.no_model_status)
-    except PinnedModelError as error:
+    except (PinnedModelError, MissingDistribution) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(tag)
