@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import re
 import shutil
 import sys
 import tempfile
@@ -24,7 +25,13 @@ import yaml
 from packaging.requirements import Requirement  # pants: no-infer-dep (bentoml's)
 from packaging.utils import canonicalize_name  # pants: no-infer-dep
 
-from serve.settings import NoPromotedModel, PinnedModelError, use_model_store
+from serve.settings import (
+    VERSION,
+    VERSION_MAX_LENGTH,
+    NoPromotedModel,
+    PinnedModelError,
+    use_model_store,
+)
 
 PACKAGES = (
     "serve",
@@ -142,12 +149,31 @@ def build(version_label: str | None = None) -> str:
     return str(bento.tag)
 
 
+def bento_version(text: str) -> str:
+    """`--version`: one BentoML takes as it is (it would lowercase one, refuse others late)."""
+    if len(text) > VERSION_MAX_LENGTH or not VERSION.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Bento version: at most {VERSION_MAX_LENGTH} lowercase letters, "
+            "digits, '_', '.' and '-', starting and ending with a letter or digit"
+        )
+    return text
+
+
+def exit_status(text: str) -> int:
+    """`--no-model-status`: a status a process can exit with (the shell would wrap 256 to 0)."""
+    if not (re.fullmatch("[0-9]+", text) and int(text) <= 255):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an exit status (0 to 255)")
+    return int(text)
+
+
 def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.add_argument("--version", help="the Bento's version (default: generated)")
+    parser.add_argument(
+        "--version", type=bento_version, help="the Bento's version (default: generated)"
+    )
     parser.add_argument(
         "--no-model-status",
-        type=int,
+        type=exit_status,
         default=1,
         metavar="STATUS",
         help="exit status when the store holds no promoted model: nothing to serve yet, which "

@@ -1,16 +1,20 @@
-"""The Bento's pins: what the service needs and everything that requires, as installed."""
+"""The Bento's pins (what the service needs and everything that requires, as installed) and
+the build's options."""
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bentoml
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serve.bento import MissingDistribution, pinned_closure
+from serve.bento import MissingDistribution, bento_version, exit_status, pinned_closure
+from serve.settings import VERSION
 
 
 def install(site: Path, name: str, version: str, *requires: str) -> None:
@@ -140,3 +144,38 @@ def test_pins_exactly_what_an_installer_would_install(graph: Graph) -> None:
 
     expected = sorted(reachable(graph), key=lambda node: f"dist-{node}")
     assert pins == [f"Dist_{node}==1.{node}" for node in expected]
+
+
+def taken_as_it_is(version: str) -> bool:
+    """BentoML's own rule, through its public Tag: accepted, and not lowercased."""
+    try:
+        return bentoml.Tag("flight_delay_service", version).version == version
+    except ValueError:
+        return False
+
+
+@given(
+    st.from_regex(VERSION, fullmatch=True)
+    | st.text(alphabet="aZ09_.- !/:", max_size=70)
+    # Around BentoML's length limit.
+    | st.integers(60, 66).map(lambda length: "v" * length)
+)
+def test_a_bento_version_is_accepted_exactly_when_bentoml_takes_it_as_it_is(version: str) -> None:
+    if taken_as_it_is(version):
+        assert bento_version(version) == version
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="is not a Bento version"):
+            bento_version(version)
+
+
+@given(
+    st.integers(-300, 600).map(str)
+    | st.from_regex(r"\s*[+-]?[0-9]{1,3}\s*", fullmatch=True)
+    | st.text(max_size=5)
+)
+def test_an_exit_status_is_a_whole_number_from_0_to_255(text: str) -> None:
+    if text.isascii() and text.isdigit() and int(text) <= 255:
+        assert exit_status(text) == int(text)
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match="is not an exit status"):
+            exit_status(text)

@@ -108,6 +108,30 @@ def test_with_no_promoted_model_build_builds_nothing_and_exits_with_the_callers_
     assert "serve build: no flight-delay model labelled stage=promoted" in built.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (
+            ("--version", "bad version!"),
+            "argument --version: 'bad version!' is not a Bento version",
+        ),
+        (("--version", "Nightly"), "argument --version: 'Nightly' is not a Bento version"),
+        (("--version", "v" * 64), f"argument --version: '{'v' * 64}' is not a Bento version"),
+        (("--no-model-status", "256"), "argument --no-model-status: '256' is not an exit status"),
+        (("--no-model-status", "-1"), "argument --no-model-status: '-1' is not an exit status"),
+        (("--no-model-status", "skip"), "argument --no-model-status: 'skip' is not an exit status"),
+    ],
+)
+def test_build_refuses_a_bad_option_by_name_before_it_builds(
+    args: tuple[str, ...], named: str
+) -> None:
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), pytest.raises(SystemExit) as exited:
+        main(["build", *args])
+    assert exited.value.code == 2
+    assert f"serve build: error: {named}" in stderr.getvalue()
+
+
 def test_build_with_a_pinned_model_that_is_not_in_the_store_is_an_error_not_a_traceback() -> None:
     built = run("build", env={"FLIGHT_DELAY_MODEL": "flight-delay:doesnotexist"})
     assert built.returncode == 2, built.stderr

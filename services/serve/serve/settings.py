@@ -22,6 +22,7 @@ MODEL_ENV = "FLIGHT_DELAY_MODEL"
 # A model version as BentoML writes it: lowercase letters, digits, '_', '.' and '-', starting
 # and ending with a letter or digit; a tag of the model is `flight-delay:<version>`.
 VERSION = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?")
+VERSION_MAX_LENGTH = 63  # BentoML's, for a tag's name and version alike
 MODEL_TAG = re.compile(rf"{re.escape(MODEL_NAME)}:({VERSION.pattern})")
 
 
