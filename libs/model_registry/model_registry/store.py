@@ -108,10 +108,17 @@ class ModelStore:
     home: Path
 
 
-def open_store(home: Path) -> ModelStore:
+def open_store(home: Path, *, create: bool = True) -> ModelStore:
     """The model store under `home`, made this process's BentoML store. Also turns BentoML's
-    usage tracking off, so that nothing BentoML does on the side reaches the network."""
+    usage tracking off, so that nothing BentoML does on the side reaches the network. With
+    `create=False` (for a command that only changes what is there, as a rollback) a store that
+    does not exist is an error naming it, not an empty one made at a mistyped path."""
     home = home.expanduser().absolute()
+    if not create and not (home / "models").is_dir():
+        raise RegistryError(
+            f"no model store at {home} (it has no models/ directory); pass the store with "
+            f"--store or {HOME_ENV}"
+        )
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
     current = os.environ.get(HOME_ENV)
     if current and Path(current).expanduser().absolute() != home:
@@ -202,7 +209,7 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
         raise RegistryError("a rollback needs a reason")
     current = promoted_model(store)
     if current is None:
-        raise RegistryError("no promoted model to roll back")
+        raise RegistryError(f"no promoted model to roll back in the store at {store.home}")
     path = Path(current.path) / ROLLED_BACK
     record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:

@@ -122,6 +122,15 @@ def test_a_process_has_one_store_and_a_second_is_refused_by_name(
         open_store(tmp_path / "other")
 
 
+def test_a_store_that_must_exist_is_named_when_it_does_not_and_nothing_is_made(
+    tmp_path: Path,
+) -> None:
+    typo = tmp_path / "bentoml-hmoe"
+    with pytest.raises(RegistryError, match=f"^no model store at {typo} "):
+        open_store(typo, create=False)
+    assert not typo.exists()
+
+
 def test_the_store_is_empty_at_the_start_of_every_test(model_store: ModelStore) -> None:
     # The tests above registered models; the fixture deleted them.
     assert models(model_store) == []

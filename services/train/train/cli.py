@@ -152,7 +152,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    pulled, serving = roll_back(open_store(store_home(args.store)), args.reason)
+    pulled, serving = roll_back(open_store(store_home(args.store), create=False), args.reason)
     print(json.dumps({"rolled_back": str(pulled), "serving": serving and str(serving.tag)}))
     return 0
 

@@ -302,4 +302,9 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     assert main(["rollback", "--store", str(store), "--reason", "again"]) == 0
     assert json.loads(capsys.readouterr().out)["serving"] is None
     assert main(["rollback", "--store", str(store), "--reason", "once more"]) == 2
-    assert "no promoted model to roll back" in capsys.readouterr().err
+    assert f"no promoted model to roll back in the store at {store}" in capsys.readouterr().err
+    # A mistyped store is named, and not made.
+    typo = tmp_path / "bentoml-hmoe"
+    assert main(["rollback", "--store", str(typo), "--reason", "bad p99"]) == 2
+    assert f"no model store at {typo}" in capsys.readouterr().err
+    assert not typo.exists()
