@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from bentoml import Tag
 from bentoml.exceptions import NotFound
 
 from model_registry.predictor import Predictor, load_predictor, verify_files
+from storage.atomic import atomic_write_text
 from storage.digest import tree_sha256
 
 HOME_ENV = "BENTOML_HOME"
@@ -212,11 +212,7 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
         raise RegistryError(f"no promoted model to roll back in the store at {store.home}")
     path = Path(current.path) / ROLLED_BACK
     record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
-        json.dump(record, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(out.name, path)
+    atomic_write_text(path, json.dumps(record))
     return current.tag, promoted_model(store)
 
 

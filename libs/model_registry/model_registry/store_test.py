@@ -8,6 +8,7 @@ from model_registry.store import (
     METADATA_FILES_SHA256,
     PROMOTED,
     REGISTERED,
+    ROLLED_BACK,
     STAGE,
     Model,
     ModelStore,
@@ -90,6 +91,10 @@ def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(
     (marked,) = (m for m in models(store) if m.tag == second)
     record = rollback_record(marked)
     assert record is not None and record["reason"] == "p99 doubled after the deploy"
+    # Readable as the model's other files are, by whoever serves from this store.
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    assert (Path(marked.path) / ROLLED_BACK).stat().st_mode == plain.stat().st_mode
     assert recorded_files(marked) == {"weights.bin"}
 
     assert roll_back(store, "and this one")[1] is None

@@ -5,14 +5,16 @@ from __future__ import annotations
 import fcntl
 import math
 import os
+import secrets
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_POLL_SECONDS = 0.1
+# Tries at a fresh name for a temporary beside the target before giving up.
+NAME_TRIES = 100
 
 
 @contextmanager
@@ -23,9 +25,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
     try:
         yield tmp
         with open(tmp, "rb") as written:
@@ -50,12 +50,32 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+    staging = _create_in(final.parent, f".{final.name}.staging-", "", lambda p: p.mkdir(0o777))
     try:
         yield staging
         replace_directory(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _new_file(path: Path) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+
+
+def _create_in(directory: Path, prefix: str, suffix: str, create: Callable[[Path], None]) -> Path:
+    """A new file or directory in `directory` named `<prefix><random><suffix>`, as mkstemp and
+    mkdtemp name theirs (`create` makes it, failing if the name is taken). Made as open() and
+    mkdir() make them, the umask deciding its mode, so the output is as readable as any other
+    file: mkstemp and mkdtemp make 0600 and 0700, which another user (a container's service
+    user reading a mounted volume) cannot read."""
+    for _ in range(NAME_TRIES):
+        candidate = directory / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            create(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free name {prefix}*{suffix} in {directory} after {NAME_TRIES} tries")
 
 
 def replace_directory(staged: Path, target: Path) -> None:

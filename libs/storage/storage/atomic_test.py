@@ -1,9 +1,15 @@
 import math
 import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import fsspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.atomic import (
     atomic_output,
@@ -12,6 +18,37 @@ from storage.atomic import (
     staged_directory,
 )
 from storage.remote import write_bytes_atomically
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """This process's umask set to `mask`, and the one before put back."""
+    before = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+@settings(max_examples=50)
+# The owner keeps full access, or nothing could be written or listed.
+@given(mask=st.integers(0, 0o077))
+def test_outputs_have_the_mode_plain_creation_gives_whatever_the_umask(mask: int) -> None:
+    with tempfile.TemporaryDirectory() as directory, umask(mask):
+        root = Path(directory)
+        atomic_write_text(root / "report.json", "{}")
+        with staged_directory(root / "features") as staging:
+            (staging / "stats.json").write_text("{}")
+        plain = root / "plain"
+        plain.mkdir()
+        (plain / "file").write_text("")
+
+        assert mode(root / "report.json") == mode(plain / "file") == 0o666 & ~mask
+        assert mode(root / "features") == mode(plain) == 0o777 & ~mask
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def test_atomic_write_text_replaces_the_file(tmp_path: Path) -> None:
