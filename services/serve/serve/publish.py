@@ -23,7 +23,7 @@ import fsspec
 
 from model_registry.store import MODEL_NAME
 from serve.settings import tag_version
-from serve.sources import FILES, ServingDataError, file_url, for_model, is_remote
+from serve.sources import FILES, ServingDataError, describe, file_url, for_model, is_remote
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
 
@@ -83,8 +83,9 @@ def _published_digest(where: str, name: PurePosixPath) -> str | None:
             return None
         with filesystem.open(path, "rb") as stream:
             return sha256_of_stream(stream)
-    except OSError as error:
-        raise PublishError(f"cannot read {target}: {error}") from None
+    # Any error a storage client raises (botocore's missing credentials are no OSError).
+    except Exception as error:
+        raise PublishError(f"cannot read {target}: {describe(error)}") from error
 
 
 def _write(source: Path, where: str, name: PurePosixPath) -> None:
@@ -96,8 +97,8 @@ def _write(source: Path, where: str, name: PurePosixPath) -> None:
             return
         with atomic_output(target.removeprefix("file://")) as part:
             shutil.copyfile(source, part)
-    except OSError as error:
-        raise PublishError(f"cannot write {target}: {error}") from None
+    except Exception as error:
+        raise PublishError(f"cannot write {target}: {describe(error)}") from error
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None, prog: str = "publish") -> int:
     )
     args = parser.parse_args(argv)
     try:
-        where = for_model(args.to, model_version(args.model))
+        where = for_model(args.to, model_version(args.model), named="--to")
         publish(args.data, where, log=print)
     except (PublishError, ServingDataError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

@@ -114,3 +114,18 @@ def test_the_command_names_its_error_and_fails(
     assert main(["--model", "flight-delay:v1", "--to", template, "--data", str(tmp_path)]) == 1
     assert "no serving data to publish" in capsys.readouterr().err
     assert not (tmp_path / "serving").exists()
+
+    data = pipeline_data(tmp_path / "data")
+    # An empty --to was the file system's root: /online_store/online.sqlite.
+    assert main(["--model", "flight-delay:v1", "--to", "", "--data", str(data)]) == 1
+    assert "publish: error: --to is empty" in capsys.readouterr().err
+    assert main(["--model", "flight-delay:v1", "--to", "s3://", "--data", str(data)]) == 1
+    assert "publish: error: --to='s3://' names no bucket or host" in capsys.readouterr().err
+    # Not an OSError: a storage client's own error (here fsspec's, gcsfs not being installed).
+    assert (
+        main(["--model", "flight-delay:v1", "--to", "gcs://b/{model_version}", "--data", str(data)])
+        == 1
+    )
+    assert "publish: error: cannot read gcs://b/v1/online_store/online.sqlite: ImportError" in (
+        capsys.readouterr().err
+    )

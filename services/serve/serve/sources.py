@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import fsspec
 
@@ -83,18 +84,46 @@ def anchored(environ: Mapping[str, str] = os.environ) -> str:
     return os.path.abspath(where.removeprefix("file://"))
 
 
-def for_model(where: str, model_version: str) -> str:
-    """`where` with `{model_version}` replaced; any other brace is a mistake, named."""
+def for_model(where: str, model_version: str, named: str = DATA_ENV) -> str:
+    """`where` (the setting `named`) with `{model_version}` replaced; any other brace, or a
+    location that names no place (see `check`), is a mistake, named."""
     if any(brace in where.replace(MODEL_VERSION, "") for brace in "{}"):
         raise ServingDataError(
-            f"{DATA_ENV}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
+            f"{named}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
         )
     if MODEL_VERSION in where and not VERSION.fullmatch(model_version):
         raise ServingDataError(
             f"model version {model_version!r} cannot stand for {MODEL_VERSION} in {where!r}: "
             "expected a version as BentoML writes them (lowercase letters, digits, '_', '.', '-')"
         )
+    check(where, named)
     return where.replace(MODEL_VERSION, model_version)
+
+
+def check(where: str, named: str) -> None:
+    """ServingDataError unless `where` names a place: a directory, or a URL of a storage fsspec
+    knows with its bucket or host (`s3://` alone would be read as a local path `s3:`)."""
+    if not where.strip():
+        raise ServingDataError(f"{named} is empty: name a directory or an s3:// prefix")
+    if not is_remote(where):
+        return
+    try:
+        parts = urlsplit(where)
+    except ValueError as error:
+        raise ServingDataError(f"{named}={where!r} is not a URL: {error}") from None
+    if parts.scheme not in fsspec.available_protocols():
+        raise ServingDataError(
+            f"{named}={where!r}: no storage is known by the scheme {parts.scheme!r} "
+            "(a directory, or s3://<bucket>/<prefix>)"
+        )
+    if not parts.netloc:
+        raise ServingDataError(f"{named}={where!r} names no bucket or host")
+
+
+def describe(error: Exception) -> str:
+    """An error from a storage, for a message: an OSError says enough, others (a storage
+    client's, such as missing credentials) need their kind."""
+    return str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
 
 
 def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
@@ -153,13 +182,14 @@ def file_url(where: str, name: PurePosixPath) -> str:
 def _exists(where: str, name: PurePosixPath) -> bool:
     if not is_remote(where):
         return (Path(where.removeprefix("file://")) / name).is_file()
-    filesystem, path = fsspec.core.url_to_fs(file_url(where, name))
     try:
+        filesystem, path = fsspec.core.url_to_fs(file_url(where, name))
         # A fresh listing each time: the file may appear while we wait.
         filesystem.invalidate_cache()
         return bool(filesystem.isfile(path))
-    except (OSError, PermissionError) as error:
-        raise ServingDataError(f"cannot read {file_url(where, name)}: {error}") from None
+    # Any error a storage client raises (botocore's missing credentials are no OSError).
+    except Exception as error:
+        raise ServingDataError(f"cannot read {file_url(where, name)}: {describe(error)}") from error
 
 
 def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
@@ -171,8 +201,8 @@ def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
             open(part, "wb") as copy,
         ):
             shutil.copyfileobj(source, copy)
-    except OSError as error:
-        raise ServingDataError(f"cannot copy {file_url(where, name)}: {error}") from None
+    except Exception as error:
+        raise ServingDataError(f"cannot copy {file_url(where, name)}: {describe(error)}") from error
     return target
 
 
