@@ -1,25 +1,83 @@
-"""Atomic output to any fsspec URL (s3://, memory://, a local path): the landing of raw files.
+"""Locations that are a local path or any fsspec URL (s3://, memory://, ...): checking one
+names a place, errors of a storage's client, and atomic output (the landing of raw files).
 Apart from atomic.py, whose local-file helpers are plain Python, so that the DAGs' resolve
 (which does not lock fsspec directly) can use them too."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import fsspec
 
 
+class LocationError(ValueError):
+    """A location that names no place; the message names the setting it came from, and why."""
+
+
+class StorageError(OSError):
+    """A storage's client failed; the message names what was done, where, and the client's
+    error with its kind."""
+
+
+def is_remote(where: str) -> bool:
+    return "://" in where and not where.startswith("file://")
+
+
+def check_location(where: str, named: str) -> None:
+    """LocationError unless `where` (the setting `named`) names a place: a directory, or a URL
+    of a storage fsspec knows, with its bucket or host. Empty, it would be the file system's
+    root once a file name is joined on; `s3://` alone would be the local path `s3:`."""
+    if not where.strip():
+        raise LocationError(f"{named} is empty: name a directory or a URL such as s3://<bucket>/")
+    if not is_remote(where):
+        return
+    try:
+        parts = urlsplit(where)
+    except ValueError as error:
+        raise LocationError(f"{named} {where!r} is not a URL: {error}") from None
+    if parts.scheme not in fsspec.available_protocols():
+        raise LocationError(
+            f"{named} {where!r}: no storage is known by the scheme {parts.scheme!r} "
+            "(a directory, or a URL such as s3://<bucket>/<prefix>)"
+        )
+    if not parts.netloc:
+        raise LocationError(f"{named} {where!r} names no bucket or host")
+
+
+def describe(error: BaseException) -> str:
+    """An error of a storage for a message: an OSError says enough; others (botocore's missing
+    credentials, fsspec's missing client) need their kind."""
+    return str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+
+
+@contextmanager
+def storage_errors(action: str, url: str) -> Iterator[None]:
+    """Any error of a storage's client in the block, raised as a StorageError that names
+    `action` and `url`: they are not all OSErrors."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as error:
+        raise StorageError(f"cannot {action} {url}: {describe(error)}") from error
+
+
 def write_bytes_atomically(url: str, data: bytes) -> None:
     """Write `data` to a local path or any fsspec URL (s3://, memory://, ...) so that readers
-    never see a partial file: write a temporary object beside it, then move it into place."""
-    fs, path = fsspec.core.url_to_fs(url)
-    parent = path.rsplit("/", 1)[0] if "/" in path else ""
-    if parent:
-        fs.makedirs(parent, exist_ok=True)
-    temporary = f"{path}.partial-{uuid.uuid4().hex}"
-    fs.pipe_file(temporary, data)
-    try:
-        fs.mv(temporary, path)
-    finally:
-        if fs.exists(temporary):
-            fs.rm(temporary)
+    never see a partial file: write a temporary object beside it, then move it into place.
+    Any error of the storage is a StorageError naming `url`."""
+    with storage_errors("write", url):
+        fs, path = fsspec.core.url_to_fs(url)
+        parent = path.rsplit("/", 1)[0] if "/" in path else ""
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+        temporary = f"{path}.partial-{uuid.uuid4().hex}"
+        fs.pipe_file(temporary, data)
+        try:
+            fs.mv(temporary, path)
+        finally:
+            if fs.exists(temporary):
+                fs.rm(temporary)

@@ -14,12 +14,15 @@ from contracts.tables import CURATED_TABLES
 from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
+from storage.remote import StorageError, check_location
 
 EXIT_USAGE = 2
 # Every landed file of some table was quarantined; the previous curated output is kept.
 EXIT_NOTHING_ACCEPTED = 3
 # Another curate run held the output's lock for longer than --lock-timeout.
 EXIT_LOCKED = 4
+# The landing's storage failed (unreachable, no credentials); each file is whole or absent.
+EXIT_STORAGE = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        check_location(args.landing, "--landing")
         if args.command == "land":
             written = land(args.start, args.end, args.landing, tuple(args.tables))
             print(json.dumps({"landed_files": written, "landing": args.landing}))
@@ -62,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as error:
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return EXIT_STORAGE
     return 0
 
 

@@ -42,6 +42,7 @@ from contracts.table import TableContract, check_typed, typed_frame
 from contracts.tables import CURATED_TABLES
 from ingest.read_landed import LandedFile, read_landed, read_text_rows
 from storage.atomic import exclusive_lock, replace_directory, staged_directory
+from storage.remote import storage_errors
 
 SOURCE = "source_file"
 # Landed CSV read, checked and held in memory at once (with its Arrow and pandas copies).
@@ -84,8 +85,9 @@ class NothingAccepted(Exception):
 
 def landed_files(landing: str, table: str) -> list[LandedSource]:
     """Each landed file of `table`, in name (= date) order."""
-    fs, root = fsspec.core.url_to_fs(landing)
-    found = fs.glob(f"{root.rstrip('/')}/{table}/*.csv", detail=True)
+    with storage_errors("list", landing):
+        fs, root = fsspec.core.url_to_fs(landing)
+        found = fs.glob(f"{root.rstrip('/')}/{table}/*.csv", detail=True)
     return [
         LandedSource(path.rsplit("/", 1)[-1], fs.unstrip_protocol(path), int(found[path]["size"]))
         for path in sorted(found)
@@ -227,7 +229,7 @@ def _batches(files: list[LandedSource], batch_bytes: int) -> Iterator[list[Lande
 
 
 def _load(contract: TableContract, source: LandedSource) -> tuple[bytes, LandedFile]:
-    with fsspec.open(source.url, "rb") as handle:
+    with storage_errors("read", source.url), fsspec.open(source.url, "rb") as handle:
         data: bytes = handle.read()
     return data, read_landed(contract, source.name, data)
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import curate as curate_module
-from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, EXIT_USAGE, main
+from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, EXIT_STORAGE, EXIT_USAGE, main
 from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
 from loopback.processes import wait_until
@@ -171,6 +171,50 @@ def test_an_empty_landing_zone_is_an_error_naming_the_tables(tmp_path: Path) -> 
     with pytest.raises(FileNotFoundError, match="no landed files under .*/weather/"):
         curate(str(tmp_path), tmp_path / "curated", ("weather",))
     assert not (tmp_path / "curated").exists()
+
+
+COMMANDS = {
+    "land": ["land", "--start", "2013-01-01", "--end", "2013-01-01", "--tables", "airlines"],
+    "curate": ["curate", "--curated", "curated", "--tables", "weather"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    ("landing", "named"),
+    # Joined with a table's directory, "" was the file system's root and "s3://" a local `s3:`.
+    [("", "--landing is empty"), ("s3://", "--landing 's3://' names no bucket or host")],
+)
+def test_a_landing_that_names_no_place_is_a_usage_error_and_nothing_is_written(
+    command: str,
+    landing: str,
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*COMMANDS[command], "--landing", landing]) == EXIT_USAGE
+    assert capsys.readouterr().err.startswith(f"ingest: error: {named}")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "failed"),
+    [("land", "write gcs://b/landing/airlines/2013-01-01.csv"), ("curate", "list gcs://b/landing")],
+)
+def test_a_storage_that_fails_is_named_with_its_error_not_a_traceback(
+    command: str,
+    failed: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # fsspec knows gcs:// by name; its client (gcsfs) is not installed: an ImportError.
+    monkeypatch.chdir(tmp_path)
+    assert main([*COMMANDS[command], "--landing", "gcs://b/landing"]) == EXIT_STORAGE
+    assert capsys.readouterr().err.startswith(f"ingest: error: cannot {failed}: ImportError: ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unknown_table_is_named(tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ import fsspec
 
 from model_registry.store import MODEL_NAME
 from serve.settings import tag_version
-from serve.sources import FILES, ServingDataError, describe, file_url, for_model, is_remote
+from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
+from storage.remote import describe, is_remote
 
 
 class PublishError(RuntimeError):

@@ -120,7 +120,7 @@ def test_the_command_names_its_error_and_fails(
     assert main(["--model", "flight-delay:v1", "--to", "", "--data", str(data)]) == 1
     assert "publish: error: --to is empty" in capsys.readouterr().err
     assert main(["--model", "flight-delay:v1", "--to", "s3://", "--data", str(data)]) == 1
-    assert "publish: error: --to='s3://' names no bucket or host" in capsys.readouterr().err
+    assert "publish: error: --to 's3://' names no bucket or host" in capsys.readouterr().err
     # Not an OSError: a storage client's own error (here fsspec's, gcsfs not being installed).
     assert (
         main(["--model", "flight-delay:v1", "--to", "gcs://b/{model_version}", "--data", str(data)])

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
 
 import fsspec
 
 from model_registry.store import repo_root
 from serve.settings import VERSION
 from storage.atomic import atomic_output
+from storage.remote import LocationError, check_location, describe, is_remote
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
@@ -86,7 +86,7 @@ def anchored(environ: Mapping[str, str] = os.environ) -> str:
 
 def for_model(where: str, model_version: str, named: str = DATA_ENV) -> str:
     """`where` (the setting `named`) with `{model_version}` replaced; any other brace, or a
-    location that names no place (see `check`), is a mistake, named."""
+    location that names no place (storage.remote.check_location), is a mistake, named."""
     if any(brace in where.replace(MODEL_VERSION, "") for brace in "{}"):
         raise ServingDataError(
             f"{named}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
@@ -96,34 +96,11 @@ def for_model(where: str, model_version: str, named: str = DATA_ENV) -> str:
             f"model version {model_version!r} cannot stand for {MODEL_VERSION} in {where!r}: "
             "expected a version as BentoML writes them (lowercase letters, digits, '_', '.', '-')"
         )
-    check(where, named)
-    return where.replace(MODEL_VERSION, model_version)
-
-
-def check(where: str, named: str) -> None:
-    """ServingDataError unless `where` names a place: a directory, or a URL of a storage fsspec
-    knows with its bucket or host (`s3://` alone would be read as a local path `s3:`)."""
-    if not where.strip():
-        raise ServingDataError(f"{named} is empty: name a directory or an s3:// prefix")
-    if not is_remote(where):
-        return
     try:
-        parts = urlsplit(where)
-    except ValueError as error:
-        raise ServingDataError(f"{named}={where!r} is not a URL: {error}") from None
-    if parts.scheme not in fsspec.available_protocols():
-        raise ServingDataError(
-            f"{named}={where!r}: no storage is known by the scheme {parts.scheme!r} "
-            "(a directory, or s3://<bucket>/<prefix>)"
-        )
-    if not parts.netloc:
-        raise ServingDataError(f"{named}={where!r} names no bucket or host")
-
-
-def describe(error: Exception) -> str:
-    """An error from a storage, for a message: an OSError says enough, others (a storage
-    client's, such as missing credentials) need their kind."""
-    return str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        check_location(where, named)
+    except LocationError as error:
+        raise ServingDataError(str(error)) from None
+    return where.replace(MODEL_VERSION, model_version)
 
 
 def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
@@ -137,10 +114,6 @@ def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
     if not 0 <= value < float("inf"):
         raise ServingDataError(f"{WAIT_ENV}={raw!r} must be a finite number of seconds >= 0")
     return value
-
-
-def is_remote(where: str) -> bool:
-    return "://" in where and not where.startswith("file://")
 
 
 def fetch(

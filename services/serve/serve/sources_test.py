@@ -4,7 +4,6 @@ with a bounded wait and errors that name what is missing and where."""
 from __future__ import annotations
 
 import os
-import re
 import threading
 from pathlib import Path
 
@@ -23,10 +22,10 @@ from serve.sources import (
     anchored,
     fetch,
     for_model,
-    is_remote,
     location,
     wait_seconds,
 )
+from storage.remote import is_remote
 
 # Model versions as BentoML writes them.
 versions = st.from_regex(VERSION, fullmatch=True)
@@ -184,32 +183,9 @@ def test_a_model_reads_the_data_published_under_its_version(
     assert new.stats.read_bytes() == b'{"new": 2}'
 
 
-@pytest.mark.parametrize(
-    ("where", "named"),
-    [
-        ("", "is empty"),
-        ("  ", "is empty"),
-        # Read as local paths these would be `s3:` and `/x` under the working directory.
-        ("s3://", "names no bucket or host"),
-        (f"s3:///serving/{MODEL_VERSION}", "names no bucket or host"),
-        ("s4://artifacts/serving", "no storage is known by the scheme 's4'"),
-        ("s3://[artifacts/serving", "is not a URL"),
-    ],
-)
-def test_a_location_that_names_no_place_is_refused_by_name(where: str, named: str) -> None:
-    with pytest.raises(ServingDataError, match=re.escape(named)) as raised:
-        for_model(where, "v1", named="--to")
-    assert str(raised.value).startswith("--to")
-
-
-@given(st.from_regex(r"[a-z][a-z0-9+.-]{0,12}", fullmatch=True))
-def test_a_url_of_a_storage_fsspec_does_not_know_is_refused(scheme: str) -> None:
-    where = f"{scheme}://artifacts/serving"
-    if scheme in fsspec.available_protocols():
-        assert for_model(where, "v1") == where
-    else:
-        with pytest.raises(ServingDataError, match=re.escape(f"scheme {scheme!r}")):
-            for_model(where, "v1")
+def test_a_location_that_names_no_place_is_a_serving_data_error_naming_the_setting() -> None:
+    with pytest.raises(ServingDataError, match=f"^{DATA_ENV} 's3://' names no bucket or host"):
+        for_model("s3://", "v1")
 
 
 def test_an_error_of_the_storage_client_is_named_with_its_kind(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ import fsspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from storage.remote import LocationError, StorageError, check_location, storage_errors
+
 BaselineModel = Literal["hist_gradient_boosting", "logistic_regression"]
 Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier"]
 Positive = Annotated[int, Field(gt=0)]
@@ -91,9 +93,16 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     fsspec reads (s3://..., where the DAG's ECS runner writes a run's file), then `overrides`.
     Other groups are other stages'."""
     try:
-        with fsspec.open(str(path), "r", encoding="utf-8") as stream:
-            document = yaml.safe_load(stream.read()) or {}
-    except (OSError, ValueError, ImportError, yaml.YAMLError) as error:
+        check_location(str(path), "the params file")
+        with (
+            storage_errors("read params file", str(path)),
+            fsspec.open(str(path), "r", encoding="utf-8") as stream,
+        ):
+            text = stream.read()
+        document = yaml.safe_load(text) or {}
+    except (LocationError, StorageError) as error:
+        raise ParamsError(str(error)) from error
+    except yaml.YAMLError as error:
         raise ParamsError(f"cannot read params file {path}: {error}") from error
     if not isinstance(document, Mapping):
         raise ParamsError(f"params file {path} must be a mapping of groups")

@@ -73,6 +73,13 @@ def test_other_stages_groups_are_ignored_and_an_unreadable_file_is_named(tmp_pat
     assert load_params(path, {"train.seed": 3}).train.seed == 3
     with pytest.raises(ParamsError, match="cannot read params file"):
         load_params(tmp_path / "missing.yaml")
+    with pytest.raises(ParamsError, match="^the params file is empty"):
+        load_params("")
+    with pytest.raises(ParamsError, match="^the params file 's3://' names no bucket"):
+        load_params("s3://")
+    # A storage client's error, not an OSError (gcsfs is not installed), is named too.
+    with pytest.raises(ParamsError, match="^cannot read params file gcs://b/p.yaml: ImportError"):
+        load_params("gcs://b/p.yaml")
     assert load_params(path.as_uri()).train.seed == TEST_PARAMS["train"]["seed"]
     path.write_text("- a list\n")
     with pytest.raises(ParamsError, match="must be a mapping"):
