@@ -15,7 +15,8 @@ from pathlib import Path
 
 import serve
 from serve.settings import NoPromotedModel, PinnedModelError, promoted_tag, use_model_store
-from serve.sources import DATA_ENV, anchored
+from serve.sources import DATA_ENV, ServingDataError, anchored, default_location
+from serve.sources import check as check_serving_data
 
 PROG = "serve"
 SERVICE = "serve.service:FlightDelayService"
@@ -36,11 +37,16 @@ def run_server(args: list[str]) -> int:
         return 2
     # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
     use_model_store()
-    # The service resolves its model when BentoML imports it; a missing or mistyped one is
-    # named here rather than in a traceback from inside `bentoml serve`.
+    # BentoML reads its configuration, and the service its data's location and its model, only
+    # inside `bentoml serve`'s processes: a missing or mistyped one is named here rather than in
+    # a traceback there, or a worker that never gets ready.
+    config = os.environ.get(BENTOML_CONFIG_ENV)
     try:
+        if config and not os.path.isfile(config):
+            raise FileNotFoundError(f"{BENTOML_CONFIG_ENV}={config!r}: no such file")
+        check_serving_data(os.environ.get(DATA_ENV) or default_location())
         promoted_tag()
-    except (NoPromotedModel, PinnedModelError) as error:
+    except (FileNotFoundError, ServingDataError, NoPromotedModel, PinnedModelError) as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
     # `bentoml serve` puts its working directory first on the import path and runs its workers

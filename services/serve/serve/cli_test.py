@@ -82,6 +82,34 @@ def test_serve_names_a_missing_or_bad_model_before_bentoml_starts(
     assert "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BENTOML_CONFIG": "missing.yaml"}, "BENTOML_CONFIG='missing.yaml': no such file"),
+        (
+            {"FLIGHT_DELAY_SERVING_DATA": "s3://"},
+            "FLIGHT_DELAY_SERVING_DATA 's3://' names no bucket or host",
+        ),
+        (
+            {"FLIGHT_DELAY_SERVING_DATA": "s3://b/{version}"},
+            "FLIGHT_DELAY_SERVING_DATA='s3://b/{version}': the only placeholder a location may "
+            "hold is {model_version}",
+        ),
+    ],
+)
+def test_serve_names_a_bad_setting_before_bentoml_starts(
+    env: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Else read only inside `bentoml serve`: BentoML's traceback, or workers never ready.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["serve", "--port", "3000"])
+    assert status == 2
+    assert stderr.getvalue() == f"serve serve: error: {named}\n"
+
+
 @pytest.mark.parametrize("args", [["--working-dir", "services/serve"], ["--working-dir=."]])
 def test_serve_refuses_a_working_directory_for_the_code_it_runs(args: list[str]) -> None:
     # BentoML imports the service from its working directory: another would serve other code.

@@ -85,22 +85,27 @@ def anchored(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def for_model(where: str, model_version: str, named: str = DATA_ENV) -> str:
-    """`where` (the setting `named`) with `{model_version}` replaced; any other brace, or a
-    location that names no place (storage.remote.check_location), is a mistake, named."""
-    if any(brace in where.replace(MODEL_VERSION, "") for brace in "{}"):
-        raise ServingDataError(
-            f"{named}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
-        )
+    """`where` (the setting `named`) with `{model_version}` replaced, once `check` passes it."""
+    check(where, named)
     if MODEL_VERSION in where and not VERSION.fullmatch(model_version):
         raise ServingDataError(
             f"model version {model_version!r} cannot stand for {MODEL_VERSION} in {where!r}: "
             "expected a version as BentoML writes them (lowercase letters, digits, '_', '.', '-')"
         )
+    return where.replace(MODEL_VERSION, model_version)
+
+
+def check(where: str, named: str = DATA_ENV) -> None:
+    """ServingDataError, naming the setting `named`, if `where` holds a brace other than
+    `{model_version}`'s or names no place (storage.remote.check_location)."""
+    if any(brace in where.replace(MODEL_VERSION, "") for brace in "{}"):
+        raise ServingDataError(
+            f"{named}={where!r}: the only placeholder a location may hold is {MODEL_VERSION}"
+        )
     try:
         check_location(where, named)
     except LocationError as error:
         raise ServingDataError(str(error)) from None
-    return where.replace(MODEL_VERSION, model_version)
 
 
 def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
