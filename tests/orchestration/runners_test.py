@@ -98,6 +98,12 @@ def services_name(task: EcsStageOperator) -> str:
         ({"task_definitions": {"ingest": "x"}}, "no task definition for the feature service"),
         ({"subnets": []}, "subnets must be a non-empty list"),
         ({"params_prefix": "/tmp/runs"}, "params_prefix must be an s3:// URL"),
+        # Joined with a run's key, this was the local path `s3:/<run>/params.yaml`.
+        (
+            {"params_prefix": "s3://"},
+            "params_prefix must be an s3:// URL with its bucket, not 's3://'",
+        ),
+        ({"params_prefix": "s3://[runs"}, "params_prefix must be an s3:// URL with its bucket"),
         ({"clustr": "typo"}, "unknown \\['clustr'\\]"),
     ],
 )

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from airflow.models.baseoperator import BaseOperator
@@ -61,6 +62,15 @@ def json_object(text: str | None, source: str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingError(f"{source} must be a JSON object")
     return data
+
+
+def is_s3_prefix(text: str) -> bool:
+    """Whether `text` is an s3:// URL naming its bucket (`s3://` alone would be a local path)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme == "s3" and bool(parts.netloc)
 
 
 def check_keys(
@@ -163,8 +173,11 @@ class EcsSettings:
             ):
                 raise SettingError(f"{source}: {key} must be a non-empty list of IDs")
         strings(data, source, "cluster", "params_prefix")
-        if not data["params_prefix"].startswith("s3://"):
-            raise SettingError(f"{source}: params_prefix must be an s3:// URL")
+        if not is_s3_prefix(data["params_prefix"]):
+            raise SettingError(
+                f"{source}: params_prefix must be an s3:// URL with its bucket, "
+                f"not {data['params_prefix']!r}"
+            )
         sagemaker = data.get("sagemaker")
         return cls(
             cluster=data["cluster"],
