@@ -33,6 +33,8 @@ def check_location(where: str, named: str) -> None:
     if not where.strip():
         raise LocationError(f"{named} is empty: name a directory or a URL such as s3://<bucket>/")
     if not is_remote(where):
+        if not where.removeprefix("file://").strip():
+            raise LocationError(f"{named} {where!r} names no path")
         return
     try:
         parts = urlsplit(where)

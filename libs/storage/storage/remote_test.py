@@ -26,6 +26,7 @@ from storage.remote import (
         ("", "--landing is empty"),
         ("  ", "--landing is empty"),
         # Read as local paths, these were `s3:` and `/x` under the working directory.
+        ("file://", "--landing 'file://' names no path"),
         ("s3://", "--landing 's3://' names no bucket or host"),
         ("s3:///landing", "--landing 's3:///landing' names no bucket or host"),
         (
