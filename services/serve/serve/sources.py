@@ -13,7 +13,8 @@ model's version there. On AWS it does (`s3://<artifacts bucket>/serving/{model_v
 version (serve.publish), so an image rolled back, or a task of the previous model started
 while a new one rolls out, reads the statistics and store of its own model, not the newest.
 
-A remote location is copied into a local cache first; each file is written aside and renamed,
+A remote location is copied into a local cache first (by default a directory of this user's
+that no one else can write, in the temporary directory); each file is written aside and renamed,
 so a reader never sees half a file. A local location's files must appear the same way, as the
 pipeline's stages write them: the service opens a file as soon as it is there. The service
 waits for both files for at most FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -148,7 +150,7 @@ def fetch(
     if not is_remote(where):
         root = Path(where.removeprefix("file://"))
         return ServingData(root / ONLINE_STORE, root / STATS)
-    local = cache or Path(tempfile.gettempdir()) / "flight-delay-serving" / _slug(where)
+    local = cache or private_cache() / _slug(where)
     return ServingData(_download(where, ONLINE_STORE, local), _download(where, STATS, local))
 
 
@@ -182,6 +184,23 @@ def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
     except Exception as error:
         raise ServingDataError(f"cannot copy {file_url(where, name)}: {describe(error)}") from error
     return target
+
+
+def private_cache() -> Path:
+    """This user's cache of remote serving data, in the temporary directory: made 0700, and
+    refused unless it is still a directory of this user's that no one else can write. In a
+    shared /tmp, another user could otherwise make it first and swap a file in after its
+    download."""
+    root = Path(tempfile.gettempdir()) / f"flight-delay-serving-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    info = root.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise ServingDataError(
+            f"{root} is not this user's private cache (a directory owned by uid {os.getuid()} "
+            f"that no one else can write; it is mode {stat.filemode(info.st_mode)}, owned by uid "
+            f"{info.st_uid}): remove it"
+        )
+    return root
 
 
 def _slug(where: str) -> str:

@@ -4,6 +4,9 @@ with a bounded wait and errors that name what is missing and where."""
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import tempfile
 import threading
 from pathlib import Path
 
@@ -131,6 +134,31 @@ def test_an_s3_prefix_is_copied_whole_into_the_cache(
     assert sorted(str(p.relative_to(tmp_path / "cache")) for p in cached if p.is_file()) == sorted(
         [str(ONLINE_STORE), str(STATS)]
     )
+
+
+def test_by_default_a_remote_prefix_is_cached_in_a_private_directory_of_this_user(
+    s3: fsspec.AbstractFileSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_data(tmp_path / "source")
+    for name in (ONLINE_STORE, STATS):
+        s3.put_file(str(tmp_path / "source" / name), f"artifacts/serving/{name}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    data = fetch("s3://artifacts/serving", wait=5)
+    root = tmp_path / "tmp" / f"flight-delay-serving-{os.getuid()}"
+    assert data.online_store.is_relative_to(root) and data.stats.is_relative_to(root)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+    # Made by someone else, or open to them: another user could swap a file in after its
+    # download. Refused, named.
+    root.chmod(0o777)
+    with pytest.raises(ServingDataError, match=f"^{root} is not this user's private cache"):
+        fetch("s3://artifacts/serving", wait=5)
+    shutil.rmtree(root)
+    root.symlink_to(tmp_path / "source")
+    with pytest.raises(ServingDataError, match=f"^{root} is not this user's private cache"):
+        fetch("s3://artifacts/serving", wait=5)
 
 
 def test_a_missing_s3_object_is_named_with_its_url(
