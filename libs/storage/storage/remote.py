@@ -56,15 +56,15 @@ def describe(error: BaseException) -> str:
 
 
 @contextmanager
-def storage_errors(action: str, url: str) -> Iterator[None]:
-    """Any error of a storage's client in the block, raised as a StorageError that names
-    `action` and `url`: they are not all OSErrors."""
+def storage_errors(action: str, url: str, kind: type[Exception] = StorageError) -> Iterator[None]:
+    """Any error of a storage's client in the block, raised as a `kind` (a caller's own error
+    class, else StorageError) that names `action` and `url`: they are not all OSErrors."""
     try:
         yield
-    except StorageError:
+    except (StorageError, kind):
         raise
     except Exception as error:
-        raise StorageError(f"cannot {action} {url}: {describe(error)}") from error
+        raise kind(f"cannot {action} {url}: {describe(error)}") from error
 
 
 def write_bytes_atomically(url: str, data: bytes) -> None:

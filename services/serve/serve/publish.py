@@ -26,7 +26,7 @@ from serve.settings import tag_version
 from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
-from storage.remote import describe, is_remote
+from storage.remote import is_remote, storage_errors
 
 
 class PublishError(RuntimeError):
@@ -77,29 +77,24 @@ def _local_digest(path: Path) -> str:
 
 def _published_digest(where: str, name: PurePosixPath) -> str | None:
     target = file_url(where, name)
-    try:
+    with storage_errors("read", target, PublishError):
         # fsspec reads a directory as well as S3: one way to look.
         filesystem, path = fsspec.core.url_to_fs(target)
         if not filesystem.isfile(path):
             return None
         with filesystem.open(path, "rb") as stream:
             return sha256_of_stream(stream)
-    # Any error a storage client raises (botocore's missing credentials are no OSError).
-    except Exception as error:
-        raise PublishError(f"cannot read {target}: {describe(error)}") from error
 
 
 def _write(source: Path, where: str, name: PurePosixPath) -> None:
     target = file_url(where, name)
-    try:
+    with storage_errors("write", target, PublishError):
         if is_remote(where):
             filesystem, path = fsspec.core.url_to_fs(target)
             filesystem.put_file(str(source), path)
             return
         with atomic_output(target.removeprefix("file://")) as part:
             shutil.copyfile(source, part)
-    except Exception as error:
-        raise PublishError(f"cannot write {target}: {describe(error)}") from error
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:

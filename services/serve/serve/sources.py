@@ -39,7 +39,7 @@ import fsspec
 from model_registry.store import repo_root
 from serve.settings import VERSION
 from storage.atomic import atomic_output
-from storage.remote import LocationError, check_location, describe, is_remote
+from storage.remote import LocationError, check_location, is_remote, storage_errors
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
@@ -162,27 +162,22 @@ def file_url(where: str, name: PurePosixPath) -> str:
 def _exists(where: str, name: PurePosixPath) -> bool:
     if not is_remote(where):
         return (Path(where.removeprefix("file://")) / name).is_file()
-    try:
+    with storage_errors("read", file_url(where, name), ServingDataError):
         filesystem, path = fsspec.core.url_to_fs(file_url(where, name))
         # A fresh listing each time: the file may appear while we wait.
         filesystem.invalidate_cache()
         return bool(filesystem.isfile(path))
-    # Any error a storage client raises (botocore's missing credentials are no OSError).
-    except Exception as error:
-        raise ServingDataError(f"cannot read {file_url(where, name)}: {describe(error)}") from error
 
 
 def _download(where: str, name: PurePosixPath, cache: Path) -> Path:
     target = cache / name
-    try:
-        with (
-            atomic_output(target) as part,
-            fsspec.open(file_url(where, name), "rb") as source,
-            open(part, "wb") as copy,
-        ):
-            shutil.copyfileobj(source, copy)
-    except Exception as error:
-        raise ServingDataError(f"cannot copy {file_url(where, name)}: {describe(error)}") from error
+    with (
+        storage_errors("copy", file_url(where, name), ServingDataError),
+        atomic_output(target) as part,
+        fsspec.open(file_url(where, name), "rb") as source,
+        open(part, "wb") as copy,
+    ):
+        shutil.copyfileobj(source, copy)
     return target
 
 
