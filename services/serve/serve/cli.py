@@ -57,8 +57,8 @@ def run_server(args: list[str]) -> int:
     # so the files they find by a path from the caller's (the store, above; the serving data,
     # by default under the caller's checkout; BentoML's configuration) are named absolutely.
     os.environ[DATA_ENV] = anchored()
-    if os.environ.get(BENTOML_CONFIG_ENV):
-        os.environ[BENTOML_CONFIG_ENV] = os.path.abspath(os.environ[BENTOML_CONFIG_ENV])
+    if config:
+        os.environ[BENTOML_CONFIG_ENV] = os.path.abspath(config)
     os.environ["PYTHONSAFEPATH"] = "1"
     os.environ.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, WORKING_DIR, str(CODE_DIR), *args]
