@@ -1,18 +1,16 @@
 """The plain-Python parts: the stage graph and each task's command from dvc.yaml, a run's
-parameters, the land window, the settings and the drift decision, including the errors bad
-settings and bad run parameters give."""
+parameters, the land window and the settings, including the errors bad settings and bad run
+parameters give. The drift decision's tests are drift_test.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
-from flight_orchestration import drift, settings
+from flight_orchestration import settings
 from flight_orchestration.commands import CommandError, StageCommand, run_params, run_params_file
 from flight_orchestration.stages import (
     PipelineError,
@@ -23,7 +21,6 @@ from flight_orchestration.stages import (
     stage_graph,
 )
 from flight_orchestration.window import window_end
-from loopback.pages import page_server
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 
@@ -175,57 +172,3 @@ def test_the_threshold_comes_from_params_yaml(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("monitor: {}\n")
     with pytest.raises(settings.SettingError, match="no monitor.psi_threshold"):
         settings.params_threshold(tmp_path)
-
-
-METRICS = """# HELP flight_delay_feature_psi Population stability index of each feature
-# TYPE flight_delay_feature_psi gauge
-flight_delay_feature_psi{feature="distance"} 0.45
-flight_delay_feature_psi{feature="carrier"} 0.05
-flight_delay_feature_psi{feature="carrier",worker="2"} 0.07
-flight_delay_feature_psi_other{feature="x"} 9
-flight_delay_probability_count 50.0
-"""
-
-
-def test_parse_metrics_and_decide() -> None:
-    psi = drift.parse_metrics(METRICS)
-    assert psi == {"distance": 0.45, "carrier": 0.07}
-    decision = drift.decide(psi, 0.2)
-    assert decision.retrain and decision.drifted == {"distance": 0.45}
-    assert "distance 0.450" in decision.reason
-    assert not drift.decide(psi, 0.5).retrain
-    assert not drift.decide({}, 0.2).retrain
-    with pytest.raises(drift.DriftCheckError, match="threshold"):
-        drift.decide(psi, -0.1)
-
-
-@pytest.fixture
-def prometheus() -> Iterator[str]:
-    """A loopback HTTP server answering like Prometheus' query API (no Prometheus here)."""
-
-    def answer(path: str) -> tuple[bytes, str]:
-        assert "query=max+by+%28feature%29" in path, path
-        body = {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [{"metric": {"feature": "origin"}, "value": [1, "0.31"]}],
-            },
-        }
-        return json.dumps(body).encode(), "application/json"
-
-    with page_server(answer) as url:
-        yield url
-
-
-def test_read_prometheus(prometheus: str) -> None:
-    assert drift.read_prometheus(prometheus) == {"origin": 0.31}
-
-
-def test_an_unreachable_endpoint_names_the_url() -> None:
-    with pytest.raises(
-        drift.DriftCheckError, match=r"cannot read PSI gauges from http://127\.0\.0\.1:9/metrics"
-    ):
-        drift.read_metrics_endpoint("http://127.0.0.1:9/metrics", timeout=5)
-    with pytest.raises(drift.DriftCheckError, match="not an http"):
-        drift.read_metrics_endpoint("file:///etc/passwd")

@@ -62,7 +62,22 @@ def decide(psi: dict[str, float], threshold: float) -> Decision:
     return Decision(bool(drifted), threshold, dict(psi), drifted)
 
 
-def parse_metrics(text: str) -> dict[str, float]:
+def psi_value(feature: str, value: object, source: str) -> float:
+    """A gauge's value as a PSI: a finite number, 0 or more (the serve service's PSI always is).
+    Anything else is refused by name: skipping it could hide the drift it stands for."""
+    try:
+        # Through str: a JSON true is no PSI of 1.0.
+        psi = float(str(value))
+    except ValueError:
+        psi = math.nan
+    if not math.isfinite(psi) or psi < 0:
+        raise DriftCheckError(
+            f"{source}: the PSI of feature {feature!r} is {value!r}, not a finite number >= 0"
+        )
+    return psi
+
+
+def parse_metrics(text: str, source: str = "the /metrics page") -> dict[str, float]:
     """The PSI per feature in a Prometheus text exposition (the highest, if a feature has
     several samples, e.g. one per worker process)."""
     psi: dict[str, float] = {}
@@ -73,10 +88,9 @@ def parse_metrics(text: str) -> dict[str, float]:
         feature = _FEATURE.search(sample["labels"])
         if feature is None:
             continue
-        value = float(sample["value"])
-        if math.isfinite(value):
-            name = feature["feature"]
-            psi[name] = max(value, psi.get(name, value))
+        name = feature["feature"]
+        value = psi_value(name, sample["value"], source)
+        psi[name] = max(value, psi.get(name, value))
     return psi
 
 
@@ -99,7 +113,7 @@ def read_metrics_endpoint(url: str, timeout: float = TIMEOUT_SECONDS) -> dict[st
     text = _get(url, timeout).decode("utf-8", errors="replace")
     if "# TYPE" not in text and GAUGE not in text:
         raise DriftCheckError(f"{url} does not look like a Prometheus /metrics page")
-    return parse_metrics(text)
+    return parse_metrics(text, url)
 
 
 def read_prometheus(base_url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str, float]:
@@ -111,10 +125,11 @@ def read_prometheus(base_url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str
         if body["status"] != "success":
             raise DriftCheckError(f"{url}: Prometheus says {body.get('error', body['status'])}")
         result = body["data"]["result"]
-        return {
-            sample["metric"]["feature"]: float(sample["value"][1])
+        samples = [
+            (sample["metric"]["feature"], sample["value"][1])
             for sample in result
             if "feature" in sample["metric"]
-        }
+        ]
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise DriftCheckError(f"{url}: not a Prometheus query answer ({error!r})") from error
+    return {feature: psi_value(feature, value, url) for feature, value in samples}
