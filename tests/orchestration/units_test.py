@@ -5,13 +5,20 @@ parameters give. The drift decision's tests are drift_test.py."""
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
 from flight_orchestration import settings
-from flight_orchestration.commands import CommandError, StageCommand, run_params, run_params_file
+from flight_orchestration.commands import (
+    CommandError,
+    StageCommand,
+    run_params,
+    run_params_file,
+    write_params,
+)
 from flight_orchestration.stages import (
     PipelineError,
     artifact_groups,
@@ -76,6 +83,22 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     land = StageCommand.parse("land", "dist/a.pex/__main__.py land --start ${land.begin}")
     with pytest.raises(CommandError, match="params has no land.begin"):
         land.argv(Path("/artifacts"), defaults, Path("params.yaml"))
+
+
+def test_tasks_writing_the_runs_params_at_once_each_leave_it_whole(tmp_path: Path) -> None:
+    # A run's tasks that run at once each write its params file before starting their artifact.
+    params = {"group": {f"key_{i}": "x" * 100 for i in range(50)}}
+    path = run_params_file(tmp_path, "manual__2013-12-03T00:00:00+00:00")
+
+    def task() -> None:
+        for _ in range(100):
+            write_params(params, path)
+            assert yaml.safe_load(path.read_text()) == params
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for done in [pool.submit(task) for _ in range(4)]:
+            done.result()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
 def test_a_stage_that_runs_no_artifact_is_refused() -> None:

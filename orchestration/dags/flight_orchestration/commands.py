@@ -14,6 +14,7 @@ import copy
 import datetime as dt
 import re
 import shlex
+import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -94,12 +95,17 @@ def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[st
 
 
 def write_params(params: dict[str, Any], path: Path) -> Path:
-    """The run's params file, written whole (a retry rewrites it identically)."""
+    """The run's params file, written whole (a retry rewrites it identically). A run's tasks
+    that run at once (online_store beside features, say) each write it: every writer has its own
+    temporary file, so none renames another's half-written one into place."""
     # By hand, not with libs/storage: MWAA gets this package and nothing else of the repo.
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(yaml.safe_dump(params, sort_keys=False))
-    partial.replace(path)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        partial.write_text(yaml.safe_dump(params, sort_keys=False))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
