@@ -14,7 +14,8 @@ from contracts.tables import CURATED_TABLES
 from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
-from storage.remote import StorageError, check_location
+from storage.outputs import check_output
+from storage.remote import StorageError, check_location, is_remote
 
 EXIT_USAGE = 2
 # Every landed file of some table was quarantined; the previous curated output is kept.
@@ -49,9 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_location(args.landing, "--landing")
         if args.command == "land":
+            if not is_remote(args.landing):
+                check_output(args.landing.removeprefix("file://"), "--landing")
             written = land(args.start, args.end, args.landing, tuple(args.tables))
             print(json.dumps({"landed_files": written, "landing": args.landing}))
         else:
+            check_output(args.curated, "--curated", inputs={"--landing": args.landing})
             reports = curate(
                 args.landing, args.curated, tuple(args.tables), lock_timeout=args.lock_timeout
             )

@@ -217,6 +217,35 @@ def test_a_storage_that_fails_is_named_with_its_error_not_a_traceback(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("curated", ["landing", "landing/flights", "."])
+def test_a_curated_tree_over_its_landing_is_refused_and_the_landing_kept(
+    curated: str,
+    two_real_days: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Replaced whole, such an output took the landed files with it (exit 0).
+    landing = copy_landing(two_real_days, tmp_path / "landing")
+    before = tree_sha256(landing)
+    monkeypatch.chdir(tmp_path)
+    assert main(["curate", "--landing", "landing", "--curated", curated]) == EXIT_USAGE
+    assert f"--curated '{curated}'" in capsys.readouterr().err
+    assert tree_sha256(landing) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landing"]
+
+
+def test_a_curated_tree_where_a_file_is_is_refused_and_the_file_kept(
+    two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "curated").write_text("keep me")
+    arguments = ["curate", "--landing", str(two_real_days), "--curated", str(tmp_path / "curated")]
+    assert main(arguments) == EXIT_USAGE
+    assert "is not a directory, and this output is a directory" in capsys.readouterr().err
+    assert (tmp_path / "curated").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+
+
 def test_an_unknown_table_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown table\\(s\\) gates"):
         curate(str(tmp_path), tmp_path / "curated", ("gates",))
