@@ -19,9 +19,11 @@ from feature.errors import InputError
 from feature.materialize import materialize
 from feature.splits import SplitDates
 from feature_definitions.errors import FeatureInputError
+from storage.outputs import OutputError, check_output
 
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
+    check_output(args.output, "--output", inputs={"--curated": args.curated})
     summary = build_features(
         args.curated,
         args.output,
@@ -33,6 +35,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _online_store(args: argparse.Namespace) -> dict[str, Any]:
+    check_output(args.output, "--output", inputs={"--curated": args.curated}, directory=False)
     rows = materialize(args.curated, args.output, args.window_days)
     return {"output": str(args.output), "rows": rows}
 
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         report = args.run(args)
-    except (InputError, FeatureInputError) as error:
+    except (InputError, FeatureInputError, OutputError) as error:
         print(f"feature {args.command}: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report))

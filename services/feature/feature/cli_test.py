@@ -1,5 +1,6 @@
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,14 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
     assert tree_sha256(tmp_path / "first") == tree_sha256(tmp_path / "second")
 
 
+def _rewrite_flights(
+    curated: Path, change: Callable[[pd.DataFrame], pd.DataFrame], month: str = "2013-06"
+) -> None:
+    """The curated flights of June, changed, written as `month`'s file."""
+    flights = pd.read_parquet(curated / "flights" / "2013-06.parquet")
+    change(flights).to_parquet(curated / "flights" / f"{month}.parquet", index=False)
+
+
 @pytest.mark.parametrize(
     ("break_input", "extra", "message"),
     [
@@ -79,6 +88,16 @@ def test_a_rerun_writes_identical_bytes(curated: Path, tmp_path: Path) -> None:
          .to_parquet(c / "planes" / "planes.parquet"), [], "missing column(s) seats"),
         (lambda c: (c / "flights" / "2013-06.parquet").write_text("not parquet"), [],
          "cannot read"),
+        # One month's file without a column: concatenated, its rows had NaN there (exit 0).
+        (lambda c: _rewrite_flights(c, lambda f: f.drop(columns=["arr_delay"]), "2013-07"), [],
+         "2013-07.parquet: missing column(s) arr_delay"),
+        (lambda c: _rewrite_flights(c, lambda f: f.astype({"distance": str})), [],
+         "2013-06.parquet: distance is string, not int64"),
+        (lambda c: _rewrite_flights(c, lambda f: f.assign(distance=-500)), [],
+         "2013-06.parquet: 60 rows break the contract, the first (row 0): "
+         "distance: in_range(1, 6000) (got -500)"),
+        (lambda c: _rewrite_flights(c, lambda f: pd.concat([f, f])), [],
+         "curated table 'flights': 60 rows repeat the natural key"),
         (lambda c: None, ["--validation-end", "2013-06-01"],
          "--validation-end 2013-06-01 must be after --train-end 2013-06-06"),
         (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
@@ -110,6 +129,31 @@ def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(
     assert message in capsys.readouterr().err
     assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
+
+
+@pytest.mark.parametrize("output", ["curated", "curated/flights", "."])
+def test_an_output_over_the_curated_tree_exits_2_and_keeps_it(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # Replaced whole, such an output took the curated tables with it (exit 0).
+    before = tree_sha256(curated)
+    assert run(curated, tmp_path / output) == 2
+    assert "overlaps --curated" in capsys.readouterr().err
+    online = ["online-store", "--curated", str(curated), "--output", str(tmp_path / output)]
+    assert main([*online, *WINDOW]) == 2
+    assert "overlaps --curated" in capsys.readouterr().err
+    assert tree_sha256(curated) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+
+
+def test_an_online_store_where_a_directory_is_exits_2(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "store").mkdir()
+    online = ["online-store", "--curated", str(curated), "--output", str(tmp_path / "store")]
+    assert main([*online, *WINDOW]) == 2
+    assert "is a directory, and this output is a file" in capsys.readouterr().err
+    assert list((tmp_path / "store").iterdir()) == []
 
 
 def test_an_unparseable_date_exits_2(curated: Path, tmp_path: Path) -> None:

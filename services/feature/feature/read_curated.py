@@ -1,4 +1,4 @@
-"""Reads the curated tables the feature service needs, checking each against its contract."""
+"""Reads the curated tables the feature service needs, checking each file against its contract."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from contracts.airports import AIRPORTS
 from contracts.flights import FLIGHTS
 from contracts.planes import PLANES
-from contracts.table import ContractViolation, TableContract
+from contracts.table import ContractViolation, TableContract, check_typed, typed_frame
 from contracts.weather import WEATHER
 from feature.errors import InputError
 
@@ -18,27 +19,57 @@ INPUTS: tuple[TableContract, ...] = (FLIGHTS, WEATHER, PLANES, AIRPORTS)
 
 
 def read_table(curated: Path, contract: TableContract) -> pd.DataFrame:
-    """Every Parquet file of `<curated>/<table>/`, in name order, as one frame."""
+    """Every Parquet file of `<curated>/<table>/`, in name order, as one frame. Each file must
+    keep the contract ingest wrote it under: its columns and their types, every row's values,
+    and no natural key twice in the table."""
     directory = curated / contract.name
     if not directory.is_dir():
         raise InputError(f"curated table {contract.name!r}: no directory {directory}")
     files = sorted(directory.glob("*.parquet"))
     if not files:
         raise InputError(f"curated table {contract.name!r}: no Parquet files in {directory}")
-    frames = []
+    frames: list[pd.DataFrame] = []
     for file in files:
         try:
-            frames.append(pd.read_parquet(file))
+            data = pq.read_table(file, use_pandas_metadata=True)
+            _check_file(contract, file, data)
+            frames.append(data.to_pandas())
         except (pa.ArrowException, OSError) as error:
             raise InputError(
                 f"curated table {contract.name!r}: cannot read {file}: {error}"
             ) from None
     table = pd.concat(frames, ignore_index=True)
+    repeated = table.duplicated(subset=list(contract.natural_key))
+    if repeated.any():
+        first = table[repeated][list(contract.natural_key)].iloc[0].to_dict()
+        raise InputError(
+            f"curated table {contract.name!r}: {int(repeated.sum())} rows repeat the natural key "
+            f"({', '.join(contract.natural_key)}) of another, the first {first}"
+        )
+    return table
+
+
+def _check_file(contract: TableContract, file: Path, data: pa.Table) -> None:
+    source = f"curated table {contract.name!r}, {file}"
     try:
-        contract.check_columns(table.columns, source=f"curated table {contract.name!r}")
+        contract.check_columns(data.column_names, source=source)
     except ContractViolation as error:
         raise InputError(str(error)) from None
-    return table
+    expected = contract.arrow_schema
+    mistyped = [
+        f"{field.name} is {data.schema.field(field.name).type}, not {field.type}"
+        for field in expected
+        if data.schema.field(field.name).type != field.type
+    ]
+    if mistyped:
+        raise InputError(f"{source}: {'; '.join(mistyped)}")
+    result = check_typed(contract, typed_frame(contract, data, arrow_strings=True))
+    if not result.valid.all():
+        broken = result.reasons[~result.valid]
+        raise InputError(
+            f"{source}: {len(broken)} rows break the contract, the first (row {broken.index[0]}): "
+            f"{broken.iloc[0]}"
+        )
 
 
 def read_curated(curated: Path) -> dict[str, pd.DataFrame]:
