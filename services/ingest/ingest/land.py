@@ -27,16 +27,27 @@ def land(
     if unknown:
         raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLE_FILES)}")
     days = pd.date_range(start, end, freq="D").date
+    # Every table read and the window checked before the first file is written.
+    upstream = {table: read_table(table) for table in tables}
+    day_of_row = {
+        table: pd.to_datetime(upstream[table][["year", "month", "day"]]).dt.date
+        for table in tables
+        if table in DAILY_TABLES
+    }
+    # The days upstream has data for (weather ends a day before flights, so a day within them
+    # may lack one table's rows, as upstream's own days do).
+    if day_of_row:
+        first = min(row_days.min() for row_days in day_of_row.values())
+        last = max(row_days.max() for row_days in day_of_row.values())
+        if start < first or end > last:
+            raise ValueError(
+                f"--start {start} to --end {end} is outside the days upstream holds, {first} to "
+                f"{last}: a day outside them would land as empty files"
+            )
     written = 0
-    for table in tables:
-        rows = read_table(table)
-        day_of_row = (
-            pd.to_datetime(rows[["year", "month", "day"]]).dt.date
-            if table in DAILY_TABLES
-            else None
-        )
+    for table, rows in upstream.items():
         for day in days:
-            selected = rows if day_of_row is None else rows[day_of_row == day]
+            selected = rows if table not in day_of_row else rows[day_of_row[table] == day]
             # R's export writes missing values as NA; the landing zone keeps upstream's format.
             text = selected.to_csv(index=False, na_rep="NA")
             write_bytes_atomically(
