@@ -136,12 +136,25 @@ def curate(
             reports += table_reports
             if not any(report.rows_accepted for report in table_reports):
                 nothing_accepted.append(table)
+        _keep_other_tables(curated, staging, tables)
         if nothing_accepted:
             # Raising makes staged_directory keep the previous output.
             replace_directory(staging, rejected_run(curated))
             raise NothingAccepted(nothing_accepted, curated, rejected_run(curated), reports)
         shutil.rmtree(rejected_run(curated), ignore_errors=True)
     return reports
+
+
+def _keep_other_tables(curated: Path, staging: Path, tables: Sequence[str]) -> None:
+    """The tables this run does not curate, as the previous output holds them (their Parquet,
+    quarantine and reports), so that `--tables flights` re-curates flights and drops nothing.
+    Hard links: curated files are replaced whole, never changed in place."""
+    for table in CURATED_TABLES:
+        if table in tables:
+            continue
+        for part in (Path(table), Path("quarantine", table), Path("reports", table)):
+            if (curated / part).is_dir():
+                shutil.copytree(curated / part, staging / part, copy_function=os.link)
 
 
 def _curate_table(

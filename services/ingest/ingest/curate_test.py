@@ -281,6 +281,21 @@ def test_weather_planes_and_airports_are_curated_with_their_own_contracts(
     assert by_code.isna().sum() == 3
 
 
+def test_curating_some_tables_keeps_the_others_as_they_were(tmp_path: Path) -> None:
+    # Replaced whole, the tree lost every table --tables did not name (exit 0).
+    landing, curated = tmp_path / "landing", tmp_path / "curated"
+    land(dt.date(2013, 2, 12), dt.date(2013, 2, 12), str(landing), ("weather", "planes"))
+    curate(str(landing), curated, ("weather", "planes"))
+    weather = tree_sha256(curated, "weather", "quarantine/weather", "reports/weather")
+    land(dt.date(2013, 2, 13), dt.date(2013, 2, 13), str(landing), ("planes",))
+    curate(str(landing), curated, ("planes",))
+    assert tree_sha256(curated, "weather", "quarantine/weather", "reports/weather") == weather
+    assert {p.name for p in (curated / "reports" / "planes").iterdir()} == {
+        "2013-02-12.csv.json",
+        "2013-02-13.csv.json",
+    }
+
+
 def test_a_landing_whose_files_are_all_quarantined_keeps_the_previous_output(
     two_real_days: Path, tmp_path: Path
 ) -> None:
