@@ -150,4 +150,8 @@ def exclusive_lock(path: str | os.PathLike[str], *, timeout: float) -> Iterator[
             handle.flush()
             yield
         finally:
+            # Unnamed again before release: a later holder that writes no name (another tool's
+            # flock) must not be reported as this process.
+            handle.truncate(0)
+            handle.flush()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,3 +1,4 @@
+import fcntl
 import math
 import os
 import stat
@@ -165,6 +166,20 @@ def test_a_held_lock_makes_the_second_holder_give_up_naming_it(tmp_path: Path) -
         pass
     with exclusive_lock(lock, timeout=0):  # released: free again
         pass
+
+
+def test_a_holder_that_writes_no_name_is_not_taken_for_an_earlier_one(tmp_path: Path) -> None:
+    lock = tmp_path / ".curated.lock"
+    with exclusive_lock(lock, timeout=0):
+        pass
+    # Another tool holds it with a plain flock, writing nothing.
+    with open(lock) as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        with (
+            pytest.raises(TimeoutError, match=f"{lock} is held by another process"),
+            exclusive_lock(lock, timeout=0),
+        ):
+            pass
 
 
 @pytest.mark.parametrize("timeout", [-1.0, math.nan, math.inf])
