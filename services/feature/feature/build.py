@@ -48,11 +48,23 @@ def build_features(
     parts = {name: table[split == name].reset_index(drop=True) for name in SPLITS}
     if parts["train"].empty:
         raise InputError(f"no arrived flight departs on or before --train-end {dates.train_end}")
+    # Training picks its threshold on validation, and evaluation scores test: neither may be
+    # empty, and it is the dates given here that make them so.
+    if parts["validation"].empty:
+        raise InputError(
+            f"no arrived flight departs after --train-end {dates.train_end} and on or before "
+            f"--validation-end {dates.validation_end}: the validation split would be empty"
+        )
+    if parts["test"].empty:
+        raise InputError(
+            f"no arrived flight departs after --validation-end {dates.validation_end}: the test "
+            "split would be empty"
+        )
     summary = {
         **asdict(counts),
         "rows_per_split": {name: len(part) for name, part in parts.items()},
         "delayed_share_per_split": {
-            name: float(part[LABEL].mean()) if len(part) else None for name, part in parts.items()
+            name: float(part[LABEL].mean()) for name, part in parts.items()
         },
         "train_end": dates.train_end.isoformat(),
         "validation_end": dates.validation_end.isoformat(),

@@ -101,6 +101,11 @@ def _rewrite_flights(
         (lambda c: None, ["--validation-end", "2013-06-01"],
          "--validation-end 2013-06-01 must be after --train-end 2013-06-06"),
         (lambda c: None, ["--train-end", "2013-05-31"], "no arrived flight departs on or before"),
+        # Both were written empty (exit 0), for training or evaluation to fail on.
+        (lambda c: None, ["--validation-end", "2013-06-30"],
+         "no arrived flight departs after --validation-end 2013-06-30: the test split"),
+        (lambda c: None, ["--train-end", "2013-06-10", "--validation-end", "2013-06-12"],
+         "the validation split would be empty"),
         (lambda c: None, ["--window-days", "0"], "--window-days must be between 1 and 3650, got 0"),
         (lambda c: None, ["--window-days", "200000"],
          "--window-days must be between 1 and 3650, got 200000"),
