@@ -41,3 +41,16 @@ def test_an_unseen_category_is_scored() -> None:
     predictor = SklearnPredictor(fitted.pipeline, FEATURES, threshold=0.5)
     unseen = VALIDATION[0].head(3).assign(carrier="ZZ", dest="XXX")
     assert np.isfinite(predictor.predict_proba(unseen)).all()
+
+
+@pytest.mark.parametrize("model", ["hist_gradient_boosting", "logistic_regression"])
+def test_the_extremes_the_params_accept_fit(model: BaselineModel) -> None:
+    params = quick_params(
+        **{
+            "train.seed": 2**32 - 1,
+            "train.baseline.max_leaf_nodes": 2,
+            "train.baseline.model": model,
+        }
+    )
+    fitted = fit_baseline(TRAIN, VALIDATION, params.train.baseline, params.train.seed)
+    assert fitted.iterations > 0

@@ -10,6 +10,8 @@ sends them) or a dotted name (`train.torch.epochs`, as a tuning job varies one);
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,7 +44,8 @@ class BaselineParams(_Group):
     model: BaselineModel
     learning_rate: PositiveNumber
     max_iter: Positive
-    max_leaf_nodes: Positive
+    # HistGradientBoostingClassifier refuses a tree of one leaf.
+    max_leaf_nodes: Annotated[int, Field(ge=2)]
     min_samples_leaf: Positive
     l2_regularization: Annotated[float, Field(ge=0)]
     n_iter_no_change: Positive
@@ -61,7 +64,8 @@ class TorchParams(_Group):
 
 
 class TrainParams(_Group):
-    seed: Annotated[int, Field(ge=0)]
+    # scikit-learn's random_state takes no larger seed.
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
     threshold: Literal["max_f1"] | Probability
     baseline: BaselineParams
     torch: TorchParams
@@ -73,7 +77,8 @@ class EvaluateParams(_Group):
 
 class PromoteParams(_Group):
     metric: Metric
-    margin: float
+    # A negative margin would promote a model worse than the one it replaces.
+    margin: Annotated[float, Field(ge=0)]
 
 
 class Params(_Group):
@@ -99,7 +104,7 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
             fsspec.open(str(path), "r", encoding="utf-8") as stream,
         ):
             text = stream.read()
-        document = yaml.safe_load(text) or {}
+        document = _read_params_yaml(text, path) or {}
     except (LocationError, StorageError) as error:
         raise ParamsError(str(error)) from error
     except yaml.YAMLError as error:
@@ -107,6 +112,44 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     if not isinstance(document, Mapping):
         raise ParamsError(f"params file {path} must be a mapping of groups")
     return params_from({k: v for k, v in document.items() if k in GROUPS}, overrides)
+
+
+def _read_params_yaml(text: str, path: str | Path) -> Any:
+    """`yaml.safe_load(text)`, refusing a key given twice at the top or in train's groups:
+    YAML loaders keep the last one silently, so an edit of the first would change nothing."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if isinstance(root, yaml.MappingNode):
+            _refuse_duplicate_keys(root, path, (), set(GROUPS))
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _refuse_duplicate_keys(
+    node: yaml.MappingNode, path: str | Path, keys: tuple[str, ...], only: set[str] | None = None
+) -> None:
+    """Through `node` and the mappings in it (at the root only those under the keys in `only`:
+    other groups are other stages')."""
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+            continue
+        key, line = key_node.value, key_node.start_mark.line + 1
+        if key in lines:
+            raise ParamsError(
+                f"params file {path}: {'.'.join((*keys, key))} is given twice, at lines "
+                f"{lines[key]} and {line}; keep one"
+            )
+        lines[key] = line
+        if isinstance(value_node, yaml.MappingNode) and (only is None or key in only):
+            _refuse_duplicate_keys(value_node, path, (*keys, key))
 
 
 def params_from(groups: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Params:
@@ -157,7 +200,35 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"unknown parameter {key}"
     if error["type"] == "missing":
         return f"missing parameter {key} (params.yaml is the only home of the parameters)"
-    return f"{key}: {error['msg']}, got {error.get('input')!r}"
+    problem = f"{key}: {error['msg']}, got {error.get('input')!r}"
+    if error["type"] == "float_type" and isinstance(error["input"], str):
+        problem += _number_hint(error["input"])
+    return problem
+
+
+_EXPONENT = re.compile(r"([-+]?\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)")
+
+
+def _number_hint(text: str) -> str:
+    """How to write `text`, a string YAML 1.1 did not read as a number, so that it does (`3e-3`
+    as `3.0e-3`): empty if Python's float() does not read it as a finite number either."""
+    try:
+        number = float(text)
+    except ValueError:
+        return ""
+    if not math.isfinite(number):
+        return ""  # .inf and .nan are refused however they are written
+    match = _EXPONENT.fullmatch(text.strip())
+    if match is None:  # quoted, or with `_` or a leading dot: Python's shortest spelling
+        whole, _, exponent = repr(number).partition("e")
+        spelling = f"{whole}.0e{exponent}" if exponent and "." not in whole else repr(number)
+        return f" (YAML reads it as a string: write {spelling})"
+    whole, fraction, sign, exponent = match.groups()
+    spelling = f"{whole}.{fraction or '0'}e{sign or '+'}{exponent}"
+    return (
+        " (YAML reads a number with an exponent as a number only with a dot and a signed "
+        f"exponent: write {spelling})"
+    )
 
 
 def _union_member(part: object) -> bool:

@@ -48,11 +48,7 @@ class SageMakerJob:
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> SageMakerJob:
         if not environ.get("SM_MODEL_DIR"):
             raise SageMakerError("SM_MODEL_DIR is not set: this is not a SageMaker training job")
-        try:
-            hyperparameters = json.loads(environ.get("SM_HPS") or "{}")
-            hosts = tuple(json.loads(environ.get("SM_HOSTS") or "[]"))
-        except json.JSONDecodeError as error:
-            raise SageMakerError(f"SM_HPS or SM_HOSTS is not JSON: {error}") from None
+        hyperparameters = _json(environ, "SM_HPS", "{}")
         if not isinstance(hyperparameters, dict):
             raise SageMakerError(f"SM_HPS must be a JSON object, got {hyperparameters!r}")
         models_dir = environ.get("TRAIN_MODELS_DIR")
@@ -70,7 +66,7 @@ class SageMakerJob:
             for name, value in environ.items()
             if name.startswith(prefix)
         }
-        current = environ.get("SM_CURRENT_HOST", "")
+        hosts, current = _hosts(environ)
         return cls(
             model_dir=Path(environ["SM_MODEL_DIR"]),
             models_dir=Path(models_dir or Path(environ["SM_MODEL_DIR"]) / "models"),
@@ -78,8 +74,8 @@ class SageMakerJob:
             channels=channels,
             hyperparameters=hyperparameters,
             num_gpus=num_gpus,
-            hosts=hosts or ((current,) if current else ("localhost",)),
-            current_host=current or (hosts[0] if hosts else "localhost"),
+            hosts=hosts,
+            current_host=current,
         )
 
     @property
@@ -115,4 +111,41 @@ class SageMakerJob:
 
     @property
     def node_rank(self) -> int:
-        return self.hosts.index(self.current_host) if self.current_host in self.hosts else 0
+        return self.hosts.index(self.current_host)
+
+
+def _json(environ: Mapping[str, str], name: str, default: str) -> Any:
+    try:
+        return json.loads(environ.get(name) or default)
+    except json.JSONDecodeError as error:
+        raise SageMakerError(f"{name} is not JSON: {error}") from None
+
+
+def _hosts(environ: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """SM_HOSTS and SM_CURRENT_HOST, checked: torchrun would otherwise wait for a rendezvous
+    with hosts that do not exist, or give two hosts one rank. Without SM_HOSTS (a local run) the
+    job is SM_CURRENT_HOST alone, else localhost."""
+    current = environ.get("SM_CURRENT_HOST", "")
+    if not environ.get("SM_HOSTS"):
+        return (current or "localhost",), current or "localhost"
+    hosts = _json(environ, "SM_HOSTS", "[]")
+    if (
+        not isinstance(hosts, list)
+        or not hosts
+        or not all(isinstance(host, str) and host.strip() for host in hosts)
+    ):
+        raise SageMakerError(
+            f"SM_HOSTS must be a JSON list of host names (non-empty strings), got "
+            f"{environ['SM_HOSTS']!r}"
+        )
+    twice = sorted({host for host in hosts if hosts.count(host) > 1})
+    if twice:
+        raise SageMakerError(f"SM_HOSTS names {', '.join(twice)} more than once")
+    if not current and len(hosts) > 1:
+        raise SageMakerError(
+            f"SM_CURRENT_HOST is not set: it must say which of SM_HOSTS {hosts} this host is"
+        )
+    current = current or hosts[0]
+    if current not in hosts:
+        raise SageMakerError(f"SM_CURRENT_HOST {current!r} is not one of SM_HOSTS {hosts}")
+    return tuple(hosts), current

@@ -8,15 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from model_registry.predictor import load_predictor
 from train.conftest import as_hyperparameters, quick_params, write_features
 from train.data import TrainingDataError
 from train.sagemaker import SageMakerError, SageMakerJob
 
-# Every parameter, as the DAG passes them; the margin (over the promote group) lets the
-# candidate pass.
-HYPERPARAMETERS = as_hyperparameters(quick_params()) | {"promote.margin": "-1"}
+# Every parameter, as the DAG passes them, and one by its dotted name, which wins over its group.
+HYPERPARAMETERS = as_hyperparameters(quick_params()) | {"promote.margin": "0"}
 
 
 def job_env(tmp_path: Path, **channels: Path) -> dict[str, str]:
@@ -65,7 +66,10 @@ def test_a_training_job_fits_evaluates_and_ships_a_store_in_the_model_dir(
     assert metrics["torch"]["roc_auc"] > 0.75
     registry = json.loads((tmp_path / "output" / "evaluation" / "registry.json").read_text())
     assert registry["store"] == str(model_dir / "bentoml")
-    assert registry["promoted"] == registry["candidate"]  # margin -1: the candidate passes
+    assert registry["decision"]["margin"] == 0
+    # Nothing was promoted yet: the run's champion is.
+    champion = "candidate" if registry["decision"]["champion"] == "torch" else "baseline"
+    assert registry["promoted"] == registry[champion]
     # BentoML's layout of the shipped home: models/<name>/<version>.
     name, version = registry["candidate"].split(":")
     shipped = model_dir / "bentoml" / "models" / name / version
@@ -104,8 +108,69 @@ def test_a_job_without_its_inputs_is_named(tmp_path: Path) -> None:
         SageMakerJob.from_environ({})
     with pytest.raises(SageMakerError, match="TRAIN_MODELS_DIR must be an absolute path"):
         SageMakerJob.from_environ(job_env(tmp_path) | {"TRAIN_MODELS_DIR": "data/models"})
-    with pytest.raises(SageMakerError, match="SM_HPS or SM_HOSTS is not JSON"):
+    with pytest.raises(SageMakerError, match="^SM_HPS is not JSON"):
         SageMakerJob.from_environ(job_env(tmp_path) | {"SM_HPS": "{epochs"})
     job = SageMakerJob.from_environ(job_env(tmp_path, train=tmp_path))
     with pytest.raises(TrainingDataError, match="missing: validation, test"):
         job.feature_files()
+
+
+def hosts_env(hosts: str, current: str | None = "algo-1") -> dict[str, str]:
+    env = {"SM_MODEL_DIR": "/opt/ml/model", "SM_HOSTS": hosts}
+    return env if current is None else env | {"SM_CURRENT_HOST": current}
+
+
+@given(st.lists(st.text(min_size=1).filter(str.strip), min_size=1, unique=True), st.data())
+def test_a_list_of_host_names_gives_the_current_host_its_rank(
+    hosts: list[str], data: st.DataObject
+) -> None:
+    rank = data.draw(st.integers(0, len(hosts) - 1))
+    job = SageMakerJob.from_environ(hosts_env(json.dumps(hosts), hosts[rank]))
+    assert (job.hosts, job.current_host, job.node_rank) == (tuple(hosts), hosts[rank], rank)
+
+
+def host_names(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(isinstance(host, str) and host.strip() for host in value)
+    )
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(JSON.filter(lambda value: not host_names(value)))
+def test_an_sm_hosts_that_is_not_a_list_of_host_names_is_refused(value: object) -> None:
+    # A string would be split into one host per character, each a rendezvous never reached.
+    with pytest.raises(SageMakerError, match="^SM_HOSTS must be a JSON list of host names"):
+        SageMakerJob.from_environ(hosts_env(json.dumps(value)))
+
+
+@pytest.mark.parametrize(
+    ("hosts", "current", "message"),
+    [
+        ('"abc"', "algo-1", "^SM_HOSTS must be a JSON list of host names .*got '\"abc\"'"),
+        ("algo-1", "algo-1", "^SM_HOSTS is not JSON"),
+        ('["algo-1", " "]', "algo-1", "^SM_HOSTS must be a JSON list of host names"),
+        ('["algo-1", "algo-1"]', "algo-1", "^SM_HOSTS names algo-1 more than once"),
+        ('["algo-1"]', "algo-2", "^SM_CURRENT_HOST 'algo-2' is not one of SM_HOSTS"),
+        ('["algo-1", "algo-2"]', None, "^SM_CURRENT_HOST is not set"),
+    ],
+)
+def test_hosts_that_torchrun_could_not_meet_are_refused_by_name(
+    hosts: str, current: str | None, message: str
+) -> None:
+    with pytest.raises(SageMakerError, match=message):
+        SageMakerJob.from_environ(hosts_env(hosts, current))
+
+
+def test_without_sm_hosts_the_job_is_one_host() -> None:
+    env = {"SM_MODEL_DIR": "/opt/ml/model"}
+    assert SageMakerJob.from_environ(env).hosts == ("localhost",)
+    job = SageMakerJob.from_environ(env | {"SM_CURRENT_HOST": "algo-1"})
+    assert (job.hosts, job.node_rank) == (("algo-1",), 0)
