@@ -25,11 +25,19 @@ from typing import Any
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
 from model_registry.predictor import PredictorError
-from model_registry.store import RegistryError, open_store, roll_back, store_home, use_home
+from model_registry.store import (
+    ModelStore,
+    RegistryError,
+    open_store,
+    roll_back,
+    store_home,
+    use_home,
+)
 from storage.atomic import atomic_write_text
+from storage.outputs import OutputError, check_output
 from train.data import TrainingDataError, read_splits, split_files
 from train.distributed import WorldError, join_world, launch_local, leave_world
-from train.evaluate import Evaluation, evaluate_models
+from train.evaluate import Evaluation, evaluate_models, load_models, write_evaluation
 from train.fit import MODELS, TRAINING_FILE, fit_models
 from train.params import Params, ParamsError, load_params, params_from
 from train.progress import Progress
@@ -56,7 +64,17 @@ def _under_torchrun() -> bool:
     return "WORLD_SIZE" in os.environ
 
 
+def _inputs(args: argparse.Namespace) -> dict[str, Path]:
+    """The command's input paths by option, which its output must not overlap."""
+    named = {"--features": args.features, "--params": args.params}
+    if isinstance(args.models, Path):  # evaluate's; fit's --models names models to fit
+        named["--models"] = args.models
+    return named
+
+
 def _fit(args: argparse.Namespace) -> int:
+    # Before training: an output that cannot be written would otherwise fail at the end.
+    check_output(args.output, "--output", inputs=_inputs(args))
     params = _params(args)
     files = split_files(args.features)
     if args.nproc_per_node > 1 and not _under_torchrun():
@@ -82,15 +100,46 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_and_register(
+    files: dict[str, Path],
+    models_dir: Path,
+    output: Path,
+    params: Params,
+    home: Path | None,
+    features_dir: Path | None,
+) -> tuple[Evaluation, dict[str, Any] | None]:
+    """Score the models and, given a store `home`, register them and run the gate; then write
+    the metrics, plots and registry.json. The input (the models' training.json, the store) is
+    checked first and the output written last, so a failed run leaves it as it was."""
+    predictors = load_models(models_dir)
+    registration = None if home is None else (_training_record(models_dir), _open_store(home))
+    evaluation = evaluate_models(files["test"], predictors, params.evaluate)
+    registry = None
+    if registration is not None:
+        registry = _register(evaluation, models_dir, *registration, params, features_dir)
+    write_evaluation(evaluation, output)
+    if registry is not None:
+        atomic_write_text(output / REGISTRY_FILE, json.dumps(registry, indent=2) + "\n")
+        decision = registry["decision"]
+        print(f"train: {decision['reason']}", file=sys.stderr)
+        for note in decision["notes"]:
+            print(f"train: note: {note}", file=sys.stderr)
+        print(
+            f"train: registered {registry['candidate']} (candidate) and {registry['baseline']} "
+            f"(baseline) in {registry['store']}; serving: {registry['promoted'] or 'unchanged'}",
+            file=sys.stderr,
+        )
+    return evaluation, registry
+
+
 def _register(
     evaluation: Evaluation,
     models_dir: Path,
-    output: Path,
-    home: Path,
+    training: dict[str, Any],
+    store: ModelStore,
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
-    training = _training_record(models_dir)
     commit, dirty = git_state(Path.cwd())
     provenance = Provenance(
         git_commit=commit,
@@ -99,19 +148,19 @@ def _register(
         # The train params the models were fitted with, as training recorded them.
         params={**params.to_dict(), "train": training["params"]},
     )
-    registry = register_run(evaluation, models_dir, open_store(home), params.promote, provenance)
-    registry["store"] = str(home)
-    atomic_write_text(output / REGISTRY_FILE, json.dumps(registry, indent=2) + "\n")
-    decision = registry["decision"]
-    print(f"train: {decision['reason']}", file=sys.stderr)
-    for note in decision["notes"]:
-        print(f"train: note: {note}", file=sys.stderr)
-    print(
-        f"train: registered {registry['candidate']} (candidate) and {registry['baseline']} "
-        f"(baseline) in {home}; serving: {registry['promoted'] or 'unchanged'}",
-        file=sys.stderr,
-    )
+    registry = register_run(evaluation, models_dir, store, params.promote, provenance)
+    registry["store"] = str(store.home)
     return registry
+
+
+def _open_store(home: Path) -> ModelStore:
+    try:
+        return open_store(home)
+    except OSError as error:  # a file, or a directory this user cannot write
+        raise RegistryError(
+            f"cannot open the model store at {home}: {error.strerror or error} "
+            f"({error.filename or home})"
+        ) from None
 
 
 def _training_record(models_dir: Path) -> dict[str, Any]:
@@ -136,16 +185,18 @@ def _summary(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    check_output(args.output, "--output", inputs=_inputs(args))
     params = _params(args)
     files = split_files(args.features)
     # A previous run's decision would describe models this run did not register (or failed
     # to): the deploy job reads it.
     (args.output / REGISTRY_FILE).unlink(missing_ok=True)
-    evaluation = evaluate_models(files["test"], args.models, args.output, params.evaluate)
+    home = store_home(args.store) if args.register else None
+    evaluation, registry = _evaluate_and_register(
+        files, args.models, args.output, params, home, args.features
+    )
     result: dict[str, Any] = {"output": str(args.output), "metrics": _summary(evaluation)}
-    if args.register:
-        home = store_home(args.store)
-        registry = _register(evaluation, args.models, args.output, home, params, args.features)
+    if registry is not None:
         result["registry"] = {k: registry[k] for k in ("candidate", "baseline", "promoted")}
     print(json.dumps(result))
     return 0
@@ -185,9 +236,11 @@ def _sagemaker(args: argparse.Namespace) -> int:
     if not world.is_main:
         return 0
     output = job.output_data_dir / "evaluation"
-    evaluation = evaluate_models(files["test"], models_dir, output, params.evaluate)
-    registry = _register(evaluation, models_dir, output, store, params, job.features_dir)
-    print(json.dumps({"metrics": _summary(evaluation), "promoted": registry["promoted"]}))
+    evaluation, registry = _evaluate_and_register(
+        files, models_dir, output, params, store, job.features_dir
+    )
+    promoted = registry and registry["promoted"]
+    print(json.dumps({"metrics": _summary(evaluation), "promoted": promoted}))
     return 0
 
 
@@ -320,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         RegistrationError,
         RegistryError,
         WorldError,
+        OutputError,
     ) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from model_registry.store import (
     models,
 )
 from train.cli import main
-from train.conftest import params_args, write_features
+from train.conftest import file_bytes, params_args, write_features
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -133,6 +133,44 @@ def test_a_models_directory_without_fit_s_record_registers_nothing(
     assert models(model_store) == []
 
 
+@pytest.mark.parametrize("output", ["features", "features/models"])
+def test_fit_refuses_an_output_over_its_features_before_training(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # Replaced whole, such an output took the feature tables with it (exit 0).
+    before = file_bytes(features)
+    fit = ["fit", "--features", str(features), "--output", str(tmp_path / output)]
+    assert main([*fit, *params_args(tmp_path / "params")]) == 2
+    assert "overlaps --features" in capsys.readouterr().err
+    assert file_bytes(features) == before
+
+
+def test_fit_refuses_an_output_it_could_not_write_before_training(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It trained both models first, then failed to write them (a traceback).
+    (tmp_path / "notes").write_text("keep me")
+    fit = ["fit", "--features", str(features), "--output", str(tmp_path / "notes" / "models")]
+    assert main([*fit, *params_args(tmp_path / "params")]) == 2
+    captured = capsys.readouterr()
+    assert "notes is not a directory" in captured.err
+    assert "fitting" not in captured.err + captured.out
+    assert (tmp_path / "notes").read_text() == "keep me"
+
+
+def test_evaluate_refuses_an_output_inside_its_models(
+    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features, models_dir = trained
+    before = file_bytes(models_dir)
+    output = models_dir / "evaluation"
+    run = ["evaluate", "--features", str(features), "--models", str(models_dir)]
+    run += ["--output", str(output), "--no-register", *params_args(tmp_path)]
+    assert main(run) == 2
+    assert "overlaps --models" in capsys.readouterr().err
+    assert file_bytes(models_dir) == before
+
+
 def test_the_store_defaults_to_the_repo_build_area(
     trained: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -161,12 +199,69 @@ def test_the_store_defaults_to_the_repo_build_area(
         assert (home / "models" / name / version / "predictor.json").is_file()
 
 
-def test_a_store_other_than_the_process_one_is_refused_by_name(
-    trained: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+# Each breaks one input of `evaluate`, and returns the arguments that pass it and what the error
+# says.
+Breakage = Callable[[Path, Path, pytest.MonkeyPatch], tuple[list[str], str]]
+
+
+def not_fit_s_record(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], str]:
+    (models_dir / "training.json").write_text("[1, 2]")
+    return [], "training.json holds no params object"
+
+
+def another_store(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], str]:
+    elsewhere = tmp_path / "elsewhere"  # not the process's store, the test's BentoML home
+    return ["--store", str(elsewhere)], f"cannot open the model store at {elsewhere}: this"
+
+
+def a_file_store(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], str]:
+    (tmp_path / "store").write_text("")
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "store"))
+    return [], f"cannot open the model store at {tmp_path / 'store'}: Not a directory"
+
+
+def a_store_that_refuses_writes(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], str]:
+    def refuse(store: ModelStore, *args: object) -> None:
+        raise PermissionError(1, "Operation not permitted", str(store.home / "models"))
+
+    monkeypatch.setattr("train.promotion.register", refuse)
+    return [], "cannot register the models in the store at "
+
+
+@pytest.mark.parametrize(
+    "break_input", [not_fit_s_record, another_store, a_file_store, a_store_that_refuses_writes]
+)
+def test_a_failed_evaluate_leaves_the_previous_evaluation_as_it_was(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    break_input: Breakage,
 ) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    assert evaluate(*trained, tmp_path / "evaluation", "--store", str(elsewhere)) == 2
-    assert f"cannot open the model store at {elsewhere}" in capsys.readouterr().err
+    features, fitted = trained
+    models_dir, output = tmp_path / "models", tmp_path / "evaluation"
+    shutil.copytree(fitted, models_dir)
+    (output / "plots" / "torch").mkdir(parents=True)
+    (output / "plots" / "torch" / "roc.json").write_text("the previous run's\n")
+    (output / "metrics.json").write_text("the previous run's\n")
+    (output / ".gitignore").write_text("/metrics.json\n")
+    previous = file_bytes(output)
+    arguments, message = break_input(models_dir, tmp_path, monkeypatch)
+    assert evaluate(features, models_dir, output, *arguments) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train: error: ") and message in err, err
+    assert file_bytes(output) == previous
+    monkeypatch.setenv(HOME_ENV, str(model_store.home))
+    assert models(model_store) == []
 
 
 def damaged(
@@ -288,8 +383,9 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     features, models_dir = trained
     store = model_store.home
     for run in ("first", "second"):
+        # Margin 0: the second run's champion, the same model, replaces the first's.
         code = evaluate(
-            features, models_dir, tmp_path / run, "--store", str(store), "--set=promote.margin=-1"
+            features, models_dir, tmp_path / run, "--store", str(store), "--set=promote.margin=0"
         )
         assert code == 0
     capsys.readouterr()

@@ -105,7 +105,7 @@ TEST_PARAMS: dict[str, Any] = {
 
 
 def quick_params(**overrides: Any) -> Params:
-    """TEST_PARAMS with dotted-key overrides (`quick_params(**{"promote.margin": -1.0})`)."""
+    """TEST_PARAMS with dotted-key overrides (`quick_params(**{"promote.margin": 0.0})`)."""
     return params_from(TEST_PARAMS, overrides)
 
 

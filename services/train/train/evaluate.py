@@ -1,7 +1,9 @@
 """Scores every trained model on the test split and writes what DVC shows: `metrics.json` (per
 model: ROC-AUC, PR-AUC, log loss, Brier score, the confusion matrix at the model's threshold)
 and, per model, `plots/<model>/roc.json`, `pr.json`, `calibration.json` and `confusion.csv`
-(one row per test flight: actual, predicted). `plots/` is replaced whole and `metrics.json`
+(one row per test flight: actual, predicted). Scoring writes nothing: the caller writes the
+evaluation (write_evaluation) once the run can no longer fail on its input, so that a failed run
+leaves the previous output as it was. `plots/` is replaced whole and `metrics.json`
 atomically; other files in the output directory (DVC's .gitignore) stay.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ class Evaluation:
     predictors: dict[str, Predictor]
     metrics: dict[str, dict[str, Any]]
     test: tuple[pd.DataFrame, np.ndarray]
+    # Per model, the text of each file under plots/<model>/.
+    plots: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def load_models(models_dir: Path) -> dict[str, Predictor]:
@@ -55,24 +59,30 @@ def _json(value: Any) -> str:
 
 
 def evaluate_models(
-    test_file: Path, models_dir: Path, output: Path, params: EvaluateParams
+    test_file: Path, predictors: dict[str, Predictor], params: EvaluateParams
 ) -> Evaluation:
-    predictors = load_models(models_dir)
     test = read_split("test", test_file)
     label = test[1]
-    metrics = {}
-    output.mkdir(parents=True, exist_ok=True)
+    metrics, plots = {}, {}
+    for name, predictor in predictors.items():
+        probability = predictor.predict_proba(test[0])
+        metrics[name] = score(label, probability, predictor.threshold)
+        predicted = (probability >= predictor.threshold).astype("int8")
+        plots[name] = {
+            "roc.json": _json(roc_points(label, probability)),
+            "pr.json": _json(pr_points(label, probability)),
+            "calibration.json": _json(
+                calibration_points(label, probability, params.calibration_bins)
+            ),
+            "confusion.csv": _confusion_csv(label, predicted),
+        }
+    return Evaluation(predictors, metrics, test, plots)
+
+
+def write_evaluation(evaluation: Evaluation, output: Path) -> None:
     with staged_directory(output / PLOTS_DIR) as plots_root:
-        for name, predictor in predictors.items():
-            probability = predictor.predict_proba(test[0])
-            metrics[name] = score(label, probability, predictor.threshold)
-            plots = plots_root / name
-            plots.mkdir()
-            (plots / "roc.json").write_text(_json(roc_points(label, probability)))
-            (plots / "pr.json").write_text(_json(pr_points(label, probability)))
-            calibration = calibration_points(label, probability, params.calibration_bins)
-            (plots / "calibration.json").write_text(_json(calibration))
-            predicted = (probability >= predictor.threshold).astype("int8")
-            (plots / "confusion.csv").write_text(_confusion_csv(label, predicted))
-    atomic_write_text(output / METRICS_FILE, _json(metrics))
-    return Evaluation(predictors, metrics, test)
+        for name, files in evaluation.plots.items():
+            (plots_root / name).mkdir()
+            for file_name, text in files.items():
+                (plots_root / name / file_name).write_text(text)
+    atomic_write_text(output / METRICS_FILE, _json(evaluation.metrics))

@@ -191,9 +191,14 @@ def register_run(
                 METADATA_PROMOTION: asdict(decision),
             }
             saved.append(register(store, models_dir / name, labels, metadata))
-    except BaseException:
+    except BaseException as error:
         for tag in saved:
             delete(store, tag)
+        if isinstance(error, OSError):  # a store this user cannot write, a full disk
+            raise RegistrationError(
+                f"cannot register the models in the store at {store.home}: {error}; nothing "
+                "was registered"
+            ) from error
         raise
     by_name = {BASELINE_MODEL: str(saved[0]), CANDIDATE_MODEL: str(saved[1])}
     return {

@@ -18,7 +18,8 @@ from model_registry.store import (
     promoted_model,
 )
 from train.conftest import quick_params
-from train.evaluate import Evaluation, evaluate_models
+from train.evaluate import Evaluation, evaluate_models, load_models
+from train.metrics import HIGHER_IS_BETTER, beats
 from train.params import PromoteParams
 from train.promotion import Provenance, RegistrationError, decide, register_run
 
@@ -27,14 +28,23 @@ def promote(margin: float) -> PromoteParams:
     return quick_params(**{"promote.margin": margin}).promote
 
 
+def candidate_wins(run: Evaluation) -> PromoteParams:
+    """Margin 0 and a metric on which the run's candidate scores at least the baseline: the
+    candidate is the run's champion."""
+    metrics = run.metrics
+    for metric in HIGHER_IS_BETTER:
+        if beats(metric, metrics["torch"][metric], metrics["baseline"][metric], 0.0):
+            return quick_params(**{"promote.metric": metric, "promote.margin": 0.0}).promote
+    raise AssertionError(f"the candidate beats the baseline on no metric: {metrics}")
+
+
 PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
 
 
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
     features, models_dir = trained
-    return evaluate_models(
-        features / "test.parquet", models_dir, tmp_path / "evaluation", quick_params().evaluate
-    )
+    predictors = load_models(models_dir)
+    return evaluate_models(features / "test.parquet", predictors, quick_params().evaluate)
 
 
 def test_the_champion_is_the_candidate_only_if_it_beats_the_baseline_by_the_margin() -> None:
@@ -71,8 +81,8 @@ def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
 ) -> None:
     store = model_store
     run = evaluation(trained, tmp_path)
-    # Margin -1: the candidate beats the baseline, and nothing is promoted yet.
-    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    # The candidate beats the baseline, and nothing is promoted yet.
+    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert first["promoted"] == first["candidate"]
     assert stage_of(store, first["candidate"]) == PROMOTED
     assert stage_of(store, first["baseline"]) == REGISTERED
@@ -80,7 +90,8 @@ def test_a_champion_that_passes_is_promoted_and_one_that_fails_is_kept(
     assert current is not None and str(current.tag) == first["candidate"]
 
     # The same model again cannot beat itself, re-scored on the test split, by a margin.
-    second = register_run(run, trained[1], store, promote(0.001), PROVENANCE)
+    beaten_by = candidate_wins(run).model_copy(update={"margin": 0.001})
+    second = register_run(run, trained[1], store, beaten_by, PROVENANCE)
     assert second["promoted"] is None
     assert f"promoted {first['candidate']}" in second["decision"]["scores"]
     assert second["decision"]["reason"].startswith("not promoted: ")
@@ -126,7 +137,7 @@ def test_a_promoted_model_with_another_feature_schema_is_left_out_and_named(
     older.save(tmp_path / "older")
     incumbent = registry.register(store, tmp_path / "older", {STAGE: PROMOTED}, {})
 
-    second = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    second = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert second["promoted"] == second["candidate"]
     assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
     (note,) = second["decision"]["notes"]
@@ -139,7 +150,7 @@ def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
 ) -> None:
     store = model_store
     run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     current = promoted_model(store)
     assert current is not None
     weights = Path(current.path) / "weights.pt"
@@ -147,7 +158,7 @@ def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
 
     expected = f"{first['candidate']} cannot be compared.*ModelIntegrityError.*weights.pt.*nothing"
     with pytest.raises(RegistrationError, match=expected):
-        register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+        register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert len(models(store)) == 2
     still = promoted_model(store)
     assert still is not None and str(still.tag) == first["candidate"]
@@ -158,9 +169,9 @@ def test_a_rolled_back_model_is_never_compared_against(
 ) -> None:
     store = model_store
     run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     registry.roll_back(store, "bad deploy")
-    second = register_run(run, trained[1], store, promote(-1.0), PROVENANCE)
+    second = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert not any(name.startswith("promoted ") for name in second["decision"]["scores"])
     assert second["decision"]["reason"].endswith("nothing was promoted yet")
     current = promoted_model(store)
@@ -190,7 +201,8 @@ def test_a_failed_save_registers_nothing(
         return real(*args, **kwargs)
 
     monkeypatch.setattr("train.promotion.register", fail_on_the_second)
-    with pytest.raises(OSError, match="disk full"):
+    expected = f"cannot register the models in the store at {store.home}: disk full; nothing"
+    with pytest.raises(RegistrationError, match=expected):
         register_run(
             evaluation(trained, tmp_path), trained[1], store, quick_params().promote, PROVENANCE
         )
