@@ -29,9 +29,12 @@ def _check_hhmm(value: int) -> int:
 
 
 class Flight(BaseModel):
-    """One scheduled flight. `tailnum` may be null (the plane is then unknown)."""
+    """One scheduled flight. `tailnum` may be null (the plane is then unknown). Every field is
+    of its JSON type, strictly: a number as a string, a boolean or a fraction where an integer
+    goes is refused, not converted (an integer is a number of miles); only `time_hour` is read
+    from its string."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     carrier: str = Field(pattern=r"^[A-Z0-9]{2}$", description="IATA carrier code, e.g. UA")
     flight: int = Field(ge=1, le=9999)
@@ -39,8 +42,10 @@ class Flight(BaseModel):
     origin: Literal["EWR", "JFK", "LGA"]
     dest: str = Field(pattern=r"^[A-Z]{3}$", description="FAA code of the destination")
     time_hour: dt.datetime = Field(
+        # JSON has no datetime: strict, the string would be refused when validated from a dict.
+        strict=False,
         description="the scheduled departure's hour, ISO-8601; without an offset it is New York "
-        "time"
+        "time",
     )
     sched_dep_time: int = Field(ge=0, le=2359, description="scheduled departure, local HHMM")
     sched_arr_time: int = Field(ge=0, le=2359, description="scheduled arrival, local HHMM")

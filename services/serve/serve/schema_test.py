@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -46,6 +47,51 @@ def test_bad_fields_are_named(change: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as error:
         Flight(**{**FLIGHT, **change})
     assert error.value.errors()[0]["loc"] == (field,)
+
+
+MISTYPED = [
+    ({"flight": True}, "flight"),
+    ({"flight": "1545"}, "flight"),
+    ({"flight": 1545.0}, "flight"),
+    ({"distance": "1400"}, "distance"),
+    ({"distance": True}, "distance"),
+    ({"sched_dep_time": True}, "sched_dep_time"),
+    ({"sched_arr_time": "0819"}, "sched_arr_time"),
+    ({"carrier": 12}, "carrier"),
+    ({"tailnum": 14228}, "tailnum"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), MISTYPED)
+def test_a_mistyped_field_is_refused_not_converted(change: dict[str, Any], field: str) -> None:
+    body = {"flights": [{**FLIGHT, **change}]}
+    # From a parsed body and from its text: the server validates one or the other.
+    with pytest.raises(ValidationError) as parsed:
+        PredictRequest.model_validate(body)
+    with pytest.raises(ValidationError) as text:
+        PredictRequest.model_validate_json(json.dumps(body))
+    for error in (parsed, text):
+        assert [e["loc"] for e in error.value.errors()] == [("flights", 0, field)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        # A number of miles may be written as an integer.
+        {"distance": 1400},
+        {"distance": 1400.5},
+        {"time_hour": "2013-01-01T10:00:00Z"},
+        {"time_hour": "2013-01-01T05:00:00-05:00"},
+        {"tailnum": None},
+    ],
+)
+def test_each_json_type_of_a_field_is_accepted(change: dict[str, Any]) -> None:
+    body = {"flights": [{**FLIGHT, **change}]}
+    parsed = PredictRequest.model_validate(body).flights[0]
+    assert parsed == PredictRequest.model_validate_json(json.dumps(body)).flights[0]
+    assert parsed.time_hour == dt.datetime(2013, 1, 1, 10, tzinfo=dt.UTC)
+    assert isinstance(parsed.distance, float) and isinstance(parsed.flight, int)
 
 
 def test_batch_size_is_bounded() -> None:
