@@ -28,8 +28,8 @@ from packaging.utils import canonicalize_name  # pants: no-infer-dep
 from serve.settings import (
     VERSION,
     VERSION_MAX_LENGTH,
+    ModelTagError,
     NoPromotedModel,
-    PinnedModelError,
     use_model_store,
 )
 
@@ -72,6 +72,10 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 class MissingDistribution(Exception):
     """A distribution the service needs is not installed where the Bento is built."""
+
+
+class BentoExists(Exception):
+    """The Bento the build would save is in the store already (BentoML never replaces one)."""
 
 
 def pinned_closure(roots: Iterable[str], path: Sequence[str] | None = None) -> list[str]:
@@ -134,12 +138,15 @@ def build(version_label: str | None = None) -> str:
     use_model_store()
     import bentoml
 
+    options = bento_options()
+    if version_label is not None:
+        refuse_existing(f"{options['name']}:{version_label}")
     # BentoML changes into the build context and, when importing the service fails, stays there.
     with contextlib.chdir(Path.cwd()), tempfile.TemporaryDirectory(prefix="bento-") as directory:
         context = Path(directory)
         assemble(context)
         bentofile = context / "bentofile.yaml"
-        bentofile.write_text(yaml.safe_dump(bento_options(), sort_keys=False))
+        bentofile.write_text(yaml.safe_dump(options, sort_keys=False))
         # BentoML looks uv up on every build and pip-installs it from PyPI when it is missing;
         # the serve artifact carries it (services/serve/serve/BUILD), though this bentofile never
         # locks.
@@ -147,6 +154,22 @@ def build(version_label: str | None = None) -> str:
             str(bentofile), build_ctx=str(context), version=version_label
         )
     return str(bento.tag)
+
+
+def refuse_existing(tag: str) -> None:
+    """BentoExists if the store holds the Bento `tag`: BentoML would build it, then refuse to
+    save it in a traceback."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    try:
+        existing = bentoml.bentos.get(tag)
+    except NotFound:
+        return
+    raise BentoExists(
+        f"--version: the Bento {existing.tag} exists already in {existing.path}; choose another "
+        f"version, or delete it first (`bentoml delete {existing.tag}`)"
+    )
 
 
 def bento_version(text: str) -> str:
@@ -185,7 +208,7 @@ def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
     except NoPromotedModel as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return int(args.no_model_status)
-    except (PinnedModelError, MissingDistribution) as error:
+    except (ModelTagError, MissingDistribution, BentoExists) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(tag)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import yaml
+
 import serve
-from serve.settings import NoPromotedModel, PinnedModelError, promoted_tag, use_model_store
-from serve.sources import DATA_ENV, ServingDataError, anchored, default_location
-from serve.sources import check as check_serving_data
 
 PROG = "serve"
 SERVICE = "serve.service:FlightDelayService"
@@ -25,28 +25,117 @@ CODE_DIR = Path(serve.__file__).parent.parent
 WORKING_DIR = "--working-dir"
 # BentoML's configuration file, which each worker reads.
 BENTOML_CONFIG_ENV = "BENTOML_CONFIG"
+# `bentoml serve`'s port: its option (long and short) and the variable it reads without one.
+PORT_OPTIONS = ("--port", "-p")
+PORT_ENV = "BENTOML_PORT"
+# BentoML binds 0 as any free port and a port above 65535 as another one, and logs the number
+# it was given: only a port it binds as given is where its log says.
+PORTS = range(1, 65536)
+
+
+class UsageError(ValueError):
+    """A command's argument or setting is wrong; the message names it and why."""
+
+
+def check_bentoml_config(environ: Mapping[str, str] = os.environ) -> None:
+    """UsageError, naming $BENTOML_CONFIG, unless it is unset or a file BentoML reads: a YAML
+    mapping its schema accepts. BentoML reads it the first time it is used, in every process
+    of every command, and fails in a traceback (or an ImportError) on a bad one; this runs
+    before anything here uses BentoML."""
+    config = environ.get(BENTOML_CONFIG_ENV)
+    if not config:
+        return
+    named = f"{BENTOML_CONFIG_ENV}={config!r}"
+    if not config.endswith((".yaml", ".yml")):
+        raise UsageError(f"{named}: BentoML reads only a .yaml or .yml file")
+    try:
+        with open(config, "rb") as stream:
+            content = yaml.safe_load(stream)
+    except FileNotFoundError:
+        raise UsageError(f"{named}: no such file") from None
+    except OSError as error:
+        raise UsageError(f"{named}: cannot read it: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{named} is not valid YAML: {_yaml_problem(error)}") from None
+    if not isinstance(content, dict):
+        holds = "nothing" if content is None else f"a {type(content).__name__}"
+        raise UsageError(f"{named} is not a mapping of BentoML's settings: it holds {holds}")
+    # Its keys and values, by BentoML's own schema (imported here: BentoML reads the file as it
+    # is first used, and a bad one must be named, not raised from an import).
+    import bentoml
+    from bentoml.exceptions import BentoMLConfigException
+
+    try:
+        bentoml.load_config(config)
+    except BentoMLConfigException as error:
+        # On one line, and short: BentoML's message on a wrong key goes on with all its settings.
+        why = textwrap.shorten(str(error), 300, placeholder=" ...")
+        raise UsageError(f"{named} is not a configuration BentoML accepts: {why}") from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What a YAML error says, on one line, with where it is."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(error).split())
+
+
+def check_port(args: Sequence[str], environ: Mapping[str, str] = os.environ) -> None:
+    """UsageError unless the port `bentoml serve` would take from `args` (the last --port N,
+    --port=N, -p N or -pN, else $BENTOML_PORT) is in PORTS; none given is BentoML's default."""
+    given = (PORT_ENV, environ[PORT_ENV]) if environ.get(PORT_ENV) else None
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            break
+        if arg in PORT_OPTIONS:
+            given = (arg, next(rest, ""))
+        elif arg.startswith("--port="):
+            given = ("--port", arg.removeprefix("--port="))
+        elif arg.startswith("-p"):
+            given = ("-p", arg.removeprefix("-p"))
+    if given is None:
+        return
+    named, value = given
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if port not in PORTS:
+        raise UsageError(
+            f"{named} {value!r} is not a port: expected a number from {PORTS.start} to "
+            f"{PORTS.stop - 1}"
+        )
+
+
+def check_server_args(args: Sequence[str], environ: Mapping[str, str] = os.environ) -> None:
+    """UsageError for an argument of `serve` that `bentoml serve` must not get: a working
+    directory (it would serve other code) or a port it would not bind as given."""
+    if any(arg == WORKING_DIR or arg.startswith(f"{WORKING_DIR}=") for arg in args):
+        raise UsageError(
+            f"{WORKING_DIR} is not an option here: the server runs this artifact's code, in "
+            f"{CODE_DIR}"
+        )
+    check_port(args, environ)
 
 
 def run_server(args: list[str]) -> int:
-    if any(arg == WORKING_DIR or arg.startswith(f"{WORKING_DIR}=") for arg in args):
-        print(
-            f"{PROG} serve: error: {WORKING_DIR} is not an option here: the server runs this "
-            f"artifact's code, in {CODE_DIR}",
-            file=sys.stderr,
-        )
-        return 2
+    # Imported here: BentoML reads its configuration as these first use it (main checks it).
+    from serve.settings import ModelTagError, NoPromotedModel, promoted_tag, use_model_store
+    from serve.sources import DATA_ENV, ServingDataError, anchored, default_location
+    from serve.sources import check as check_serving_data
+
     # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
     use_model_store()
-    # BentoML reads its configuration, and the service its data's location and its model, only
-    # inside `bentoml serve`'s processes: a missing or mistyped one is named here rather than in
-    # a traceback there, or a worker that never gets ready.
-    config = os.environ.get(BENTOML_CONFIG_ENV)
+    # BentoML reads its port, and the service its data's location and its model, only inside
+    # `bentoml serve`'s processes: a missing or mistyped one is named here rather than in a
+    # traceback there, a worker that never gets ready or a server on another port.
     try:
-        if config and not os.path.isfile(config):
-            raise FileNotFoundError(f"{BENTOML_CONFIG_ENV}={config!r}: no such file")
+        check_server_args(args)
         check_serving_data(os.environ.get(DATA_ENV) or default_location())
         promoted_tag()
-    except (FileNotFoundError, ServingDataError, NoPromotedModel, PinnedModelError) as error:
+    except (UsageError, ServingDataError, NoPromotedModel, ModelTagError) as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
     # `bentoml serve` puts its working directory first on the import path and runs its workers
@@ -57,8 +146,8 @@ def run_server(args: list[str]) -> int:
     # so the files they find by a path from the caller's (the store, above; the serving data,
     # by default under the caller's checkout; BentoML's configuration) are named absolutely.
     os.environ[DATA_ENV] = anchored()
-    if config:
-        os.environ[BENTOML_CONFIG_ENV] = os.path.abspath(config)
+    if os.environ.get(BENTOML_CONFIG_ENV):
+        os.environ[BENTOML_CONFIG_ENV] = os.path.abspath(os.environ[BENTOML_CONFIG_ENV])
     os.environ["PYTHONSAFEPATH"] = "1"
     os.environ.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, WORKING_DIR, str(CODE_DIR), *args]
@@ -94,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] not in COMMANDS:
         named = f"unknown command {args[0]!r}" if args else "no command given"
         print(f"{PROG}: error: {named}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        check_bentoml_config()
+    except UsageError as error:
+        print(f"{PROG} {args[0]}: error: {error}", file=sys.stderr)
         return 2
     return COMMANDS[args[0]](args[1:])
 

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serve.cli import COMMANDS, main
+from loopback.ports import free_port
+from model_registry.store import Model
+from serve.cli import COMMANDS, PORTS, UsageError, check_port, main
 
 ARTIFACT = "services.serve/serve.pex/__main__.py"
 
@@ -76,16 +78,100 @@ def test_help_lists_the_commands() -> None:
 def test_serve_names_a_missing_or_bad_model_before_bentoml_starts(
     env: dict[str, str], named: str
 ) -> None:
-    ran = run("serve", "--port", "0", env=env)
+    ran = run("serve", "--host", "127.0.0.1", "--port", str(free_port()), env=env)
     assert ran.returncode == 2, ran.stderr
     assert f"serve serve: error: {named}" in ran.stderr
     assert "Traceback" not in ran.stderr
 
 
 @pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (None, "no such file"),
+        ("a: [1, 2\n", "is not valid YAML: expected ',' or ']', but got '<stream end>' (line 2"),
+        ("- workers: 2\n", "is not a mapping of BentoML's settings: it holds a list"),
+        ("", "is not a mapping of BentoML's settings: it holds nothing"),
+        ("workerz: 2\n", "is not a configuration BentoML accepts: Invalid configuration"),
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "build", "publish"])
+def test_a_bad_bentoml_configuration_is_named_before_bentoml_reads_it(
+    tmp_path: Path, command: str, content: str | None, named: str
+) -> None:
+    # BentoML reads it as the command first uses BentoML: a traceback, or an ImportError.
+    config = tmp_path / "bentoml.yaml"
+    if content is not None:
+        config.write_text(content)
+    args = ["--host", "127.0.0.1", "--port", str(free_port())] if command == "serve" else []
+    ran = run(command, *args, env={"BENTOML_CONFIG": str(config)})
+    assert ran.returncode == 2, ran.stderr
+    assert f"serve {command}: error: BENTOML_CONFIG={str(config)!r}" in ran.stderr
+    assert named in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert ran.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ("missing.yaml", "BENTOML_CONFIG='missing.yaml': no such file"),
+        ("bentoml.json", "BENTOML_CONFIG='bentoml.json': BentoML reads only a .yaml or .yml file"),
+    ],
+)
+def test_a_bentoml_configuration_that_is_no_yaml_file_is_named(
+    config: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BENTOML_CONFIG", config)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["serve", "--port", "3000"])
+    assert status == 2
+    assert stderr.getvalue() == f"serve serve: error: {named}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["--port", "99999"], {}, "--port '99999'"),
+        (["--port=65536"], {}, "--port '65536'"),
+        (["-p", "0"], {}, "-p '0'"),
+        (["-p-1"], {}, "-p '-1'"),
+        (["--port", "http"], {}, "--port 'http'"),
+        (["--port"], {}, "--port ''"),
+        # The last one counts, as for BentoML.
+        (["--port", "3000", "--port", "99999"], {}, "--port '99999'"),
+        ([], {"BENTOML_PORT": "99999"}, "BENTOML_PORT '99999'"),
+        (["--host", "127.0.0.1"], {"BENTOML_PORT": "0"}, "BENTOML_PORT '0'"),
+    ],
+)
+def test_serve_refuses_a_port_bentoml_would_not_bind_as_given(
+    args: list[str], env: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BentoML would bind 99999 as 34463 and 0 as any free port, and log the port it was given.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["serve", *args])
+    assert status == 2
+    assert stderr.getvalue() == (
+        f"serve serve: error: {named} is not a port: expected a number from 1 to 65535\n"
+    )
+
+
+@given(st.integers(-(2**20), 2**20), st.sampled_from(["--port {}", "--port={}", "-p {}", "-p{}"]))
+def test_a_port_is_taken_in_any_spelling_and_refused_out_of_range(port: int, spelling: str) -> None:
+    args = ["--host", "127.0.0.1", *spelling.format(port).split(" ")]
+    if port in PORTS:
+        check_port(args, environ={"BENTOML_PORT": "99999"})
+    else:
+        with pytest.raises(UsageError, match=f"'{port}' is not a port"):
+            check_port(args, environ={})
+
+
+@pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"BENTOML_CONFIG": "missing.yaml"}, "BENTOML_CONFIG='missing.yaml': no such file"),
         (
             {"FLIGHT_DELAY_SERVING_DATA": "s3://"},
             "FLIGHT_DELAY_SERVING_DATA 's3://' names no bucket or host",
@@ -171,9 +257,33 @@ def test_build_with_a_pinned_model_that_is_not_in_the_store_is_an_error_not_a_tr
     assert "Traceback" not in built.stderr
 
 
-def test_publish_names_a_model_tag_of_another_model_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("tag", "named"),
+    [
+        ("iris:1", "--model 'iris:1': expected flight-delay:<version>"),
+        ("flight-delay:zzz", "--model 'flight-delay:zzz': no such model in the BentoML store"),
+    ],
+)
+def test_publish_names_a_model_the_store_does_not_hold_and_writes_nothing(
+    tmp_path: Path, tag: str, named: str
+) -> None:
     target = tmp_path / "serving" / "{model_version}"
-    ran = run("publish", "--model", "iris:1", "--to", str(target), "--data", str(tmp_path))
-    assert ran.returncode == 1, ran.stderr
-    assert "serve publish: error: --model 'iris:1': expected flight-delay:<version>" in ran.stderr
+    ran = run("publish", "--model", tag, "--to", str(target), "--data", str(tmp_path))
+    assert ran.returncode == 2, ran.stderr
+    assert f"serve publish: error: {named}" in ran.stderr
+    assert "Traceback" not in ran.stderr
     assert not (tmp_path / "serving").exists()
+
+
+def test_build_refuses_a_version_the_store_holds_before_it_builds(model: Model) -> None:
+    built = run("build", "--version", "twice")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout == "flight_delay_service:twice\n"
+    again = run("build", "--version", "twice")
+    assert again.returncode == 2, again.stderr
+    assert again.stdout == ""
+    assert (
+        "serve build: error: --version: the Bento flight_delay_service:twice exists already in "
+        in again.stderr
+    )
+    assert "Traceback" not in again.stderr

@@ -1,18 +1,28 @@
 """Fixtures of every serve test: one BentoML home per process, emptied after each test (see
-model_registry.testing), and S3 on loopback."""
+model_registry.testing), a promoted model registered there, and S3 on loopback."""
 
 from __future__ import annotations
 
 import secrets
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import fsspec
 import pytest
 from botocore.credentials import EnvProvider  # pants: no-infer-dep (it comes with moto)
 from moto.server import ThreadedMotoServer
 
+from model_registry.store import Model, ModelStore
 from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401 (fixtures)
+from serve.testing import register_model
+
+
+@pytest.fixture
+def model(tmp_path: Path, model_store: ModelStore) -> Model:  # noqa: F811 (the fixture above)
+    """A registered, promoted model over the feature set, as the service gets it from the
+    Bento."""
+    return register_model(model_store, tmp_path / "model")
 
 
 @pytest.fixture

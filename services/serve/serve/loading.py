@@ -114,6 +114,11 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
     try:
         with open(data.stats) as stats:
             content = json.load(stats)
+        if not isinstance(content, dict):
+            raise StatisticsError(
+                f"{data.stats} is not a JSON object of statistics: it holds a "
+                f"{type(content).__name__}"
+            )
         threshold = psi_threshold(content, str(data.stats))
         try:
             drift = DriftMonitor(content)

@@ -5,46 +5,12 @@ from typing import cast
 
 import pandas as pd
 import pytest
-from sklearn.dummy import DummyClassifier
 
 from feature_definitions.features import FEATURES
-from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
-from feature_definitions.weather import WEATHER_COLUMNS
-from model_registry.predictor import SklearnPredictor
-from model_registry.store import (
-    CANDIDATE,
-    KIND,
-    METADATA_FILES_SHA256,
-    ROLE,
-    Model,
-    ModelStore,
-    get,
-    register,
-)
-from online_store.store import write_store
+from model_registry.store import METADATA_FILES_SHA256, Model
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
-
-# Statistics of every feature the model uses (the feature build writes real ones).
-FEATURE_STATS = {
-    "features": {
-        f.name: {"kind": "numeric", "histogram": {"edges": [0.0], "proportions": [0.5, 0.5]}}
-        if f.kind == "numeric"
-        else {"kind": "categorical", "proportions": {"a": 1.0}}
-        for f in FEATURES
-    },
-    "psi_threshold": 0.3,
-}
-
-
-@pytest.fixture
-def model(tmp_path: Path, model_store: ModelStore) -> Model:
-    """A registered model, as the service gets it from the Bento."""
-    directory = tmp_path / "model"
-    fitted = DummyClassifier().fit([[0], [1]], [0, 1])
-    SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
-    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind}
-    return get(model_store, register(model_store, directory, labels, metadata={}))
+from serve.testing import FEATURE_STATS, write_empty_store
 
 
 @pytest.fixture
@@ -57,20 +23,8 @@ def data(tmp_path: Path) -> Path:
     return root
 
 
-def _empty_store(path: Path) -> Path:
-    instants = pd.Series([], dtype="datetime64[ns, UTC]")
-    weather = pd.DataFrame(
-        {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
-    )
-    planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
-    airports = pd.DataFrame({"faa": [], "tzone": []})
-    events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
-    return path
-
-
 def test_everything_loads(model: Model, data: Path) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
     assert loaded.drift.features == tuple(f.name for f in FEATURES)
@@ -81,7 +35,7 @@ def test_everything_loads(model: Model, data: Path) -> None:
 def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
     model: Model, data: Path
 ) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     stats = json.loads((data / STATS).read_text())
     del stats["features"][FEATURES[0].name]
     (data / STATS).write_text(json.dumps(stats))
@@ -92,7 +46,7 @@ def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
 def test_a_histogram_with_the_wrong_number_of_bins_is_a_statistics_error(
     model: Model, data: Path
 ) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     stats = json.loads((data / STATS).read_text())
     numeric = next(f.name for f in FEATURES if f.kind == "numeric")
     stats["features"][numeric]["histogram"]["proportions"] = [1.0]
@@ -126,7 +80,7 @@ def test_a_changed_model_file_is_a_model_error(model: Model, data: Path) -> None
 def test_an_edited_manifest_that_still_reads_well_is_refused(model: Model, data: Path) -> None:
     """predictor.json records the other files' hashes, so only the registry's record covers
     predictor.json itself: a plausible edit (another threshold) must not be served."""
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     manifest = Path(model.path) / "predictor.json"
     content = json.loads(manifest.read_text())
     content["threshold"] = 0.9
@@ -138,7 +92,7 @@ def test_an_edited_manifest_that_still_reads_well_is_refused(model: Model, data:
 
 
 def test_bad_statistics_are_a_statistics_error(model: Model, data: Path) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     (data / STATS).write_text(
         json.dumps({"features": {"x": {"kind": "numeric"}}, "psi_threshold": 0.2})
     )
@@ -147,10 +101,21 @@ def test_bad_statistics_are_a_statistics_error(model: Model, data: Path) -> None
     assert error.value.kind == "statistics"
 
 
+def test_statistics_that_are_not_an_object_name_the_file(model: Model, data: Path) -> None:
+    write_empty_store(data / ONLINE_STORE)
+    (data / STATS).write_text("[1]")
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert str(error.value) == (
+        f"statistics: {data / STATS} is not a JSON object of statistics: it holds a list"
+    )
+
+
 def test_statistics_without_the_threshold_name_the_file_and_the_key(
     model: Model, data: Path
 ) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     # A stats.json from a feature build older than the threshold: no default stands in.
     (data / STATS).write_text(json.dumps({"features": FEATURE_STATS["features"]}))
     with pytest.raises(LoadError) as error:
@@ -173,7 +138,7 @@ def test_statistics_without_the_threshold_name_the_file_and_the_key(
 def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
     model: Model, data: Path, value: object, message: str
 ) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     (data / STATS).write_text(json.dumps({**FEATURE_STATS, "psi_threshold": value}))
     with pytest.raises(LoadError, match=message) as error:
         load(model, str(data), wait_seconds=0)
@@ -216,7 +181,7 @@ def test_scoring_threads_use_one_openmp_thread() -> None:
 def test_a_request_waits_for_a_load_under_way_and_gets_what_it_loaded(
     model: Model, data: Path
 ) -> None:
-    _empty_store(data / ONLINE_STORE)
+    write_empty_store(data / ONLINE_STORE)
     state = LoadState()
     seen: list[object] = []
     waiter = threading.Thread(target=lambda: seen.append(state.wait(60)))

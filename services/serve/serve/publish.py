@@ -5,10 +5,16 @@ runs it before the rollout:
 
   ./pants run services/serve:serve -- publish --model flight-delay:<version> --to "$SERVING"
 
-Every file is checked before anything is written. A version's data never changes under the tasks
-that read it: a file already published for the version is left as it is when it is the same and
+Everything is checked before anything is written: the model is in the store (its version, not the
+tag as written, names the location), and the files are data the service loads for it, by the
+service's own loader (serve.loading: statistics of every feature the model uses, with a drift
+threshold, and an online store that opens). A version's data never changes under the tasks that
+read it: a file already published for the version is left as it is when it is the same and
 refused when it differs. Each file is written whole (on S3 one upload; in a directory written
 aside, then renamed).
+
+Exit status: 2 when the arguments or the data are refused (nothing is written), 1 when the
+storage fails.
 """
 
 from __future__ import annotations
@@ -21,35 +27,32 @@ from pathlib import Path, PurePosixPath
 
 import fsspec
 
-from model_registry.store import MODEL_NAME
-from serve.settings import tag_version
+from model_registry.store import MODEL_NAME, Model
+from serve.loading import LoadError, load
+from serve.settings import ModelTagError, registered_model, use_model_store
 from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
-from storage.remote import is_remote, storage_errors
+from storage.remote import StorageError, is_remote, storage_errors
 
 
 class PublishError(RuntimeError):
-    """The serving data cannot be published; the message names what and where."""
+    """The serving data cannot be published as asked; the message names what and where."""
 
 
-def model_version(text: str) -> str:
-    """The version of a `flight-delay:<version>` tag."""
-    version = tag_version(text)
-    if version is None:
-        raise PublishError(f"--model {text!r}: expected {MODEL_NAME}:<version>")
-    return version
-
-
-def publish(data: Path, where: str, log: Callable[[str], None] = lambda _: None) -> list[str]:
-    """Copy the serving data in `data` to the location `where` (a model's: no placeholder left);
-    the URLs written, in order."""
+def publish(
+    model: Model, data: Path, where: str, log: Callable[[str], None] = lambda _: None
+) -> list[str]:
+    """Copy the serving data in `data` to the location `where` (`model`'s: no placeholder
+    left), once the service loads `model` with it; the URLs written, in order. A storage's
+    failure is a StorageError."""
     missing = [str(data / name) for name in FILES if not (data / name).is_file()]
     if missing:
         raise PublishError(
             f"no serving data to publish: {', '.join(missing)} missing (the pipeline's "
             "features and online_store stages write them)"
         )
+    check_servable(model, data)
     to_write = []
     for name in FILES:
         published = _published_digest(where, name)
@@ -68,6 +71,16 @@ def publish(data: Path, where: str, log: Callable[[str], None] = lambda _: None)
     return [file_url(where, name) for name in to_write]
 
 
+def check_servable(model: Model, data: Path) -> None:
+    """PublishError unless the service loads `model` with the serving data in `data`, as it
+    would at the location it is published to."""
+    try:
+        loaded = load(model, str(data), wait_seconds=0)
+    except LoadError as error:
+        raise PublishError(f"{data} holds no serving data {model.tag} loads: {error}") from None
+    loaded.store.close()
+
+
 def _local_digest(path: Path) -> str:
     try:
         return sha256_of(path)
@@ -77,7 +90,7 @@ def _local_digest(path: Path) -> str:
 
 def _published_digest(where: str, name: PurePosixPath) -> str | None:
     target = file_url(where, name)
-    with storage_errors("read", target, PublishError):
+    with storage_errors("read", target):
         # fsspec reads a directory as well as S3: one way to look.
         filesystem, path = fsspec.core.url_to_fs(target)
         if not filesystem.isfile(path):
@@ -88,7 +101,7 @@ def _published_digest(where: str, name: PurePosixPath) -> str | None:
 
 def _write(source: Path, where: str, name: PurePosixPath) -> None:
     target = file_url(where, name)
-    with storage_errors("write", target, PublishError):
+    with storage_errors("write", target):
         if is_remote(where):
             filesystem, path = fsspec.core.url_to_fs(target)
             filesystem.put_file(str(source), path)
@@ -107,10 +120,16 @@ def main(argv: list[str] | None = None, prog: str = "publish") -> int:
         "--data", type=Path, default=Path("data"), help="the pipeline's data (default: data)"
     )
     args = parser.parse_args(argv)
+    # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
+    use_model_store()
     try:
-        where = for_model(args.to, model_version(args.model), named="--to")
-        publish(args.data, where, log=print)
-    except (PublishError, ServingDataError) as error:
+        model = registered_model(args.model, f"--model {args.model!r}")
+        where = for_model(args.to, str(model.tag.version), named="--to")
+        publish(model, args.data, where, log=print)
+    except (ModelTagError, ServingDataError, PublishError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except StorageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     return 0

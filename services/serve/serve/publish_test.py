@@ -1,27 +1,24 @@
-"""Publishing a model's serving data: read back by serve.sources from a directory and from S3
-(moto's server on loopback), never replaced once published, and nothing written when something
-is wrong."""
+"""Publishing a model's serving data: only for a model in the store, only data the service loads
+for it; read back by serve.sources from a directory and from S3 (moto's server on loopback),
+never replaced once published, and nothing written when something is wrong."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serve.publish import PublishError, main, model_version, publish
-from serve.settings import MODEL_TAG
+from feature_definitions.features import FEATURES
+from model_registry.store import Model
+from serve.publish import PublishError, main, publish
 from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, for_model
-
-
-def pipeline_data(root: Path, stats: bytes = b'{"features": {}}') -> Path:
-    """A directory in the pipeline's layout, as the features and online_store stages leave it."""
-    for name, content in ((ONLINE_STORE, b"SQLite format 3\x00 store"), (STATS, stats)):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(content)
-    return root
+from serve.testing import FEATURE_STATS, write_serving_data
 
 
 def files_under(root: Path) -> dict[str, bytes]:
@@ -30,102 +27,166 @@ def files_under(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_a_model_reads_what_was_published_for_it_in_a_directory(tmp_path: Path) -> None:
-    data = pipeline_data(tmp_path / "data")
+def test_a_model_reads_what_was_published_for_it_in_a_directory(
+    model: Model, tmp_path: Path
+) -> None:
+    data = write_serving_data(tmp_path / "data")
     template = str(tmp_path / "serving" / MODEL_VERSION)
-    assert main(["--model", "flight-delay:abc123", "--to", template, "--data", str(data)]) == 0
-    served = fetch(for_model(template, "abc123"), wait=0)
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 0
+    version = str(model.tag.version)
+    served = fetch(for_model(template, version), wait=0)
     assert served.online_store.read_bytes() == (data / ONLINE_STORE).read_bytes()
     assert served.stats.read_bytes() == (data / STATS).read_bytes()
     assert files_under(tmp_path / "serving") == {
-        f"abc123/{name}": (data / name).read_bytes() for name in FILES
+        f"{version}/{name}": (data / name).read_bytes() for name in FILES
     }
 
 
-def test_a_model_reads_what_was_published_for_it_on_s3(
-    s3: fsspec.AbstractFileSystem, tmp_path: Path
+def test_a_tag_is_published_under_the_version_it_names_in_the_store(
+    model: Model, tmp_path: Path
 ) -> None:
-    data = pipeline_data(tmp_path / "data")
+    # `latest` is BentoML's name for the newest version, not a version the service reads.
+    data = write_serving_data(tmp_path / "data")
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    assert main(["--model", "flight-delay:latest", "--to", template, "--data", str(data)]) == 0
+    assert sorted(p.name for p in (tmp_path / "serving").iterdir()) == [str(model.tag.version)]
+
+
+def test_a_model_reads_what_was_published_for_it_on_s3(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path
+) -> None:
+    data = write_serving_data(tmp_path / "data")
     template = f"s3://artifacts/serving/{MODEL_VERSION}"
-    written = publish(data, for_model(template, "abc123"))
-    assert written == [f"s3://artifacts/serving/abc123/{name}" for name in FILES]
-    served = fetch(for_model(template, "abc123"), wait=5, cache=tmp_path / "cache")
+    version = str(model.tag.version)
+    written = publish(model, data, for_model(template, version))
+    assert written == [f"s3://artifacts/serving/{version}/{name}" for name in FILES]
+    served = fetch(for_model(template, version), wait=5, cache=tmp_path / "cache")
     assert served.online_store.read_bytes() == (data / ONLINE_STORE).read_bytes()
     assert served.stats.read_bytes() == (data / STATS).read_bytes()
 
 
-def test_publishing_the_same_data_again_writes_nothing(tmp_path: Path) -> None:
-    data = pipeline_data(tmp_path / "data")
+def test_publishing_the_same_data_again_writes_nothing(model: Model, tmp_path: Path) -> None:
+    data = write_serving_data(tmp_path / "data")
     where = str(tmp_path / "serving" / "v1")
-    assert len(publish(data, where)) == len(FILES)
+    assert len(publish(model, data, where)) == len(FILES)
     messages: list[str] = []
-    assert publish(data, where, log=messages.append) == []
+    assert publish(model, data, where, log=messages.append) == []
     assert all("published already" in message for message in messages)
 
 
-@given(st.binary().filter(lambda stats: stats != b'{"features": {}}'))
+# The model is only read: one for every example.
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.floats(0.01, 10).filter(lambda threshold: threshold != FEATURE_STATS["psi_threshold"]))
 def test_a_published_version_is_never_replaced(
-    tmp_path_factory: pytest.TempPathFactory, stats: bytes
+    tmp_path_factory: pytest.TempPathFactory, model: Model, threshold: float
 ) -> None:
     root = tmp_path_factory.mktemp("publish")
     where = str(root / "serving" / "v1")
-    publish(pipeline_data(root / "first"), where)
+    publish(model, write_serving_data(root / "first"), where)
     before = files_under(root / "serving")
+    other = write_serving_data(root / "second", {**FEATURE_STATS, "psi_threshold": threshold})
     with pytest.raises(PublishError, match=f"{STATS.name} for this model version") as raised:
-        publish(pipeline_data(root / "second", stats), where)
+        publish(model, other, where)
     assert "never replaced" in str(raised.value)
     assert files_under(root / "serving") == before
 
 
-def test_nothing_is_written_when_a_file_is_missing(tmp_path: Path) -> None:
-    data = pipeline_data(tmp_path / "data")
+def test_nothing_is_written_when_a_file_is_missing(model: Model, tmp_path: Path) -> None:
+    data = write_serving_data(tmp_path / "data")
     (data / STATS).unlink()
     with pytest.raises(PublishError, match=f"{data / STATS} missing"):
-        publish(data, str(tmp_path / "serving" / "v1"))
+        publish(model, data, str(tmp_path / "serving" / "v1"))
     assert not (tmp_path / "serving").exists()
 
 
-def test_nothing_is_written_when_a_later_file_conflicts(tmp_path: Path) -> None:
+def test_nothing_is_written_when_a_later_file_conflicts(model: Model, tmp_path: Path) -> None:
     # The store is new, the statistics conflict: the store is not published either.
     where = tmp_path / "serving" / "v1"
     (where / STATS).parent.mkdir(parents=True)
     (where / STATS).write_bytes(b'{"other": 1}')
     with pytest.raises(PublishError, match="never replaced"):
-        publish(pipeline_data(tmp_path / "data"), str(where))
+        publish(model, write_serving_data(tmp_path / "data"), str(where))
     assert files_under(where) == {str(STATS): b'{"other": 1}'}
 
 
-@given(st.text().filter(lambda text: not MODEL_TAG.fullmatch(text)))
-def test_anything_but_a_flight_delay_tag_is_refused_by_name(text: str) -> None:
-    with pytest.raises(PublishError, match="--model") as raised:
-        model_version(text)
-    assert repr(text) in str(raised.value)
+def test_nothing_is_published_for_a_model_the_store_does_not_hold(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_serving_data(tmp_path / "data")
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    assert main(["--model", "flight-delay:zzz", "--to", template, "--data", str(data)]) == 2
+    assert (
+        "publish: error: --model 'flight-delay:zzz': no such model in the BentoML store"
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "serving").exists()
+
+
+def _without_feature(stats: dict[str, Any]) -> dict[str, Any]:
+    features = {k: v for k, v in stats["features"].items() if k != FEATURES[0].name}
+    return {**stats, "features": features}
+
+
+@pytest.mark.parametrize(
+    ("spoil", "named"),
+    [
+        (lambda data: (data / ONLINE_STORE).write_bytes(b""), "online_store: cannot open "),
+        (
+            lambda data: (data / STATS).write_text("[1]"),
+            "is not a JSON object of statistics: it holds a list",
+        ),
+        (
+            lambda data: (data / STATS).write_text(json.dumps(_without_feature(FEATURE_STATS))),
+            f"has no statistics of {FEATURES[0].name}, which the model uses",
+        ),
+        (
+            lambda data: (data / STATS).write_text(json.dumps({"features": {}})),
+            "has no 'psi_threshold' key",
+        ),
+    ],
+)
+def test_nothing_is_published_that_the_service_would_not_load(
+    model: Model,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    spoil: Callable[[Path], object],
+    named: str,
+) -> None:
+    data = write_serving_data(tmp_path / "data")
+    spoil(data)
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
+    error = capsys.readouterr().err
+    assert f"publish: error: {data} holds no serving data {model.tag} loads: " in error
+    assert named in error
+    assert not (tmp_path / "serving").exists()
 
 
 def test_the_command_names_its_error_and_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    tag = str(model.tag)
     template = str(tmp_path / "serving" / MODEL_VERSION)
-    assert main(["--model", "iris:1", "--to", template, "--data", str(tmp_path)]) == 1
+    assert main(["--model", "iris:1", "--to", template, "--data", str(tmp_path)]) == 2
     assert (
         "publish: error: --model 'iris:1': expected flight-delay:<version>"
         in capsys.readouterr().err
     )
-    assert main(["--model", "flight-delay:v1", "--to", template, "--data", str(tmp_path)]) == 1
+    assert main(["--model", tag, "--to", template, "--data", str(tmp_path)]) == 2
     assert "no serving data to publish" in capsys.readouterr().err
     assert not (tmp_path / "serving").exists()
 
-    data = pipeline_data(tmp_path / "data")
+    data = write_serving_data(tmp_path / "data")
     # An empty --to was the file system's root: /online_store/online.sqlite.
-    assert main(["--model", "flight-delay:v1", "--to", "", "--data", str(data)]) == 1
+    assert main(["--model", tag, "--to", "", "--data", str(data)]) == 2
     assert "publish: error: --to is empty" in capsys.readouterr().err
-    assert main(["--model", "flight-delay:v1", "--to", "s3://", "--data", str(data)]) == 1
+    assert main(["--model", tag, "--to", "s3://", "--data", str(data)]) == 2
     assert "publish: error: --to 's3://' names no bucket or host" in capsys.readouterr().err
-    # Not an OSError: a storage client's own error (here fsspec's, gcsfs not being installed).
+    # A failure of the storage, not of the arguments: here fsspec's own error, gcsfs not being
+    # installed (not an OSError).
+    version = model.tag.version
+    assert main(["--model", tag, "--to", "gcs://b/{model_version}", "--data", str(data)]) == 1
     assert (
-        main(["--model", "flight-delay:v1", "--to", "gcs://b/{model_version}", "--data", str(data)])
-        == 1
-    )
-    assert "publish: error: cannot read gcs://b/v1/online_store/online.sqlite: ImportError" in (
-        capsys.readouterr().err
+        f"publish: error: cannot read gcs://b/{version}/online_store/online.sqlite: ImportError"
+        in capsys.readouterr().err
     )

@@ -13,6 +13,7 @@ from model_registry.store import (
     MODEL_NAME,
     PROMOTED,
     STAGE,
+    Model,
     rollback_record,
     store_home,
 )
@@ -30,8 +31,9 @@ class NoPromotedModel(LookupError):
     pass
 
 
-class PinnedModelError(ValueError):
-    """$FLIGHT_DELAY_MODEL names no flight-delay model in the store; the message says why."""
+class ModelTagError(ValueError):
+    """A model tag ($FLIGHT_DELAY_MODEL's, or a command's option) names no flight-delay model
+    in the store; the message names the setting and says why."""
 
 
 def use_model_store() -> None:
@@ -71,20 +73,26 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
 def pinned_tag(text: str, environ: Mapping[str, str] = os.environ) -> str:
     """`text` ($FLIGHT_DELAY_MODEL), once checked to name a version of MODEL_NAME that the store
     holds: a typo would otherwise fail deep inside BentoML (or send it looking for BentoCloud)."""
+    registered_model(text, f"{MODEL_ENV}={text!r}", environ)
+    return text
+
+
+def registered_model(text: str, named: str, environ: Mapping[str, str] = os.environ) -> Model:
+    """The model of the tag `text`, once checked to be a version of MODEL_NAME in the store;
+    else ModelTagError, whose message starts with `named` (where the tag came from)."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     if tag_version(text) is None:
-        raise PinnedModelError(f"{MODEL_ENV}={text!r}: expected {MODEL_NAME}:<version>")
+        raise ModelTagError(f"{named}: expected {MODEL_NAME}:<version>")
     try:
-        bentoml.models.get(text)
+        return bentoml.models.get(text)
     except NotFound:
-        raise PinnedModelError(
-            f"{MODEL_ENV}={text!r}: no such model in the BentoML store "
+        raise ModelTagError(
+            f"{named}: no such model in the BentoML store "
             f"({environ.get(HOME_ENV, 'default home')}); "
             f"`bentoml models list {MODEL_NAME}` lists those there"
         ) from None
-    return text
 
 
 def tag_version(text: str) -> str | None:

@@ -25,8 +25,8 @@ from model_registry.testing import sklearn_predictor
 from serve.settings import (
     MODEL_ENV,
     MODEL_TAG,
+    ModelTagError,
     NoPromotedModel,
-    PinnedModelError,
     promoted_tag,
     tag_version,
     use_model_store,
@@ -69,7 +69,7 @@ def test_a_pin_that_names_no_model_in_the_store_is_named(
     model_store: ModelStore, tmp_path: Path, pin: str, message: str
 ) -> None:
     _register(model_store, tmp_path, PROMOTED)
-    with pytest.raises(PinnedModelError, match=f"^{MODEL_ENV}={pin!r}: .*{message}"):
+    with pytest.raises(ModelTagError, match=f"^{MODEL_ENV}={pin!r}: .*{message}"):
         promoted_tag({MODEL_ENV: pin})
 
 
@@ -77,7 +77,7 @@ def test_a_pin_that_names_no_model_in_the_store_is_named(
 @given(st.text(min_size=1).filter(lambda text: not MODEL_TAG.fullmatch(text)))
 def test_any_pin_that_is_no_model_tag_is_named(pin: str) -> None:
     assert tag_version(pin) is None
-    with pytest.raises(PinnedModelError, match="expected flight-delay:<version>") as raised:
+    with pytest.raises(ModelTagError, match="expected flight-delay:<version>") as raised:
         promoted_tag({MODEL_ENV: pin})
     assert repr(pin) in str(raised.value)
 

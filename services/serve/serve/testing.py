@@ -1,0 +1,71 @@
+"""Test support: serving data the service loads for a model over the feature set (statistics of
+every feature, an empty online store), and that model, registered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.dummy import DummyClassifier
+
+from feature_definitions.features import FEATURES
+from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
+from feature_definitions.weather import WEATHER_COLUMNS
+from model_registry.predictor import SklearnPredictor
+from model_registry.store import (
+    CANDIDATE,
+    KIND,
+    PROMOTED,
+    ROLE,
+    STAGE,
+    Model,
+    ModelStore,
+    get,
+    register,
+)
+from online_store.store import write_store
+from serve.sources import ONLINE_STORE, STATS
+
+# Statistics of every feature the model uses (the feature build writes real ones).
+FEATURE_STATS: dict[str, Any] = {
+    "features": {
+        f.name: {"kind": "numeric", "histogram": {"edges": [0.0], "proportions": [0.5, 0.5]}}
+        if f.kind == "numeric"
+        else {"kind": "categorical", "proportions": {"a": 1.0}}
+        for f in FEATURES
+    },
+    "psi_threshold": 0.3,
+}
+
+
+def register_model(store: ModelStore, directory: Path) -> Model:
+    """A promoted model over FEATURES, its files saved in `directory` first."""
+    fitted = DummyClassifier().fit([[0], [1]], [0, 1])
+    SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
+    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: PROMOTED}
+    return get(store, register(store, directory, labels, metadata={}))
+
+
+def write_empty_store(path: Path) -> Path:
+    """An online store with no rows at `path`."""
+    instants = pd.Series([], dtype="datetime64[ns, UTC]")
+    weather = pd.DataFrame(
+        {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
+    )
+    planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
+    airports = pd.DataFrame({"faa": [], "tzone": []})
+    events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
+    return path
+
+
+def write_serving_data(root: Path, stats: dict[str, Any] = FEATURE_STATS) -> Path:
+    """A directory in the pipeline's layout that the service loads for register_model's model,
+    as the features and online_store stages leave it (`stats` for its statistics)."""
+    (root / STATS).parent.mkdir(parents=True, exist_ok=True)
+    (root / STATS).write_text(json.dumps(stats))
+    (root / ONLINE_STORE).parent.mkdir(parents=True, exist_ok=True)
+    write_empty_store(root / ONLINE_STORE)
+    return root
