@@ -236,8 +236,24 @@ def a_store_that_refuses_writes(
     return [], "cannot register the models in the store at "
 
 
+def more_calibration_bins_than_test_flights(
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], str]:
+    # So many that computing them would take 8 GiB: refused before scoring.
+    return ["--set", "evaluate.calibration_bins=1000000000"], (
+        "evaluate.calibration_bins 1000000000 is more than the test split's "
+    )
+
+
 @pytest.mark.parametrize(
-    "break_input", [not_fit_s_record, another_store, a_file_store, a_store_that_refuses_writes]
+    "break_input",
+    [
+        not_fit_s_record,
+        another_store,
+        a_file_store,
+        a_store_that_refuses_writes,
+        more_calibration_bins_than_test_flights,
+    ],
 )
 def test_a_failed_evaluate_leaves_the_previous_evaluation_as_it_was(
     trained: tuple[Path, Path],

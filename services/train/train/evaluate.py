@@ -63,6 +63,13 @@ def evaluate_models(
 ) -> Evaluation:
     test = read_split("test", test_file)
     label = test[1]
+    if params.calibration_bins > len(label):
+        # Quantile bins past one per flight are empty, and each costs memory (10**9 of them
+        # would take 8 GiB before anything is scored).
+        raise TrainingDataError(
+            f"evaluate.calibration_bins {params.calibration_bins} is more than the test split's "
+            f"{len(label)} flights ({test_file}): give at most one bin per flight"
+        )
     metrics, plots = {}, {}
     for name, predictor in predictors.items():
         probability = predictor.predict_proba(test[0])

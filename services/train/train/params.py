@@ -46,7 +46,8 @@ class BaselineParams(_Group):
     max_iter: Positive
     # HistGradientBoostingClassifier refuses a tree of one leaf.
     max_leaf_nodes: Annotated[int, Field(ge=2)]
-    min_samples_leaf: Positive
+    # scikit-learn's trees count a leaf's samples in an unsigned 32-bit integer.
+    min_samples_leaf: Annotated[int, Field(gt=0, le=2**32 - 1)]
     l2_regularization: Annotated[float, Field(ge=0)]
     n_iter_no_change: Positive
     C: PositiveNumber
@@ -72,6 +73,7 @@ class TrainParams(_Group):
 
 
 class EvaluateParams(_Group):
+    # At most one bin per test flight: evaluate checks it against the test split it scores.
     calibration_bins: Positive
 
 

@@ -107,7 +107,11 @@ def test_a_margin_is_accepted_exactly_when_it_is_not_negative(margin: float) -> 
 
 # (key, smallest, largest): what the code each feeds takes (HistGradientBoostingClassifier;
 # scikit-learn's random_state).
-INTEGER_RANGES = [("train.baseline.max_leaf_nodes", 2, None), ("train.seed", 0, 2**32 - 1)]
+INTEGER_RANGES = [
+    ("train.baseline.max_leaf_nodes", 2, None),
+    ("train.baseline.min_samples_leaf", 1, 2**32 - 1),
+    ("train.seed", 0, 2**32 - 1),
+]
 
 
 @pytest.mark.parametrize(("key", "smallest", "largest"), INTEGER_RANGES)
