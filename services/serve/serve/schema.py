@@ -32,7 +32,7 @@ class Flight(BaseModel):
     """One scheduled flight. `tailnum` may be null (the plane is then unknown). Every field is
     of its JSON type, strictly: a number as a string, a boolean or a fraction where an integer
     goes is refused, not converted (an integer is a number of miles); only `time_hour` is read
-    from its string."""
+    from its string, which must be ISO-8601."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
@@ -52,6 +52,24 @@ class Flight(BaseModel):
     distance: float = Field(gt=0, le=10_000, description="miles")
 
     _hhmm = field_validator("sched_dep_time", "sched_arr_time")(_check_hhmm)
+
+    @field_validator("time_hour", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: object) -> object:
+        """A string (or, from Python, a datetime), and no number: pydantic would read a number,
+        or a string that is one, as Unix seconds, so a compact `"2013010105"` would be an hour
+        in 2033."""
+        if isinstance(value, dt.datetime):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f"must be an ISO-8601 date and time in a string, not a {type(value).__name__}"
+            )
+        try:
+            float(value)
+        except ValueError:
+            return value  # pydantic reads it as ISO-8601, or names it
+        raise ValueError(f"{value!r} is a number, not an ISO-8601 date and time")
 
     @field_validator("time_hour")
     @classmethod

@@ -3,6 +3,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError  # pants: no-infer-dep (bentoml's, via schema.py)
 
 from serve.limits import MAX_FLIGHTS
@@ -59,6 +61,11 @@ MISTYPED = [
     ({"sched_arr_time": "0819"}, "sched_arr_time"),
     ({"carrier": 12}, "carrier"),
     ({"tailnum": 14228}, "tailnum"),
+    # Unix seconds (2013-01-01T10:00Z), as a number or as digits: pydantic alone reads both.
+    ({"time_hour": 1357034400}, "time_hour"),
+    ({"time_hour": "1357034400"}, "time_hour"),
+    ({"time_hour": "2013010105"}, "time_hour"),
+    ({"time_hour": True}, "time_hour"),
 ]
 
 
@@ -83,6 +90,8 @@ def test_a_mistyped_field_is_refused_not_converted(change: dict[str, Any], field
         {"distance": 1400.5},
         {"time_hour": "2013-01-01T10:00:00Z"},
         {"time_hour": "2013-01-01T05:00:00-05:00"},
+        {"time_hour": "2013-01-01 05:00"},
+        {"time_hour": "2013-01-01t10:00:00z"},
         {"tailnum": None},
     ],
 )
@@ -99,3 +108,14 @@ def test_batch_size_is_bounded() -> None:
         PredictRequest.model_validate({"flights": [FLIGHT] * (MAX_FLIGHTS + 1)})
     with pytest.raises(ValidationError, match="at least"):
         PredictRequest.model_validate({"flights": []})
+
+
+@given(
+    st.one_of(st.integers(), st.floats(), st.from_regex(r"\A[0-9]{1,12}\Z"), st.floats().map(str))
+)
+def test_a_time_hour_that_is_a_number_or_digits_is_refused(time_hour: object) -> None:
+    body = {"flights": [{**FLIGHT, "time_hour": time_hour}]}
+    with pytest.raises(ValidationError) as error:
+        PredictRequest.model_validate(body)
+    assert [e["loc"] for e in error.value.errors()] == [("flights", 0, "time_hour")]
+    assert "ISO-8601" in error.value.errors()[0]["msg"]
