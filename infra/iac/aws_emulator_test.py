@@ -665,7 +665,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     run_step(publish, clone, published)
     stats = clone / "data" / STATS
     kept = stats.read_bytes()
-    stats.write_text("{}")
+    # Statistics the service loads (publish refuses others first), with another threshold.
+    stats.write_text(json.dumps({**json.loads(kept), "psi_threshold": 0.3}))
     with pytest.raises(AssertionError, match="is never replaced"):
         run_step(publish, clone, published)
     stats.write_bytes(kept)
