@@ -31,6 +31,14 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
+def assert_refused(ran: subprocess.CompletedProcess[str], message: str) -> None:
+    """`ran` exited 2 with `message` on stderr, no traceback and nothing on stdout."""
+    assert ran.returncode == 2, ran.stderr
+    assert message in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert ran.stdout == ""
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [((), "no command given"), (("predict",), "unknown command 'predict'")],
@@ -79,9 +87,7 @@ def test_serve_names_a_missing_or_bad_model_before_bentoml_starts(
     env: dict[str, str], named: str
 ) -> None:
     ran = run("serve", "--host", "127.0.0.1", "--port", str(free_port()), env=env)
-    assert ran.returncode == 2, ran.stderr
-    assert f"serve serve: error: {named}" in ran.stderr
-    assert "Traceback" not in ran.stderr
+    assert_refused(ran, f"serve serve: error: {named}")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +110,8 @@ def test_a_bad_bentoml_configuration_is_named_before_bentoml_reads_it(
         config.write_text(content)
     args = ["--host", "127.0.0.1", "--port", str(free_port())] if command == "serve" else []
     ran = run(command, *args, env={"BENTOML_CONFIG": str(config)})
-    assert ran.returncode == 2, ran.stderr
-    assert f"serve {command}: error: BENTOML_CONFIG={str(config)!r}" in ran.stderr
+    assert_refused(ran, f"serve {command}: error: BENTOML_CONFIG={str(config)!r}")
     assert named in ran.stderr
-    assert "Traceback" not in ran.stderr
-    assert ran.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -248,13 +251,9 @@ def test_build_refuses_a_bad_option_by_name_before_it_builds(
 
 def test_build_with_a_pinned_model_that_is_not_in_the_store_is_an_error_not_a_traceback() -> None:
     built = run("build", env={"FLIGHT_DELAY_MODEL": "flight-delay:doesnotexist"})
-    assert built.returncode == 2, built.stderr
-    assert built.stdout == ""
-    assert (
-        "serve build: error: FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model"
-        in built.stderr
+    assert_refused(
+        built, "serve build: error: FLIGHT_DELAY_MODEL='flight-delay:doesnotexist': no such model"
     )
-    assert "Traceback" not in built.stderr
 
 
 @pytest.mark.parametrize(
@@ -269,9 +268,7 @@ def test_publish_names_a_model_the_store_does_not_hold_and_writes_nothing(
 ) -> None:
     target = tmp_path / "serving" / "{model_version}"
     ran = run("publish", "--model", tag, "--to", str(target), "--data", str(tmp_path))
-    assert ran.returncode == 2, ran.stderr
-    assert f"serve publish: error: {named}" in ran.stderr
-    assert "Traceback" not in ran.stderr
+    assert_refused(ran, f"serve publish: error: {named}")
     assert not (tmp_path / "serving").exists()
 
 
@@ -280,10 +277,7 @@ def test_build_refuses_a_version_the_store_holds_before_it_builds(model: Model) 
     assert built.returncode == 0, built.stderr
     assert built.stdout == "flight_delay_service:twice\n"
     again = run("build", "--version", "twice")
-    assert again.returncode == 2, again.stderr
-    assert again.stdout == ""
-    assert (
-        "serve build: error: --version: the Bento flight_delay_service:twice exists already in "
-        in again.stderr
+    assert_refused(
+        again,
+        "serve build: error: --version: the Bento flight_delay_service:twice exists already in ",
     )
-    assert "Traceback" not in again.stderr
