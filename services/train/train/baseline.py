@@ -21,6 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from feature_definitions.features import FEATURES, Feature
 from model_registry.predictor import model_frame
+from train.data import TrainingDataError
 from train.params import BaselineParams
 
 
@@ -29,6 +30,17 @@ class BaselineFit:
     pipeline: Pipeline
     # Trees built (hist_gradient_boosting) or solver iterations (logistic_regression).
     iterations: int
+
+
+def check_baseline_params(params: BaselineParams, rows: int) -> None:
+    """Refuses parameters that the train split's `rows` make meaningless, before any fit."""
+    if params.model == "hist_gradient_boosting" and 2 * params.min_samples_leaf > rows:
+        # A split leaves min_samples_leaf rows on each side: every tree would be one leaf, and
+        # the model the train split's delay rate, whatever the flight.
+        raise TrainingDataError(
+            f"train.baseline.min_samples_leaf {params.min_samples_leaf} is more than half the "
+            f"train split's {rows:,} rows: no tree could split, so the model would learn nothing"
+        )
 
 
 def fit_baseline(

@@ -4,8 +4,9 @@ from sklearn.metrics import roc_auc_score
 
 from feature_definitions.features import FEATURES
 from model_registry.predictor import SklearnPredictor
-from train.baseline import fit_baseline
+from train.baseline import check_baseline_params, fit_baseline
 from train.conftest import quick_params, synthetic_xy
+from train.data import TrainingDataError
 from train.params import BaselineModel, BaselineParams
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
@@ -54,3 +55,16 @@ def test_the_extremes_the_params_accept_fit(model: BaselineModel) -> None:
     )
     fitted = fit_baseline(TRAIN, VALIDATION, params.train.baseline, params.train.seed)
     assert fitted.iterations > 0
+
+
+def test_a_min_samples_leaf_no_tree_can_split_on_is_refused() -> None:
+    rows = len(TRAIN[1])
+    check_baseline_params(baseline(min_samples_leaf=rows // 2), rows)
+    too_many = baseline(min_samples_leaf=rows // 2 + 1)
+    with pytest.raises(TrainingDataError, match=f"min_samples_leaf {rows // 2 + 1} is more than"):
+        check_baseline_params(too_many, rows)
+    # Why: fitted anyway, every tree is a single leaf and every flight gets the same score.
+    fitted = fit_baseline(TRAIN, VALIDATION, too_many.model_copy(update={"max_iter": 5}), 0)
+    assert len(np.unique(fitted.pipeline.predict_proba(VALIDATION[0])[:, 1])) == 1
+    # The logistic regression has no leaves.
+    check_baseline_params(too_many.model_copy(update={"model": "logistic_regression"}), rows)

@@ -44,7 +44,7 @@ from train.progress import Progress
 from train.promotion import Provenance, RegistrationError, register_run
 from train.provenance import UNKNOWN, dvc_directory_hash, git_state
 from train.sagemaker import SageMakerError, SageMakerJob
-from train.torch_model import TrainingDiverged
+from train.torch_model import NetworkTooLarge, TrainingDiverged
 
 REGISTRY_FILE = "registry.json"
 log = logging.getLogger("train")
@@ -367,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         TrainingDataError,
         TrainingDiverged,
+        NetworkTooLarge,
         ParamsError,
         SageMakerError,
         PredictorError,

@@ -369,6 +369,15 @@ def test_a_bad_parameter_exits_2_naming_it(
     assert "unknown parameter train.torch.epoch" in capsys.readouterr().err
     assert main([*fit, *params_args(tmp_path), "--set", "train.torch.hidden=[8"]) == 2
     assert "train.torch.hidden: '[8' is not a YAML value" in capsys.readouterr().err
+    # Refused against the train split's rows, before the network's minutes of training.
+    assert (
+        main([*fit, *params_args(tmp_path), "--set", "train.baseline.min_samples_leaf=1000000"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "train.baseline.min_samples_leaf 1000000 is more than half the train split's" in err
+    assert "fitting" not in err
+    assert not (tmp_path / "models").exists()
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from feature_definitions.features import FEATURES
 from model_registry.predictor import Predictor, SklearnPredictor, TorchPredictor
 from storage.atomic import staged_directory
 from train import cpu_numerics
-from train.baseline import fit_baseline
+from train.baseline import check_baseline_params, fit_baseline
 from train.data import read_splits
 from train.distributed import World
 from train.metrics import max_f1_threshold
@@ -81,6 +81,8 @@ def fit_models(
     threads = configure_torch(threads, world)
     splits = read_splits({split: files[split] for split in ("train", "validation")})
     train, validation = splits["train"], splits["validation"]
+    if "baseline" in models:
+        check_baseline_params(params.baseline, len(train[1]))
     report: dict[str, Any] = {
         "params": params.model_dump(mode="json"),
         "rows": {name: len(split[1]) for name, split in splits.items()},

@@ -63,6 +63,10 @@ class TrainingDiverged(ValueError):
     """The validation loss is not a number: the parameters make training diverge."""
 
 
+class NetworkTooLarge(ValueError):
+    """The device's memory cannot hold the network, its optimiser state or its activations."""
+
+
 def fit_network(
     train: tuple[pd.DataFrame, np.ndarray],
     validation: tuple[pd.DataFrame, np.ndarray],
@@ -71,6 +75,41 @@ def fit_network(
     world: World,
     progress: Progress,
     features: tuple[Feature, ...] = FEATURES,
+) -> NetworkFit:
+    try:
+        return _fit_network(train, validation, params, seed, world, progress, features)
+    except RuntimeError as error:
+        if not _out_of_memory(error):
+            raise
+        raise NetworkTooLarge(
+            f"train.torch: the network does not fit in the memory of {world.device} "
+            f"(hidden {list(params.hidden)}, batch_size {params.batch_size}): "
+            f"{_allocator_message(error)}; lower train.torch.hidden"
+        ) from None
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    # CUDA raises torch.OutOfMemoryError; the CPU allocator a plain RuntimeError that says so.
+    return isinstance(error, torch.OutOfMemoryError) or _CPU_OUT_OF_MEMORY in str(error)
+
+
+_CPU_OUT_OF_MEMORY = "can't allocate memory"
+
+
+def _allocator_message(error: RuntimeError) -> str:
+    """The allocator's own words, without the C++ source location torch puts before them."""
+    text = str(error).splitlines()[0]
+    return text[text.find(_CPU_OUT_OF_MEMORY) :] if _CPU_OUT_OF_MEMORY in text else text
+
+
+def _fit_network(
+    train: tuple[pd.DataFrame, np.ndarray],
+    validation: tuple[pd.DataFrame, np.ndarray],
+    params: TorchParams,
+    seed: int,
+    world: World,
+    progress: Progress,
+    features: tuple[Feature, ...],
 ) -> NetworkFit:
     torch.manual_seed(seed)
     categorical = [f.name for f in features if f.kind == "categorical"]
