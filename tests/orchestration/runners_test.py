@@ -66,7 +66,7 @@ def test_a_container_runs_the_local_pex_arguments_with_the_runs_params_in_s3(
     dag = build_pipeline_dag(SANDBOX_ROOT)
     conf = {"params": {"train.torch.epochs": 1}}
     params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
-    uri = "s3://prod-artifacts/runs/manual__2013-12-03T00_00_00_00_00/params.yaml"
+    uri = "s3://prod-artifacts/runs/manual__2013-12-03T00_00_00_00_00-7d0124d0d2e8/params.yaml"
     for task in dag.tasks:
         assert isinstance(task, EcsStageOperator)
         command = local.get_task(task.task_id).command  # type: ignore[union-attr]

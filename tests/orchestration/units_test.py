@@ -64,7 +64,7 @@ def test_each_task_runs_its_stages_artifact_with_the_runs_parameters(tmp_path: P
     assert train[-2:] == ["--params", str(params_file)]
     # The params file a run writes is its own, never the checkout's params.yaml.
     assert run_params_file(tmp_path, "manual__2013-12-03T00:00:00+00:00").parent.name == (
-        "manual__2013-12-03T00_00_00_00_00"
+        "manual__2013-12-03T00_00_00_00_00-7d0124d0d2e8"
     )
 
 

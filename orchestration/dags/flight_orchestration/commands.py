@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from flight_orchestration.run_ids import run_directory_name
 from flight_orchestration.window import window_end
 
 ARTIFACT_PREFIX = PurePosixPath("dist")
@@ -132,10 +133,5 @@ def run_params(
     return params
 
 
-def safe_run_id(run_id: str) -> str:
-    """A run ID as one path component (manual__2013-12-03T00:00:00+00:00 has colons)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-
-
 def run_params_file(workdir: Path, run_id: str) -> Path:
-    return workdir / RUNS_DIRECTORY / safe_run_id(run_id) / "params.yaml"
+    return workdir / RUNS_DIRECTORY / run_directory_name(run_id) / "params.yaml"

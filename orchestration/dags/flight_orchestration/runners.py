@@ -43,8 +43,8 @@ from flight_orchestration.commands import (
     CommandError,
     StageCommand,
     run_params,
-    safe_run_id,
 )
+from flight_orchestration.run_ids import run_directory_name
 from flight_orchestration.settings import SettingError
 from flight_orchestration.stages import Stage, artifact_groups
 
@@ -193,7 +193,7 @@ class EcsSettings:
         )
 
     def params_uri(self, run_id: str) -> str:
-        return f"{self.params_prefix}/{safe_run_id(run_id)}/params.yaml"
+        return f"{self.params_prefix}/{run_directory_name(run_id)}/params.yaml"
 
 
 def service_of(command: StageCommand) -> str:
