@@ -9,56 +9,102 @@ does so).
 from __future__ import annotations
 
 import argparse
+import keyword
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from copier import run_copy
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
+# A CODEOWNERS owner: @user, @org/team or an e-mail address.
+OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+")
 TEMPLATE = Path("templates/service")
 
 
-def add_first_party(ruff_toml: Path, name: str) -> None:
-    """Append `name` to [lint.isort] known-first-party, so imports of it sort as the repo's own."""
-    text = ruff_toml.read_text()
-    match = re.search(r"known-first-party = \[(.*?)\n\]", text, flags=re.DOTALL)
+def check_name(name: str, taken: set[str]) -> None:
+    if not NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a lowercase Python identifier (a-z, digits, _)")
+    if keyword.iskeyword(name):
+        raise ValueError(f"{name!r} is a Python keyword: no package can be imported by that name")
+    if name in sys.stdlib_module_names:
+        raise ValueError(
+            f"{name!r} is a module of Python's standard library: the service's package would "
+            "hide it from every module of the service"
+        )
+    if name in taken:
+        raise ValueError(f"{name!r} is already a service or a lib package")
+
+
+def check_description(description: str) -> None:
+    if not description.strip():
+        raise ValueError("--description is empty: say in one line what the service does")
+    if not description.isprintable():
+        raise ValueError(f"--description {description!r} is not one line of printable text")
+
+
+def check_owners(owners: str) -> None:
+    if not owners.split() or not all(OWNER.fullmatch(owner) for owner in owners.split()):
+        raise ValueError(
+            f"--owner {owners!r} is not CODEOWNERS owners: @user, @org/team or an e-mail "
+            "address, separated by spaces"
+        )
+
+
+def with_first_party(ruff_toml: str, name: str) -> str:
+    """ruff.toml with `name` appended to [lint.isort] known-first-party, so imports of it sort
+    as the repo's own."""
+    match = re.search(r"known-first-party = \[(.*?)\n\]", ruff_toml, flags=re.DOTALL)
     if match is None:
-        raise ValueError(f"{ruff_toml} has no multi-line known-first-party list")
+        raise ValueError("ruff.toml has no multi-line known-first-party list")
     if f'"{name}"' in match.group(1):
-        return
+        return ruff_toml
     end = match.end(1)
-    ruff_toml.write_text(f'{text[:end]}\n  "{name}",{text[end:]}')
+    return f'{ruff_toml[:end]}\n  "{name}",{ruff_toml[end:]}'
 
 
-def add_owner(codeowners: Path, name: str, owner: str) -> None:
-    """Give services/<name>/ an owner line after the last service's line."""
-    lines = codeowners.read_text().splitlines()
+def with_owner(codeowners: str, name: str, owners: str) -> str:
+    """CODEOWNERS with a line for services/<name>/ after the last service's line."""
+    lines = codeowners.splitlines()
     service_lines = [i for i, line in enumerate(lines) if line.startswith("/services/")]
     at = service_lines[-1] + 1 if service_lines else len(lines)
-    lines.insert(at, f"{f'/services/{name}/':<31}{owner}")
-    codeowners.write_text("\n".join(lines) + "\n")
+    lines.insert(at, f"{f'/services/{name}/':<31}{owners}")
+    return "\n".join(lines) + "\n"
 
 
 def create(root: Path, name: str, description: str, owner: str) -> Path:
-    if not NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a lowercase Python identifier (a-z, digits, _)")
-    destination = root / "services" / name
-    taken = {p.name for p in (root / "services").iterdir()} | {
+    """Renders services/<name> and registers it; checks everything first, so a refused or
+    failed run changes nothing."""
+    services = root / "services"
+    taken = {p.name for p in services.iterdir()} | {
         package.name for package in (root / "libs").glob("*/*") if package.is_dir()
     }
-    if name in taken:
-        raise ValueError(f"{name!r} is already a service or a lib package")
-    run_copy(
-        str(root / TEMPLATE),
-        str(destination),
-        data={"name": name, "description": description},
-        defaults=True,
-        quiet=True,
-    )
-    add_first_party(root / "ruff.toml", name)
-    add_owner(root / "CODEOWNERS", name, owner)
-    return destination
+    check_name(name, taken)
+    check_description(description)
+    check_owners(owner)
+    ruff_toml, codeowners = root / "ruff.toml", root / "CODEOWNERS"
+    registered = {
+        ruff_toml: with_first_party(ruff_toml.read_text(), name),
+        codeowners: with_owner(codeowners.read_text(), name, owner),
+    }
+    # Rendered beside its place and moved there whole, so a failed render leaves no half service.
+    staging = services / f".{name}.rendering"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        run_copy(
+            str(root / TEMPLATE),
+            str(staging),
+            data={"name": name, "description": description},
+            defaults=True,
+            quiet=True,
+        )
+        staging.rename(services / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for path, text in registered.items():
+        path.write_text(text)
+    return services / name
 
 
 def main(argv: list[str] | None = None) -> int:

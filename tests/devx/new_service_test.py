@@ -3,6 +3,7 @@ tests, and ships a PEX, in a throwaway copy of the repo."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -54,10 +55,51 @@ def test_the_service_has_the_layout_of_the_others(repo: RepoCopy) -> None:
     assert '"monitor"' in (repo.root / "ruff.toml").read_text()
 
 
-def test_a_taken_or_invalid_name_is_refused(repo: RepoCopy) -> None:
-    for name in ("ingest", "contracts", "Bad-Name"):
-        run = new_service(repo, name)
-        assert run.returncode != 0, name
+def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
+    """What the tool may change: the services directory's entries, ruff.toml and CODEOWNERS."""
+    root = repo.root
+    services = sorted(p.name for p in (root / "services").iterdir())
+    return services, (root / "ruff.toml").read_text(), (root / "CODEOWNERS").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest"], "'ingest' is already a service or a lib package"),
+        (["contracts"], "'contracts' is already a service or a lib package"),
+        (["Bad-Name"], "'Bad-Name' is not a lowercase Python identifier"),
+        # Before, each below made a service that could not be imported, hid a module or gave
+        # CODEOWNERS a line it cannot read.
+        (["class"], "'class' is a Python keyword"),
+        (["json"], "'json' is a module of Python's standard library"),
+        (["notes", "--description", " "], "--description is empty"),
+        (["notes", "--description", "two\nlines"], "is not one line of printable text"),
+        (["notes", "--owner", "platform team"], "--owner 'platform team' is not CODEOWNERS owners"),
+    ],
+)
+def test_a_bad_name_description_or_owner_is_refused_and_changes_nothing(
+    repo: RepoCopy, args: list[str], message: str
+) -> None:
+    before = registry(repo)
+    run = new_service(repo, *args)
+    assert run.returncode == 1
+    # Its last line: the test's environment makes the PEX warn first.
+    error = run.stderr.splitlines()[-1]
+    assert error.startswith("new-service: ") and message in error, run.stderr
+    assert registry(repo) == before
+
+
+def test_any_one_line_description_becomes_the_package_docstring(repo: RepoCopy) -> None:
+    # Before, a quote at its end or a backslash made the package a syntax error.
+    description = 'Says "hi" \\ in C:\\new\\, ends in a quote"'
+    owners = "@org/notes-team notes@example.com"
+    created = new_service(repo, "notes", "--description", description, "--owner", owners)
+    assert created.returncode == 0, created.stderr
+    package = repo.root / "services" / "notes" / "notes" / "__init__.py"
+    module = ast.parse(package.read_text())
+    assert ast.get_docstring(module, clean=False) == description
+    assert "/services/notes/" in (repo.root / "CODEOWNERS").read_text()
+    assert (repo.root / "CODEOWNERS").read_text().count(owners) == 1
 
 
 def test_its_build_gates_tests_and_pex_pass_through_pants(repo: RepoCopy) -> None:
