@@ -378,6 +378,15 @@ def test_a_bad_parameter_exits_2_naming_it(
     assert "train.baseline.min_samples_leaf 1000000 is more than half the train split's" in err
     assert "fitting" not in err
     assert not (tmp_path / "models").exists()
+    # 2**48 weights in the second layer: 1 PiB, more than any machine's address space.
+    assert (
+        main([*fit, *params_args(tmp_path), "--set", "train.torch.hidden=[1, 281474976710656]"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "the network does not fit in the memory of cpu (hidden [1, 281474976710656]" in err
+    assert "can't allocate memory" in err and "Traceback" not in err
+    assert not (tmp_path / "models").exists()
 
 
 @pytest.mark.parametrize(

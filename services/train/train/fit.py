@@ -33,7 +33,7 @@ from train.distributed import World
 from train.metrics import max_f1_threshold
 from train.params import TrainParams
 from train.progress import Progress
-from train.torch_model import fit_network
+from train.torch_model import fit_network, naming_memory_failures
 
 MODELS: tuple[str, ...] = ("baseline", "torch")
 TRAINING_FILE = "training.json"
@@ -100,7 +100,8 @@ def fit_models(
             f"torch: fitting on {len(train[1]):,} rows, {world.size} process(es) on {world.device}"
         )
         started = time.perf_counter()
-        network = fit_network(train, validation, params.torch, params.seed, world, progress)
+        with naming_memory_failures(params.torch, world.device):
+            network = fit_network(train, validation, params.torch, params.seed, world, progress)
         seconds = time.perf_counter() - started
         network_predictor = TorchPredictor(network.encoding, network.network, FEATURES, 0.5)
         predictors["torch"] = _with_threshold(network_predictor, validation, params.threshold)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,22 +69,17 @@ class NetworkTooLarge(ValueError):
     """The device's memory cannot hold the network, its optimiser state or its activations."""
 
 
-def fit_network(
-    train: tuple[pd.DataFrame, np.ndarray],
-    validation: tuple[pd.DataFrame, np.ndarray],
-    params: TorchParams,
-    seed: int,
-    world: World,
-    progress: Progress,
-    features: tuple[Feature, ...] = FEATURES,
-) -> NetworkFit:
+@contextmanager
+def naming_memory_failures(params: TorchParams, device: torch.device) -> Iterator[None]:
+    """Turns the device's failure to allocate into NetworkTooLarge, which names the parameters
+    that size the network."""
     try:
-        return _fit_network(train, validation, params, seed, world, progress, features)
+        yield
     except RuntimeError as error:
         if not _out_of_memory(error):
             raise
         raise NetworkTooLarge(
-            f"train.torch: the network does not fit in the memory of {world.device} "
+            f"train.torch: the network does not fit in the memory of {device} "
             f"(hidden {list(params.hidden)}, batch_size {params.batch_size}): "
             f"{_allocator_message(error)}; lower train.torch.hidden"
         ) from None
@@ -102,14 +99,14 @@ def _allocator_message(error: RuntimeError) -> str:
     return text[text.find(_CPU_OUT_OF_MEMORY) :] if _CPU_OUT_OF_MEMORY in text else text
 
 
-def _fit_network(
+def fit_network(
     train: tuple[pd.DataFrame, np.ndarray],
     validation: tuple[pd.DataFrame, np.ndarray],
     params: TorchParams,
     seed: int,
     world: World,
     progress: Progress,
-    features: tuple[Feature, ...],
+    features: tuple[Feature, ...] = FEATURES,
 ) -> NetworkFit:
     torch.manual_seed(seed)
     categorical = [f.name for f in features if f.kind == "categorical"]

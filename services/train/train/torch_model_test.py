@@ -9,7 +9,7 @@ from train.distributed import join_world
 from train.fit import configure_torch
 from train.params import TorchParams
 from train.progress import Progress
-from train.torch_model import NetworkTooLarge, TrainingDiverged, fit_network
+from train.torch_model import TrainingDiverged, fit_network
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
 PARAMS = quick_params().train.torch
@@ -70,11 +70,4 @@ def test_keeps_the_best_epoch_and_stops_after_patience() -> None:
 def test_a_diverging_network_is_an_error_naming_the_learning_rate() -> None:
     params = PARAMS.model_copy(update={"epochs": 3, "learning_rate": 1e300})
     with pytest.raises(TrainingDiverged, match=r"lower train.torch.learning_rate \(1e\+300\)"):
-        fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
-
-
-def test_a_network_too_large_for_memory_is_an_error_naming_its_width() -> None:
-    # 2**48 weights in the second layer: 1 PiB, more than any machine's address space.
-    params = PARAMS.model_copy(update={"hidden": (1, 2**48)})
-    with pytest.raises(NetworkTooLarge, match=r"hidden \[1, 281474976710656\].*: can't allocate"):
         fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
