@@ -34,7 +34,10 @@ def check_name(name: str, taken: set[str]) -> None:
             "hide it from every module of the service"
         )
     if name in taken:
-        raise ValueError(f"{name!r} is already a service or a lib package")
+        raise ValueError(
+            f"{name!r} is already a package of the repo (a service, a lib, or in ruff.toml's "
+            "known-first-party)"
+        )
 
 
 def check_description(description: str) -> None:
@@ -52,15 +55,23 @@ def check_owners(owners: str) -> None:
         )
 
 
-def with_first_party(ruff_toml: str, name: str) -> str:
-    """ruff.toml with `name` appended to [lint.isort] known-first-party, so imports of it sort
-    as the repo's own."""
+def _first_party_list(ruff_toml: str) -> re.Match[str]:
     match = re.search(r"known-first-party = \[(.*?)\n\]", ruff_toml, flags=re.DOTALL)
     if match is None:
         raise ValueError("ruff.toml has no multi-line known-first-party list")
-    if f'"{name}"' in match.group(1):
-        return ruff_toml
-    end = match.end(1)
+    return match
+
+
+def first_party(ruff_toml: str) -> set[str]:
+    """The packages ruff.toml's [lint.isort] known-first-party names: every top-level package of
+    the repo (tests, tools, iac, ...), not only the services and libs."""
+    return set(re.findall(r'"([^"]+)"', _first_party_list(ruff_toml).group(1)))
+
+
+def with_first_party(ruff_toml: str, name: str) -> str:
+    """ruff.toml with `name` appended to known-first-party, so imports of it sort as the repo's
+    own."""
+    end = _first_party_list(ruff_toml).end(1)
     return f'{ruff_toml[:end]}\n  "{name}",{ruff_toml[end:]}'
 
 
@@ -76,14 +87,15 @@ def with_owner(codeowners: str, name: str, owners: str) -> str:
 def create(root: Path, name: str, description: str, owner: str) -> Path:
     """Renders services/<name> and registers it; checks everything first, so a refused or
     failed run changes nothing."""
-    services = root / "services"
-    taken = {p.name for p in services.iterdir()} | {
-        package.name for package in (root / "libs").glob("*/*") if package.is_dir()
-    }
+    services, ruff_toml, codeowners = root / "services", root / "ruff.toml", root / "CODEOWNERS"
+    taken = (
+        {p.name for p in services.iterdir()}
+        | {package.name for package in (root / "libs").glob("*/*") if package.is_dir()}
+        | first_party(ruff_toml.read_text())
+    )
     check_name(name, taken)
     check_description(description)
     check_owners(owner)
-    ruff_toml, codeowners = root / "ruff.toml", root / "CODEOWNERS"
     registered = {
         ruff_toml: with_first_party(ruff_toml.read_text(), name),
         codeowners: with_owner(codeowners.read_text(), name, owner),

@@ -65,8 +65,11 @@ def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ingest"], "'ingest' is already a service or a lib package"),
-        (["contracts"], "'contracts' is already a service or a lib package"),
+        (["ingest"], "'ingest' is already a package of the repo"),
+        (["contracts"], "'contracts' is already a package of the repo"),
+        # Before, a root package was taken for free, and two packages had one name.
+        (["tests"], "'tests' is already a package of the repo"),
+        (["iac"], "'iac' is already a package of the repo"),
         (["Bad-Name"], "'Bad-Name' is not a lowercase Python identifier"),
         # Before, each below made a service that could not be imported, hid a module or gave
         # CODEOWNERS a line it cannot read.
