@@ -8,12 +8,12 @@ online-store  curated tables in; the online store that serving reads out
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from contracts.dates import calendar_date
 from feature.build import build_features
 from feature.errors import InputError
 from feature.materialize import materialize
@@ -55,13 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--train-end",
-        type=dt.date.fromisoformat,
+        type=calendar_date,
         required=True,
         help="last New York departure date of the train split (YYYY-MM-DD)",
     )
     build.add_argument(
         "--validation-end",
-        type=dt.date.fromisoformat,
+        type=calendar_date,
         required=True,
         help="last departure date of the validation split; later flights are test",
     )

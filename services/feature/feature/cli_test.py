@@ -201,3 +201,15 @@ def test_a_run_killed_while_writing_leaves_the_previous_output(
         run(curated, output)
     assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
+
+
+@pytest.mark.parametrize("flag", ["--train-end", "--validation-end"])
+def test_a_split_end_that_is_not_a_calendar_date_is_a_usage_error(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    # Before, argparse said "invalid fromisoformat value", after the function's name.
+    with pytest.raises(SystemExit) as exit_:
+        run(curated, tmp_path / "features", flag, "2013-6-1")
+    assert exit_.value.code == 2
+    assert f"argument {flag}: '2013-6-1' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    assert not (tmp_path / "features").exists()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from contracts.dates import calendar_date
 from contracts.tables import CURATED_TABLES
 from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     land_cmd = commands.add_parser("land", help="land upstream tables as one CSV per table per day")
-    land_cmd.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day")
-    land_cmd.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last day")
+    land_cmd.add_argument("--start", type=calendar_date, required=True, help="first day")
+    land_cmd.add_argument("--end", type=calendar_date, required=True, help="last day")
     land_cmd.add_argument("--landing", required=True, help="directory or fsspec URL (s3://...)")
     land_cmd.add_argument("--tables", nargs="+", default=list(TABLE_FILES), help="tables to land")
     curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")

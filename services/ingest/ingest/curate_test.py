@@ -458,3 +458,17 @@ def test_a_lock_timeout_that_is_not_a_finite_wait_is_a_usage_error(
     assert exit_.value.code == EXIT_USAGE
     assert f"argument --lock-timeout: {timeout!r} is not a" in capsys.readouterr().err
     assert not (tmp_path / "curated").exists()
+
+
+@pytest.mark.parametrize(
+    ("day", "why"), [("2013-1-1", ""), ("2013-02-30", ": day is out of range for month")]
+)
+def test_a_land_day_that_is_not_a_calendar_date_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], day: str, why: str
+) -> None:
+    landing = tmp_path / "landing"
+    with pytest.raises(SystemExit) as exit_:
+        main(["land", "--start", day, "--end", "2013-03-01", "--landing", str(landing)])
+    assert exit_.value.code == EXIT_USAGE
+    assert f"argument --start: {day!r} is not a date (YYYY-MM-DD){why}\n" in capsys.readouterr().err
+    assert not landing.exists()
