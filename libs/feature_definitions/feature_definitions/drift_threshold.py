@@ -19,5 +19,5 @@ def psi_threshold_value(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive, got {value!r}")
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)

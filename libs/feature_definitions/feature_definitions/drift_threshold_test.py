@@ -18,10 +18,10 @@ def test_a_positive_finite_number_is_a_threshold(value: float) -> None:
         ("0.2", "--psi-threshold must be a number, got '0.2'"),
         (None, "--psi-threshold must be a number, got None"),
         (True, "--psi-threshold must be a number, got True"),
-        (0, "--psi-threshold must be positive, got 0"),
-        (-0.1, "--psi-threshold must be positive, got -0.1"),
-        (math.nan, "--psi-threshold must be positive, got nan"),
-        (math.inf, "--psi-threshold must be positive, got inf"),
+        (0, "--psi-threshold must be a positive finite number, got 0"),
+        (-0.1, "--psi-threshold must be a positive finite number, got -0.1"),
+        (math.nan, "--psi-threshold must be a positive finite number, got nan"),
+        (math.inf, "--psi-threshold must be a positive finite number, got inf"),
     ],
 )
 def test_anything_else_is_refused_by_name(value: object, message: str) -> None:

@@ -110,9 +110,9 @@ def _rewrite_flights(
         (lambda c: None, ["--window-days", "200000"],
          "--window-days must be between 1 and 3650, got 200000"),
         (lambda c: None, ["--psi-threshold", "0"],
-         "--psi-threshold must be positive, got 0.0"),
+         "--psi-threshold must be a positive finite number, got 0.0"),
         (lambda c: None, ["--psi-threshold", "nan"],
-         "--psi-threshold must be positive, got nan"),
+         "--psi-threshold must be a positive finite number, got nan"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(

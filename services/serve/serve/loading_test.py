@@ -131,8 +131,8 @@ def test_statistics_without_the_threshold_name_the_file_and_the_key(
     [
         ("0.2", "'psi_threshold' must be a number, got '0.2'"),
         (True, "'psi_threshold' must be a number, got True"),
-        (0, "'psi_threshold' must be positive, got 0"),
-        (-0.1, "'psi_threshold' must be positive, got -0.1"),
+        (0, "'psi_threshold' must be a positive finite number, got 0"),
+        (-0.1, "'psi_threshold' must be a positive finite number, got -0.1"),
     ],
 )
 def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
