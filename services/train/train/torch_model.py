@@ -65,6 +65,10 @@ class TrainingDiverged(ValueError):
     """The validation loss is not a number: the parameters make training diverge."""
 
 
+# What torch's CPU allocator says when an allocation fails (a plain RuntimeError).
+_CPU_OUT_OF_MEMORY = "can't allocate memory"
+
+
 class NetworkTooLarge(ValueError):
     """The device's memory cannot hold the network, its optimiser state or its activations."""
 
@@ -86,11 +90,8 @@ def naming_memory_failures(params: TorchParams, device: torch.device) -> Iterato
 
 
 def _out_of_memory(error: RuntimeError) -> bool:
-    # CUDA raises torch.OutOfMemoryError; the CPU allocator a plain RuntimeError that says so.
+    # CUDA raises torch.OutOfMemoryError.
     return isinstance(error, torch.OutOfMemoryError) or _CPU_OUT_OF_MEMORY in str(error)
-
-
-_CPU_OUT_OF_MEMORY = "can't allocate memory"
 
 
 def _allocator_message(error: RuntimeError) -> str:
