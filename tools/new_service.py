@@ -48,7 +48,8 @@ def check_description(description: str) -> None:
 
 
 def check_owners(owners: str) -> None:
-    if not owners.split() or not all(OWNER.fullmatch(owner) for owner in owners.split()):
+    each = owners.split()
+    if not each or not all(OWNER.fullmatch(owner) for owner in each):
         raise ValueError(
             f"--owner {owners!r} is not CODEOWNERS owners: @user, @org/team or an e-mail "
             "address, separated by spaces"
@@ -88,16 +89,17 @@ def create(root: Path, name: str, description: str, owner: str) -> Path:
     """Renders services/<name> and registers it; checks everything first, so a refused or
     failed run changes nothing."""
     services, ruff_toml, codeowners = root / "services", root / "ruff.toml", root / "CODEOWNERS"
+    ruff_text = ruff_toml.read_text()
     taken = (
         {p.name for p in services.iterdir()}
         | {package.name for package in (root / "libs").glob("*/*") if package.is_dir()}
-        | first_party(ruff_toml.read_text())
+        | first_party(ruff_text)
     )
     check_name(name, taken)
     check_description(description)
     check_owners(owner)
     registered = {
-        ruff_toml: with_first_party(ruff_toml.read_text(), name),
+        ruff_toml: with_first_party(ruff_text, name),
         codeowners: with_owner(codeowners.read_text(), name, owner),
     }
     # Rendered beside its place and moved there whole, so a failed render leaves no half service.
