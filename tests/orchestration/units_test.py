@@ -78,8 +78,10 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     for sets_end in ({"land.end": "2013-03-01"}, {"land": {"start": "2013-01-01", "end": "x"}}):
         with pytest.raises(CommandError, match="sets land.end, which is the run's logical date"):
             run_params(defaults, {"params": sets_end}, day)
-    with pytest.raises(CommandError, match="land.start '2013-13-01' is not a date"):
-        run_params(defaults, {"params": {"land.start": "2013-13-01"}}, day)
+    # The land artifact takes YYYY-MM-DD only: fromisoformat's other forms are refused here too.
+    for start in ("2013-13-01", "20130101", "2013-W01-1", "2013-1-1", "2013-01-01T00:00"):
+        with pytest.raises(CommandError, match=f"land.start '{start}' is not a date"):
+            run_params(defaults, {"params": {"land.start": start}}, day)
     land = StageCommand.parse("land", "dist/a.pex/__main__.py land --start ${land.begin}")
     with pytest.raises(CommandError, match="params has no land.begin"):
         land.argv(Path("/artifacts"), defaults, Path("params.yaml"))

@@ -29,6 +29,9 @@ ARTIFACT_PREFIX = PurePosixPath("dist")
 RUNS_DIRECTORY = "runs"
 PARAMS_FILE_ARGUMENT = "params.yaml"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+# The one form of a day the land artifact takes (libs/contracts' calendar_date, which MWAA does
+# not get): Python's fromisoformat also takes 20130101 and week dates.
+ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class CommandError(ValueError):
@@ -126,6 +129,8 @@ def run_params(
     params = with_overrides(defaults, overrides)
     start_text = str(lookup(params, "land.start"))
     try:
+        if not ISO_CALENDAR_DATE.fullmatch(start_text):
+            raise ValueError(start_text)
         start = dt.date.fromisoformat(start_text)
     except ValueError:
         raise CommandError(f"land.start {start_text!r} is not a date (YYYY-MM-DD)") from None
