@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import math
 import os
@@ -15,22 +16,48 @@ from pathlib import Path
 LOCK_POLL_SECONDS = 0.1
 # Tries at a fresh name for a temporary beside the target before giving up.
 NAME_TRIES = 100
+# Errors only a write can raise: the filesystem is full or over quota, or a file is over this
+# process's size limit (RLIMIT_FSIZE).
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class OutputWriteError(OSError):
+    """An output could not be written whole; the message names it and why. What it replaces is
+    left as it was, and no partial file is left beside it."""
+
+    @classmethod
+    def of(cls, target: str | os.PathLike[str], why: str) -> OutputWriteError:
+        return cls(f"cannot write {target}: {why}; {target} is left as it was")
+
+
+@contextmanager
+def _naming_no_room(target: Path) -> Iterator[None]:
+    """An error of the NO_ROOM kind in the block raised as an OutputWriteError naming `target`:
+    its own message names whichever temporary file the write was in, or none (pyarrow's)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        raise OutputWriteError.of(target, os.strerror(error.errno)) from error
 
 
 @contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
-    On any exception the temporary file is removed and `path` is left as it was.
+    On any exception the temporary file is removed and `path` is left as it was; a write that
+    finds no room is an OutputWriteError naming `path`.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
     try:
-        yield tmp
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, target)
+        with _naming_no_room(target):
+            yield tmp
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -46,14 +73,15 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
 
     Readers see the old tree or the new one, never a mix: the new tree is built aside, then
     `replace_directory` swaps it in. On any exception the staged tree is removed and `target`
-    is left as it was.
+    is left as it was; a write that finds no room is an OutputWriteError naming `target`.
     """
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = _create_in(final.parent, f".{final.name}.staging-", "", lambda p: p.mkdir(0o777))
     try:
-        yield staging
-        replace_directory(staging, final)
+        with _naming_no_room(final):
+            yield staging
+            replace_directory(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

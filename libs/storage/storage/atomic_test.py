@@ -13,12 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage.atomic import (
+    OutputWriteError,
     atomic_output,
     atomic_write_text,
     exclusive_lock,
     staged_directory,
 )
 from storage.remote import write_bytes_atomically
+from storage.testing import file_size_limit
 
 
 @contextmanager
@@ -93,6 +95,33 @@ def test_a_failed_staged_directory_leaves_the_old_tree(tmp_path: Path) -> None:
         raise RuntimeError("killed mid-run")
     assert [p.name for p in target.iterdir()] == ["kept.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
+
+
+def test_a_write_with_no_room_names_the_output_and_leaves_the_old_one(tmp_path: Path) -> None:
+    file, tree = tmp_path / "report.json", tmp_path / "features"
+    file.write_text("old report")
+    tree.mkdir()
+    (tree / "kept.parquet").write_text("old tree")
+    with file_size_limit(1024):
+        with pytest.raises(OutputWriteError) as failed_file:
+            atomic_write_text(file, "x" * 4096)
+        with pytest.raises(OutputWriteError) as failed_tree, staged_directory(tree) as staging:
+            (staging / "train.parquet").write_bytes(b"x" * 4096)
+    assert (
+        str(failed_file.value) == f"cannot write {file}: File too large; {file} is left as it was"
+    )
+    assert (
+        str(failed_tree.value) == f"cannot write {tree}: File too large; {tree} is left as it was"
+    )
+    assert file.read_text() == "old report"
+    assert [p.name for p in tree.iterdir()] == ["kept.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features", "report.json"]
+
+
+def test_other_errors_in_a_write_are_raised_as_they_are(tmp_path: Path) -> None:
+    # Only the kinds a write alone can raise are named as the output's: the block may read too.
+    with pytest.raises(FileNotFoundError), atomic_output(tmp_path / "out") as tmp:
+        tmp.write_text((tmp_path / "missing input").read_text())
 
 
 @pytest.mark.parametrize("scheme", ["local", "memory"])
