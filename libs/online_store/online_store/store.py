@@ -20,7 +20,8 @@ loads the whole file into memory when it opens.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from feature_definitions.history import EVENT_COLUMNS, HISTORY_GROUPS
 from feature_definitions.instants import EXTRA_TIMEZONES, utc_instants
 from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
 from feature_definitions.weather import WEATHER_COLUMNS
-from storage.atomic import atomic_output
+from storage.atomic import OutputWriteError, atomic_output
 
 FORMAT = 1
 
@@ -49,6 +50,16 @@ def _rows(frame: pd.DataFrame) -> Iterable[tuple[object, ...]]:
     """Rows as Python values, missing values as None (SQL NULL)."""
     as_object = frame.astype(object).where(frame.notna(), None)
     return (tuple(row) for row in as_object.itertuples(index=False, name=None))
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """SQLite's write failures (a full disk is SQLITE_FULL, a file over the size limit an I/O
+    error) as an OutputWriteError naming the store: they are not OSErrors."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise OutputWriteError.of(path, f"SQLite: {error}") from error
 
 
 def write_store(
@@ -85,9 +96,13 @@ def write_store(
         }
     )
     reading_columns = ", ".join(f"{c} REAL" for c in WEATHER_COLUMNS)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp, _writing(path):
         tmp.unlink()
-        with sqlite3.connect(tmp) as db:
+        db = sqlite3.connect(tmp)
+        try:
+            # The file is a temporary renamed into place whole: no rollback journal is needed,
+            # and none is left beside it when a write fails.
+            db.execute("PRAGMA journal_mode = OFF")
             db.executescript(
                 f"""
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,7 +126,9 @@ def write_store(
                 db.execute(f"CREATE INDEX events_{group} ON events ({group}, arrival)")
             meta = {"format": str(FORMAT), "window_ns": str(int(window.value))}
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-        db.close()
+            db.commit()
+        finally:
+            db.close()
     return {
         "weather": len(weather_rows),
         "planes": len(plane_rows),

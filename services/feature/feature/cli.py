@@ -19,6 +19,7 @@ from feature.errors import InputError
 from feature.materialize import materialize
 from feature.splits import SplitDates
 from feature_definitions.errors import FeatureInputError
+from storage.atomic import OutputWriteError
 from storage.outputs import OutputError, check_output
 
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         report = args.run(args)
-    except (InputError, FeatureInputError, OutputError) as error:
+    except (InputError, FeatureInputError, OutputError, OutputWriteError) as error:
         print(f"feature {args.command}: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report))

@@ -12,6 +12,7 @@ from feature.cli import main
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
 from storage.digest import tree_sha256
+from storage.testing import file_size_limit
 
 OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
@@ -201,6 +202,31 @@ def test_a_run_killed_while_writing_leaves_the_previous_output(
         run(curated, output)
     assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
+
+
+def test_an_output_with_no_room_exits_2_naming_it_and_keeps_the_previous_one(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    features, store = tmp_path / "features", tmp_path / "online.sqlite"
+    online = ["online-store", "--curated", str(curated), "--output", str(store), *WINDOW]
+    assert run(curated, features) == 0
+    assert main(online) == 0
+    before = tree_sha256(features), store.read_bytes()
+    capsys.readouterr()
+    # A real write failure (EFBIG past the file size limit), as a full disk fails it: before,
+    # pyarrow's and SQLite's tracebacks, and SQLite's journal left beside the store.
+    with file_size_limit(1024):
+        assert run(curated, features) == 2
+        assert main(online) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        f"feature build: error: cannot write {features}: File too large; {features} is left as "
+        "it was",
+        f"feature online-store: error: cannot write {store}: SQLite: disk I/O error; {store} is "
+        "left as it was",
+    ]
+    assert (tree_sha256(features), store.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features", "online.sqlite"]
 
 
 @pytest.mark.parametrize("flag", ["--train-end", "--validation-end"])

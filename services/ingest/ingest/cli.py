@@ -14,6 +14,7 @@ from contracts.tables import CURATED_TABLES
 from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
+from storage.atomic import OutputWriteError
 from storage.outputs import check_output
 from storage.remote import StorageError, check_location, is_remote
 
@@ -22,7 +23,8 @@ EXIT_USAGE = 2
 EXIT_NOTHING_ACCEPTED = 3
 # Another curate run held the output's lock for longer than --lock-timeout.
 EXIT_LOCKED = 4
-# The landing's storage failed (unreachable, no credentials); each file is whole or absent.
+# A storage failed: the landing's (unreachable, no credentials), or the curated output's (no room
+# left); each file is whole or absent, and the previous curated output is kept.
 EXIT_STORAGE = 5
 
 
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except StorageError as error:
+    except (StorageError, OutputWriteError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_STORAGE
     return 0

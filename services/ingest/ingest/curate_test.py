@@ -17,6 +17,7 @@ from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
 from loopback.processes import wait_until
 from storage.digest import tree_sha256
+from storage.testing import file_size_limit
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +165,25 @@ def test_a_run_killed_mid_write_leaves_the_previous_output(
         curate(str(two_real_days), tmp_path / "curated", ("flights",))
     assert tree_sha256(tmp_path / "curated") == before
     # No staged, spilled or retired tree is left; the lock file stays (removing it would race).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".curated.lock", "curated"]
+
+
+def test_a_curated_tree_with_no_room_is_a_storage_error_and_the_previous_one_kept(
+    two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    curated = tmp_path / "curated"
+    command = ["curate", "--landing", str(two_real_days), "--curated", str(curated)]
+    assert main([*command, "--tables", "flights"]) == 0
+    before = tree_sha256(curated)
+    capsys.readouterr()
+    # A real write failure (EFBIG past the file size limit), as a full disk fails it: before,
+    # pyarrow's traceback.
+    with file_size_limit(1024):
+        assert main([*command, "--tables", "flights"]) == EXIT_STORAGE
+    assert capsys.readouterr().err == (
+        f"ingest: error: cannot write {curated}: File too large; {curated} is left as it was\n"
+    )
+    assert tree_sha256(curated) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".curated.lock", "curated"]
 
 

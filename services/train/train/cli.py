@@ -33,7 +33,7 @@ from model_registry.store import (
     store_home,
     use_home,
 )
-from storage.atomic import atomic_write_text
+from storage.atomic import OutputWriteError, atomic_write_text
 from storage.outputs import OutputError, check_output
 from train.data import TrainingDataError, read_splits, split_files
 from train.distributed import WorldError, join_world, launch_local, leave_world
@@ -375,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         RegistryError,
         WorldError,
         OutputError,
+        OutputWriteError,
     ) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2

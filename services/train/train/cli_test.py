@@ -24,6 +24,7 @@ from model_registry.store import (
     ModelStore,
     models,
 )
+from storage.testing import file_size_limit
 from train.cli import main
 from train.conftest import file_bytes, params_args, write_features
 from train.provenance import dvc_directory_hash
@@ -387,6 +388,26 @@ def test_a_bad_parameter_exits_2_naming_it(
     assert "the network does not fit in the memory of cpu (hidden [1, 281474976710656]" in err
     assert "can't allocate memory" in err and "Traceback" not in err
     assert not (tmp_path / "models").exists()
+
+
+def test_models_with_no_room_exit_2_naming_the_output_and_keep_the_previous_ones(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    fit = ["fit", "--features", str(features), "--output", str(models)]
+    fit += [*params_args(tmp_path / "params"), "--set", "train.torch.epochs=1"]
+    assert main(fit) == 0
+    before = file_bytes(models)
+    capsys.readouterr()
+    # A real write failure (EFBIG past the file size limit), as a full disk fails it: before,
+    # a traceback after both models were fitted.
+    with file_size_limit(1024):
+        assert main(fit) == 2
+    err = capsys.readouterr().err
+    assert f"train: error: cannot write {models}: File too large; {models} is left as it was" in err
+    assert "Traceback" not in err
+    assert file_bytes(models) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features", "models", "params"]
 
 
 @pytest.mark.parametrize(
