@@ -75,6 +75,10 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
         run_params(defaults, {"params": {"train.torch.epoch": 1}}, day)
     with pytest.raises(CommandError, match="must map dotted parameter names"):
         run_params(defaults, {"params": ["train.seed=1"]}, day)
+    # Before, a mistyped key ran the defaults with exit 0.
+    with pytest.raises(CommandError, match="run conf has unknown key\\(s\\) 'param': it takes"):
+        run_params(defaults, {"param": {"train.seed": 1}, "reason": "drift"}, day)
+    assert run_params(defaults, {"params": {}, "reason": "drift"}, day)["train"]["seed"] == 0
     for sets_end in ({"land.end": "2013-03-01"}, {"land": {"start": "2013-01-01", "end": "x"}}):
         with pytest.raises(CommandError, match="sets land.end, which is the run's logical date"):
             run_params(defaults, {"params": sets_end}, day)

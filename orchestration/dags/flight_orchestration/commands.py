@@ -32,6 +32,10 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 # The one form of a day the land artifact takes (libs/contracts' calendar_date, which MWAA does
 # not get): Python's fromisoformat also takes 20130101 and week dates.
 ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What a pipeline run's conf holds: parameter overrides, and why the run was triggered (the
+# retraining DAG's reason, for whoever reads the run; no task does).
+PARAMS_CONF_KEY = "params"
+REASON_CONF_KEY = "reason"
 
 
 class CommandError(ValueError):
@@ -117,7 +121,14 @@ def run_params(
     defaults: dict[str, Any], conf: dict[str, Any] | None, logical_date: dt.datetime
 ) -> dict[str, Any]:
     """A run's parameters: `defaults` (params.yaml), the conf's overrides, the window end."""
-    overrides = (conf or {}).get("params") or {}
+    unknown = sorted(set(conf or {}) - {PARAMS_CONF_KEY, REASON_CONF_KEY})
+    if unknown:
+        # A mistyped key ("param") would otherwise run the defaults as if overridden.
+        raise CommandError(
+            f"run conf has unknown key(s) {', '.join(map(repr, unknown))}: it takes "
+            f"{PARAMS_CONF_KEY!r} (dotted parameter names to values) and {REASON_CONF_KEY!r}"
+        )
+    overrides = (conf or {}).get(PARAMS_CONF_KEY) or {}
     if not isinstance(overrides, dict):
         raise CommandError("run conf 'params' must map dotted parameter names to values")
     land = overrides.get("land")

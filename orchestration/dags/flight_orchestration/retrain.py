@@ -20,6 +20,7 @@ from airflow.operators.python import BranchPythonOperator
 from airflow.operators.trigger_dagrun import TriggerDagRunOperator
 
 from flight_orchestration import drift, settings
+from flight_orchestration.commands import REASON_CONF_KEY
 from flight_orchestration.pipeline import DAG_ID as PIPELINE_DAG_ID
 
 DAG_ID = "flight_delay_retrain_on_drift"
@@ -95,7 +96,7 @@ def build_retrain_dag(schedule: str | None = "@hourly") -> DAG:
             task_id=TRIGGER_TASK,
             trigger_dag_id=PIPELINE_DAG_ID,
             conf={
-                "reason": "{{ ti.xcom_pull(task_ids='"
+                REASON_CONF_KEY: "{{ ti.xcom_pull(task_ids='"
                 + CHECK_TASK
                 + "', key='"
                 + REASON_KEY
