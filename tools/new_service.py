@@ -9,6 +9,7 @@ does so).
 from __future__ import annotations
 
 import argparse
+import ast
 import keyword
 import re
 import shutil
@@ -17,13 +18,41 @@ from pathlib import Path
 
 from copier import run_copy
 
+from tools.artifacts import LOCKFILE, locked_requirements
+
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 # A CODEOWNERS owner: @user, @org/team or an e-mail address.
 OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+")
 TEMPLATE = Path("templates/service")
+# The services' requirements; their `reqs` target maps the modules named otherwise.
+REQUIREMENTS_BUILD = Path("3rdparty/python/BUILD")
 
 
-def check_name(name: str, taken: set[str]) -> None:
+def third_party_modules(root: Path) -> dict[str, str]:
+    """Each top-level module of a distribution the services' lockfile holds, to its project, as
+    Pants maps them: a module REQUIREMENTS_BUILD names (pyyaml's yaml), else the project's name in
+    lower case with `-` and `.` made `_`."""
+    modules = {
+        re.sub(r"[-.]", "_", locked["project_name"].lower()): locked["project_name"]
+        for locked in locked_requirements(root / LOCKFILE)
+    }
+    for project, names in _module_mapping(root / REQUIREMENTS_BUILD).items():
+        modules.update({module.split(".")[0]: project for module in names})
+    return modules
+
+
+def _module_mapping(build: Path) -> dict[str, list[str]]:
+    """The `module_mapping` of the `reqs` python_requirements in `build` (a literal there)."""
+    for node in ast.walk(ast.parse(build.read_text(), str(build))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "python_requirements":
+            arguments = {argument.arg: argument.value for argument in node.keywords}
+            if "name" in arguments and ast.literal_eval(arguments["name"]) == "reqs":
+                mapping = arguments.get("module_mapping")
+                return ast.literal_eval(mapping) if mapping is not None else {}
+    raise ValueError(f"{build} has no python_requirements named reqs")
+
+
+def check_name(name: str, taken: set[str], third_party: dict[str, str]) -> None:
     if not NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a lowercase Python identifier (a-z, digits, _)")
     if keyword.iskeyword(name):
@@ -32,6 +61,11 @@ def check_name(name: str, taken: set[str]) -> None:
         raise ValueError(
             f"{name!r} is a module of Python's standard library: the service's package would "
             "hide it from every module of the service"
+        )
+    if name in third_party:
+        raise ValueError(
+            f"{name!r} is the module of {third_party[name]}, which the services' lockfile holds: "
+            "the service's package would hide it from every module of the service"
         )
     if name in taken:
         raise ValueError(
@@ -95,7 +129,7 @@ def create(root: Path, name: str, description: str, owner: str) -> Path:
         | {package.name for package in (root / "libs").glob("*/*") if package.is_dir()}
         | first_party(ruff_text)
     )
-    check_name(name, taken)
+    check_name(name, taken, third_party_modules(root))
     check_description(description)
     check_owners(owner)
     registered = {

@@ -75,6 +75,9 @@ def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
         # CODEOWNERS a line it cannot read.
         (["class"], "'class' is a Python keyword"),
         (["json"], "'json' is a module of Python's standard library"),
+        (["torch"], "'torch' is the module of torch, which the services' lockfile holds"),
+        (["yaml"], "'yaml' is the module of pyyaml, which the services' lockfile holds"),
+        (["requests"], "'requests' is the module of requests, which the services' lockfile"),
         (["notes", "--description", " "], "--description is empty"),
         (["notes", "--description", "two\nlines"], "is not one line of printable text"),
         (["notes", "--owner", "platform team"], "--owner 'platform team' is not CODEOWNERS owners"),
