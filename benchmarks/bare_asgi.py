@@ -31,6 +31,7 @@ from starlette.requests import Request  # pants: no-infer-dep
 from starlette.responses import JSONResponse, Response  # pants: no-infer-dep
 from starlette.routing import Route  # pants: no-infer-dep
 
+from benchmarks import arguments
 from serve.loading import Loaded, load, one_openmp_thread
 from serve.online_features import check_destinations, flight_features
 from serve.schema import Flight, PredictRequest
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="the bare ASGI endpoint, one process per worker")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
+    parser.add_argument("--workers", type=arguments.count, default=multiprocessing.cpu_count())
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     sock = listening_socket(args.host, args.port)

@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmarks import REPO, machine
+from benchmarks import REPO, arguments, machine
 from benchmarks.report import REPORTS, commit, save, stamped
 from benchmarks.timing import timed
 
@@ -41,7 +41,7 @@ def fit_seconds(features: Path, model: str, mode: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=arguments.count, default=3)
     parser.add_argument("--features", type=Path, default=REPO / "data" / "features")
     args = parser.parse_args()
     if not (args.features / "train.parquet").is_file():

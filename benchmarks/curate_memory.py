@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks import REPO, full_year
+from benchmarks import REPO, arguments, full_year
 from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import peak_rss
 
@@ -67,7 +67,7 @@ FLOOR = "import ingest.curate, ingest.cli"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=arguments.count, default=3)
     parser.add_argument("--pex", type=Path, default=full_year.INGEST, help="ingest PEX measured")
     parser.add_argument(
         "--baseline-pex", type=Path, help="an older ingest PEX, measured the same way beside it"

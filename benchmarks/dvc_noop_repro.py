@@ -18,7 +18,7 @@ import argparse
 import statistics
 import subprocess
 
-from benchmarks import REPO
+from benchmarks import REPO, arguments
 from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
 
@@ -36,7 +36,7 @@ def timed_noop(command: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=arguments.count, default=5)
     args = parser.parse_args()
 
     pants = str(REPO / "pants")

@@ -20,7 +20,7 @@ import statistics
 import subprocess
 from pathlib import Path
 
-from benchmarks import REPO
+from benchmarks import REPO, arguments
 from benchmarks.full_year import FEATURE, SPLITS, land_and_curate
 from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
@@ -30,7 +30,7 @@ WORK = REPORTS / "feature_build"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=arguments.count, default=3)
     args = parser.parse_args()
 
     subprocess.run(

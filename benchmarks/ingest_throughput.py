@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks import REPO
+from benchmarks import REPO, arguments
 from benchmarks.report import REPORTS, save, stamped
 from benchmarks.timing import timed
 
@@ -44,7 +44,7 @@ for table in sys.argv[3:]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=arguments.count, default=3)
     parser.add_argument(
         "--tables", nargs="+", default=["flights"], help="tables to land and curate (flights)"
     )

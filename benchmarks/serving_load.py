@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from benchmarks import arguments
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
 from benchmarks.report import save, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
@@ -300,10 +301,12 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10, help="per concurrency level")
+    parser.add_argument("--runs", type=arguments.count, default=3)
+    parser.add_argument(
+        "--seconds", type=arguments.seconds, default=10, help="per concurrency level"
+    )
     parser.add_argument("--bento", default="serve.service:FlightDelayService")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=arguments.count, default=os.cpu_count() or 1)
     parser.add_argument("--output", type=Path)
     parser.add_argument("--quick", action="store_true", help="one short run, few levels")
     args = parser.parse_args(argv)

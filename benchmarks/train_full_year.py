@@ -27,7 +27,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from benchmarks import REPO
+from benchmarks import REPO, arguments
 from benchmarks.full_year import FEATURE, SPLITS, land_and_curate, run
 from benchmarks.report import REPORTS, commit, save, stamped
 from benchmarks.timing import timed
@@ -75,7 +75,7 @@ def test_metrics(features: Path, models: Path, model: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=arguments.count, default=3)
     args = parser.parse_args()
 
     targets = ["services/ingest:ingest", "services/feature:feature", "services/train:train"]

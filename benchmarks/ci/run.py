@@ -22,6 +22,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from benchmarks import arguments
 from benchmarks.ci import monorepo, polyrepo
 from benchmarks.report import REPORTS, commit, save, stamped
 
@@ -48,7 +49,9 @@ def polyrepo_run(scratch: Path, units: list[polyrepo.Unit]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of")
+    parser.add_argument(
+        "--runs", type=arguments.count, default=3, help="runs to take the median of"
+    )
     parser.add_argument("--rev", default="HEAD", help="the commit the monorepo cases clone")
     parser.add_argument("--monorepo-only", action="store_true", help="skip the polyrepo emulation")
     parser.add_argument("--output", type=Path, default=OUT)
