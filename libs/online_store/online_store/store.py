@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +98,7 @@ def write_store(
     reading_columns = ", ".join(f"{c} REAL" for c in WEATHER_COLUMNS)
     with atomic_output(path) as tmp, _writing(path):
         tmp.unlink()
-        db = sqlite3.connect(tmp)
-        try:
+        with closing(sqlite3.connect(tmp)) as db:
             # The file is a temporary renamed into place whole: no rollback journal is needed,
             # and none is left beside it when a write fails.
             db.execute("PRAGMA journal_mode = OFF")
@@ -127,8 +126,6 @@ def write_store(
             meta = {"format": str(FORMAT), "window_ns": str(int(window.value))}
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
-        finally:
-            db.close()
     return {
         "weather": len(weather_rows),
         "planes": len(plane_rows),

@@ -121,14 +121,15 @@ def run_params(
     defaults: dict[str, Any], conf: dict[str, Any] | None, logical_date: dt.datetime
 ) -> dict[str, Any]:
     """A run's parameters: `defaults` (params.yaml), the conf's overrides, the window end."""
-    unknown = sorted(set(conf or {}) - {PARAMS_CONF_KEY, REASON_CONF_KEY})
+    conf = conf or {}
+    unknown = sorted(set(conf) - {PARAMS_CONF_KEY, REASON_CONF_KEY})
     if unknown:
         # A mistyped key ("param") would otherwise run the defaults as if overridden.
         raise CommandError(
             f"run conf has unknown key(s) {', '.join(map(repr, unknown))}: it takes "
             f"{PARAMS_CONF_KEY!r} (dotted parameter names to values) and {REASON_CONF_KEY!r}"
         )
-    overrides = (conf or {}).get(PARAMS_CONF_KEY) or {}
+    overrides = conf.get(PARAMS_CONF_KEY) or {}
     if not isinstance(overrides, dict):
         raise CommandError("run conf 'params' must map dotted parameter names to values")
     land = overrides.get("land")
@@ -138,15 +139,18 @@ def run_params(
             "for that date instead"
         )
     params = with_overrides(defaults, overrides)
-    start_text = str(lookup(params, "land.start"))
-    try:
-        if not ISO_CALENDAR_DATE.fullmatch(start_text):
-            raise ValueError(start_text)
-        start = dt.date.fromisoformat(start_text)
-    except ValueError:
-        raise CommandError(f"land.start {start_text!r} is not a date (YYYY-MM-DD)") from None
+    start = _calendar_date(str(lookup(params, "land.start")))
     params["land"]["end"] = window_end(logical_date.date(), start).isoformat()
     return params
+
+
+def _calendar_date(text: str) -> dt.date:
+    if ISO_CALENDAR_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # 2013-02-30, 2013-13-01
+    raise CommandError(f"land.start {text!r} is not a date (YYYY-MM-DD)")
 
 
 def run_params_file(workdir: Path, run_id: str) -> Path:
