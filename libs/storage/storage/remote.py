@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import fsspec
 
+from storage.atomic import OutputWriteError
+
 
 class LocationError(ValueError):
     """A location that names no place; the message names the setting it came from, and why."""
@@ -63,6 +65,8 @@ def storage_errors(action: str, url: str, kind: type[Exception] = StorageError) 
         yield
     except (StorageError, kind):
         raise
+    except OutputWriteError as error:  # names the output already
+        raise kind(str(error)) from error
     except Exception as error:
         raise kind(f"cannot {action} {url}: {describe(error)}") from error
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storage.atomic import atomic_write_text
 from storage.remote import (
     LocationError,
     StorageError,
@@ -17,6 +18,7 @@ from storage.remote import (
     storage_errors,
     write_bytes_atomically,
 )
+from storage.testing import file_size_limit
 
 
 @pytest.mark.parametrize(
@@ -78,3 +80,13 @@ def test_a_storage_error_inside_is_not_wrapped_twice(tmp_path: Path) -> None:
         storage_errors("land", "gcs://b"),
     ):
         write_bytes_atomically("gcs://b/x.csv", b"data")
+    # An output with no room is named once, as the caller's kind (before: "cannot write X:
+    # cannot write X: ...", as serve's publish to a full disk said).
+    target = tmp_path / "online.sqlite"
+    with (
+        file_size_limit(1024),
+        pytest.raises(StorageError) as failed,
+        storage_errors("write", str(target)),
+    ):
+        atomic_write_text(target, "x" * 4096)
+    assert str(failed.value) == f"cannot write {target}: File too large; {target} is left as it was"
