@@ -115,6 +115,32 @@ def test_an_alertmanager_payload_triggers_without_reading_the_gauges(
     assert triggered.conf["reason"] == "Alertmanager: FeatureDrift firing: retraining"
 
 
+@pytest.mark.parametrize(
+    ("alerts", "message"),
+    [
+        ("FeatureDrift", r"^run conf 'alerts' is a str, not Alertmanager's list of alerts$"),
+        ({"status": "firing"}, r"^run conf 'alerts' is a dict, not"),
+        (["FeatureDrift"], r"^run conf 'alerts'\[0\] is not an Alertmanager alert .*: 'Feat"),
+        (
+            [{"status": "resolved"}, {"status": "firing", "labels": "FeatureDrift"}],
+            r"^run conf 'alerts'\[1\] is not an Alertmanager alert",
+        ),
+    ],
+)
+def test_a_malformed_alertmanager_payload_is_named_not_read_as_no_alerts(
+    alerts: object, message: str
+) -> None:
+    # Before, each was read as no firing alert, and the check went on to the gauges.
+    with pytest.raises(retrain.AlertPayloadError, match=message):
+        retrain.firing_alerts({"receiver": "airflow", "alerts": alerts})
+
+
+def test_a_payload_without_alerts_has_none_firing() -> None:
+    assert retrain.firing_alerts(None) == retrain.firing_alerts({"alerts": None}) == []
+    resolved = {"status": "resolved", "labels": {"alertname": "FeatureDrift"}}
+    assert retrain.firing_alerts({"alerts": [resolved]}) == []
+
+
 def test_an_unreachable_endpoint_fails_the_check_naming_it(
     dags: dict[str, DAG], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,14 +54,32 @@ def read_psi() -> dict[str, float]:
     )
 
 
+class AlertPayloadError(ValueError):
+    """A run conf's `alerts` is not an Alertmanager webhook's list of alerts; the message says
+    which part is not."""
+
+
 def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
-    """The names of the firing alerts in an Alertmanager webhook payload passed as run conf."""
-    alerts = (conf or {}).get("alerts") or []
-    return [
-        str(alert.get("labels", {}).get("alertname", "alert"))
-        for alert in alerts
-        if isinstance(alert, dict) and alert.get("status") == "firing"
-    ]
+    """The names of the firing alerts in an Alertmanager webhook payload passed as run conf.
+    A malformed payload is an error: read as no alerts, it would let a firing alert pass."""
+    alerts = (conf or {}).get("alerts")
+    if alerts is None:
+        return []
+    if not isinstance(alerts, list):
+        raise AlertPayloadError(
+            f"run conf 'alerts' is a {type(alerts).__name__}, not Alertmanager's list of alerts"
+        )
+    firing = []
+    for number, alert in enumerate(alerts):
+        labels = alert.get("labels", {}) if isinstance(alert, dict) else None
+        if not isinstance(labels, dict):
+            raise AlertPayloadError(
+                f"run conf 'alerts'[{number}] is not an Alertmanager alert (an object with a "
+                f"status and a labels object): {alert!r:.200}"
+            )
+        if alert.get("status") == "firing":
+            firing.append(str(labels.get("alertname", "alert")))
+    return firing
 
 
 def choose_branch(**context: Any) -> str:
