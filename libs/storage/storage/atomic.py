@@ -31,9 +31,10 @@ class OutputWriteError(OSError):
 
 
 @contextmanager
-def _naming_no_room(target: Path) -> Iterator[None]:
+def naming_no_room(target: str | os.PathLike[str]) -> Iterator[None]:
     """An error of the NO_ROOM kind in the block raised as an OutputWriteError naming `target`:
-    its own message names whichever temporary file the write was in, or none (pyarrow's)."""
+    its own message names whichever temporary file the write was in, or none (pyarrow's). The
+    writers below use it; so may a library's writer that leaves `target` as it was on failure."""
     try:
         yield
     except OSError as error:
@@ -53,7 +54,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
     try:
-        with _naming_no_room(target):
+        with naming_no_room(target):
             yield tmp
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
@@ -79,7 +80,7 @@ def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = _create_in(final.parent, f".{final.name}.staging-", "", lambda p: p.mkdir(0o777))
     try:
-        with _naming_no_room(final):
+        with naming_no_room(final):
             yield staging
             replace_directory(staging, final)
     finally:
