@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -74,6 +75,31 @@ def test_the_built_bento_serves_predictions(world: World) -> None:
     answer = smoke(tag, env, flights=[*flights, EXAMPLE])
     assert answer["model"] == world.tag
     assert len(answer["predictions"]) == 6
+
+
+def test_a_bento_store_with_no_room_is_named_and_keeps_its_bentos(world: World) -> None:
+    build = [str(SERVE_ARTIFACT / "__main__.py"), "build"]
+    env = {**os.environ, "BENTOML_HOME": str(world.home)}
+    # The artifact's venv is made before the limit, which its own files would exceed.
+    subprocess.run([*build, "--help"], env=env, capture_output=True, check=True, timeout=300)
+    bentos = world.home / "bentos"
+    before = sorted(p.relative_to(bentos) for p in bentos.rglob("*")) if bentos.exists() else []
+
+    def limit_file_size() -> None:
+        # A real write failure (EFBIG), as a full disk fails it: before, BentoML's traceback.
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+
+    failed = subprocess.run(
+        build, env=env, capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size
+    )
+    assert failed.returncode == 2, failed.stderr
+    assert failed.stderr.splitlines()[-1] == (
+        f"serve build: error: cannot write {bentos}: File too large; {bentos} is left as it was"
+    )
+    assert "Traceback" not in failed.stderr
+    after = sorted(p.relative_to(bentos) for p in bentos.rglob("*")) if bentos.exists() else []
+    assert after == before
 
 
 def python_files(root: Path, packages: tuple[str, ...] | None = None) -> set[Path]:

@@ -25,6 +25,7 @@ import yaml
 from packaging.requirements import Requirement  # pants: no-infer-dep (bentoml's)
 from packaging.utils import canonicalize_name  # pants: no-infer-dep
 
+from model_registry.store import store_home
 from serve.settings import (
     VERSION,
     VERSION_MAX_LENGTH,
@@ -32,6 +33,7 @@ from serve.settings import (
     NoPromotedModel,
     use_model_store,
 )
+from storage.atomic import OutputWriteError, naming_no_room
 
 PACKAGES = (
     "serve",
@@ -123,15 +125,18 @@ def bento_options() -> dict[str, Any]:
 
 
 def assemble(context: Path) -> None:
-    """Copy each first-party package, sources only, into `context`."""
+    """Copy each first-party package, sources only, into `context`: file by file, so that a
+    failed copy raises its own error (copytree gathers them into one, without their errno)."""
     for name in PACKAGES:
         module = importlib.import_module(name)
         source = Path(next(iter(module.__path__)))
-        shutil.copytree(
-            source,
-            context / name,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "BUILD"),
-        )
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            generated = "__pycache__" in relative.parts or path.suffix == ".pyc"
+            if path.is_file() and not generated and path.name != "BUILD":
+                copy = context / name / relative
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
 
 
 def build(version_label: str | None = None) -> str:
@@ -141,8 +146,16 @@ def build(version_label: str | None = None) -> str:
     options = bento_options()
     if version_label is not None:
         refuse_existing(f"{options['name']}:{version_label}")
+    # The build context is made in the store, so that everything the build writes is on the
+    # store's filesystem: BentoML builds in its home's tmp and moves the Bento into `bentos` whole.
+    home = store_home()
+    home.mkdir(parents=True, exist_ok=True)
     # BentoML changes into the build context and, when importing the service fails, stays there.
-    with contextlib.chdir(Path.cwd()), tempfile.TemporaryDirectory(prefix="bento-") as directory:
+    with (
+        contextlib.chdir(Path.cwd()),
+        naming_no_room(home / "bentos"),
+        tempfile.TemporaryDirectory(prefix=".bento-context-", dir=home) as directory,
+    ):
         context = Path(directory)
         assemble(context)
         bentofile = context / "bentofile.yaml"
@@ -208,7 +221,7 @@ def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
     except NoPromotedModel as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return int(args.no_model_status)
-    except (ModelTagError, MissingDistribution, BentoExists) as error:
+    except (ModelTagError, MissingDistribution, BentoExists, OutputWriteError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(tag)
