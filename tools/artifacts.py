@@ -182,10 +182,27 @@ def place(repo: Path, built: Path) -> list[Artifact]:
             continue
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(source, staging, symlinks=True)
+        try:
+            shutil.copytree(source, staging, symlinks=True)
+        except OSError as error:  # a full disk, say: hundreds of MB per artifact
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ArtifactError(
+                f"cannot place {artifact.address} in {target.relative_to(repo)}: "
+                f"{copy_failure(error)}; it is left as it was"
+            ) from None
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     return artifacts
+
+
+def copy_failure(error: OSError) -> str:
+    """Why copytree failed: shutil.Error holds one (source, copy, why) per file it could not
+    copy; name the first."""
+    if not isinstance(error, shutil.Error):
+        return str(error)
+    failures = error.args[0]
+    others = f" (and {len(failures) - 1} more files)" if len(failures) > 1 else ""
+    return f"{failures[0][2]}{others}"
 
 
 def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:

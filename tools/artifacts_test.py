@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from storage.testing import file_size_limit
 from tools.artifacts import (
     ArtifactError,
     artifacts_in,
@@ -88,6 +89,27 @@ def test_place_names_an_artifact_the_run_did_not_build(repo: Path, tmp_path: Pat
         ArtifactError, match="did not build services/ingest:ingest.*PIPELINE_ARTIFACTS"
     ):
         place(repo, tmp_path / "empty")
+
+
+def test_place_on_a_full_disk_names_the_artifact_and_keeps_the_placed_one(
+    repo: Path, tmp_path: Path
+) -> None:
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    info = built / "services.ingest/ingest.pex/PEX-INFO"
+    info.write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    (info.parent / "ingest/big.py").write_text("#" * 8192)
+    before = (repo / PEX / "PEX-INFO").read_text()
+    # A real write failure (EFBIG past the file size limit), as a full disk fails it: before,
+    # shutil's traceback, and the half-copied PEX left beside the placed one.
+    with file_size_limit(4096), pytest.raises(ArtifactError) as failed:
+        place(repo, built)
+    assert str(failed.value).startswith(
+        f"cannot place services/ingest:ingest in {PEX}: [Errno 27] File too large"
+    )
+    assert str(failed.value).endswith("; it is left as it was")
+    assert (repo / PEX / "PEX-INFO").read_text() == before
+    assert not list((repo / PEX).parent.glob("*.partial"))
 
 
 PEX = "dist/services.ingest/ingest.pex"
