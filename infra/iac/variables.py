@@ -26,7 +26,8 @@ class Variable:
     required: bool
 
 
-def _unquote(text: str) -> str:
+def unquote(text: str) -> str:
+    """A name or text as python-hcl2 gives it, without the double quotes it may keep."""
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
@@ -37,8 +38,8 @@ def declared_variables(directory: Path) -> Iterator[Variable]:
         for block in parsed.get("variable", []):
             for name, body in block.items():
                 yield Variable(
-                    name=_unquote(name),
-                    description=_unquote(str(body.get("description", ""))),
+                    name=unquote(name),
+                    description=unquote(str(body.get("description", ""))),
                     required="default" not in body,
                 )
 

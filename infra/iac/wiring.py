@@ -15,7 +15,7 @@ from typing import Any
 
 import hcl2
 
-from iac.variables import _unquote, declared_variables
+from iac.variables import declared_variables, unquote
 
 # Arguments of a module block that Terraform itself interprets.
 META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
@@ -40,9 +40,9 @@ def module_calls(directory: Path) -> Iterator[ModuleCall]:
     for parsed in parse_directory(directory):
         for block in parsed.get("module", []):
             for name, body in block.items():
-                source = _unquote(str(body["source"]))
+                source = unquote(str(body["source"]))
                 yield ModuleCall(
-                    name=_unquote(name),
+                    name=unquote(name),
                     source=(directory / source).resolve(),
                     arguments=frozenset(k for k in body if not k.startswith("__")) - META_ARGUMENTS,
                 )
@@ -50,7 +50,7 @@ def module_calls(directory: Path) -> Iterator[ModuleCall]:
 
 def declared_outputs(directory: Path) -> set[str]:
     return {
-        _unquote(name)
+        unquote(name)
         for parsed in parse_directory(directory)
         for block in parsed.get("output", [])
         for name in block
