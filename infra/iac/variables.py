@@ -1,11 +1,13 @@
 """Refuses to run a root module whose required variables were not given, before anything runs.
 
 Terraform reports one missing variable at a time, and only once providers are installed; this
-names all of them, with their descriptions, from the configuration text alone.
+names all of them, with their descriptions, from the configuration text alone. Where python-hcl2
+cannot read a file Terraform reads, the check steps aside and Terraform names what is wrong.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,10 @@ import hcl2
 
 class MissingVariables(ValueError):
     pass
+
+
+class UnreadableConfiguration(ValueError):
+    """python-hcl2 cannot read a file of the configuration; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +37,19 @@ def unquote(text: str) -> str:
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
+def read_hcl(path: Path) -> dict[str, Any]:
+    """`path` as python-hcl2 parses it."""
+    try:
+        parsed: dict[str, Any] = hcl2.loads(path.read_text(encoding="utf-8"))
+    except Exception as error:  # python-hcl2 raises its parser's (lark's) errors, not its own
+        raise UnreadableConfiguration(f"python-hcl2 cannot read {path}: {error}") from error
+    return parsed
+
+
 def declared_variables(directory: Path) -> Iterator[Variable]:
     """The `variable` blocks of the module in `directory`."""
     for path in sorted(directory.glob("*.tf")):
-        parsed: dict[str, Any] = hcl2.loads(path.read_text())
-        for block in parsed.get("variable", []):
+        for block in read_hcl(path).get("variable", []):
             for name, body in block.items():
                 yield Variable(
                     name=unquote(name),
@@ -45,12 +59,23 @@ def declared_variables(directory: Path) -> Iterator[Variable]:
 
 
 def given_in_files(directory: Path) -> set[str]:
-    """Variables set by the files Terraform loads by itself."""
+    """Variables set by the files Terraform loads by itself, in HCL or JSON."""
     names: set[str] = set()
-    files = [directory / "terraform.tfvars", *sorted(directory.glob("*.auto.tfvars"))]
-    for path in files:
+    for path in [directory / "terraform.tfvars", *sorted(directory.glob("*.auto.tfvars"))]:
         if path.is_file():
-            names.update(hcl2.loads(path.read_text()))
+            names.update(read_hcl(path))
+    for path in [
+        directory / "terraform.tfvars.json",
+        *sorted(directory.glob("*.auto.tfvars.json")),
+    ]:
+        if path.is_file():
+            try:
+                values = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise UnreadableConfiguration(f"cannot read {path}: {error}") from error
+            if not isinstance(values, dict):
+                raise UnreadableConfiguration(f"{path} holds no JSON object of variables")
+            names.update(values)
     return names
 
 
@@ -58,9 +83,13 @@ def check_required_variables(
     directory: Path, given: Mapping[str, object], environ: Mapping[str, str] | None = None
 ) -> None:
     env = os.environ if environ is None else environ
-    supplied = set(given) | given_in_files(directory)
+    try:
+        declared = list(declared_variables(directory))
+        supplied = set(given) | given_in_files(directory)
+    except UnreadableConfiguration:
+        return  # Terraform reads these files too, and names what is wrong in them.
     supplied |= {key.removeprefix("TF_VAR_") for key in env if key.startswith("TF_VAR_")}
-    missing = [v for v in declared_variables(directory) if v.required and v.name not in supplied]
+    missing = [v for v in declared if v.required and v.name not in supplied]
     if missing:
         lines = "\n".join(f"  {v.name}: {v.description}" for v in missing)
         raise MissingVariables(

