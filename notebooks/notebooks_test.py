@@ -10,15 +10,19 @@ from typing import Any, cast
 import nbformat
 import numpy as np
 import pandas as pd
+import pyarrow
+import pyarrow.parquet as pq
 import pytest
 from nbclient import NotebookClient
+
+from contracts.tables import CURATED_TABLES
 
 NOTEBOOKS = Path(__file__).parent
 ORIGINS = ("EWR", "JFK", "LGA")
 
 
 def curated_slice(root: Path) -> Path:
-    """Two months of flights and hourly weather with the curated tables' column names."""
+    """Two months of flights and hourly weather, in columns of the curated tables."""
     rng = np.random.default_rng(7)
     hours = pd.date_range("2013-08-01", "2013-09-30 23:00", freq="h", tz="UTC")
     weather = pd.DataFrame(
@@ -35,9 +39,13 @@ def curated_slice(root: Path) -> Path:
     flights["arr_delay"] = rng.normal(5, 30, len(flights)).round()
     flights.loc[flights.sample(frac=0.02, random_state=7).index, "arr_delay"] = np.nan
     for table, frame in (("flights", flights), ("weather", weather)):
+        # Each column as curate writes it: the table's contract gives its Arrow type.
+        contract = CURATED_TABLES[table].arrow_schema
+        schema = pyarrow.schema([contract.field(column) for column in frame.columns])
         for month, part in frame.groupby(frame["time_hour"].dt.strftime("%Y-%m")):
             (root / table).mkdir(parents=True, exist_ok=True)
-            part.to_parquet(root / table / f"{month}.parquet", index=False)
+            rows = pyarrow.Table.from_pandas(part, schema=schema, preserve_index=False)
+            pq.write_table(rows, root / table / f"{month}.parquet")
     return root
 
 
@@ -56,7 +64,7 @@ def evaluation_slice(root: Path) -> Path:
         grid = [i / 10 for i in range(11)]
         roc = [{"fpr": x, "tpr": min(1.0, x**0.5)} for x in grid]
         pr = [{"recall": x, "precision": 1 - 0.5 * x} for x in grid]
-        calibration = [{"predicted": x, "observed": x * 0.9, "count": 10} for x in grid]
+        calibration = [{"mean_predicted": x, "fraction_delayed": x * 0.9} for x in grid]
         (plots / "roc.json").write_text(json.dumps(roc))
         (plots / "pr.json").write_text(json.dumps(pr))
         (plots / "calibration.json").write_text(json.dumps(calibration))
