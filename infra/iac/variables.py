@@ -22,7 +22,7 @@ class MissingVariables(ValueError):
 
 
 class UnreadableConfiguration(ValueError):
-    """python-hcl2 cannot read a file of the configuration; the message names it."""
+    """A file of the configuration cannot be read or parsed here; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -58,25 +58,28 @@ def declared_variables(directory: Path) -> Iterator[Variable]:
                 )
 
 
+def read_tfvars(path: Path) -> dict[str, Any]:
+    """A variable definitions file: HCL, or JSON when its name ends in `.json`."""
+    if path.suffix != ".json":
+        return read_hcl(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UnreadableConfiguration(f"cannot read {path}: {error}") from error
+    if not isinstance(values, dict):
+        raise UnreadableConfiguration(f"{path} holds no JSON object of variables")
+    return values
+
+
 def given_in_files(directory: Path) -> set[str]:
-    """Variables set by the files Terraform loads by itself, in HCL or JSON."""
-    names: set[str] = set()
-    for path in [directory / "terraform.tfvars", *sorted(directory.glob("*.auto.tfvars"))]:
-        if path.is_file():
-            names.update(read_hcl(path))
-    for path in [
+    """Variables set by the files Terraform loads by itself."""
+    files = [
+        directory / "terraform.tfvars",
         directory / "terraform.tfvars.json",
+        *sorted(directory.glob("*.auto.tfvars")),
         *sorted(directory.glob("*.auto.tfvars.json")),
-    ]:
-        if path.is_file():
-            try:
-                values = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as error:
-                raise UnreadableConfiguration(f"cannot read {path}: {error}") from error
-            if not isinstance(values, dict):
-                raise UnreadableConfiguration(f"{path} holds no JSON object of variables")
-            names.update(values)
-    return names
+    ]
+    return {name for path in files if path.is_file() for name in read_tfvars(path)}
 
 
 def check_required_variables(
