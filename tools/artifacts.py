@@ -57,6 +57,15 @@ class Artifact:
         return f"./pants package {self.address}"
 
 
+def pipeline_artifacts(repo: Path) -> list[Artifact]:
+    """The artifacts the stages of `repo`'s dvc.yaml run."""
+    try:
+        text = (repo / "dvc.yaml").read_text()
+    except OSError as error:
+        raise ArtifactError(f"cannot read {repo / 'dvc.yaml'} ({error.strerror})") from None
+    return artifacts_in(text)
+
+
 def artifacts_in(dvc_yaml: str) -> list[Artifact]:
     """The PEXes dvc.yaml's stages depend on, in order of first use."""
     found: dict[str, Artifact] = {}
@@ -99,10 +108,15 @@ def locked_requirements(lockfile: Path) -> list[dict[str, Any]]:
 
 def locked_distributions(repo: Path) -> set[str]:
     """`name==version` of every distribution the lockfile locks, names normalised."""
-    return {
-        f"{normalise(requirement['project_name'])}=={requirement['version']}"
-        for requirement in locked_requirements(repo / LOCKFILE)
-    }
+    try:
+        return {
+            f"{normalise(requirement['project_name'])}=={requirement['version']}"
+            for requirement in locked_requirements(repo / LOCKFILE)
+        }
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ArtifactError(
+            f"cannot read what {LOCKFILE} locks ({type(error).__name__}: {error})"
+        ) from None
 
 
 def normalise(name: str) -> str:
@@ -110,11 +124,15 @@ def normalise(name: str) -> str:
 
 
 def carried_distributions(pex: Path) -> list[str]:
-    """`name==version` of every distribution in the PEX, from its wheel file names."""
+    """`name==version` of every distribution in the PEX, from its wheel file names; ValueError
+    when its PEX-INFO does not list them so."""
     info = json.loads((pex / "PEX-INFO").read_text())
+    wheels = info.get("distributions") if isinstance(info, dict) else None
+    if not isinstance(wheels, dict):
+        raise ValueError("it lists no distributions")
     carried = []
-    for wheel in info.get("distributions", {}):
-        name, version = wheel.split("-")[:2]
+    for wheel in wheels:
+        name, version, *_ = wheel.split("-")
         carried.append(f"{normalise(name)}=={version}")
     return carried
 
@@ -122,9 +140,17 @@ def carried_distributions(pex: Path) -> list[str]:
 def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -> None:
     pex = repo / artifact.path
     if not (pex / "PEX-INFO").is_file():
+        what = "is not a packed PEX: it has no PEX-INFO" if pex.exists() else "is missing"
         raise ArtifactError(
-            f"{artifact.path} is missing (a stage runs it): run `{artifact.package_command}`"
+            f"{artifact.path} {what} (a stage runs it): run `{artifact.package_command}`"
         )
+    try:
+        carried = carried_distributions(pex)
+    except (OSError, ValueError) as error:
+        raise ArtifactError(
+            f"{artifact.path} is damaged: its PEX-INFO cannot be read ({error}): "
+            f"run `{artifact.package_command}`"
+        ) from None
     for relative in first_party_files(pex):
         source = checkout_file(roots, relative)
         if source is None:
@@ -137,7 +163,7 @@ def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -
                 f"{artifact.path} is stale: {source.relative_to(repo)} changed since it was "
                 f"built: run `{artifact.package_command}`"
             )
-    for distribution in carried_distributions(pex):
+    for distribution in carried:
         if distribution not in locked:
             raise ArtifactError(
                 f"{artifact.path} is stale: it carries {distribution}, which {LOCKFILE} no "
@@ -147,7 +173,7 @@ def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -
 
 def check_all(repo: Path) -> list[Artifact]:
     """Check every artifact dvc.yaml runs; raise ArtifactError naming each bad one."""
-    artifacts = artifacts_in((repo / "dvc.yaml").read_text())
+    artifacts = pipeline_artifacts(repo)
     roots, locked = source_roots(repo), locked_distributions(repo)
     problems = []
     for artifact in artifacts:
@@ -167,7 +193,7 @@ def place(repo: Path, built: Path) -> list[Artifact]:
     """Put the artifacts a Pants run built under `built` where dvc.yaml runs them (dist/, as
     `./pants package` would). One whose PEX-INFO (its code and distribution hashes) is
     unchanged is left alone, so DVC need not hash it again; others are replaced whole."""
-    artifacts = artifacts_in((repo / "dvc.yaml").read_text())
+    artifacts = pipeline_artifacts(repo)
     for artifact in artifacts:
         source = built / artifact.path.relative_to("dist")
         if not (source / "PEX-INFO").is_file():
@@ -211,7 +237,7 @@ def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
     dependency "modified" when its hash differs from the lock's, "new" when the lock has none.
     An artifact missing from dist/ ("deleted") is left out: this run did not build it (a pull
     request packages only what it changed), and a stage's run stops on it (`check`)."""
-    artifacts = [str(artifact.path) for artifact in artifacts_in((repo / "dvc.yaml").read_text())]
+    artifacts = [str(artifact.path) for artifact in pipeline_artifacts(repo)]
     changes: dict[str, dict[str, list[str]]] = {}
     for stage, entries in status.items():
         for entry in entries:
@@ -253,9 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, default=REPO)
     parser.add_argument("--built", type=Path, help="place: where a Pants run built them")
     args = parser.parse_args(argv)
-    if args.command == "locked":
-        return report_unlocked(args.repo, sys.stdin.read())
     try:
+        if args.command == "locked":
+            return report_unlocked(args.repo, sys.stdin.read())
         if args.command == "place":
             if args.built is None:
                 parser.error("place needs --built")

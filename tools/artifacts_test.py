@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tools.artifacts import (
     report_unlocked,
     unlocked,
 )
-from tools.fake_checkout import DVC_YAML
+from tools.fake_checkout import DVC_YAML, make_checkout
 
 
 def test_the_artifacts_are_those_dvc_yaml_runs() -> None:
@@ -47,6 +48,9 @@ def test_fresh_artifacts_pass(repo: Path, capsys: pytest.CaptureFixture[str]) ->
         ("delete a service file", "carries ingest/cli.py, which the checkout no longer has"),
         ("relock", "carries pyyaml==6.0.2, which 3rdparty/python/default.lock no longer locks"),
         ("remove the pex", "dist/services.ingest/ingest.pex is missing (a stage runs it)"),
+        ("a file for the pex", "ingest.pex is not a packed PEX: it has no PEX-INFO"),
+        ("truncate PEX-INFO", "ingest.pex is damaged: its PEX-INFO cannot be read"),
+        ("empty PEX-INFO", "ingest.pex is damaged: its PEX-INFO cannot be read (it lists no"),
     ],
 )
 def test_a_stale_or_missing_artifact_names_the_package_command(
@@ -60,8 +64,16 @@ def test_a_stale_or_missing_artifact_names_the_package_command(
         lock = json.dumps({"locked_resolves": [{"locked_requirements": [
             {"project_name": "pyyaml", "version": "6.0.3"}]}]})  # fmt: skip
         (repo / "3rdparty/python/default.lock").write_text(lock)
-    else:
+    elif damage == "remove the pex":
         shutil.rmtree(repo / "dist/services.ingest/ingest.pex")
+    elif damage == "a file for the pex":
+        shutil.rmtree(repo / "dist/services.ingest/ingest.pex")
+        (repo / "dist/services.ingest/ingest.pex").write_text("not a PEX")
+    elif damage == "truncate PEX-INFO":
+        info = repo / "dist/services.ingest/ingest.pex/PEX-INFO"
+        info.write_text(info.read_text()[:10])
+    else:
+        (repo / "dist/services.ingest/ingest.pex/PEX-INFO").write_text("{}")
     with pytest.raises(ArtifactError, match="run `./pants package services/ingest:ingest`"):
         check_all(repo)
     assert main(["check", "--repo", str(repo)]) == 1
@@ -160,3 +172,49 @@ def test_the_lock_check_refuses_anything_but_a_status_object(text: str) -> None:
         # The repo is never read: the input is refused first.
         assert report_unlocked(Path("no-repo"), text) == 2
     assert stderr.getvalue().startswith("artifacts: expected `dvc status --json` on stdin, got ")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=10,
+)
+PEX_INFOS = (
+    st.binary(max_size=200)
+    | JSON_VALUES.map(lambda value: json.dumps(value).encode())
+    | JSON_VALUES.map(lambda value: json.dumps({"distributions": value}).encode())
+)
+
+
+@given(PEX_INFOS)
+def test_any_pex_info_is_read_or_named_damaged(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        repo = Path(directory)
+        make_checkout(repo)
+        (repo / "dist/services.ingest/ingest.pex/PEX-INFO").write_bytes(content)
+        try:
+            check_all(repo)
+        except ArtifactError as problem:
+            assert "dist/services.ingest/ingest.pex is " in str(problem)
+
+
+@pytest.mark.parametrize("command", ["check", "place", "locked"])
+def test_a_repo_without_dvc_yaml_is_named(
+    tmp_path: Path,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("{}"))  # `locked` reads DVC's status there
+    args = [command, "--repo", str(tmp_path), "--built", str(tmp_path)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(args) == 1
+    assert (
+        f"artifacts: cannot read {tmp_path / 'dvc.yaml'} (No such file" in capsys.readouterr().err
+    )
+
+
+def test_an_unreadable_lockfile_is_named(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "3rdparty/python/default.lock").write_text("// header\n{")
+    assert main(["check", "--repo", str(repo)]) == 1
+    assert "cannot read what 3rdparty/python/default.lock locks" in capsys.readouterr().err
