@@ -46,6 +46,19 @@ def check_output(
                 f"{named} {text!r} overlaps {input_named} {source_text!r}: writing it would "
                 "replace or change that input; choose an output outside it"
             )
+    try:
+        _check_place(path, named, directory)
+    except OSError as error:  # a name too long for the filesystem, say
+        raise OutputError(
+            f"{named} {text!r} cannot be written: {error.strerror or error}"
+        ) from None
+    return path
+
+
+def _check_place(path: Path, named: str, directory: bool) -> None:
+    """Refuse `path` if it is of the other kind, or if its nearest existing ancestor is not a
+    directory this user can write in."""
+    text = os.fspath(path)
     kind = "directory" if directory else "file"
     if (path.is_symlink() or path.exists()) and directory != path.is_dir():
         found = "a directory" if path.is_dir() else "not a directory"
@@ -60,4 +73,3 @@ def check_output(
         raise OutputError(f"{named} {text!r}: {ancestor} is not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise OutputError(f"{named} {text!r}: this user cannot write in {ancestor}")
-    return path

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.outputs import OutputError, check_output
+from storage.testing import name_too_long
 
 
 @pytest.mark.parametrize("output", ["", ".", "./", "/", "..", "data/..", "data/../.."])
@@ -97,3 +98,12 @@ def test_an_output_still_to_be_made_is_accepted(tmp_path: Path) -> None:
     output = tmp_path / "data" / "features"
     assert check_output(str(output), "--output") == output
     assert not output.exists()
+
+
+@pytest.mark.parametrize("directory", [True, False])
+def test_an_output_whose_name_the_filesystem_cannot_hold_is_refused(
+    tmp_path: Path, directory: bool
+) -> None:
+    output = name_too_long(tmp_path) / "out"
+    with pytest.raises(OutputError, match=r"--output '.*' cannot be written: File name too long"):
+        check_output(output, "--output", directory=directory)

@@ -1,17 +1,26 @@
-"""Test support for outputs that find no room: a real write failure, without root or a full disk.
+"""Test support for paths the filesystem refuses: real failures, without root or a full disk.
 
     with file_size_limit(4096):
         main([...])  # any file this process grows past 4 KiB fails with EFBIG, "File too large"
 
 Python ignores SIGXFSZ, so a write past the limit fails with EFBIG instead of killing the process.
 Only the soft limit is lowered, and it is put back after the block.
+
+`name_too_long(directory)` is a path no file can have there (ENAMETOOLONG on any look-up).
 """
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+
+def name_too_long(directory: Path) -> Path:
+    """A path in `directory` whose name is one character longer than its filesystem allows."""
+    return directory / ("x" * (os.pathconf(directory, "PC_NAME_MAX") + 1))
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from feature.cli import main
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
 from storage.digest import tree_sha256
-from storage.testing import file_size_limit
+from storage.testing import file_size_limit, name_too_long
 
 OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
@@ -239,3 +239,17 @@ def test_a_split_end_that_is_not_a_calendar_date_is_a_usage_error(
     assert exit_.value.code == 2
     assert f"argument {flag}: '2013-6-1' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
     assert not (tmp_path / "features").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "online-store"])
+@pytest.mark.parametrize("side", ["--curated", "--output"])
+def test_a_path_the_filesystem_cannot_look_up_exits_2_naming_it(
+    curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, side: str
+) -> None:
+    # A name longer than the filesystem allows ended in pathlib's OSError traceback (exit 1).
+    paths = {"--curated": curated, "--output": tmp_path / "out"}
+    paths[side] = name_too_long(tmp_path)
+    extra = [*DATES, *THRESHOLD] if command == "build" else []
+    args = [command, *(f"{k}={v}" for k, v in paths.items()), *WINDOW, *extra]
+    assert main(args) == 2
+    assert f"{side} {paths[side]}" in capsys.readouterr().err.replace("'", "")

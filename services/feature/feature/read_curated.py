@@ -14,6 +14,7 @@ from contracts.planes import PLANES
 from contracts.table import ContractViolation, TableContract, check_typed, typed_frame
 from contracts.weather import WEATHER
 from feature.errors import InputError
+from storage.inputs import directory_problem
 
 INPUTS: tuple[TableContract, ...] = (FLIGHTS, WEATHER, PLANES, AIRPORTS)
 
@@ -74,6 +75,7 @@ def _check_file(contract: TableContract, file: Path, data: pa.Table) -> None:
 
 def read_curated(curated: Path) -> dict[str, pd.DataFrame]:
     """flights, weather, planes and airports from the curated tree that ingest writes."""
-    if not curated.is_dir():
-        raise InputError(f"--curated {curated} is not a directory")
+    problem = directory_problem(curated)
+    if problem:
+        raise InputError(f"--curated {curated} {problem}")
     return {contract.name: read_table(curated, contract) for contract in INPUTS}

@@ -24,7 +24,7 @@ from model_registry.store import (
     ModelStore,
     models,
 )
-from storage.testing import file_size_limit
+from storage.testing import file_size_limit, name_too_long
 from train.cli import main
 from train.conftest import file_bytes, params_args, write_features
 from train.provenance import dvc_directory_hash
@@ -359,7 +359,28 @@ def test_missing_features_or_models_are_named(
     assert f"feature table {missing} does not exist" in capsys.readouterr().err
     features = write_features(tmp_path / "features")
     assert evaluate(features, tmp_path / "no-models", tmp_path / "evaluation") == 2
+    assert f"models directory {tmp_path / 'no-models'} does not exist" in capsys.readouterr().err
+    (tmp_path / "empty-models").mkdir()
+    assert evaluate(features, tmp_path / "empty-models", tmp_path / "evaluation") == 2
     assert "no trained model in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", ["--features", "--output"])
+def test_fit_names_a_path_the_filesystem_cannot_look_up(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
+    # A name longer than the filesystem allows ended in pathlib's OSError traceback (exit 1).
+    paths = {"--features": features, "--output": tmp_path / "models", path: name_too_long(tmp_path)}
+    args = ["fit", *(f"{k}={v}" for k, v in paths.items()), *params_args(tmp_path / "params")]
+    assert main(args) == 2
+    assert "File name too long" in capsys.readouterr().err
+
+
+def test_evaluate_names_a_models_directory_the_filesystem_cannot_look_up(
+    features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert evaluate(features, name_too_long(tmp_path), tmp_path / "evaluation") == 2
+    assert "cannot be looked up (File name too long)" in capsys.readouterr().err
 
 
 def test_a_bad_parameter_exits_2_naming_it(

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from feature_definitions.features import FEATURES, Feature
 from feature_definitions.labels import LABEL
+from storage.inputs import directory_problem
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -26,8 +27,9 @@ class TrainingDataError(ValueError):
 
 def split_files(features: Path) -> dict[str, Path]:
     """Where the feature service writes each split: `<features>/<split>.parquet`."""
-    if not features.is_dir():
-        raise TrainingDataError(f"feature table {features} does not exist or is not a directory")
+    problem = directory_problem(features)
+    if problem:
+        raise TrainingDataError(f"feature table {features} {problem}")
     return {split: features / f"{split}.parquet" for split in SPLITS}
 
 

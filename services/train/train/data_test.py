@@ -22,7 +22,7 @@ def test_a_good_split_reads_as_features_and_label(tmp_path: Path) -> None:
 
 
 def test_a_missing_feature_table_or_split_is_named(tmp_path: Path) -> None:
-    with pytest.raises(TrainingDataError, match="does not exist or is not a directory"):
+    with pytest.raises(TrainingDataError, match="feature table .*nowhere does not exist"):
         split_files(tmp_path / "nowhere")
     with pytest.raises(TrainingDataError, match="no test split: .*test.parquet does not exist"):
         read_split("test", split_files(tmp_path)["test"])

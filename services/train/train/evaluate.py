@@ -21,6 +21,7 @@ import pandas as pd
 
 from model_registry.predictor import Predictor, load_predictor
 from storage.atomic import atomic_write_text, staged_directory
+from storage.inputs import directory_problem
 from train.data import TrainingDataError, read_split
 from train.fit import MODELS
 from train.metrics import calibration_points, pr_points, roc_points, score
@@ -40,6 +41,9 @@ class Evaluation:
 
 
 def load_models(models_dir: Path) -> dict[str, Predictor]:
+    problem = directory_problem(models_dir)
+    if problem:
+        raise TrainingDataError(f"models directory {models_dir} {problem}")
     found = {name: models_dir / name for name in MODELS if (models_dir / name).is_dir()}
     if not found:
         raise TrainingDataError(f"no trained model in {models_dir} (expected {', '.join(MODELS)})")

@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from storage.inputs import directory_problem
+from storage.testing import name_too_long
+
+
+def test_a_directory_has_no_problem(tmp_path: Path) -> None:
+    assert directory_problem(tmp_path) is None
+
+
+def test_a_missing_path_or_a_file_is_named_so(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    assert directory_problem(tmp_path / "nowhere") == "does not exist"
+    assert directory_problem(tmp_path / "file") == "is not a directory"
+
+
+def test_a_path_the_filesystem_cannot_look_up_is_named_with_why(tmp_path: Path) -> None:
+    assert directory_problem(name_too_long(tmp_path)) == "cannot be looked up (File name too long)"
