@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from storage.inputs import directory_problem
+from storage.inputs import directory_problem, lookup_problem
 from storage.testing import name_too_long
 
 
@@ -16,3 +16,9 @@ def test_a_missing_path_or_a_file_is_named_so(tmp_path: Path) -> None:
 
 def test_a_path_the_filesystem_cannot_look_up_is_named_with_why(tmp_path: Path) -> None:
     assert directory_problem(name_too_long(tmp_path)) == "cannot be looked up (File name too long)"
+
+
+def test_a_look_up_fails_only_where_the_filesystem_cannot_answer(tmp_path: Path) -> None:
+    assert lookup_problem(tmp_path / "nowhere") is None
+    assert lookup_problem(tmp_path) is None
+    assert lookup_problem(name_too_long(tmp_path)) == "cannot be looked up (File name too long)"

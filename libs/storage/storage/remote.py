@@ -8,11 +8,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import fsspec
 
 from storage.atomic import OutputWriteError
+from storage.inputs import lookup_problem
 
 
 class LocationError(ValueError):
@@ -35,8 +37,12 @@ def check_location(where: str, named: str) -> None:
     if not where.strip():
         raise LocationError(f"{named} is empty: name a directory or a URL such as s3://<bucket>/")
     if not is_remote(where):
-        if not where.removeprefix("file://").strip():
+        local = where.removeprefix("file://")
+        if not local.strip():
             raise LocationError(f"{named} {where!r} names no path")
+        problem = lookup_problem(Path(local))
+        if problem:
+            raise LocationError(f"{named} {where!r} {problem}")
         return
     try:
         parts = urlsplit(where)

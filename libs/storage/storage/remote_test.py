@@ -18,7 +18,7 @@ from storage.remote import (
     storage_errors,
     write_bytes_atomically,
 )
-from storage.testing import file_size_limit
+from storage.testing import file_size_limit, name_too_long
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,13 @@ def test_a_location_that_names_no_place_is_refused_naming_the_setting(
     where: str, named: str
 ) -> None:
     with pytest.raises(LocationError, match=f"^{re.escape(named)}"):
+        check_location(where, "--landing")
+
+
+@pytest.mark.parametrize("scheme", ["", "file://"])
+def test_a_local_path_the_filesystem_cannot_look_up_is_refused(tmp_path: Path, scheme: str) -> None:
+    where = f"{scheme}{name_too_long(tmp_path)}"
+    with pytest.raises(LocationError, match=re.escape(f"--landing {where!r} cannot be looked up")):
         check_location(where, "--landing")
 
 

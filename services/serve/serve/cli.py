@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 
 import serve
+from storage.inputs import directory_problem
+from storage.outputs import OutputError, check_output
 
 PROG = "serve"
 SERVICE = "serve.service:FlightDelayService"
@@ -35,6 +37,22 @@ PORTS = range(1, 65536)
 
 class UsageError(ValueError):
     """A command's argument or setting is wrong; the message names it and why."""
+
+
+def check_store_home(environ: Mapping[str, str] = os.environ) -> None:
+    """UsageError, naming $BENTOML_HOME, unless it is unset, a directory, or a path where one
+    can be made: BentoML makes it on first use and fails in a traceback when it cannot (a file
+    there, a name too long)."""
+    # Imported here: model_registry imports BentoML, which reads $BENTOML_CONFIG (checked first).
+    from model_registry.store import HOME_ENV
+
+    home = environ.get(HOME_ENV)
+    if not home or directory_problem(Path(home).expanduser()) is None:
+        return
+    try:
+        check_output(Path(home).expanduser(), HOME_ENV)
+    except OutputError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_bentoml_config(environ: Mapping[str, str] = os.environ) -> None:
@@ -186,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         check_bentoml_config()
+        check_store_home()
     except UsageError as error:
         print(f"{PROG} {args[0]}: error: {error}", file=sys.stderr)
         return 2

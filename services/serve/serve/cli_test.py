@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from loopback.ports import free_port
 from model_registry.store import Model
 from serve.cli import COMMANDS, PORTS, UsageError, check_port, main
+from storage.testing import name_too_long
 
 ARTIFACT = "services.serve/serve.pex/__main__.py"
 
@@ -114,6 +115,24 @@ def test_a_bad_bentoml_configuration_is_named_before_bentoml_reads_it(
     assert named in ran.stderr
 
 
+@pytest.mark.parametrize("home", ["a file", "a name too long", "under a file"])
+@pytest.mark.parametrize("command", ["serve", "build", "publish"])
+def test_a_bentoml_home_no_store_can_be_at_is_named(
+    tmp_path: Path, command: str, home: str
+) -> None:
+    # BentoML makes its home on first use, and failed in a traceback where it could not.
+    (tmp_path / "file").write_text("not a store")
+    path = {
+        "a file": tmp_path / "file",
+        "a name too long": name_too_long(tmp_path),
+        "under a file": tmp_path / "file" / "bentoml",
+    }[home]
+    args = ["--host", "127.0.0.1", "--port", str(free_port())] if command == "serve" else []
+    ran = run(command, *args, env={"BENTOML_HOME": str(path)})
+    assert_refused(ran, f"serve {command}: error: BENTOML_HOME {str(path)!r}")
+    assert (tmp_path / "file").read_text() == "not a store"
+
+
 @pytest.mark.parametrize(
     ("config", "named"),
     [
@@ -197,6 +216,22 @@ def test_serve_names_a_bad_setting_before_bentoml_starts(
         status = main(["serve", "--port", "3000"])
     assert status == 2
     assert stderr.getvalue() == f"serve serve: error: {named}\n"
+
+
+def test_serve_names_serving_data_the_filesystem_cannot_look_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers' /readyz said failed with a bare OSError(36, 'File name too long').
+    where = str(name_too_long(tmp_path))
+    monkeypatch.setenv("FLIGHT_DELAY_SERVING_DATA", where)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["serve", "--port", "3000"])
+    assert status == 2
+    assert stderr.getvalue() == (
+        f"serve serve: error: FLIGHT_DELAY_SERVING_DATA {where!r} cannot be looked up "
+        "(File name too long)\n"
+    )
 
 
 @pytest.mark.parametrize("args", [["--working-dir", "services/serve"], ["--working-dir=."]])
