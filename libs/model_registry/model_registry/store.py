@@ -44,6 +44,7 @@ from bentoml.exceptions import NotFound
 from model_registry.predictor import Predictor, load_predictor, verify_files
 from storage.atomic import atomic_write_text
 from storage.digest import tree_sha256
+from storage.inputs import directory_problem
 
 HOME_ENV = "BENTOML_HOME"
 # BentoML posts usage events to bentoml.com on every save unless this is "true".
@@ -114,10 +115,11 @@ def open_store(home: Path, *, create: bool = True) -> ModelStore:
     `create=False` (for a command that only changes what is there, as a rollback) a store that
     does not exist is an error naming it, not an empty one made at a mistyped path."""
     home = home.expanduser().absolute()
-    if not create and not (home / "models").is_dir():
+    problem = None if create else directory_problem(home / "models")
+    if problem:
+        why = "it has no models/ directory" if problem == "does not exist" else f"models/ {problem}"
         raise RegistryError(
-            f"no model store at {home} (it has no models/ directory); pass the store with "
-            f"--store or {HOME_ENV}"
+            f"no model store at {home} ({why}); pass the store with --store or {HOME_ENV}"
         )
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
     current = os.environ.get(HOME_ENV)

@@ -24,6 +24,7 @@ from model_registry.store import (
     store_home,
 )
 from model_registry.testing import sklearn_predictor
+from storage.testing import name_too_long
 
 
 def test_home_is_the_repo_build_area_unless_given(
@@ -134,6 +135,13 @@ def test_a_store_that_must_exist_is_named_when_it_does_not_and_nothing_is_made(
     with pytest.raises(RegistryError, match=f"^no model store at {typo} "):
         open_store(typo, create=False)
     assert not typo.exists()
+
+
+def test_a_store_the_filesystem_cannot_look_up_is_named(tmp_path: Path) -> None:
+    # Its look-up raised pathlib's OSError: `train rollback --store` ended in a traceback.
+    home = name_too_long(tmp_path)
+    with pytest.raises(RegistryError, match=r"models/ cannot be looked up \(File name too long\)"):
+        open_store(home, create=False)
 
 
 def test_the_store_is_empty_at_the_start_of_every_test(model_store: ModelStore) -> None:

@@ -33,6 +33,7 @@ from serve.settings import ModelTagError, registered_model, use_model_store
 from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
+from storage.inputs import lookup_problem
 from storage.remote import StorageError, is_remote, storage_errors
 
 
@@ -46,6 +47,9 @@ def publish(
     """Copy the serving data in `data` to the location `where` (`model`'s: no placeholder
     left), once the service loads `model` with it; the URLs written, in order. A storage's
     failure is a StorageError."""
+    problem = lookup_problem(data)
+    if problem:
+        raise PublishError(f"--data {data} {problem}")
     missing = [str(data / name) for name in FILES if not (data / name).is_file()]
     if missing:
         raise PublishError(

@@ -19,6 +19,7 @@ from model_registry.store import Model
 from serve.publish import PublishError, main, publish
 from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, for_model
 from serve.testing import FEATURE_STATS, write_serving_data
+from storage.testing import name_too_long
 
 
 def files_under(root: Path) -> dict[str, bytes]:
@@ -95,6 +96,14 @@ def test_nothing_is_written_when_a_file_is_missing(model: Model, tmp_path: Path)
     data = write_serving_data(tmp_path / "data")
     (data / STATS).unlink()
     with pytest.raises(PublishError, match=f"{data / STATS} missing"):
+        publish(model, data, str(tmp_path / "serving" / "v1"))
+    assert not (tmp_path / "serving").exists()
+
+
+def test_serving_data_the_filesystem_cannot_look_up_is_named(model: Model, tmp_path: Path) -> None:
+    # Its look-up raised pathlib's OSError: `serve publish --data` ended in a traceback.
+    data = name_too_long(tmp_path)
+    with pytest.raises(PublishError, match=r"cannot be looked up \(File name too long\)"):
         publish(model, data, str(tmp_path / "serving" / "v1"))
     assert not (tmp_path / "serving").exists()
 
