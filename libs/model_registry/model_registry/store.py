@@ -117,9 +117,9 @@ def open_store(home: Path, *, create: bool = True) -> ModelStore:
     home = home.expanduser().absolute()
     problem = None if create else directory_problem(home / "models")
     if problem:
-        why = "it has no models/ directory" if problem == "does not exist" else f"models/ {problem}"
         raise RegistryError(
-            f"no model store at {home} ({why}); pass the store with --store or {HOME_ENV}"
+            f"no model store at {home} (its models/ directory {problem}); pass the store with "
+            f"--store or {HOME_ENV}"
         )
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
     current = os.environ.get(HOME_ENV)

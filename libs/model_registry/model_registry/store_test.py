@@ -140,7 +140,9 @@ def test_a_store_that_must_exist_is_named_when_it_does_not_and_nothing_is_made(
 def test_a_store_the_filesystem_cannot_look_up_is_named(tmp_path: Path) -> None:
     # Its look-up raised pathlib's OSError: `train rollback --store` ended in a traceback.
     home = name_too_long(tmp_path)
-    with pytest.raises(RegistryError, match=r"models/ cannot be looked up \(File name too long\)"):
+    with pytest.raises(
+        RegistryError, match=r"its models/ directory cannot be looked up \(File name too long\)"
+    ):
         open_store(home, create=False)
 
 
