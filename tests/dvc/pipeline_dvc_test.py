@@ -247,8 +247,8 @@ def test_a_stale_or_missing_artifact_stops_the_repro_with_the_command_to_run(
 ) -> None:
     repo, _, _ = pipeline
     changed = "services/ingest/ingest/land.py"
-    train_info = repo.root / "dist/services.train/train.pex/PEX-INFO"
-    moved = repo.root / "dist/PEX-INFO.moved"
+    train_pex = repo.root / "dist/services.train/train.pex"
+    moved = repo.root / "dist/train.pex.moved"
     repo.append(changed, "\n# changed\n")
     try:
         stale = run_dvc(repo.root, "repro", "--force")
@@ -258,13 +258,13 @@ def test_a_stale_or_missing_artifact_stops_the_repro_with_the_command_to_run(
         assert "Running stage" not in stale.stdout + stale.stderr
     finally:
         repo.git("checkout", "--", changed)
-    train_info.rename(moved)
+    train_pex.rename(moved)
     try:
         missing = run_dvc(repo.root, "exp", "run")
         assert missing.returncode == 1
         assert "dist/services.train/train.pex is missing (a stage runs it): run " in missing.stderr
         assert "Running stage" not in missing.stdout + missing.stderr
     finally:
-        moved.rename(train_info)
+        moved.rename(train_pex)
     assert artifacts(repo.root, "check").returncode == 0
     assert changed_stages(repo.root) == set()
