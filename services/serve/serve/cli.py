@@ -44,13 +44,15 @@ def check_store_home(environ: Mapping[str, str] = os.environ) -> None:
     can be made: BentoML makes it on first use and fails in a traceback when it cannot (a file
     there, a name too long)."""
     # Imported here: model_registry imports BentoML, which reads $BENTOML_CONFIG (checked first).
-    from model_registry.store import HOME_ENV
+    from model_registry.store import HOME_ENV, store_home
 
-    home = environ.get(HOME_ENV)
-    if not home or directory_problem(Path(home).expanduser()) is None:
+    if not environ.get(HOME_ENV):
+        return
+    home = store_home(environ=environ)  # the path the commands will use
+    if directory_problem(home) is None:
         return
     try:
-        check_output(Path(home).expanduser(), HOME_ENV)
+        check_output(home, HOME_ENV)
     except OutputError as error:
         raise UsageError(str(error)) from None
 
