@@ -7,6 +7,7 @@ input then ended in a traceback. These name that too.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -26,4 +27,21 @@ def directory_problem(path: Path) -> str | None:
     problem = lookup_problem(path)
     if problem or path.is_dir():
         return problem
-    return "is not a directory" if path.exists() else "does not exist"
+    return "is not a directory" if path.exists() else _absence(path)
+
+
+def file_problem(path: Path) -> str | None:
+    """None when `path` is a regular file (or a link to one); otherwise what it is instead, as
+    `directory_problem` says it."""
+    problem = lookup_problem(path)
+    if problem or path.is_file():
+        return problem
+    return "is not a regular file" if path.exists() else _absence(path)
+
+
+def _absence(path: Path) -> str:
+    # A link whose target is gone is listed by `ls` and globs; "does not exist" alone would
+    # contradict what the reader sees.
+    if path.is_symlink():
+        return f"is a link to {os.readlink(path)}, which does not exist"
+    return "does not exist"

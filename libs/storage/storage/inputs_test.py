@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from storage.inputs import directory_problem, lookup_problem
+from storage.inputs import directory_problem, file_problem, lookup_problem
 from storage.testing import name_too_long
 
 
@@ -22,3 +22,20 @@ def test_a_look_up_fails_only_where_the_filesystem_cannot_answer(tmp_path: Path)
     assert lookup_problem(tmp_path / "nowhere") is None
     assert lookup_problem(tmp_path) is None
     assert lookup_problem(name_too_long(tmp_path)) == "cannot be looked up (File name too long)"
+
+
+def test_a_file_has_no_problem_and_anything_else_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    assert file_problem(tmp_path / "file") is None
+    assert file_problem(tmp_path / "link") is None
+    assert file_problem(tmp_path) == "is not a regular file"
+    assert file_problem(tmp_path / "nowhere") == "does not exist"
+    assert file_problem(name_too_long(tmp_path)) == "cannot be looked up (File name too long)"
+
+
+def test_a_link_to_nothing_is_named_with_its_target(tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    expected = f"is a link to {tmp_path / 'gone'}, which does not exist"
+    assert file_problem(tmp_path / "dangling") == expected
+    assert directory_problem(tmp_path / "dangling") == expected

@@ -89,6 +89,12 @@ def _rewrite_flights(
          .to_parquet(c / "planes" / "planes.parquet"), [], "missing column(s) seats"),
         (lambda c: (c / "flights" / "2013-06.parquet").write_text("not parquet"), [],
          "cannot read"),
+        # A link to nothing was "cannot read <file>: <file>", with no reason; a directory was
+        # read as a dataset of the files in it.
+        (lambda c: (c / "flights" / "2013-08.parquet").symlink_to(c / "gone"), [],
+         "2013-08.parquet is a link to "),
+        (lambda c: (c / "flights" / "2013-08.parquet").mkdir(), [],
+         "2013-08.parquet is not a regular file"),
         # One month's file without a column: concatenated, its rows had NaN there (exit 0).
         (lambda c: _rewrite_flights(c, lambda f: f.drop(columns=["arr_delay"]), "2013-07"), [],
          "2013-07.parquet: missing column(s) arr_delay"),

@@ -14,7 +14,7 @@ from contracts.planes import PLANES
 from contracts.table import ContractViolation, TableContract, check_typed, typed_frame
 from contracts.weather import WEATHER
 from feature.errors import InputError
-from storage.inputs import directory_problem
+from storage.inputs import directory_problem, file_problem
 
 INPUTS: tuple[TableContract, ...] = (FLIGHTS, WEATHER, PLANES, AIRPORTS)
 
@@ -31,6 +31,9 @@ def read_table(curated: Path, contract: TableContract) -> pd.DataFrame:
         raise InputError(f"curated table {contract.name!r}: no Parquet files in {directory}")
     frames: list[pd.DataFrame] = []
     for file in files:
+        problem = file_problem(file)
+        if problem:
+            raise InputError(f"curated table {contract.name!r}: {file} {problem}")
         try:
             data = pq.read_table(file, use_pandas_metadata=True)
             _check_file(contract, file, data)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from feature_definitions.features import FEATURES, Feature
 from feature_definitions.labels import LABEL
-from storage.inputs import directory_problem
+from storage.inputs import directory_problem, file_problem
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -38,8 +38,9 @@ def read_split(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The split's feature columns and its label (int8), checked."""
     where = f"{split} split {path}"
-    if not path.is_file():
-        raise TrainingDataError(f"no {split} split: {path} does not exist")
+    problem = file_problem(path)
+    if problem:
+        raise TrainingDataError(f"no {split} split: {path} {problem}")
     try:
         table = pd.read_parquet(path)
     except (OSError, ValueError, pa.ArrowException) as error:

@@ -26,6 +26,9 @@ def test_a_missing_feature_table_or_split_is_named(tmp_path: Path) -> None:
         split_files(tmp_path / "nowhere")
     with pytest.raises(TrainingDataError, match="no test split: .*test.parquet does not exist"):
         read_split("test", split_files(tmp_path)["test"])
+    (tmp_path / "test.parquet").mkdir()
+    with pytest.raises(TrainingDataError, match="no test split: .*test.parquet is not a regular"):
+        read_split("test", split_files(tmp_path)["test"])
 
 
 def test_an_unreadable_or_empty_split_is_named(tmp_path: Path) -> None:
