@@ -28,6 +28,7 @@ from flight_orchestration.stages import (
     stage_graph,
 )
 from flight_orchestration.window import window_end
+from storage.testing import name_too_long
 from tests.orchestration.conftest import SANDBOX_ROOT
 
 
@@ -187,6 +188,21 @@ def test_missing_or_wrong_directory_settings_name_the_variable(tmp_path: Path) -
     ):
         settings.check_repo(tmp_path, "Airflow Variable flight_delay_repo")
     assert settings.check_repo(SANDBOX_ROOT, "x") == SANDBOX_ROOT.resolve()
+
+
+def test_a_directory_setting_the_filesystem_cannot_look_up_names_the_variable(
+    tmp_path: Path,
+) -> None:
+    # pathlib raises rather than answers here: the DAG file failed to parse in OSError's traceback.
+    unreachable = str(name_too_long(tmp_path))
+    for read, variable in ((settings.artifacts, "flight_delay_artifacts"),
+                           (settings.workdir, "flight_delay_workdir")):  # fmt: skip
+        with pytest.raises(
+            settings.SettingError, match=f"{variable}: .* cannot be looked up \\(File name too long"
+        ):
+            read(unreachable)
+    with pytest.raises(settings.SettingError, match="flight_delay_repo: .* cannot be looked up"):
+        settings.check_repo(Path(unreachable), "Airflow Variable flight_delay_repo")
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "inf", None])

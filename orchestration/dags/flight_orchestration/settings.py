@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from flight_orchestration.stages import read_params
@@ -47,11 +48,26 @@ def environment_variable(name: str) -> str:
     return f"AIRFLOW_VAR_{name.upper()}"
 
 
+def _answer(question: Callable[[Path], bool], path: Path, source: str) -> bool:
+    """`question(path)` (Path.is_dir, say); a SettingError naming `source` where pathlib raises,
+    for a path the filesystem cannot look up (a name too long, a parent this user cannot search)."""
+    try:
+        return question(path)
+    except OSError as error:
+        raise SettingError(
+            f"{source}: {path} cannot be looked up ({error.strerror or error})"
+        ) from None
+
+
 def check_repo(path: Path, source: str) -> Path:
     """`path` if it holds the pipeline's definition, else a SettingError naming `source`."""
-    if not path.is_dir():
+    if not _answer(Path.is_dir, path, source):
         raise SettingError(f"{source}: the repo checkout {path} does not exist")
-    missing = [name for name in ("dvc.yaml", "params.yaml") if not (path / name).is_file()]
+    missing = [
+        name
+        for name in ("dvc.yaml", "params.yaml")
+        if not _answer(Path.is_file, path / name, source)
+    ]
     if missing:
         raise SettingError(
             f"{source}: {path} is not a checkout of the platform repo (no {', '.join(missing)})"
@@ -78,7 +94,7 @@ def _directory(configured: str | None, variable: str, default: Path | None) -> P
             f"Airflow Variable {variable} is not set and the DAG file ({HERE}) is not inside a "
             f"checkout of the platform repo: set it (or {environment_variable(variable)})"
         )
-    if not path.is_dir():
+    if not _answer(Path.is_dir, path, source):
         raise SettingError(f"{source}: {path} is not a directory")
     return path.resolve()
 
