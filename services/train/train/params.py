@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -169,7 +169,10 @@ def params_from(groups: Mapping[str, Any], overrides: Mapping[str, Any] | None =
         # JSON mode: strict, yet a list is a tuple and an integer is a number, as in YAML.
         return Params.model_validate_json(json.dumps(merged))
     except ValidationError as error:
-        raise ParamsError("; ".join(_describe(e) for e in error.errors())) from None
+        errors = error.errors()
+        raise ParamsError(
+            "; ".join(_describe(e) for e in errors if not _counts_failed_items(e, errors))
+        ) from None
     except TypeError as error:  # json.dumps: a value YAML cannot have come from
         raise ParamsError(f"params hold a value that is not plain data: {error}") from None
 
@@ -193,6 +196,16 @@ def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def _counts_failed_items(error: Mapping[str, Any], errors: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether `error` is a collection's length that fell short only because items inside it
+    failed (pydantic counts the items that passed: [0] for positive widths is also "at least 1
+    item, not 0"); the items' own errors say what is wrong."""
+    where = error["loc"]
+    return error["type"] == "too_short" and any(
+        other["loc"][: len(where)] == where and len(other["loc"]) > len(where) for other in errors
+    )
 
 
 def _describe(error: Mapping[str, Any]) -> str:

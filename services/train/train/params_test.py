@@ -51,6 +51,12 @@ def test_a_dotted_hyperparameter_wins_over_its_group_in_either_order(dotted_firs
         ({"train.threshold": 1.5}, "train.threshold: Input should be less than 1"),
         ({"train.torch.dropout": 1.0}, "train.torch.dropout: Input should be less than 1"),
         ({"train.torch.hidden": "[]"}, "train.torch.hidden: .*at least 1 item"),
+        # Not also "should have at least 1 item after validation, not 0": pydantic counts the
+        # items that passed.
+        (
+            {"train.torch.hidden": "[0]"},
+            "^train.torch.hidden.0: Input should be greater than 0, got 0$",
+        ),
         ({"promote.metric": "accuracy"}, "promote.metric: Input should be"),
         ({"train.seed": "[unclosed"}, "train.seed: '\\[unclosed' is not a YAML value"),
         ({"train.torch.learning_rate": ".inf"}, "train.torch.learning_rate: .*finite number"),
