@@ -23,6 +23,7 @@ from iac.driver import TerraformError, Workspace
 from iac.engine import EngineNotFound
 from iac.variables import MissingVariables
 from storage.atomic import atomic_write_text
+from storage.inputs import directory_problem
 
 REMOTE = "platform"
 REQUIRED_OUTPUTS = ("environment", "dvc_remote_url", "model_store_url", "landing_url")
@@ -35,10 +36,16 @@ class ConfigureError(ValueError):
 def environment_dir(repo: Path, env: str) -> Path:
     """infra/envs/<env>, which must be one of the environments there."""
     envs = repo / "infra" / "envs"
-    known = sorted(p.name for p in envs.iterdir() if p.is_dir()) if envs.is_dir() else []
+    problem = directory_problem(envs)
+    if problem:
+        raise ConfigureError(
+            f"{repo} is not the platform repo: {envs} {problem} (run from the repo root, or "
+            "give it as --repo)"
+        )
+    known = sorted(p.name for p in envs.iterdir() if p.is_dir())
     if env not in known:
         raise ConfigureError(
-            f"no environment {env!r} in {envs}: expected one of {', '.join(known) or 'none'}"
+            f"no environment {env!r} in {envs}: expected one of {', '.join(known)}"
         )
     return envs / env
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from iac.configure import REQUIRED_OUTPUTS, ConfigureError, configure, main, write_configuration
 from iac.driver import Workspace
 from iac.engine import ENGINE_VARIABLE
+from storage.testing import name_too_long
 
 GOOD_OUTPUTS = {
     "environment": "local",
@@ -121,6 +122,22 @@ def test_an_unknown_environment_lists_the_known_ones(infra_copy: Path) -> None:
         ConfigureError, match="no environment '../aws' .* expected one of aws, local"
     ):
         configure(infra_copy.parent, "../aws")
+
+
+def test_a_repo_without_environments_is_named_as_not_the_repo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It was "no environment 'local' in <repo>/infra/envs: expected one of none", and a name
+    # too long a traceback.
+    assert main(["--repo", str(tmp_path)]) == 1
+    assert (
+        f"configure: error: {tmp_path} is not the platform repo: {tmp_path}/infra/envs does not "
+        "exist (run from the repo root, or give it as --repo)"
+    ) in capsys.readouterr().err
+    with pytest.raises(
+        ConfigureError, match="infra/envs cannot be looked up \\(File name too long"
+    ):
+        configure(name_too_long(tmp_path), "local")
 
 
 def test_a_missing_terraform_is_an_error_message_not_a_traceback(
