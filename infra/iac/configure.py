@@ -45,7 +45,7 @@ def environment_dir(repo: Path, env: str) -> Path:
     known = sorted(p.name for p in envs.iterdir() if p.is_dir())
     if env not in known:
         raise ConfigureError(
-            f"no environment {env!r} in {envs}: expected one of {', '.join(known)}"
+            f"no environment {env!r} in {envs}: expected one of {', '.join(known) or 'none'}"
         )
     return envs / env
 
