@@ -138,6 +138,9 @@ def test_a_repo_without_environments_is_named_as_not_the_repo(
         ConfigureError, match="infra/envs cannot be looked up \\(File name too long"
     ):
         configure(name_too_long(tmp_path), "local")
+    (tmp_path / "infra" / "envs").mkdir(parents=True)
+    with pytest.raises(ConfigureError, match="no environment 'local' .*: expected one of none$"):
+        configure(tmp_path, "local")
 
 
 def test_a_missing_terraform_is_an_error_message_not_a_traceback(
