@@ -39,3 +39,14 @@ def test_a_link_to_nothing_is_named_with_its_target(tmp_path: Path) -> None:
     expected = f"is a link to {tmp_path / 'gone'}, which does not exist"
     assert file_problem(tmp_path / "dangling") == expected
     assert directory_problem(tmp_path / "dangling") == expected
+
+
+def test_a_path_through_a_file_or_a_link_loop_is_named_as_nothing_there(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert lookup_problem(tmp_path / "file" / "under") is None
+    assert file_problem(tmp_path / "file" / "under") == "does not exist"
+    assert lookup_problem(tmp_path / "loop") is None
+    assert directory_problem(tmp_path / "loop") == (
+        f"is a link to {tmp_path / 'loop'}, which does not exist"
+    )
