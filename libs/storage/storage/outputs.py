@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from storage.remote import is_remote
+from storage.locations import is_remote
 
 PathLike = str | os.PathLike[str]
 

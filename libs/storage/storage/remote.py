@@ -1,7 +1,6 @@
 """Locations that are a local path or any fsspec URL (s3://, memory://, ...): checking one
 names a place, errors of a storage's client, and atomic output (the landing of raw files).
-Apart from atomic.py, whose local-file helpers are plain Python, so that the DAGs' resolve
-(which does not lock fsspec directly) can use them too."""
+Which locations are remote is decided in storage.locations, in plain Python."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import fsspec
 
 from storage.atomic import OutputWriteError
 from storage.inputs import lookup_problem
+from storage.locations import is_remote
 
 
 class LocationError(ValueError):
@@ -24,10 +24,6 @@ class LocationError(ValueError):
 class StorageError(OSError):
     """A storage's client failed; the message names what was done, where, and the client's
     error with its kind."""
-
-
-def is_remote(where: str) -> bool:
-    return "://" in where and not where.startswith("file://")
 
 
 def check_location(where: str, named: str) -> None:

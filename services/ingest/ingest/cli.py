@@ -15,8 +15,9 @@ from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, cur
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
 from storage.atomic import OutputWriteError
+from storage.locations import is_remote
 from storage.outputs import check_output
-from storage.remote import StorageError, check_location, is_remote
+from storage.remote import StorageError, check_location
 
 EXIT_USAGE = 2
 # Every landed file of some table was quarantined; the previous curated output is kept.

@@ -34,7 +34,8 @@ from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
 from storage.inputs import lookup_problem
-from storage.remote import StorageError, is_remote, storage_errors
+from storage.locations import is_remote
+from storage.remote import StorageError, storage_errors
 
 
 class PublishError(RuntimeError):

@@ -39,7 +39,8 @@ import fsspec
 from model_registry.store import repo_root
 from serve.settings import VERSION
 from storage.atomic import atomic_output
-from storage.remote import LocationError, check_location, is_remote, storage_errors
+from storage.locations import is_remote
+from storage.remote import LocationError, check_location, storage_errors
 
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"

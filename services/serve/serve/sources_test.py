@@ -28,7 +28,7 @@ from serve.sources import (
     location,
     wait_seconds,
 )
-from storage.remote import is_remote
+from storage.locations import is_remote
 
 # Model versions as BentoML writes them.
 versions = st.from_regex(VERSION, fullmatch=True)
