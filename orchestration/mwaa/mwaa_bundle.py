@@ -21,8 +21,11 @@ import zipfile
 from pathlib import Path
 
 from storage.atomic import atomic_output, atomic_write_text
+from storage.inputs import directory_problem
+from storage.outputs import OutputError, check_output
 
 DAGS = Path("orchestration/dags")
+OUTPUT = Path("dist/mwaa")
 PACKAGE = "flight_orchestration"
 REQUIREMENTS = Path("3rdparty/python/airflow-requirements.txt")
 LOCKFILE = Path("3rdparty/python/airflow.lock")
@@ -111,11 +114,21 @@ def requirements_txt(repo: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_repo(repo: Path) -> None:
+    """BundleError unless `repo` holds the DAGs' package, as the platform repo does."""
+    package = repo / DAGS / PACKAGE
+    problem = directory_problem(package)
+    if problem:
+        raise BundleError(
+            f"{repo} is not the platform repo: {package} {problem} (run from the repo root, "
+            "or give it as --repo)"
+        )
+
+
 def dag_files(repo: Path) -> list[Path]:
     """The DAG folder's sources, relative to it (no tests, no caches)."""
     root = repo / DAGS
-    if not (root / PACKAGE).is_dir():
-        raise BundleError(f"{root / PACKAGE} is not there: run from the repo root")
+    check_repo(repo)
     return sorted(
         p.relative_to(root)
         for p in root.rglob("*.py")
@@ -152,13 +165,18 @@ def package(repo: Path, output: Path) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the repo root")
-    parser.add_argument("--output", type=Path, default=Path("dist/mwaa"))
+    parser.add_argument("--output", help=f"the directory to write (default: {OUTPUT} in the repo)")
     args = parser.parse_args(argv)
     try:
-        output = args.output if args.output.is_absolute() else args.repo / args.output
+        check_repo(args.repo)
+        output = check_output(
+            args.repo / OUTPUT if args.output is None else args.output,
+            "--output",
+            inputs={"the DAG folder": args.repo / DAGS},
+        )
         for path in package(args.repo, output):
             print(path)
-    except (BundleError, OSError) as error:
+    except (BundleError, OutputError, OSError) as error:
         print(f"mwaa bundle: {error}", file=sys.stderr)
         return 2
     return 0

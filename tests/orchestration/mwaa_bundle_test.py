@@ -26,7 +26,7 @@ from mwaa_bundle import (
     requirements_txt,
     shipped_requirements,
 )
-from tests.orchestration.conftest import SANDBOX_ROOT
+from tests.orchestration.conftest import DAG_FOLDER, SANDBOX_ROOT
 
 # The repo's own top-level packages and modules on the test's sys.path.
 FIRST_PARTY = ("flight_orchestration", "storage", "loopback", "mwaa_bundle.py", "tests")
@@ -144,7 +144,7 @@ def test_a_failed_package_leaves_the_previous_bundle_as_it_was(
     for relative in ("3rdparty/python/airflow.lock", REQUIREMENTS, "dvc.yaml", "params.yaml"):
         (repo / relative).parent.mkdir(parents=True, exist_ok=True)
         (repo / relative).write_bytes((SANDBOX_ROOT / relative).read_bytes())
-    with pytest.raises(BundleError, match="is not there"):
+    with pytest.raises(BundleError, match="is not the platform repo"):
         package(repo, output)
     assert {p.name: p.read_bytes() for p in output.iterdir()} == previous
     (repo / "3rdparty/python/airflow.lock").write_text('{"locked_resolves": [{}]}')
@@ -157,4 +157,32 @@ def test_the_cli_outside_the_repo_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["--repo", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
-    assert "mwaa bundle:" in capsys.readouterr().err
+    package = tmp_path / "orchestration/dags/flight_orchestration"
+    assert capsys.readouterr().err == (
+        f"mwaa bundle: {tmp_path} is not the platform repo: {package} does not exist (run from "
+        "the repo root, or give it as --repo)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "refused"),
+    [
+        ("", "--output '' names no file or directory of its own"),
+        (".", "--output '.' names no file or directory of its own"),
+        ("{tmp}/file", "--output '{tmp}/file' is not a directory, and this output is a directory"),
+        (str(DAG_FOLDER), f"--output '{DAG_FOLDER}' overlaps the DAG folder '{DAG_FOLDER}'"),
+    ],
+    ids=["empty", "the current directory", "a file", "the DAG folder"],
+)
+def test_an_output_the_bundle_cannot_be_written_to_is_refused_writing_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str, refused: str
+) -> None:
+    # An empty --output wrote dags.zip and requirements.txt into the repo root.
+    (tmp_path / "file").write_text("kept")
+    before = sorted(SANDBOX_ROOT.iterdir()), sorted(DAG_FOLDER.rglob("*"))
+    output = output.format(tmp=tmp_path)
+    assert main(["--repo", str(SANDBOX_ROOT), "--output", output]) == 2
+    assert capsys.readouterr().err.startswith(f"mwaa bundle: {refused.format(tmp=tmp_path)}")
+    assert (sorted(SANDBOX_ROOT.iterdir()), sorted(DAG_FOLDER.rglob("*"))) == before
+    assert (tmp_path / "file").read_text() == "kept"
