@@ -31,7 +31,7 @@ def check_location(where: str, named: str) -> None:
     of a storage fsspec knows, with its bucket or host. Empty, it would be the file system's
     root once a file name is joined on; `s3://` alone would be the local path `s3:`."""
     if not where.strip():
-        raise LocationError(f"{named} is empty: name a directory or a URL such as s3://<bucket>/")
+        raise LocationError(f"{named} is empty: name a local path or a URL such as s3://<bucket>/")
     if not is_remote(where):
         local = where.removeprefix("file://")
         if not local.strip():

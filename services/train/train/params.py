@@ -100,7 +100,7 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     fsspec reads (s3://..., where the DAG's ECS runner writes a run's file), then `overrides`.
     Other groups are other stages'."""
     try:
-        check_location(str(path), "the params file")
+        check_location(str(path), "the params file's path")
         with (
             storage_errors("read params file", str(path)),
             fsspec.open(str(path), "r", encoding="utf-8") as stream,

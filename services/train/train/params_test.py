@@ -84,9 +84,11 @@ def test_other_stages_groups_are_ignored_and_an_unreadable_file_is_named(tmp_pat
     assert load_params(path, {"train.seed": 3}).train.seed == 3
     with pytest.raises(ParamsError, match="cannot read params file"):
         load_params(tmp_path / "missing.yaml")
-    with pytest.raises(ParamsError, match="^the params file is empty"):
+    with pytest.raises(
+        ParamsError, match="^the params file's path is empty: name a local path or a URL"
+    ):
         load_params("")
-    with pytest.raises(ParamsError, match="^the params file 's3://' names no bucket"):
+    with pytest.raises(ParamsError, match="^the params file's path 's3://' names no bucket"):
         load_params("s3://")
     # A storage client's error, not an OSError (gcsfs is not installed), is named too.
     with pytest.raises(ParamsError, match="^cannot read params file gcs://b/p.yaml: ImportError"):
