@@ -22,6 +22,7 @@ from typing import Any
 from iac.driver import TerraformError, Workspace
 from iac.engine import EngineNotFound
 from iac.variables import MissingVariables
+from storage.arguments import path_argument
 from storage.atomic import atomic_write_text
 from storage.inputs import directory_problem
 
@@ -113,7 +114,7 @@ def configure(repo: Path, env: str, apply: bool = False) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="configure", description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="local", help="infra/envs/<env> (default: local)")
-    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the repo root")
+    parser.add_argument("--repo", type=path_argument, default=Path.cwd(), help="the repo root")
     parser.add_argument("--apply", action="store_true", help="init and apply first")
     args = parser.parse_args(argv)
     try:

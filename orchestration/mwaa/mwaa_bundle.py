@@ -20,6 +20,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from storage.arguments import path_argument
 from storage.atomic import atomic_output, atomic_write_text
 from storage.inputs import directory_problem
 from storage.outputs import OutputError, check_output
@@ -164,7 +165,7 @@ def package(repo: Path, output: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the repo root")
+    parser.add_argument("--repo", type=path_argument, default=Path.cwd(), help="the repo root")
     parser.add_argument("--output", help=f"the directory to write (default: {OUTPUT} in the repo)")
     args = parser.parse_args(argv)
     try:

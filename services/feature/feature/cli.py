@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from contracts.dates import calendar_date
@@ -19,6 +18,7 @@ from feature.errors import InputError
 from feature.materialize import materialize
 from feature.splits import SplitDates
 from feature_definitions.errors import FeatureInputError
+from storage.arguments import path_argument
 from storage.atomic import OutputWriteError
 from storage.outputs import OutputError, check_output
 
@@ -49,10 +49,13 @@ def _parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="the training table, split by time")
     build.add_argument(
-        "--curated", type=Path, required=True, help="curated tree written by `ingest curate`"
+        "--curated",
+        type=path_argument,
+        required=True,
+        help="curated tree written by `ingest curate`",
     )
     build.add_argument(
-        "--output", type=Path, required=True, help="directory to write, replaced whole"
+        "--output", type=path_argument, required=True, help="directory to write, replaced whole"
     )
     build.add_argument(
         "--train-end",
@@ -82,8 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(run=_build)
 
     online = commands.add_parser("online-store", help="the online store serving reads")
-    online.add_argument("--curated", type=Path, required=True, help="curated tree of ingest")
-    online.add_argument("--output", type=Path, required=True, help="store file to (re)write")
+    online.add_argument(
+        "--curated", type=path_argument, required=True, help="curated tree of ingest"
+    )
+    online.add_argument(
+        "--output", type=path_argument, required=True, help="store file to (re)write"
+    )
     online.add_argument(
         "--window-days", type=int, required=True, help="trailing window, as given to the build"
     )

@@ -26,6 +26,25 @@ def run(curated: Path, output: Path, *extra: str) -> int:
     return main([*command, *WINDOW, *extra])  # a later --window-days in `extra` wins
 
 
+@pytest.mark.parametrize("command", ["build", "online-store"])
+def test_an_empty_curated_path_is_refused_not_read_as_the_current_directory(
+    curated: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    # Path("") is ".": started in a curated tree, `build --curated ""` built from it (exit 0).
+    monkeypatch.chdir(curated)
+    output = tmp_path / "out"
+    extra = [*DATES, *THRESHOLD] if command == "build" else []
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--curated", "", "--output", str(output), *WINDOW, *extra])
+    assert exited.value.code == 2
+    assert "argument --curated: empty: give a path" in capsys.readouterr().err
+    assert not output.exists()
+
+
 def test_writes_three_splits_statistics_and_a_summary(
     curated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,13 +7,13 @@ import json
 import math
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 from contracts.dates import calendar_date
 from contracts.tables import CURATED_TABLES
 from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
 from ingest.land import land
 from ingest.upstream import TABLE_FILES
+from storage.arguments import path_argument
 from storage.atomic import OutputWriteError
 from storage.locations import is_remote
 from storage.outputs import check_output
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     land_cmd.add_argument("--tables", nargs="+", default=list(TABLE_FILES), help="tables to land")
     curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")
     curate_cmd.add_argument("--landing", required=True, help="directory or fsspec URL")
-    curate_cmd.add_argument("--curated", type=Path, required=True, help="output directory")
+    curate_cmd.add_argument("--curated", type=path_argument, required=True, help="output directory")
     curate_cmd.add_argument(
         "--tables", nargs="+", default=list(CURATED_TABLES), help="tables to curate"
     )

@@ -255,6 +255,16 @@ def test_a_curated_tree_over_its_landing_is_refused_and_the_landing_kept(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["landing"]
 
 
+def test_an_empty_curated_path_is_refused_by_name(
+    two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Path("") is "."; the output check then named '.', a path nobody typed.
+    with pytest.raises(SystemExit) as exited:
+        main(["curate", "--landing", str(two_real_days), "--curated", ""])
+    assert exited.value.code == EXIT_USAGE
+    assert "argument --curated: empty: give a path" in capsys.readouterr().err
+
+
 def test_a_curated_tree_where_a_file_is_is_refused_and_the_file_kept(
     two_real_days: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

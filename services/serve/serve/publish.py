@@ -31,6 +31,7 @@ from model_registry.store import MODEL_NAME, Model
 from serve.loading import LoadError, load
 from serve.settings import ModelTagError, registered_model, use_model_store
 from serve.sources import FILES, ServingDataError, file_url, for_model
+from storage.arguments import path_argument
 from storage.atomic import atomic_output
 from storage.digest import sha256_of, sha256_of_stream
 from storage.inputs import lookup_problem
@@ -122,7 +123,10 @@ def main(argv: list[str] | None = None, prog: str = "publish") -> int:
         "--to", required=True, help="the serving-data location; {model_version} is replaced"
     )
     parser.add_argument(
-        "--data", type=Path, default=Path("data"), help="the pipeline's data (default: data)"
+        "--data",
+        type=path_argument,
+        default=Path("data"),
+        help="the pipeline's data (default: data)",
     )
     args = parser.parse_args(argv)
     # The repo's model store (build/bentoml) unless BENTOML_HOME names another.

@@ -171,6 +171,22 @@ def test_nothing_is_published_that_the_service_would_not_load(
     assert not (tmp_path / "serving").exists()
 
 
+def test_an_empty_data_path_is_refused_not_read_as_the_current_directory(
+    model: Model,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Path("") is ".": started in a data directory, `--data ""` published what it found there.
+    monkeypatch.chdir(write_serving_data(tmp_path / "data"))
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    with pytest.raises(SystemExit) as exited:
+        main(["--model", str(model.tag), "--to", template, "--data", ""])
+    assert exited.value.code == 2
+    assert "publish: error: argument --data: empty: give a path" in capsys.readouterr().err
+    assert not (tmp_path / "serving").exists()
+
+
 def test_the_command_names_its_error_and_fails(
     model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,6 +33,7 @@ from model_registry.store import (
     store_home,
     use_home,
 )
+from storage.arguments import path_argument
 from storage.atomic import OutputWriteError, atomic_write_text
 from storage.outputs import OutputError, check_output
 from train.data import TrainingDataError, read_splits, split_files
@@ -279,7 +280,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument(
             "--features",
-            type=Path,
+            type=path_argument,
             required=True,
             help="the feature service's output directory ({train,validation,test}.parquet)",
         )
@@ -295,7 +296,7 @@ def _parser() -> argparse.ArgumentParser:
     fit = commands.add_parser("fit", help="train the models")
     common(fit)
     fit.add_argument(
-        "--output", type=Path, required=True, help="directory to write, replaced whole"
+        "--output", type=path_argument, required=True, help="directory to write, replaced whole"
     )
     fit.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     fit.add_argument(
@@ -316,13 +317,15 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score, register and gate the models")
     common(evaluate)
-    evaluate.add_argument("--models", type=Path, required=True, help="`fit`'s output directory")
     evaluate.add_argument(
-        "--output", type=Path, required=True, help="directory for metrics and plots"
+        "--models", type=path_argument, required=True, help="`fit`'s output directory"
+    )
+    evaluate.add_argument(
+        "--output", type=path_argument, required=True, help="directory for metrics and plots"
     )
     evaluate.add_argument(
         "--store",
-        type=Path,
+        type=path_argument,
         help="BentoML home (default: $BENTOML_HOME, else <repo>/build/bentoml)",
     )
     evaluate.add_argument(
@@ -340,7 +343,7 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason", required=True, help="why, recorded with the model")
     rollback.add_argument(
         "--store",
-        type=Path,
+        type=path_argument,
         help="BentoML home (default: $BENTOML_HOME, else <repo>/build/bentoml)",
     )
     rollback.set_defaults(run=_rollback)

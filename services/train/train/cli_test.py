@@ -146,6 +146,27 @@ def test_fit_refuses_an_output_over_its_features_before_training(
     assert file_bytes(features) == before
 
 
+@pytest.mark.parametrize("command", ["fit", "evaluate"])
+def test_an_empty_input_is_refused_not_read_as_the_current_directory(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    # Path("") is ".": started in a feature (or models) directory, `fit --features ""` trained
+    # on the split files it found there (exit 0).
+    features, models_dir = trained
+    option, place = ("--features", features) if command == "fit" else ("--models", models_dir)
+    monkeypatch.chdir(place)
+    paths = {"--features": str(features), "--output": str(tmp_path / "out"), option: ""}
+    with pytest.raises(SystemExit) as exited:
+        main([command, *[part for item in paths.items() for part in item], *params_args(tmp_path)])
+    assert exited.value.code == 2
+    assert f"argument {option}: empty: give a path" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_fit_refuses_an_output_it_could_not_write_before_training(
     features: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
