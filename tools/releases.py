@@ -27,8 +27,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from storage.arguments import path_argument
-
 PROMOTED = "promoted"
 ROLLED_BACK = "rolled-back"
 # Docker's grammar for an image tag.
@@ -154,9 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/releases.py", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     decide_parser = commands.add_parser("decide", help="what the deploy job deploys")
-    decide_parser.add_argument(
-        "registry", type=path_argument, help="the evaluate stage's registry.json"
-    )
+    decide_parser.add_argument("registry", type=Path, help="the evaluate stage's registry.json")
     pick_parser = commands.add_parser("pick", help="what the andon cord restores")
     pick_parser.add_argument("--requested", default="", help="an image tag; empty: the previous")
     record_parser = commands.add_parser("record", help="tag HEAD as promoted or rolled back")
