@@ -102,9 +102,11 @@ def test_repro_runs_every_stage_and_writes_the_outputs(
     assert (repo.root / "data/curated/flights/2013-01.parquet").is_file()
     summary = json.loads((repo.root / "data/features/summary.json").read_text())
     assert all(summary["rows_per_split"][split] > 0 for split in ("train", "validation", "test"))
-    # The features stage carries params' drift threshold into the statistics serve reads.
+    # The features stage carries params' drift threshold and window into the statistics serve
+    # reads (serve checks the online store's window against this one).
     stats = json.loads((repo.root / "data/features/stats.json").read_text())
     assert stats["psi_threshold"] == SLICE_PARAMS["monitor"]["psi_threshold"]
+    assert stats["window_days"] == SLICE_PARAMS["features"]["window_days"]
     # DVC, not git, holds the data: DVC has the outputs ignored.
     ignored = (repo.root / "data/.gitignore").read_text().split()
     assert {"/landing", "/curated", "/features", "/models"} <= set(ignored)

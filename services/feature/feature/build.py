@@ -4,7 +4,8 @@ write the splits, the train statistics and a summary into the output directory, 
 
 stats.json also carries the PSI threshold above which a served feature has drifted
 (params.yaml's monitor.psi_threshold, given as --psi-threshold; feature_definitions.drift_threshold
-says why it travels there)."""
+says why it travels there) and the trailing window the features were computed over (--window-days;
+feature_definitions.trailing_window says why)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from feature.read_curated import read_curated
 from feature.splits import SPLITS, SplitDates, assign_splits
 from feature.stats import feature_stats
 from feature.training_table import training_table
-from feature.window import trailing_window
+from feature.window import window_argument
 from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
+from feature_definitions.trailing_window import WINDOW_DAYS_KEY
 from storage.atomic import staged_directory
 
 STATS_FILE = "stats.json"
@@ -37,7 +39,7 @@ def build_features(
 ) -> dict[str, Any]:
     """Write `<output>/{train,validation,test}.parquet`, stats.json and summary.json; return
     the summary."""
-    window = trailing_window(window_days)
+    window = window_argument(window_days)
     try:
         psi_threshold = psi_threshold_value(psi_threshold, "--psi-threshold")
     except ValueError as error:
@@ -77,6 +79,7 @@ def build_features(
         "rows": len(parts["train"]),
         "features": feature_stats(parts["train"]),
         PSI_THRESHOLD_KEY: psi_threshold,
+        WINDOW_DAYS_KEY: window_days,
     }
     with staged_directory(output) as staging:
         for name, part in parts.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from feature.read_curated import read_curated
-from feature.window import trailing_window
+from feature.window import window_argument
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
 from online_store.store import write_store
@@ -14,7 +14,7 @@ from online_store.store import write_store
 
 def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]:
     """Write the store file `output` from the curated tree; return rows per table."""
-    window = trailing_window(window_days)
+    window = window_argument(window_days)
     tables = read_curated(curated)
     flights = tables["flights"]
     arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]

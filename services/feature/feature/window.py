@@ -1,17 +1,17 @@
 """The trailing window of the history features, from --window-days (params.yaml's
-features.window_days, its only home)."""
+features.window_days, its only home; feature_definitions.trailing_window)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from feature.errors import InputError
-
-# Ten years: a longer window is a typo, and pandas cannot represent one of 300 years.
-MAX_WINDOW_DAYS = 3650
+from feature_definitions.trailing_window import trailing_window
 
 
-def trailing_window(days: int) -> pd.Timedelta:
-    if not 1 <= days <= MAX_WINDOW_DAYS:
-        raise InputError(f"--window-days must be between 1 and {MAX_WINDOW_DAYS}, got {days}")
-    return pd.Timedelta(days=days)
+def window_argument(days: int) -> pd.Timedelta:
+    """--window-days as the window; InputError naming the flag when it is not one."""
+    try:
+        return trailing_window(days, "--window-days")
+    except ValueError as error:
+        raise InputError(str(error)) from None

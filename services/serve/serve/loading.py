@@ -8,11 +8,14 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import pandas as pd
 
 # threadpoolctl comes with scikit-learn (see BUILD).
 from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
+from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
 from model_registry.predictor import Predictor
 from model_registry.store import Model, load_registered
 from online_store.store import OnlineStore
@@ -94,11 +97,31 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def features_window(stats: dict[str, Any], source: str) -> pd.Timedelta:
+    """The trailing window the statistics' features were computed over, read from the file
+    `source`. No default: the window of an older build is not known."""
+    if WINDOW_DAYS_KEY not in stats:
+        raise StatisticsError(
+            f"{source} has no {WINDOW_DAYS_KEY!r} key (params.yaml features.window_days, "
+            "written by the feature build): it was built before the window was recorded there; "
+            "rebuild it (dvc repro features)"
+        )
+    try:
+        return trailing_window(stats[WINDOW_DAYS_KEY], repr(WINDOW_DAYS_KEY))
+    except ValueError as error:
+        raise StatisticsError(f"{source}: {error}") from None
+
+
+def _days(window: pd.Timedelta) -> str:
+    return f"{window / pd.Timedelta(days=1):g} days"
+
+
 def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
     """Load the registered `model` once every file, predictor.json included, matches the hashes
     its registration recorded; then the statistics and the online store from `data_location`
     (serve.sources), waiting up to `wait_seconds` for them to appear (the pipeline or the
-    deploy job may still be writing them)."""
+    deploy job may still be writing them). The store must have been built with the trailing
+    window of the statistics' features (feature_definitions.trailing_window)."""
     # A model from another library version or a broken manifest can raise anything (pickle or
     # torch errors), hence the broad catches: each becomes a LoadError.
     try:
@@ -120,6 +143,7 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
                 f"{type(content).__name__}"
             )
         threshold = psi_threshold(content, str(data.stats))
+        window = features_window(content, str(data.stats))
         try:
             drift = DriftMonitor(content)
         except StatisticsError as error:
@@ -141,4 +165,12 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
         raise LoadError(
             "online_store", f"cannot open {data.online_store}: {_reason(error)}"
         ) from error
+    if store.window != window:
+        raise LoadError(
+            "online_store",
+            f"{data.online_store} was built with a trailing window of {_days(store.window)} and "
+            f"the features of {data.stats} with {_days(window)}: the service would count each "
+            "flight's history over another window than the model was trained on; build both "
+            "with params.yaml's features.window_days (dvc repro online_store)",
+        )
     return Loaded(predictor, drift, threshold, store)

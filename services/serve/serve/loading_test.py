@@ -10,7 +10,7 @@ from feature_definitions.features import FEATURES
 from model_registry.store import METADATA_FILES_SHA256, Model
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
-from serve.testing import FEATURE_STATS, write_empty_store
+from serve.testing import FEATURE_STATS, WINDOW_DAYS, write_empty_store
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_everything_loads(model: Model, data: Path) -> None:
     assert loaded.predictor.threshold == 0.5
     assert loaded.drift.features == tuple(f.name for f in FEATURES)
     assert loaded.psi_threshold == 0.3
-    assert loaded.store.window == pd.Timedelta(days=7)
+    assert loaded.store.window == pd.Timedelta(days=WINDOW_DAYS)
 
 
 def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
@@ -93,9 +93,7 @@ def test_an_edited_manifest_that_still_reads_well_is_refused(model: Model, data:
 
 def test_bad_statistics_are_a_statistics_error(model: Model, data: Path) -> None:
     write_empty_store(data / ONLINE_STORE)
-    (data / STATS).write_text(
-        json.dumps({"features": {"x": {"kind": "numeric"}}, "psi_threshold": 0.2})
-    )
+    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "features": {"x": {"kind": "numeric"}}}))
     with pytest.raises(LoadError, match="KeyError") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
@@ -144,6 +142,57 @@ def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
     assert str(data / STATS) in str(error.value)
+
+
+def test_statistics_without_the_window_name_the_file_and_the_key(model: Model, data: Path) -> None:
+    write_empty_store(data / ONLINE_STORE)
+    # A stats.json from a feature build older than the recorded window: no default stands in.
+    stats = {k: v for k, v in FEATURE_STATS.items() if k != "window_days"}
+    (data / STATS).write_text(json.dumps(stats))
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert str(data / STATS) in str(error.value)
+    assert "has no 'window_days' key" in str(error.value)
+    assert "dvc repro features" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("7", "'window_days' must be a whole number of days, got '7'"),
+        (7.0, "'window_days' must be a whole number of days, got 7.0"),
+        (True, "'window_days' must be a whole number of days, got True"),
+        (0, "'window_days' must be between 1 and 3650, got 0"),
+        (3651, "'window_days' must be between 1 and 3650, got 3651"),
+    ],
+)
+def test_a_window_that_is_not_one_is_a_statistics_error(
+    model: Model, data: Path, value: object, message: str
+) -> None:
+    write_empty_store(data / ONLINE_STORE)
+    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "window_days": value}))
+    with pytest.raises(LoadError, match=message) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert str(data / STATS) in str(error.value)
+
+
+@pytest.mark.parametrize(("store_days", "stats_days"), [(90, 7), (7, 8), (1, 3650)])
+def test_a_store_of_another_window_than_the_statistics_is_refused(
+    model: Model, data: Path, store_days: int, stats_days: int
+) -> None:
+    """Its history features would count another window's flights than the model's did."""
+    write_empty_store(data / ONLINE_STORE, window_days=store_days)
+    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "window_days": stats_days}))
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "online_store"
+    assert str(error.value).startswith(
+        f"online_store: {data / ONLINE_STORE} was built with a trailing window of "
+        f"{store_days} days and the features of {data / STATS} with {stats_days} days: "
+    )
+    assert "params.yaml's features.window_days" in str(error.value)
 
 
 def test_the_wait_for_the_serving_data_is_bounded(model: Model, data: Path) -> None:

@@ -18,7 +18,7 @@ from feature_definitions.features import FEATURES
 from model_registry.store import Model
 from serve.publish import PublishError, main, publish
 from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, for_model
-from serve.testing import FEATURE_STATS, write_serving_data
+from serve.testing import FEATURE_STATS, write_empty_store, write_serving_data
 from storage.testing import name_too_long
 
 
@@ -151,6 +151,10 @@ def _without_feature(stats: dict[str, Any]) -> dict[str, Any]:
         (
             lambda data: (data / STATS).write_text(json.dumps({"features": {}})),
             "has no 'psi_threshold' key",
+        ),
+        (
+            lambda data: write_empty_store(data / ONLINE_STORE, window_days=90),
+            "was built with a trailing window of 90 days and the features of",
         ),
     ],
 )

@@ -28,6 +28,9 @@ from model_registry.store import (
 from online_store.store import write_store
 from serve.sources import ONLINE_STORE, STATS
 
+# The trailing window of the statistics below and of the stores written here.
+WINDOW_DAYS = 7
+
 # Statistics of every feature the model uses (the feature build writes real ones).
 FEATURE_STATS: dict[str, Any] = {
     "features": {
@@ -37,6 +40,7 @@ FEATURE_STATS: dict[str, Any] = {
         for f in FEATURES
     },
     "psi_threshold": 0.3,
+    "window_days": WINDOW_DAYS,
 }
 
 
@@ -48,8 +52,8 @@ def register_model(store: ModelStore, directory: Path) -> Model:
     return get(store, register(store, directory, labels, metadata={}))
 
 
-def write_empty_store(path: Path) -> Path:
-    """An online store with no rows at `path`."""
+def write_empty_store(path: Path, window_days: int = WINDOW_DAYS) -> Path:
+    """An online store with no rows at `path`, built with a window of `window_days`."""
     instants = pd.Series([], dtype="datetime64[ns, UTC]")
     weather = pd.DataFrame(
         {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
@@ -57,7 +61,7 @@ def write_empty_store(path: Path) -> Path:
     planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
     airports = pd.DataFrame({"faa": [], "tzone": []})
     events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=window_days))
     return path
 
 
