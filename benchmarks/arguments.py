@@ -1,10 +1,12 @@
-"""The benchmarks' arguments that are counts or durations, refused by name when they are not
-usable: `--runs 0` ran the whole benchmark, then crashed taking the median of no runs."""
+"""The benchmarks' arguments that are counts, durations or report files, refused by name when
+they are not usable: `--runs 0` ran the whole benchmark, then crashed taking the median of no
+runs."""
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def count(text: str) -> int:
@@ -27,3 +29,11 @@ def seconds(text: str) -> float:
     if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds > 0")
     return value
+
+
+def report_file(text: str) -> Path:
+    """An argparse type: the path of a report file, to write or to read. Not empty: `Path("")`
+    is the current directory, which is no report."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty: give a file's path")
+    return Path(text)

@@ -1,10 +1,11 @@
 import argparse
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.arguments import count, seconds
+from benchmarks.arguments import count, report_file, seconds
 
 
 def _whole_number(text: str) -> bool:
@@ -38,3 +39,13 @@ def test_anything_else_is_refused_as_seconds_naming_it(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as refused:
         seconds(text)
     assert str(refused.value).startswith(f"{text!r} is not a")
+
+
+@given(st.text(min_size=1).filter(lambda text: "\x00" not in text))
+def test_any_text_but_the_empty_one_is_the_report_file_it_spells(text: str) -> None:
+    assert report_file(text) == Path(text)
+
+
+def test_an_empty_report_file_is_refused_not_taken_as_the_current_directory() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="empty: give a file's path"):
+        report_file("")

@@ -4,6 +4,7 @@ under build/benchmarks/ (git ignores build/) for docs/benchmarks.md to quote."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -37,8 +38,15 @@ def commit(rev: str = "HEAD", root: Path = REPO) -> str:
 
 
 def save(report: Mapping[str, Any], path: Path) -> str:
-    """Write `report` to `path` as JSON, creating its directory; returns the JSON text."""
+    """Write `report` to `path` as JSON, creating its directory; returns the JSON text. The file
+    is replaced whole (written aside, then renamed), so a report saved again after each run is
+    never left half-written."""
     text = json.dumps(report, indent=2)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    aside = path.with_name(f".{path.name}.saving")
+    try:
+        aside.write_text(text + "\n")
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
     return text

@@ -3,6 +3,8 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from benchmarks.machine import describe
 from benchmarks.report import commit, save, stamped
 
@@ -22,6 +24,22 @@ def test_a_saved_report_is_the_json_it_returns_in_a_directory_it_creates(tmp_pat
     text = save({"runs": [2.0, 1.0], "case": "one"}, path)
     assert path.read_text() == text + "\n"
     assert json.loads(text) == {"runs": [2.0, 1.0], "case": "one"}
+
+
+def test_a_report_saved_again_replaces_the_first_whole(tmp_path: Path) -> None:
+    path = tmp_path / "case.json"
+    save({"runs": [1.0, 2.0, 3.0]}, path)
+    save({"runs": [1.0]}, path)
+    assert json.loads(path.read_text()) == {"runs": [1.0]}
+    assert [p.name for p in tmp_path.iterdir()] == ["case.json"]
+
+
+def test_a_report_that_cannot_be_saved_leaves_nothing_aside(tmp_path: Path) -> None:
+    (tmp_path / "case.json").mkdir()
+    with pytest.raises(IsADirectoryError):
+        save({"runs": [1.0]}, tmp_path / "case.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["case.json"]
+    assert not any((tmp_path / "case.json").iterdir())
 
 
 def test_the_commit_is_named_where_git_knows_it_and_unknown_elsewhere(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bento", default="serve.service:FlightDelayService")
     parser.add_argument("--workers", type=arguments.count, default=os.cpu_count() or 1)
-    parser.add_argument("--output", type=Path)
+    parser.add_argument("--output", type=arguments.report_file)
     parser.add_argument("--quick", action="store_true", help="one short run, few levels")
     args = parser.parse_args(argv)
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY

@@ -10,7 +10,8 @@ checkout's benchmark code. The AWS environment's tests skip unless `--with-aws-t
 
 Each run measures the monorepo cases (monorepo.py) and the polyrepo emulation (polyrepo.py)
 from cold caches, then the incremental cases on the caches the full run warmed, as CI caches
-would be. Every timing goes to build/benchmarks/ci.json, and a Markdown table of the medians is
+would be. Every timing goes to build/benchmarks/ci.json (or --output), saved again after each
+run so that a failed run keeps the earlier ones, and a Markdown table of the medians is
 printed; `./pants run benchmarks/ci:plot` draws build/benchmarks/ci.png from the JSON.
 """
 
@@ -21,6 +22,7 @@ import os
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchmarks import arguments
 from benchmarks.ci import monorepo, polyrepo
@@ -54,7 +56,7 @@ def main() -> None:
     )
     parser.add_argument("--rev", default="HEAD", help="the commit the monorepo cases clone")
     parser.add_argument("--monorepo-only", action="store_true", help="skip the polyrepo emulation")
-    parser.add_argument("--output", type=Path, default=OUT)
+    parser.add_argument("--output", type=arguments.report_file, default=OUT)
     parser.add_argument(
         "--with-aws-tests",
         action="store_true",
@@ -69,31 +71,43 @@ def main() -> None:
     if not args.with_aws_tests:
         os.environ.pop("TF_PLUGIN_DIR", None)
     units = [] if args.monorepo_only else polyrepo.discover_units()
-    runs = []
+    measured = commit(args.rev)
+    runs: list[dict[str, float]] = []
+
+    def report() -> dict[str, Any]:
+        keys = runs[0] if runs else {}
+        return stamped(
+            commit=measured,
+            aws_tests=args.with_aws_tests,
+            units=[unit.name for unit in units],
+            runs_asked=args.runs,
+            runs=runs,
+            medians={key: statistics.median(run[key] for run in runs) for key in keys},
+        )
+
+    # Saved now, so a path that cannot take the report fails before an hour of runs, and again
+    # after each run, so a later run's failure loses none of the earlier ones.
+    try:
+        save(report(), args.output)
+    except OSError as error:
+        parser.error(f"argument --output: cannot save the report as {args.output}: {error}")
     for number in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="ci-cost-") as scratch:
             timings = monorepo.one_run(Path(scratch), args.rev)
             if not args.monorepo_only:
                 timings.update(polyrepo_run(Path(scratch), units))
         runs.append(timings)
+        save(report(), args.output)
         print(f"run {number}: " + ", ".join(f"{k}={v:.1f}s" for k, v in timings.items()))
 
-    medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    report = stamped(
-        commit=commit(args.rev),
-        aws_tests=args.with_aws_tests,
-        units=[unit.name for unit in units],
-        runs=runs,
-        medians=medians,
-    )
-    save(report, args.output)
+    final = report()
     print(
-        f"\n{report['date']}, commit {report['commit']}, {report['machine']}, "
+        f"\n{final['date']}, commit {final['commit']}, {final['machine']}, "
         f"median of {args.runs}, AWS tests {'run' if args.with_aws_tests else 'skipped'}\n"
     )
     print("| case | run values (s) | median (s) |")
     print("| --- | --- | ---: |")
-    for key, value in medians.items():
+    for key, value in final["medians"].items():
         values = ", ".join(f"{run[key]:.1f}" for run in runs)
         print(f"| {key} | {values} | {value:.1f} |")
 
