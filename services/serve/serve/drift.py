@@ -9,7 +9,8 @@ service exports it beside the PSI.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,25 +21,34 @@ EPSILON = 1e-4
 # Live rows each index is computed over.
 WINDOW_ROWS = 1000
 OTHER = "<other>"
+T = TypeVar("T")
 
 
 class StatisticsError(ValueError):
     """The statistics file lacks what serving needs; the message names the file and the key."""
 
 
-def psi_threshold(stats: dict[str, Any], source: str) -> float:
-    """The drift threshold in `stats`, read from the file `source`. No default: a file from a
-    feature build older than the threshold would otherwise alert on a number nobody set."""
-    if PSI_THRESHOLD_KEY not in stats:
+def recorded(
+    stats: dict[str, Any], key: str, param: str, source: str, parse: Callable[[object, str], T]
+) -> T:
+    """`stats[key]`, a parameter (params.yaml's `param`) the feature build records beside the
+    statistics, read from the file `source` and checked by `parse` (which raises ValueError
+    naming the key). No default: a file from an older build would otherwise be served with a
+    value nobody set."""
+    if key not in stats:
         raise StatisticsError(
-            f"{source} has no {PSI_THRESHOLD_KEY!r} key (params.yaml monitor.psi_threshold, "
-            "written by the feature build): it was built before the threshold moved there; "
-            "rebuild it (dvc repro features)"
+            f"{source} has no {key!r} key (params.yaml {param}, written by the feature build): "
+            "it was built before the feature build recorded it; rebuild it (dvc repro features)"
         )
     try:
-        return psi_threshold_value(stats[PSI_THRESHOLD_KEY], repr(PSI_THRESHOLD_KEY))
+        return parse(stats[key], repr(key))
     except ValueError as error:
         raise StatisticsError(f"{source}: {error}") from None
+
+
+def psi_threshold(stats: dict[str, Any], source: str) -> float:
+    """The drift threshold in `stats`, read from the file `source`."""
+    return recorded(stats, PSI_THRESHOLD_KEY, "monitor.psi_threshold", source, psi_threshold_value)
 
 
 def psi(live: np.ndarray, reference: np.ndarray) -> float:

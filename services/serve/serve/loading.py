@@ -19,7 +19,7 @@ from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
 from model_registry.predictor import Predictor
 from model_registry.store import Model, load_registered
 from online_store.store import OnlineStore
-from serve.drift import DriftMonitor, StatisticsError, psi_threshold
+from serve.drift import DriftMonitor, StatisticsError, psi_threshold, recorded
 from serve.sources import ServingDataError, fetch
 
 log = logging.getLogger("serve")
@@ -99,17 +99,8 @@ def _reason(error: BaseException) -> str:
 
 def features_window(stats: dict[str, Any], source: str) -> pd.Timedelta:
     """The trailing window the statistics' features were computed over, read from the file
-    `source`. No default: the window of an older build is not known."""
-    if WINDOW_DAYS_KEY not in stats:
-        raise StatisticsError(
-            f"{source} has no {WINDOW_DAYS_KEY!r} key (params.yaml features.window_days, "
-            "written by the feature build): it was built before the window was recorded there; "
-            "rebuild it (dvc repro features)"
-        )
-    try:
-        return trailing_window(stats[WINDOW_DAYS_KEY], repr(WINDOW_DAYS_KEY))
-    except ValueError as error:
-        raise StatisticsError(f"{source}: {error}") from None
+    `source`."""
+    return recorded(stats, WINDOW_DAYS_KEY, "features.window_days", source, trailing_window)
 
 
 def _days(window: pd.Timedelta) -> str:

@@ -110,68 +110,40 @@ def test_statistics_that_are_not_an_object_name_the_file(model: Model, data: Pat
     )
 
 
-def test_statistics_without_the_threshold_name_the_file_and_the_key(
-    model: Model, data: Path
+@pytest.mark.parametrize("key", ["psi_threshold", "window_days"])
+def test_statistics_without_a_recorded_parameter_name_the_file_and_the_key(
+    model: Model, data: Path, key: str
 ) -> None:
     write_empty_store(data / ONLINE_STORE)
-    # A stats.json from a feature build older than the threshold: no default stands in.
-    (data / STATS).write_text(json.dumps({"features": FEATURE_STATS["features"]}))
+    # A stats.json from a feature build older than the key: no default stands in.
+    (data / STATS).write_text(json.dumps({k: v for k, v in FEATURE_STATS.items() if k != key}))
     with pytest.raises(LoadError) as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
     assert str(data / STATS) in str(error.value)
-    assert "has no 'psi_threshold' key" in str(error.value)
+    assert f"has no {key!r} key" in str(error.value)
     assert "dvc repro features" in str(error.value)
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("key", "value", "message"),
     [
-        ("0.2", "'psi_threshold' must be a number, got '0.2'"),
-        (True, "'psi_threshold' must be a number, got True"),
-        (0, "'psi_threshold' must be a positive finite number, got 0"),
-        (-0.1, "'psi_threshold' must be a positive finite number, got -0.1"),
+        ("psi_threshold", "0.2", "'psi_threshold' must be a number, got '0.2'"),
+        ("psi_threshold", True, "'psi_threshold' must be a number, got True"),
+        ("psi_threshold", 0, "'psi_threshold' must be a positive finite number, got 0"),
+        ("psi_threshold", -0.1, "'psi_threshold' must be a positive finite number, got -0.1"),
+        ("window_days", "7", "'window_days' must be a whole number of days, got '7'"),
+        ("window_days", 7.0, "'window_days' must be a whole number of days, got 7.0"),
+        ("window_days", True, "'window_days' must be a whole number of days, got True"),
+        ("window_days", 0, "'window_days' must be between 1 and 3650, got 0"),
+        ("window_days", 3651, "'window_days' must be between 1 and 3650, got 3651"),
     ],
 )
-def test_a_threshold_that_is_not_a_positive_number_is_a_statistics_error(
-    model: Model, data: Path, value: object, message: str
+def test_a_recorded_parameter_of_the_wrong_kind_is_a_statistics_error(
+    model: Model, data: Path, key: str, value: object, message: str
 ) -> None:
     write_empty_store(data / ONLINE_STORE)
-    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "psi_threshold": value}))
-    with pytest.raises(LoadError, match=message) as error:
-        load(model, str(data), wait_seconds=0)
-    assert error.value.kind == "statistics"
-    assert str(data / STATS) in str(error.value)
-
-
-def test_statistics_without_the_window_name_the_file_and_the_key(model: Model, data: Path) -> None:
-    write_empty_store(data / ONLINE_STORE)
-    # A stats.json from a feature build older than the recorded window: no default stands in.
-    stats = {k: v for k, v in FEATURE_STATS.items() if k != "window_days"}
-    (data / STATS).write_text(json.dumps(stats))
-    with pytest.raises(LoadError) as error:
-        load(model, str(data), wait_seconds=0)
-    assert error.value.kind == "statistics"
-    assert str(data / STATS) in str(error.value)
-    assert "has no 'window_days' key" in str(error.value)
-    assert "dvc repro features" in str(error.value)
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("7", "'window_days' must be a whole number of days, got '7'"),
-        (7.0, "'window_days' must be a whole number of days, got 7.0"),
-        (True, "'window_days' must be a whole number of days, got True"),
-        (0, "'window_days' must be between 1 and 3650, got 0"),
-        (3651, "'window_days' must be between 1 and 3650, got 3651"),
-    ],
-)
-def test_a_window_that_is_not_one_is_a_statistics_error(
-    model: Model, data: Path, value: object, message: str
-) -> None:
-    write_empty_store(data / ONLINE_STORE)
-    (data / STATS).write_text(json.dumps({**FEATURE_STATS, "window_days": value}))
+    (data / STATS).write_text(json.dumps({**FEATURE_STATS, key: value}))
     with pytest.raises(LoadError, match=message) as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "statistics"
