@@ -30,6 +30,7 @@ from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
     KIND,
+    METADATA_FEATURES_WINDOW_DAYS,
     PROMOTED,
     ROLE,
     STAGE,
@@ -86,7 +87,8 @@ def register_model(features: Path, store: ModelStore, workdir: Path, stage: str 
     directory = workdir / "predictor"
     SklearnPredictor(pipeline, FEATURES, threshold=0.5).save(directory)
     labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: stage}
-    return str(register(store, directory, labels, {}))
+    # As the evaluate stage records it from the features' statistics.
+    return str(register(store, directory, labels, {METADATA_FEATURES_WINDOW_DAYS: WINDOW_DAYS}))
 
 
 def serving_data(directory: Path, features: Path, store: Path | None = None) -> Path:

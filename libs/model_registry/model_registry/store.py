@@ -35,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+import pandas as pd
 
 # Re-exported: callers type models without importing BentoML themselves.
 from bentoml import Model as Model
 from bentoml import Tag
 from bentoml.exceptions import NotFound
 
+from feature_definitions.trailing_window import trailing_window
 from model_registry.predictor import Predictor, load_predictor, verify_files
 from storage.atomic import atomic_write_text
 from storage.digest import tree_sha256
@@ -65,6 +67,9 @@ METADATA_GIT_COMMIT = "git_commit"
 METADATA_GIT_DIRTY = "git_dirty"
 # DVC's hash of the feature directory (`<md5>.dir`, as dvc.lock records it), or None.
 METADATA_FEATURES_DVC_HASH = "features_dvc_hash"
+# The trailing window (days) of the features the model was trained on, as the feature build
+# recorded it (feature_definitions.trailing_window); no entry where the features came without it.
+METADATA_FEATURES_WINDOW_DAYS = "features_window_days"
 METADATA_PARAMS = "params"
 METADATA_METRICS = "metrics"
 METADATA_PROMOTION = "promotion"
@@ -169,6 +174,19 @@ def load_registered(model: Model) -> Predictor:
     digests = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
     verify_files(Path(model.path), digests, f"the registry record of {model.tag}")
     return load_predictor(Path(model.path))
+
+
+def trained_window(model: Model) -> pd.Timedelta | None:
+    """The trailing window of the features `model` was trained on, as its registration
+    recorded it; None when it recorded none (no entry). RegistryError when the record is not a
+    window."""
+    recorded = model.info.metadata.get(METADATA_FEATURES_WINDOW_DAYS)
+    if recorded is None:
+        return None
+    try:
+        return trailing_window(recorded, f"{model.tag}'s {METADATA_FEATURES_WINDOW_DAYS!r}")
+    except ValueError as error:
+        raise RegistryError(str(error)) from None
 
 
 def models(store: ModelStore) -> list[Model]:

@@ -1,10 +1,12 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from model_registry.predictor import ModelIntegrityError
 from model_registry.store import (
     HOME_ENV,
+    METADATA_FEATURES_WINDOW_DAYS,
     METADATA_FILES_SHA256,
     PROMOTED,
     REGISTERED,
@@ -22,6 +24,7 @@ from model_registry.store import (
     roll_back,
     rollback_record,
     store_home,
+    trained_window,
 )
 from model_registry.testing import sklearn_predictor
 from storage.testing import name_too_long
@@ -118,6 +121,34 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(
     manifest.write_text(manifest.read_text().replace('"threshold": 0.5', '"threshold": 0.01'))
     with pytest.raises(ModelIntegrityError, match="predictor.json has sha256 .* registry record"):
         load_registered(model)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "window"),
+    [({METADATA_FEATURES_WINDOW_DAYS: 14}, pd.Timedelta(days=14)), ({}, None)],
+)
+def test_the_trained_window_is_the_one_registration_recorded(
+    model_store: ModelStore, tmp_path: Path, metadata: dict[str, int], window: pd.Timedelta | None
+) -> None:
+    sklearn_predictor().save(tmp_path / "model")
+    register(model_store, tmp_path / "model", {STAGE: PROMOTED}, metadata)
+    (model,) = models(model_store)
+    assert trained_window(model) == window
+
+
+def test_a_recorded_window_that_is_not_one_is_named(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    sklearn_predictor().save(tmp_path / "model")
+    tag = register(
+        model_store, tmp_path / "model", {STAGE: PROMOTED}, {METADATA_FEATURES_WINDOW_DAYS: "14"}
+    )
+    (model,) = models(model_store)
+    with pytest.raises(RegistryError) as error:
+        trained_window(model)
+    assert str(error.value) == (
+        f"{tag}'s 'features_window_days' must be a whole number of days, got '14'"
+    )
 
 
 def test_a_process_has_one_store_and_a_second_is_refused_by_name(

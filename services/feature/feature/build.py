@@ -23,10 +23,9 @@ from feature.window import window_argument
 from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
-from feature_definitions.trailing_window import WINDOW_DAYS_KEY
+from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
 from storage.atomic import staged_directory
 
-STATS_FILE = "stats.json"
 SUMMARY_FILE = "summary.json"
 
 

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
 from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
 from model_registry.predictor import Predictor
-from model_registry.store import Model, load_registered
+from model_registry.store import Model, load_registered, trained_window
 from online_store.store import OnlineStore
 from serve.drift import DriftMonitor, StatisticsError, psi_threshold, recorded
 from serve.sources import ServingDataError, fetch
@@ -112,11 +112,13 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
     its registration recorded; then the statistics and the online store from `data_location`
     (serve.sources), waiting up to `wait_seconds` for them to appear (the pipeline or the
     deploy job may still be writing them). The store must have been built with the trailing
-    window of the statistics' features (feature_definitions.trailing_window)."""
+    window of the model's features, where its registration recorded it, and of the statistics'
+    (feature_definitions.trailing_window)."""
     # A model from another library version or a broken manifest can raise anything (pickle or
     # torch errors), hence the broad catches: each becomes a LoadError.
     try:
         predictor = load_registered(model)
+        model_window = trained_window(model)
     except Exception as error:
         raise LoadError(
             "model", f"cannot load {model.tag} at {model.path}: {_reason(error)}"
@@ -156,6 +158,15 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
         raise LoadError(
             "online_store", f"cannot open {data.online_store}: {_reason(error)}"
         ) from error
+    if model_window is not None and store.window != model_window:
+        raise LoadError(
+            "online_store",
+            f"{data.online_store} was built with a trailing window of {_days(store.window)} and "
+            f"{model.tag} was trained on features computed over {_days(model_window)}: the "
+            "service would count each flight's history over another window than the model was "
+            "trained on; serve a model trained with the store's window, or build the store "
+            f"with the model's (feature online-store --window-days {model_window.days})",
+        )
     if store.window != window:
         raise LoadError(
             "online_store",

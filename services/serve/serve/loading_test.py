@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from feature_definitions.features import FEATURES
-from model_registry.store import METADATA_FILES_SHA256, Model
+from model_registry.store import METADATA_FILES_SHA256, Model, ModelStore
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
-from serve.testing import FEATURE_STATS, WINDOW_DAYS, write_empty_store
+from serve.testing import FEATURE_STATS, WINDOW_DAYS, register_model, write_empty_store
 
 
 @pytest.fixture
@@ -150,11 +150,36 @@ def test_a_recorded_parameter_of_the_wrong_kind_is_a_statistics_error(
     assert str(data / STATS) in str(error.value)
 
 
-@pytest.mark.parametrize(("store_days", "stats_days"), [(90, 7), (7, 8), (1, 3650)])
-def test_a_store_of_another_window_than_the_statistics_is_refused(
-    model: Model, data: Path, store_days: int, stats_days: int
+@pytest.mark.parametrize(
+    ("model_days", "stats_days", "store_days", "named", "remedy"),
+    [
+        # Statistics of another build than the store (the model's window unrecorded).
+        (None, 7, 90, "the features of {stats} with 7 days: ", "(dvc repro online_store)"),
+        (None, 8, 7, "the features of {stats} with 8 days: ", "(dvc repro online_store)"),
+        (None, 3650, 1, "the features of {stats} with 3650 days: ", "(dvc repro online_store)"),
+        # Statistics and store agree (the pipeline ran with a new window) but the served model
+        # was trained before it.
+        (
+            14,
+            7,
+            7,
+            "{tag} was trained on features computed over 14 days: ",
+            "(feature online-store --window-days 14)",
+        ),
+    ],
+)
+def test_a_store_of_another_window_than_the_models_features_is_refused(
+    model_store: ModelStore,
+    tmp_path: Path,
+    data: Path,
+    model_days: int | None,
+    stats_days: int,
+    store_days: int,
+    named: str,
+    remedy: str,
 ) -> None:
     """Its history features would count another window's flights than the model's did."""
+    model = register_model(model_store, tmp_path / "model", window_days=model_days)
     write_empty_store(data / ONLINE_STORE, window_days=store_days)
     (data / STATS).write_text(json.dumps({**FEATURE_STATS, "window_days": stats_days}))
     with pytest.raises(LoadError) as error:
@@ -162,9 +187,35 @@ def test_a_store_of_another_window_than_the_statistics_is_refused(
     assert error.value.kind == "online_store"
     assert str(error.value).startswith(
         f"online_store: {data / ONLINE_STORE} was built with a trailing window of "
-        f"{store_days} days and the features of {data / STATS} with {stats_days} days: "
+        f"{store_days} days and " + named.format(stats=data / STATS, tag=model.tag)
     )
-    assert "params.yaml's features.window_days" in str(error.value)
+    assert remedy in str(error.value)
+
+
+def test_a_model_registered_without_its_window_is_checked_against_the_statistics_only(
+    model_store: ModelStore, tmp_path: Path, data: Path
+) -> None:
+    """A model registered before the window was recorded, or from SageMaker's split channels."""
+    unrecorded = register_model(model_store, tmp_path / "model", window_days=None)
+    write_empty_store(data / ONLINE_STORE)
+    assert load(unrecorded, str(data), wait_seconds=0).store.window == pd.Timedelta(
+        days=WINDOW_DAYS
+    )
+    write_empty_store(data / ONLINE_STORE, window_days=WINDOW_DAYS + 1)
+    with pytest.raises(LoadError, match=f"the features of {data / STATS} with 7 days"):
+        load(unrecorded, str(data), wait_seconds=0)
+
+
+@pytest.mark.parametrize("recorded", ["7", 0, 7.5])
+def test_a_recorded_window_that_is_not_one_is_a_model_error(
+    model_store: ModelStore, tmp_path: Path, data: Path, recorded: object
+) -> None:
+    broken = register_model(model_store, tmp_path / "model", window_days=recorded)
+    write_empty_store(data / ONLINE_STORE)
+    with pytest.raises(LoadError) as error:
+        load(broken, str(data), wait_seconds=0)
+    assert error.value.kind == "model"
+    assert f"{broken.tag}'s 'features_window_days' must be " in str(error.value)
 
 
 def test_the_wait_for_the_serving_data_is_bounded(model: Model, data: Path) -> None:

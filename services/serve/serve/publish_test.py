@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.features import FEATURES
-from model_registry.store import Model
+from model_registry.store import MODEL_NAME, Model
 from serve.publish import PublishError, main, publish
 from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, for_model
 from serve.testing import FEATURE_STATS, write_empty_store, write_serving_data
@@ -154,7 +154,7 @@ def _without_feature(stats: dict[str, Any]) -> dict[str, Any]:
         ),
         (
             lambda data: write_empty_store(data / ONLINE_STORE, window_days=90),
-            "was built with a trailing window of 90 days and the features of",
+            f"was built with a trailing window of 90 days and {MODEL_NAME}:",
         ),
     ],
 )

@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 
 import fsspec
 
+from feature_definitions.trailing_window import STATS_FILE
 from model_registry.store import repo_root
 from serve.settings import VERSION
 from storage.atomic import atomic_output
@@ -46,7 +47,7 @@ DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
 ONLINE_STORE = PurePosixPath("online_store/online.sqlite")
-STATS = PurePosixPath("features/stats.json")
+STATS = PurePosixPath("features", STATS_FILE)
 # What the service reads, in the order serve.publish writes it.
 FILES = (ONLINE_STORE, STATS)
 MODEL_VERSION = "{model_version}"

@@ -17,6 +17,7 @@ from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     CANDIDATE,
     KIND,
+    METADATA_FEATURES_WINDOW_DAYS,
     PROMOTED,
     ROLE,
     STAGE,
@@ -44,12 +45,14 @@ FEATURE_STATS: dict[str, Any] = {
 }
 
 
-def register_model(store: ModelStore, directory: Path) -> Model:
-    """A promoted model over FEATURES, its files saved in `directory` first."""
+def register_model(store: ModelStore, directory: Path, window_days: object = WINDOW_DAYS) -> Model:
+    """A promoted model over FEATURES trained (so its record says) on features computed over
+    `window_days` (None: not recorded), its files saved in `directory` first."""
     fitted = DummyClassifier().fit([[0], [1]], [0, 1])
     SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
     labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: PROMOTED}
-    return get(store, register(store, directory, labels, metadata={}))
+    metadata = {} if window_days is None else {METADATA_FEATURES_WINDOW_DAYS: window_days}
+    return get(store, register(store, directory, labels, metadata))
 
 
 def write_empty_store(path: Path, window_days: int = WINDOW_DAYS) -> Path:

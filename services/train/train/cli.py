@@ -43,7 +43,7 @@ from train.fit import MODELS, TRAINING_FILE, fit_models
 from train.params import Params, ParamsError, load_params, params_from
 from train.progress import Progress
 from train.promotion import Provenance, RegistrationError, register_run
-from train.provenance import UNKNOWN, dvc_directory_hash, git_state
+from train.provenance import UNKNOWN, dvc_directory_hash, features_window_days, git_state
 from train.sagemaker import SageMakerError, SageMakerJob
 from train.torch_model import NetworkTooLarge, TrainingDiverged
 
@@ -113,7 +113,10 @@ def _evaluate_and_register(
     the metrics, plots and registry.json. The input (the models' training.json, the store) is
     checked first and the output written last, so a failed run leaves it as it was."""
     predictors = load_models(models_dir)
-    registration = None if home is None else (_training_record(models_dir), _open_store(home))
+    registration = None
+    if home is not None:
+        window = features_window_days(features_dir)
+        registration = (_training_record(models_dir), _open_store(home), window)
     evaluation = evaluate_models(files["test"], predictors, params.evaluate)
     registry = None
     if registration is not None:
@@ -138,6 +141,7 @@ def _register(
     models_dir: Path,
     training: dict[str, Any],
     store: ModelStore,
+    window_days: int | None,
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
@@ -146,6 +150,7 @@ def _register(
         git_commit=commit,
         git_dirty=dirty,
         features_dvc_hash=dvc_directory_hash(features_dir) if features_dir else UNKNOWN,
+        features_window_days=window_days,
         # The train params the models were fitted with, as training recorded them.
         params={**params.to_dict(), "train": training["params"]},
     )

@@ -18,6 +18,7 @@ from model_registry.predictor import load_predictor
 from model_registry.store import (
     HOME_ENV,
     METADATA_FEATURES_DVC_HASH,
+    METADATA_FEATURES_WINDOW_DAYS,
     METADATA_GIT_COMMIT,
     METADATA_METRICS,
     METADATA_PARAMS,
@@ -26,7 +27,7 @@ from model_registry.store import (
 )
 from storage.testing import file_size_limit, name_too_long
 from train.cli import main
-from train.conftest import file_bytes, params_args, write_features
+from train.conftest import WINDOW_DAYS, file_bytes, params_args, write_features
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -79,6 +80,8 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
     for model, name in zip(registered, ("baseline", "torch"), strict=True):
         metadata: dict[str, Any] = dict(model.info.metadata)
         assert metadata[METADATA_FEATURES_DVC_HASH] == dvc_directory_hash(features)
+        # From the features' stats.json: serving checks the online store's window against it.
+        assert metadata[METADATA_FEATURES_WINDOW_DAYS] == WINDOW_DAYS
         assert metadata[METADATA_GIT_COMMIT]
         assert metadata[METADATA_PARAMS]["train"] == training["params"]
         assert metadata[METADATA_PARAMS]["promote"]["metric"] == "roc_auc"
@@ -86,6 +89,24 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
         # What serving will do: load the registered files and score a feature frame.
         test = pd.read_parquet(features / "test.parquet")
         assert load_predictor(Path(model.path)).predict_proba(test).shape == (1000,)
+
+
+def test_features_whose_window_cannot_be_read_register_nothing(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    features, models_dir = trained
+    broken = tmp_path / "features"
+    shutil.copytree(features, broken)
+    (broken / "stats.json").write_text(json.dumps({"window_days": "7"}))
+    output = tmp_path / "evaluation"
+    assert evaluate(broken, models_dir, output, "--store", str(model_store.home)) == 2
+    error = capsys.readouterr().err
+    assert f"{broken / 'stats.json'}: 'window_days' must be a whole number of days" in error
+    assert models(model_store) == []
+    assert not output.exists()
 
 
 def test_the_same_inputs_give_identical_metrics_run_after_run(

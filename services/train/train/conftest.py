@@ -18,6 +18,7 @@ import yaml
 
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
+from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
 
 # Every test: one BentoML home per process, emptied after each test (see model_registry.testing).
 from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401 (fixtures)
@@ -60,10 +61,16 @@ def synthetic_xy(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return table[[f.name for f in FEATURES]], table[LABEL].to_numpy(dtype="int8")
 
 
+# The trailing window the synthetic features' statistics record, as the feature build does.
+WINDOW_DAYS = 5
+
+
 def write_features(directory: Path, rows: tuple[int, int, int] = (3000, 1000, 1000)) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for seed, (split, count) in enumerate(zip(("train", "validation", "test"), rows, strict=True)):
         synthetic_split(count, seed).to_parquet(directory / f"{split}.parquet", index=False)
+    # Of the statistics, training reads the window only.
+    (directory / STATS_FILE).write_text(json.dumps({WINDOW_DAYS_KEY: WINDOW_DAYS}))
     return directory
 
 

@@ -31,6 +31,7 @@ from model_registry.store import (
     CANDIDATE,
     KIND,
     METADATA_FEATURES_DVC_HASH,
+    METADATA_FEATURES_WINDOW_DAYS,
     METADATA_GIT_COMMIT,
     METADATA_GIT_DIRTY,
     METADATA_METRICS,
@@ -113,6 +114,7 @@ class Provenance:
     git_commit: str
     git_dirty: bool
     features_dvc_hash: str
+    features_window_days: int | None
     params: dict[str, Any]
 
 
@@ -190,6 +192,9 @@ def register_run(
                 METADATA_METRICS: evaluation.metrics[name],
                 METADATA_PROMOTION: asdict(decision),
             }
+            # BentoML's metadata takes no None: an unknown window is no entry.
+            if provenance.features_window_days is not None:
+                metadata[METADATA_FEATURES_WINDOW_DAYS] = provenance.features_window_days
             saved.append(register(store, models_dir / name, labels, metadata))
     except BaseException as error:
         for tag in saved:

@@ -38,7 +38,7 @@ def candidate_wins(run: Evaluation) -> PromoteParams:
     raise AssertionError(f"the candidate beats the baseline on no metric: {metrics}")
 
 
-PROVENANCE = Provenance("abc123", False, "0123.dir", {"train": {"seed": 0}})
+PROVENANCE = Provenance("abc123", False, "0123.dir", 7, {"train": {"seed": 0}})
 
 
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:

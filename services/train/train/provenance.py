@@ -1,4 +1,5 @@
-"""Where a model came from: the git commit of the code and DVC's hash of the feature table."""
+"""Where a model came from: the git commit of the code, DVC's hash of the feature table and the
+trailing window its features were computed over."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import json
 import os
 import subprocess
 from pathlib import Path
+
+from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY, trailing_window
+from train.data import TrainingDataError
 
 UNKNOWN = "unknown"
 
@@ -49,3 +53,25 @@ def dvc_directory_hash(directory: Path) -> str:
         {"md5": _md5(path), "relpath": path.relative_to(directory).as_posix()} for path in files
     ]
     return hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
+def features_window_days(directory: Path | None) -> int | None:
+    """The trailing window (days) the feature build recorded in `directory`'s statistics, or
+    None where there is none to read (SageMaker's per-split channels, a table made by hand, a
+    build older than the record). TrainingDataError when the statistics cannot be read or
+    their window is not one."""
+    if directory is None:
+        return None
+    path = directory / STATS_FILE
+    try:
+        stats = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(stats, dict) or WINDOW_DAYS_KEY not in stats:
+        return None
+    try:
+        return int(trailing_window(stats[WINDOW_DAYS_KEY], f"{path}: {WINDOW_DAYS_KEY!r}").days)
+    except ValueError as error:
+        raise TrainingDataError(str(error)) from None

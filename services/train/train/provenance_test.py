@@ -1,7 +1,11 @@
+import json
 import subprocess
 from pathlib import Path
 
-from train.provenance import UNKNOWN, dvc_directory_hash, git_state
+import pytest
+
+from train.data import TrainingDataError
+from train.provenance import UNKNOWN, dvc_directory_hash, features_window_days, git_state
 
 
 def test_the_directory_hash_is_the_one_dvc_records(tmp_path: Path) -> None:
@@ -35,3 +39,38 @@ def test_git_state_names_the_commit_and_whether_tracked_files_changed(tmp_path: 
 
 def test_outside_a_checkout_the_commit_is_unknown(tmp_path: Path) -> None:
     assert git_state(tmp_path) == (UNKNOWN, False)
+
+
+@pytest.mark.parametrize(
+    ("stats", "window"),
+    [
+        ('{"window_days": 14, "psi_threshold": 0.2}', 14),
+        (None, None),  # no statistics: SageMaker's split channels, a table made by hand
+        ('{"psi_threshold": 0.2}', None),  # a build older than the record
+    ],
+)
+def test_the_features_window_is_the_one_their_statistics_record(
+    tmp_path: Path, stats: str | None, window: int | None
+) -> None:
+    if stats is not None:
+        (tmp_path / "stats.json").write_text(stats)
+    assert features_window_days(tmp_path) == window
+    assert features_window_days(None) is None
+
+
+@pytest.mark.parametrize(
+    ("stats", "named"),
+    [
+        ("{not json", "stats.json is not readable JSON: "),
+        (json.dumps({"window_days": "14"}), "stats.json: 'window_days' must be a whole number"),
+        (json.dumps({"window_days": 0}), "stats.json: 'window_days' must be between 1 and 3650"),
+    ],
+)
+def test_statistics_whose_window_cannot_be_read_are_named(
+    tmp_path: Path, stats: str, named: str
+) -> None:
+    (tmp_path / "stats.json").write_text(stats)
+    with pytest.raises(TrainingDataError) as error:
+        features_window_days(tmp_path)
+    assert str(error.value).startswith(str(tmp_path / named.split(" ", 1)[0]))
+    assert named.split(" ", 1)[1] in str(error.value)
