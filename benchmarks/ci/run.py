@@ -90,7 +90,9 @@ def main() -> None:
     try:
         save(report(), args.output)
     except OSError as error:
-        parser.error(f"argument --output: cannot save the report as {args.output}: {error}")
+        # The error's own text names the file written aside, not the one the user gave.
+        why = error.strerror or str(error)
+        parser.error(f"argument --output: cannot save the report as {args.output}: {why}")
     for number in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="ci-cost-") as scratch:
             timings = monorepo.one_run(Path(scratch), args.rev)

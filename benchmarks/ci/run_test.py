@@ -64,6 +64,7 @@ def test_an_output_that_cannot_take_the_report_is_refused_before_any_run(
     error = capsys.readouterr().err
     assert "argument --output: " in error
     assert (place or "empty: give a file's path") in error
+    assert ".saving" not in error  # the file written aside is no name the user gave
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-directory", "a-file"]
     assert not any((tmp_path / "a-directory").iterdir())
 
