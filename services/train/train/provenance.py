@@ -69,7 +69,11 @@ def features_window_days(directory: Path | None) -> int | None:
         return None
     except (OSError, ValueError) as error:
         raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
-    if not isinstance(stats, dict) or WINDOW_DAYS_KEY not in stats:
+    if not isinstance(stats, dict):
+        raise TrainingDataError(
+            f"{path} is not a JSON object of statistics: it holds a {type(stats).__name__}"
+        )
+    if WINDOW_DAYS_KEY not in stats:
         return None
     try:
         return int(trailing_window(stats[WINDOW_DAYS_KEY], f"{path}: {WINDOW_DAYS_KEY!r}").days)

@@ -64,6 +64,7 @@ def test_the_features_window_is_the_one_their_statistics_record(
         ("{not json", "stats.json is not readable JSON: "),
         (json.dumps({"window_days": "14"}), "stats.json: 'window_days' must be a whole number"),
         (json.dumps({"window_days": 0}), "stats.json: 'window_days' must be between 1 and 3650"),
+        ("[14]", "stats.json is not a JSON object of statistics: it holds a list"),
     ],
 )
 def test_statistics_whose_window_cannot_be_read_are_named(
