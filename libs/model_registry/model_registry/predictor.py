@@ -5,7 +5,8 @@ columns are ignored) and gives the probability that each flight is delayed; `pre
 the decision threshold chosen in training. The directory holds `predictor.json` (kind,
 threshold, the features in the order the model reads them, library versions, the sha256 of each
 of the kind's files) and the kind's files: `pipeline.joblib` for a scikit-learn pipeline, or
-`encoding.json`, `network.json` and `weights.pt` (a state dict) for the PyTorch network.
+`encoding.json`, `network.json` and `weights.pt` (a state dict) for the PyTorch network
+(torch_predictor.py, imported only to load or save one).
 
 Loading verifies every file against its recorded sha256 before reading it: the joblib pickle is
 unpickled only if its bytes are the ones training wrote. torch loads the weights with
@@ -26,18 +27,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import joblib
 import numpy as np
 import pandas as pd
-import torch
 
 from feature_definitions.features import Feature, Kind
 from feature_definitions.labels import LABEL
-from model_registry.encoding import MISSING_CATEGORY, TabularEncoding, categorical_strings
-from model_registry.network import NetworkConfig, WideDeepNet
+from model_registry.encoding import MISSING_CATEGORY, categorical_strings
 from storage.digest import sha256_of
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,6 @@ MANIFEST = "predictor.json"
 # 2: the sha256 of every file is recorded and verified (1 had none).
 FORMAT = 2
 PredictorKind = Literal["sklearn", "torch"]
-# Rows scored per forward pass: bounds the network's memory on a large frame.
-CHUNK_ROWS = 65_536
 # How far treelite's scores may be from scikit-learn's on the probe (seen: 4e-16).
 COMPILED_TOLERANCE = 1e-9
 
@@ -374,62 +374,6 @@ class CompiledTrees:
         return trees
 
 
-class TorchPredictor(Predictor):
-    """The wide-and-deep network with its encoding. Scores on the CPU unless given a device."""
-
-    kind: PredictorKind = "torch"
-    ENCODING, NETWORK, WEIGHTS = "encoding.json", "network.json", "weights.pt"
-
-    def __init__(
-        self,
-        encoding: TabularEncoding,
-        network: WideDeepNet,
-        features: Sequence[Feature],
-        threshold: float,
-    ) -> None:
-        super().__init__(features, threshold)
-        self.encoding = encoding
-        self.network = network.eval()
-
-    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
-        codes, numbers = self.encoding.transform(frame)
-        device = next(self.network.parameters()).device
-        scores = []
-        with torch.inference_mode():
-            for start in range(0, len(frame), CHUNK_ROWS):
-                end = start + CHUNK_ROWS
-                logits = self.network(
-                    torch.from_numpy(codes[start:end]).to(device),
-                    torch.from_numpy(numbers[start:end]).to(device),
-                )
-                scores.append(torch.sigmoid(logits).double().cpu().numpy())
-        return np.concatenate(scores) if scores else np.zeros(0, dtype="float64")
-
-    def _write(self, directory: Path) -> list[str]:
-        (directory / self.ENCODING).write_text(json.dumps(self.encoding.to_dict()) + "\n")
-        config = self.network.config.to_dict()
-        (directory / self.NETWORK).write_text(json.dumps(config, indent=2) + "\n")
-        state = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
-        torch.save(state, directory / self.WEIGHTS)
-        return [self.ENCODING, self.NETWORK, self.WEIGHTS]
-
-    @classmethod
-    def _read(
-        cls,
-        directory: Path,
-        features: Sequence[Feature],
-        threshold: float,
-        device: torch.device | None = None,
-    ) -> Predictor:
-        encoding = TabularEncoding.from_dict(json.loads((directory / cls.ENCODING).read_text()))
-        network = WideDeepNet(
-            NetworkConfig.from_dict(json.loads((directory / cls.NETWORK).read_text()))
-        )
-        state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
-        network.load_state_dict(state)
-        return cls(encoding, network.to(device or torch.device("cpu")), features, threshold)
-
-
 def read_manifest(directory: Path) -> dict[str, Any]:
     """`directory`'s predictor.json, unverified: what it says, not that the files match."""
     manifest_path = directory / MANIFEST
@@ -467,7 +411,11 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
         raise PredictorError(f"{manifest_path}: threshold {threshold!r} is not in [0, 1]")
     if manifest.get("kind") == SklearnPredictor.kind:
         return SklearnPredictor._read(directory, features, threshold)
-    if manifest.get("kind") == TorchPredictor.kind:
+    if manifest.get("kind") == "torch":
+        # Imported for a torch model only: torch takes about a second and a few hundred MB to
+        # import, in every process that loads a model, and a scikit-learn model never uses it.
+        from model_registry.torch_predictor import TorchPredictor
+
         return TorchPredictor._read(directory, features, threshold, device)
     raise PredictorError(f"{manifest_path}: unknown kind {manifest.get('kind')!r}")
 

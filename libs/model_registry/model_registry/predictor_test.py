@@ -1,5 +1,8 @@
 import json
 import logging
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +16,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from feature_definitions.features import Feature
+from loopback.processes import inherited_pythonpath
 from model_registry import predictor as predictor_module
 from model_registry.predictor import (
     MANIFEST,
     ModelIntegrityError,
+    Predictor,
     PredictorError,
     SklearnPredictor,
     load_predictor,
@@ -39,6 +44,37 @@ def test_a_saved_predictor_loads_and_scores_identically(make, tmp_path: Path) ->
     assert (
         loaded.predict(frame()).tolist() == (expected >= predictor.threshold).astype(int).tolist()
     )
+
+
+# A fresh process loads the model as serving does: the store's module, then the predictor.
+LOAD_AND_LIST_TORCH = """
+import sys
+from pathlib import Path
+import model_registry.store
+from model_registry.predictor import load_predictor
+load_predictor(Path(sys.argv[1]))
+print("torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("make", "imports_torch"), [(sklearn_predictor, False), (torch_predictor, True)]
+)
+def test_only_a_torch_model_imports_torch_to_load(
+    make: Callable[[], Predictor], imports_torch: bool, tmp_path: Path
+) -> None:
+    # torch costs every serving process about a second and a few hundred MB to import, and the
+    # scikit-learn baseline (the usual champion) never uses it.
+    make().save(tmp_path / "model")
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_LIST_TORCH, str(tmp_path / "model")],
+        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == [str(imports_torch)]
 
 
 @pytest.mark.parametrize("make", [sklearn_predictor, torch_predictor])

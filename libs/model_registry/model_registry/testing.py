@@ -26,7 +26,7 @@ from sklearn.preprocessing import OneHotEncoder
 from feature_definitions.features import Feature
 from model_registry.encoding import TabularEncoding
 from model_registry.network import NetworkConfig, WideDeepNet
-from model_registry.predictor import SklearnPredictor, TorchPredictor
+from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     DO_NOT_TRACK_ENV,
     HOME_ENV,
@@ -35,6 +35,7 @@ from model_registry.store import (
     models,
     open_store,
 )
+from model_registry.torch_predictor import TorchPredictor
 
 
 @pytest.fixture(scope="session")

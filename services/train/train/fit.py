@@ -24,7 +24,8 @@ import pandas as pd
 import torch
 
 from feature_definitions.features import FEATURES
-from model_registry.predictor import Predictor, SklearnPredictor, TorchPredictor
+from model_registry.predictor import Predictor, SklearnPredictor
+from model_registry.torch_predictor import TorchPredictor
 from storage.atomic import staged_directory
 from train import cpu_numerics
 from train.baseline import check_baseline_params, fit_baseline

@@ -3,7 +3,7 @@ import torch
 from sklearn.metrics import log_loss, roc_auc_score
 
 from feature_definitions.features import FEATURES
-from model_registry.predictor import TorchPredictor
+from model_registry.torch_predictor import TorchPredictor
 from train.conftest import quick_params, synthetic_xy
 from train.distributed import join_world
 from train.fit import configure_torch
