@@ -148,6 +148,13 @@ def inherited_pythonpath() -> str:
     return os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
 
 
+def without_pex_variables(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`environ` without PEX's variables (PEX_ROOT, PEX_EXTRA_SYS_PATH, ...): a process that
+    runs from a PEX (a test runner, `./pants run`) must not hand them to an artifact it starts,
+    which would then run on another PEX root or import path than it does anywhere else."""
+    return {k: v for k, v in environ.items() if not k.lstrip("_").startswith("PEX")}
+
+
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 30) -> None:
     """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds; reaped either way."""
     process.terminate()

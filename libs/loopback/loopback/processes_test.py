@@ -22,6 +22,7 @@ from loopback.processes import (
     start_server,
     stop,
     wait_until,
+    without_pex_variables,
 )
 
 FALSY: st.SearchStrategy[object] = st.sampled_from([None, False, 0, "", [], {}])
@@ -128,6 +129,20 @@ def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
     )
     stop(process, timeout=0.5)
     assert process.returncode == -signal.SIGKILL
+
+
+PEX_NAMES = st.sampled_from(["PEX_ROOT", "PEX_EXTRA_SYS_PATH", "__PEX_EXTRA_SYS_PATH__", "PEX"])
+OTHER_NAMES = st.text(st.characters(min_codepoint=65, max_codepoint=90) | st.just("_"), min_size=1)
+
+
+@given(
+    st.dictionaries(PEX_NAMES, st.text()),
+    st.dictionaries(OTHER_NAMES.filter(lambda k: not k.lstrip("_").startswith("PEX")), st.text()),
+)
+def test_an_artifact_gets_every_variable_but_pexs(
+    pex: dict[str, str], others: dict[str, str]
+) -> None:
+    assert without_pex_variables({**pex, **others}) == others
 
 
 def test_a_child_in_another_directory_imports_what_this_process_imports(tmp_path: Path) -> None:
