@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +27,11 @@ from typing import Any
 from benchmarks import arguments
 from benchmarks.report import save, stamped
 from benchmarks.serving_load import bare_command
-from loopback.ports import free_port
 from loopback.processes import (
     answers_200,
     children,
     inherited_pythonpath,
+    start_server,
     stop,
     wait_until,
     without_pex_variables,
@@ -74,31 +73,24 @@ def memory_mib(pids: Sequence[int]) -> float:
 
 
 def start_once(command: Sequence[str], log: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Start `command --host 127.0.0.1 --port P`; the seconds until /readyz answers 200, and
-    the processes and memory of the server then. Stopped, all its processes gone, on return."""
-    port = free_port()
+    """Start `command --host 127.0.0.1 --port P` (start_server: a start that finds its port
+    taken starts again, and counts both); the seconds until /readyz answers 200, and the
+    processes and memory of the server then. Stopped, all its processes gone, on return."""
     started = time.perf_counter()
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process, port = start_server(
+        lambda port: [*command, "--host", "127.0.0.1", "--port", str(port)],
+        started=lambda _, port: answers_200(f"http://127.0.0.1:{port}/readyz"),
+        what=" ".join(command),
+        log=log,
+        timeout=300,
+        env=env,
+        interval=0.05,
+    )
+    seconds = time.perf_counter() - started
+    pids = process_tree(process.pid)
     try:
-        wait_until(
-            lambda: answers_200(f"http://127.0.0.1:{port}/readyz"),
-            what=" ".join(command),
-            timeout=300,
-            interval=0.05,
-            process=process,
-            log=log,
-        )
-        seconds = time.perf_counter() - started
-        pids = process_tree(process.pid)
-        measured = {"seconds": seconds, "processes": len(pids), "memory_mib": memory_mib(pids)}
+        return {"seconds": seconds, "processes": len(pids), "memory_mib": memory_mib(pids)}
     finally:
-        pids = process_tree(process.pid)
         stop(process)
         # The next start must not share the machine with this server's last workers.
         wait_until(
@@ -106,7 +98,6 @@ def start_once(command: Sequence[str], log: Path, env: dict[str, str]) -> dict[s
             what="the server's processes gone",
             timeout=60,
         )
-    return measured
 
 
 def summary(runs: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:

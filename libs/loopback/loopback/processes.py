@@ -77,9 +77,11 @@ def start_server(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     start_new_session: bool = False,
+    interval: float = 0.25,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Run `command_at(port)` on a free loopback port, its output in `log`, until `started`
-    is true (a server's sockets bound, or its page ready); return it and the port.
+    is true (a server's sockets bound, or its page ready), asked every `interval` seconds;
+    return it and the port.
 
     A port picked free can be taken before the server binds it: free_port's, and those a
     server picks for itself (BentoML's process manager binds two more), by any process's
@@ -104,6 +106,7 @@ def start_server(
                 functools.partial(started, process, port),
                 what=f"{what} started",
                 timeout=timeout,
+                interval=interval,
                 process=process,
                 log=log,
             )
