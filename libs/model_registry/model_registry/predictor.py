@@ -412,7 +412,7 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
     if manifest.get("kind") == SklearnPredictor.kind:
         return SklearnPredictor._read(directory, features, threshold)
     if manifest.get("kind") == "torch":
-        # Imported for a torch model only: torch takes about a second and a few hundred MB to
+        # Imported for a torch model only: torch takes about a second and 190 MB of memory to
         # import, in every process that loads a model, and a scikit-learn model never uses it.
         from model_registry.torch_predictor import TorchPredictor
 

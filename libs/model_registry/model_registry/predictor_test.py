@@ -63,7 +63,7 @@ print("torch" in sys.modules)
 def test_only_a_torch_model_imports_torch_to_load(
     make: Callable[[], Predictor], imports_torch: bool, tmp_path: Path
 ) -> None:
-    # torch costs every serving process about a second and a few hundred MB to import, and the
+    # torch costs every serving process about a second and 190 MB of memory to import, and the
     # scikit-learn baseline (the usual champion) never uses it.
     make().save(tmp_path / "model")
     loaded = subprocess.run(
