@@ -3,6 +3,7 @@ under build/benchmarks/ (git ignores build/) for docs/benchmarks.md to quote."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -50,3 +51,15 @@ def save(report: Mapping[str, Any], path: Path) -> str:
     finally:
         aside.unlink(missing_ok=True)
     return text
+
+
+def save_or_refuse(report: Mapping[str, Any], path: Path, parser: argparse.ArgumentParser) -> None:
+    """save(report, path), or the parser's error (exit 2) naming the --output `path` and why it
+    cannot take the report. Saved before a benchmark's runs, it refuses such a path before any
+    time is spent."""
+    try:
+        save(report, path)
+    except OSError as error:
+        # The error's own text names the file written aside, not the one the user gave.
+        why = error.strerror or str(error)
+        parser.error(f"argument --output: cannot save the report as {path}: {why}")

@@ -1,3 +1,4 @@
+import argparse
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.machine import describe
-from benchmarks.report import commit, save, stamped
+from benchmarks.report import commit, save, save_or_refuse, stamped
 
 
 def test_a_report_starts_with_when_and_where_it_was_measured() -> None:
@@ -40,6 +41,20 @@ def test_a_report_that_cannot_be_saved_leaves_nothing_aside(tmp_path: Path) -> N
         save({"runs": [1.0]}, tmp_path / "case.json")
     assert [p.name for p in tmp_path.iterdir()] == ["case.json"]
     assert not any((tmp_path / "case.json").iterdir())
+
+
+def test_an_output_that_cannot_take_the_report_is_named_as_given_with_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "case.json").mkdir()
+    with pytest.raises(SystemExit) as exited:
+        save_or_refuse({"runs": []}, tmp_path / "case.json", argparse.ArgumentParser())
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument --output: cannot save the report as {tmp_path / 'case.json'}: " in error
+    assert "Is a directory" in error and ".saving" not in error
+    save_or_refuse({"runs": []}, tmp_path / "other.json", argparse.ArgumentParser())
+    assert json.loads((tmp_path / "other.json").read_text()) == {"runs": []}
 
 
 def test_the_commit_is_named_where_git_knows_it_and_unknown_elsewhere(tmp_path: Path) -> None:

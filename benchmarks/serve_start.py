@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import arguments
-from benchmarks.report import save, stamped
+from benchmarks.report import save, save_or_refuse, stamped
 from benchmarks.serving_load import bare_command
 from loopback.processes import (
     answers_200,
@@ -146,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifact", type=built_artifact, action="append", default=[])
     parser.add_argument("--output", type=arguments.report_file)
     args = parser.parse_args(argv)
-    artifacts = [built_artifact(str(ARTIFACT)), *args.artifact]
+    try:
+        artifacts = [built_artifact(str(ARTIFACT)), *args.artifact]
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
 
     # What a shell gives the servers: not the variables of the PEX `./pants run` runs this from
     # (its PEX root and import path: the artifact started 2 s slower on them).
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         BARE: (bare_command(os.cpu_count() or 1), {**env, "PYTHONPATH": inherited_pythonpath()}),
     }
     runs: list[dict[str, dict[str, Any]]] = []
+    if args.output:
+        save_or_refuse(stamped(command=sys.argv, runs=runs), args.output, parser)
     with tempfile.TemporaryDirectory(prefix="serve-start-") as logs:
         for run in range(args.runs):
             measured = {}
@@ -166,9 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"run {run + 1}, {name}: {measured[name]}", flush=True)
             runs.append(measured)
     medians = summary(runs)
-    report = stamped(command=sys.argv, runs=runs, medians=medians)
     if args.output:
-        save(report, args.output)
+        save(stamped(command=sys.argv, runs=runs, medians=medians), args.output)
     print(markdown(medians))
     return 0
 

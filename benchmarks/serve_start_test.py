@@ -10,6 +10,7 @@ import pytest
 from benchmarks.serve_start import (
     BARE,
     built_artifact,
+    main,
     memory_mib,
     process_tree,
     pss_kib,
@@ -76,3 +77,13 @@ def test_an_artifact_that_is_not_built_is_named_with_the_command_that_builds_it(
         built_artifact(str(tmp_path))
     (tmp_path / "__main__.py").write_text("")
     assert built_artifact(str(tmp_path)) == tmp_path
+
+
+def test_without_a_built_artifact_the_benchmark_says_how_to_build_one_before_any_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The test runs where no dist/ is: the default artifact is not built.
+    with pytest.raises(SystemExit) as exited:
+        main(["--runs", "1"])
+    assert exited.value.code == 2
+    assert "./pants package services/serve:serve" in capsys.readouterr().err

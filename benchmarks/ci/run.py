@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks import arguments
 from benchmarks.ci import monorepo, polyrepo
-from benchmarks.report import REPORTS, commit, save, stamped
+from benchmarks.report import REPORTS, commit, save, save_or_refuse, stamped
 
 OUT = REPORTS / "ci.json"
 
@@ -87,12 +87,7 @@ def main() -> None:
 
     # Saved now, so a path that cannot take the report fails before an hour of runs, and again
     # after each run, so a later run's failure loses none of the earlier ones.
-    try:
-        save(report(), args.output)
-    except OSError as error:
-        # The error's own text names the file written aside, not the one the user gave.
-        why = error.strerror or str(error)
-        parser.error(f"argument --output: cannot save the report as {args.output}: {why}")
+    save_or_refuse(report(), args.output, parser)
     for number in range(1, args.runs + 1):
         with tempfile.TemporaryDirectory(prefix="ci-cost-") as scratch:
             timings = monorepo.one_run(Path(scratch), args.rev)
