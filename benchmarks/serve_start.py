@@ -130,8 +130,9 @@ def markdown(medians: dict[str, dict[str, float]]) -> str:
 
 
 def built_artifact(text: str) -> Path:
-    """An argparse type: a built serve PEX (its packed directory)."""
-    path = arguments.report_file(text)
+    """An argparse type: a built serve PEX (its packed directory); an empty path is the current
+    directory, which is none."""
+    path = Path(text)
     if not (path / "__main__.py").is_file():
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a built serve artifact (no __main__.py in it): "
