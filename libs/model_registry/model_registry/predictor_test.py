@@ -77,6 +77,29 @@ def test_only_a_torch_model_imports_torch_to_load(
     assert loaded.stdout.split() == [str(imports_torch)]
 
 
+BUILD_BOTH_AND_LIST_TORCH = """
+import sys
+from model_registry import testing
+testing.sklearn_predictor()
+print("torch" in sys.modules)
+testing.torch_predictor()
+print("torch" in sys.modules)
+"""
+
+
+def test_the_test_helpers_import_torch_only_for_a_torch_model(tmp_path: Path) -> None:
+    # Serve's test processes build only scikit-learn models: they need not pay for torch either.
+    built = subprocess.run(
+        [sys.executable, "-c", BUILD_BOTH_AND_LIST_TORCH],
+        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.split() == ["False", "True"]
+
+
 @pytest.mark.parametrize("make", [sklearn_predictor, torch_predictor])
 def test_scores_serving_frames_with_unseen_categories_and_extra_columns(make) -> None:  # type: ignore[no-untyped-def]
     request = pd.DataFrame({"dep_hour": [9, 21], "origin": ["JFK", "EWR"], "carrier": ["ZZ", "UA"]})

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
-import torch
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from feature_definitions.features import Feature
-from model_registry.encoding import TabularEncoding
-from model_registry.network import NetworkConfig, WideDeepNet
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     DO_NOT_TRACK_ENV,
@@ -35,7 +33,9 @@ from model_registry.store import (
     models,
     open_store,
 )
-from model_registry.torch_predictor import TorchPredictor
+
+if TYPE_CHECKING:
+    from model_registry.torch_predictor import TorchPredictor
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +88,14 @@ def sklearn_predictor() -> SklearnPredictor:
 
 
 def torch_predictor() -> TorchPredictor:
+    # Imported here, as serving does: a test process that builds no PyTorch model (serve's)
+    # never imports torch (about a second and 130 MiB).
+    import torch
+
+    from model_registry.encoding import TabularEncoding
+    from model_registry.network import NetworkConfig, WideDeepNet
+    from model_registry.torch_predictor import TorchPredictor
+
     torch.manual_seed(0)
     encoding = TabularEncoding.fit(frame(), ["carrier"], ["dep_hour"])
     config = NetworkConfig(encoding.cardinalities, (2,), numeric=1, hidden=(4,), dropout=0.1)
