@@ -46,6 +46,18 @@ def test_a_saved_predictor_loads_and_scores_identically(make, tmp_path: Path) ->
     )
 
 
+def in_fresh_process(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python script in a new interpreter on this test's import path, so `sys.modules`
+    holds only what the script imports."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 # A fresh process loads the model as serving does: the store's module, then the predictor.
 LOAD_AND_LIST_TORCH = """
 import sys
@@ -66,13 +78,7 @@ def test_only_a_torch_model_imports_torch_to_load(
     # torch costs every serving process about a second and 190 MB of memory to import, and the
     # scikit-learn baseline (the usual champion) never uses it.
     make().save(tmp_path / "model")
-    loaded = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_LIST_TORCH, str(tmp_path / "model")],
-        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    loaded = in_fresh_process(LOAD_AND_LIST_TORCH, tmp_path, str(tmp_path / "model"))
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == [str(imports_torch)]
 
@@ -89,13 +95,7 @@ print("torch" in sys.modules)
 
 def test_the_test_helpers_import_torch_only_for_a_torch_model(tmp_path: Path) -> None:
     # Serve's test processes build only scikit-learn models: they need not pay for torch either.
-    built = subprocess.run(
-        [sys.executable, "-c", BUILD_BOTH_AND_LIST_TORCH],
-        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    built = in_fresh_process(BUILD_BOTH_AND_LIST_TORCH, tmp_path)
     assert built.returncode == 0, built.stderr
     assert built.stdout.split() == ["False", "True"]
 
