@@ -20,32 +20,21 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from typing import TYPE_CHECKING, Any
 
 from model_registry.predictor import PredictorError
-from model_registry.store import (
-    ModelStore,
-    RegistryError,
-    open_store,
-    roll_back,
-    store_home,
-    use_home,
-)
+from model_registry.store import RegistryError, open_store, roll_back, store_home, use_home
 from storage.arguments import path_argument
 from storage.atomic import OutputWriteError, atomic_write_text
 from storage.outputs import OutputError, check_output
-from train.data import TrainingDataError, read_splits, split_files
-from train.distributed import WorldError, join_world, launch_local, leave_world
-from train.evaluate import Evaluation, evaluate_models, load_models, write_evaluation
-from train.fit import MODELS, TRAINING_FILE, fit_models
-from train.params import Params, ParamsError, load_params, params_from
-from train.progress import Progress
-from train.promotion import Provenance, RegistrationError, register_run
-from train.provenance import UNKNOWN, dvc_directory_hash, features_window_days, git_state
-from train.sagemaker import SageMakerError, SageMakerJob
-from train.torch_model import NetworkTooLarge, TrainingDiverged
+from train.errors import TrainError, WorkersFailed
+from train.params import MODELS, Params, ParamsError, load_params, params_from
+
+# What fits, scores and registers models imports torch and scikit-learn: each command imports
+# it when it runs, so `--help`, a refused argument and `rollback` start in a second.
+if TYPE_CHECKING:
+    from model_registry.store import ModelStore
+    from train.evaluate import Evaluation
 
 REGISTRY_FILE = "registry.json"
 log = logging.getLogger("train")
@@ -77,6 +66,11 @@ def _fit(args: argparse.Namespace) -> int:
     # Before training: an output that cannot be written would otherwise fail at the end.
     check_output(args.output, "--output", inputs=_inputs(args))
     params = _params(args)
+    from train.data import read_splits, split_files
+    from train.distributed import join_world, launch_local, leave_world
+    from train.fit import fit_models
+    from train.progress import Progress
+
     files = split_files(args.features)
     if args.nproc_per_node > 1 and not _under_torchrun():
         # Bad input fails here, once, rather than in every worker.
@@ -112,6 +106,9 @@ def _evaluate_and_register(
     """Score the models and, given a store `home`, register them and run the gate; then write
     the metrics, plots and registry.json. The input (the models' training.json, the store) is
     checked first and the output written last, so a failed run leaves it as it was."""
+    from train.evaluate import evaluate_models, load_models, write_evaluation
+    from train.provenance import features_window_days
+
     predictors = load_models(models_dir)
     registration = None
     if home is not None:
@@ -145,6 +142,9 @@ def _register(
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
+    from train.promotion import Provenance, register_run
+    from train.provenance import UNKNOWN, dvc_directory_hash, git_state
+
     commit, dirty = git_state(Path.cwd())
     provenance = Provenance(
         git_commit=commit,
@@ -171,6 +171,9 @@ def _open_store(home: Path) -> ModelStore:
 
 def _training_record(models_dir: Path) -> dict[str, Any]:
     """What `train fit` recorded of the run (training.json): the registry quotes its params."""
+    from train.data import TrainingDataError
+    from train.fit import TRAINING_FILE
+
     path = models_dir / TRAINING_FILE
     try:
         record = json.loads(path.read_text())
@@ -193,6 +196,8 @@ def _summary(evaluation: Evaluation) -> dict[str, Any]:
 def _evaluate(args: argparse.Namespace) -> int:
     check_output(args.output, "--output", inputs=_inputs(args))
     params = _params(args)
+    from train.data import split_files
+
     files = split_files(args.features)
     # A previous run's decision would describe models this run did not register (or failed
     # to): the deploy job reads it.
@@ -215,6 +220,12 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _sagemaker(args: argparse.Namespace) -> int:
+    from train.data import read_splits
+    from train.distributed import join_world, launch_local, leave_world
+    from train.fit import fit_models
+    from train.progress import Progress
+    from train.sagemaker import SageMakerJob
+
     job = SageMakerJob.from_environ()
     # The store travels inside model.tar.gz: BENTOML_HOME=<unpacked>/bentoml serves from it.
     store = job.model_dir / "bentoml"
@@ -372,24 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         code: int = args.run(args)
-    except (
-        TrainingDataError,
-        TrainingDiverged,
-        NetworkTooLarge,
-        ParamsError,
-        SageMakerError,
-        PredictorError,
-        RegistrationError,
-        RegistryError,
-        WorldError,
-        OutputError,
-        OutputWriteError,
-    ) as error:
+    except (TrainError, PredictorError, RegistryError, OutputError, OutputWriteError) as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2
-    except ChildFailedError as error:
-        failures = error.format_msg()  # type: ignore[no-untyped-call]
-        print(f"train: error: a training process failed:\n{failures}", file=sys.stderr)
+    except WorkersFailed as error:
+        print(f"train: error: a training process failed:\n{error}", file=sys.stderr)
         return 1
     return code
 

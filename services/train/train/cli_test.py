@@ -27,7 +27,7 @@ from model_registry.store import (
 )
 from storage.testing import file_size_limit, name_too_long
 from train.cli import main
-from train.conftest import WINDOW_DAYS, file_bytes, params_args, write_features
+from train.conftest import WINDOW_DAYS, file_bytes, fresh_python, params_args, write_features
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -522,3 +522,38 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     assert main(["rollback", "--store", str(typo), "--reason", "bad p99"]) == 2
     assert f"no model store at {typo}" in capsys.readouterr().err
     assert not typo.exists()
+
+
+# Each command in one fresh process, then which heavy libraries that process imported.
+RUN_AND_LIST_IMPORTS = """
+import json, sys
+from train.cli import main
+codes = []
+for argv in json.loads(sys.argv[1]):
+    try:
+        codes.append(main(argv))
+    except SystemExit as exit_:
+        codes.append(exit_.code)
+print(json.dumps([codes, [name for name in ("torch", "sklearn") if name in sys.modules]]))
+"""
+
+
+def test_help_refused_arguments_and_rollback_import_neither_torch_nor_scikit_learn(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    # The andon cord is pulled under pressure: it must not wait seconds for the training stack.
+    features, models_dir = trained
+    assert evaluate(features, models_dir, tmp_path / "run", "--store", str(model_store.home)) == 0
+    store = ["--store", str(model_store.home)]
+    commands = [
+        ["--help"],
+        ["fit", "--features", str(features), "--output", str(tmp_path / "m"), "--threads", "-1"],
+        ["rollback", *store, "--reason", "bad p99"],
+        ["rollback", *store, "--reason", "nothing left to roll back"],
+    ]
+    run = fresh_python(["-c", RUN_AND_LIST_IMPORTS, json.dumps(commands)])
+    assert run.returncode == 0, run.stderr
+    codes, imported = json.loads(run.stdout.splitlines()[-1])
+    assert codes == [0, 2, 0, 2]
+    assert "no promoted model to roll back" in run.stderr
+    assert imported == []

@@ -17,11 +17,12 @@ import pyarrow as pa
 from feature_definitions.features import FEATURES, Feature
 from feature_definitions.labels import LABEL
 from storage.inputs import directory_problem, file_problem
+from train.errors import TrainError
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(TrainError):
     """The feature table cannot be trained on or scored; the message says why."""
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch.distributed import run as torchrun
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
 from train.device import select_device
+from train.errors import TrainError, WorkersFailed
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-class WorldError(ValueError):
+class WorldError(TrainError):
     """torchrun's variables do not describe a world; the message names the one that is wrong."""
 
 
@@ -103,9 +105,9 @@ def launch_local(
     master_addr: str | None = None,
 ) -> None:
     """Run `python -m <module> <args>` in `nproc` processes per node through torchrun and wait;
-    raises if any worker fails. A single node rendezvouses on loopback, through a store that binds
-    a port of the system's choosing and tells the workers which: a port picked beforehand could be
-    taken before torchrun binds it."""
+    raises WorkersFailed if any worker fails. A single node rendezvouses on loopback, through a
+    store that binds a port of the system's choosing and tells the workers which: a port picked
+    beforehand could be taken before torchrun binds it."""
     if nnodes == 1:
         rendezvous = ["--standalone", "--local-addr=127.0.0.1"]
     else:
@@ -139,6 +141,8 @@ def launch_local(
                     ]
                 )
             )
+    except ChildFailedError as error:
+        raise WorkersFailed(error.format_msg()) from error  # type: ignore[no-untyped-call]
     finally:
         os.environ.clear()
         os.environ.update(saved)

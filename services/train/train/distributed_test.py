@@ -5,6 +5,7 @@ dropout masks alone."""
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -136,4 +137,20 @@ def test_fit_says_which_torchrun_variable_is_wrong(
     fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
     assert main([*fit, "--models", "torch", *params_args(tmp_path)]) == 2
     assert "train: error: WORLD_SIZE='two' is not a whole number" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_failed_training_process_exits_1_naming_it(
+    features: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The launcher checks the data and parameters; only the workers' training diverges.
+    fit = ["fit", "--features", str(features), "--output", str(tmp_path / "models")]
+    fit += ["--models", "torch", "--nproc-per-node", "2", *params_args(tmp_path)]
+    diverging = ["--set=train.torch.learning_rate=1.0e+300", "--set=train.torch.epochs=1"]
+    assert main([*fit, *diverging]) == 1
+    err = capfd.readouterr().err
+    # Each worker names its error, then the launcher which worker failed.
+    assert "the network diverged; lower train.torch.learning_rate (1e+300)" in err
+    assert re.search(r"train: error: a training process failed:\n+=+\ntrain\.cli FAILED", err), err
     assert not (tmp_path / "models").exists()

@@ -23,9 +23,8 @@ from model_registry.predictor import Predictor, load_predictor
 from storage.atomic import atomic_write_text, staged_directory
 from storage.inputs import directory_problem
 from train.data import TrainingDataError, read_split
-from train.fit import MODELS
 from train.metrics import calibration_points, pr_points, roc_points, score
-from train.params import EvaluateParams
+from train.params import MODELS, EvaluateParams
 
 METRICS_FILE = "metrics.json"
 PLOTS_DIR = "plots"

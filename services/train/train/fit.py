@@ -32,11 +32,10 @@ from train.baseline import check_baseline_params, fit_baseline
 from train.data import read_splits
 from train.distributed import World
 from train.metrics import max_f1_threshold
-from train.params import TrainParams
+from train.params import MODELS, TrainParams
 from train.progress import Progress
 from train.torch_model import fit_network, naming_memory_failures
 
-MODELS: tuple[str, ...] = ("baseline", "torch")
 TRAINING_FILE = "training.json"
 HISTORY_FILE = "torch_history.json"
 

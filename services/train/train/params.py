@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storage.remote import LocationError, StorageError, check_location, storage_errors
+from train.errors import TrainError
 
 BaselineModel = Literal["hist_gradient_boosting", "logistic_regression"]
 Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier"]
@@ -29,7 +30,7 @@ PositiveNumber = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
-class ParamsError(ValueError):
+class ParamsError(TrainError):
     """A parameter is unknown, missing or of the wrong type; the message names it."""
 
 
@@ -70,6 +71,10 @@ class TrainParams(_Group):
     threshold: Literal["max_f1"] | Probability
     baseline: BaselineParams
     torch: TorchParams
+
+
+# The models `train fit` trains, each with its parameter group above.
+MODELS: tuple[str, ...] = ("baseline", "torch")
 
 
 class EvaluateParams(_Group):

@@ -47,6 +47,7 @@ from model_registry.store import (
     promoted_model,
     register,
 )
+from train.errors import TrainError
 from train.evaluate import Evaluation
 from train.metrics import beats, score
 from train.params import PromoteParams
@@ -55,7 +56,7 @@ CANDIDATE_MODEL = "torch"
 BASELINE_MODEL = "baseline"
 
 
-class RegistrationError(ValueError):
+class RegistrationError(TrainError):
     """The run's models cannot be registered as a pair; the message says why."""
 
 

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from train.data import SPLITS, TrainingDataError, split_files
+from train.errors import TrainError
 
 
-class SageMakerError(ValueError):
+class SageMakerError(TrainError):
     """The environment is not a usable SageMaker training job; the message names the variable."""
 
 

@@ -32,6 +32,7 @@ from model_registry.encoding import TabularEncoding
 from model_registry.network import NetworkConfig, WideDeepNet, embedding_dim
 from model_registry.predictor import model_frame
 from train.distributed import World
+from train.errors import TrainError
 from train.params import TorchParams
 from train.progress import Progress
 
@@ -61,7 +62,7 @@ def _tensors(
     )
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(TrainError):
     """The validation loss is not a number: the parameters make training diverge."""
 
 
@@ -69,7 +70,7 @@ class TrainingDiverged(ValueError):
 _CPU_OUT_OF_MEMORY = "can't allocate memory"
 
 
-class NetworkTooLarge(ValueError):
+class NetworkTooLarge(TrainError):
     """The device's memory cannot hold the network, its optimiser state or its activations."""
 
 
