@@ -37,3 +37,15 @@ def report_file(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("empty: give a file's path")
     return Path(text)
+
+
+def built_pex(text: str, build: str) -> Path:
+    """A built PEX in the packed layout the services use: a directory with a __main__.py (an
+    empty path is the current directory, which is none). `build` is the command that builds
+    one, for the message."""
+    path = Path(text)
+    if not (path / "__main__.py").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a built artifact (no __main__.py in it): {build} builds one"
+        )
+    return path

@@ -130,15 +130,8 @@ def markdown(medians: dict[str, dict[str, float]]) -> str:
 
 
 def built_artifact(text: str) -> Path:
-    """An argparse type: a built serve PEX (its packed directory); an empty path is the current
-    directory, which is none."""
-    path = Path(text)
-    if not (path / "__main__.py").is_file():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a built serve artifact (no __main__.py in it): "
-            "./pants package services/serve:serve builds one"
-        )
-    return path
+    """An argparse type: a built serve PEX."""
+    return arguments.built_pex(text, "./pants package services/serve:serve")
 
 
 def main(argv: list[str] | None = None) -> int:
