@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import REPO, arguments
-from benchmarks.report import save, save_or_refuse, stamped
+from benchmarks.report import repeated_runs
 from benchmarks.timing import timed
 
 DIST = REPO / "dist"
@@ -89,19 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     if not artifacts:
         parser.error(f"no service artifact in {DIST}: {BUILD} builds them")
 
-    runs: list[dict[str, dict[str, float]]] = []
-    if args.output:
-        save_or_refuse(stamped(command=sys.argv, runs=runs), args.output, parser)
     # A PEX's first start builds its venv: not what a start costs afterwards.
     for artifact in artifacts:
         start_seconds(artifact)
-    for run in range(args.runs):
+
+    def one_run(run: int) -> dict[str, dict[str, float]]:
         measured = {_name(artifact): start_seconds(artifact) for artifact in artifacts}
-        print(f"run {run + 1}: {measured}", flush=True)
-        runs.append(measured)
-    medians = summary(runs)
-    if args.output:
-        save(stamped(command=sys.argv, runs=runs, medians=medians), args.output)
+        print(f"run {run}: {measured}", flush=True)
+        return measured
+
+    medians = repeated_runs(args.runs, one_run, summary, args.output, parser)
     print(markdown(medians))
     return 0
 

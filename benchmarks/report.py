@@ -7,14 +7,17 @@ import argparse
 import json
 import os
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks import REPO, machine
 
 REPORTS = REPO / "build" / "benchmarks"
+
+Run = TypeVar("Run")
 
 
 def stamped(**measured: Any) -> dict[str, Any]:
@@ -63,3 +66,26 @@ def save_or_refuse(report: Mapping[str, Any], path: Path, parser: argparse.Argum
         # The error's own text names the file written aside, not the one the user gave.
         why = error.strerror or str(error)
         parser.error(f"argument --output: cannot save the report as {path}: {why}")
+
+
+def repeated_runs(
+    count: int,
+    one_run: Callable[[int], Run],
+    summarise: Callable[[list[Run]], Any],
+    output: Path | None,
+    parser: argparse.ArgumentParser,
+) -> Any:
+    """`summarise` of `one_run(1)` to `one_run(count)`. Given an `output`, the report (the
+    command, the runs and, at the end, their summary as `medians`) is saved before the first run,
+    so an unusable path is refused before any time is spent, then after each run and at the end."""
+    runs: list[Run] = []
+    if output:
+        save_or_refuse(stamped(command=sys.argv, runs=runs), output, parser)
+    for run in range(1, count + 1):
+        runs.append(one_run(run))
+        if output:
+            save(stamped(command=sys.argv, runs=runs), output)
+    medians = summarise(runs)
+    if output:
+        save(stamped(command=sys.argv, runs=runs, medians=medians), output)
+    return medians

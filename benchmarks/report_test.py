@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.machine import describe
-from benchmarks.report import commit, save, save_or_refuse, stamped
+from benchmarks.report import commit, repeated_runs, save, save_or_refuse, stamped
 
 
 def test_a_report_starts_with_when_and_where_it_was_measured() -> None:
@@ -68,3 +68,36 @@ def test_the_commit_is_named_where_git_knows_it_and_unknown_elsewhere(tmp_path: 
     ).stdout.strip()
     assert head.startswith(commit(root=tmp_path)) and len(commit(root=tmp_path)) >= 7
     assert commit("no-such-rev", root=tmp_path) == "unknown"
+
+
+def test_repeated_runs_save_the_report_before_each_run_and_with_the_summary_at_the_end(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "case.json"
+    saved_before: list[object] = []
+
+    def one_run(run: int) -> dict[str, int]:
+        saved_before.append(json.loads(output.read_text())["runs"])
+        return {"run": run}
+
+    def count(runs: list[dict[str, int]]) -> int:
+        return len(runs)
+
+    assert repeated_runs(3, one_run, count, output, argparse.ArgumentParser()) == 3
+    assert saved_before == [[], [{"run": 1}], [{"run": 1}, {"run": 2}]]
+    report = json.loads(output.read_text())
+    assert report["runs"] == [{"run": 1}, {"run": 2}, {"run": 3}]
+    assert report["medians"] == 3 and "date" in report and "command" in report
+
+
+def test_repeated_runs_refuse_an_output_they_cannot_save_before_the_first_run(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "case.json").mkdir()
+
+    def one_run(run: int) -> int:
+        raise AssertionError("a run started")
+
+    with pytest.raises(SystemExit) as exited:
+        repeated_runs(3, one_run, len, tmp_path / "case.json", argparse.ArgumentParser())
+    assert exited.value.code == 2

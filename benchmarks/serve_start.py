@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import arguments
-from benchmarks.report import save, save_or_refuse, stamped
+from benchmarks.report import repeated_runs
 from benchmarks.serving_load import bare_command
 from loopback.processes import (
     answers_200,
@@ -154,19 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         # The bare server imports this checkout's code, as this process does.
         BARE: (bare_command(os.cpu_count() or 1), {**env, "PYTHONPATH": inherited_pythonpath()}),
     }
-    runs: list[dict[str, dict[str, Any]]] = []
-    if args.output:
-        save_or_refuse(stamped(command=sys.argv, runs=runs), args.output, parser)
     with tempfile.TemporaryDirectory(prefix="serve-start-") as logs:
-        for run in range(args.runs):
+
+        def one_run(run: int) -> dict[str, dict[str, Any]]:
             measured = {}
             for i, (name, (command, server_env)) in enumerate(servers.items()):
                 measured[name] = start_once(command, Path(logs, f"{i}.log"), server_env)
-                print(f"run {run + 1}, {name}: {measured[name]}", flush=True)
-            runs.append(measured)
-    medians = summary(runs)
-    if args.output:
-        save(stamped(command=sys.argv, runs=runs, medians=medians), args.output)
+                print(f"run {run}, {name}: {measured[name]}", flush=True)
+            return measured
+
+        medians = repeated_runs(args.runs, one_run, summary, args.output, parser)
     print(markdown(medians))
     return 0
 
