@@ -36,6 +36,7 @@ import pandas as pd
 from feature_definitions.features import Feature, Kind
 from feature_definitions.labels import LABEL
 from model_registry.encoding import MISSING_CATEGORY, categorical_strings
+from model_registry.errors import PredictorError
 from storage.digest import sha256_of
 
 if TYPE_CHECKING:
@@ -49,10 +50,6 @@ FORMAT = 2
 PredictorKind = Literal["sklearn", "torch"]
 # How far treelite's scores may be from scikit-learn's on the probe (seen: 4e-16).
 COMPILED_TOLERANCE = 1e-9
-
-
-class PredictorError(ValueError):
-    """A feature frame the predictor cannot score, or a directory that is not a predictor."""
 
 
 class ModelIntegrityError(PredictorError):

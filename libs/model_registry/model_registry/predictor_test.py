@@ -18,11 +18,11 @@ from sklearn.preprocessing import OrdinalEncoder
 from feature_definitions.features import Feature
 from loopback.processes import inherited_pythonpath
 from model_registry import predictor as predictor_module
+from model_registry.errors import PredictorError
 from model_registry.predictor import (
     MANIFEST,
     ModelIntegrityError,
     Predictor,
-    PredictorError,
     SklearnPredictor,
     load_predictor,
     model_frame,

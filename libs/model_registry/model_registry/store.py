@@ -43,6 +43,7 @@ from bentoml import Tag
 from bentoml.exceptions import NotFound
 
 from feature_definitions.trailing_window import trailing_window
+from model_registry.errors import RegistryError
 from model_registry.predictor import Predictor, load_predictor, verify_files
 from storage.atomic import atomic_write_text
 from storage.digest import tree_sha256
@@ -77,10 +78,6 @@ METADATA_PROMOTION = "promotion"
 METADATA_FILES_SHA256 = "files_sha256"
 # In a rolled-back model's directory: when and why it was rolled back (JSON).
 ROLLED_BACK = "rolled_back.json"
-
-
-class RegistryError(ValueError):
-    """The registry cannot do what was asked; the message says why."""
 
 
 def repo_root(start: Path) -> Path | None:

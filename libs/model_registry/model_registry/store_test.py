@@ -3,6 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from model_registry.errors import RegistryError
 from model_registry.predictor import ModelIntegrityError
 from model_registry.store import (
     HOME_ENV,
@@ -14,7 +15,6 @@ from model_registry.store import (
     STAGE,
     Model,
     ModelStore,
-    RegistryError,
     delete,
     load_registered,
     models,

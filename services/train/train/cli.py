@@ -22,16 +22,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model_registry.predictor import PredictorError
-from model_registry.store import RegistryError, open_store, roll_back, store_home, use_home
+from model_registry.errors import PredictorError, RegistryError
 from storage.arguments import path_argument
 from storage.atomic import OutputWriteError, atomic_write_text
 from storage.outputs import OutputError, check_output
 from train.errors import TrainError, WorkersFailed
 from train.params import MODELS, Params, ParamsError, load_params, params_from
 
-# What fits, scores and registers models imports torch and scikit-learn: each command imports
-# it when it runs, so `--help`, a refused argument and `rollback` start in a second.
+# What fits, scores and registers models imports torch, scikit-learn and BentoML: each command
+# imports its work when it runs, so `--help` and a refused argument load none of them, and
+# `rollback` only the model store.
 if TYPE_CHECKING:
     from model_registry.store import ModelStore
     from train.evaluate import Evaluation
@@ -160,6 +160,8 @@ def _register(
 
 
 def _open_store(home: Path) -> ModelStore:
+    from model_registry.store import open_store
+
     try:
         return open_store(home)
     except OSError as error:  # a file, or a directory this user cannot write
@@ -196,6 +198,7 @@ def _summary(evaluation: Evaluation) -> dict[str, Any]:
 def _evaluate(args: argparse.Namespace) -> int:
     check_output(args.output, "--output", inputs=_inputs(args))
     params = _params(args)
+    from model_registry.store import store_home
     from train.data import split_files
 
     files = split_files(args.features)
@@ -214,12 +217,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from model_registry.store import open_store, roll_back, store_home
+
     pulled, serving = roll_back(open_store(store_home(args.store), create=False), args.reason)
     print(json.dumps({"rolled_back": str(pulled), "serving": serving and str(serving.tag)}))
     return 0
 
 
 def _sagemaker(args: argparse.Namespace) -> int:
+    from model_registry.store import use_home
     from train.data import read_splits
     from train.distributed import join_world, launch_local, leave_world
     from train.fit import fit_models

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model_registry.predictor import PredictorError, read_manifest
+from model_registry.errors import PredictorError
+from model_registry.predictor import read_manifest
 from model_registry.store import (
     BASELINE,
     CANDIDATE,
