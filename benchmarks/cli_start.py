@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import REPO, arguments
-from benchmarks.report import repeated_runs
+from benchmarks.report import markdown_table, repeated_runs
 from benchmarks.timing import timed
 
 DIST = REPO / "dist"
@@ -56,16 +56,13 @@ def summary(runs: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, 
 
 
 def markdown(medians: dict[str, dict[str, float]]) -> str:
-    lines = [
-        "| artifact | `--help` (s, median) | empty interpreter (s, median) | ratio |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    for name, figures in medians.items():
-        lines.append(
-            f"| {name} | {figures['help']:.2f} | {figures['bare']:.2f} | "
-            f"{figures['help_over_bare']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(
+        ["artifact", "`--help` (s, median)", "empty interpreter (s, median)", "ratio"],
+        (
+            [name, f"{f['help']:.2f}", f"{f['bare']:.2f}", f"{f['help_over_bare']:.1f}"]
+            for name, f in medians.items()
+        ),
+    )
 
 
 def _name(artifact: Path) -> str:

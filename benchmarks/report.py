@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +66,14 @@ def save_or_refuse(report: Mapping[str, Any], path: Path, parser: argparse.Argum
         # The error's own text names the file written aside, not the one the user gave.
         why = error.strerror or str(error)
         parser.error(f"argument --output: cannot save the report as {path}: {why}")
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A Markdown table of `rows` under `columns`: the first column as text, the others (the
+    figures) right-aligned."""
+    lines = ["| " + " | ".join(columns) + " |", "| --- |" + " ---: |" * (len(columns) - 1)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def repeated_runs(

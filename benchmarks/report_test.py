@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.machine import describe
-from benchmarks.report import commit, repeated_runs, save, save_or_refuse, stamped
+from benchmarks.report import commit, markdown_table, repeated_runs, save, save_or_refuse, stamped
 
 
 def test_a_report_starts_with_when_and_where_it_was_measured() -> None:
@@ -101,3 +101,15 @@ def test_repeated_runs_refuse_an_output_they_cannot_save_before_the_first_run(
     with pytest.raises(SystemExit) as exited:
         repeated_runs(3, one_run, len, tmp_path / "case.json", argparse.ArgumentParser())
     assert exited.value.code == 2
+
+
+def test_a_markdown_table_aligns_its_figures_right_and_its_first_column_left() -> None:
+    table = markdown_table(
+        ["server", "p50 (ms)", "errors"], [["bare", "1.2", 0], ["bentoml", "3.4", 2]]
+    )
+    assert table.splitlines() == [
+        "| server | p50 (ms) | errors |",
+        "| --- | ---: | ---: |",
+        "| bare | 1.2 | 0 |",
+        "| bentoml | 3.4 | 2 |",
+    ]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import arguments
-from benchmarks.report import repeated_runs
+from benchmarks.report import markdown_table, repeated_runs
 from benchmarks.serving_load import bare_command
 from loopback.processes import (
     answers_200,
@@ -116,16 +116,13 @@ def summary(runs: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[str, fl
 
 
 def markdown(medians: dict[str, dict[str, float]]) -> str:
-    lines = [
-        "| server | ready after (s, median) | ÷ bare | memory, PSS (MiB, median) | ÷ bare |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, figures in medians.items():
-        lines.append(
-            f"| {name} | {figures['seconds']:.2f} | {figures['seconds_over_bare']:.2f} | "
-            f"{figures['memory_mib']:.0f} | {figures['memory_over_bare']:.2f} |"
-        )
-    return "\n".join(lines)
+    columns = ["server", "ready after (s, median)", "÷ bare", "memory, PSS (MiB, median)", "÷ bare"]
+    rows = (
+        [name, f"{f['seconds']:.2f}", f"{f['seconds_over_bare']:.2f}", f"{f['memory_mib']:.0f}",
+         f"{f['memory_over_bare']:.2f}"]
+        for name, f in medians.items()
+    )  # fmt: skip
+    return markdown_table(columns, rows)
 
 
 def built_artifact(text: str) -> Path:

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from benchmarks import arguments
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
-from benchmarks.report import save, stamped
+from benchmarks.report import markdown_table, save, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.processes import answers_200, inherited_pythonpath, start_server, stop
 from serve.schema import Flight
@@ -283,20 +283,17 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = [
-        "| server | flights per request | concurrency | requests/s | flights/s | p50 (ms) | "
-        "p95 (ms) | p99 (ms) | non-200 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for name, levels in result["summary"]["servers"].items():
-        for size, rows in levels.items():
-            for row in rows:
-                lines.append(
-                    f"| {name} | {size} | {row['concurrency']} | {row['requests_per_s']:.1f} | "
-                    f"{row['requests_per_s'] * int(size):.0f} | {row['p50_ms']:.1f} | "
-                    f"{row['p95_ms']:.1f} | {row['p99_ms']:.1f} | {row['errors']} |"
-                )
-    return "\n".join(lines)
+    columns = ["server", "flights per request", "concurrency", "requests/s", "flights/s",
+               "p50 (ms)", "p95 (ms)", "p99 (ms)", "non-200"]  # fmt: skip
+    rows = (
+        [name, size, row["concurrency"], f"{row['requests_per_s']:.1f}",
+         f"{row['requests_per_s'] * int(size):.0f}", f"{row['p50_ms']:.1f}",
+         f"{row['p95_ms']:.1f}", f"{row['p99_ms']:.1f}", row["errors"]]
+        for name, levels in result["summary"]["servers"].items()
+        for size, size_rows in levels.items()
+        for row in size_rows
+    )  # fmt: skip
+    return markdown_table(columns, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
