@@ -6,6 +6,7 @@ things: what was awaited, what was last seen, and the tail of the process's log.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,23 @@ LOG_TAIL_CHARS = 4000
 # What a process's log says when a port it binds is taken, in any case (Python's OSError and
 # ZeroMQ's ZMQError capitalise it, Go's net package does not).
 PORT_TAKEN = "address already in use"
+
+
+# Runs `main` of the module argv[1] on each argv list of argv[3] in turn and prints, as the last
+# line, each one's exit status with which of the modules named in argv[2] were loaded by then.
+_RUN_COMMANDS = """
+import importlib, json, sys
+main = importlib.import_module(sys.argv[1]).main
+watched = json.loads(sys.argv[2])
+outcomes = []
+for argv in json.loads(sys.argv[3]):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    outcomes.append([code, [name for name in watched if name in sys.modules]])
+print(json.dumps(outcomes))
+"""
 
 
 class NeverReady(RuntimeError):
@@ -149,6 +167,28 @@ def inherited_pythonpath() -> str:
     absolute (Pants puts the source roots on sys.path relative to its sandbox, and the child may
     run in another directory)."""
     return os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+
+
+def modules_loaded_by_commands(
+    cli: str, commands: Sequence[Sequence[str]], watched: Sequence[str], timeout: float = 240
+) -> tuple[list[tuple[int, list[str]]], str]:
+    """Run `<cli>.main(argv)` for each of `commands` in turn in one fresh interpreter that imports
+    what this one can; return, per command, its exit status and which `watched` modules the
+    process had loaded by its end, and the process's stderr. What a command line loads before
+    it answers `--help` or refuses an argument is what each such answer waits for."""
+    run = subprocess.run(
+        [sys.executable, "-c", _RUN_COMMANDS, cli, json.dumps(watched), json.dumps(commands)],
+        env={**os.environ, "PYTHONPATH": inherited_pythonpath()},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(
+            f"running {cli}'s commands exited {run.returncode}:\n{run.stderr[-LOG_TAIL_CHARS:]}"
+        )
+    outcomes = json.loads(run.stdout.splitlines()[-1])
+    return [(code, loaded) for code, loaded in outcomes], run.stderr
 
 
 def without_pex_variables(environ: Mapping[str, str] = os.environ) -> dict[str, str]:

@@ -19,6 +19,7 @@ from loopback.processes import (
     answers_200,
     children,
     inherited_pythonpath,
+    modules_loaded_by_commands,
     start_server,
     stop,
     wait_until,
@@ -287,3 +288,43 @@ def test_answers_200_only_while_a_page_answers_200() -> None:
         server.shutdown()
         server.server_close()
     assert not answers_200(f"{url}/200")
+
+
+# A command line whose `work` command alone imports a library, as a lazy CLI does.
+LAZY_CLI = """
+import sys
+
+def main(argv):
+    if argv == ["--help"]:
+        raise SystemExit(0)
+    if argv[0] == "work":
+        import slow_library
+        print("worked", slow_library.NAME)
+        return 0
+    print("refused:", argv[0], file=sys.stderr)
+    return 2
+"""
+
+
+def test_modules_loaded_by_commands_are_seen_after_each_command_in_one_fresh_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lazy_cli.py").write_text(LAZY_CLI)
+    (tmp_path / "slow_library.py").write_text("NAME = 'slow'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    commands = [["--help"], ["bad"], ["work"], ["bad"]]
+    outcomes, stderr = modules_loaded_by_commands("lazy_cli", commands, ["slow_library", "json"])
+    # `json` is the runner's own; the library is loaded from the first command that imports it.
+    assert outcomes == [
+        (0, ["json"]),
+        (2, ["json"]),
+        (0, ["slow_library", "json"]),
+        (2, ["slow_library", "json"]),
+    ]
+    assert stderr.splitlines() == ["refused: bad", "refused: bad"]
+
+
+def test_a_command_line_that_cannot_be_run_is_named_with_its_error(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="running no_such_cli's commands exited 1") as raised:
+        modules_loaded_by_commands("no_such_cli", [["--help"]], [])
+    assert "No module named 'no_such_cli'" in str(raised.value)

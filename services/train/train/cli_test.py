@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loopback.processes import modules_loaded_by_commands
 from model_registry.predictor import load_predictor
 from model_registry.store import (
     HOME_ENV,
@@ -27,7 +28,7 @@ from model_registry.store import (
 )
 from storage.testing import file_size_limit, name_too_long
 from train.cli import main
-from train.conftest import WINDOW_DAYS, file_bytes, fresh_python, params_args, write_features
+from train.conftest import WINDOW_DAYS, file_bytes, params_args, write_features
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -524,23 +525,6 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     assert not typo.exists()
 
 
-# The commands in turn in one fresh process: each one's status, and which of the heavy libraries
-# the process had imported by then.
-RUN_AND_LIST_IMPORTS = """
-import json, sys
-from train.cli import main
-HEAVY = ("torch", "sklearn", "bentoml", "pandas")
-done = []
-for argv in json.loads(sys.argv[1]):
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    done.append([code, [name for name in HEAVY if name in sys.modules]])
-print(json.dumps(done))
-"""
-
-
 def test_help_refused_arguments_and_rollback_import_neither_torch_nor_scikit_learn(
     trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
@@ -554,13 +538,14 @@ def test_help_refused_arguments_and_rollback_import_neither_torch_nor_scikit_lea
         ["rollback", *store, "--reason", "bad p99"],
         ["rollback", *store, "--reason", "nothing left to roll back"],
     ]
-    run = fresh_python(["-c", RUN_AND_LIST_IMPORTS, json.dumps(commands)])
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout.splitlines()[-1]) == [
-        [0, []],
-        [2, []],
+    outcomes, stderr = modules_loaded_by_commands(
+        "train.cli", commands, ["torch", "sklearn", "bentoml", "pandas"]
+    )
+    assert outcomes == [
+        (0, []),
+        (2, []),
         # Only the model store, which rollback changes.
-        [0, ["bentoml", "pandas"]],
-        [2, ["bentoml", "pandas"]],
+        (0, ["bentoml", "pandas"]),
+        (2, ["bentoml", "pandas"]),
     ]
-    assert "no promoted model to roll back" in run.stderr
+    assert "no promoted model to roll back" in stderr
