@@ -1,4 +1,8 @@
-"""Command line of the ingest service: `land` upstream files, then `curate` them."""
+"""Command line of the ingest service: `land` upstream files, then `curate` them.
+
+Each command imports its work (pandas, pyarrow, the table contracts) when it runs, so that
+`--help` and a refused argument answer at once.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,17 @@ import json
 import math
 import sys
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from contracts.dates import calendar_date
-from contracts.tables import CURATED_TABLES
-from ingest.curate import LOCK_TIMEOUT_SECONDS, FileReport, NothingAccepted, curate
-from ingest.land import land
-from ingest.upstream import TABLE_FILES
 from storage.arguments import path_argument
 from storage.atomic import OutputWriteError
 from storage.locations import is_remote
 from storage.outputs import check_output
 from storage.remote import StorageError, check_location
+
+if TYPE_CHECKING:
+    from ingest.curate import FileReport
 
 EXIT_USAGE = 2
 # Every landed file of some table was quarantined; the previous curated output is kept.
@@ -36,37 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     land_cmd.add_argument("--start", type=calendar_date, required=True, help="first day")
     land_cmd.add_argument("--end", type=calendar_date, required=True, help="last day")
     land_cmd.add_argument("--landing", required=True, help="directory or fsspec URL (s3://...)")
-    land_cmd.add_argument("--tables", nargs="+", default=list(TABLE_FILES), help="tables to land")
+    land_cmd.add_argument("--tables", nargs="+", help="tables to land (default: all)")
     curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")
     curate_cmd.add_argument("--landing", required=True, help="directory or fsspec URL")
     curate_cmd.add_argument("--curated", type=path_argument, required=True, help="output directory")
-    curate_cmd.add_argument(
-        "--tables", nargs="+", default=list(CURATED_TABLES), help="tables to curate"
-    )
+    curate_cmd.add_argument("--tables", nargs="+", help="tables to curate (default: all)")
     curate_cmd.add_argument(
         "--lock-timeout",
         type=_seconds,
-        default=LOCK_TIMEOUT_SECONDS,
         help="seconds to wait for another curate run writing the same output",
     )
     args = parser.parse_args(argv)
     try:
         check_location(args.landing, "--landing")
-        if args.command == "land":
-            if not is_remote(args.landing):
-                check_output(args.landing.removeprefix("file://"), "--landing")
-            written = land(args.start, args.end, args.landing, tuple(args.tables))
-            print(json.dumps({"landed_files": written, "landing": args.landing}))
-        else:
-            check_output(args.curated, "--curated", inputs={"--landing": args.landing})
-            reports = curate(
-                args.landing, args.curated, tuple(args.tables), lock_timeout=args.lock_timeout
-            )
-            print(json.dumps(_summary(reports)))
-    except NothingAccepted as error:
-        print(json.dumps(_summary(error.reports)))
-        print(f"ingest: error: {error}", file=sys.stderr)
-        return EXIT_NOTHING_ACCEPTED
+        return _land(args) if args.command == "land" else _curate(args)
     except TimeoutError as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_LOCKED
@@ -76,6 +63,33 @@ def main(argv: list[str] | None = None) -> int:
     except (StorageError, OutputWriteError) as error:
         print(f"ingest: error: {error}", file=sys.stderr)
         return EXIT_STORAGE
+
+
+def _land(args: argparse.Namespace) -> int:
+    if not is_remote(args.landing):
+        check_output(args.landing.removeprefix("file://"), "--landing")
+    from ingest.land import land
+    from ingest.upstream import TABLE_FILES
+
+    written = land(args.start, args.end, args.landing, tuple(args.tables or TABLE_FILES))
+    print(json.dumps({"landed_files": written, "landing": args.landing}))
+    return 0
+
+
+def _curate(args: argparse.Namespace) -> int:
+    check_output(args.curated, "--curated", inputs={"--landing": args.landing})
+    from contracts.tables import CURATED_TABLES
+    from ingest.curate import LOCK_TIMEOUT_SECONDS, NothingAccepted, curate
+
+    tables = tuple(args.tables or CURATED_TABLES)
+    wait = LOCK_TIMEOUT_SECONDS if args.lock_timeout is None else args.lock_timeout
+    try:
+        reports = curate(args.landing, args.curated, tables, lock_timeout=wait)
+    except NothingAccepted as error:
+        print(json.dumps(_summary(error.reports)))
+        print(f"ingest: error: {error}", file=sys.stderr)
+        return EXIT_NOTHING_ACCEPTED
+    print(json.dumps(_summary(reports)))
     return 0
 
 
