@@ -3,6 +3,9 @@
 build         curated tables in; the train, validation and test tables and the train split's
               feature statistics (with the drift threshold serving compares against) out
 online-store  curated tables in; the online store that serving reads out
+
+Each command imports its work (pandas, pyarrow, the table contracts) after checking its output,
+so that `--help`, a refused argument and a refused output answer at once.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ import sys
 from typing import Any
 
 from contracts.dates import calendar_date
-from feature.build import build_features
 from feature.errors import InputError
-from feature.materialize import materialize
-from feature.splits import SplitDates
 from feature_definitions.errors import FeatureInputError
 from storage.arguments import path_argument
 from storage.atomic import OutputWriteError
@@ -25,6 +25,9 @@ from storage.outputs import OutputError, check_output
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
     check_output(args.output, "--output", inputs={"--curated": args.curated})
+    from feature.build import build_features
+    from feature.splits import SplitDates
+
     summary = build_features(
         args.curated,
         args.output,
@@ -37,6 +40,8 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
 
 def _online_store(args: argparse.Namespace) -> dict[str, Any]:
     check_output(args.output, "--output", inputs={"--curated": args.curated}, directory=False)
+    from feature.materialize import materialize
+
     rows = materialize(args.curated, args.output, args.window_days)
     return {"output": str(args.output), "rows": rows}
 

@@ -11,6 +11,7 @@ from feature import build as build_module
 from feature.cli import main
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
+from loopback.processes import modules_loaded_by_commands
 from storage.digest import tree_sha256
 from storage.testing import file_size_limit, name_too_long
 
@@ -280,3 +281,32 @@ def test_a_path_the_filesystem_cannot_look_up_exits_2_naming_it(
     args = [command, *(f"{k}={v}" for k, v in paths.items()), *WINDOW, *extra]
     assert main(args) == 2
     assert f"{side} {paths[side]}" in capsys.readouterr().err.replace("'", "")
+
+
+def test_help_refused_arguments_and_refused_outputs_import_none_of_the_work(
+    curated: Path, tmp_path: Path
+) -> None:
+    # Each answers before pandas, pyarrow and the table contracts load; building the online
+    # store, which reads the curated tables, does not.
+    store = str(tmp_path / "online.parquet")
+    online_store = ["online-store", "--curated", str(curated), *WINDOW, "--output"]
+    commands = [
+        ["--help"],
+        ["build", "--curated", str(curated), "--output", "o", *DATES, *WINDOW],
+        ["build", "--curated", str(curated), "--output", str(curated), *DATES, *THRESHOLD, *WINDOW],
+        [*online_store, str(tmp_path)],
+        [*online_store, store],
+    ]
+    outcomes, stderr = modules_loaded_by_commands(
+        "feature.cli", commands, ["pandas", "pyarrow", "pandera"]
+    )
+    assert outcomes == [
+        (0, []),
+        (2, []),
+        (2, []),
+        (2, []),
+        (0, ["pandas", "pyarrow", "pandera"]),
+    ]
+    assert "the following arguments are required: --psi-threshold" in stderr
+    assert f"--output {str(curated)!r} overlaps --curated" in stderr
+    assert Path(store).is_file()
