@@ -387,7 +387,8 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 def load_predictor(directory: Path, device: torch.device | None = None) -> Predictor:
     """The predictor saved in `directory` (a registered model's path, or a train output), once
-    its files match the hashes its manifest records."""
+    its files match the hashes its manifest records. A PyTorch model scores on `device`, by
+    default on a GPU when torch sees one (torch_predictor.scoring_device), else the CPU."""
     manifest_path = directory / MANIFEST
     manifest = read_manifest(directory)
     if manifest.get("format") != FORMAT:

@@ -23,8 +23,14 @@ from model_registry.predictor import Predictor, PredictorKind
 CHUNK_ROWS = 65_536
 
 
+def scoring_device() -> torch.device:
+    """Where a loaded network scores unless told otherwise: the GPU torch sees first (as
+    training fits on one when present), else the CPU."""
+    return torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+
+
 class TorchPredictor(Predictor):
-    """The wide-and-deep network with its encoding. Scores on the CPU unless given a device."""
+    """The wide-and-deep network with its encoding, scoring on the device its weights are on."""
 
     kind: PredictorKind = "torch"
     ENCODING, NETWORK, WEIGHTS = "encoding.json", "network.json", "weights.pt"
@@ -76,4 +82,4 @@ class TorchPredictor(Predictor):
         )
         state = torch.load(directory / cls.WEIGHTS, map_location="cpu", weights_only=True)
         network.load_state_dict(state)
-        return cls(encoding, network.to(device or torch.device("cpu")), features, threshold)
+        return cls(encoding, network.to(device or scoring_device()), features, threshold)
