@@ -139,6 +139,26 @@ def test_every_terraform_init_uses_the_state_key_the_ci_roles_may_read() -> None
     assert hcl2.loads((aws / "backend.hcl.example").read_text())["key"].strip('"') == scoped
 
 
+def test_every_terraform_job_gets_every_variable_the_admin_sets() -> None:
+    """terraform.tfvars is git-ignored, so a CI job sees only the TF_VAR_s it sets: one that left
+    out `region` or `environment` would plan, and deploy, against the defaults (us-east-1, dev),
+    not the environment the admin applied."""
+    aws = SANDBOX_ROOT / "infra" / "envs" / "aws"
+    # python-hcl2 also returns the file's comments, under a dunder key.
+    settings = hcl2.loads((aws / "example.tfvars").read_text())
+    admin_sets = {name for name in settings if not name.startswith("__")}
+    assert {"environment", "region", "bucket_prefix"} <= admin_sets, admin_sets
+    terraform_jobs = {
+        f"{path.name}:{name}": {key.removeprefix("TF_VAR_") for key in job.get("env", {})}
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for name, job in load(path.name)["jobs"].items()
+        if any("-chdir=infra/envs/aws" in str(step.get("run", "")) for step in job["steps"])
+    }
+    assert len(terraform_jobs) == 3, sorted(terraform_jobs)
+    missing = {job: sorted(admin_sets - given) for job, given in terraform_jobs.items()}
+    assert missing == {job: [] for job in terraform_jobs}
+
+
 def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan() -> None:
     workflow = load("main.yml")
     assert triggers(workflow)["push"]["branches"] == ["main"]
