@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,13 +186,18 @@ def trained_window(model: Model) -> pd.Timedelta | None:
         raise RegistryError(str(error)) from None
 
 
+def _age(model: Model) -> tuple[datetime, str]:
+    """What orders a model's versions: when each was made, then its version."""
+    return model.creation_time, str(model.tag.version)
+
+
 def models(store: ModelStore) -> list[Model]:
     """Every version of MODEL_NAME, oldest first."""
     try:
         found = [_in_store(store, m) for m in bentoml.models.list(MODEL_NAME)]
     except NotFound:
         return []
-    return sorted(found, key=lambda m: (m.creation_time, str(m.tag.version)))
+    return sorted(found, key=_age)
 
 
 def rollback_record(model: Model) -> dict[str, str] | None:
@@ -209,14 +214,19 @@ def rollback_record(model: Model) -> dict[str, str] | None:
     return record
 
 
-def promoted_model(store: ModelStore) -> Model | None:
-    """The model to serve: the newest labelled `stage=promoted` and not rolled back, or None."""
+def newest_promoted(candidates: Iterable[Model]) -> Model | None:
+    """The model to serve among `candidates`: the newest labelled `stage=promoted` and not
+    rolled back, or None. The one rule of the promotion gate (`promoted_model`) and of the
+    server (serve.settings, which reads the models BentoML lists, a Bento's own included)."""
     promoted = [
-        m
-        for m in models(store)
-        if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
+        m for m in candidates if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
     ]
-    return promoted[-1] if promoted else None
+    return max(promoted, key=_age, default=None)
+
+
+def promoted_model(store: ModelStore) -> Model | None:
+    """The model to serve from `store` (`newest_promoted`), or None."""
+    return newest_promoted(models(store))
 
 
 def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:

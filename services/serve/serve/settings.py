@@ -14,7 +14,7 @@ from model_registry.store import (
     PROMOTED,
     STAGE,
     Model,
-    rollback_record,
+    newest_promoted,
     store_home,
 )
 
@@ -57,16 +57,13 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
         registered = bentoml.models.list(MODEL_NAME)
     except NotFound:  # no version of MODEL_NAME at all
         registered = []
-    candidates = [
-        m for m in registered if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
-    ]
-    if not candidates:
+    newest = newest_promoted(registered)
+    if newest is None:
         raise NoPromotedModel(
             f"no {MODEL_NAME} model labelled {STAGE}={PROMOTED} in the BentoML store "
             f"({environ.get(HOME_ENV, 'default home')}); train and evaluate first, or set "
             f"{MODEL_ENV}"
         )
-    newest = max(candidates, key=lambda m: (m.creation_time, str(m.tag.version)))
     return str(newest.tag)
 
 
