@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     land_cmd.add_argument("--end", type=calendar_date, required=True, help="last day")
     land_cmd.add_argument("--landing", required=True, help="directory or fsspec URL (s3://...)")
     land_cmd.add_argument("--tables", nargs="+", help="tables to land (default: all)")
-    curate_cmd = commands.add_parser("curate", help="check landed flights, write curated Parquet")
+    curate_cmd = commands.add_parser("curate", help="check landed tables, write curated Parquet")
     curate_cmd.add_argument("--landing", required=True, help="directory or fsspec URL")
     curate_cmd.add_argument("--curated", type=path_argument, required=True, help="output directory")
     curate_cmd.add_argument("--tables", nargs="+", help="tables to curate (default: all)")
