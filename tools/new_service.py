@@ -1,9 +1,9 @@
 """Create services/<name> from templates/service: ./pants run tools:new-service -- <name>.
 
-Renders the copier template (a BUILD with the visibility rules and a pex_binary, code with tests
-beside it, a README), then registers the new package where the repo lists its units: ruff's
-first-party packages (ruff.toml) and an owner in CODEOWNERS. Run from the repo root (`./pants run`
-does so).
+Renders the copier template (a BUILD with the visibility rules and its service_artifact, code
+with tests beside it, a README), then registers the new package where the repo lists its units:
+ruff's first-party packages (ruff.toml) and an owner in CODEOWNERS. Run from the repo root
+(`./pants run` does so).
 """
 
 from __future__ import annotations
