@@ -603,7 +603,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
         "apply", "-input=false", "-auto-approve", "-no-color", *buckets, *platform.var_args()
     )
 
-    # The deploy job's environment: its TF_VAR_* variables and the AWS credentials of its role.
+    # The deploy job's environment: the variables its terraform.tfvars gives it (on CI, the
+    # aws environment's TERRAFORM_TFVARS) and the AWS credentials of its role.
     environ = {
         **platform.environ,
         **{f"TF_VAR_{name}": value for name, value in platform.variables.items()},

@@ -33,7 +33,9 @@ from tests.workflow_steps import (
 )
 
 CHECK_JSONSCHEMA_PEX = SANDBOX_ROOT / "tools" / "check-jsonschema.pex"
+ACTIONS = sorted((SANDBOX_ROOT / ".github" / "actions").glob("*/action.yml"))
 SETUP_ACTION = SANDBOX_ROOT / ".github" / "actions" / "setup-pants" / "action.yml"
+TFVARS_ACTION = SANDBOX_ROOT / ".github" / "actions" / "aws-tfvars" / "action.yml"
 ACTION_PINS = SANDBOX_ROOT / ".github" / "ACTION_PINS.md"
 
 
@@ -68,13 +70,20 @@ def test_the_four_workflows_exist() -> None:
     ]
 
 
+def schema_test_id(value: object) -> str:
+    """A workflow by its file's name, an action by its directory's."""
+    if not isinstance(value, Path):
+        return str(value)
+    return value.parent.name if value.name == "action.yml" else value.name
+
+
 @pytest.mark.parametrize(
     ("schema", "path"),
     [
         *(("vendor.github-workflows", p) for p in sorted(WORKFLOWS.glob("*.yml"))),
-        ("vendor.github-actions", SETUP_ACTION),
+        *(("vendor.github-actions", p) for p in ACTIONS),
     ],
-    ids=lambda value: getattr(value, "name", value),
+    ids=schema_test_id,
 )
 def test_valid_against_github_s_schema(schema: str, path: Path) -> None:
     run = subprocess.run(
@@ -139,24 +148,51 @@ def test_every_terraform_init_uses_the_state_key_the_ci_roles_may_read() -> None
     assert hcl2.loads((aws / "backend.hcl.example").read_text())["key"].strip('"') == scoped
 
 
-def test_every_terraform_job_gets_every_variable_the_admin_sets() -> None:
-    """terraform.tfvars is git-ignored, so a CI job sees only the TF_VAR_s it sets: one that left
-    out `region` or `environment` would plan, and deploy, against the defaults (us-east-1, dev),
-    not the environment the admin applied."""
-    aws = SANDBOX_ROOT / "infra" / "envs" / "aws"
-    # python-hcl2 also returns the file's comments, under a dunder key.
-    settings = hcl2.loads((aws / "example.tfvars").read_text())
-    admin_sets = {name for name in settings if not name.startswith("__")}
-    assert {"environment", "region", "bucket_prefix"} <= admin_sets, admin_sets
-    terraform_jobs = {
-        f"{path.name}:{name}": {key.removeprefix("TF_VAR_") for key in job.get("env", {})}
+def terraform_jobs() -> dict[str, dict[str, Any]]:
+    """Every workflow job that runs Terraform on the AWS environment, as `<file>:<job>`."""
+    return {
+        f"{path.name}:{name}": job
         for path in sorted(WORKFLOWS.glob("*.yml"))
         for name, job in load(path.name)["jobs"].items()
         if any("-chdir=infra/envs/aws" in str(step.get("run", "")) for step in job["steps"])
     }
-    assert len(terraform_jobs) == 3, sorted(terraform_jobs)
-    missing = {job: sorted(admin_sets - given) for job, given in terraform_jobs.items()}
-    assert missing == {job: [] for job in terraform_jobs}
+
+
+def test_every_terraform_job_writes_the_admin_s_tfvars_before_terraform_runs() -> None:
+    """terraform.tfvars is git-ignored: a job without it would plan, and its targeted apply
+    deploy, against each variable's default (another region, a VPC range to replace) wherever
+    the admin set another. A TF_VAR_ beside the file would be a second home that it overrides."""
+    jobs = terraform_jobs()
+    assert sorted(jobs) == ["andon-cord.yml:rollback", "main.yml:deploy", "main.yml:terraform-plan"]
+    for name, job in jobs.items():
+        steps = job["steps"]
+        writes = [i for i, s in enumerate(steps) if s.get("uses") == "./.github/actions/aws-tfvars"]
+        runs = [i for i, s in enumerate(steps) if "-chdir=infra/envs/aws" in str(s.get("run", ""))]
+        assert len(writes) == 1 and writes[0] < runs[0], name
+        assert steps[writes[0]]["with"] == {"tfvars": "${{ vars.TERRAFORM_TFVARS }}"}, name
+        assert not [key for key in job.get("env", {}) if key.startswith("TF_VAR_")], name
+
+
+def tfvars_script() -> str:
+    (step,) = yaml.safe_load(TFVARS_ACTION.read_text())["runs"]["steps"]
+    return str(step["run"])
+
+
+def test_the_tfvars_action_writes_the_admin_s_file_as_it_is(tmp_path: Path) -> None:
+    example = SANDBOX_ROOT / "infra" / "envs" / "aws" / "example.tfvars"
+    (tmp_path / "infra" / "envs" / "aws").mkdir(parents=True)
+    run_step(tfvars_script(), tmp_path, {"TFVARS": example.read_text()})
+    written = tmp_path / "infra" / "envs" / "aws" / "terraform.tfvars"
+    assert hcl2.loads(written.read_text()) == hcl2.loads(example.read_text())
+
+
+@pytest.mark.parametrize("tfvars", ["", " \n\t\n"], ids=["unset", "blank"])
+def test_the_tfvars_action_refuses_an_empty_variable_naming_it(tmp_path: Path, tfvars: str) -> None:
+    (tmp_path / "infra" / "envs" / "aws").mkdir(parents=True)
+    refused = run_script(tfvars_script(), tmp_path, {"TFVARS": tfvars})
+    assert refused.returncode == 1
+    assert "TERRAFORM_TFVARS is empty or not set" in refused.stderr
+    assert not (tmp_path / "infra" / "envs" / "aws" / "terraform.tfvars").exists()
 
 
 def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan() -> None:
@@ -206,7 +242,7 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
 
 
 def all_workflow_files() -> list[Path]:
-    return [*sorted(WORKFLOWS.glob("*.yml")), SETUP_ACTION]
+    return [*sorted(WORKFLOWS.glob("*.yml")), *ACTIONS]
 
 
 def steps_of(document: dict[Any, Any]) -> list[dict[str, Any]]:
