@@ -123,6 +123,8 @@ module "serve" {
   access_log_bucket    = module.log_bucket.name
   min_tasks            = var.serve_min_tasks
   max_tasks            = var.serve_max_tasks
+  cpu                  = var.serve_cpu
+  memory               = var.serve_memory
   deletion_protection  = var.deletion_protection
 }
 

@@ -125,6 +125,39 @@ variable "serve_max_tasks" {
   }
 }
 
+variable "serve_cpu" {
+  description = "Fargate CPU units per serve task (1024 = 1 vCPU)."
+  type        = number
+  default     = 512
+  nullable    = false
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.serve_cpu)
+    error_message = "serve_cpu must be a Fargate task size: 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units."
+  }
+}
+
+variable "serve_memory" {
+  description = "Fargate memory (MiB) per serve task: each worker holds the model and the online store. Fargate allows only some sizes with each serve_cpu."
+  type        = number
+  default     = 1024
+  nullable    = false
+
+  # Fargate's task sizes (Linux): the memory each CPU size may have.
+  validation {
+    condition = contains(lookup({
+      256   = [512, 1024, 2048]
+      512   = range(1024, 4097, 1024)
+      1024  = range(2048, 8193, 1024)
+      2048  = range(4096, 16385, 1024)
+      4096  = range(8192, 30721, 1024)
+      8192  = range(16384, 61441, 4096)
+      16384 = range(32768, 122881, 8192)
+    }, tostring(var.serve_cpu), []), var.serve_memory)
+    error_message = "serve_memory is not a size Fargate allows with serve_cpu's CPU units: with 256, 512, 1024 or 2048 MiB; with 512, 1 to 4 GiB; with 1024, 2 to 8 GiB; with 2048, 4 to 16 GiB; with 4096, 8 to 30 GiB (in 1 GiB steps); with 8192, 16 to 60 GiB in 4 GiB steps; with 16384, 32 to 120 GiB in 8 GiB steps."
+  }
+}
+
 variable "mwaa_environment_class" {
   description = "MWAA size class of the pipeline's Airflow."
   type        = string

@@ -678,3 +678,8 @@ output "task_role_arns" {
   description = "The roles CI may pass to ECS when it registers a new task definition."
   value       = [aws_iam_role.execution.arn, aws_iam_role.task.arn]
 }
+
+output "task_size" {
+  description = "Fargate CPU units and memory (MiB) of each serve task, as its task definition has them."
+  value       = { cpu = aws_ecs_task_definition.this.cpu, memory = aws_ecs_task_definition.this.memory }
+}

@@ -125,6 +125,36 @@ run "fewer_max_than_min_tasks_is_refused" {
   expect_failures = [var.serve_max_tasks]
 }
 
+run "a_cpu_size_fargate_does_not_have_is_refused" {
+  command = plan
+  variables {
+    serve_cpu = 768
+  }
+  expect_failures = [var.serve_cpu]
+}
+
+run "memory_fargate_does_not_allow_with_the_cpu_is_refused" {
+  command = plan
+  variables {
+    serve_cpu    = 1024
+    serve_memory = 1024
+  }
+  expect_failures = [var.serve_memory]
+}
+
+run "the_serve_tasks_get_the_cpu_and_memory_asked_for" {
+  command = plan
+  variables {
+    serve_cpu    = 2048
+    serve_memory = 6144
+  }
+
+  assert {
+    condition     = module.serve.task_size == { cpu = "2048", memory = "6144" }
+    error_message = "The serve task definition does not have serve_cpu and serve_memory."
+  }
+}
+
 run "apply_gives_the_platform_outputs" {
   assert {
     condition     = output.dvc_remote_url == "s3://acme-ml-platform-dev-dvc"
