@@ -1,7 +1,9 @@
 import json
+import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from model_registry.encoding import OUT_OF_VOCABULARY, TabularEncoding
 
@@ -44,12 +46,16 @@ def test_numbers_are_standardised_and_clipped_to_the_train_range() -> None:
     encoding = fitted()
     _, numbers = encoding.transform(train_frame())
     assert numbers.dtype == np.float32
-    assert abs(float(numbers[:, 0].mean())) < 1e-6
+    # dep_hour 6, 12, 18, 22: mean 14.5, population variance (8.5² + 2.5² + 3.5² + 7.5²) / 4.
+    std = math.sqrt(36.75)
+    expected = [(hour - 14.5) / std for hour in (6, 12, 18, 22)]
+    assert numbers[:, 0].tolist() == pytest.approx(expected, rel=1e-6)
     # A constant feature has std 0: it is centred, not divided by zero.
     assert numbers[:, 1].tolist() == [0.0, 0.0, 0.0, 0.0]
-    late = pd.DataFrame({"carrier": ["UA"], "dep_hour": [23], "precip": [0.0]})
-    _, clipped = encoding.transform(late)
-    assert clipped[0, 0] == numbers[3, 0]  # 23 reads as 22, the train maximum
+    outside = pd.DataFrame({"carrier": ["UA", "UA"], "dep_hour": [23, 0], "precip": [0.0, 0.0]})
+    _, clipped = encoding.transform(outside)
+    # 23 reads as 22, the train maximum, and 0 as 6, the minimum.
+    assert clipped[:, 0].tolist() == [numbers[3, 0], numbers[0, 0]]
 
 
 def test_round_trips_through_json() -> None:

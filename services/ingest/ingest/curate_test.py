@@ -53,6 +53,11 @@ def test_real_days_are_accepted_typed_and_partitioned_by_month(
     ]
     curated = pd.read_parquet(tmp_path / "curated" / "flights")
     assert len(curated) == sum(r.rows_read for r in reports)
+    # Each month's file holds that month's flights, and only those.
+    for month in (1, 2):
+        part = pd.read_parquet(tmp_path / "curated" / "flights" / f"2013-{month:02d}.parquet")
+        assert len(part) > 0
+        assert set(zip(part["year"], part["month"], strict=True)) == {(2013, month)}
     assert str(curated["flight"].dtype) == "Int64"
     assert str(curated["dep_time"].dtype) == "float64"
     assert curated["carrier"].dtype == pd.StringDtype("python")

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 
 from feature_definitions.features import FEATURES
 from model_registry.predictor import SklearnPredictor
@@ -35,6 +35,11 @@ def test_the_same_data_and_seed_give_the_same_probabilities() -> None:
 def test_boosting_stops_early_on_the_validation_split() -> None:
     fitted = fit_baseline(TRAIN, VALIDATION, baseline(n_iter_no_change=5, max_iter=500), seed=0)
     assert fitted.iterations < 500
+    # What it stopped on is the validation split's loss, not that of a slice of the train split
+    # scikit-learn would hold out by itself.
+    scored = fitted.pipeline.predict_proba(VALIDATION[0])[:, 1]
+    last_score = fitted.pipeline["model"].validation_score_[-1]
+    assert last_score == pytest.approx(-log_loss(VALIDATION[1], scored), rel=1e-6)
 
 
 def test_an_unseen_category_is_scored() -> None:

@@ -164,7 +164,9 @@ def test_fit_refuses_an_output_over_its_features_before_training(
     before = file_bytes(features)
     fit = ["fit", "--features", str(features), "--output", str(tmp_path / output)]
     assert main([*fit, *params_args(tmp_path / "params")]) == 2
-    assert "overlaps --features" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "overlaps --features" in captured.err
+    assert "fitting" not in captured.err + captured.out
     assert file_bytes(features) == before
 
 
