@@ -39,7 +39,12 @@ def test_a_bento_tag_s_image_tag_replaces_its_colon() -> None:
             image_tag(bad)
 
 
-@given(st.text())
+# BentoML-tag-like text (a name, a colon, a version), valid or not: plain text alone almost never
+# has that shape, so its accepted branch would go unexercised.
+tag_like = st.from_regex(r"[A-Za-z0-9_.: -]{0,10}:[A-Za-z0-9_.-]{0,10}", fullmatch=True)
+
+
+@given(st.text() | tag_like)
 def test_any_text_is_refused_or_becomes_a_valid_image_tag(model: str) -> None:
     try:
         tag = image_tag(model)
@@ -96,15 +101,22 @@ def test_the_command_prints_an_error_and_no_outputs_on_bad_input(
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | tag_like,
     lambda inner: st.lists(inner, max_size=3)
     | st.dictionaries(st.sampled_from(["promoted", "decision", "reason"]), inner, max_size=3),
     max_leaves=6,
 )
+# Records of the evaluate stage's shape, with a promoted model or none: the ones a deploy decides.
+records = st.fixed_dictionaries(
+    {
+        "promoted": tag_like | st.sampled_from(["", None]),
+        "decision": st.fixed_dictionaries({"reason": st.text(max_size=12)}),
+    }
+)
 
 
 @settings(max_examples=60)
-@given(json_values)
+@given(json_values | records)
 def test_any_record_is_decided_or_refused_with_a_reason(record_value: Any) -> None:
     with tempfile.TemporaryDirectory() as directory:
         root = repository(Path(directory) / "repo")

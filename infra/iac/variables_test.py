@@ -33,6 +33,9 @@ def test_a_missing_required_variable_is_named_with_its_description() -> None:
         check_required_variables(AWS, {}, environ={})
     for name in names:
         assert f"  {name}: " in str(error.value)
+    # Each with what it is for, as variables.tf describes it.
+    described = "  certificate_arn: ARN of the ACM certificate (in region) of the serve service's"
+    assert described in str(error.value)
 
 
 def test_variables_count_when_given_in_any_way_terraform_reads(tmp_path: Path) -> None:
