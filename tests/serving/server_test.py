@@ -343,21 +343,26 @@ def test_concurrent_requests_share_batched_model_calls(
         with server.client() as client:
             return client.post("/predict", json={"flights": [flights[i]]}).status_code
 
-    with server.client() as client:
+    sent, calls, rows = 0, 0.0, 0.0
+    with server.client() as client, ThreadPoolExecutor(16) as pool:
         before = client.get("/metrics").text
-        with ThreadPoolExecutor(16) as pool:
+        # Requests share a call when they arrive while the model scores another batch; a few
+        # bursts make it vanishingly unlikely that none does, without timing anything.
+        for _ in range(5):
             statuses = list(pool.map(predict, range(len(flights))))
-        after = wait_for_rows(client, before, len(flights))
-    assert statuses == [200] * len(flights)
-    calls = metric_total(after, "flight_delay_batch_rows_count") - metric_total(
-        before, "flight_delay_batch_rows_count"
-    )
-    rows = metric_total(after, "flight_delay_batch_rows_sum") - metric_total(
-        before, "flight_delay_batch_rows_sum"
-    )
-    assert rows == len(flights)
-    # Every request's row went through the batcher, in no more calls than requests.
-    assert 1 <= calls <= rows
+            assert statuses == [200] * len(flights)
+            sent += len(flights)
+            after = wait_for_rows(client, before, sent)
+            calls, rows = (
+                metric_total(after, f"flight_delay_batch_rows_{part}")
+                - metric_total(before, f"flight_delay_batch_rows_{part}")
+                for part in ("count", "sum")
+            )
+            if calls < rows:
+                break
+    # Every request's row went through the batcher, and some requests shared a model call.
+    assert rows == sent
+    assert 1 <= calls < rows
 
 
 def _without_threshold(stats: str) -> str:
