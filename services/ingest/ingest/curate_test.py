@@ -15,7 +15,7 @@ from ingest import curate as curate_module
 from ingest.cli import EXIT_LOCKED, EXIT_NOTHING_ACCEPTED, EXIT_STORAGE, EXIT_USAGE, main
 from ingest.curate import FileReport, NothingAccepted, curate
 from ingest.land import land
-from loopback.processes import wait_until
+from loopback.processes import inherited_pythonpath, wait_until
 from storage.digest import tree_sha256
 from storage.testing import file_size_limit
 
@@ -453,7 +453,7 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
         first = subprocess.Popen(
             [sys.executable, "-c", CURATE_HOLDING_THE_LOCK,
              str(two_real_days), str(curated), str(started), str(release)],
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            env={**os.environ, "PYTHONPATH": inherited_pythonpath()},
             stderr=output,
         )  # fmt: skip
     try:
@@ -465,7 +465,7 @@ def test_two_curate_processes_on_one_output_run_one_after_the_other(
                    "--tables", "flights"]  # fmt: skip
         second = subprocess.run(
             [sys.executable, "-m", "ingest.cli", *command, "--lock-timeout", "0.5"],
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            env={**os.environ, "PYTHONPATH": inherited_pythonpath()},
             capture_output=True,
             text=True,
             timeout=120,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from loopback.processes import modules_loaded_by_commands
+from loopback.processes import inherited_pythonpath, modules_loaded_by_commands
 from model_registry.predictor import load_predictor
 from model_registry.store import (
     HOME_ENV,
@@ -231,8 +231,8 @@ def test_the_store_defaults_to_the_repo_build_area(
         "--models", str(models_dir), "--output", str(output), *params_args(tmp_path),
     ]  # fmt: skip
     environ = {k: v for k, v in os.environ.items() if k != HOME_ENV}
-    # The test's import path, absolute: the process runs in another directory.
-    environ["PYTHONPATH"] = os.pathsep.join(str(Path(entry).absolute()) for entry in sys.path)
+    # The test's import path: the process runs in another directory.
+    environ["PYTHONPATH"] = inherited_pythonpath()
     run = subprocess.run(command, cwd=repo / "sub", env=environ, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     registry = json.loads((output / "registry.json").read_text())

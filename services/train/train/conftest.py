@@ -21,6 +21,7 @@ from feature_definitions.labels import LABEL
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
 
 # Every test: one BentoML home per process, emptied after each test (see model_registry.testing).
+from loopback.processes import inherited_pythonpath
 from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401 (fixtures)
 from train.params import Params, params_from
 
@@ -140,7 +141,7 @@ def fresh_python(
     under `env` (added to this process's), optionally started through `launcher` (an emulator)."""
     return subprocess.run(
         [*launcher, sys.executable, *args],
-        env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={**os.environ, **(env or {}), "PYTHONPATH": inherited_pythonpath()},
         capture_output=True,
         text=True,
         timeout=timeout,
