@@ -8,20 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
-    CANDIDATE,
     DO_NOT_TRACK_ENV,
     HOME_ENV,
-    KIND,
     PROMOTED,
     REGISTERED,
-    ROLE,
-    STAGE,
     ModelStore,
-    register,
 )
-from model_registry.testing import sklearn_predictor
 from serve.settings import (
     MODEL_ENV,
     MODEL_TAG,
@@ -31,13 +24,11 @@ from serve.settings import (
     tag_version,
     use_model_store,
 )
+from serve.testing import register_model
 
 
 def _register(store: ModelStore, tmp_path: Path, stage: str) -> str:
-    directory = tmp_path / stage
-    sklearn_predictor().save(directory)
-    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: stage}
-    return str(register(store, directory, labels, metadata={}))
+    return str(register_model(store, tmp_path / stage, stage=stage).tag)
 
 
 def test_the_newest_promoted_model_unless_one_is_pinned(

@@ -45,12 +45,15 @@ FEATURE_STATS: dict[str, Any] = {
 }
 
 
-def register_model(store: ModelStore, directory: Path, window_days: object = WINDOW_DAYS) -> Model:
-    """A promoted model over FEATURES trained (so its record says) on features computed over
-    `window_days` (None: not recorded), its files saved in `directory` first."""
+def register_model(
+    store: ModelStore, directory: Path, window_days: object = WINDOW_DAYS, stage: str = PROMOTED
+) -> Model:
+    """A model over FEATURES, labelled `stage` (promoted by default), trained (so its record
+    says) on features computed over `window_days` (None: not recorded), its files saved in
+    `directory` first."""
     fitted = DummyClassifier().fit([[0], [1]], [0, 1])
     SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
-    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: PROMOTED}
+    labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: stage}
     metadata = {} if window_days is None else {METADATA_FEATURES_WINDOW_DAYS: window_days}
     return get(store, register(store, directory, labels, metadata))
 
