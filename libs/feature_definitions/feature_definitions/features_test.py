@@ -11,22 +11,19 @@ from feature_definitions.features import (
     check_complete,
     compute_features,
 )
-from feature_definitions.history import arrival_events
-from feature_definitions.labels import ARRIVED, outcomes
 
 # The window the tests' histories use; params.yaml's features.window_days is the pipeline's.
 WINDOW = pd.Timedelta(days=7)
 
 
 @pytest.fixture(scope="module")
-def offline(first_ten_days: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Lookups, pd.DataFrame]:
+def offline(
+    first_ten_days: dict[str, pd.DataFrame], arrivals: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[pd.DataFrame, Lookups, pd.DataFrame]:
     """What the feature service does: features of every arrived flight of the ten days."""
-    flights = first_ten_days["flights"]
-    arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
+    arrived, events = arrivals
     lookups = Lookups(
-        weather=first_ten_days["weather"],
-        planes=first_ten_days["planes"],
-        events=arrival_events(arrived, first_ten_days["airports"]),
+        weather=first_ten_days["weather"], planes=first_ten_days["planes"], events=events
     )
     return arrived, lookups, compute_features(arrived, lookups, WINDOW)
 

@@ -5,12 +5,10 @@ import pytest
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.history import (
     EMPTY_WINDOW_RATE,
-    arrival_events,
     history_features,
     trailing_counts,
 )
 from feature_definitions.instants import scheduled_departure
-from feature_definitions.labels import ARRIVED, outcomes
 
 T = pd.Timestamp("2013-06-08T12:00:00Z")
 WEEK = pd.Timedelta(days=7)
@@ -80,10 +78,10 @@ def test_the_window_must_be_positive() -> None:
 
 
 @pytest.fixture(scope="module")
-def real(first_ten_days: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    flights = first_ten_days["flights"]
-    arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
-    history = arrival_events(arrived, first_ten_days["airports"])
+def real(
+    arrivals: tuple[pd.DataFrame, pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    arrived, history = arrivals
     departure = scheduled_departure(arrived["time_hour"], arrived["sched_dep_time"])
     return arrived, history, departure
 

@@ -8,11 +8,6 @@ from feature_definitions.features import FEATURE_COLUMNS
 WEEK = pd.Timedelta(days=7)
 
 
-@pytest.fixture
-def built(curated_tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, object]:
-    return training_table(curated_tables, WEEK)
-
-
 def row(table: pd.DataFrame, day: int, carrier: str, sched_dep: int) -> pd.Series:
     match = table[
         (table["day"] == day)
