@@ -12,17 +12,13 @@ from typing import Any
 
 import yaml
 
+from tests.git_identity import GIT_IDENTITY
+
 WORKFLOWS = Path.cwd() / ".github" / "workflows"
 # The repository's own scripts that the steps run (tests/BUILD puts them in the sandbox).
 STEP_SCRIPTS = ("tools/releases.py",)
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    "PATH": "/usr/bin:/bin:/usr/local/bin",
-}
+GIT_ENV = {**GIT_IDENTITY, "PATH": "/usr/bin:/bin:/usr/local/bin"}
 
 
 def load(name: str) -> dict[Any, Any]:

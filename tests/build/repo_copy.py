@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.git_identity import GIT_IDENTITY
+
 # Pants lays out the test's `//:build_config` dependency at the sandbox root, the test's cwd;
 # tests that only read configuration read it there.
 SANDBOX_ROOT = Path.cwd()
@@ -30,14 +32,6 @@ def working_tree() -> Path:
     if not root or not (Path(root) / "pants.toml").is_file():
         raise RuntimeError(f"PLATFORM_REPO_ROOT={root!r} is not the repo (./pants sets it)")
     return Path(root)
-
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from tests.build.repo_copy import GIT_IDENTITY, RepoCopy
+from tests.build.repo_copy import RepoCopy
+from tests.git_identity import GIT_IDENTITY
 
 DVC = Path.cwd() / "dvc.pex"
 # Three days keep the tests short; the split dates give every split some rows. Each value replaces
