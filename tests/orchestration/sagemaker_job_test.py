@@ -121,3 +121,17 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
     ):
         assert recorded(job[key], expected[key]), key
     assert yaml.safe_load(job["HyperParameters"]["train"])["torch"]["epochs"] == 1
+    # The settings themselves, as the job recorded them (not only as training_config put them).
+    assert job["RoleArn"] == SAGEMAKER["role_arn"]
+    assert job["AlgorithmSpecification"]["TrainingImage"] == SAGEMAKER["image"]
+    resources = job["ResourceConfig"]
+    assert (resources["InstanceType"], resources["InstanceCount"]) == (
+        SAGEMAKER["instance_type"],
+        SAGEMAKER["instance_count"],
+    )
+    vpc = job["VpcConfig"]
+    assert (vpc["Subnets"], vpc["SecurityGroupIds"]) == (
+        ECS_SETTINGS["subnets"],
+        ECS_SETTINGS["security_groups"],
+    )
+    assert job["OutputDataConfig"]["S3OutputPath"] == SAGEMAKER["output_path"]
