@@ -14,6 +14,7 @@ import pyarrow
 import pyarrow.parquet as pq
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from contracts.tables import CURATED_TABLES
 
@@ -94,6 +95,16 @@ def images(document: nbformat.NotebookNode) -> int:
     )
 
 
+def printed(document: nbformat.NotebookNode) -> str:
+    return "".join(
+        output.get("text", "")
+        for cell in document.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "stream"
+    )
+
+
 @pytest.mark.parametrize("name", ["curated_delays.ipynb", "model_analysis.ipynb"])
 def test_committed_without_outputs(name: str) -> None:
     document = read(NOTEBOOKS / name)
@@ -116,3 +127,20 @@ def test_the_model_analysis_notebook_runs_and_plots(
     monkeypatch.setenv("NOTEBOOK_EVALUATION", str(evaluation_slice(tmp_path / "evaluation")))
     document = run(NOTEBOOKS / "model_analysis.ipynb", tmp_path)
     assert images(document) == 2  # scores, curves
+    # Every model's three curves, each of its 11 points: an empty axis would still be an image.
+    drawn = [line for line in printed(document).splitlines() if line.startswith("drew ")]
+    assert sorted(drawn) == sorted(
+        f"drew {model} {name}: 11 points"
+        for model in ("baseline", "torch")
+        for name in ("roc", "pr", "calibration")
+    )
+
+
+def test_the_model_analysis_notebook_names_a_curve_evaluate_did_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluation = evaluation_slice(tmp_path / "evaluation")
+    (evaluation / "plots" / "torch" / "pr.json").unlink()
+    monkeypatch.setenv("NOTEBOOK_EVALUATION", str(evaluation))
+    with pytest.raises(CellExecutionError, match=r"torch/pr\.json: evaluate writes"):
+        run(NOTEBOOKS / "model_analysis.ipynb", tmp_path)
