@@ -1,24 +1,9 @@
-import pandas as pd
 import pytest
 
 from contracts.airports import AIRPORTS
 from contracts.table import apply_contract
 from contracts.tables import CURATED_TABLES
-
-ROW = {
-    "faa": "IAH",
-    "name": "George Bush Intercontinental",
-    "lat": "29.984433",
-    "lon": "-95.341442",
-    "alt": "97",
-    "tz": "-6",
-    "dst": "A",
-    "tzone": "America/Chicago",
-}
-
-
-def raw(*changes: dict[str, str | None]) -> pd.DataFrame:
-    return pd.DataFrame([{**ROW, **change} for change in changes], dtype=object)
+from contracts.testing import landed_rows
 
 
 def test_airports_are_curated_as_a_reference_table() -> None:
@@ -27,7 +12,7 @@ def test_airports_are_curated_as_a_reference_table() -> None:
 
 
 def test_a_good_row_is_typed_and_a_missing_time_zone_allowed() -> None:
-    result = apply_contract(AIRPORTS, raw({}, {"faa": "EEN", "tzone": None}))
+    result = apply_contract(AIRPORTS, landed_rows(AIRPORTS, {}, {"faa": "EEN", "tzone": None}))
     assert result.valid.tolist() == [True, True]
     assert result.typed.loc[0, "alt"] == 97 and result.typed.loc[0, "lat"] == 29.984433
 
@@ -43,6 +28,6 @@ def test_a_good_row_is_typed_and_a_missing_time_zone_allowed() -> None:
     ],
 )
 def test_each_broken_rule_is_named(change: dict[str, str | None], reason: str) -> None:
-    result = apply_contract(AIRPORTS, raw({}, change))
+    result = apply_contract(AIRPORTS, landed_rows(AIRPORTS, {}, change))
     assert result.valid.tolist() == [True, False]
     assert reason in result.reasons[1]

@@ -3,19 +3,7 @@ import pytest
 
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS, NATURAL_KEY
 from contracts.table import ContractViolation, apply_contract
-
-ROW = dict(
-    zip(
-        FLIGHT_COLUMNS,
-        "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
-        .split(","),
-        strict=True,
-    )
-)  # fmt: skip
-
-
-def raw(*changes: dict[str, str | None]) -> pd.DataFrame:
-    return pd.DataFrame([{**ROW, **change} for change in changes], dtype=object)
+from contracts.testing import landed_rows
 
 
 def test_natural_key_is_part_of_the_contract() -> None:
@@ -30,7 +18,7 @@ def test_check_columns_names_missing_and_unexpected_columns() -> None:
 
 
 def test_a_good_row_is_typed_and_valid() -> None:
-    result = apply_contract(FLIGHTS, raw({}, {"arr_time": None, "tailnum": None}))
+    result = apply_contract(FLIGHTS, landed_rows(FLIGHTS, {}, {"arr_time": None, "tailnum": None}))
     assert result.valid.tolist() == [True, True]
     assert result.typed.loc[0, "sched_dep_time"] == 515
     assert result.typed.loc[0, "time_hour"] == pd.Timestamp("2013-01-01 10:00", tz="UTC")
@@ -52,7 +40,7 @@ def test_a_good_row_is_typed_and_valid() -> None:
     ],
 )
 def test_each_broken_rule_is_named(change: dict[str, str | None], reason: str) -> None:
-    result = apply_contract(FLIGHTS, raw({}, change))
+    result = apply_contract(FLIGHTS, landed_rows(FLIGHTS, {}, change))
     assert result.reasons[0] == ""
     assert reason in result.reasons[1]
     assert result.valid.tolist() == [True, False]

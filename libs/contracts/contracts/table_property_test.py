@@ -7,15 +7,8 @@ from hypothesis import strategies as st
 
 from contracts.table import TableContract, apply_contract
 from contracts.tables import CURATED_TABLES
+from contracts.testing import landed_row, landed_rows
 
-# One valid row per table, as landed; generated rows change a few of its values.
-VALID_ROWS = {
-    "flights": "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,"
-    "2013-01-01T10:00:00Z",
-    "weather": "EWR,2013,1,1,1,39.02,26.06,59.37,270,10.35702,NA,0,1012,10,2013-01-01T06:00:00Z",
-    "planes": "N10156,2004,Fixed wing multi engine,EMBRAER,EMB-145XR,2,55,NA,Turbo-fan",
-    "airports": "04G,Lansdowne Airport,41.1304722,-80.6195833,1044,-5,A,America/New_York",
-}
 MISSING = st.sampled_from([None, ""])
 TEXT = st.text(st.characters(codec="utf-8"), max_size=8)
 INTEGER_TEXT = st.integers(-3000, 3000).map(str)
@@ -40,8 +33,7 @@ def values(contract: TableContract, column: str) -> st.SearchStrategy[str | None
 @st.composite
 def row(draw: st.DrawFn, contract: TableContract) -> dict[str, str | None]:
     """The table's valid row with up to three values replaced: rows near the contract's edges."""
-    valid = VALID_ROWS[contract.name].split(",")
-    values_of: dict[str, str | None] = dict(zip(contract.columns, valid, strict=True))
+    values_of = landed_row(contract)
     for column in draw(st.lists(st.sampled_from(contract.columns), max_size=3)):
         values_of[column] = draw(values(contract, column))
     return {column: None if value == "NA" else value for column, value in values_of.items()}
@@ -59,33 +51,10 @@ def contract_and_rows(draw: st.DrawFn) -> tuple[TableContract, pd.DataFrame]:
 @example(
     (
         CURATED_TABLES["planes"],
-        pd.DataFrame(
-            [
-                [
-                    None,
-                    "0",
-                    "Fixed wing multi engine",
-                    "EMBRAER",
-                    "EMB-145XR",
-                    "2",
-                    "55",
-                    None,
-                    "Turbo-fan",
-                ],
-                [
-                    None,
-                    "2004",
-                    "Fixed wing multi engine",
-                    "EMBRAER",
-                    "EMB-145XR",
-                    "2",
-                    "55",
-                    "0",
-                    "Turbo-fan",
-                ],
-            ],
-            columns=list(CURATED_TABLES["planes"].columns),
-            dtype=object,
+        landed_rows(
+            CURATED_TABLES["planes"],
+            {"tailnum": None, "year": "0"},
+            {"tailnum": None, "speed": "0"},
         ),
     )
 )

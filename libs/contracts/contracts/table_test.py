@@ -9,14 +9,9 @@ import pytest
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
 from contracts.table import TableContract, apply_contract, check_typed, typed_frame
 from contracts.tables import CURATED_TABLES
+from contracts.testing import landed_rows
 
 CONTRACTS = list(CURATED_TABLES.values())
-ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
-
-
-def raw(*changes: dict[str, str | None]) -> pd.DataFrame:
-    row = dict(zip(FLIGHT_COLUMNS, ROW.split(","), strict=True))
-    return pd.DataFrame([{**row, **change} for change in changes], dtype=object)
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
@@ -48,7 +43,7 @@ def test_typed_rows_are_judged_as_text_rows_are() -> None:
         {}, {"month": "13"}, {"carrier": "ZZ"}, {"tailnum": "n-1"}, {"tailnum": None},
         {"sched_dep_time": "575"}, {"time_hour": "2013-02-01T10:00:00Z"},
     ]  # fmt: skip
-    text = apply_contract(FLIGHTS, raw(*changes))
+    text = apply_contract(FLIGHTS, landed_rows(FLIGHTS, *changes))
     arrow = pa.Table.from_pandas(text.typed, schema=FLIGHTS.arrow_schema, preserve_index=False)
     typed = check_typed(FLIGHTS, typed_frame(FLIGHTS, arrow, arrow_strings=True))
     assert typed.reasons.tolist() == text.reasons.tolist()
@@ -56,7 +51,7 @@ def test_typed_rows_are_judged_as_text_rows_are() -> None:
 
 
 def test_rows_that_did_not_parse_are_rejected_unchecked() -> None:
-    typed = apply_contract(FLIGHTS, raw({"month": "13"}, {})).typed
+    typed = apply_contract(FLIGHTS, landed_rows(FLIGHTS, {"month": "13"}, {})).typed
     unparsed = pd.Series(["", "flight: not an integer (got 'x')"], dtype=object)
     result = check_typed(FLIGHTS, typed, unparsed)
     assert "month: in_range(1, 12) (got 13)" in result.reasons[0]
@@ -65,7 +60,7 @@ def test_rows_that_did_not_parse_are_rejected_unchecked() -> None:
 
 
 def test_an_integer_beyond_what_a_float_holds_exactly_is_not_an_integer() -> None:
-    result = apply_contract(FLIGHTS, raw({"flight": "99999999999999999999"}))
+    result = apply_contract(FLIGHTS, landed_rows(FLIGHTS, {"flight": "99999999999999999999"}))
     assert result.reasons.tolist() == ["flight: not an integer (got '99999999999999999999')"]
 
 
@@ -79,7 +74,8 @@ def test_rows_with_missing_fields_do_not_stop_the_time_hour_check_for_the_others
     then reported it without a row and every inconsistent row of the table was accepted."""
     result = apply_contract(
         FLIGHTS,
-        raw(
+        landed_rows(
+            FLIGHTS,
             {},
             {"hour": None},
             {"time_hour": "2013-02-01T10:00:00Z"},  # a month after the local fields
@@ -105,7 +101,9 @@ def test_a_check_that_raises_rejects_every_row_it_could_not_judge() -> None:
         checks=[*FLIGHTS.schema.checks, pandera.Check(explodes, error="explodes")],
         strict=True,
     )
-    result = apply_contract(dataclasses.replace(FLIGHTS, schema=schema), raw({}, {"month": "13"}))
+    result = apply_contract(
+        dataclasses.replace(FLIGHTS, schema=schema), landed_rows(FLIGHTS, {}, {"month": "13"})
+    )
     assert result.valid.tolist() == [False, False]
     for reason in result.reasons:
         assert 'explodes could not be checked (RuntimeError("cannot judge"))' in reason

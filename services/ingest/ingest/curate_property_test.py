@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.flights import FLIGHT_COLUMNS
+from contracts.testing import LANDED_ROWS
 from ingest.curate import NothingAccepted, curate
 
-VALID = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
-VALID_ROW = VALID.split(",")
+VALID_ROW = LANDED_ROWS["flights"].split(",")
 # Values that break, cannot be typed, are missing or are edge cases, for any column.
 ODD_VALUES = ["", "NA", "13", "-1", "2400", "abc", "nan", "0x10", "1.5", "ZZ", " ", "N1 2", "é"]
 

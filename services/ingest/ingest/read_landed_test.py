@@ -3,10 +3,11 @@ import codecs
 import pytest
 
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
+from contracts.testing import LANDED_ROWS
 from ingest.read_landed import read_landed, read_text_rows
 
 HEADER = ",".join(FLIGHT_COLUMNS)
-ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
+ROW = LANDED_ROWS["flights"]
 GOOD = f"{HEADER}\n{ROW}\n{ROW.replace(',1545,', ',1714,')}\n"
 
 
