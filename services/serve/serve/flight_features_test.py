@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
 from online_store.store import OnlineStore, write_store
-from serve.online_features import flight_features, online_features
+from serve.online_features import CalendarCache, flight_features, online_features
 from serve.schema import ORIGINS, Flight, flights_frame
 
 CARRIERS = ("UA", "AA", "B6")
@@ -194,3 +194,15 @@ def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path
     with pytest.raises(FeatureInputError) as fast:
         flight_features([flight], store)
     assert str(fast.value) == str(reference.value)
+
+
+def test_a_request_that_fills_the_calendar_cache_gets_every_hour() -> None:
+    """A cached hour beside more new ones than the cache has room for: it is emptied to make
+    room, and the request still gets each hour's row (it raised KeyError, a 500, before)."""
+    hour = 3600 * 10**9
+    instants = [0, 200_000 * hour, 200_001 * hour]
+    expected = CalendarCache()(instants)
+    calendar = CalendarCache(limit=2)
+    calendar(instants[:1])
+    assert calendar(instants) == expected
+    assert calendar(instants[1:]) == expected[1:]

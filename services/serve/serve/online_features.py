@@ -82,17 +82,22 @@ def _utc_ns(when: dt.datetime) -> int:
     return ((when - _EPOCH) // dt.timedelta(microseconds=1)) * 1000
 
 
-class _CalendarCache:
+class CalendarCache:
     """The calendar features of UTC instants, computed by feature_definitions.calendar for the
-    instants not seen before, in one call per request."""
+    instants not seen before, in one call per request. Holds at most `limit` instants: emptied
+    when a request's new ones would take it past that."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = CALENDAR_CACHE_HOURS) -> None:
         self._rows: dict[int, _CalendarRow] = {}
+        self._limit = limit
         self._lock = threading.Lock()
 
     def __call__(self, instants_ns: list[int]) -> list[_CalendarRow]:
-        rows = self._rows
-        missing = [ns for ns in dict.fromkeys(instants_ns) if ns not in rows]
+        # This request's rows are kept apart from the cache, which another thread, or this one
+        # making room for what it computed, may empty meanwhile.
+        cached = self._rows
+        found = {ns: row for ns in dict.fromkeys(instants_ns) if (row := cached.get(ns))}
+        missing = [ns for ns in dict.fromkeys(instants_ns) if ns not in found]
         if missing:
             instants = pd.Series(pd.to_datetime(np.asarray(missing, dtype="int64"), utc=True))
             calendar = calendar_features(instants)
@@ -103,14 +108,14 @@ class _CalendarCache:
                 month, day, hour, weekend = (int(column[i]) for column in columns)
                 computed[ns] = (month, day, hour, weekend, int(year[i]))
             with self._lock:
-                if len(rows) + len(missing) > CALENDAR_CACHE_HOURS:
-                    rows.clear()
-                rows.update(computed)
-            return [computed[ns] if ns in computed else rows[ns] for ns in instants_ns]
-        return [rows[ns] for ns in instants_ns]
+                if len(cached) + len(missing) > self._limit:
+                    cached.clear()
+                cached.update(computed)
+            found.update(computed)
+        return [found[ns] for ns in instants_ns]
 
 
-_calendar = _CalendarCache()
+_calendar = CalendarCache()
 
 
 def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFrame:
