@@ -25,10 +25,13 @@ PROBABILITY = Histogram(
     documentation="Predicted probability that a flight arrives more than 15 minutes late",
     buckets=tuple(i / 10 for i in range(1, 11)),
 )
+# Each worker's PSI over the rows it scored; "livemax" exports the highest over the live
+# workers (no pid label), forgetting a killed worker's, which would keep the drift alert firing.
 FEATURE_PSI = Gauge(
     name="flight_delay_feature_psi",
     documentation="Population stability index of each feature, recent requests vs. train split",
     labelnames=["feature"],
+    multiprocess_mode="livemax",
 )
 # The PSI above which a feature has drifted, from the training statistics (params.yaml's
 # monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every

@@ -24,9 +24,10 @@ from serve.metrics import forget_killed_workers, running
 # to be killed.
 WORKER = """
 import sys
-from serve.metrics import LOAD_FAILURES, READY, WORKERS
+from serve.metrics import FEATURE_PSI, LOAD_FAILURES, READY, WORKERS
 WORKERS.set(1)
 READY.set(float(sys.argv[1]))
+FEATURE_PSI.labels(feature="distance").set(float(sys.argv[2]))
 LOAD_FAILURES.labels(kind="model").inc()
 print("set", flush=True)
 sys.stdin.read()
@@ -34,14 +35,14 @@ sys.stdin.read()
 
 
 @contextmanager
-def worker(directory: Path, ready: float) -> Iterator[subprocess.Popen[str]]:
+def worker(directory: Path, ready: float, psi: float = 0.0) -> Iterator[subprocess.Popen[str]]:
     env = {
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(directory),
         "PYTHONPATH": inherited_pythonpath(),
     }
     process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, str(ready)],
+        [sys.executable, "-c", WORKER, str(ready), str(psi)],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -82,16 +83,23 @@ def killed_workers_counted() -> float:
 
 
 def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Path) -> None:
-    with worker(tmp_path, ready=1) as live, worker(tmp_path, ready=0) as loading:
+    psi = 'flight_delay_feature_psi{feature="distance"}'
+    with (
+        worker(tmp_path, ready=1, psi=0.1) as live,
+        worker(tmp_path, ready=0, psi=0.9) as loading,
+    ):
         killed = kill(loading)
         before = scrape(tmp_path)
-        # The killed worker still counts: two workers, one of them not ready.
+        # The killed worker still counts: two workers, one of them not ready, its drift seen.
         assert before["flight_delay_workers"] == 2 and before["flight_delay_ready"] == 0
+        assert before[psi] == 0.9
         counted = killed_workers_counted()
         assert forget_killed_workers(str(tmp_path)) == [killed]
         assert killed_workers_counted() == counted + 1
         after = scrape(tmp_path)
         assert after["flight_delay_workers"] == 1 and after["flight_delay_ready"] == 1
+        # The drift alert takes the highest PSI: a killed worker's would keep it firing.
+        assert after[psi] == 0.1
         assert after['flight_delay_load_failures_total{kind="model"}'] == 2
         assert running(live.pid)
         # Nothing left to forget, or to count.
