@@ -174,7 +174,9 @@ class OnlineStore:
         if not path.is_file():
             raise OnlineStoreError(f"no online store at {path}")
         try:
-            db = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+            # A file: URI, quoted: '#', '?' and '%' in the path would end or change it (and
+            # sqlite would create the file the URI then names).
+            db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
             try:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
                 if meta.get("format") != str(FORMAT):

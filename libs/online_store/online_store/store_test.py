@@ -76,6 +76,16 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
         OnlineStore(tmp_path / "other.sqlite")
 
 
+@pytest.mark.parametrize("directory", ["a#b", "q?x", "c%41", "with space"])
+def test_a_store_opens_whatever_characters_its_path_holds(tmp_path: Path, directory: str) -> None:
+    """It is opened through a file: URI, where these would end or change the path."""
+    (tmp_path / directory).mkdir()
+    store = _store(tmp_path / directory / "online.sqlite")
+    assert store.window == pd.Timedelta(days=7)
+    # Opening it created no file elsewhere (an unquoted URI names `a`, `q`, `cA`).
+    assert [p.name for p in tmp_path.iterdir()] == [directory]
+
+
 def test_row_lookups_read_back_what_was_written(tmp_path: Path) -> None:
     store = _store(tmp_path / "online.sqlite")
     hour = int(pd.Timestamp("2013-01-01T10:00Z").value)
