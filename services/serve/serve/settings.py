@@ -81,7 +81,10 @@ def registered_model(text: str, named: str, environ: Mapping[str, str] = os.envi
     from bentoml.exceptions import NotFound
 
     if tag_version(text) is None:
-        raise ModelTagError(f"{named}: expected {MODEL_NAME}:<version>")
+        raise ModelTagError(
+            f"{named}: expected {MODEL_NAME}:<version>, the version at most "
+            f"{VERSION_MAX_LENGTH} lowercase letters, digits, '_', '.' and '-'"
+        )
     try:
         return bentoml.models.get(text)
     except NotFound:
@@ -96,4 +99,4 @@ def tag_version(text: str) -> str | None:
     """The version `text` names if it is a tag of the model (MODEL_TAG), else None. Stricter
     than BentoML's own parsing, which lowercases and raises more than one kind of error."""
     match = MODEL_TAG.fullmatch(text)
-    return match.group(1) if match else None
+    return match.group(1) if match and len(match.group(1)) <= VERSION_MAX_LENGTH else None
