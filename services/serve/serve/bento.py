@@ -25,6 +25,7 @@ import yaml
 from packaging.requirements import Requirement  # pants: no-infer-dep (bentoml's)
 from packaging.utils import canonicalize_name  # pants: no-infer-dep
 
+from model_registry.errors import RegistryError
 from model_registry.store import store_home
 from serve.settings import (
     VERSION,
@@ -221,7 +222,13 @@ def main(argv: list[str] | None = None, prog: str = "serve-bento") -> int:
     except NoPromotedModel as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return int(args.no_model_status)
-    except (ModelTagError, MissingDistribution, BentoExists, OutputWriteError) as error:
+    except (
+        ModelTagError,
+        RegistryError,
+        MissingDistribution,
+        BentoExists,
+        OutputWriteError,
+    ) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(tag)

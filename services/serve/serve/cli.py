@@ -142,6 +142,7 @@ def check_server_args(args: Sequence[str], environ: Mapping[str, str] = os.envir
 
 def run_server(args: list[str]) -> int:
     # Imported here: BentoML reads its configuration as these first use it (main checks it).
+    from model_registry.errors import RegistryError
     from serve.settings import ModelTagError, NoPromotedModel, promoted_tag, use_model_store
     from serve.sources import DATA_ENV, ServingDataError, anchored, default_location
     from serve.sources import check as check_serving_data
@@ -155,7 +156,7 @@ def run_server(args: list[str]) -> int:
         check_server_args(args)
         check_serving_data(os.environ.get(DATA_ENV) or default_location())
         promoted_tag()
-    except (UsageError, ServingDataError, NoPromotedModel, ModelTagError) as error:
+    except (UsageError, ServingDataError, NoPromotedModel, ModelTagError, RegistryError) as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
     # `bentoml serve` puts its working directory first on the import path and runs its workers

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loopback.ports import free_port
-from model_registry.store import Model
+from model_registry.store import ROLLED_BACK, Model
 from serve.cli import COMMANDS, PORTS, UsageError, check_port, main
 from storage.testing import name_too_long
 
@@ -305,6 +305,15 @@ def test_publish_names_a_model_the_store_does_not_hold_and_writes_nothing(
     ran = run("publish", "--model", tag, "--to", str(target), "--data", str(tmp_path))
     assert_refused(ran, f"serve publish: error: {named}")
     assert not (tmp_path / "serving").exists()
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "3000"), ("build",)])
+def test_a_rollback_record_that_is_not_json_is_named(
+    model: Model, command: tuple[str, ...]
+) -> None:
+    record = Path(model.path) / ROLLED_BACK
+    record.write_text("{not json")
+    assert_refused(run(*command), f"serve {command[0]}: error: {record} is not JSON")
 
 
 def test_build_refuses_a_version_the_store_holds_before_it_builds(model: Model) -> None:
