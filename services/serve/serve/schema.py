@@ -89,6 +89,11 @@ class Flight(BaseModel):
                 raise ValueError(f"{value} does not exist in New York time")
             when = local
         utc: dt.datetime = when.tz_convert("UTC").to_pydatetime()
+        # Weather is kept by whole UTC hours: 18:00+05:30 would find none, and be scored so.
+        if (utc.minute, utc.second, utc.microsecond) != (0, 0, 0):
+            raise ValueError(
+                f"must be a whole hour in UTC: the offset {value:%z} is not whole hours"
+            )
         return utc
 
 

@@ -41,6 +41,8 @@ def test_a_naive_time_hour_is_new_york_time() -> None:
         ({"time_hour": "2013-01-01T05:15:00"}, "time_hour"),
         # The hour that never happens when daylight saving starts.
         ({"time_hour": "2013-03-10T02:00:00"}, "time_hour"),
+        # A whole hour where it is written, half past one in UTC.
+        ({"time_hour": "2013-11-01T18:00:00+05:30"}, "time_hour"),
         ({"distance": -1}, "distance"),
         ({"extra": 1}, "extra"),
     ],
