@@ -78,6 +78,26 @@ class _Recent:
         return counts
 
 
+def numbers(values: object, what: str) -> np.ndarray:
+    """`values`, a list of finite numbers, as float64; else StatisticsError naming `what`. A
+    string or null there would load, then fail every batch: drift unwatched."""
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise StatisticsError(f"{what} must be a list of numbers")
+    array = np.asarray(values, dtype="float64")
+    if not np.isfinite(array).all():
+        raise StatisticsError(f"{what} must be finite")
+    return array
+
+
+def proportions_of(values: object, what: str) -> np.ndarray:
+    array = numbers(values, what)
+    if (array < 0).any():
+        raise StatisticsError(f"{what} must be at least 0")
+    return array
+
+
 class DriftMonitor:
     """Keeps the bin of each feature value of the last WINDOW_ROWS rows."""
 
@@ -87,8 +107,15 @@ class DriftMonitor:
         self._reference: dict[str, np.ndarray] = {}
         for name, feature in stats["features"].items():
             if feature["kind"] == "numeric":
-                self._edges[name] = np.asarray(feature["histogram"]["edges"], dtype="float64")
-                self._reference[name] = np.asarray(feature["histogram"]["proportions"])
+                histogram = feature["histogram"]
+                where = f"feature {name!r}: histogram"
+                edges = numbers(histogram["edges"], f"{where} edges")
+                if not (np.diff(edges) > 0).all():
+                    raise StatisticsError(f"{where} edges must be increasing")
+                self._edges[name] = edges
+                self._reference[name] = proportions_of(
+                    histogram["proportions"], f"{where} proportions"
+                )
                 # len(edges) + 1 bins (feature.stats.bin_counts); else every batch would fail.
                 if len(self._reference[name]) != len(self._edges[name]) + 1:
                     raise StatisticsError(
@@ -99,7 +126,8 @@ class DriftMonitor:
                 categories = sorted(feature["proportions"])
                 self._categories[name] = {c: i for i, c in enumerate([*categories, OTHER])}
                 proportions = [feature["proportions"][c] for c in categories]
-                self._reference[name] = np.asarray([*proportions, 0.0])
+                where = f"feature {name!r}: proportions"
+                self._reference[name] = proportions_of([*proportions, 0.0], where)
         self._recent = {name: _Recent(window_rows) for name in self._reference}
 
     @property
