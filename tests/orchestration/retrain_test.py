@@ -122,9 +122,16 @@ def test_an_alertmanager_payload_triggers_without_reading_the_gauges(
         ({"status": "firing"}, r"^run conf 'alerts' is a dict, not"),
         (["FeatureDrift"], r"^run conf 'alerts'\[0\] is not an Alertmanager alert .*: 'Feat"),
         (
-            [{"status": "resolved"}, {"status": "firing", "labels": "FeatureDrift"}],
+            [{"status": "resolved", "labels": {}}, {"status": "firing", "labels": "FeatureDrift"}],
             r"^run conf 'alerts'\[1\] is not an Alertmanager alert",
         ),
+        # Read as not firing before: a relay that capitalises the keys, or drops them.
+        (
+            [{"Status": "firing", "Labels": {"alertname": "FeatureDrift"}}],
+            r"^run conf 'alerts'\[0\] is not an Alertmanager alert",
+        ),
+        ([{}], r"^run conf 'alerts'\[0\] is not an Alertmanager alert"),
+        ([{"labels": {"alertname": "X"}}], r"^run conf 'alerts'\[0\] is not an Alertmanager"),
     ],
 )
 def test_a_malformed_alertmanager_payload_is_named_not_read_as_no_alerts(

@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
+from airflow.exceptions import AirflowException, AirflowSkipException
 
 from flight_orchestration import settings
 from flight_orchestration.commands import (
@@ -19,6 +22,7 @@ from flight_orchestration.commands import (
     run_params_file,
     write_params,
 )
+from flight_orchestration.pipeline import ArtifactOperator
 from flight_orchestration.stages import (
     PipelineError,
     artifact_groups,
@@ -80,6 +84,11 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     with pytest.raises(CommandError, match="run conf has unknown key\\(s\\) 'param': it takes"):
         run_params(defaults, {"param": {"train.seed": 1}, "reason": "drift"}, day)
     assert run_params(defaults, {"params": {}, "reason": "drift"}, day)["train"]["seed"] == 0
+    # Only an absent 'params' means no overrides; before, a falsy non-mapping ran the defaults.
+    falsy_values: list[object] = [[], "", 0, False, None]
+    for falsy in falsy_values:
+        with pytest.raises(CommandError, match="must map dotted parameter names"):
+            run_params(defaults, {"params": falsy}, day)
     for sets_end in ({"land.end": "2013-03-01"}, {"land": {"start": "2013-01-01", "end": "x"}}):
         with pytest.raises(CommandError, match="sets land.end, which is the run's logical date"):
             run_params(defaults, {"params": sets_end}, day)
@@ -217,3 +226,39 @@ def test_the_threshold_comes_from_params_yaml(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("monitor: {}\n")
     with pytest.raises(settings.SettingError, match="no monitor.psi_threshold"):
         settings.params_threshold(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "outcome"),
+    [({}, AirflowException), ({"skip_on_exit_code": 99}, AirflowSkipException)],
+)
+def test_a_stage_whose_artifact_exits_99_fails_unless_its_task_skips_on_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, Any],
+    outcome: type[AirflowException],
+) -> None:
+    """BashOperator skips a task whose command exits 99 unless told otherwise: a stage's failure
+    passed as skipped, and the run succeeded. Only the Bento task skips, on its own status."""
+    artifact = tmp_path / "dist" / "a.pex" / "__main__.py"
+    artifact.parent.mkdir(parents=True)
+    artifact.write_text("#!/bin/sh\nexit 99\n")
+    artifact.chmod(0o755)
+    monkeypatch.setenv(
+        settings.environment_variable(settings.ARTIFACTS_VARIABLE), str(artifact.parents[1])
+    )
+    monkeypatch.setenv(settings.environment_variable(settings.WORKDIR_VARIABLE), str(tmp_path))
+    task = ArtifactOperator(
+        task_id="land",
+        command=StageCommand.parse("land", "dist/a.pex/__main__.py land"),
+        defaults=read_params(SANDBOX_ROOT),
+        **options,
+    )
+    context = {
+        "dag_run": SimpleNamespace(conf={}),
+        "logical_date": dt.datetime(2013, 1, 2, tzinfo=dt.UTC),
+        "run_id": "manual__2013-01-02",
+    }
+    with pytest.raises(AirflowException) as raised:
+        task.execute(context)
+    assert raised.type is outcome

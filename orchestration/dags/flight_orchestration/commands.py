@@ -129,7 +129,8 @@ def run_params(
             f"run conf has unknown key(s) {', '.join(map(repr, unknown))}: it takes "
             f"{PARAMS_CONF_KEY!r} (dotted parameter names to values) and {REASON_CONF_KEY!r}"
         )
-    overrides = conf.get(PARAMS_CONF_KEY) or {}
+    # Only no 'params' at all means no overrides: a falsy [] or "" is no mapping either.
+    overrides = conf.get(PARAMS_CONF_KEY, {})
     if not isinstance(overrides, dict):
         raise CommandError("run conf 'params' must map dotted parameter names to values")
     land = overrides.get("land")

@@ -58,7 +58,9 @@ class ArtifactOperator(BashOperator):
     run's parameters. The command line is built when the task runs, from the run's conf."""
 
     def __init__(self, *, command: StageCommand, defaults: dict[str, Any], **kwargs: Any):
-        # BashOperator needs a command to construct; execute() sets the real one.
+        # BashOperator needs a command to construct; execute() sets the real one. Its default
+        # skips a task whose command exits 99: a stage's failure must not pass as skipped.
+        kwargs.setdefault("skip_on_exit_code", None)
         super().__init__(bash_command="true", **kwargs)
         self.command = command
         self.defaults = defaults

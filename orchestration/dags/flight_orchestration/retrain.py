@@ -71,13 +71,15 @@ def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
         )
     firing = []
     for number, alert in enumerate(alerts):
-        labels = alert.get("labels", {}) if isinstance(alert, dict) else None
-        if not isinstance(labels, dict):
+        # Both are required: an alert without them ("Labels", say) would read as not firing.
+        labels = alert.get("labels") if isinstance(alert, dict) else None
+        status = alert.get("status") if isinstance(alert, dict) else None
+        if not isinstance(labels, dict) or not isinstance(status, str):
             raise AlertPayloadError(
                 f"run conf 'alerts'[{number}] is not an Alertmanager alert (an object with a "
                 f"status and a labels object): {alert!r:.200}"
             )
-        if alert.get("status") == "firing":
+        if status == "firing":
             firing.append(str(labels.get("alertname", "alert")))
     return firing
 
