@@ -5,7 +5,8 @@ Reads the outputs of infra/envs/<env> (after `terraform apply`) and writes
     reads this git-ignored file on top of .dvc/config, whose `local` remote stays as it is.
   - build/infra/<env>/platform.env: PLATFORM_DVC_REMOTE_URL, PLATFORM_MODEL_STORE_URL,
     PLATFORM_LANDING_URL and, for a local model store, BENTOML_HOME, for `set -a; . <file>`.
-With --apply it first runs `init` and `apply` (for the local environment: offline, no account).
+With --apply it first runs `init` and `apply`, for the local environment only (offline, no
+account); another is applied with terraform as infra/README.md says.
 Every output is checked before either file is written, and each file is replaced whole: a bad
 output (ConfigureError names it) leaves the previous files as they were.
 """
@@ -56,9 +57,13 @@ def check_outputs(outputs: Mapping[str, Any], env: str) -> None:
     from them are line-based (an INI file and a shell file)."""
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
+        how = (
+            f"./pants run infra:configure -- --env {env} --apply"
+            if env == "local"
+            else "with terraform, as infra/README.md says"
+        )
         raise ConfigureError(
-            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first "
-            f"(./pants run infra:configure -- --env {env} --apply)."
+            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first ({how})."
         )
     for name in REQUIRED_OUTPUTS:
         value = outputs[name]
@@ -103,6 +108,13 @@ def write_configuration(repo: Path, env: str, outputs: Mapping[str, Any]) -> Non
 
 def configure(repo: Path, env: str, apply: bool = False) -> dict[str, Any]:
     workspace = Workspace(environment_dir(repo, env))
+    if apply and env != "local":
+        # Its init needs the admin's backend.hcl, and its first apply an image digest.
+        raise ConfigureError(
+            f"--apply applies the local environment only: apply infra/envs/{env} with "
+            "terraform as infra/README.md says (init -backend-config=backend.hcl), then run "
+            f"configure --env {env} without --apply"
+        )
     if apply:
         workspace.init()
         workspace.apply()

@@ -124,6 +124,18 @@ def test_an_unknown_environment_lists_the_known_ones(infra_copy: Path) -> None:
         configure(infra_copy.parent, "../aws")
 
 
+def test_apply_of_the_aws_environment_is_refused_with_the_way_to_apply_it(
+    infra_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It could not work: its init had no backend configuration, and dropped the admin's."""
+    assert main(["--repo", str(infra_copy.parent), "--env", "aws", "--apply"]) == 1
+    assert (
+        "configure: error: --apply applies the local environment only: apply infra/envs/aws "
+        "with terraform as infra/README.md says"
+    ) in capsys.readouterr().err
+    assert not (infra_copy / "envs" / "aws" / ".terraform").exists()
+
+
 def test_a_repo_without_environments_is_named_as_not_the_repo(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
