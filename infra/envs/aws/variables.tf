@@ -48,6 +48,7 @@ variable "create_github_oidc_provider" {
   description = "Create the account's GitHub OIDC provider; false when the account already has one."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "certificate_arn" {
@@ -58,12 +59,26 @@ variable "certificate_arn" {
     condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[0-9a-f-]+$", var.certificate_arn))
     error_message = "certificate_arn must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<id>."
   }
+
+  # A load balancer takes a certificate of its own region only; the apply would fail after
+  # creating it.
+  validation {
+    condition     = try(split(":", var.certificate_arn)[3] == var.region, false)
+    error_message = "certificate_arn must be a certificate in region (var.region): the load balancer's listener takes only its own region's."
+  }
 }
 
 variable "vpc_cidr" {
-  description = "Address range of the platform's VPC."
+  description = "Address range of the platform's VPC, /16 to /24: it is split into 16 subnets."
   type        = string
   default     = "10.40.0.0/16"
+  nullable    = false
+
+  # modules/network cuts 16 subnets of 4 more prefix bits; AWS takes /16 to /28 for each.
+  validation {
+    condition     = can(regex("/(1[6-9]|2[0-4])$", var.vpc_cidr))
+    error_message = "vpc_cidr must be a /16 to /24 range: the network splits it into 16 subnets, and AWS takes none smaller than /28."
+  }
 }
 
 variable "serve_image_digest" {
@@ -91,6 +106,14 @@ variable "terraform_state_key" {
   description = "Key of this environment's state object in the state bucket (backend.hcl's key)."
   type        = string
   default     = "ml-platform/aws/terraform.tfstate"
+  nullable    = false
+
+  # The CI roles' state permissions are scoped to this key: an empty one would scope them to
+  # the bucket's root.
+  validation {
+    condition     = can(regex("^[^/\\s]([^\\s]*[^/\\s])?$", var.terraform_state_key))
+    error_message = "terraform_state_key must be the state object's key, e.g. ml-platform/aws/terraform.tfstate: not empty, no spaces, no leading or trailing slash."
+  }
 }
 
 variable "terraform_state_lock_table" {
@@ -107,6 +130,7 @@ variable "serve_min_tasks" {
   description = "Fewest serve tasks."
   type        = number
   default     = 2
+  nullable    = false
 
   validation {
     condition     = var.serve_min_tasks >= 1
@@ -118,6 +142,7 @@ variable "serve_max_tasks" {
   description = "Most serve tasks."
   type        = number
   default     = 6
+  nullable    = false
 
   validation {
     condition     = var.serve_max_tasks >= var.serve_min_tasks
@@ -162,6 +187,12 @@ variable "mwaa_environment_class" {
   description = "MWAA size class of the pipeline's Airflow."
   type        = string
   default     = "mw1.small"
+  nullable    = false
+
+  validation {
+    condition     = contains(["mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge"], var.mwaa_environment_class)
+    error_message = "mwaa_environment_class must be an MWAA environment class: mw1.micro, mw1.small, mw1.medium, mw1.large, mw1.xlarge or mw1.2xlarge."
+  }
 }
 
 variable "mwaa_bundle_dir" {

@@ -108,6 +108,38 @@ run "a_malformed_certificate_arn_is_refused" {
   expect_failures = [var.certificate_arn]
 }
 
+run "a_certificate_of_another_region_is_refused" {
+  command = plan
+  variables {
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  }
+  expect_failures = [var.certificate_arn]
+}
+
+run "a_vpc_too_small_for_its_subnets_is_refused" {
+  command = plan
+  variables {
+    vpc_cidr = "10.40.0.0/26"
+  }
+  expect_failures = [var.vpc_cidr]
+}
+
+run "an_empty_state_key_is_refused" {
+  command = plan
+  variables {
+    terraform_state_key = ""
+  }
+  expect_failures = [var.terraform_state_key]
+}
+
+run "an_unknown_mwaa_class_is_refused" {
+  command = plan
+  variables {
+    mwaa_environment_class = "mw1.tiny"
+  }
+  expect_failures = [var.mwaa_environment_class]
+}
+
 run "a_malformed_github_repository_is_refused" {
   command = plan
   variables {
