@@ -84,6 +84,15 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     with pytest.raises(CommandError, match="run conf has unknown key\\(s\\) 'param': it takes"):
         run_params(defaults, {"param": {"train.seed": 1}, "reason": "drift"}, day)
     assert run_params(defaults, {"params": {}, "reason": "drift"}, day)["train"]["seed"] == 0
+    # The more dotted key wins whatever the order, as the train service reads them.
+    epochs = defaults["train"]["torch"]["epochs"]
+    group = {**defaults["train"]["torch"], "epochs": epochs + 1}
+    for conf in ({"train.torch.epochs": epochs + 2, "train.torch": group},
+                 {"train.torch": group, "train.torch.epochs": epochs + 2}):  # fmt: skip
+        assert run_params(defaults, {"params": conf}, day)["train"]["torch"]["epochs"] == epochs + 2
+    # A group without one of its keys: a later stage's argument would be missing.
+    with pytest.raises(CommandError, match="overrides a group without features.split.train_end"):
+        run_params(defaults, {"params": {"features": {"window_days": 7}}}, day)
     # Only an absent 'params' means no overrides; before, a falsy non-mapping ran the defaults.
     falsy_values: list[object] = [[], "", 0, False, None]
     for falsy in falsy_values:

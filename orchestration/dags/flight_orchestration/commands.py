@@ -90,16 +90,35 @@ def substitute(arg: str, params: dict[str, Any]) -> str:
 
 
 def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """`params` with dotted-key overrides applied; a key params.yaml lacks is refused by name,
-    so a typo cannot silently leave a default in place."""
+    """`params` with dotted-key overrides applied, the more dotted key winning whatever the
+    order (as the train service applies them); a key params.yaml lacks is refused by name, so a
+    typo cannot silently leave a default in place, and so is a group given without one of its
+    keys, which a later stage would miss."""
     updated = copy.deepcopy(params)
-    for dotted, value in overrides.items():
+    for dotted, value in sorted(overrides.items(), key=lambda item: item[0].count(".")):
         *groups, key = dotted.split(".")
         parent = lookup(updated, ".".join(groups)) if groups else updated
         if not isinstance(parent, dict) or key not in parent:
             raise CommandError(f"run conf overrides {dotted}, which params.yaml does not have")
         parent[key] = value
+    for dotted in leaf_keys(params):
+        try:
+            lookup(updated, dotted)
+        except CommandError:
+            raise CommandError(
+                f"run conf overrides a group without {dotted}: give a group every key it has "
+                f"in params.yaml, or override {dotted} and its siblings by their dotted names"
+            ) from None
     return updated
+
+
+def leaf_keys(params: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted name of every value of `params` that is not a group."""
+    keys = []
+    for key, value in params.items():
+        dotted = f"{prefix}{key}"
+        keys.extend(leaf_keys(value, f"{dotted}.") if isinstance(value, dict) else [dotted])
+    return keys
 
 
 def write_params(params: dict[str, Any], path: Path) -> Path:
