@@ -200,15 +200,19 @@ class Platform:
         shown: dict[str, Any] = json.loads(self.terraform("show", "-json").stdout)
         return shown
 
-    def service_image(self) -> str:
+    def service_containers(self) -> dict[str, dict[str, Any]]:
+        """The containers of the task definition the serve service runs, by name."""
         ecs = self.emulator.client("ecs")
         (service,) = ecs.describe_services(cluster=f"{NAME}-serve", services=[f"{NAME}-serve"])[
             "services"
         ]
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-        (container,) = definition["taskDefinition"]["containerDefinitions"]
-        image: str = container["image"]
-        return image
+        return {c["name"]: c for c in definition["taskDefinition"]["containerDefinitions"]}
+
+    def service_image(self) -> str:
+        """The image every container of the serve service's task runs."""
+        (image,) = {c["image"] for c in self.service_containers().values()}
+        return str(image)
 
 
 def resources(module: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -336,7 +340,9 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
         "services"
     ]
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-    (container,) = definition["taskDefinition"]["containerDefinitions"]
+    (container,) = (
+        c for c in definition["taskDefinition"]["containerDefinitions"] if c["name"] == "serve"
+    )
     environment = {pair["name"]: pair["value"] for pair in container["environment"]}
     # Each model's data under its own version (serve.publish), which the service puts in place.
     serving = f"s3://{PREFIX}-dev-artifacts/serving/{MODEL_VERSION}"
@@ -726,12 +732,23 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
         for instance in resources(platform.state()["values"]["root_module"])
         if instance["address"] == "module.serve.aws_ecs_task_definition.this"
     )
-    (container,) = json.loads(definition["container_definitions"])
+    containers = {c["name"]: c for c in json.loads(definition["container_definitions"])}
+    container = containers["serve"]
     assert container["image"] == f"{addresses['ecr']}@{digests[release['image_tag']]}"
     mounts = {
         m["containerPath"]: tmp_path / "volumes" / m["sourceVolume"]
         for m in container["mountPoints"]
     }
+    for volume in mounts.values():
+        volume.mkdir(parents=True)
+    # The root filesystem is read-only and Fargate mounts volumes owned by root: before the
+    # server starts, a container of its image, as root, gives them to the user the image runs as.
+    owner = containers["scratch-owner"]
+    user = re.findall(r"^USER (\S+)$", (bento / "env/docker/Dockerfile").read_text(), re.M)[-1]
+    assert container["readonlyRootFilesystem"] and owner["user"] == "0"
+    assert owner["entryPoint"] == ["chown", f"{user}:{user}", *mounts]
+    assert owner["mountPoints"] == container["mountPoints"]
+    assert container["dependsOn"] == [{"containerName": "scratch-owner", "condition": "SUCCESS"}]
     task_environment = {
         pair["name"]: on_this_machine(pair["value"], mounts) for pair in container["environment"]
     }
@@ -741,6 +758,8 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     served.update({"PYTHONPATH": third_party_path(), "BENTOML_DO_NOT_TRACK": "true"})
     served.update(task_environment)
     answer = smoke(str(bento), served, timeout=300)
+    # Its temporary files, the serving data it fetched among them, are in the volume.
+    assert (Path(task_environment["TMPDIR"]) / f"flight-delay-serving-{os.getuid()}").is_dir()
     assert answer["model"] == model
     (prediction,) = answer["predictions"]
     assert 0 <= prediction["delay_probability"] <= 1

@@ -507,38 +507,63 @@ resource "aws_ecs_task_definition" "this" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
 
-  # The root filesystem is read-only; BentoML writes only here.
+  # The root filesystem is read-only; the service writes only here: BentoML's home and every
+  # temporary file (the serving data it fetches, BentoML's sockets).
   volume {
     name = "scratch"
   }
 
   container_definitions = jsonencode([
     {
+      # Fargate mounts the volume owned by root, mode 0755, and the service runs as the BentoML
+      # image's user: this container, of the same image, gives the volume to that user and exits.
+      name                   = "scratch-owner"
+      image                  = local.image
+      essential              = false
+      user                   = "0"
+      entryPoint             = ["chown", "${local.image_user}:${local.image_user}", local.scratch]
+      readonlyRootFilesystem = true
+      privileged             = false
+      mountPoints            = [local.scratch_mount]
+      logConfiguration       = local.log_configuration
+    },
+    {
       name                   = "serve"
-      image                  = "${var.repository_url}@${aws_ssm_parameter.image_digest.insecure_value}"
+      image                  = local.image
       essential              = true
+      dependsOn              = [{ containerName = "scratch-owner", condition = "SUCCESS" }]
       readonlyRootFilesystem = true
       privileged             = false
       portMappings           = [{ containerPort = var.container_port, protocol = "tcp" }]
       environment = [
-        { name = "BENTOML_HOME", value = "/scratch/bentoml" },
+        { name = "BENTOML_HOME", value = "${local.scratch}/bentoml" },
+        { name = "TMPDIR", value = local.scratch },
         # The port the load balancer and the health check use, not the image's default: the
         # BentoML image's entrypoint and `bentoml serve` listen on $BENTOML_PORT.
         { name = "BENTOML_PORT", value = tostring(var.container_port) },
         # Where the service reads its model's online store and statistics (serve.sources).
         { name = "FLIGHT_DELAY_SERVING_DATA", value = local.serving_data_url },
       ]
-      mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = aws_cloudwatch_log_group.service.name
-          awslogs-region        = data.aws_region.current.name
-          awslogs-stream-prefix = "serve"
-        }
-      }
+      mountPoints      = [local.scratch_mount]
+      logConfiguration = local.log_configuration
     }
   ])
+}
+
+locals {
+  image = "${var.repository_url}@${aws_ssm_parameter.image_digest.insecure_value}"
+  # The user `bentoml containerize` makes the image run as (its Dockerfile's USER).
+  image_user    = "bentoml"
+  scratch       = "/scratch"
+  scratch_mount = { sourceVolume = "scratch", containerPath = local.scratch, readOnly = false }
+  log_configuration = {
+    logDriver = "awslogs"
+    options = {
+      awslogs-group         = aws_cloudwatch_log_group.service.name
+      awslogs-region        = data.aws_region.current.name
+      awslogs-stream-prefix = "serve"
+    }
+  }
 }
 
 resource "aws_security_group" "tasks" {
