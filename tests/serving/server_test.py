@@ -465,6 +465,26 @@ def test_requests_over_max_concurrency_get_503_at_once_not_a_hang(
     assert {429, 503} & set(statuses) and 200 in statuses, statuses
 
 
+def test_requests_to_a_worker_still_loading_each_get_503_not_a_queued_504(
+    world: World, one_flight: dict[str, Any], tmp_path: Path
+) -> None:
+    """Each waits READY_WAIT_SECONDS for the load on its own. They waited one after another in
+    the batcher's thread before: the third of a burst got the request timeout's 504."""
+    # No online store: the worker waits for one (a pipeline still writing it) and stays loading.
+    data = serving_data(tmp_path / "data", world.features)
+    env = server_env(world.home, data)
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as loading:
+        loading.wait("/livez", 200)
+        with loading.client() as client, ThreadPoolExecutor(4) as pool:
+            burst = [
+                pool.submit(client.post, "/predict", json={"flights": [one_flight]})
+                for _ in range(4)
+            ]
+            statuses = [answered.result(timeout=120).status_code for answered in burst]
+            still = client.get("/readyz").json()["status"]
+    assert statuses == [503] * 4 and still == "loading"
+
+
 def _unless_loading(readyz: httpx.Response) -> httpx.Response | None:
     return None if readyz.json()["status"] == "loading" else readyz
 

@@ -57,6 +57,8 @@ class Batcher(Generic[Request]):
         total = 0
         while self._pending and (not taken or total + len(self._pending[0][0]) <= self._max_rows):
             request = self._pending.pop(0)
+            if request[1].done():
+                continue  # cancelled: its caller has gone (a timeout), nothing to answer
             taken.append(request)
             total += len(request[0])
         return taken

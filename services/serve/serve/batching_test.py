@@ -1,4 +1,5 @@
 import asyncio
+import threading
 
 import numpy as np
 import pandas as pd
@@ -99,3 +100,35 @@ def test_a_batch_of_requests_that_all_fail_to_prepare_scores_nothing() -> None:
     with pytest.raises(ValueError, match="negative x"):
         asyncio.run(batcher(_rows(-1)))
     assert model.calls == []
+
+
+def test_a_request_cancelled_while_queued_is_neither_prepared_nor_scored() -> None:
+    """Its caller has gone (a timeout): preparing it would only delay the requests behind it."""
+    model = Model()
+    prepared: list[list[float]] = []
+    first_started, release_first = threading.Event(), threading.Event()
+
+    def prepare(request: list[float]) -> pd.DataFrame:
+        prepared.append(request)
+        if request == [1]:
+            first_started.set()
+            release_first.wait(60)
+        return _as_rows(request)
+
+    batcher = Batcher(prepare, model, max_rows=10)
+
+    async def run() -> list[float]:
+        first = asyncio.create_task(batcher(_rows(1)))
+        await asyncio.to_thread(first_started.wait, 60)
+        # Queued while the first batch is prepared: the next batch's.
+        gone = asyncio.create_task(batcher(_rows(2)))
+        kept = asyncio.create_task(batcher(_rows(3)))
+        await asyncio.sleep(0)
+        gone.cancel()
+        release_first.set()
+        await first
+        result: list[float] = (await kept).tolist()
+        return result
+
+    assert asyncio.run(run()) == [30.0]
+    assert prepared == [[1], [3]] and model.calls == [[1], [3]]

@@ -128,6 +128,11 @@ class FlightDelayService:
     @bentoml.api(input_spec=PredictRequest)
     async def predict(self, flights: list[Flight]) -> PredictResponse:
         """P(delayed) and the decision for each flight, in order."""
+        # A worker still loading: each request waits (READY_WAIT_SECONDS) in a thread of its
+        # own, not in the batcher's, where the waits would run one after another past the
+        # request timeout (504s, and a queue that outlives the load).
+        if STATE.loaded is None:
+            await asyncio.to_thread(self._ready)
         # Features and the model in one thread hop: the batcher computes them in its thread.
         probabilities = await self.batcher(flights)
         threshold = self._ready().predictor.threshold
