@@ -122,7 +122,10 @@ def test_an_unknown_runner_or_missing_ecs_settings_are_named(
     with pytest.raises(settings.SettingError, match="'k8s': expected local or ecs"):
         build_pipeline_dag(SANDBOX_ROOT)
     monkeypatch.setenv(settings.environment_variable(settings.RUNNER_VARIABLE), "ecs")
-    with pytest.raises(settings.SettingError, match="flight_delay_ecs is not set"):
+    with pytest.raises(
+        settings.SettingError,
+        match="^AIRFLOW_VAR_FLIGHT_DELAY_ECS is not set: .* set in the UI or the CLI is not read",
+    ):
         build_pipeline_dag(SANDBOX_ROOT)
     with pytest.raises(settings.SettingError, match="is not JSON"):
         EcsSettings.from_json("{", "flight_delay_ecs")

@@ -111,7 +111,8 @@ def workdir(configured: str | None) -> Path:
 
 
 def runner() -> str:
-    """The runner named by the Variable's environment form, `local` by default."""
+    """The runner named by the Variable's environment form, `local` by default (only that form
+    is read at parse time: on MWAA, export it in the environment's startup script)."""
     name = os.environ.get(environment_variable(RUNNER_VARIABLE)) or LOCAL_RUNNER
     if name not in (LOCAL_RUNNER, ECS_RUNNER):
         raise SettingError(
@@ -120,9 +121,18 @@ def runner() -> str:
     return name
 
 
-def ecs_settings() -> str | None:
-    """The ecs runner's settings, the Variable's environment form (JSON), if set."""
-    return os.environ.get(environment_variable(ECS_VARIABLE))
+def ecs_settings() -> str:
+    """The ecs runner's settings, the Variable's environment form (JSON). Only that form is
+    read at parse time: the message says so, as one set in the UI looks set."""
+    name = environment_variable(ECS_VARIABLE)
+    value = os.environ.get(name)
+    if not value:
+        raise SettingError(
+            f"{name} is not set: the ecs runner needs its settings ({ECS_VARIABLE}) in the "
+            "environment of the processes that parse the DAG file (on MWAA, exported by its "
+            "startup script); an Airflow Variable set in the UI or the CLI is not read there"
+        )
+    return value
 
 
 def parse_threshold(value: object, source: str) -> float:
