@@ -15,6 +15,7 @@ import pytest
 from airflow.models.dag import DAG
 from airflow.models.dagbag import DagBag
 from airflow.models.dagrun import DagRun
+from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState, TaskInstanceState
 
 from flight_orchestration import drift, retrain, settings
@@ -61,6 +62,16 @@ def pipeline_runs() -> list[DagRun]:
     return DagRun.find(dag_id=PIPELINE)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(autouse=True)
+def no_pending_pipeline_run() -> Iterator[None]:
+    """Each test starts with no pipeline run queued (a trigger's run stays queued here: no
+    scheduler runs it), and ends with the ones it triggered finished."""
+    yield
+    with create_session() as session:
+        for run in session.query(DagRun).filter(DagRun.dag_id == PIPELINE):
+            run.set_state(DagRunState.SUCCESS)
+
+
 def states(run: DagRun) -> dict[str, Any]:
     return {ti.task_id: ti.state for ti in run.get_task_instances()}
 
@@ -84,6 +95,27 @@ def test_drift_above_the_threshold_triggers_the_pipeline(
     assert (
         triggered.conf["reason"] == f"drift: PSI above {threshold} for distance 0.930: retraining"
     )
+
+
+def test_drift_triggers_nothing_while_a_pipeline_run_is_pending(
+    dags: dict[str, DAG], configured: type[Page]
+) -> None:
+    """Drift lasts until a retrained model serves: each hour's check queued another full run."""
+    configured.text = gauges({"distance": 0.93})
+    first = dags[retrain.DAG_ID].test()
+    assert states(first)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    (pending,) = (r for r in pipeline_runs() if r.state == DagRunState.QUEUED)
+    again = dags[retrain.DAG_ID].test()
+    assert states(again) == {
+        retrain.CHECK_TASK: TaskInstanceState.SUCCESS,
+        retrain.TRIGGER_TASK: TaskInstanceState.SKIPPED,
+        retrain.NO_DRIFT_TASK: TaskInstanceState.SUCCESS,
+    }
+    assert [r.run_id for r in pipeline_runs() if r.state == DagRunState.QUEUED] == [pending.run_id]
+    check = again.get_task_instance(retrain.CHECK_TASK)
+    assert check is not None
+    reason = check.xcom_pull(key=retrain.REASON_KEY)
+    assert reason.endswith(f"not triggered again: {pending.run_id} is queued or running")
 
 
 def test_no_drift_triggers_nothing(dags: dict[str, DAG], configured: type[Page]) -> None:

@@ -1,6 +1,6 @@
 """The retraining DAG: every hour, read the serve service's PSI gauges; if any feature's PSI is
 above the threshold (params.yaml's monitor.psi_threshold, the drift alert's too), trigger the
-pipeline DAG.
+pipeline DAG, unless a pipeline run is already queued or running (it will retrain).
 
 It can also be triggered from outside, e.g. by Alertmanager's webhook through Airflow's REST
 API (orchestration/README.md): a run whose conf carries firing alerts (Alertmanager's payload,
@@ -15,9 +15,11 @@ from typing import Any
 
 from airflow.models import Variable
 from airflow.models.dag import DAG
+from airflow.models.dagrun import DagRun
 from airflow.operators.empty import EmptyOperator
 from airflow.operators.python import BranchPythonOperator
 from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.utils.state import DagRunState
 
 from flight_orchestration import drift, settings
 from flight_orchestration.commands import REASON_CONF_KEY
@@ -84,6 +86,15 @@ def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
     return firing
 
 
+def pending_pipeline_runs() -> list[str]:
+    """The run ids of the pipeline's runs that are queued or running."""
+    return [
+        run.run_id
+        for state in (DagRunState.QUEUED, DagRunState.RUNNING)
+        for run in DagRun.find(dag_id=PIPELINE_DAG_ID, state=state)
+    ]
+
+
 def choose_branch(**context: Any) -> str:
     dag_run = context["dag_run"]
     alerts = firing_alerts(dag_run.conf if dag_run is not None else None)
@@ -93,6 +104,11 @@ def choose_branch(**context: Any) -> str:
     else:
         decision = drift.decide(read_psi(), threshold())
         reason, retrain = decision.reason, decision.retrain
+    pending = pending_pipeline_runs() if retrain else []
+    if pending:
+        # Drift lasts until a retrained model serves: a run an hour would pile up behind it.
+        reason = f"{reason}; not triggered again: {', '.join(pending)} is queued or running"
+        retrain = False
     print(reason)
     context["ti"].xcom_push(key=REASON_KEY, value=reason)
     return TRIGGER_TASK if retrain else NO_DRIFT_TASK
