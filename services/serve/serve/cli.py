@@ -103,7 +103,8 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 def check_port(args: Sequence[str], environ: Mapping[str, str] = os.environ) -> None:
     """UsageError unless the port `bentoml serve` would take from `args` (the last --port N,
-    --port=N, -p N or -pN, else $BENTOML_PORT) is in PORTS; none given is BentoML's default."""
+    --port=N, -p N or -pN, -p also grouped after other short flags, else $BENTOML_PORT) is in
+    PORTS; none given is BentoML's default."""
     given = (PORT_ENV, environ[PORT_ENV]) if environ.get(PORT_ENV) else None
     rest = iter(args)
     for arg in rest:
@@ -113,8 +114,10 @@ def check_port(args: Sequence[str], environ: Mapping[str, str] = os.environ) -> 
             given = (arg, next(rest, ""))
         elif arg.startswith("--port="):
             given = ("--port", arg.removeprefix("--port="))
-        elif arg.startswith("-p"):
-            given = ("-p", arg.removeprefix("-p"))
+        elif arg.startswith("-") and not arg.startswith("--") and "p" in arg:
+            # click reads grouped short options: -p3000, and -qp 3000 or -qp3000 (quiet too).
+            attached = arg[arg.index("p") + 1 :]
+            given = ("-p", attached if attached else next(rest, ""))
     if given is None:
         return
     named, value = given

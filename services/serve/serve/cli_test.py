@@ -181,7 +181,11 @@ def test_serve_refuses_a_port_bentoml_would_not_bind_as_given(
     )
 
 
-@given(st.integers(-(2**20), 2**20), st.sampled_from(["--port {}", "--port={}", "-p {}", "-p{}"]))
+@given(
+    st.integers(-(2**20), 2**20),
+    # The last two: -p grouped after bentoml's -q, as click reads it.
+    st.sampled_from(["--port {}", "--port={}", "-p {}", "-p{}", "-qp {}", "-qp{}"]),
+)
 def test_a_port_is_taken_in_any_spelling_and_refused_out_of_range(port: int, spelling: str) -> None:
     args = ["--host", "127.0.0.1", *spelling.format(port).split(" ")]
     if port in PORTS:
