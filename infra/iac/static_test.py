@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -93,15 +94,30 @@ def test_the_aws_environment_is_protected_from_destroy_by_default() -> None:
     assert defaults["deletion_protection"] is True
 
 
+def resource_bodies(module: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The `kind` resources of infra/modules/<module>/main.tf, name to body, as python-hcl2
+    reads them."""
+    parsed = hcl2.loads((INFRA / "modules" / module / "main.tf").read_text())
+    return {
+        name.strip('"'): body
+        for block in parsed["resource"]
+        for each, named in block.items()
+        if each.strip('"') == kind
+        for name, body in named.items()
+    }
+
+
+def test_the_live_digest_is_recorded_only_once_the_service_is_steady_on_it() -> None:
+    """A rollout the circuit breaker rolls back fails the apply at the service. Recorded before,
+    the failed image stood as live, and the next apply without a digest deployed it again."""
+    (service,) = resource_bodies("serve", "aws_ecs_service").values()
+    assert service["wait_for_steady_state"] is True
+    recorded = resource_bodies("serve", "aws_ssm_parameter")["image_digest"]
+    assert "${aws_ecs_service.this}" in recorded["depends_on"]
+
+
 def test_the_load_balancer_outwaits_the_service_s_own_request_timeout() -> None:
     """A request slower than the service's timeout gets the service's 504, not a connection the
     load balancer dropped first."""
-    parsed = hcl2.loads((INFRA / "modules" / "serve" / "main.tf").read_text())
-    (balancer,) = (
-        body
-        for block in parsed["resource"]
-        for kind, named in block.items()
-        if kind.strip('"') == "aws_lb"
-        for body in named.values()
-    )
+    (balancer,) = resource_bodies("serve", "aws_lb").values()
     assert int(balancer["idle_timeout"]) > REQUEST_TIMEOUT_SECONDS

@@ -490,12 +490,19 @@ data "aws_ssm_parameter" "live_image_digest" {
   name  = "/${var.name}/image-digest"
 }
 
+locals {
+  image_digest = coalesce(var.image_digest, one(data.aws_ssm_parameter.live_image_digest[*].insecure_value))
+}
+
 resource "aws_ssm_parameter" "image_digest" {
   # checkov:skip=CKV2_AWS_34: An image digest is public information, not a secret; a String parameter is readable by the deploy roles without a KMS grant.
   name = "/${var.name}/image-digest"
   type = "String"
   # insecure_value: a digest is not a secret, and plans should show it.
-  insecure_value = coalesce(var.image_digest, one(data.aws_ssm_parameter.live_image_digest[*].insecure_value))
+  insecure_value = local.image_digest
+  # Recorded once the service is steady on it: a rollout the circuit breaker rolls back fails
+  # the apply at the service, before this, so the record keeps the image that is live.
+  depends_on = [aws_ecs_service.this]
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -551,7 +558,7 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 locals {
-  image = "${var.repository_url}@${aws_ssm_parameter.image_digest.insecure_value}"
+  image = "${var.repository_url}@${local.image_digest}"
   # The user `bentoml containerize` makes the image run as (its Dockerfile's USER).
   image_user    = "bentoml"
   scratch       = "/scratch"
