@@ -49,6 +49,9 @@ def test_every_stage_runs_its_services_image_on_fargate(monkeypatch: pytest.Monk
         assert task.task_definition == f"ml-platform-prod-{service}"
         assert task.cluster == "ml-platform-prod"
         assert task.launch_type == "FARGATE"
+        # A retry waits for its earlier try's task if it still runs (started by the same
+        # TaskInstanceKey), rather than starting a second one on the same working directory.
+        assert task.reattach is True
         assert task.network_configuration == {
             "awsvpcConfiguration": {
                 "subnets": ["subnet-1", "subnet-2"],

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from botocore.stub import Stubber  # pants: no-infer-dep (the Amazon provider's)
 
 from flight_orchestration.commands import run_params
 from flight_orchestration.pipeline import clean_environment
@@ -135,3 +136,21 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
         ECS_SETTINGS["security_groups"],
     )
     assert job["OutputDataConfig"]["S3OutputPath"] == SAGEMAKER["output_path"]
+
+
+def test_a_killed_task_stops_the_job_it_started(emulator: str) -> None:
+    """A task marked failed or cleared left its job running beside the retry's. moto has no
+    StopTrainingJob: botocore's stubber checks the request against SageMaker's API model."""
+    context: dict[str, Any] = {
+        "dag_run": SimpleNamespace(conf={}),
+        "logical_date": dt.datetime(2013, 12, 3, tzinfo=dt.UTC),
+        "run_id": RUN_ID,
+    }
+    operator = train_operator()
+    started = operator.execute(context)["Training"]["TrainingJobName"]
+    with Stubber(operator.hook.conn) as sagemaker:
+        sagemaker.add_response("stop_training_job", {}, {"TrainingJobName": started})
+        operator.on_kill()
+        sagemaker.assert_no_pending_responses()
+    # Killed before it started a job: nothing to stop, no call (the emulator would refuse one).
+    train_operator().on_kill()

@@ -223,6 +223,9 @@ class EcsStageOperator(EcsRunTaskOperator):
                     "assignPublicIp": "DISABLED",
                 }
             },
+            # A retry finds the task its earlier try started, if it still runs (a worker lost
+            # mid-task), and waits for it rather than starting a second one on the same data.
+            reattach=True,
             **kwargs,
         )
         self.command = command
@@ -352,6 +355,14 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
         params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
         self.config = self.training_config(params, context["run_id"])
         return super().execute(context)
+
+    def on_kill(self) -> None:
+        """Stop the job this task started: a task marked failed or cleared left it running, and
+        the retry's job wrote the same working directory beside it."""
+        name = self.config.get("TrainingJobName")
+        if name:
+            self.log.info("Stopping SageMaker training job %s.", name)
+            self.hook.conn.stop_training_job(TrainingJobName=name)
 
 
 def ecs_operator(
