@@ -507,8 +507,8 @@ _ANY_JSON = st.recursive(
     max_leaves=8,
 )
 _OFFSETS = st.timedeltas(dt.timedelta(hours=-23, minutes=-59), dt.timedelta(hours=23, minutes=59))
-# ISO-8601 offsets are whole minutes (isoformat writes seconds and microseconds past them).
-_MINUTE_OFFSETS = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: dt.timedelta(minutes=m))
+# A valid time_hour is a whole hour in UTC too: its offset is whole hours.
+_HOUR_OFFSETS = st.integers(-23, 23).map(lambda hours: dt.timedelta(hours=hours))
 _HHMM = st.builds(lambda hour, minute: 100 * hour + minute, st.integers(0, 23), st.integers(0, 59))
 # Flights the schema accepts, to destinations the test store knows: each one reaches the
 # features and the model. Any carrier and plane (unknown ones fall back), any hour the schema
@@ -527,7 +527,7 @@ _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         .isoformat(),
         st.datetimes(EARLIEST_HOUR, LATEST_HOUR - dt.timedelta(hours=1))
         | st.datetimes(dt.datetime(2013, 1, 1), dt.datetime(2013, 1, 15)),
-        _MINUTE_OFFSETS,
+        _HOUR_OFFSETS,
     ),
     "sched_dep_time": _HHMM,
     "sched_arr_time": _HHMM,
