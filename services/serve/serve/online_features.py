@@ -96,8 +96,9 @@ class CalendarCache:
         # This request's rows are kept apart from the cache, which another thread, or this one
         # making room for what it computed, may empty meanwhile.
         cached = self._rows
-        found = {ns: row for ns in dict.fromkeys(instants_ns) if (row := cached.get(ns))}
-        missing = [ns for ns in dict.fromkeys(instants_ns) if ns not in found]
+        unique = dict.fromkeys(instants_ns)
+        found = {ns: row for ns in unique if (row := cached.get(ns))}
+        missing = [ns for ns in unique if ns not in found]
         if missing:
             instants = pd.Series(pd.to_datetime(np.asarray(missing, dtype="int64"), utc=True))
             calendar = calendar_features(instants)
