@@ -42,6 +42,7 @@ from typing import Any
 import pytest
 import yaml
 
+from iac.airflow_permissions import ECS_STAGE_CALLS, TRAINING_CALLS, UNSCOPED_RUNNER_ACTIONS
 from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTIONS
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
@@ -90,6 +91,25 @@ LOCK_TABLE = "acme-tfstate-lock"
 PREFIX = "acme-mlp"
 NAME = "ml-platform-dev"
 FIRST = "sha256:" + "a" * 64
+# The pipeline's tasks on ECS from MWAA, with training on SageMaker: the stage task definitions
+# named each way the variable takes them.
+PIPELINE_CLUSTER = "ml-platform-dev-pipeline"
+PIPELINE_TASK_DEFINITIONS = {
+    "ingest": "flight-delay-ingest",
+    "feature": "flight-delay-feature:3",
+    "train": f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}:task-definition/flight-delay-train:7",
+}
+PIPELINE_TASK_ROLES = [
+    f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform-dev-pipeline-task",
+    f"arn:aws:iam::{ACCOUNT_ID}:role/ml-platform-dev-pipeline-execution",
+]
+PIPELINE_ECS = (
+    f'{{cluster = "{PIPELINE_CLUSTER}", '
+    f"task_definitions = {json.dumps(PIPELINE_TASK_DEFINITIONS)}, "
+    f"task_role_arns = {json.dumps(PIPELINE_TASK_ROLES)}, "
+    f'training = {{image = "{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/ml-platform/train:v1", '
+    'instance_type = "ml.m5.xlarge"}}'
+)
 # moto runs no containers; its ECS services report this many running tasks, so that the
 # provider's wait for a steady state (wait_for_steady_state) sees the min_tasks it asked for.
 RUNNING_TASKS = 2
@@ -129,6 +149,11 @@ def backend_config(endpoint: str) -> str:
 MWAA_OVERRIDE = """\
 # Written by aws_emulator_test.py: the emulator cannot serve MWAA; envs/aws/tests mocks it.
 resource "aws_mwaa_environment" "this" {
+  count = 0
+}
+
+# Its bucket's TLS-only Deny refuses the upload here (see the module docstring).
+resource "aws_s3_object" "startup_script" {
   count = 0
 }
 
@@ -266,6 +291,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 "terraform_state_lock_table": LOCK_TABLE,
                 # So that destroy can remove the load balancer and the buckets.
                 "deletion_protection": "false",
+                "pipeline_ecs": PIPELINE_ECS,
             },
         )
         platform.terraform("init", "-input=false", "-no-color", "-backend-config=backend.hcl")
@@ -868,6 +894,7 @@ def needed_calls(platform: Platform, state: Mapping[str, Any]) -> dict[str, set[
         ("aws_appautoscaling_policy", "*"),
         ("aws_s3_object", f"arn:aws:s3:::airflow-{PREFIX}-dev/dags/flight_delay.zip"),
         ("aws_s3_object", f"arn:aws:s3:::airflow-{PREFIX}-dev/requirements.txt"),
+        ("aws_s3_object", f"arn:aws:s3:::airflow-{PREFIX}-dev/startup.sh"),
     ):
         for action in READ_ACTIONS[kind]:
             refresh.add((action, "*" if action in UNSCOPED_ACTIONS else where))
@@ -910,7 +937,10 @@ def listed(value: str | list[str]) -> list[str]:
 
 
 def permission_problems(
-    role: str, statements: list[dict[str, Any]], calls: set[tuple[str, str]]
+    role: str,
+    statements: list[dict[str, Any]],
+    calls: set[tuple[str, str]],
+    unscoped: frozenset[str] = UNSCOPED_ACTIONS,
 ) -> list[str]:
     """What is wrong with a role's policy for these (action, resource) calls: a call it does not
     allow, an action granted by wildcard, "*" for an action that has resource-level
@@ -933,7 +963,7 @@ def permission_problems(
             if "*" in action:
                 problems.append(f"{role} {sid}: wildcard action {action}")
             for pattern in listed(statement["Resource"]):
-                if pattern == "*" and action not in UNSCOPED_ACTIONS:
+                if pattern == "*" and action not in unscoped:
                     problems.append(
                         f'{role} {sid}: {action} on "*", but it has resource-level permissions'
                     )
@@ -952,6 +982,67 @@ def test_each_ci_role_allows_exactly_what_its_jobs_call(platform: Platform) -> N
         calls: set[tuple[str, str]] = set().union(*(needed[job] for job in jobs))
         problems += permission_problems(role, policies[role], calls)
     assert problems == [], "\n".join(problems)
+
+
+def filled(
+    calls: tuple[tuple[str, str], ...], fill: Mapping[str, list[str]]
+) -> set[tuple[str, str]]:
+    """Each (action, template) once per value of the placeholder it names."""
+    found: set[tuple[str, str]] = set()
+    for action, template in calls:
+        names = re.findall(r"\{(\w+)\}", template)
+        values = fill[names[0]] if names else [template]
+        found |= {(action, value if names else template) for value in values}
+    return found
+
+
+def test_airflow_may_run_follow_and_stop_the_pipelines_tasks_and_training_job_only(
+    platform: Platform,
+) -> None:
+    state = platform.state()
+    by_address = {i["address"]: i["values"] for i in resources(state["values"]["root_module"])}
+    policy = by_address["module.mwaa.aws_iam_role_policy.ecs_runner[0]"]
+    statements = json.loads(policy["policy"])["Statement"]
+    ecs = f"arn:aws:ecs:{REGION}:{ACCOUNT_ID}"
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/TrainingJobs"
+    job = "train-scheduled-2013-12-01T00-00-00-00-00-1a2b3c4d"  # runners.training_job_name
+    fill = {
+        "task_definition": [
+            f"{ecs}:task-definition/flight-delay-ingest:12",
+            f"{ecs}:task-definition/flight-delay-feature:3",
+            f"{ecs}:task-definition/flight-delay-train:7",
+        ],
+        "task_role": PIPELINE_TASK_ROLES,
+        "task": [f"{ecs}:task/{PIPELINE_CLUSTER}/0123456789abcdef0123456789abcdef"],
+        "training_job": [f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:training-job/{job.lower()}"],
+        "training_role": [platform.outputs["sagemaker_training_role_arn"]],
+        "training_log_group": [f"{logs}:*"],
+        "training_log_stream": [f"{logs}:log-stream:{job}/algo-1-1700000000"],
+    }
+    calls = filled(ECS_STAGE_CALLS + TRAINING_CALLS, fill)
+    problems = permission_problems("airflow", statements, calls, UNSCOPED_RUNNER_ACTIONS)
+    assert problems == [], "\n".join(problems)
+
+    # Only in the pipeline's cluster, and each role only to the service that runs it.
+    cluster = {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/{PIPELINE_CLUSTER}"}}
+    by_sid = {statement["Sid"]: statement for statement in statements}
+    assert by_sid["RunStageTasks"]["Condition"] == cluster
+    assert by_sid["FindStartedStageTasks"]["Condition"] == cluster
+    passed_to = {
+        sid: by_sid[sid]["Condition"]["StringEquals"]["iam:PassedToService"]
+        for sid in ("PassStageTaskRoles", "PassTrainingRole")
+    }
+    assert passed_to == {
+        "PassStageTaskRoles": "ecs-tasks.amazonaws.com",
+        "PassTrainingRole": "sagemaker.amazonaws.com",
+    }
+    # The run's params file, through the role's grant on the data buckets.
+    role = by_address["module.mwaa.aws_iam_role.execution"]["name"]
+    params = f"arn:aws:s3:::{PREFIX}-dev-artifacts/runs/manual__2013-12-01/params.yaml"
+    assert allows(role_statements(platform.emulator, role), "s3:PutObject")(params)
+    assert json.loads(platform.outputs["airflow_ecs_settings"])["params_prefix"] == (
+        f"s3://{PREFIX}-dev-artifacts/runs"
+    )
 
 
 def test_the_permission_check_finds_missing_wildcard_and_unneeded_permissions() -> None:

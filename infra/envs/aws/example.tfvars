@@ -9,3 +9,11 @@ terraform_state_lock_table = "ml-platform-tfstate-lock" # backend.hcl's dynamodb
 # The first apply only: the digest of the first serve image pushed to the ECR repository (see
 # infra/README.md); later applies read the live one.
 # serve_image_digest = "sha256:..."
+# The pipeline's tasks on ECS from MWAA (orchestration/README.md, "MWAA"): the cluster, each
+# pipeline service's task definition, the roles they name; training optionally on SageMaker.
+# pipeline_ecs = {
+#   cluster          = "ml-platform-dev-pipeline"
+#   task_definitions = { ingest = "flight-delay-ingest", feature = "flight-delay-feature", train = "flight-delay-train" }
+#   task_role_arns   = ["arn:aws:iam::123456789012:role/flight-delay-pipeline-task", "arn:aws:iam::123456789012:role/flight-delay-pipeline-execution"]
+#   training         = { image = "<train_repository_url>:<tag>", instance_type = "ml.m5.xlarge" }
+# }

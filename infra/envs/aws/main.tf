@@ -5,9 +5,10 @@
 
 locals {
   name = "ml-platform-${var.environment}"
-  # Key prefixes in the artifacts bucket: the BentoML model store CI keeps between runs, and the
-  # serving data (online store, statistics) the deploy job uploads and the serve tasks read.
-  artifact_prefixes = { models = "models", serving = "serving" }
+  # Key prefixes in the artifacts bucket: the BentoML model store CI keeps between runs, the
+  # serving data (online store, statistics) the deploy job uploads and the serve tasks read, and
+  # the parameters of each pipeline run on ECS (flight_delay_ecs.params_prefix).
+  artifact_prefixes = { models = "models", serving = "serving", runs = "runs" }
   # MWAA runs the Airflow the DAGs are locked and tested against; that pin is its only home.
   airflow_version = regex(
     "(?m)^apache-airflow==([0-9.]+)\\s*$",
@@ -140,6 +141,38 @@ module "mwaa" {
   data_bucket_arns   = [for purpose in ["dvc", "artifacts", "landing"] : module.bucket[purpose].arn]
   dags_bundle        = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/dags.zip"
   requirements_file  = var.mwaa_bundle_dir == null ? null : "${var.mwaa_bundle_dir}/requirements.txt"
+  ecs_runner = var.pipeline_ecs == null ? null : {
+    settings       = local.pipeline_ecs_settings
+    task_role_arns = var.pipeline_ecs.task_role_arns
+  }
+}
+
+locals {
+  # The DAGs' flight_delay_ecs (orchestration/README.md): what pipeline_ecs gives, in this
+  # environment's network, bucket and file system. A training setting left unset is left out,
+  # for the DAG's default.
+  pipeline_ecs_settings = var.pipeline_ecs == null ? null : merge(
+    {
+      cluster          = var.pipeline_ecs.cluster
+      task_definitions = var.pipeline_ecs.task_definitions
+      subnets          = module.network.private_subnet_ids
+      security_groups  = [module.pipeline_storage.security_group_id]
+      params_prefix    = "s3://${module.bucket["artifacts"].name}/${local.artifact_prefixes.runs}"
+    },
+    var.pipeline_ecs.training == null ? {} : {
+      sagemaker = { for key, value in {
+        image               = var.pipeline_ecs.training.image
+        role_arn            = module.sagemaker_role.arn
+        instance_type       = var.pipeline_ecs.training.instance_type
+        instance_count      = var.pipeline_ecs.training.instance_count
+        output_path         = "s3://${module.bucket["artifacts"].name}/${local.artifact_prefixes.models}/sagemaker"
+        file_system_id      = module.pipeline_storage.file_system_id
+        directory_path      = module.pipeline_storage.directory_path
+        volume_size_gb      = var.pipeline_ecs.training.volume_size_gb
+        max_runtime_seconds = var.pipeline_ecs.training.max_runtime_seconds
+      } : key => value if value != null }
+    },
+  )
 }
 
 # The pipeline's working directory, shared by its stage tasks and a SageMaker training job.
@@ -170,7 +203,7 @@ module "github_oidc" {
   state_key                  = var.terraform_state_key
   state_lock_table           = var.terraform_state_lock_table
   bucket_arns                = merge({ for purpose, bucket in module.bucket : purpose => bucket.arn }, { logs = module.log_bucket.arn })
-  artifact_prefixes          = local.artifact_prefixes
+  artifact_prefixes          = { models = local.artifact_prefixes.models, serving = local.artifact_prefixes.serving }
   kms_key_arn                = module.kms.arn
   ecr_repository_arn         = module.ecr.arn
   repository_arns            = [module.ecr.arn, module.ecr_train.arn]

@@ -71,6 +71,11 @@ output "pipeline_storage" {
   }
 }
 
+output "airflow_ecs_settings" {
+  description = "The flight_delay_ecs settings MWAA's startup script gives the DAGs (JSON), null without pipeline_ecs."
+  value       = local.pipeline_ecs_settings == null ? null : jsonencode(local.pipeline_ecs_settings)
+}
+
 output "github_plan_role_arn" {
   description = "role-to-assume of the terraform-plan job (read-only): the aws environment's AWS_PLAN_ROLE_ARN."
   value       = module.github_oidc.plan_role_arn

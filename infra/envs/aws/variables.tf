@@ -201,6 +201,68 @@ variable "mwaa_bundle_dir" {
   default     = null
 }
 
+variable "pipeline_ecs" {
+  description = <<-EOT
+    Run the pipeline's tasks from MWAA as ECS tasks of the services' images (orchestration/README.md,
+    "On ECS"): the ECS cluster (name or ARN), each pipeline service's task definition (family,
+    family:revision or ARN), the roles those task definitions name (RunTask passes them), and
+    optionally `training`, to run the train stage as a SageMaker training job of the train image
+    (its image by tag or digest, instance type and count, and the job's volume and time limits).
+    The environment fills in the rest: its private subnets, the pipeline's security group, the
+    runs' parameters under the artifacts bucket, and the training job's role, output path and
+    working directory. Null (the default): the DAGs load on MWAA and their tasks run nowhere.
+  EOT
+  type = object({
+    cluster          = string
+    task_definitions = map(string)
+    task_role_arns   = list(string)
+    training = optional(object({
+      image               = string
+      instance_type       = string
+      instance_count      = optional(number, 1)
+      volume_size_gb      = optional(number)
+      max_runtime_seconds = optional(number)
+    }))
+  })
+  default = null
+
+  validation {
+    condition     = var.pipeline_ecs == null || try(length(trimspace(var.pipeline_ecs.cluster)) > 0, false)
+    error_message = "pipeline_ecs.cluster must name the ECS cluster the stage tasks run in."
+  }
+  validation {
+    condition = var.pipeline_ecs == null || try(
+      length(var.pipeline_ecs.task_definitions) > 0 && alltrue([
+        for definition in values(var.pipeline_ecs.task_definitions) :
+        can(regex("^(arn:[^:]+:ecs:[^:]+:[0-9]{12}:task-definition/)?[A-Za-z0-9_-]{1,255}(:[1-9][0-9]*)?$", definition))
+      ]), false
+    )
+    error_message = "pipeline_ecs.task_definitions must map each pipeline service to a task definition: a family, family:revision or task definition ARN."
+  }
+  validation {
+    condition = var.pipeline_ecs == null || try(
+      length(var.pipeline_ecs.task_role_arns) > 0 && alltrue([
+        for arn in var.pipeline_ecs.task_role_arns : can(regex("^arn:[^:]+:iam::[0-9]{12}:role/.+$", arn))
+      ]), false
+    )
+    error_message = "pipeline_ecs.task_role_arns must list the IAM role ARNs the stage task definitions name (their task and execution roles)."
+  }
+  validation {
+    condition = try(var.pipeline_ecs.training, null) == null || try(
+      can(regex("^[^\\s]+(:[\\w][\\w.-]{0,127}|@sha256:[0-9a-f]{64})$", var.pipeline_ecs.training.image))
+      && can(regex("^ml\\.\\S+$", var.pipeline_ecs.training.instance_type))
+      && alltrue([
+        for value in [
+          var.pipeline_ecs.training.instance_count,
+          coalesce(var.pipeline_ecs.training.volume_size_gb, 1),
+          coalesce(var.pipeline_ecs.training.max_runtime_seconds, 1),
+        ] : value >= 1 && floor(value) == value
+      ]), false
+    )
+    error_message = "pipeline_ecs.training needs the train image by tag or digest (<repository>:<tag> or <repository>@sha256:<digest>), a SageMaker instance type (ml.*), and whole numbers above 0 for instance_count, volume_size_gb and max_runtime_seconds."
+  }
+}
+
 variable "deletion_protection" {
   description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion, and buckets holding objects and the image repository holding images are kept. Apply with false, then destroy, to remove everything."
   type        = bool

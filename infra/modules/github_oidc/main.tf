@@ -218,7 +218,7 @@ data "aws_iam_policy_document" "read" {
   statement {
     sid       = "ReadTheAirflowBundle"
     actions   = ["s3:GetObject", "s3:GetObjectTagging"]
-    resources = ["${var.bucket_arns["airflow"]}/dags/*", "${var.bucket_arns["airflow"]}/requirements.txt"]
+    resources = ["${var.bucket_arns["airflow"]}/dags/*", "${var.bucket_arns["airflow"]}/requirements.txt", "${var.bucket_arns["airflow"]}/startup.sh"]
   }
   statement {
     sid       = "ReadTheKey"

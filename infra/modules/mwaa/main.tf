@@ -1,7 +1,9 @@
 # The pipeline's Airflow: an MWAA environment reading its DAGs from the `airflow-` bucket,
 # reachable only from inside the VPC, with every log kind in CloudWatch. Given the MWAA bundle
 # (`./pants run orchestration:mwaa` writes dist/mwaa/), it uploads the DAGs and requirements.txt
-# and points the environment at them.
+# and points the environment at them. Given the ecs runner's settings, its startup script exports
+# them to the DAGs and its execution role may start, follow and stop the stage tasks and the
+# training job (iac/airflow_permissions.py lists those calls; aws_emulator_test checks the grants).
 
 variable "name" {
   description = "Name of the environment (MWAA's own resources are named after it)."
@@ -50,6 +52,20 @@ variable "requirements_file" {
   default     = null
 }
 
+variable "ecs_runner" {
+  description = <<-EOT
+    Run the pipeline's tasks as ECS tasks (flight_delay_runner = ecs, orchestration/README.md):
+    `settings` is the flight_delay_ecs object the DAGs read while they parse, and
+    `task_role_arns` the roles the stage task definitions name, which RunTask hands to ECS.
+    Null: the local runner.
+  EOT
+  type = object({
+    settings       = any
+    task_role_arns = list(string)
+  })
+  default = null
+}
+
 variable "environment_class" {
   description = "MWAA size class."
   type        = string
@@ -65,6 +81,19 @@ locals {
   account       = data.aws_caller_identity.current.account_id
   region        = data.aws_region.current.name
   source_bucket = element(split(":::", var.source_bucket_arn), 1)
+
+  # What the ecs runner's settings name, as IAM sees it: the cluster's ARN (the settings may give
+  # its name), the task definitions' families (given as a family, family:revision or an ARN),
+  # and the training job's role, if training runs on SageMaker.
+  ecs         = var.ecs_runner == null ? null : var.ecs_runner.settings
+  ecs_cluster = local.ecs == null ? "" : local.ecs.cluster
+  cluster_arn = startswith(local.ecs_cluster, "arn:") ? local.ecs_cluster : "${local.arn_prefix}:ecs:${local.region}:${local.account}:cluster/${local.ecs_cluster}"
+  cluster     = element(split("/", local.cluster_arn), 1)
+  task_families = local.ecs == null ? [] : distinct([
+    for definition in values(local.ecs.task_definitions) :
+    split(":", startswith(definition, "arn:") ? element(split("/", definition), 1) : definition)[0]
+  ])
+  training_role_arn = local.ecs == null ? null : try(local.ecs.sagemaker.role_arn, null)
 }
 
 # The bundle's files. source_hash, not etag, re-uploads on a change: under SSE-KMS an object's
@@ -85,6 +114,21 @@ resource "aws_s3_object" "requirements" {
   source      = var.requirements_file
   source_hash = filemd5(var.requirements_file)
   kms_key_id  = var.kms_key_arn
+}
+
+module "startup" {
+  source       = "./startup"
+  count        = var.ecs_runner == null ? 0 : 1
+  ecs_settings = var.ecs_runner.settings
+}
+
+resource "aws_s3_object" "startup_script" {
+  count        = var.ecs_runner == null ? 0 : 1
+  bucket       = local.source_bucket
+  key          = "startup.sh"
+  content      = module.startup[0].content
+  content_type = "text/x-shellscript"
+  kms_key_id   = var.kms_key_arn
 }
 
 resource "aws_security_group" "this" {
@@ -183,6 +227,93 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
+# What the ecs runner calls (EcsRunTaskOperator, SageMakerTrainingOperator), in a policy of its
+# own so that it comes and goes with the runner: the runs' parameters go to the artifacts bucket,
+# which UseData above covers.
+data "aws_iam_policy_document" "ecs_runner" {
+  count = var.ecs_runner == null ? 0 : 1
+
+  statement {
+    sid       = "RunStageTasks"
+    actions   = ["ecs:RunTask"]
+    resources = [for family in local.task_families : "${local.arn_prefix}:ecs:${local.region}:${local.account}:task-definition/${family}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+  statement {
+    sid       = "FollowAndStopStageTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["${local.arn_prefix}:ecs:${local.region}:${local.account}:task/${local.cluster}/*"]
+  }
+  # A retry looks for the task its first try started (reattach). ListTasks takes no task ARN:
+  # AWS scopes it to a cluster by this condition.
+  statement {
+    sid       = "FindStartedStageTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+  statement {
+    sid       = "PassStageTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = var.ecs_runner.task_role_arns
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+  # With training on SageMaker: the operator describes a job's name before it creates it (a
+  # retry's is taken), follows the job and its log, and on_kill stops it. The DAG names every job
+  # train-<run>-<digest>.
+  dynamic "statement" {
+    for_each = local.training_role_arn == null ? {} : {
+      RunTrainingJobs = {
+        actions   = ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
+        resources = ["${local.arn_prefix}:sagemaker:${local.region}:${local.account}:training-job/train-*"]
+        passed_to = null
+      }
+      PassTrainingRole = {
+        actions   = ["iam:PassRole"]
+        resources = [local.training_role_arn]
+        passed_to = "sagemaker.amazonaws.com"
+      }
+      ReadTrainingLogs = {
+        actions   = ["logs:DescribeLogStreams", "logs:GetLogEvents"]
+        resources = ["${local.arn_prefix}:logs:${local.region}:${local.account}:log-group:/aws/sagemaker/TrainingJobs:*"]
+        passed_to = null
+      }
+    }
+    content {
+      sid       = statement.key
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      dynamic "condition" {
+        for_each = statement.value.passed_to == null ? [] : [statement.value.passed_to]
+        content {
+          test     = "StringEquals"
+          variable = "iam:PassedToService"
+          values   = [condition.value]
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_runner" {
+  count  = var.ecs_runner == null ? 0 : 1
+  name   = "ecs-runner"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.ecs_runner[0].json
+}
+
 resource "aws_mwaa_environment" "this" {
   name               = var.name
   airflow_version    = var.airflow_version
@@ -193,9 +324,12 @@ resource "aws_mwaa_environment" "this" {
   # MWAA installs a new requirements.txt only when its object version changes.
   requirements_s3_path           = var.requirements_file == null ? null : aws_s3_object.requirements[0].key
   requirements_s3_object_version = var.requirements_file == null ? null : aws_s3_object.requirements[0].version_id
-  kms_key                        = var.kms_key_arn
-  webserver_access_mode          = "PRIVATE_ONLY"
-  max_workers                    = 4
+  # Likewise the startup script, which every Airflow component runs before it starts.
+  startup_script_s3_path           = var.ecs_runner == null ? null : aws_s3_object.startup_script[0].key
+  startup_script_s3_object_version = var.ecs_runner == null ? null : aws_s3_object.startup_script[0].version_id
+  kms_key                          = var.kms_key_arn
+  webserver_access_mode            = "PRIVATE_ONLY"
+  max_workers                      = 4
 
   network_configuration {
     security_group_ids = [aws_security_group.this.id]
@@ -234,4 +368,9 @@ output "webserver_url" {
 output "execution_role_arn" {
   description = "The role Airflow's tasks run as."
   value       = aws_iam_role.execution.arn
+}
+
+output "startup_script" {
+  description = "The environment's startup script (the ecs runner's settings), null without the runner."
+  value       = var.ecs_runner == null ? null : module.startup[0].content
 }

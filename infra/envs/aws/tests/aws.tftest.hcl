@@ -223,6 +223,92 @@ run "apply_gives_the_platform_outputs" {
     condition     = output.airflow_dag_bucket == "airflow-acme-ml-platform-dev"
     error_message = "MWAA needs its DAG bucket's name to start with airflow-."
   }
+
+  assert {
+    condition     = output.airflow_ecs_settings == null && module.mwaa.startup_script == null
+    error_message = "Without pipeline_ecs, MWAA gets no startup script."
+  }
+}
+
+run "the_ecs_runner_gets_its_settings_in_this_environment" {
+  variables {
+    pipeline_ecs = {
+      cluster = "ml-platform-dev-pipeline"
+      task_definitions = {
+        ingest  = "flight-delay-ingest"
+        feature = "flight-delay-feature:3"
+        train   = "arn:aws:ecs:us-east-1:123456789012:task-definition/flight-delay-train:7"
+      }
+      task_role_arns = ["arn:aws:iam::123456789012:role/pipeline-task", "arn:aws:iam::123456789012:role/pipeline-execution"]
+      training = {
+        image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
+        instance_type       = "ml.m5.xlarge"
+        max_runtime_seconds = 7200
+      }
+    }
+  }
+
+  assert {
+    condition     = jsondecode(output.airflow_ecs_settings).params_prefix == "s3://acme-ml-platform-dev-artifacts/runs"
+    error_message = "The runs' parameters go under runs/ of the artifacts bucket."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.airflow_ecs_settings).subnets == module.network.private_subnet_ids
+      && jsondecode(output.airflow_ecs_settings).security_groups == [module.pipeline_storage.security_group_id]
+    )
+    error_message = "The stage tasks run in the private subnets and the pipeline's security group."
+  }
+
+  # volume_size_gb is left out, for the DAG's default; the rest comes from this environment.
+  assert {
+    condition = jsondecode(output.airflow_ecs_settings).sagemaker == {
+      image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
+      role_arn            = output.sagemaker_training_role_arn
+      instance_type       = "ml.m5.xlarge"
+      instance_count      = 1
+      output_path         = "s3://acme-ml-platform-dev-artifacts/models/sagemaker"
+      file_system_id      = module.pipeline_storage.file_system_id
+      directory_path      = "/pipeline"
+      max_runtime_seconds = 7200
+    }
+    error_message = "The training job's settings are not the environment's role, bucket and file system."
+  }
+
+  assert {
+    condition     = strcontains(module.mwaa.startup_script, "export AIRFLOW_VAR_FLIGHT_DELAY_RUNNER=ecs\n")
+    error_message = "MWAA's startup script does not choose the ecs runner."
+  }
+}
+
+run "an_ecs_runner_without_a_task_definition_or_a_role_arn_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = ""
+      task_definitions = { ingest = "flight delay ingest" }
+      task_role_arns   = ["pipeline-task"]
+    }
+  }
+  expect_failures = [var.pipeline_ecs, var.pipeline_ecs, var.pipeline_ecs]
+}
+
+run "a_training_job_without_an_image_tag_or_a_whole_instance_count_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = "ml-platform-dev-pipeline"
+      task_definitions = { train = "flight-delay-train" }
+      task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
+      training = {
+        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train"
+        instance_type  = "ml.m5.xlarge"
+        instance_count = 1.5
+      }
+    }
+  }
+  expect_failures = [var.pipeline_ecs]
 }
 
 run "a_malformed_image_digest_is_refused" {
@@ -248,6 +334,10 @@ run "airflow_runs_the_locked_airflow_privately_from_its_bucket" {
     kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
     data_bucket_arns   = ["arn:aws:s3:::acme-ml-platform-dev-dvc"]
     airflow_version    = "2.10.3"
+    ecs_runner = {
+      settings       = { cluster = "c", task_definitions = { ingest = "i" } }
+      task_role_arns = ["arn:aws:iam::123456789012:role/pipeline-task"]
+    }
   }
 
   assert {
@@ -273,6 +363,18 @@ run "airflow_runs_the_locked_airflow_privately_from_its_bucket" {
   assert {
     condition     = aws_mwaa_environment.this.source_bucket_arn == "arn:aws:s3:::airflow-acme-ml-platform-dev"
     error_message = "MWAA reads its DAG bucket."
+  }
+
+  # With the ecs runner, the startup script that exports its settings (the root module's run
+  # above has none without it).
+  assert {
+    condition     = aws_mwaa_environment.this.startup_script_s3_path == "startup.sh" && aws_s3_object.startup_script[0].key == "startup.sh"
+    error_message = "MWAA must run the startup script the module uploads."
+  }
+
+  assert {
+    condition     = aws_s3_object.startup_script[0].kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    error_message = "The startup script is encrypted with the environment's key."
   }
 }
 
