@@ -4,7 +4,8 @@
   evaluate   score them on its test split, write metrics and plots, register them in the
              BentoML store and run the promotion gate
   rollback   the andon cord: stop serving the promoted model; the one promoted before serves
-  sagemaker  fit and evaluate as a SageMaker training job (paths and params from SM_*)
+  sagemaker  fit and evaluate as a SageMaker training job (paths and params from SageMaker's
+             files under /opt/ml, or the training toolkit's SM_*)
 
 Under `torchrun --nproc_per_node=N -m train.cli fit ...` (with PYTHONSAFEPATH=1: see
 distributed.launch_local), or with `fit --nproc-per-node N`, the PyTorch model trains
@@ -372,7 +373,9 @@ def _parser() -> argparse.ArgumentParser:
 
     # SageMaker starts a bring-your-own container as `<entrypoint> train`.
     sagemaker = commands.add_parser(
-        "sagemaker", aliases=["train"], help="run as a SageMaker training job (reads SM_*)"
+        "sagemaker",
+        aliases=["train"],
+        help="run as a SageMaker training job (reads /opt/ml, or SM_*)",
     )
     progress(sagemaker)
     sagemaker.set_defaults(run=_sagemaker)

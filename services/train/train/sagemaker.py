@@ -1,9 +1,14 @@
-"""The SageMaker training-job conventions, read from the environment.
+"""A SageMaker training job's inputs and outputs, as SageMaker gives them to the container.
 
-SageMaker mounts each input channel at $SM_CHANNEL_<NAME>, uploads whatever the job writes to
-$SM_MODEL_DIR as model.tar.gz (and $SM_OUTPUT_DATA_DIR as output.tar.gz), passes the
-hyperparameters as JSON in $SM_HPS, and says how many GPUs the instance has in $SM_NUM_GPUS and
-which hosts take part in $SM_HOSTS and $SM_CURRENT_HOST.
+SageMaker describes the job in files under /opt/ml/input/config: the hyperparameters (string
+values) in hyperparameters.json, the hosts in resourceconfig.json (`hosts`, `current_host`) and
+the input channels in inputdataconfig.json, each channel mounted at /opt/ml/input/data/<name>. It
+uploads what the job writes to /opt/ml/model as model.tar.gz and /opt/ml/output/data as
+output.tar.gz. It says nothing of GPUs: the job runs one process per GPU torch sees. The train
+image runs the train artifact as its entry point, without SageMaker's training toolkit; an image
+that has the toolkit gets the same as SM_* variables ($SM_MODEL_DIR, $SM_HPS as JSON,
+$SM_CHANNEL_<NAME>, $SM_OUTPUT_DATA_DIR, $SM_NUM_GPUS, $SM_HOSTS, $SM_CURRENT_HOST), which are
+read instead when $SM_MODEL_DIR is set (the tests use them to point a job at local directories).
 
 The feature table comes either as one channel `features` (the feature service's output
 directory) or as three channels `train`, `validation` and `test`, each holding one Parquet file.
@@ -11,7 +16,7 @@ Hyperparameters are params.yaml's train, evaluate and promote groups, each a YAM
 under the group's name, and any single parameter by dotted name (`train.torch.epochs`), which
 wins over its group (`train.params.params_from`): there are no defaults.
 
-The fitted models go to $SM_MODEL_DIR/models, unless $TRAIN_MODELS_DIR names another directory
+The fitted models go to <model dir>/models, unless $TRAIN_MODELS_DIR names another directory
 (replaced whole): the orchestration DAG points it into a read-write channel on the pipeline's
 file system, where the pipeline's evaluate stage reads `fit`'s output.
 """
@@ -21,16 +26,23 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from train.data import SPLITS, TrainingDataError, split_files
 from train.errors import TrainError
 
+# Where SageMaker puts a training job's files in its container, and its files describing the job.
+ML_ROOT = Path("/opt/ml")
+RESOURCE_CONFIG = Path("input/config/resourceconfig.json")
+HYPERPARAMETERS = Path("input/config/hyperparameters.json")
+INPUT_DATA_CONFIG = Path("input/config/inputdataconfig.json")
+
 
 class SageMakerError(TrainError):
-    """The environment is not a usable SageMaker training job; the message names the variable."""
+    """The environment is not a usable SageMaker training job; the message names the variable
+    or file."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +58,31 @@ class SageMakerJob:
     current_host: str
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> SageMakerJob:
-        if not environ.get("SM_MODEL_DIR"):
-            raise SageMakerError("SM_MODEL_DIR is not set: this is not a SageMaker training job")
-        hyperparameters = _json(environ, "SM_HPS", "{}")
-        if not isinstance(hyperparameters, dict):
-            raise SageMakerError(f"SM_HPS must be a JSON object, got {hyperparameters!r}")
+    def from_environ(
+        cls, environ: Mapping[str, str] = os.environ, root: Path | None = None
+    ) -> SageMakerJob:
+        """The job SageMaker describes under `root` (ML_ROOT), or the training toolkit's SM_*
+        variables when $SM_MODEL_DIR is set."""
+        root = ML_ROOT if root is None else root
         models_dir = environ.get("TRAIN_MODELS_DIR")
         if models_dir is not None and not Path(models_dir).is_absolute():
             raise SageMakerError(f"TRAIN_MODELS_DIR must be an absolute path, got {models_dir!r}")
+        if environ.get("SM_MODEL_DIR"):
+            job = cls._from_toolkit(environ)
+        elif (root / RESOURCE_CONFIG).is_file():
+            job = cls._from_files(root)
+        else:
+            raise SageMakerError(
+                f"this is not a SageMaker training job: there is no {root / RESOURCE_CONFIG} "
+                "(SageMaker's) and SM_MODEL_DIR is not set (its training toolkit's)"
+            )
+        return replace(job, models_dir=Path(models_dir) if models_dir else job.models_dir)
+
+    @classmethod
+    def _from_toolkit(cls, environ: Mapping[str, str]) -> SageMakerJob:
+        hyperparameters = _json(environ.get("SM_HPS") or "{}", "SM_HPS")
+        if not isinstance(hyperparameters, dict):
+            raise SageMakerError(f"SM_HPS must be a JSON object, got {hyperparameters!r}")
         try:
             num_gpus = int(environ.get("SM_NUM_GPUS") or "0")
         except ValueError:
@@ -67,14 +95,53 @@ class SageMakerJob:
             for name, value in environ.items()
             if name.startswith(prefix)
         }
-        hosts, current = _hosts(environ)
+        current = environ.get("SM_CURRENT_HOST", "")
+        if environ.get("SM_HOSTS"):
+            hosts, current = _check_hosts(
+                _json(environ["SM_HOSTS"], "SM_HOSTS"),
+                current,
+                ("SM_HOSTS", "SM_CURRENT_HOST"),
+                repr(environ["SM_HOSTS"]),
+            )
+        else:
+            # A local run: the job is SM_CURRENT_HOST alone, else localhost.
+            current = current or "localhost"
+            hosts = (current,)
+        model_dir = Path(environ["SM_MODEL_DIR"])
         return cls(
-            model_dir=Path(environ["SM_MODEL_DIR"]),
-            models_dir=Path(models_dir or Path(environ["SM_MODEL_DIR"]) / "models"),
-            output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
+            model_dir=model_dir,
+            models_dir=model_dir / "models",
+            output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", ML_ROOT / "output" / "data")),
             channels=channels,
             hyperparameters=hyperparameters,
             num_gpus=num_gpus,
+            hosts=hosts,
+            current_host=current,
+        )
+
+    @classmethod
+    def _from_files(cls, root: Path) -> SageMakerJob:
+        resources = _json_object(root / RESOURCE_CONFIG)
+        current = resources.get("current_host")
+        hosts, current = _check_hosts(
+            resources.get("hosts"),
+            current if isinstance(current, str) else "",
+            (f"{RESOURCE_CONFIG.name}'s hosts", f"{RESOURCE_CONFIG.name}'s current_host"),
+            repr(resources.get("hosts")),
+        )
+        hyperparameters = root / HYPERPARAMETERS
+        data = root / "input" / "data"
+        input_config = root / INPUT_DATA_CONFIG
+        return cls(
+            model_dir=root / "model",
+            models_dir=root / "model" / "models",
+            output_data_dir=root / "output" / "data",
+            channels={
+                name: data / name
+                for name in (_json_object(input_config) if input_config.is_file() else {})
+            },
+            hyperparameters=_json_object(hyperparameters) if hyperparameters.is_file() else {},
+            num_gpus=visible_gpus(),
             hosts=hosts,
             current_host=current,
         )
@@ -115,38 +182,54 @@ class SageMakerJob:
         return self.hosts.index(self.current_host)
 
 
-def _json(environ: Mapping[str, str], name: str, default: str) -> Any:
+def visible_gpus() -> int:
+    """The GPUs torch sees (SageMaker does not say how many the instance has)."""
+    import torch  # the job fits with it; imported here so that the toolkit's path needs none
+
+    return torch.cuda.device_count()
+
+
+def _json(text: str, source: str) -> Any:
     try:
-        return json.loads(environ.get(name) or default)
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise SageMakerError(f"{name} is not JSON: {error}") from None
+        raise SageMakerError(f"{source} is not JSON: {error}") from None
 
 
-def _hosts(environ: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
-    """SM_HOSTS and SM_CURRENT_HOST, checked: torchrun would otherwise wait for a rendezvous
-    with hosts that do not exist, or give two hosts one rank. Without SM_HOSTS (a local run) the
-    job is SM_CURRENT_HOST alone, else localhost."""
-    current = environ.get("SM_CURRENT_HOST", "")
-    if not environ.get("SM_HOSTS"):
-        return (current or "localhost",), current or "localhost"
-    hosts = _json(environ, "SM_HOSTS", "[]")
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SageMakerError(f"{path} cannot be read: {error}") from None
+    value = _json(text, str(path))
+    if not isinstance(value, dict):
+        raise SageMakerError(f"{path} must hold a JSON object, got {value!r}")
+    return value
+
+
+def _check_hosts(
+    hosts: object, current: str, names: tuple[str, str], shown: str
+) -> tuple[tuple[str, ...], str]:
+    """The hosts and this host's name, checked: torchrun would otherwise wait for a rendezvous
+    with hosts that do not exist, or give two hosts one rank. `names` are those of the hosts'
+    and the current host's sources, for the messages; `shown` the hosts as given."""
+    hosts_name, current_name = names
     if (
         not isinstance(hosts, list)
         or not hosts
         or not all(isinstance(host, str) and host.strip() for host in hosts)
     ):
         raise SageMakerError(
-            f"SM_HOSTS must be a JSON list of host names (non-empty strings), got "
-            f"{environ['SM_HOSTS']!r}"
+            f"{hosts_name} must be a JSON list of host names (non-empty strings), got {shown}"
         )
     twice = sorted({host for host in hosts if hosts.count(host) > 1})
     if twice:
-        raise SageMakerError(f"SM_HOSTS names {', '.join(twice)} more than once")
+        raise SageMakerError(f"{hosts_name} names {', '.join(twice)} more than once")
     if not current and len(hosts) > 1:
         raise SageMakerError(
-            f"SM_CURRENT_HOST is not set: it must say which of SM_HOSTS {hosts} this host is"
+            f"{current_name} is not set: it must say which of {hosts_name} {hosts} this host is"
         )
     current = current or hosts[0]
     if current not in hosts:
-        raise SageMakerError(f"SM_CURRENT_HOST {current!r} is not one of SM_HOSTS {hosts}")
+        raise SageMakerError(f"{current_name} {current!r} is not one of {hosts_name} {hosts}")
     return tuple(hosts), current
