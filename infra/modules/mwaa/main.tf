@@ -206,6 +206,16 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${local.arn_prefix}:logs:${local.region}:${local.account}:log-group:*"]
   }
   statement {
+    sid       = "PublishAirflowMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource-level permissions
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["AmazonMWAA"]
+    }
+  }
+  statement {
     sid       = "CeleryQueues"
     actions   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"]
     resources = ["${local.arn_prefix}:sqs:${local.region}:*:airflow-celery-*"]
