@@ -28,9 +28,9 @@ data "aws_region" "current" {}
 data "aws_elb_service_account" "current" {}
 
 module "kms" {
-  source             = "../../modules/kms"
-  name               = local.name
-  service_principals = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+  source      = "../../modules/kms"
+  name        = local.name
+  logs_region = data.aws_region.current.name
 }
 
 # Access logs of the buckets and the load balancer. SSE-S3, because load balancers can only

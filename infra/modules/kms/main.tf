@@ -5,10 +5,10 @@ variable "name" {
   type        = string
 }
 
-variable "service_principals" {
-  description = "AWS services (e.g. logs.<region>.amazonaws.com) that may use the key for their encryption at rest."
-  type        = list(string)
-  default     = []
+variable "logs_region" {
+  description = "Region whose CloudWatch Logs may encrypt the account's log groups with the key; null: none."
+  type        = string
+  default     = null
 }
 
 data "aws_caller_identity" "current" {}
@@ -29,20 +29,22 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # CloudWatch Logs encrypting this account's log groups, in the form its documentation gives: the
+  # service names the log group in the encryption context of every call it makes with the key.
   dynamic "statement" {
-    for_each = length(var.service_principals) > 0 ? [1] : []
+    for_each = var.logs_region == null ? [] : [var.logs_region]
     content {
-      sid       = "ServicesEncryptForThisAccount"
+      sid       = "LogsEncryptThisAccountsLogGroups"
       actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
       resources = ["*"]
       principals {
         type        = "Service"
-        identifiers = var.service_principals
+        identifiers = ["logs.${statement.value}.amazonaws.com"]
       }
       condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values   = ["arn:${data.aws_partition.current.partition}:logs:${statement.value}:${data.aws_caller_identity.current.account_id}:log-group:*"]
       }
     }
   }
