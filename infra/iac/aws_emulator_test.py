@@ -1045,6 +1045,33 @@ def test_airflow_may_run_follow_and_stop_the_pipelines_tasks_and_training_job_on
     )
 
 
+def test_cloudwatch_may_encrypt_the_log_groups_and_airflow_may_publish_its_metrics(
+    platform: Platform,
+) -> None:
+    """As CloudWatch Logs' and MWAA's documentation ask (the emulator enforces neither)."""
+    kms = platform.emulator.client("kms")
+    state = platform.state()
+    by_address = {i["address"]: i["values"] for i in resources(state["values"]["root_module"])}
+    key = by_address["module.kms.aws_kms_key.this"]["arn"]
+    policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    (logs,) = (s for s in policy["Statement"] if s.get("Sid") == "LogsEncryptThisAccountsLogGroups")
+    assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    (context,) = logs["Condition"]["ArnLike"].values()
+    # Every log group the platform encrypts with the key is one the condition lets it use.
+    groups = [
+        values["arn"]
+        for address, values in by_address.items()
+        if ".aws_cloudwatch_log_group." in address and values.get("kms_key_id") == key
+    ]
+    assert groups and all(matches(context, group.removesuffix(":*")) for group in groups)
+
+    role = by_address["module.mwaa.aws_iam_role.execution"]["name"]
+    statements = role_statements(platform.emulator, role)
+    (metrics,) = (s for s in statements if s.get("Sid") == "PublishAirflowMetrics")
+    assert (metrics["Action"], metrics["Resource"]) == ("cloudwatch:PutMetricData", "*")
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AmazonMWAA"}}
+
+
 def test_the_permission_check_finds_missing_wildcard_and_unneeded_permissions() -> None:
     calls = {
         ("s3:GetObject", "arn:aws:s3:::b/serving/online.sqlite"),
