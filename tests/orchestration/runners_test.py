@@ -108,6 +108,9 @@ def services_name(task: EcsStageOperator) -> str:
         ),
         ({"params_prefix": "s3://[runs"}, "params_prefix must be an s3:// URL with its bucket"),
         ({"clustr": "typo"}, "unknown \\['clustr'\\]"),
+        ({"logs": "/ecs/pipeline"}, "logs must be a JSON object"),
+        ({"logs": {"group": "/ecs/pipeline"}}, r"logs: missing \['stream_prefix'\]"),
+        ({"logs": {"group": "", "stream_prefix": "p"}}, "logs: group must be a non-empty string"),
     ],
 )
 def test_bad_ecs_settings_are_named(
@@ -116,6 +119,25 @@ def test_bad_ecs_settings_are_named(
     use_ecs(monkeypatch, ECS_SETTINGS | change)
     with pytest.raises(settings.SettingError, match=message):
         build_pipeline_dag(SANDBOX_ROOT)
+
+
+def test_with_a_logs_block_each_task_follows_its_containers_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_ecs(monkeypatch, ECS_SETTINGS)
+    tasks = build_pipeline_dag(SANDBOX_ROOT).tasks
+    assert all(isinstance(t, EcsStageOperator) and t.awslogs_group is None for t in tasks)
+
+    logs = {"group": "/ecs/ml-platform-prod-pipeline", "stream_prefix": "pipeline"}
+    use_ecs(monkeypatch, ECS_SETTINGS | {"logs": logs})
+    for task in build_pipeline_dag(SANDBOX_ROOT).tasks:
+        assert isinstance(task, EcsStageOperator)
+        # The awslogs driver's stream is <prefix>/<container>/<task ID>; the operator adds the ID.
+        assert task.awslogs_group == "/ecs/ml-platform-prod-pipeline"
+        assert task.awslogs_stream_prefix == f"pipeline/{task.service}"
+        overrides = task.container_overrides(read_params(SANDBOX_ROOT), RUN_ID)
+        container = overrides["containerOverrides"][0]["name"]
+        assert task.awslogs_stream_prefix == f"pipeline/{container}"
 
 
 def test_an_unknown_runner_or_missing_ecs_settings_are_named(

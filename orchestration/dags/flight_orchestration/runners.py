@@ -6,6 +6,7 @@ flight_delay_runner chooses; the ECS settings are the JSON Variable flight_delay
      "task_definitions": {"ingest": "...", "feature": "...", "train": "..."},
      "subnets": ["subnet-..."], "security_groups": ["sg-..."],
      "params_prefix": "s3://<artifacts bucket>/runs",
+     "logs": {"group": "/ecs/ml-platform-prod-pipeline", "stream_prefix": "pipeline"},
      "sagemaker": {...}}
 
 A service's image runs its PEX as the entry point and works in the pipeline's working directory
@@ -13,6 +14,10 @@ A service's image runs its PEX as the entry point and works in the pipeline's wo
 same ones the PEX gets locally. The one difference: the run's params file, which the worker
 cannot write into the task's volume, goes to `params_prefix/<run id>/params.yaml` in S3 and the
 service reads it from there.
+
+With the optional `logs` block (the CloudWatch log group and `awslogs-stream-prefix` of the task
+definitions' awslogs driver), a task follows its container's output in the Airflow task log,
+and a failed stage's last lines, the artifact's error among them, are in the task's error.
 
 With the optional `sagemaker` block (SageMakerSettings), the train stage (`train fit`) is a
 SageMaker training job of the train image instead: the run's train, evaluate and promote
@@ -142,6 +147,24 @@ class SageMakerSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """The `logs` block of flight_delay_ecs: where the stage tasks' awslogs driver writes."""
+
+    group: str
+    # The task definitions' awslogs-stream-prefix: a container's stream is
+    # <stream_prefix>/<container name>/<task ID>.
+    stream_prefix: str
+
+    @classmethod
+    def from_data(cls, data: object, source: str) -> LogSettings:
+        if not isinstance(data, dict):
+            raise SettingError(f"{source} must be a JSON object")
+        check_keys(data, source, {"group", "stream_prefix"})
+        strings(data, source, "group", "stream_prefix")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class EcsSettings:
     cluster: str
     # Service name (`train`, the artifact's directory services.train) -> task definition.
@@ -150,6 +173,8 @@ class EcsSettings:
     security_groups: tuple[str, ...]
     params_prefix: str
 
+    # Set: each task follows its container's CloudWatch log.
+    logs: LogSettings | None = None
     # Set: the train stage runs as a SageMaker training job.
     sagemaker: SageMakerSettings | None = None
 
@@ -157,7 +182,7 @@ class EcsSettings:
     def from_json(cls, text: str | None, source: str) -> EcsSettings:
         data = json_object(text, source, "the ecs runner needs its ECS settings")
         expected = {"cluster", "task_definitions", "subnets", "security_groups", "params_prefix"}
-        check_keys(data, source, expected, frozenset({"sagemaker"}))
+        check_keys(data, source, expected, frozenset({"logs", "sagemaker"}))
         definitions = data["task_definitions"]
         if not isinstance(definitions, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in definitions.items()
@@ -178,13 +203,14 @@ class EcsSettings:
                 f"{source}: params_prefix must be an s3:// URL with its bucket, "
                 f"not {data['params_prefix']!r}"
             )
-        sagemaker = data.get("sagemaker")
+        logs, sagemaker = data.get("logs"), data.get("sagemaker")
         return cls(
             cluster=data["cluster"],
             task_definitions=dict(definitions),
             subnets=tuple(data["subnets"]),
             security_groups=tuple(data["security_groups"]),
             params_prefix=data["params_prefix"].rstrip("/"),
+            logs=None if logs is None else LogSettings.from_data(logs, f"{source}.logs"),
             sagemaker=(
                 None
                 if sagemaker is None
@@ -226,6 +252,9 @@ class EcsStageOperator(EcsRunTaskOperator):
             # A retry finds the task its earlier try started, if it still runs (a worker lost
             # mid-task), and waits for it rather than starting a second one on the same data.
             reattach=True,
+            # The service's container is named after it (container_overrides).
+            awslogs_group=ecs.logs.group if ecs.logs else None,
+            awslogs_stream_prefix=f"{ecs.logs.stream_prefix}/{service}" if ecs.logs else None,
             **kwargs,
         )
         self.command = command
