@@ -14,13 +14,14 @@ from iac.ci_permissions import UNSCOPED_ACTIONS
 
 # flight_orchestration.runners.EcsStageOperator, an EcsRunTaskOperator with reattach: a try
 # first lists the running tasks it started in the cluster (a retry finds its first try's), then
-# runs the stage's task definition handing ECS the roles it names, waits for the task to stop and
-# reads how it ended; on_kill stops it. (The run's params file goes to the artifacts bucket, which
-# the role's data grant covers.)
+# runs the stage's task definition handing ECS the roles it names, follows its container's log
+# (with the `logs` block), waits for the task to stop and reads how it ended; on_kill stops it.
+# (The run's params file goes to the artifacts bucket, which the role's data grant covers.)
 ECS_STAGE_CALLS: Final[tuple[tuple[str, str], ...]] = (
     ("ecs:ListTasks", "*"),
     ("ecs:RunTask", "{task_definition}"),
     ("iam:PassRole", "{task_role}"),
+    ("logs:GetLogEvents", "{task_log_stream}"),
     ("ecs:DescribeTasks", "{task}"),
     ("ecs:StopTask", "{task}"),
 )

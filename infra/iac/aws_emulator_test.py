@@ -225,14 +225,19 @@ class Platform:
         shown: dict[str, Any] = json.loads(self.terraform("show", "-json").stdout)
         return shown
 
-    def service_containers(self) -> dict[str, dict[str, Any]]:
-        """The containers of the task definition the serve service runs, by name."""
+    def service_task(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The serve service, and the task definition it runs."""
         ecs = self.emulator.client("ecs")
         (service,) = ecs.describe_services(cluster=f"{NAME}-serve", services=[f"{NAME}-serve"])[
             "services"
         ]
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-        return {c["name"]: c for c in definition["taskDefinition"]["containerDefinitions"]}
+        return service, definition["taskDefinition"]
+
+    def service_containers(self) -> dict[str, dict[str, Any]]:
+        """The containers of the task definition the serve service runs, by name."""
+        _, definition = self.service_task()
+        return {c["name"]: c for c in definition["containerDefinitions"]}
 
     def service_image(self) -> str:
         """The image every container of the serve service's task runs."""
@@ -361,14 +366,8 @@ def test_apply_creates_the_platform_with_its_outputs(platform: Platform) -> None
 
 
 def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platform) -> None:
-    ecs = platform.emulator.client("ecs")
-    (service,) = ecs.describe_services(cluster=f"{NAME}-serve", services=[f"{NAME}-serve"])[
-        "services"
-    ]
-    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
-    (container,) = (
-        c for c in definition["taskDefinition"]["containerDefinitions"] if c["name"] == "serve"
-    )
+    service, definition = platform.service_task()
+    container = platform.service_containers()["serve"]
     environment = {pair["name"]: pair["value"] for pair in container["environment"]}
     # Each model's data under its own version (serve.publish), which the service puts in place.
     serving = f"s3://{PREFIX}-dev-artifacts/serving/{MODEL_VERSION}"
@@ -382,7 +381,7 @@ def test_the_serve_task_reads_its_data_from_the_artifacts_bucket(platform: Platf
     )["TargetGroups"]
     assert group["Port"] == mapping["containerPort"]
     assert group["HealthCheckPort"] in ("traffic-port", str(mapping["containerPort"]))
-    role = definition["taskDefinition"]["taskRoleArn"].rsplit("/", 1)[1]
+    role = definition["taskRoleArn"].rsplit("/", 1)[1]
     read = allows(role_statements(platform.emulator, role), "s3:GetObject")
     assert read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/serving/v1/online_store/online.sqlite")
     assert not read(f"arn:aws:s3:::{PREFIX}-dev-artifacts/models/x")
@@ -1014,6 +1013,11 @@ def test_airflow_may_run_follow_and_stop_the_pipelines_tasks_and_training_job_on
         ],
         "task_role": PIPELINE_TASK_ROLES,
         "task": [f"{ecs}:task/{PIPELINE_CLUSTER}/0123456789abcdef0123456789abcdef"],
+        "task_log_stream": [
+            f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/ml-platform/{NAME}-pipeline"
+            f":log-stream:pipeline/{service}/0123456789abcdef0123456789abcdef"
+            for service in PIPELINE_TASK_DEFINITIONS
+        ],
         "training_job": [f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:training-job/{job.lower()}"],
         "training_role": [platform.outputs["sagemaker_training_role_arn"]],
         "training_log_group": [f"{logs}:*"],
@@ -1040,9 +1044,17 @@ def test_airflow_may_run_follow_and_stop_the_pipelines_tasks_and_training_job_on
     role = by_address["module.mwaa.aws_iam_role.execution"]["name"]
     params = f"arn:aws:s3:::{PREFIX}-dev-artifacts/runs/manual__2013-12-01/params.yaml"
     assert allows(role_statements(platform.emulator, role), "s3:PutObject")(params)
-    assert json.loads(platform.outputs["airflow_ecs_settings"])["params_prefix"] == (
-        f"s3://{PREFIX}-dev-artifacts/runs"
-    )
+    ecs_settings = json.loads(platform.outputs["airflow_ecs_settings"])
+    assert ecs_settings["params_prefix"] == f"s3://{PREFIX}-dev-artifacts/runs"
+    # The tasks follow the log their task definitions write, as the output tells an admin to.
+    options = platform.outputs["pipeline_log_configuration"]["options"]
+    assert ecs_settings["logs"] == {
+        "group": options["awslogs-group"],
+        "stream_prefix": options["awslogs-stream-prefix"],
+    }
+    logs = platform.emulator.client("logs")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix=options["awslogs-group"])["logGroups"]
+    assert group["kmsKeyId"] == by_address["module.kms.aws_kms_key.this"]["arn"]
 
 
 def test_cloudwatch_may_encrypt_the_log_groups_and_airflow_may_publish_its_metrics(

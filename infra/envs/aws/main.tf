@@ -147,10 +147,20 @@ module "mwaa" {
   }
 }
 
+# The stage tasks' output, which their task definitions' awslogs driver writes here (output
+# pipeline_log_configuration) and the DAG's tasks follow.
+resource "aws_cloudwatch_log_group" "pipeline" {
+  count             = var.pipeline_ecs == null ? 0 : 1
+  name              = "/ml-platform/${local.name}-pipeline"
+  retention_in_days = 365
+  kms_key_id        = module.kms.arn
+}
+
 locals {
+  pipeline_log_stream_prefix = "pipeline"
   # The DAGs' flight_delay_ecs (orchestration/README.md): what pipeline_ecs gives, in this
-  # environment's network, bucket and file system. A training setting left unset is left out,
-  # for the DAG's default.
+  # environment's network, bucket, log group and file system. A training setting left unset is
+  # left out, for the DAG's default.
   pipeline_ecs_settings = var.pipeline_ecs == null ? null : merge(
     {
       cluster          = var.pipeline_ecs.cluster
@@ -158,6 +168,7 @@ locals {
       subnets          = module.network.private_subnet_ids
       security_groups  = [module.pipeline_storage.security_group_id]
       params_prefix    = "s3://${module.bucket["artifacts"].name}/${local.artifact_prefixes.runs}"
+      logs             = { group = aws_cloudwatch_log_group.pipeline[0].name, stream_prefix = local.pipeline_log_stream_prefix }
     },
     var.pipeline_ecs.training == null ? {} : {
       sagemaker = { for key, value in {

@@ -76,6 +76,18 @@ output "airflow_ecs_settings" {
   value       = local.pipeline_ecs_settings == null ? null : jsonencode(local.pipeline_ecs_settings)
 }
 
+output "pipeline_log_configuration" {
+  description = "The logConfiguration of the stage task definitions (pipeline_ecs), whose output the DAG's tasks follow; their execution role may write the group. Null without pipeline_ecs."
+  value = var.pipeline_ecs == null ? null : {
+    logDriver = "awslogs"
+    options = {
+      awslogs-group         = aws_cloudwatch_log_group.pipeline[0].name
+      awslogs-region        = data.aws_region.current.name
+      awslogs-stream-prefix = local.pipeline_log_stream_prefix
+    }
+  }
+}
+
 output "github_plan_role_arn" {
   description = "role-to-assume of the terraform-plan job (read-only): the aws environment's AWS_PLAN_ROLE_ARN."
   value       = module.github_oidc.plan_role_arn

@@ -94,6 +94,7 @@ locals {
     split(":", startswith(definition, "arn:") ? element(split("/", definition), 1) : definition)[0]
   ])
   training_role_arn = local.ecs == null ? null : try(local.ecs.sagemaker.role_arn, null)
+  task_log_group    = local.ecs == null ? null : try(local.ecs.logs.group, null)
 }
 
 # The bundle's files. source_hash, not etag, re-uploads on a change: under SSE-KMS an object's
@@ -268,6 +269,14 @@ data "aws_iam_policy_document" "ecs_runner" {
       test     = "ArnEquals"
       variable = "ecs:cluster"
       values   = [local.cluster_arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.task_log_group == null ? [] : [local.task_log_group]
+    content {
+      sid       = "FollowStageTaskLogs"
+      actions   = ["logs:GetLogEvents"]
+      resources = ["${local.arn_prefix}:logs:${local.region}:${local.account}:log-group:${statement.value}:log-stream:*"]
     }
   }
   statement {

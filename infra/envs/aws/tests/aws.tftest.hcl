@@ -225,7 +225,7 @@ run "apply_gives_the_platform_outputs" {
   }
 
   assert {
-    condition     = output.airflow_ecs_settings == null && module.mwaa.startup_script == null
+    condition     = output.airflow_ecs_settings == null && module.mwaa.startup_script == null && output.pipeline_log_configuration == null
     error_message = "Without pipeline_ecs, MWAA gets no startup script."
   }
 }
@@ -274,6 +274,18 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
       max_runtime_seconds = 7200
     }
     error_message = "The training job's settings are not the environment's role, bucket and file system."
+  }
+
+  # The tasks follow the log group the task definitions are told to write to.
+  assert {
+    condition = (
+      jsondecode(output.airflow_ecs_settings).logs == {
+        group         = output.pipeline_log_configuration.options["awslogs-group"]
+        stream_prefix = output.pipeline_log_configuration.options["awslogs-stream-prefix"]
+      }
+      && output.pipeline_log_configuration.options["awslogs-region"] == "us-east-1"
+    )
+    error_message = "The ECS settings' logs block is not the task definitions' log configuration."
   }
 
   assert {
