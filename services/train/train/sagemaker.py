@@ -122,12 +122,12 @@ class SageMakerJob:
     @classmethod
     def _from_files(cls, root: Path) -> SageMakerJob:
         resources = _json_object(root / RESOURCE_CONFIG)
-        current = resources.get("current_host")
+        names = (f"{RESOURCE_CONFIG.name}'s hosts", f"{RESOURCE_CONFIG.name}'s current_host")
+        current = resources.get("current_host", "")
+        if not isinstance(current, str):
+            raise SageMakerError(f"{names[1]} must be a host name, got {current!r}")
         hosts, current = _check_hosts(
-            resources.get("hosts"),
-            current if isinstance(current, str) else "",
-            (f"{RESOURCE_CONFIG.name}'s hosts", f"{RESOURCE_CONFIG.name}'s current_host"),
-            repr(resources.get("hosts")),
+            resources.get("hosts"), current, names, repr(resources.get("hosts"))
         )
         hyperparameters = root / HYPERPARAMETERS
         data = root / "input" / "data"

@@ -179,6 +179,11 @@ def test_sagemakers_own_files_describe_the_job(tmp_path: Path) -> None:
             '{"hosts": ["algo-1"], "current_host": "algo-9"}',
             "current_host 'algo-9' is not one of",
         ),
+        (
+            RESOURCE_CONFIG,
+            '{"hosts": ["algo-1"], "current_host": 1}',
+            "current_host must be a host",
+        ),
         (HYPERPARAMETERS_FILE, '["train"]', "hyperparameters.json must hold a JSON object"),
         (INPUT_DATA_CONFIG, "", "inputdataconfig.json is not JSON"),
     ],
