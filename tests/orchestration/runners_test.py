@@ -128,12 +128,12 @@ def test_with_a_logs_block_each_task_follows_its_containers_log(
     tasks = build_pipeline_dag(SANDBOX_ROOT).tasks
     assert all(isinstance(t, EcsStageOperator) and t.awslogs_group is None for t in tasks)
 
-    logs = {"group": "/ecs/ml-platform-prod-pipeline", "stream_prefix": "pipeline"}
+    logs = {"group": "/ml-platform/ml-platform-prod-pipeline", "stream_prefix": "pipeline"}
     use_ecs(monkeypatch, ECS_SETTINGS | {"logs": logs})
     for task in build_pipeline_dag(SANDBOX_ROOT).tasks:
         assert isinstance(task, EcsStageOperator)
         # The awslogs driver's stream is <prefix>/<container>/<task ID>; the operator adds the ID.
-        assert task.awslogs_group == "/ecs/ml-platform-prod-pipeline"
+        assert task.awslogs_group == "/ml-platform/ml-platform-prod-pipeline"
         assert task.awslogs_stream_prefix == f"pipeline/{task.service}"
         overrides = task.container_overrides(read_params(SANDBOX_ROOT), RUN_ID)
         container = overrides["containerOverrides"][0]["name"]

@@ -6,7 +6,7 @@ flight_delay_runner chooses; the ECS settings are the JSON Variable flight_delay
      "task_definitions": {"ingest": "...", "feature": "...", "train": "..."},
      "subnets": ["subnet-..."], "security_groups": ["sg-..."],
      "params_prefix": "s3://<artifacts bucket>/runs",
-     "logs": {"group": "/ecs/ml-platform-prod-pipeline", "stream_prefix": "pipeline"},
+     "logs": {"group": "/ml-platform/ml-platform-prod-pipeline", "stream_prefix": "pipeline"},
      "sagemaker": {...}}
 
 A service's image runs its PEX as the entry point and works in the pipeline's working directory
