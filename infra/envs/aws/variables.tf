@@ -209,8 +209,8 @@ variable "pipeline_ecs" {
     optionally `training`, to run the train stage as a SageMaker training job of the train image
     (its image by tag or digest, instance type and count, and the job's volume and time limits).
     The environment fills in the rest: its private subnets, the pipeline's security group, the
-    runs' parameters under the artifacts bucket, and the training job's role, output path and
-    working directory. Null (the default): the DAGs load on MWAA and their tasks run nowhere.
+    runs' parameters under the artifacts bucket, the stage tasks' log group, and the training
+    job's role, output path and working directory. Null (the default): the DAGs load on MWAA and their tasks run nowhere.
   EOT
   type = object({
     cluster          = string
