@@ -990,8 +990,7 @@ def filled(
     found: set[tuple[str, str]] = set()
     for action, template in calls:
         names = re.findall(r"\{(\w+)\}", template)
-        values = fill[names[0]] if names else [template]
-        found |= {(action, value if names else template) for value in values}
+        found |= {(action, value) for value in (fill[names[0]] if names else [template])}
     return found
 
 
