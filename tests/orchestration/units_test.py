@@ -78,6 +78,12 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     day = dt.datetime(2013, 1, 2, tzinfo=dt.UTC)
     with pytest.raises(CommandError, match="overrides train.torch.epoch, which params.yaml"):
         run_params(defaults, {"params": {"train.torch.epoch": 1}}, day)
+    # Before, a group params.yaml lacks was named as "params has no <group>", not as the conf's.
+    with pytest.raises(CommandError, match="overrides trian.seed, which params.yaml does not"):
+        run_params(defaults, {"params": {"trian.seed": 1}}, day)
+    for malformed in ("train..seed", ".seed", "train.", ""):
+        with pytest.raises(CommandError, match=f"overrides '{malformed}', which is no dotted"):
+            run_params(defaults, {"params": {malformed: 1}}, day)
     with pytest.raises(CommandError, match="must map dotted parameter names"):
         run_params(defaults, {"params": ["train.seed=1"]}, day)
     # Before, a mistyped key ran the defaults with exit 0.

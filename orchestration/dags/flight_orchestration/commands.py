@@ -97,7 +97,15 @@ def with_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[st
     updated = copy.deepcopy(params)
     for dotted, value in sorted(overrides.items(), key=lambda item: item[0].count(".")):
         *groups, key = dotted.split(".")
-        parent = lookup(updated, ".".join(groups)) if groups else updated
+        if not all(groups) or not key:
+            raise CommandError(
+                f"run conf overrides {dotted!r}, which is no dotted parameter name "
+                "(group.key, as in params.yaml)"
+            )
+        try:
+            parent = lookup(updated, ".".join(groups)) if groups else updated
+        except CommandError:
+            parent = None
         if not isinstance(parent, dict) or key not in parent:
             raise CommandError(f"run conf overrides {dotted}, which params.yaml does not have")
         parent[key] = value
