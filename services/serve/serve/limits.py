@@ -2,8 +2,8 @@
 balancer in infra/modules/serve and with README.md (limits_test.py checks what can be checked).
 
 A request over a limit is refused at once, never queued: more than MAX_FLIGHTS flights is a 400,
-a body over MAX_BODY_BYTES a 413, more than MAX_CONCURRENCY requests in flight a 429 or a 503
-(BentoML's concurrency middleware answers 429, the service's limiter behind it 503).
+a body over MAX_BODY_BYTES a 413, more than MAX_CONCURRENCY requests in flight a 429 (BentoML's
+concurrency middleware).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ MAX_BYTES_PER_FLIGHT = 512
 MAX_BODY_BYTES = MAX_FLIGHTS * MAX_BYTES_PER_FLIGHT
 # Rows per model call; at least MAX_FLIGHTS, so a request is always scored in one call.
 MAX_BATCH_ROWS = 4 * MAX_FLIGHTS
-# Requests in flight per service (BentoML splits it over the workers); more get 503. At the
+# Requests in flight per service (BentoML splits it over the workers); more get 429. At the
 # measured 100-flight throughput (docs/benchmarks.md) a full queue of the largest requests
 # drains in a few seconds, well inside the timeout.
 MAX_CONCURRENCY = 64
