@@ -19,8 +19,9 @@ from dvc.cli import main as dvc_main
 
 from tools.artifacts import ArtifactError, check_all, up_to_date
 
-# DVC's commands that run stages, as the words that name them.
-STAGE_RUNNING = (("repro",), ("exp", "run"))
+# DVC's commands that run stages, as the words that name them (`exp` is an alias DVC gives
+# `experiments`).
+STAGE_RUNNING = (("repro",), ("exp", "run"), ("experiments", "run"))
 
 
 def stage_running_root(argv: Sequence[str], cwd: Path) -> Path | None:

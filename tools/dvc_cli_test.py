@@ -36,6 +36,9 @@ def runs(repo: Path) -> list[str]:
         (["repro"], True),
         (["-q", "repro", "train"], True),
         (["exp", "run", "-S", "train.torch.epochs=1"], True),
+        # Before, the long name of `exp` ran stale artifacts unchecked.
+        (["experiments", "run"], True),
+        (["experiments", "show"], False),
         (["status"], False),
         (["exp", "show"], False),
         (["push"], False),
