@@ -25,11 +25,17 @@ def check_output(
     inputs: Mapping[str, PathLike] | None = None,
     directory: bool = True,
 ) -> Path:
-    """`output` (the option `named`) as a Path, once it is a place this process can write a
-    directory (or, `directory=False`, a file) and overlaps none of `inputs` (option name to
-    path; URLs of a remote store cannot overlap a local path and are skipped)."""
+    """`output` (the option `named`) as a Path, once it is a local place (no URL, `file://`
+    included: a caller that takes one strips it) this process can write a directory (or,
+    `directory=False`, a file) and overlaps none of `inputs` (option name to path; URLs of a
+    remote store cannot overlap a local path and are skipped)."""
     text = os.fspath(output)
     path = Path(text)
+    if "://" in text:
+        # As a Path, s3://bucket/key is the local s3:/bucket/key: the run would write there.
+        raise OutputError(
+            f"{named} {text!r} is a URL, and this output is written to a local path: give one"
+        )
     if not text or path.name in ("", ".."):
         raise OutputError(
             f"{named} {text!r} names no file or directory of its own: give a path that ends "

@@ -17,6 +17,15 @@ def test_an_output_that_names_nothing_of_its_own_is_refused(output: str) -> None
         check_output(output, "--output")
 
 
+@pytest.mark.parametrize(
+    "output", ["s3://bucket/online.sqlite", "file:///tmp/out", "memory://out", "gs://b/"]
+)
+def test_an_output_given_as_a_url_is_refused(output: str) -> None:
+    # Before, s3://bucket/x was taken as the local path s3:/bucket/x and the run wrote there.
+    with pytest.raises(OutputError, match=rf"--output {output!r} is a URL, and this output"):
+        check_output(output, "--output")
+
+
 def test_an_output_that_is_an_input_inside_one_or_around_one_is_refused(tmp_path: Path) -> None:
     curated = tmp_path / "data" / "curated"
     curated.mkdir(parents=True)
