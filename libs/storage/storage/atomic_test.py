@@ -19,7 +19,7 @@ from storage.atomic import (
     exclusive_lock,
     staged_directory,
 )
-from storage.remote import write_bytes_atomically
+from storage.remote import StorageError, write_bytes_atomically
 from storage.testing import file_size_limit
 
 
@@ -133,6 +133,19 @@ def test_write_bytes_atomically_to_a_path_or_url(tmp_path: Path, scheme: str) ->
     assert [p.rsplit("/", 1)[-1] for p in fs.ls(f"{root}/flights", detail=False)] == [
         "2013-01-01.csv"
     ]
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_partial_one(
+    tmp_path: Path,
+) -> None:
+    # Before, the partial object stayed beside the file: one more after each failed run.
+    target = tmp_path / "flights" / "2013-01-01.csv"
+    write_bytes_atomically(str(target), b"old")
+    failure = pytest.raises(StorageError, match=f"cannot write {target}: .*File too large")
+    with failure, file_size_limit(1024):
+        write_bytes_atomically(str(target), b"x" * 4096)
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+    assert target.read_bytes() == b"old"
 
 
 def test_a_failed_second_rename_puts_the_old_tree_back(

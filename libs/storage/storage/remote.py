@@ -83,8 +83,8 @@ def write_bytes_atomically(url: str, data: bytes) -> None:
         if parent:
             fs.makedirs(parent, exist_ok=True)
         temporary = f"{path}.partial-{uuid.uuid4().hex}"
-        fs.pipe_file(temporary, data)
         try:
+            fs.pipe_file(temporary, data)
             fs.mv(temporary, path)
         finally:
             if fs.exists(temporary):
