@@ -56,8 +56,16 @@ class ModelIntegrityError(PredictorError):
     """A model file is missing, or its content is not what was recorded when it was saved."""
 
 
-def verify_files(directory: Path, expected: Mapping[str, str], source: str) -> None:
-    """Refuse `directory` unless each file named in `expected` has that sha256."""
+def verify_files(directory: Path, expected: object, source: str) -> None:
+    """Refuse `directory` unless `expected` maps file names to sha256 digests and each file it
+    names has that sha256."""
+    if not isinstance(expected, Mapping) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in expected.items()
+    ):
+        raise ModelIntegrityError(
+            f"{source} records its file hashes as {json.dumps(expected)[:80]}, not as file names "
+            "to sha256 digests: the model cannot be verified"
+        )
     if not expected:
         raise ModelIntegrityError(f"{source} records no file hashes: the model cannot be verified")
     for name, digest in sorted(expected.items()):
@@ -396,7 +404,7 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
             f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT} (a model "
             "saved before verified files: train it again)"
         )
-    verify_files(directory, manifest.get("sha256") or {}, str(manifest_path))
+    verify_files(directory, manifest.get("sha256", {}), str(manifest_path))
     try:
         features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
         threshold = manifest["threshold"]

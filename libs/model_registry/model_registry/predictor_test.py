@@ -147,6 +147,11 @@ def test_a_manifest_without_hashes_or_of_the_old_format_is_refused(tmp_path: Pat
     (directory / MANIFEST).write_text(json.dumps(manifest | {"sha256": {}}))
     with pytest.raises(ModelIntegrityError, match="records no file hashes"):
         load_predictor(directory)
+    # Before, these raised AttributeError ('list' object has no attribute 'items'), naming no file.
+    for hashes in (["x"], "abc", None, {"predictor.json": 1}):
+        (directory / MANIFEST).write_text(json.dumps(manifest | {"sha256": hashes}))
+        with pytest.raises(ModelIntegrityError, match="records its file hashes as .*, not as file"):
+            load_predictor(directory)
     (directory / MANIFEST).write_text(json.dumps(manifest | {"format": 1}))
     with pytest.raises(PredictorError, match="format 1, expected 2 .*train it again"):
         load_predictor(directory)
