@@ -187,11 +187,18 @@ class OnlineStore:
                     db.execute("SELECT faa, tzone FROM airports").fetchall()
                 )
                 self._read(db)
+                self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
             finally:
                 db.close()
+        except OnlineStoreError:
+            raise
         except sqlite3.Error as error:
             raise OnlineStoreError(f"{path}: not an online store ({error})") from None
-        self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
+        except KeyError as error:
+            raise OnlineStoreError(f"{path}: damaged, it holds no {error}") from None
+        except (TypeError, ValueError) as error:
+            # A value of another type than write_store writes (int() of a text, say).
+            raise OnlineStoreError(f"{path}: damaged ({error})") from None
 
     def _read(self, db: sqlite3.Connection) -> None:
         weather = db.execute(

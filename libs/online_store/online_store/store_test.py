@@ -1,3 +1,5 @@
+import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,26 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "other.sqlite").write_text("not a database")
     with pytest.raises(OnlineStoreError, match="not an online store"):
         OnlineStore(tmp_path / "other.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        ("DELETE FROM meta WHERE key = 'window_ns'", "damaged, it holds no 'window_ns'"),
+        ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
+        ("UPDATE events SET arrival = 'x'", "damaged \\("),
+        ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
+    ],
+)
+def test_a_damaged_store_is_named(tmp_path: Path, damage: str, named: str) -> None:
+    # Before, the first three raised a bare KeyError or ValueError naming no file.
+    path = tmp_path / "online.sqlite"
+    _store(path)
+    with sqlite3.connect(path) as db:
+        db.execute(damage)
+    db.close()
+    with pytest.raises(OnlineStoreError, match=f"{re.escape(str(path))}: {named}"):
+        OnlineStore(path)
 
 
 @pytest.mark.parametrize("directory", ["a#b", "q?x", "c%41", "with space"])
