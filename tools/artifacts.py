@@ -76,9 +76,16 @@ def artifacts_in(dvc_yaml: str) -> list[Artifact]:
 
 def source_roots(repo: Path) -> list[Path]:
     """The directories pants.toml's source root patterns name (`/services/*`, `/`, ...)."""
-    config = tomllib.loads((repo / "pants.toml").read_text())
+    try:
+        patterns = tomllib.loads((repo / "pants.toml").read_text())["source"]["root_patterns"]
+    except OSError as error:
+        raise ArtifactError(f"cannot read {repo / 'pants.toml'} ({error.strerror})") from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+        raise ArtifactError(
+            f"cannot read the source roots of {repo / 'pants.toml'} ({error!r})"
+        ) from None
     roots: list[Path] = []
-    for pattern in config["source"]["root_patterns"]:
+    for pattern in patterns:
         relative = pattern.strip("/")
         roots.extend(sorted(repo.glob(relative)) if relative else [repo])
     return [root for root in roots if root.is_dir()]
@@ -194,6 +201,8 @@ def place(repo: Path, built: Path) -> list[Artifact]:
     `./pants package` would). One whose PEX-INFO (its code and distribution hashes) is
     unchanged is left alone, so DVC need not hash it again; others are replaced whole."""
     artifacts = pipeline_artifacts(repo)
+    if not built.is_dir():
+        raise ArtifactError(f"--built {built} is not a directory: give where the run built them")
     for artifact in artifacts:
         source = built / artifact.path.relative_to("dist")
         if not (source / "PEX-INFO").is_file():
@@ -255,14 +264,32 @@ def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
     ]
 
 
+def status_problem(status: object) -> str | None:
+    """How `status` differs from what `dvc status --json` prints (stage name to a list of
+    changes, each a word or an object whose "changed deps" map paths to a word), or None."""
+    if not isinstance(status, dict):
+        return f"a JSON {type(status).__name__}"
+    for stage, entries in status.items():
+        if not isinstance(entries, list):
+            return f"stage {stage!r} with a JSON {type(entries).__name__}, not a list"
+        for entry in entries:
+            changed = entry.get("changed deps", {}) if isinstance(entry, dict) else {}
+            if not isinstance(entry, dict | str) or not (
+                isinstance(changed, dict) and all(isinstance(c, str) for c in changed.values())
+            ):
+                return f"stage {stage!r} with the change {json.dumps(entry)[:80]}"
+    return None
+
+
 def report_unlocked(repo: Path, status_json: str) -> int:
+    problem: str | None
     try:
         status = json.loads(status_json)
     except json.JSONDecodeError as error:
         status, problem = None, f"not JSON ({error})"
     else:
-        problem = f"a JSON {type(status).__name__}"
-    if not isinstance(status, dict):
+        problem = status_problem(status)
+    if problem is not None:
         print(f"artifacts: expected `dvc status --json` on stdin, got {problem}", file=sys.stderr)
         return 2
     problems = unlocked(repo, status)

@@ -97,10 +97,17 @@ def test_place_copies_what_changed_and_leaves_the_rest(repo: Path, tmp_path: Pat
 
 
 def test_place_names_an_artifact_the_run_did_not_build(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     with pytest.raises(
         ArtifactError, match="did not build services/ingest:ingest.*PIPELINE_ARTIFACTS"
     ):
         place(repo, tmp_path / "empty")
+
+
+def test_place_names_a_built_directory_that_is_not_there(repo: Path, tmp_path: Path) -> None:
+    # Before, it was read as a run that built nothing, and PIPELINE_ARTIFACTS was blamed.
+    with pytest.raises(ArtifactError, match=f"--built {tmp_path / 'absent'} is not a directory"):
+        place(repo, tmp_path / "absent")
 
 
 def test_place_on_a_full_disk_names_the_artifact_and_keeps_the_placed_one(
@@ -174,6 +181,38 @@ def test_the_lock_check_refuses_anything_but_a_status_object(text: str) -> None:
     assert stderr.getvalue().startswith("artifacts: expected `dvc status --json` on stdin, got ")
 
 
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"train": 5},
+        {"train": None},
+        {"train": [{"changed deps": []}]},
+        {"train": [{"changed deps": {"dist/services.train/train.pex": ["modified"]}}]},
+        {"train": [3]},
+    ],
+)
+def test_the_lock_check_names_a_stage_of_another_shape(
+    repo: Path, status: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report_unlocked(repo, json.dumps(status)) == 2
+    assert "expected `dvc status --json` on stdin, got stage 'train' with " in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("content", [None, "[source\n", "[python]\n"])
+def test_a_missing_or_unreadable_pants_toml_is_named(
+    repo: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if content is None:
+        (repo / "pants.toml").unlink()
+    else:
+        (repo / "pants.toml").write_text(content)
+    assert main(["check", "--repo", str(repo)]) == 1
+    what = "" if content is None else "the source roots of "
+    assert f"artifacts: cannot read {what}{repo / 'pants.toml'}" in capsys.readouterr().err
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
     lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
@@ -184,6 +223,21 @@ PEX_INFOS = (
     | JSON_VALUES.map(lambda value: json.dumps(value).encode())
     | JSON_VALUES.map(lambda value: json.dumps({"distributions": value}).encode())
 )
+
+
+@given(st.dictionaries(st.text(max_size=5), JSON_VALUES))
+def test_the_lock_check_answers_any_json_object_or_refuses_its_shape(
+    status: dict[str, object],
+) -> None:
+    # Before, {"train": 5} or a list of changed deps raised TypeError or AttributeError.
+    stderr = io.StringIO()
+    with tempfile.TemporaryDirectory() as directory, contextlib.redirect_stderr(stderr):
+        make_checkout(Path(directory))
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = report_unlocked(Path(directory), json.dumps(status))
+    assert code in (0, 1, 2)
+    if code == 2:
+        assert stderr.getvalue().startswith("artifacts: expected `dvc status --json` on stdin, ")
 
 
 @given(PEX_INFOS)
