@@ -18,9 +18,12 @@ from pathlib import Path
 
 from copier import run_copy
 
-from tools.artifacts import LOCKFILE, locked_requirements
+from tools.artifacts import LOCKFILE, ArtifactError, locked_requirements, source_roots
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Room for the directories the tool and Pants make of it (services/.<name>.rendering, ...) in a
+# file name of at most 255 bytes, with a margin for readers.
+MAX_NAME_LENGTH = 64
 # A CODEOWNERS owner: @user, @org/team or an e-mail address.
 OWNER = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]*(/[A-Za-z0-9_.-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+")
 TEMPLATE = Path("templates/service")
@@ -52,9 +55,30 @@ def _module_mapping(build: Path) -> dict[str, list[str]]:
     raise ValueError(f"{build} has no python_requirements named reqs")
 
 
+def source_root_modules(root: Path) -> set[str]:
+    """The top-level modules of every source root pants.toml names: its packages (directories
+    holding Python files) and its modules (the root's conftest.py, the DAG files, ...)."""
+    try:
+        roots = source_roots(root)
+    except ArtifactError as problem:
+        raise ValueError(str(problem)) from None
+    names: set[str] = set()
+    for source_root in roots:
+        for entry in source_root.iterdir():
+            if entry.name.startswith("."):
+                continue
+            if entry.suffix == ".py":
+                names.add(entry.stem)
+            elif entry.is_dir() and next(entry.rglob("*.py"), None) is not None:
+                names.add(entry.name)
+    return names
+
+
 def check_name(name: str, taken: set[str], third_party: dict[str, str]) -> None:
     if not NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a lowercase Python identifier (a-z, digits, _)")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"{name[:20]!r}... is longer than {MAX_NAME_LENGTH} characters")
     if keyword.iskeyword(name):
         raise ValueError(f"{name!r} is a Python keyword: no package can be imported by that name")
     if name in sys.stdlib_module_names:
@@ -69,8 +93,8 @@ def check_name(name: str, taken: set[str], third_party: dict[str, str]) -> None:
         )
     if name in taken:
         raise ValueError(
-            f"{name!r} is already a package of the repo (a service, a lib, or in ruff.toml's "
-            "known-first-party)"
+            f"{name!r} is already a package of the repo (a service, a lib, a module of a source "
+            "root, or in ruff.toml's known-first-party)"
         )
 
 
@@ -128,6 +152,7 @@ def create(root: Path, name: str, description: str, owner: str) -> Path:
         {p.name for p in services.iterdir()}
         | {package.name for package in (root / "libs").glob("*/*") if package.is_dir()}
         | first_party(ruff_text)
+        | source_root_modules(root)
     )
     check_name(name, taken, third_party_modules(root))
     check_description(description)
@@ -168,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         destination = create(args.root, args.name, args.description, args.owner)
     except ValueError as error:
         print(f"new-service: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # no right to write services/, say; the render changed nothing
+        print(f"new-service: cannot create services/{args.name}: {error}", file=sys.stderr)
         return 1
     print(f"Created {destination.relative_to(args.root)}. Next:")
     print(f"  ./pants test services/{args.name}::")

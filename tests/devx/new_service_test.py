@@ -70,6 +70,12 @@ def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
         # Before, a root package was taken for free, and two packages had one name.
         (["tests"], "'tests' is already a package of the repo"),
         (["iac"], "'iac' is already a package of the repo"),
+        # Before, these were taken, and the service's own tests could not import it.
+        (["conftest"], "'conftest' is already a package of the repo"),
+        (["flight_delay_pipeline"], "'flight_delay_pipeline' is already a package of the repo"),
+        (["macros"], "'macros' is already a package of the repo"),
+        # Before, a traceback: its staging directory's name was too long for the filesystem.
+        (["a" * 250], "'aaaaaaaaaaaaaaaaaaaa'... is longer than 64 characters"),
         (["Bad-Name"], "'Bad-Name' is not a lowercase Python identifier"),
         # Before, each below made a service that could not be imported, hid a module or gave
         # CODEOWNERS a line it cannot read.
