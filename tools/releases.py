@@ -140,8 +140,14 @@ def pick(root: Path, requested: str = "") -> tuple[dict[str, str], str]:
 
 
 def record(root: Path, kind: str, image: str, message: str) -> str:
-    """Tag HEAD `<kind>/<image>`; the ref to push."""
+    """Tag HEAD `<kind>/<image>`; the ref to push. Only a promoted image can be rolled back: a
+    mistyped one would otherwise be barred from every later deployment."""
     ref = f"refs/tags/{kind}/{checked_image_tag(image)}"
+    if kind == ROLLED_BACK and not tagged(root, PROMOTED, image):
+        raise ReleaseError(
+            f"cannot record {image} as rolled back: it was never promoted (no tag "
+            f"{PROMOTED}/{image})"
+        )
     created = _git(root, "tag", "-a", f"{kind}/{image}", "-m", message)
     if created.returncode != 0:
         raise ReleaseError(f"cannot create {ref}: {created.stderr.strip()}")

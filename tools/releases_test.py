@@ -199,4 +199,10 @@ def test_a_record_tags_head_once_and_refuses_an_invalid_image_tag(
         record(repo, PROMOTED, "flight-delay-a", "again")
     with pytest.raises(ReleaseError, match="is not an image tag"):
         record(repo, ROLLED_BACK, "$(id)", "bad")
+    # Before, a mistyped image was tagged, and decide refused to deploy it ever after.
+    with pytest.raises(ReleaseError, match="flight-delay-b as rolled back: it was never promoted"):
+        record(repo, ROLLED_BACK, "flight-delay-b", "typo")
     assert git(repo, "tag", "--list", f"{ROLLED_BACK}/*") == ""
+    assert record(repo, ROLLED_BACK, "flight-delay-a", "pulled") == (
+        "refs/tags/rolled-back/flight-delay-a"
+    )
