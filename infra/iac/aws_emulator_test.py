@@ -468,6 +468,39 @@ def test_the_firewall_limits_the_rate_and_lets_large_bodies_through_to_the_api_o
     # rehearsal (test_a_deploy_rehearsal_...).
 
 
+def listener_routing(platform: Platform) -> tuple[dict[str, Any], set[str], str]:
+    """The HTTPS listener's default action, the paths its one rule forwards to the service, and
+    the target group's health check path."""
+    elbv2 = platform.emulator.client("elbv2")
+    (balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    (listener,) = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    (default,) = listener["DefaultActions"]
+    rules = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    (forward,) = (rule for rule in rules if not rule["IsDefault"])
+    (action,) = forward["Actions"]
+    assert action["Type"] == "forward"
+    (condition,) = forward["Conditions"]
+    (group,) = elbv2.describe_target_groups(TargetGroupArns=[action["TargetGroupArn"]])[
+        "TargetGroups"
+    ]
+    paths = condition["PathPatternConfig"]["Values"]
+    return default, set(paths), group["HealthCheckPath"]
+
+
+def test_the_load_balancer_forwards_the_api_and_the_health_probes_only(
+    platform: Platform,
+) -> None:
+    """Any other path gets the load balancer's own 404: /metrics is scraped inside the VPC, and
+    a scanner's paths, forwarded, would each be a new endpoint label value of the service's
+    request metrics. Which API routes: the Bento's, checked in the deploy rehearsal."""
+    default, forwarded, health_check = listener_routing(platform)
+    assert default["Type"] == "fixed-response"
+    assert default["FixedResponseConfig"]["StatusCode"] == "404"
+    assert {"/readyz", "/livez", "/healthz"} <= forwarded
+    assert health_check in forwarded
+    assert not forwarded & {"/", "/metrics", "/docs.json"}
+
+
 # Attributes moto reports differently from AWS, so a plan after apply shows an in-place update:
 # it drops security group rules' descriptions and prefixes their referenced group with the
 # account, and does not echo the ECS service's availability_zone_rebalancing.
@@ -735,6 +768,9 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     paths = api | {"/", "/livez", "/readyz", "/metrics", "/docs.json"}
     allowed = re.compile(large_body_paths(firewall_rules(platform)))
     assert {path for path in paths if allowed.search(path)} == api
+    # The load balancer forwards those routes and the health probes, nothing else of the Bento.
+    _, forwarded, _ = listener_routing(platform)
+    assert forwarded == api | {"/readyz", "/livez", "/healthz"}
 
     # 3. Roll out the previous image, then the new one, recording each promotion as the
     # record-promotion job does (the clone's origin is the pipeline's checkout).

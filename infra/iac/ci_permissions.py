@@ -75,6 +75,10 @@ READ_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "elasticloadbalancing:DescribeListenerAttributes",
         "elasticloadbalancing:DescribeTags",
     ),
+    "aws_lb_listener_rule": (
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTags",
+    ),
     "aws_lb_target_group": (
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetGroupAttributes",
@@ -152,6 +156,7 @@ UNSCOPED_ACTIONS: Final[frozenset[str]] = frozenset(
         "elasticloadbalancing:DescribeListeners",
         "elasticloadbalancing:DescribeLoadBalancerAttributes",
         "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTags",
         "elasticloadbalancing:DescribeTargetGroupAttributes",
         "elasticloadbalancing:DescribeTargetGroups",

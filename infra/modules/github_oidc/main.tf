@@ -257,7 +257,7 @@ data "aws_iam_policy_document" "read" {
       "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
       "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes",
-      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags",
     ]
     resources = ["*"] # ELB Describe calls have no resource-level permissions
   }

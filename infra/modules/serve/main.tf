@@ -188,6 +188,16 @@ resource "aws_lb" "this" {
   }
 }
 
+locals {
+  # What the load balancer forwards: the API's endpoints and BentoML's health probes. Any other
+  # path (/metrics, BentoML's OpenAPI pages, a scanner's guesses) gets the load balancer's 404:
+  # Prometheus scrapes the tasks inside the VPC (infra/monitoring/README.md), and a path that
+  # reached the service would be one more value of its request metrics' endpoint label.
+  api_paths     = ["/predict", "/features"]
+  health_path   = "/readyz"
+  forward_paths = concat(local.api_paths, [local.health_path, "/livez", "/healthz"])
+}
+
 resource "aws_lb_target_group" "this" {
   name        = var.name
   port        = var.container_port
@@ -196,7 +206,7 @@ resource "aws_lb_target_group" "this" {
   vpc_id      = var.vpc_id
 
   health_check {
-    path    = "/readyz"
+    path    = local.health_path
     matcher = "200"
   }
 }
@@ -209,8 +219,28 @@ resource "aws_lb_listener" "https" {
   certificate_arn   = var.certificate_arn
 
   default_action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "application/json"
+      message_body = jsonencode({ error = "not found" })
+      status_code  = "404"
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "forward_paths" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    path_pattern {
+      values = local.forward_paths
+    }
   }
 }
 
@@ -273,7 +303,7 @@ resource "aws_wafv2_web_acl" "this" {
           not_statement {
             statement {
               regex_match_statement {
-                regex_string = "^/(predict|features)$"
+                regex_string = "^(${join("|", local.api_paths)})$"
                 field_to_match {
                   uri_path {}
                 }
@@ -630,7 +660,7 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.https]
+  depends_on = [aws_lb_listener_rule.forward_paths]
 }
 
 resource "aws_appautoscaling_target" "this" {
