@@ -65,7 +65,9 @@ KILLED_WORKERS = Counter(
 )
 LOAD_FAILURES = Counter(
     name="flight_delay_load_failures",
-    documentation="Failed loads, by what failed: model, statistics, online_store or unexpected",
+    documentation=(
+        "Failed loads, by what failed: model, statistics, online_store, serving_data or unexpected"
+    ),
     labelnames=["kind"],
 )
 BATCH_ROWS = Histogram(
