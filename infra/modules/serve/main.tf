@@ -199,6 +199,7 @@ locals {
 }
 
 resource "aws_lb_target_group" "this" {
+  # checkov:skip=CKV_AWS_378: TLS ends at the HTTPS listener, whose rule forwards here (the tasks in private subnets serve HTTP); the check follows a listener's default action only, not its rules.
   name        = var.name
   port        = var.container_port
   protocol    = "HTTP"
