@@ -273,9 +273,11 @@ def status_problem(status: object) -> str | None:
         if not isinstance(entries, list):
             return f"stage {stage!r} with a JSON {type(entries).__name__}, not a list"
         for entry in entries:
-            changed = entry.get("changed deps", {}) if isinstance(entry, dict) else {}
-            if not isinstance(entry, dict | str) or not (
-                isinstance(changed, dict) and all(isinstance(c, str) for c in changed.values())
+            if isinstance(entry, str):  # "always changed", "changed command"
+                continue
+            changed = entry.get("changed deps", {}) if isinstance(entry, dict) else None
+            if not isinstance(changed, dict) or not all(
+                isinstance(c, str) for c in changed.values()
             ):
                 return f"stage {stage!r} with the change {json.dumps(entry)[:80]}"
     return None
