@@ -148,11 +148,10 @@ def create(root: Path, name: str, description: str, owner: str) -> Path:
     failed run changes nothing."""
     services, ruff_toml, codeowners = root / "services", root / "ruff.toml", root / "CODEOWNERS"
     ruff_text = ruff_toml.read_text()
+    # The libs' packages are their source roots' modules; a service's directory is taken even
+    # before it holds a module.
     taken = (
-        {p.name for p in services.iterdir()}
-        | {package.name for package in (root / "libs").glob("*/*") if package.is_dir()}
-        | first_party(ruff_text)
-        | source_root_modules(root)
+        {p.name for p in services.iterdir()} | first_party(ruff_text) | source_root_modules(root)
     )
     check_name(name, taken, third_party_modules(root))
     check_description(description)
