@@ -1,7 +1,7 @@
 """The repo's DVC: DVC's own command line, which first checks the services' artifacts before
 any command that runs stages.
 
-`dvc repro` and `dvc exp run` run the PEXes under dist/ (dvc.yaml), and DVC hashes only those
+`dvc repro`, `dvc exp run` and `dvc queue start` run the PEXes under dist/ (dvc.yaml), and DVC hashes only those
 PEXes, so a PEX built before the code changed would be taken as up to date. This entry point
 runs tools/artifacts.py's check first and stops, with the `./pants package` to run, when one
 is missing or stale; every other command (status, push, pull, metrics, ...) goes straight to
@@ -20,8 +20,9 @@ from dvc.cli import main as dvc_main
 from tools.artifacts import ArtifactError, check_all, up_to_date
 
 # DVC's commands that run stages, as the words that name them (`exp` is an alias DVC gives
-# `experiments`).
-STAGE_RUNNING = (("repro",), ("exp", "run"), ("experiments", "run"))
+# `experiments`; `queue start` runs the experiments `exp run --queue` queued, whose artifacts may
+# have been rebuilt, or gone stale, since they were queued).
+STAGE_RUNNING = (("repro",), ("exp", "run"), ("experiments", "run"), ("queue", "start"))
 
 
 def stage_running_root(argv: Sequence[str], cwd: Path) -> Path | None:

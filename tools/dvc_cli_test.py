@@ -38,6 +38,9 @@ def runs(repo: Path) -> list[str]:
         (["exp", "run", "-S", "train.torch.epochs=1"], True),
         # Before, the long name of `exp` ran stale artifacts unchecked.
         (["experiments", "run"], True),
+        # Before, queued experiments ran whatever artifacts dist/ held when the queue started.
+        (["queue", "start", "-j", "2"], True),
+        (["queue", "status"], False),
         (["experiments", "show"], False),
         (["status"], False),
         (["exp", "show"], False),
