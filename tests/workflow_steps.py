@@ -36,6 +36,36 @@ def step_script(workflow: str, job: str, *, step_id: str = "", name: str = "") -
     return str(script)
 
 
+def checkout_options(workflow: str, job: str) -> dict[str, Any]:
+    """The `with:` of the job's actions/checkout step."""
+    (options,) = (
+        step.get("with", {})
+        for step in load(workflow)["jobs"][job]["steps"]
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    )
+    return dict(options)
+
+
+def actions_checkout(origin: Path, root: Path, options: dict[str, Any]) -> Path:
+    """A checkout of `origin`'s default branch at `root` as actions/checkout@v4 makes one with
+    these `with:` options: by default one commit and no tags; `fetch-depth: 0` the whole history
+    and every tag; `fetch-tags: true` the tags at the given depth."""
+    depth = int(options.get("fetch-depth", 1))
+    tags = depth == 0 or bool(options.get("fetch-tags", False))
+    root.mkdir(parents=True)
+    git(root, "init", "-q")
+    fetch = [
+        "fetch",
+        "-q",
+        "--tags" if tags else "--no-tags",
+        *([f"--depth={depth}"] if depth else []),
+    ]
+    git(root, *fetch, f"file://{origin}", "HEAD")
+    git(root, "checkout", "-q", "--detach", "FETCH_HEAD")
+    git(root, "remote", "add", "origin", str(origin))
+    return root
+
+
 def git(root: Path, *args: str, date: str = "2026-01-01T00:00:00Z") -> str:
     return subprocess.run(
         ["git", *args],

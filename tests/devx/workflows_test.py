@@ -22,6 +22,8 @@ from tests.build.repo_copy import SANDBOX_ROOT
 from tests.lockfiles import DEFAULT_LOCK, locked_version
 from tests.workflow_steps import (
     WORKFLOWS,
+    actions_checkout,
+    checkout_options,
     git,
     github_output,
     load,
@@ -410,16 +412,20 @@ def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
 
 
 def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Path) -> None:
-    """The chain on a real remote: two deployments push their tags, and a fresh clone's andon
-    cord restores the first."""
+    """The chain on a real remote, each job in a checkout made as its workflow's checkout step
+    makes it: two deployments push their tags, the andon cord restores the first, and its record
+    job tags the second rolled back, so that a second pull would not pick it again."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
-    ci = tmp_path / "ci"
-    git(tmp_path, "clone", "-q", str(origin), str(ci))
-    git(ci, "commit", "-q", "--allow-empty", "-m", "first")
-    git(ci, "push", "-q", "origin", "HEAD")
+    developer = tmp_path / "developer"
+    git(tmp_path, "clone", "-q", str(origin), str(developer))
+    git(developer, "commit", "-q", "--allow-empty", "-m", "first")
+    git(developer, "push", "-q", "origin", "HEAD")
     record = step_script("main.yml", "record-promotion", name="Record the promotion")
     for day, version in enumerate(["first", "second"], start=1):
+        ci = actions_checkout(
+            origin, tmp_path / f"ci-{version}", checkout_options("main.yml", "record-promotion")
+        )
         env = {
             "IMAGE_TAG": f"flight-delay-{version}",
             "MODEL": f"flight-delay:{version}",
@@ -427,8 +433,9 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
         }
         run_step(record, ci, env)
 
-    andon = tmp_path / "andon"
-    git(tmp_path, "clone", "-q", str(origin), str(andon))
+    andon = actions_checkout(
+        origin, tmp_path / "andon", checkout_options("andon-cord.yml", "rollback")
+    )
     assert git(andon, "tag", "--list", "promoted/*").split() == [
         "promoted/flight-delay-first",
         "promoted/flight-delay-second",
@@ -438,7 +445,23 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
         .rstrip()
         .endswith("deployed flight-delay:second")
     )
-    assert pick_rollback(andon) == {
-        "current": "flight-delay-second",
-        "restore": "flight-delay-first",
-    }
+    picked = pick_rollback(andon)
+    assert picked == {"current": "flight-delay-second", "restore": "flight-delay-first"}
+
+    # Before, the record job's checkout held no tags, so recording refused the current image as
+    # never promoted and no rollback was ever recorded.
+    recorder = actions_checkout(
+        origin, tmp_path / "record", checkout_options("andon-cord.yml", "record")
+    )
+    recorded = run_script(
+        step_script("andon-cord.yml", "record", name="Record the rollback"),
+        recorder,
+        {"CURRENT": picked["current"], "REASON": "late flights", "GITHUB_ACTOR": "oncall"},
+    )
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    assert git(origin, "tag", "--list", "rolled-back/*").split() == [
+        "rolled-back/flight-delay-second"
+    ]
+    assert "andon cord by oncall: late flights" in git(
+        origin, "cat-file", "-p", "rolled-back/flight-delay-second"
+    )
