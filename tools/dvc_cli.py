@@ -1,12 +1,12 @@
 """The repo's DVC: DVC's own command line, which first checks the services' artifacts before
 any command that runs stages.
 
-`dvc repro`, `dvc exp run` and `dvc queue start` run the PEXes under dist/ (dvc.yaml), and DVC hashes only those
-PEXes, so a PEX built before the code changed would be taken as up to date. This entry point
-runs tools/artifacts.py's check first and stops, with the `./pants package` to run, when one
-is missing or stale; every other command (status, push, pull, metrics, ...) goes straight to
-DVC. The check runs in this process, not as a pipeline stage, so a no-op repro starts no stage
-and `dvc status` of an up-to-date pipeline is empty (ADR 0011).
+`dvc repro`, `dvc exp run` and `dvc queue start` run the PEXes under dist/ (dvc.yaml), and DVC
+hashes only those PEXes, so a PEX built before the code changed would be taken as up to date.
+This entry point runs tools/artifacts.py's check first and stops, with the `./pants package` to
+run, when one is missing or stale; every other command (status, push, pull, metrics, ...) goes
+straight to DVC. The check runs in this process, not as a pipeline stage, so a no-op repro starts
+no stage and `dvc status` of an up-to-date pipeline is empty (ADR 0011).
 """
 
 from __future__ import annotations
