@@ -1,8 +1,10 @@
 """The git hooks in .pre-commit-config.yaml: local-only, in step with Pants, passing on the repo.
 
-The slow test runs `pre-commit run --all-files` on a copy of the working tree with the PEX that
+The slow test runs the hooks on files it adds to a copy of the working tree, with the PEX that
 developers use (tools:pre-commit). Its `language: python` hooks install their pinned packages from
 PyPI into pre-commit's cache (~/.cache/pre-commit) on the first run; nothing comes from GitHub.
+Whether the repo's own files pass the hooks is CI's to check (.ci/run runs them on every file):
+this test's result is cached on the hooks' configuration, not on those files.
 """
 
 from __future__ import annotations
@@ -69,12 +71,6 @@ def test_the_hooks_run_the_ruff_that_pants_runs() -> None:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> RepoCopy:
     return RepoCopy.create(tmp_path_factory.mktemp("pre-commit") / "repo")
-
-
-def test_all_hooks_pass_on_the_whole_repo(repo: RepoCopy) -> None:
-    run = pre_commit(repo, "run", "--all-files", "--show-diff-on-failure", "--color=never")
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "Failed" not in run.stdout
 
 
 def test_the_hooks_fix_whitespace_strip_outputs_and_catch_a_secret(repo: RepoCopy) -> None:

@@ -107,6 +107,8 @@ def test_a_pull_request_runs_lint_check_test_on_what_changed_and_its_dependents(
     # The lock check, on the artifacts the change rebuilds (as .ci/run on every artifact).
     assert "./pants --changed-since=origin/main --changed-dependents=transitive package" in run
     assert "./pants run //:dvc -- status --json | python3 tools/artifacts.py locked" in run
+    # The git hooks on the change's files, whether or not its author ran them (.ci/run: every file).
+    assert "python3 dist/tools/pre-commit.pex run --from-ref origin/main --to-ref HEAD" in run
     (checkout,) = (
         step
         for job in workflow["jobs"].values()
