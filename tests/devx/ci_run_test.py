@@ -1,4 +1,5 @@
-"""`.ci/run` fails when any of its checks fails, and still runs the tests after a check fails.
+"""`.ci/run` fails when any of its checks fails, and still runs the tests after a check fails;
+`.ci/explore` fails when it finds no test to explore.
 
 The script runs as it is, in a directory laid out like the repo, with stand-ins for what it
 calls (`./pants`, the pre-commit PEX, tools/artifacts.py) that log each call and fail when told
@@ -78,3 +79,18 @@ def test_a_failing_check_fails_the_run_after_the_tests_ran(tmp_path: Path, faili
     run, calls = ci_run(tmp_path, **{failing: "1"})
     assert run.returncode != 0
     assert any("lint check test" in call for call in calls), calls
+
+
+def test_explore_fails_when_it_finds_no_property_based_test(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy(SANDBOX_ROOT / ".ci" / "explore", repo / ".ci" / "explore")
+    executable(repo / "pants", PANTS)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    # Before, an empty selection ran `./pants test --force` on nothing, which passes.
+    run = subprocess.run(
+        ["bash", ".ci/explore"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1
+    assert "no test file with a property-based test found" in run.stderr
+    assert not (repo / "calls.log").exists()

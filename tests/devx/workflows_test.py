@@ -394,6 +394,35 @@ def release(root: Path, registry: dict[str, Any] | None) -> dict[str, str]:
     return run_step(step_script("main.yml", "deploy", step_id="release"), root, {})
 
 
+@pytest.mark.parametrize("works", [True, False])
+def test_the_deploy_job_reads_each_address_and_fails_when_terraform_cannot(
+    tmp_path: Path, works: bool
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    pants = root / "pants"
+    # A stand-in for `./pants run infra:terraform -- ... output -raw NAME`: prints NAME's value.
+    pants.write_text(
+        '#!/bin/sh\nfor last; do :; done\necho "$last-value"\n'
+        if works
+        else "#!/bin/sh\necho 'Error: no state' >&2\nexit 1\n"
+    )
+    pants.chmod(0o755)
+    read = run_script(step_script("main.yml", "deploy", step_id="aws"), root, {})
+    if works:
+        assert read.returncode == 0, read.stderr
+        assert github_output(root).read_text().split() == [
+            "ecr=ecr_repository_url-value",
+            "models=model_store_url-value",
+            "dvc=dvc_remote_url-value",
+            "serving=serving_data_url-value",
+        ]
+    else:
+        # Before, the step wrote empty addresses and passed; a later step failed on them.
+        assert read.returncode != 0
+        assert github_output(root).read_text() == ""
+
+
 def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
     root = repository(tmp_path / "repo")
     kept = {"promoted": None, "decision": {"reason": "not promoted: torch does not beat"}}
