@@ -7,6 +7,7 @@ workflows and actions, which needs no network, plus the assertions below.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -124,7 +125,14 @@ def test_the_pants_caches_are_keyed_on_the_lockfiles() -> None:
     (cache,) = (
         s for s in action["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/cache")
     )
-    assert "hashFiles(" in cache["with"]["key"] and "3rdparty/python/*.lock" in cache["with"]["key"]
+    key = cache["with"]["key"]
+    assert "hashFiles(" in key and "3rdparty/python/*.lock" in key
+    # An entry is never overwritten: each job and commit saves its own, and restores the newest
+    # of its own job first.
+    assert "${{ github.job }}" in key and key.endswith("-${{ github.sha }}")
+    restore = cache["with"]["restore-keys"].strip().splitlines()
+    assert restore[0] == key.removesuffix("${{ github.sha }}")
+    assert all(earlier.startswith(later) for earlier, later in itertools.pairwise(restore))
     assert "~/.cache/pants/named_caches" in cache["with"]["path"]
 
 
