@@ -134,6 +134,20 @@ def with_first_party(ruff_toml: str, name: str) -> str:
     return f'{ruff_toml[:end]}\n  "{name}",{ruff_toml[end:]}'
 
 
+def catch_all_owners(codeowners: str) -> str:
+    """The owners of CODEOWNERS' catch-all `*` line, the last one if several."""
+    owners = ""
+    for line in codeowners.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and fields[0] == "*":
+            owners = " ".join(fields[1:])
+    if not owners:
+        raise ValueError(
+            "CODEOWNERS has no catch-all `*` line to take the owner from: give --owner"
+        )
+    return owners
+
+
 def with_owner(codeowners: str, name: str, owners: str) -> str:
     """CODEOWNERS with a line for services/<name>/ after the last service's line."""
     lines = codeowners.splitlines()
@@ -143,9 +157,10 @@ def with_owner(codeowners: str, name: str, owners: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def create(root: Path, name: str, description: str, owner: str) -> Path:
-    """Renders services/<name> and registers it; checks everything first, so a refused or
-    failed run changes nothing."""
+def create(root: Path, name: str, description: str, owner: str | None) -> Path:
+    """Renders services/<name> and registers it, owned by `owner` (by default the owners of
+    CODEOWNERS' catch-all line); checks everything first, so a refused or failed run changes
+    nothing."""
     services, ruff_toml, codeowners = root / "services", root / "ruff.toml", root / "CODEOWNERS"
     ruff_text = ruff_toml.read_text()
     # The libs' packages are their source roots' modules; a service's directory is taken even
@@ -155,10 +170,12 @@ def create(root: Path, name: str, description: str, owner: str) -> Path:
     )
     check_name(name, taken, third_party_modules(root))
     check_description(description)
+    codeowners_text = codeowners.read_text()
+    owner = catch_all_owners(codeowners_text) if owner is None else owner
     check_owners(owner)
     registered = {
         ruff_toml: with_first_party(ruff_text, name),
-        codeowners: with_owner(codeowners.read_text(), name, owner),
+        codeowners: with_owner(codeowners_text, name, owner),
     }
     # Rendered beside its place and moved there whole, so a failed render leaves no half service.
     staging = services / f".{name}.rendering"
@@ -183,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="new-service", description=__doc__)
     parser.add_argument("name", help="the service's name and Python package, e.g. monitor")
     parser.add_argument("--description", default="A new service of the platform.")
-    parser.add_argument("--owner", default="@platform-team", help="its CODEOWNERS team")
+    parser.add_argument(
+        "--owner", help="its CODEOWNERS owners (default: those of the catch-all `*` line)"
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repo root")
     args = parser.parse_args(argv)
     if not (args.root / TEMPLATE / "copier.yml").is_file():

@@ -1,6 +1,8 @@
 """Every service and every lib has a CODEOWNERS line of its own, so that none is reviewed by
 the catch-all team only because nobody named an owner (platform-team may still own one)."""
 
+import re
+
 import pytest
 
 from tests.build.repo_copy import SANDBOX_ROOT
@@ -40,3 +42,10 @@ def test_units_are_the_four_services_and_the_libs() -> None:
 @pytest.mark.parametrize("unit", units())
 def test_unit_has_its_own_owner(unit: str) -> None:
     assert owners_by_pattern().get(unit), f"CODEOWNERS has no line for {unit}"
+
+
+def test_every_owner_is_a_team_of_an_organization() -> None:
+    # Before, `@platform-team`: GitHub reads a bare name as a user, so no review was requested.
+    for pattern, owners in owners_by_pattern().items():
+        for owner in owners:
+            assert re.fullmatch(r"@[A-Za-z0-9-]+/[A-Za-z0-9_.-]+", owner), (pattern, owner)

@@ -51,7 +51,10 @@ def test_the_service_has_the_layout_of_the_others(repo: RepoCopy) -> None:
         in (service / "BUILD").read_text()
     )
     assert "Watches the served model." in (service / "README.md").read_text()
-    assert "/services/monitor/" in (repo.root / "CODEOWNERS").read_text()
+    codeowners = (repo.root / "CODEOWNERS").read_text().splitlines()
+    # With no --owner, the owners of the catch-all line (before, a user named platform-team).
+    (catch_all,) = (line.split()[1:] for line in codeowners if line.startswith("* "))
+    assert ["/services/monitor/", *catch_all] in [line.split() for line in codeowners]
     assert '"monitor"' in (repo.root / "ruff.toml").read_text()
 
 
@@ -99,6 +102,22 @@ def test_a_bad_name_description_or_owner_is_refused_and_changes_nothing(
     error = run.stderr.splitlines()[-1]
     assert error.startswith("new-service: ") and message in error, run.stderr
     assert registry(repo) == before
+
+
+def test_with_no_catch_all_owner_an_owner_must_be_given(repo: RepoCopy) -> None:
+    codeowners = repo.root / "CODEOWNERS"
+    kept = codeowners.read_text()
+    codeowners.write_text("".join(x for x in kept.splitlines(True) if not x.startswith("* ")))
+    try:
+        before = registry(repo)
+        run = new_service(repo, "notes")
+        assert run.returncode == 1
+        assert run.stderr.splitlines()[-1] == (
+            "new-service: CODEOWNERS has no catch-all `*` line to take the owner from: give --owner"
+        )
+        assert registry(repo) == before
+    finally:
+        codeowners.write_text(kept)
 
 
 def test_any_one_line_description_becomes_the_package_docstring(repo: RepoCopy) -> None:
