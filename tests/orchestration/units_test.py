@@ -132,11 +132,37 @@ def test_tasks_writing_the_runs_params_at_once_each_leave_it_whole(tmp_path: Pat
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
-def test_a_stage_that_runs_no_artifact_is_refused() -> None:
+def test_a_stage_that_runs_no_artifact_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="must run a built artifact"):
         StageCommand.parse("land", "dist/ingest.pex land")
-    with pytest.raises(PipelineError, match="no stage that runs a built artifact"):
-        stage_graph(yaml.safe_dump({"stages": {"a": {"cmd": "./pants run x", "outs": ["o"]}}}))
+    # Before, unzip was dropped, and with it the order through it: ingest ran beside land.
+    stages = {
+        "land": {"cmd": "dist/i.pex/__main__.py land", "outs": ["data/landing.zip"]},
+        "unzip": {
+            "cmd": "unzip -o data/landing.zip -d data/landing",
+            "deps": ["data/landing.zip"],
+            "outs": ["data/landing"],
+        },
+        "ingest": {"cmd": "dist/i.pex/__main__.py curate", "deps": ["data/landing"]},
+        "report": {"cmd": ["dist/i.pex/__main__.py report", "dist/i.pex/__main__.py mail"]},
+        "note": {"cmd": 7},
+        "empty": {"outs": ["x"]},
+    }
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
+    with pytest.raises(PipelineError) as refused:
+        read_stage_graph(tmp_path)
+    assert str(refused.value) == (
+        "every dvc.yaml stage must run a service's built artifact, as its task does: "
+        "stage unzip: cmd must run a built artifact, dist/<artifact>/__main__.py, not 'unzip'; "
+        "stage report: cmd is a list of commands; a stage's task runs one, "
+        "dist/<artifact>/__main__.py <args>: give each command its own stage; "
+        "stage note: cmd must be a command, dist/<artifact>/__main__.py <args>, not 7; "
+        "stage empty: no cmd; it must run dist/<artifact>/__main__.py <args>"
+    )
+    # DVC's list form is refused even when each command runs an artifact.
+    one = {"stages": {"land": {"cmd": ["dist/i.pex/__main__.py land"]}}}
+    with pytest.raises(PipelineError, match="stage land: cmd is a list of commands"):
+        stage_graph(yaml.safe_dump(one))
 
 
 def test_a_service_s_groups_are_those_of_every_stage_that_runs_it() -> None:

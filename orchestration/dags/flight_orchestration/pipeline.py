@@ -1,5 +1,5 @@
-"""The pipeline DAG, built from dvc.yaml: one task per stage that runs a service's built artifact,
-with the dependencies of DVC's stage graph, then the Bento of the promoted model (as
+"""The pipeline DAG, built from dvc.yaml: one task per stage, each running a service's built
+artifact, with the dependencies of DVC's stage graph, then the Bento of the promoted model (as
 `./pants run //:main` does).
 
 A task runs its stage's command (flight_orchestration.commands) on the services' artifacts

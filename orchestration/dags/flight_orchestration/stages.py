@@ -1,7 +1,8 @@
 """The DVC pipeline's stage graph, read from dvc.yaml: which stages run which artifact, and which
 run before which. A stage runs after every stage that writes one of its data deps (DVC's own
-rule). Deps under dist/ are the artifacts a stage runs, not data; a stage that runs no artifact
-has no task."""
+rule). Deps under dist/ are the artifacts a stage runs, not data. Every stage must run one: a
+stage left out would take the ordering through it with it (land -> unzip -> ingest would run
+ingest beside land), so a stage whose cmd runs no artifact is an error, not a stage skipped."""
 
 from __future__ import annotations
 
@@ -71,6 +72,27 @@ def _within(path: str, output: str) -> bool:
     return path == output or path.startswith(output + "/") or output.startswith(path + "/")
 
 
+def _command(name: str, cmd: Any) -> StageCommand:
+    """The stage's artifact command. DVC's list form of `cmd` (commands run in turn) is refused,
+    even when each runs an artifact: a task, a local one or an ECS or SageMaker one, runs one
+    artifact's command."""
+    if isinstance(cmd, list):
+        raise CommandError(
+            f"stage {name}: cmd is a list of commands; a stage's task runs one, "
+            f"{ARTIFACT_PREFIX}/<artifact>/__main__.py <args>: give each command its own stage"
+        )
+    if cmd is None:
+        raise CommandError(
+            f"stage {name}: no cmd; it must run {ARTIFACT_PREFIX}/<artifact>/__main__.py <args>"
+        )
+    if not isinstance(cmd, str):
+        raise CommandError(
+            f"stage {name}: cmd must be a command, {ARTIFACT_PREFIX}/<artifact>/__main__.py "
+            f"<args>, not {cmd!r}"
+        )
+    return StageCommand.parse(name, cmd)
+
+
 def stage_graph(dvc_yaml: str) -> list[Stage]:
     """The stages of a dvc.yaml text, each with the stages it depends on, in file order."""
     try:
@@ -88,26 +110,29 @@ def stage_graph(dvc_yaml: str) -> list[Stage]:
             raise PipelineError(f"stage {name}: foreach/matrix stages are not supported")
         outputs[name] = _paths(stage.get("outs")) + _paths(stage.get("metrics"))
         outputs[name] += _paths(stage.get("plots"))
-    runnable = {
-        name: stage
-        for name, stage in stages.items()
-        if str(stage.get("cmd", "")).startswith(f"{ARTIFACT_PREFIX}/")
-    }
-    graph = []
-    for name, stage in runnable.items():
+    commands: dict[str, StageCommand] = {}
+    problems = []
+    for name, stage in stages.items():
         try:
-            command = StageCommand.parse(name, str(stage["cmd"]))
+            commands[name] = _command(name, stage.get("cmd"))
         except CommandError as error:
-            raise PipelineError(str(error)) from None
+            problems.append(str(error))
+    if problems:
+        raise PipelineError(
+            "every dvc.yaml stage must run a service's built artifact, as its task does: "
+            + "; ".join(problems)
+        )
+    graph = []
+    for name, stage in stages.items():
         deps = [d for d in _paths(stage.get("deps")) if not _within(d, str(ARTIFACT_PREFIX))]
         upstream = tuple(
             other
-            for other in runnable
+            for other in stages
             if other != name and any(_within(d, o) for d in deps for o in outputs[other])
         )
-        graph.append(Stage(name, upstream, command, _param_groups(name, stage.get("params"))))
-    if not graph:
-        raise PipelineError("dvc.yaml has no stage that runs a built artifact (dist/...)")
+        graph.append(
+            Stage(name, upstream, commands[name], _param_groups(name, stage.get("params")))
+        )
     _check_acyclic(graph)
     return graph
 
