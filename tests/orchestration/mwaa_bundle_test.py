@@ -1,6 +1,7 @@
 """The MWAA bundle: dags.zip holds the DAG files at its root, their package and a copy of
-dvc.yaml, and Airflow loads both DAGs from it alone (no checkout beside it); requirements.txt
-parses, starts with MWAA's constraints and never pins apache-airflow."""
+dvc.yaml, and Airflow loads both DAGs from it alone (no checkout beside it), with the local
+runner and with the ecs runner MWAA uses; requirements.txt parses, starts with MWAA's
+constraints and never pins apache-airflow."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from airflow.models.dagbag import DagBag
 
+from flight_orchestration import settings
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
 from flight_orchestration.retrain import DAG_ID as RETRAIN
 from mwaa_bundle import (
@@ -27,6 +29,7 @@ from mwaa_bundle import (
     shipped_requirements,
 )
 from tests.orchestration.conftest import DAG_FOLDER, SANDBOX_ROOT
+from tests.orchestration.ecs_settings import ECS_SETTINGS, SAGEMAKER
 
 # The repo's own top-level packages and modules on the test's sys.path.
 FIRST_PARTY = ("flight_orchestration", "storage", "loopback", "mwaa_bundle.py", "tests")
@@ -75,23 +78,40 @@ def test_airflow_loads_both_dags_from_the_zip_alone(
     pipeline = bag.get_dag(PIPELINE)
     assert pipeline is not None and "evaluate" in pipeline.task_ids
     # The same in a Python that sees only third-party packages, as MWAA's workers do: a DAG
-    # that imported the repo's other code (libs/) would fail there, not in this process.
+    # that imported the repo's other code (libs/) would fail there, not in this process (which
+    # has the DAG folder's package imported already, so it never reads the zip's).
     third_party = [p for p in sys.path if p and not any(Path(p, n).exists() for n in FIRST_PARTY)]
     parse = (
         "import json, sys; from airflow.models.dagbag import DagBag; "
         "bag = DagBag(dag_folder=sys.argv[1], include_examples=False); "
         "errors = {k: str(v) for k, v in bag.import_errors.items()}; "
-        "print(json.dumps([sorted(bag.dag_ids), errors]))"
+        "dag = bag.get_dag(sys.argv[2]); "
+        "train = type(dag.get_task('train')) if dag else None; "
+        "where = sys.modules[train.__module__].__file__ if train else None; "
+        "print(json.dumps([sorted(bag.dag_ids), errors, train and train.__name__, where]))"
     )
-    alone = subprocess.run(
-        [sys.executable, "-c", parse, str(folder)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(map(os.path.abspath, third_party))},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert alone.returncode == 0, alone.stderr[-3000:]
-    assert json.loads(alone.stdout.splitlines()[-1]) == [sorted([PIPELINE, RETRAIN]), {}]
+    runner = settings.environment_variable(settings.RUNNER_VARIABLE)
+    ecs = settings.environment_variable(settings.ECS_VARIABLE)
+    local = {k: v for k, v in os.environ.items() if k not in (runner, ecs)}
+    # And as MWAA's startup script sets the runner: the ecs runner, whose operators are in a
+    # module the pipeline imports only then, and training as a SageMaker job.
+    ecs_settings = json.dumps({**ECS_SETTINGS, "sagemaker": SAGEMAKER})
+    on_mwaa = {**local, runner: settings.ECS_RUNNER, ecs: ecs_settings}
+    zipped = folder / "flight_delay.zip"
+    for environment, operator, module in (
+        (local, "ArtifactOperator", zipped / "flight_orchestration" / "pipeline.py"),
+        (on_mwaa, "SageMakerTrainingStageOperator", zipped / "flight_orchestration" / "runners.py"),
+    ):
+        alone = subprocess.run(
+            [sys.executable, "-c", parse, str(folder), PIPELINE],
+            env={**environment, "PYTHONPATH": os.pathsep.join(map(os.path.abspath, third_party))},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert alone.returncode == 0, alone.stderr[-3000:]
+        parsed = json.loads(alone.stdout.splitlines()[-1])
+        assert parsed == [sorted([PIPELINE, RETRAIN]), {}, operator, str(module)]
 
 
 def test_requirements_parse_and_never_pin_airflow(bundle: tuple[Path, Path]) -> None:
