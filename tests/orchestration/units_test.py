@@ -5,6 +5,8 @@ parameters give. The drift decision's tests are drift_test.py."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
@@ -114,6 +116,24 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     land = StageCommand.parse("land", "dist/a.pex/__main__.py land --start ${land.begin}")
     with pytest.raises(CommandError, match="params has no land.begin"):
         land.argv(Path("/artifacts"), defaults, Path("params.yaml"))
+
+
+def test_a_runs_params_file_in_the_checkout_is_ignored_by_git(tmp_path: Path) -> None:
+    # The working directory defaults to the checkout; before, each run left `?? runs/` there.
+    assert settings.workdir(None) == SANDBOX_ROOT.resolve()
+    shutil.copyfile(SANDBOX_ROOT / ".gitignore", tmp_path / ".gitignore")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    write_params(
+        {"train": {"seed": 0}}, run_params_file(tmp_path, "manual__2013-12-03T00:00:00+00:00")
+    )
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert status.stdout.splitlines() == ["?? .gitignore"]
 
 
 def test_tasks_writing_the_runs_params_at_once_each_leave_it_whole(tmp_path: Path) -> None:
