@@ -106,6 +106,11 @@ def test_bad_run_parameters_name_what_is_wrong() -> None:
     for falsy in falsy_values:
         with pytest.raises(CommandError, match="must map dotted parameter names"):
             run_params(defaults, {"params": falsy}, day)
+    # Before, a run's threshold reached the serving statistics but not the drift DAG's check.
+    for sets_monitor in ({"monitor.psi_threshold": 0.5}, {"monitor": {"psi_threshold": 0.5}}):
+        (key,) = sets_monitor
+        with pytest.raises(CommandError, match=f"sets {key}, which a run cannot: the drift"):
+            run_params(defaults, {"params": sets_monitor}, day)
     for sets_end in ({"land.end": "2013-03-01"}, {"land": {"start": "2013-01-01", "end": "x"}}):
         with pytest.raises(CommandError, match="sets land.end, which is the run's logical date"):
             run_params(defaults, {"params": sets_end}, day)

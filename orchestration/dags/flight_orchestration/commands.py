@@ -36,6 +36,11 @@ ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # retraining DAG's reason, for whoever reads the run; no task does).
 PARAMS_CONF_KEY = "params"
 REASON_CONF_KEY = "reason"
+# The params.yaml group a run's conf may not override. monitor.psi_threshold is one setting for
+# two readers: the features stage writes it into the serving statistics (the drift alert's
+# threshold), and the drift DAG's check reads it from params.yaml; a run's own value would make
+# them disagree.
+MONITOR_GROUP = "monitor"
 
 
 class CommandError(ValueError):
@@ -160,6 +165,13 @@ def run_params(
     overrides = conf.get(PARAMS_CONF_KEY, {})
     if not isinstance(overrides, dict):
         raise CommandError("run conf 'params' must map dotted parameter names to values")
+    monitor = [k for k in overrides if isinstance(k, str) and k.split(".")[0] == MONITOR_GROUP]
+    if monitor:
+        raise CommandError(
+            f"run conf 'params' sets {', '.join(monitor)}, which a run cannot: the drift threshold "
+            "is one setting for the serving statistics the features stage writes (the drift "
+            "alert's) and for the drift DAG's check; change it in params.yaml"
+        )
     land = overrides.get("land")
     if "land.end" in overrides or (isinstance(land, dict) and "end" in land):
         raise CommandError(
