@@ -184,6 +184,10 @@ def test_a_stage_that_runs_no_artifact_is_refused(tmp_path: Path) -> None:
         "stage note: cmd must be a command, dist/<artifact>/__main__.py <args>, not 7; "
         "stage empty: no cmd; it must run dist/<artifact>/__main__.py <args>"
     )
+    # Before, an unclosed quote escaped as shlex's bare ValueError, naming no stage.
+    unclosed = {"stages": {"land": {"cmd": 'dist/i.pex/__main__.py land "2013'}}}
+    with pytest.raises(PipelineError, match="stage land: cmd .* is no command line \\(No closing"):
+        stage_graph(yaml.safe_dump(unclosed))
     # DVC's list form is refused even when each command runs an artifact.
     one = {"stages": {"land": {"cmd": ["dist/i.pex/__main__.py land"]}}}
     with pytest.raises(PipelineError, match="stage land: cmd is a list of commands"):

@@ -56,7 +56,10 @@ class StageCommand:
 
     @classmethod
     def parse(cls, stage: str, cmd: str) -> StageCommand:
-        words = shlex.split(cmd)
+        try:
+            words = shlex.split(cmd)
+        except ValueError as error:
+            raise CommandError(f"stage {stage}: cmd {cmd!r} is no command line ({error})") from None
         if not words:
             raise CommandError(f"stage {stage}: empty cmd")
         program = PurePosixPath(words[0])
