@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from benchmarks import arguments
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
-from benchmarks.report import markdown_table, save, stamped
+from benchmarks.report import markdown_table, save, save_or_refuse, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.processes import answers_200, inherited_pythonpath, start_server, stop
 from serve.schema import Flight
@@ -310,9 +310,22 @@ def main(argv: list[str] | None = None) -> int:
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
     if args.quick:
         runs, seconds, concurrency = 1, 1.0, QUICK_CONCURRENCY
+    results: list[dict[str, Any]] = []
+
+    def report() -> dict[str, Any]:
+        return stamped(
+            command=" ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
+            target=args.bento,
+            seconds_per_level=seconds,
+            runs=results,
+        )
+
+    # Saved before any work, so an --output that cannot take the report is refused before
+    # minutes of runs, and again after each run, so a failed run keeps the earlier ones.
+    if args.output:
+        save_or_refuse(report(), args.output, parser)
     _, served = promoted()
     flights = sample_flights(fetch(location(served), wait_seconds()).online_store, 2000)
-    results = []
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
         for run in range(runs):
             result: dict[str, Any] = {"in_process": in_process(flights, seconds)}
@@ -324,19 +337,15 @@ def main(argv: list[str] | None = None) -> int:
                     result[name] = load_levels(port, flights, concurrency, seconds)
             print(f"run {run + 1}: {json.dumps(result)}", flush=True)
             results.append(result)
-    report = stamped(
-        command=" ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
-        target=args.bento,
-        seconds_per_level=seconds,
-        runs=results,
-        summary=summary(results),
-    )
-    report["table"] = markdown(report)
+            if args.output:
+                save(report(), args.output)
+    final = {**report(), "summary": summary(results)}
+    final["table"] = markdown(final)
     if args.output:
-        save(report, args.output)
-    print(report["table"])
+        save(final, args.output)
+    print(final["table"])
     print(
-        json.dumps({k: report["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})
+        json.dumps({k: final["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})
     )
     return 0
 
