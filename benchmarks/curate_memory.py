@@ -5,7 +5,10 @@ importing curate's modules and exiting.
 Run from the repo root with Python 3.11+ (standard library only; it builds the ingest PEX):
 
     python3 -m benchmarks.curate_memory --runs 3
-    python3 -m benchmarks.curate_memory --runs 3 --baseline-pex <an older ingest.pex>/__main__.py
+    python3 -m benchmarks.curate_memory --runs 3 --baseline-pex <an older build's ingest.pex>
+
+`--pex` and `--baseline-pex` take a built ingest PEX as `./pants package` lays it out (the
+dist/services.ingest/ingest.pex directory); without `--pex` it builds and measures dist/'s.
 
 The ten-times landing holds the year ten times over, as 2013 to 2022: each copy's year is moved
 on and its time_hour recomputed from the local fields, so every row is a distinct row, and the
@@ -63,19 +66,30 @@ for table in ("planes", "airports"):
 """
 
 FLOOR = "import ingest.curate, ingest.cli"
+BUILD = "./pants package services/ingest:ingest"
 
 
-def main() -> None:
+def built_ingest(text: str) -> Path:
+    """An argparse type: the __main__.py of a built ingest PEX, given its directory."""
+    return arguments.built_pex(text, BUILD).absolute() / "__main__.py"
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--runs", type=arguments.count, default=3)
-    parser.add_argument("--pex", type=Path, default=full_year.INGEST, help="ingest PEX measured")
     parser.add_argument(
-        "--baseline-pex", type=Path, help="an older ingest PEX, measured the same way beside it"
+        "--pex", type=built_ingest, help="the ingest PEX measured (default: dist/'s, built first)"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--baseline-pex",
+        type=built_ingest,
+        help="an older ingest PEX, measured the same way beside it",
+    )
+    args = parser.parse_args(argv)
 
-    if args.pex == full_year.INGEST:
+    if args.pex is None:
         subprocess.run([str(REPO / "pants"), "package", "services/ingest:ingest"], check=True)
+        args.pex = full_year.INGEST
     pexes = {"curate": args.pex}
     if args.baseline_pex:
         pexes["baseline"] = args.baseline_pex
