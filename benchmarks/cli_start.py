@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks import REPO, arguments
-from benchmarks.report import markdown_table, repeated_runs
+from benchmarks.report import REPORTS, markdown_table, repeated_runs
 from benchmarks.timing import timed
 
 DIST = REPO / "dist"
@@ -79,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="another built service PEX to measure beside dist/'s",
     )
-    parser.add_argument("--output", type=arguments.report_file)
+    parser.add_argument(
+        "--output",
+        type=arguments.report_file,
+        default=REPORTS / "cli_start.json",
+        help="the report (default: build/benchmarks/cli_start.json)",
+    )
     args = parser.parse_args(argv)
     artifacts = [*built_artifacts(DIST), *(path.absolute() for path in args.artifact)]
     if not artifacts:

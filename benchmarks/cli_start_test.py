@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import cli_start
 from benchmarks.arguments import built_pex
 from benchmarks.cli_start import BUILD, built_artifacts, main, start_seconds, summary
 
@@ -81,3 +82,15 @@ def test_with_nothing_built_the_benchmark_says_how_to_build_before_any_start(
     err = capsys.readouterr().err
     assert "no service artifact in " in err
     assert err.rstrip().endswith(f"{BUILD} builds them")
+
+
+def test_without_an_output_the_report_is_saved_under_build_benchmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/benchmarks.md says every benchmark leaves build/benchmarks/<name>.json; this one left
+    # nothing unless given --output.
+    monkeypatch.setattr(cli_start, "REPORTS", tmp_path / "build" / "benchmarks")
+    artifact = fake_pex(tmp_path / "old" / "train.pex")
+    assert main(["--runs", "1", "--artifact", str(artifact)]) == 0
+    report = json.loads((tmp_path / "build" / "benchmarks" / "cli_start.json").read_text())
+    assert list(report["medians"]) == [str(artifact)]

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import arguments
-from benchmarks.report import markdown_table, repeated_runs
+from benchmarks import REPO, arguments
+from benchmarks.report import REPORTS, markdown_table, repeated_runs
 from benchmarks.serving_load import bare_command
 from loopback.processes import (
     answers_200,
@@ -38,6 +38,7 @@ from loopback.processes import (
 
 # In the checkout `./pants run` runs this from (its sources are in a sandbox, with REPO).
 ARTIFACT = Path("dist", "services.serve", "serve.pex")
+OUTPUT = REPORTS.relative_to(REPO) / "serve_start.json"
 BARE = "bare"
 
 
@@ -134,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=arguments.count, default=5)
     parser.add_argument("--artifact", type=built_artifact, action="append", default=[])
-    parser.add_argument("--output", type=arguments.report_file)
+    parser.add_argument(
+        "--output",
+        type=arguments.report_file,
+        default=OUTPUT,
+        help=f"the report (default: {OUTPUT})",
+    )
     args = parser.parse_args(argv)
     try:
         artifacts = [built_artifact(str(ARTIFACT)), *args.artifact]

@@ -1,4 +1,5 @@
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -7,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import serve_start
 from benchmarks.serve_start import (
+    ARTIFACT,
     BARE,
     built_artifact,
     main,
@@ -87,3 +90,22 @@ def test_without_a_built_artifact_the_benchmark_says_how_to_build_one_before_any
         main(["--runs", "1"])
     assert exited.value.code == 2
     assert "./pants package services/serve:serve" in capsys.readouterr().err
+
+
+def test_without_an_output_the_report_is_saved_under_build_benchmarks_of_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/benchmarks.md says every benchmark leaves build/benchmarks/<name>.json; this one left
+    # nothing unless given --output. Relative, as the artifact is: `./pants run` runs this from
+    # the checkout, with its sources (REPO) in a sandbox.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ARTIFACT).mkdir(parents=True)
+    (tmp_path / ARTIFACT / "__main__.py").write_text("")
+
+    def start_once(command: list[str], log: Path, env: dict[str, str]) -> dict[str, float]:
+        return {"seconds": 1.0, "processes": 1, "memory_mib": 100.0}
+
+    monkeypatch.setattr(serve_start, "start_once", start_once)
+    assert main(["--runs", "1"]) == 0
+    report = json.loads((tmp_path / "build" / "benchmarks" / "serve_start.json").read_text())
+    assert list(report["medians"]) == [str(ARTIFACT), BARE]

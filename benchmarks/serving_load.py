@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks import arguments
+from benchmarks import REPO, arguments
 from benchmarks.bare_asgi import load_promoted, promoted, score_flights
-from benchmarks.report import markdown_table, save, save_or_refuse, stamped
+from benchmarks.report import REPORTS, markdown_table, save, save_or_refuse, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.processes import answers_200, inherited_pythonpath, start_server, stop
 from serve.schema import Flight
@@ -50,6 +50,8 @@ SIZES = (1, 100)
 CONCURRENCY = {1: (1, 4, 16, 32), 100: (1, 4, 16)}
 QUICK_CONCURRENCY = {1: (1, 4), 100: (1,)}
 PERCENTILES = (50, 95, 99)
+# In the checkout `./pants run` runs this from: REPO is its sources' sandbox there.
+OUTPUT = REPORTS.relative_to(REPO) / "serving_load.json"
 
 
 # --- Request flights ---------------------------------------------------------------------
@@ -304,7 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bento", default="serve.service:FlightDelayService")
     parser.add_argument("--workers", type=arguments.count, default=os.cpu_count() or 1)
-    parser.add_argument("--output", type=arguments.report_file)
+    parser.add_argument(
+        "--output",
+        type=arguments.report_file,
+        default=OUTPUT,
+        help=f"the report (default: {OUTPUT})",
+    )
     parser.add_argument("--quick", action="store_true", help="one short run, few levels")
     args = parser.parse_args(argv)
     runs, seconds, concurrency = args.runs, args.seconds, CONCURRENCY
@@ -322,8 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Saved before any work, so an --output that cannot take the report is refused before
     # minutes of runs, and again after each run, so a failed run keeps the earlier ones.
-    if args.output:
-        save_or_refuse(report(), args.output, parser)
+    save_or_refuse(report(), args.output, parser)
     _, served = promoted()
     flights = sample_flights(fetch(location(served), wait_seconds()).online_store, 2000)
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
@@ -337,12 +343,10 @@ def main(argv: list[str] | None = None) -> int:
                     result[name] = load_levels(port, flights, concurrency, seconds)
             print(f"run {run + 1}: {json.dumps(result)}", flush=True)
             results.append(result)
-            if args.output:
-                save(report(), args.output)
+            save(report(), args.output)
     final = {**report(), "summary": summary(results)}
     final["table"] = markdown(final)
-    if args.output:
-        save(final, args.output)
+    save(final, args.output)
     print(final["table"])
     print(
         json.dumps({k: final["summary"][k] for k in ("in_process", "peaks", "bentoml_over_bare")})

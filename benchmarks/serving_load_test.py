@@ -23,3 +23,17 @@ def test_an_output_that_cannot_take_the_report_is_refused_before_any_work(
     error = capsys.readouterr().err
     assert f"argument --output: cannot save the report as {output}: Is a directory" in error
     assert ".saving" not in error
+
+
+def test_without_an_output_the_report_goes_under_build_benchmarks_of_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/benchmarks.md says every benchmark leaves build/benchmarks/<name>.json; this one left
+    # nothing unless given --output. Shown by the path it refuses, before any work.
+    monkeypatch.setattr(serving_load, "promoted", never_started)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "build" / "benchmarks" / "serving_load.json").mkdir(parents=True)
+    with pytest.raises(SystemExit):
+        serving_load.main(["--quick"])
+    error = capsys.readouterr().err
+    assert "cannot save the report as build/benchmarks/serving_load.json: Is a directory" in error
