@@ -67,11 +67,16 @@ def main() -> None:
     if args.rev != "HEAD" and not args.monorepo_only:
         # The polyrepo is generated from this checkout's Pants graph, not from --rev's.
         parser.error("--rev needs --monorepo-only")
+    measured = commit(args.rev)
+    # Refused before any run: the clones' checkout finds it only after copying the repo, and its
+    # error is lost. HEAD is not checked: outside a git checkout (the tests' sandbox) it names
+    # nothing, and the report says "unknown".
+    if args.rev != "HEAD" and measured == "unknown":
+        parser.error(f"argument --rev: {args.rev!r} names no commit of this checkout")
 
     if not args.with_aws_tests:
         os.environ.pop("TF_PLUGIN_DIR", None)
     units = [] if args.monorepo_only else polyrepo.discover_units()
-    measured = commit(args.rev)
     runs: list[dict[str, float]] = []
 
     def report() -> dict[str, Any]:

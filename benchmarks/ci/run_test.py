@@ -80,3 +80,16 @@ def test_each_run_is_saved_before_the_next_starts(
     assert report["medians"] == {"cold_full": 1.0}
     assert report["runs_asked"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["ci.json"]
+
+
+def test_a_rev_that_names_no_commit_is_refused_by_name_before_any_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, it was found by the first clone's checkout, after the clone, with git's message
+    # swallowed.
+    with pytest.raises(SystemExit) as exit:
+        measure(monkeypatch, tmp_path / "ci.json", "--rev", "no-such-rev")
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --rev: 'no-such-rev' names no commit of this checkout" in error
+    assert not (tmp_path / "ci.json").exists()
