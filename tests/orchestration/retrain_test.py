@@ -8,6 +8,7 @@ gauges drive this DAG, run through the Airflow CLI, in tests/serving/drift_check
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from airflow.models.dag import DAG
 from airflow.models.dagbag import DagBag
 from airflow.models.dagrun import DagRun
+from airflow.utils import timezone
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState, TaskInstanceState
 
@@ -65,11 +67,12 @@ def pipeline_runs() -> list[DagRun]:
 @pytest.fixture(autouse=True)
 def no_pending_pipeline_run() -> Iterator[None]:
     """Each test starts with no pipeline run queued (a trigger's run stays queued here: no
-    scheduler runs it), and ends with the ones it triggered finished."""
+    scheduler runs it) nor one that succeeded within the cooldown: it ends with the ones it
+    triggered failed."""
     yield
     with create_session() as session:
         for run in session.query(DagRun).filter(DagRun.dag_id == PIPELINE):
-            run.set_state(DagRunState.SUCCESS)
+            run.set_state(DagRunState.FAILED)
 
 
 def states(run: DagRun) -> dict[str, Any]:
@@ -116,6 +119,65 @@ def test_drift_triggers_nothing_while_a_pipeline_run_is_pending(
     assert check is not None
     reason = check.xcom_pull(key=retrain.REASON_KEY)
     assert reason.endswith(f"not triggered again: {pending.run_id} is queued or running")
+
+
+def succeed(run_id: str, ended: dt.datetime | None = None) -> None:
+    """Mark a pipeline run succeeded, now or at `ended`, as if a scheduler had run it."""
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.run_id == run_id).one()
+        run.set_state(DagRunState.SUCCESS)
+        if ended is not None:
+            run.end_date = ended
+
+
+def reason(run: DagRun) -> str:
+    check = run.get_task_instance(retrain.CHECK_TASK)
+    assert check is not None
+    return str(check.xcom_pull(key=retrain.REASON_KEY))
+
+
+def test_drift_triggers_nothing_within_the_cooldown_after_a_run_succeeded(
+    dags: dict[str, DAG], configured: type[Page], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drift lasts until a retrained model is deployed, which no DAG does: before, each
+    hour's check started another full run on the same data once the last one had finished."""
+    configured.text = gauges({"distance": 0.93})
+    first = dags[retrain.DAG_ID].test()
+    assert states(first)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    (retrained,) = (r for r in pipeline_runs() if r.state == DagRunState.QUEUED)
+    succeed(retrained.run_id)
+
+    again = dags[retrain.DAG_ID].test()
+    assert states(again)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert not [r for r in pipeline_runs() if r.state == DagRunState.QUEUED]
+    assert f"not triggered again: {retrained.run_id} succeeded at " in reason(again)
+    assert reason(again).endswith(
+        "within the 24 h cooldown (flight_delay_retrain_cooldown_hours): the drift lasts until "
+        "its model is deployed"
+    )
+
+    # A longer cooldown still holds it back; once the run ended longer ago than the cooldown,
+    # the check triggers again.
+    variable = settings.environment_variable(settings.RETRAIN_COOLDOWN_VARIABLE)
+    monkeypatch.setenv(variable, "48")
+    succeed(retrained.run_id, ended=timezone.utcnow() - dt.timedelta(hours=25))
+    held = dags[retrain.DAG_ID].test()
+    assert states(held)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert "within the 48 h cooldown" in reason(held)
+    monkeypatch.delenv(variable)
+    later = dags[retrain.DAG_ID].test()
+    assert states(later)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_cooldown_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    variable = settings.environment_variable(settings.RETRAIN_COOLDOWN_VARIABLE)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(
+        settings.SettingError,
+        match=rf"^Airflow Variable flight_delay_retrain_cooldown_hours: '{value}' ",
+    ):
+        retrain.cooldown_hours()
 
 
 def test_no_drift_triggers_nothing(dags: dict[str, DAG], configured: type[Page]) -> None:

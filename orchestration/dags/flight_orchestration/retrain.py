@@ -1,6 +1,8 @@
 """The retraining DAG: every hour, read the serve service's PSI gauges; if any feature's PSI is
 above the threshold (params.yaml's monitor.psi_threshold, the drift alert's too), trigger the
-pipeline DAG, unless a pipeline run is already queued or running (it will retrain).
+pipeline DAG, unless a pipeline run is already queued or running (it will retrain) or one
+succeeded within the cooldown (settings.RETRAIN_COOLDOWN_VARIABLE: its model is the retrained
+one, and the drift lasts until that model is deployed).
 
 It can also be triggered from outside, e.g. by Alertmanager's webhook through Airflow's REST
 API (orchestration/README.md): a run whose conf carries firing alerts (Alertmanager's payload,
@@ -19,6 +21,7 @@ from airflow.models.dagrun import DagRun
 from airflow.operators.empty import EmptyOperator
 from airflow.operators.python import BranchPythonOperator
 from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.utils import timezone
 from airflow.utils.state import DagRunState
 
 from flight_orchestration import drift, settings
@@ -95,6 +98,24 @@ def pending_pipeline_runs() -> list[str]:
     ]
 
 
+def cooldown_hours() -> float:
+    """The Variable's cooldown if set, else settings.RETRAIN_COOLDOWN_HOURS."""
+    configured = Variable.get(settings.RETRAIN_COOLDOWN_VARIABLE, default_var=None)
+    if configured is None:
+        return settings.RETRAIN_COOLDOWN_HOURS
+    return settings.parse_hours(
+        configured, f"Airflow Variable {settings.RETRAIN_COOLDOWN_VARIABLE}"
+    )
+
+
+def recent_pipeline_success(hours: float) -> DagRun | None:
+    """The pipeline's newest run that succeeded less than `hours` ago, if any."""
+    cutoff = timezone.utcnow() - dt.timedelta(hours=hours)
+    succeeded = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.SUCCESS)
+    recent = [run for run in succeeded if run.end_date is not None and run.end_date > cutoff]
+    return max(recent, key=lambda run: run.end_date, default=None)
+
+
 def choose_branch(**context: Any) -> str:
     dag_run = context["dag_run"]
     alerts = firing_alerts(dag_run.conf if dag_run is not None else None)
@@ -105,9 +126,18 @@ def choose_branch(**context: Any) -> str:
         decision = drift.decide(read_psi(), threshold())
         reason, retrain = decision.reason, decision.retrain
     pending = pending_pipeline_runs() if retrain else []
+    hours = cooldown_hours() if retrain and not pending else 0.0
+    recent = recent_pipeline_success(hours) if hours else None
     if pending:
         # Drift lasts until a retrained model serves: a run an hour would pile up behind it.
         reason = f"{reason}; not triggered again: {', '.join(pending)} is queued or running"
+        retrain = False
+    elif recent is not None:
+        reason = (
+            f"{reason}; not triggered again: {recent.run_id} succeeded at "
+            f"{recent.end_date:%Y-%m-%d %H:%M} UTC, within the {hours:g} h cooldown "
+            f"({settings.RETRAIN_COOLDOWN_VARIABLE}): the drift lasts until its model is deployed"
+        )
         retrain = False
     print(reason)
     context["ti"].xcom_push(key=REASON_KEY, value=reason)

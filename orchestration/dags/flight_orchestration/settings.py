@@ -36,6 +36,11 @@ ECS_VARIABLE = "flight_delay_ecs"
 LOCAL_RUNNER, ECS_RUNNER = "local", "ecs"
 # Overrides params.yaml's monitor.psi_threshold.
 PSI_THRESHOLD_VARIABLE = "flight_delay_psi_threshold"
+# Hours after a pipeline run succeeded during which the drift check triggers no other: the drift
+# lasts until a retrained model is deployed, which no DAG does, and each hour's check would
+# retrain on the same data again. 0 turns it off.
+RETRAIN_COOLDOWN_VARIABLE = "flight_delay_retrain_cooldown_hours"
+RETRAIN_COOLDOWN_HOURS = 24.0
 
 HERE = Path(__file__).resolve().parent
 
@@ -144,6 +149,17 @@ def parse_threshold(value: object, source: str) -> float:
     if not math.isfinite(threshold) or threshold <= 0:
         raise SettingError(f"{source}: PSI threshold {value!r} must be a finite number above 0")
     return threshold
+
+
+def parse_hours(value: object, source: str) -> float:
+    """A number of hours: finite, 0 or more."""
+    try:
+        hours = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SettingError(f"{source}: {value!r} is not a number of hours") from None
+    if not math.isfinite(hours) or hours < 0:
+        raise SettingError(f"{source}: {value!r} must be a finite number of hours, 0 or more")
+    return hours
 
 
 def params_threshold(checkout: Path | None) -> float:
