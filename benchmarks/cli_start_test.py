@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import cli_start
+from benchmarks import cli_start, testing
 from benchmarks.arguments import built_pex
 from benchmarks.cli_start import BUILD, built_artifacts, main, start_seconds, summary
 
@@ -20,11 +20,7 @@ with seen.open("a") as record:
 
 
 def fake_pex(directory: Path) -> Path:
-    directory.mkdir(parents=True)
-    main = directory / "__main__.py"
-    main.write_text(FAKE_PEX_MAIN)
-    main.chmod(0o755)
-    return directory
+    return testing.fake_pex(directory, FAKE_PEX_MAIN)
 
 
 def test_the_service_pexes_in_dist_are_found_and_nothing_else(tmp_path: Path) -> None:

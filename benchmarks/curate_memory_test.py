@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import curate_memory, full_year
+from benchmarks import curate_memory, full_year, testing
 
 # Stands in for a packed ingest PEX: records each command it is given, in a file beside it;
 # `curate` reports rows as the real one does.
@@ -19,11 +19,7 @@ if sys.argv[1:2] == ["curate"]:
 
 
 def fake_pex(directory: Path) -> Path:
-    directory.mkdir(parents=True)
-    main = directory / "__main__.py"
-    main.write_text(FAKE_PEX_MAIN)
-    main.chmod(0o755)
-    return directory
+    return testing.fake_pex(directory, FAKE_PEX_MAIN)
 
 
 def no_work(*args: Any, **kwargs: Any) -> None:
