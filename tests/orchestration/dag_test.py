@@ -1,21 +1,43 @@
 """The DAG folder as Airflow's scheduler loads it: no import errors, the pipeline's tasks and
-dependencies follow dvc.yaml's stage graph, schedules, no cycles."""
+dependencies follow dvc.yaml's stage graph, schedules, no cycles; a run's stages use the
+parameters its first task fixed."""
 
 from __future__ import annotations
 
-import pytest
-from airflow.models.dagbag import DagBag
-from airflow.utils.dag_cycle_tester import check_cycle
+import datetime as dt
+import shutil
+from pathlib import Path
 
-from flight_orchestration.pipeline import BENTO_BUILDER, BENTO_TASK
+import pytest
+import yaml
+from airflow.models.dag import DAG
+from airflow.models.dagbag import DagBag
+from airflow.models.dagrun import DagRun
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.context import Context
+from airflow.utils.dag_cycle_tester import check_cycle
+from airflow.utils.state import DagRunState
+from airflow.utils.types import DagRunType
+
+from flight_orchestration import settings
+from flight_orchestration.commands import run_params_file
+from flight_orchestration.pipeline import (
+    BENTO_BUILDER,
+    BENTO_TASK,
+    ArtifactOperator,
+    build_pipeline_dag,
+)
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
 from flight_orchestration.retrain import CHECK_TASK, NO_DRIFT_TASK, TRIGGER_TASK
 from flight_orchestration.retrain import DAG_ID as RETRAIN
-from tests.orchestration.conftest import DAG_FOLDER
+from flight_orchestration.run_parameters import PARAMS_TASK, RunParamsError
+from tests.orchestration.conftest import DAG_FOLDER, SANDBOX_ROOT
 
-# dvc.yaml's graph: a stage runs after the stages that write its deps.
+# dvc.yaml's graph: a stage runs after the stages that write its deps, the first ones after the
+# task that fixes the run's parameters.
 PIPELINE_UPSTREAM = {
-    "land": set(),
+    PARAMS_TASK: set(),
+    "land": {PARAMS_TASK},
     "ingest": {"land"},
     "features": {"ingest"},
     "online_store": {"ingest"},
@@ -48,6 +70,7 @@ def test_the_pipeline_has_a_task_per_dvc_stage_in_the_stage_graph(dag_bag: DagBa
         "train": "services.train/train.pex",
         "evaluate": "services.train/train.pex",
     }
+    assert set(artifacts) | {PARAMS_TASK, BENTO_TASK} == set(dag.task_ids)
     for stage, artifact in artifacts.items():
         assert str(dag.get_task(stage).command.artifact) == artifact  # type: ignore[attr-defined]
     assert dag.get_task(BENTO_TASK).command == BENTO_BUILDER  # type: ignore[attr-defined]
@@ -57,6 +80,8 @@ def test_no_task_runs_pants_or_dvc(dag_bag: DagBag) -> None:
     dag = dag_bag.get_dag(PIPELINE)
     assert dag is not None
     for task in dag.tasks:
+        if task.task_id == PARAMS_TASK:
+            continue
         words = " ".join(task.command.args)  # type: ignore[attr-defined]
         assert "pants" not in words and "dvc" not in words, task.task_id
 
@@ -81,3 +106,83 @@ def test_the_retrain_dag_branches_to_the_trigger_or_not_hourly(dag_bag: DagBag) 
         NO_DRIFT_TASK: {CHECK_TASK},
     }
     assert dag.get_task(TRIGGER_TASK).trigger_dag_id == PIPELINE  # type: ignore[attr-defined]
+
+
+def stage_task(dag: DAG, task_id: str) -> ArtifactOperator:
+    task = dag.get_task(task_id)
+    assert isinstance(task, ArtifactOperator)
+    return task
+
+
+def stage_context(dag: DAG, run: DagRun, task_id: str) -> Context:
+    """The context Airflow gives the run's `task_id` as `dag`, a parse of the DAG file, has it."""
+    return TaskInstance(dag.get_task(task_id), run_id=run.run_id).get_template_context()
+
+
+def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
+    airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each task computed the run's parameters from params.yaml as parsed for it: one changed
+    during a run (a new bundle, a git pull), or a task cleared days later, gave the run's later
+    stages other parameters (features' window beside online_store's) and rewrote its file."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(SANDBOX_ROOT / name, checkout / name)
+    artifacts, workdir = tmp_path / "artifacts", tmp_path / "workdir"
+    workdir.mkdir()
+    # Each artifact records the arguments it was run with.
+    for service in ("feature", "train"):
+        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
+        entry_point.parent.mkdir(parents=True)
+        entry_point.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\" > arguments\n")
+        entry_point.chmod(0o755)
+    for variable, path in (
+        (settings.ARTIFACTS_VARIABLE, artifacts),
+        (settings.WORKDIR_VARIABLE, workdir),
+    ):
+        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+    dag_id = "fixed_params_pipeline"
+    dag = build_pipeline_dag(checkout, schedule=None, dag_id=dag_id)
+    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
+    run = dag.create_dagrun(
+        run_id="manual__2013-12-03",
+        run_type=DagRunType.MANUAL,
+        execution_date=logical_date,
+        data_interval=(logical_date, logical_date),
+        state=DagRunState.RUNNING,
+        conf={"params": {"train.torch.epochs": 1}},
+    )
+    first = run.get_task_instance(PARAMS_TASK)
+    assert first is not None
+    first.task = dag.get_task(PARAMS_TASK)
+    first.run()
+    fixed = first.xcom_pull(task_ids=PARAMS_TASK)
+    assert fixed["features"]["window_days"] == 7
+    assert (fixed["train"]["torch"]["epochs"], fixed["land"]["end"]) == (1, "2013-12-03")
+
+    # params.yaml changes mid-run; Airflow parses the DAG file again for the next task.
+    params = yaml.safe_load((checkout / "params.yaml").read_text())
+    params["features"]["window_days"] = 14
+    params["train"]["torch"]["epochs"] = 5
+    (checkout / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    reparsed = build_pipeline_dag(checkout, schedule=None, dag_id=dag_id)
+    for task_id in ("features", "online_store", "train"):
+        stage_task(reparsed, task_id).execute(stage_context(reparsed, run, task_id))
+        argv = (workdir / "arguments").read_text().splitlines()
+        if task_id != "train":
+            assert argv[argv.index("--window-days") + 1] == "7", task_id
+        # The run's params file, which train reads, is the run's, not rewritten with the new.
+        written = yaml.safe_load(run_params_file(workdir, run.run_id).read_text())
+        assert written == fixed, task_id
+
+    # A run whose first task did not run has no parameters: its stages say so, by the task.
+    other = dag.create_dagrun(
+        run_id="manual__2013-12-04",
+        run_type=DagRunType.MANUAL,
+        execution_date=logical_date + dt.timedelta(days=1),
+        data_interval=(logical_date, logical_date),
+        state=DagRunState.RUNNING,
+    )
+    with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
+        stage_task(reparsed, "features").execute(stage_context(reparsed, other, "features"))

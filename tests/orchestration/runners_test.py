@@ -8,15 +8,19 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 from airflow.models.dag import DAG
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 
 from flight_orchestration import settings
 from flight_orchestration.commands import run_params, write_params
 from flight_orchestration.pipeline import BENTO_TASK, ArtifactOperator, build_pipeline_dag
+from flight_orchestration.run_parameters import PARAMS_TASK, RunParamsError
 from flight_orchestration.runners import (
     EcsSettings,
     EcsStageOperator,
@@ -43,7 +47,7 @@ def test_every_stage_runs_its_services_image_on_fargate(monkeypatch: pytest.Monk
     assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == stages
     services = {"land": "ingest", "ingest": "ingest", "features": "feature"}
     services |= {"online_store": "feature", "train": "train", "evaluate": "train"}
-    for task in dag.tasks:
+    for task in stage_tasks(dag):
         assert isinstance(task, EcsStageOperator)
         service = services[task.task_id]
         assert task.task_definition == f"ml-platform-prod-{service}"
@@ -70,7 +74,7 @@ def test_a_container_runs_the_local_pex_arguments_with_the_runs_params_in_s3(
     conf = {"params": {"train.torch.epochs": 1}}
     params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
     uri = "s3://prod-artifacts/runs/manual__2013-12-03T00_00_00_00_00-7d0124d0d2e8/params.yaml"
-    for task in dag.tasks:
+    for task in stage_tasks(dag):
         assert isinstance(task, EcsStageOperator)
         command = local.get_task(task.task_id).command  # type: ignore[union-attr]
         local_file = tmp_path / "params.yaml"
@@ -89,6 +93,36 @@ def test_a_container_runs_the_local_pex_arguments_with_the_runs_params_in_s3(
     assert isinstance(land, EcsStageOperator)
     (container,) = land.container_overrides(params, RUN_ID)["containerOverrides"]
     assert container["command"][container["command"].index("--end") + 1] == "2013-12-03"
+
+
+def stage_tasks(dag: DAG) -> list[object]:
+    """The DAG's tasks but the one that fixes the run's parameters."""
+    return [task for task in dag.tasks if task.task_id != PARAMS_TASK]
+
+
+def test_an_ecs_task_uploads_and_runs_the_parameters_its_run_fixed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each task computed the run's parameters from params.yaml as parsed for it: a changed
+    params.yaml gave a run's later stages, and the params file in S3, other parameters."""
+    use_ecs(monkeypatch, ECS_SETTINGS)
+    train = build_pipeline_dag(SANDBOX_ROOT).get_task("train")
+    assert isinstance(train, EcsStageOperator)
+    conf = {"params": {"train.torch.epochs": 1}}
+    params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    uploaded: dict[str, str] = {}
+
+    def load_string(hook: S3Hook, text: str, key: str, replace: bool) -> None:
+        uploaded[key] = text
+
+    monkeypatch.setattr(S3Hook, "load_string", load_string)
+    monkeypatch.setattr(EcsRunTaskOperator, "execute", lambda task, context: task.overrides)
+    fixed = {"ti": SimpleNamespace(xcom_pull=lambda task_ids: params), "run_id": RUN_ID}
+    assert train.execute(fixed) == train.container_overrides(params, RUN_ID)
+    assert yaml.safe_load(uploaded[train.ecs.params_uri(RUN_ID)]) == params
+    none = {"ti": SimpleNamespace(xcom_pull=lambda task_ids: None), "run_id": RUN_ID}
+    with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
+        train.execute(none)
 
 
 def services_name(task: EcsStageOperator) -> str:
@@ -125,12 +159,12 @@ def test_with_a_logs_block_each_task_follows_its_containers_log(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     use_ecs(monkeypatch, ECS_SETTINGS)
-    tasks = build_pipeline_dag(SANDBOX_ROOT).tasks
+    tasks = stage_tasks(build_pipeline_dag(SANDBOX_ROOT))
     assert all(isinstance(t, EcsStageOperator) and t.awslogs_group is None for t in tasks)
 
     logs = {"group": "/ml-platform/ml-platform-prod-pipeline", "stream_prefix": "pipeline"}
     use_ecs(monkeypatch, ECS_SETTINGS | {"logs": logs})
-    for task in build_pipeline_dag(SANDBOX_ROOT).tasks:
+    for task in stage_tasks(build_pipeline_dag(SANDBOX_ROOT)):
         assert isinstance(task, EcsStageOperator)
         # The awslogs driver's stream is <prefix>/<container>/<task ID>; the operator adds the ID.
         assert task.awslogs_group == "/ml-platform/ml-platform-prod-pipeline"
@@ -180,8 +214,8 @@ def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
     assert isinstance(train, SageMakerTrainingStageOperator)
     # Every other stage, evaluate included, is the plain ECS task.
     params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
-    for task in dag.tasks:
-        if task.task_id != "train":
+    for task in stage_tasks(dag):
+        if task is not train:
             assert isinstance(task, EcsStageOperator)
             ecs_task = plain.get_task(task.task_id)
             assert isinstance(ecs_task, EcsStageOperator)

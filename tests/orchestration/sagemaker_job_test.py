@@ -82,21 +82,21 @@ def train_operator() -> SageMakerTrainingStageOperator:
         task_id="train",
         command=train.command,
         groups=artifact_groups(graph, train.command.artifact),
-        defaults=read_params(SANDBOX_ROOT),
         ecs=ecs,
         wait_for_completion=False,
         print_log=False,
     )
 
 
+def fixed_params_context(params: dict[str, Any]) -> dict[str, Any]:
+    """A task's context in a run whose first task fixed `params`."""
+    return {"ti": SimpleNamespace(xcom_pull=lambda task_ids: params), "run_id": RUN_ID}
+
+
 def test_the_training_job_is_created_as_configured(emulator: str) -> None:
     conf = {"params": {"train.torch.epochs": 1}}
-    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
-    context: dict[str, Any] = {
-        "dag_run": SimpleNamespace(conf=conf),
-        "logical_date": logical_date,
-        "run_id": RUN_ID,
-    }
+    params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    context = fixed_params_context(params)
     operator = train_operator()
     first = operator.execute(context)["Training"]
     # A retry of the task: the name exists, so the operator adds a timestamp.
@@ -108,7 +108,6 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
 
     # The job as the emulator records it.
     job = SageMakerHook().describe_training_job(name)  # type: ignore[no-untyped-call]
-    params = run_params(read_params(SANDBOX_ROOT), conf, logical_date)
     expected = operator.training_config(params, RUN_ID)
     for key in (
         "HyperParameters",
@@ -141,11 +140,9 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
 def test_a_killed_task_stops_the_job_it_started(emulator: str) -> None:
     """A task marked failed or cleared left its job running beside the retry's. moto has no
     StopTrainingJob: botocore's stubber checks the request against SageMaker's API model."""
-    context: dict[str, Any] = {
-        "dag_run": SimpleNamespace(conf={}),
-        "logical_date": dt.datetime(2013, 12, 3, tzinfo=dt.UTC),
-        "run_id": RUN_ID,
-    }
+    context = fixed_params_context(
+        run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    )
     operator = train_operator()
     started = operator.execute(context)["Training"]["TrainingJobName"]
     with Stubber(operator.hook.conn) as sagemaker:

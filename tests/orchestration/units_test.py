@@ -321,12 +321,11 @@ def test_a_stage_whose_artifact_exits_99_fails_unless_its_task_skips_on_it(
     task = ArtifactOperator(
         task_id="land",
         command=StageCommand.parse("land", "dist/a.pex/__main__.py land"),
-        defaults=read_params(SANDBOX_ROOT),
         **options,
     )
+    params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 1, 2, tzinfo=dt.UTC))
     context = {
-        "dag_run": SimpleNamespace(conf={}),
-        "logical_date": dt.datetime(2013, 1, 2, tzinfo=dt.UTC),
+        "ti": SimpleNamespace(xcom_pull=lambda task_ids: params),
         "run_id": "manual__2013-01-02",
     }
     with pytest.raises(AirflowException) as raised:

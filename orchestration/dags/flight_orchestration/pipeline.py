@@ -1,11 +1,13 @@
 """The pipeline DAG, built from dvc.yaml: one task per stage, each running a service's built
 artifact, with the dependencies of DVC's stage graph, then the Bento of the promoted model (as
-`./pants run //:main` does).
+`./pants run //:main` does). Before them all, the run's first task (run_params) fixes the run's
+parameters: params.yaml, the run conf's `params` overrides (dotted keys, e.g.
+{"params": {"train.torch.epochs": 1}}) and land.end set to the run's logical date
+(flight_orchestration.run_parameters).
 
 A task runs its stage's command (flight_orchestration.commands) on the services' artifacts
 (Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir),
-with the run's parameters as arguments: params.yaml, the run conf's `params` overrides (dotted
-keys, e.g. {"params": {"train.torch.epochs": 1}}) and land.end set to the run's logical date.
+with the run's parameters as arguments.
 No task calls ./pants, needs a checkout or edits a tracked file. On MWAA the same tasks run the
 services' images as ECS tasks, and training optionally as a SageMaker training job
 (flight_orchestration.runners, Variables flight_delay_runner and flight_delay_ecs).
@@ -27,12 +29,8 @@ from airflow.models.dag import DAG
 from airflow.operators.bash import BashOperator
 
 from flight_orchestration import settings
-from flight_orchestration.commands import (
-    StageCommand,
-    run_params,
-    run_params_file,
-    write_params,
-)
+from flight_orchestration.commands import StageCommand, run_params_file, write_params
+from flight_orchestration.run_parameters import params_operator, the_runs_params
 from flight_orchestration.stages import read_params, read_stage_graph, sinks
 
 DAG_ID = "flight_delay_pipeline"
@@ -55,20 +53,20 @@ def clean_environment() -> dict[str, str]:
 
 class ArtifactOperator(BashOperator):
     """Runs a stage's command on the configured artifacts, in the working directory, with the
-    run's parameters. The command line is built when the task runs, from the run's conf."""
+    run's parameters. The command line is built when the task runs, from the parameters the
+    run's first task fixed (run_parameters)."""
 
-    def __init__(self, *, command: StageCommand, defaults: dict[str, Any], **kwargs: Any):
+    def __init__(self, *, command: StageCommand, **kwargs: Any):
         # BashOperator needs a command to construct; execute() sets the real one. Its default
         # skips a task whose command exits 99: a stage's failure must not pass as skipped.
         kwargs.setdefault("skip_on_exit_code", None)
         super().__init__(bash_command="true", **kwargs)
         self.command = command
-        self.defaults = defaults
 
     def execute(self, context: Any) -> Any:
         workdir = settings.workdir(Variable.get(settings.WORKDIR_VARIABLE, default_var=None))
         artifacts = settings.artifacts(Variable.get(settings.ARTIFACTS_VARIABLE, default_var=None))
-        params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
+        params = the_runs_params(context)
         params_file = write_params(params, run_params_file(workdir, context["run_id"]))
         argv = self.command.argv(artifacts, params, params_file)
         if not Path(argv[0]).is_file():
@@ -116,15 +114,16 @@ def build_pipeline_dag(
 
         ecs = EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
     with dag:
+        params = params_operator(defaults)
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:
-                tasks[stage.name] = ecs_operator(stage, graph, defaults, ecs)
+                tasks[stage.name] = ecs_operator(stage, graph, ecs)
             else:
-                tasks[stage.name] = ArtifactOperator(
-                    task_id=stage.name, command=stage.command, defaults=defaults
-                )
+                tasks[stage.name] = ArtifactOperator(task_id=stage.name, command=stage.command)
         for stage in graph:
+            if not stage.upstream:
+                params >> tasks[stage.name]
             for before in stage.upstream:
                 tasks[before] >> tasks[stage.name]
         if ecs is not None:
@@ -134,7 +133,6 @@ def build_pipeline_dag(
         bento = ArtifactOperator(
             task_id=BENTO_TASK,
             command=BENTO_BUILDER,
-            defaults=defaults,
             skip_on_exit_code=NO_PROMOTED_MODEL,
         )
         for name in sinks(graph):

@@ -47,9 +47,9 @@ from flight_orchestration.commands import (
     PARAMS_FILE_ARGUMENT,
     CommandError,
     StageCommand,
-    run_params,
 )
 from flight_orchestration.run_ids import run_directory_name
+from flight_orchestration.run_parameters import the_runs_params
 from flight_orchestration.settings import SettingError
 from flight_orchestration.stages import Stage, artifact_groups
 
@@ -229,11 +229,10 @@ def service_of(command: StageCommand) -> str:
 
 class EcsStageOperator(EcsRunTaskOperator):
     """Runs a stage's command in its service's image as a Fargate task, with the run's
-    parameters. The overrides are built when the task runs, from the run's conf."""
+    parameters. The overrides are built when the task runs, from the parameters the run's
+    first task fixed (run_parameters)."""
 
-    def __init__(
-        self, *, command: StageCommand, defaults: dict[str, Any], ecs: EcsSettings, **kwargs: Any
-    ):
+    def __init__(self, *, command: StageCommand, ecs: EcsSettings, **kwargs: Any):
         service = service_of(command)
         if service not in ecs.task_definitions:
             raise SettingError(f"ECS settings: no task definition for the {service} service")
@@ -258,7 +257,6 @@ class EcsStageOperator(EcsRunTaskOperator):
             **kwargs,
         )
         self.command = command
-        self.defaults = defaults
         self.ecs = ecs
         self.service = service
 
@@ -268,7 +266,7 @@ class EcsStageOperator(EcsRunTaskOperator):
         return {"containerOverrides": [{"name": self.service, "command": args}]}
 
     def execute(self, context: Any) -> Any:
-        params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
+        params = the_runs_params(context)
         uri = self.ecs.params_uri(context["run_id"])
         S3Hook().load_string(yaml.safe_dump(params, sort_keys=False), key=uri, replace=True)
         self.overrides = self.container_overrides(params, context["run_id"])
@@ -315,14 +313,13 @@ def training_job_name(run_id: str) -> str:
 class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
     """Runs the train stage as a SageMaker training job of the train image, with the run's
     parameters as hyperparameters. The job's configuration is built when the task runs, from the
-    run's conf."""
+    parameters the run's first task fixed (run_parameters)."""
 
     def __init__(
         self,
         *,
         command: StageCommand,
         groups: Sequence[str],
-        defaults: dict[str, Any],
         ecs: EcsSettings,
         **kwargs: Any,
     ):
@@ -331,7 +328,6 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
         super().__init__(config={}, **kwargs)
         self.command = command
         self.groups = tuple(groups)
-        self.defaults = defaults
         self.ecs = ecs
         self.sagemaker = ecs.sagemaker
 
@@ -381,7 +377,7 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
         }
 
     def execute(self, context: Any) -> Any:
-        params = run_params(self.defaults, context["dag_run"].conf, context["logical_date"])
+        params = the_runs_params(context)
         self.config = self.training_config(params, context["run_id"])
         return super().execute(context)
 
@@ -394,15 +390,13 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
             self.hook.conn.stop_training_job(TrainingJobName=name)
 
 
-def ecs_operator(
-    stage: Stage, graph: list[Stage], defaults: dict[str, Any], ecs: EcsSettings
-) -> BaseOperator:
+def ecs_operator(stage: Stage, graph: list[Stage], ecs: EcsSettings) -> BaseOperator:
     """The stage's task under the ecs runner: a training job for the train stage if the settings
     have a sagemaker block, else an ECS task."""
     command = stage.command
     if ecs.sagemaker is not None and is_training(command):
         groups = artifact_groups(graph, command.artifact)
         return SageMakerTrainingStageOperator(
-            task_id=stage.name, command=command, groups=groups, defaults=defaults, ecs=ecs
+            task_id=stage.name, command=command, groups=groups, ecs=ecs
         )
-    return EcsStageOperator(task_id=stage.name, command=command, defaults=defaults, ecs=ecs)
+    return EcsStageOperator(task_id=stage.name, command=command, ecs=ecs)
