@@ -175,7 +175,7 @@ def test_a_bad_cooldown_is_named(monkeypatch: pytest.MonkeyPatch, value: str) ->
     monkeypatch.setenv(variable, value)
     with pytest.raises(
         settings.SettingError,
-        match=rf"^Airflow Variable flight_delay_retrain_cooldown_hours: '{value}' ",
+        match=rf"^Airflow Variable flight_delay_retrain_cooldown_hours: number of hours '{value}' ",
     ):
         retrain.cooldown_hours()
 

@@ -140,25 +140,29 @@ def ecs_settings() -> str:
     return value
 
 
+def _finite_number(value: object, source: str, what: str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SettingError(f"{source}: {what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SettingError(f"{source}: {what} {value!r} is not a finite number")
+    return number
+
+
 def parse_threshold(value: object, source: str) -> float:
     """A PSI threshold: a finite number above 0."""
-    try:
-        threshold = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SettingError(f"{source}: PSI threshold {value!r} is not a number") from None
-    if not math.isfinite(threshold) or threshold <= 0:
+    threshold = _finite_number(value, source, "PSI threshold")
+    if threshold <= 0:
         raise SettingError(f"{source}: PSI threshold {value!r} must be a finite number above 0")
     return threshold
 
 
 def parse_hours(value: object, source: str) -> float:
     """A number of hours: finite, 0 or more."""
-    try:
-        hours = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SettingError(f"{source}: {value!r} is not a number of hours") from None
-    if not math.isfinite(hours) or hours < 0:
-        raise SettingError(f"{source}: {value!r} must be a finite number of hours, 0 or more")
+    hours = _finite_number(value, source, "number of hours")
+    if hours < 0:
+        raise SettingError(f"{source}: number of hours {value!r} must be 0 or more")
     return hours
 
 
