@@ -127,8 +127,11 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     stages other parameters (features' window beside online_store's) and rewrote its file."""
     checkout = tmp_path / "checkout"
     checkout.mkdir()
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(SANDBOX_ROOT / name, checkout / name)
+    shutil.copy(SANDBOX_ROOT / "dvc.yaml", checkout / "dvc.yaml")
+    # The repo's parameters with a window the test changes later, whatever params.yaml holds.
+    params = yaml.safe_load((SANDBOX_ROOT / "params.yaml").read_text())
+    params["features"]["window_days"] = 7
+    (checkout / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     artifacts, workdir = tmp_path / "artifacts", tmp_path / "workdir"
     workdir.mkdir()
     # Each artifact records the arguments it was run with.
