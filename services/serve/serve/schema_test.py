@@ -43,6 +43,10 @@ def test_a_naive_time_hour_is_new_york_time() -> None:
         ({"time_hour": "2013-03-10T02:00:00"}, "time_hour"),
         # A whole hour where it is written, half past one in UTC.
         ({"time_hour": "2013-11-01T18:00:00+05:30"}, "time_hour"),
+        # Before, read as midnight: a flight sent with its day only was scored for 00:00.
+        ({"time_hour": "2013-01-01"}, "time_hour"),
+        # Before, the digits below the microsecond were dropped and the hour read as whole.
+        ({"time_hour": "2013-01-01T10:00:00.0000001Z"}, "time_hour"),
         ({"distance": -1}, "distance"),
         ({"extra": 1}, "extra"),
     ],

@@ -36,7 +36,7 @@ from serve.metrics import (
     WORKERS,
     forget_killed_workers,
 )
-from serve.middleware import BodyLimit, ReadinessDetail
+from serve.middleware import BodyLimit, JsonOnly, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
@@ -157,4 +157,5 @@ class FlightDelayService:
 # The decorator made the class a bentoml.Service; mypy still sees the class.
 SERVICE = cast("bentoml.Service[FlightDelayService]", FlightDelayService)
 SERVICE.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+SERVICE.add_asgi_middleware(JsonOnly)
 SERVICE.add_asgi_middleware(ReadinessDetail, status=STATE.detail)

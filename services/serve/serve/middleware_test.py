@@ -1,0 +1,110 @@
+"""The middleware on its own, with a stand-in ASGI app: a body declared as something other than
+JSON gets 415 before the app sees it, and a 503 while loading says why."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from serve.middleware import JsonOnly, Message, ReadinessDetail, Receive, Scope, Send
+
+
+class App:
+    """Answers every request with `status` and a generic body, as BentoML answers an error."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status, self.called = status, False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.called = True
+        body = json.dumps({"error": "An unexpected error has occurred"}).encode()
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+
+def call(middleware: Any, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(middleware(scope, receive, send))
+    (start,) = (m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        # Before: multipart failed with a 500, the others were read as their fields or as JSON.
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/octet-stream",
+        "application/jsonl",
+    ],
+)
+def test_a_body_declared_as_not_json_gets_415_naming_it(content_type: str) -> None:
+    app = App()
+    status, body = call(JsonOnly(app), "POST", "/predict", {"content-type": content_type})
+    assert status == 415
+    assert body == {
+        "error": f"content-type: {content_type!r} is not application/json, which the API reads"
+    }
+    assert not app.called
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"content-type": "application/json"}, {"content-type": "Application/JSON; charset=utf-8"}, {}],
+)
+def test_json_or_no_declared_type_reaches_the_app(headers: dict[str, str]) -> None:
+    app = App()
+    assert call(JsonOnly(app), "POST", "/predict", headers)[0] == 200
+    assert app.called
+
+
+def test_a_get_is_not_checked() -> None:
+    app = App()
+    assert call(JsonOnly(app), "GET", "/metrics", {"content-type": "text/plain"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("detail", "error"),
+    [
+        (
+            {"status": "loading", "waiting_for": "the model, statistics and online store"},
+            "not ready: loading, waiting for the model, statistics and online store",
+        ),
+        (
+            {"status": "failed", "error": "no online store at s3://b/x"},
+            "not ready: no online store at s3://b/x",
+        ),
+    ],
+)
+def test_a_503_while_not_ready_says_why(detail: dict[str, str], error: str) -> None:
+    # Before, BentoML's generic message: "An unexpected error has occurred".
+    middleware = ReadinessDetail(App(503), lambda: detail)
+    assert call(middleware, "POST", "/predict", {}) == (503, {"error": error, **detail})
+    assert call(middleware, "GET", "/readyz", {}) == (503, detail)
+
+
+def test_once_ready_the_app_answers_alone() -> None:
+    middleware = ReadinessDetail(App(503), lambda: None)
+    assert call(middleware, "POST", "/predict", {}) == (
+        503,
+        {"error": "An unexpected error has occurred"},
+    )
