@@ -263,6 +263,20 @@ def test_bad_input_gets_a_4xx_naming_the_field(
     assert named in response.text
 
 
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data; boundary=x", "application/x-www-form-urlencoded"]
+)
+def test_a_body_declared_as_not_json_gets_415(
+    server: Server, one_flight: dict[str, Any], content_type: str
+) -> None:
+    # Before: multipart got a 500 (BentoML parsed a form), a form was read as its fields.
+    body = json.dumps({"flights": [one_flight]})
+    with server.client() as client:
+        response = client.post("/predict", content=body, headers={"content-type": content_type})
+    assert response.status_code == 415, response.text
+    assert content_type in response.json()["error"]
+
+
 def test_the_model_call_is_not_a_route(server: Server) -> None:
     with server.client() as client:
         response = client.post("/score", json={"rows": [{"carrier": "UA", "distance": 10.0}]})
@@ -479,9 +493,13 @@ def test_requests_to_a_worker_still_loading_each_get_503_not_a_queued_504(
                 pool.submit(client.post, "/predict", json={"flights": [one_flight]})
                 for _ in range(4)
             ]
-            statuses = [answered.result(timeout=120).status_code for answered in burst]
+            answers = [answered.result(timeout=120) for answered in burst]
             still = client.get("/readyz").json()["status"]
-    assert statuses == [503] * 4 and still == "loading"
+    assert [answer.status_code for answer in answers] == [503] * 4 and still == "loading"
+    # Each says why, as /readyz does (before, BentoML's "An unexpected error has occurred").
+    for answer in answers:
+        assert answer.json()["status"] == "loading"
+        assert answer.json()["error"].startswith("not ready: loading, waiting for the model")
 
 
 def _unless_loading(readyz: httpx.Response) -> httpx.Response | None:
