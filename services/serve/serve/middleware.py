@@ -1,12 +1,15 @@
 """ASGI middleware in front of the BentoML app: the request body limit (413 before the body is
-read, whether or not the client sends its length), 415 for a body that says it is not JSON, and
-a /readyz, and 503s, that say why the service is not ready."""
+read, whether or not the client sends its length), 415 for a body that says it is not JSON, a
+/readyz, and 503s, that say why the service is not ready, and an OpenAPI document (/docs.json)
+that is the OpenAPI 3.0 it says it is."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from serve.openapi import openapi_30
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -130,3 +133,29 @@ class ReadinessDetail:
                 await send(message)
 
         await self.app(scope, receive, send_with_detail)
+
+
+class OpenApi30:
+    """GET `path` (BentoML's OpenAPI document) answers the document in OpenAPI 3.0's dialect
+    (serve/openapi.py); every other request passes untouched."""
+
+    def __init__(self, app: App, path: str = "/docs.json") -> None:
+        self.app, self.path = app, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        sent: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            sent.append(message)
+
+        await self.app(scope, receive, keep)
+        (start,) = (m for m in sent if m["type"] == "http.response.start")
+        if start["status"] != 200:
+            for message in sent:
+                await send(message)
+            return
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        await _answer(send, 200, openapi_30(json.loads(body)))

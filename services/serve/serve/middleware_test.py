@@ -1,5 +1,6 @@
 """The middleware on its own, with a stand-in ASGI app: a body declared as something other than
-JSON gets 415 before the app sees it, and a 503 while loading says why."""
+JSON gets 415 before the app sees it, a 503 while loading says why, and the OpenAPI document
+goes out in OpenAPI 3.0's dialect."""
 
 from __future__ import annotations
 
@@ -9,18 +10,27 @@ from typing import Any
 
 import pytest
 
-from serve.middleware import JsonOnly, Message, ReadinessDetail, Receive, Scope, Send
+from serve.middleware import (
+    JsonOnly,
+    Message,
+    OpenApi30,
+    ReadinessDetail,
+    Receive,
+    Scope,
+    Send,
+)
 
 
 class App:
     """Answers every request with `status` and a generic body, as BentoML answers an error."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, body: Any = None) -> None:
         self.status, self.called = status, False
+        self.body = {"error": "An unexpected error has occurred"} if body is None else body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.called = True
-        body = json.dumps({"error": "An unexpected error has occurred"}).encode()
+        body = json.dumps(self.body).encode()
         await send({"type": "http.response.start", "status": self.status, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
@@ -108,3 +118,21 @@ def test_once_ready_the_app_answers_alone() -> None:
         503,
         {"error": "An unexpected error has occurred"},
     )
+
+
+NULLABLE = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+
+
+def test_the_openapi_document_goes_out_as_openapi_30() -> None:
+    document = {"openapi": "3.0.2", "components": {"schemas": {"X": NULLABLE}}}
+    status, body = call(OpenApi30(App(body=document)), "GET", "/docs.json", {})
+    assert status == 200
+    assert body["components"]["schemas"]["X"] == {"type": "string", "nullable": True}
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "path"),
+    [(500, "GET", "/docs.json"), (200, "POST", "/docs.json"), (200, "GET", "/other")],
+)
+def test_other_answers_pass_untouched(status: int, method: str, path: str) -> None:
+    assert call(OpenApi30(App(status, NULLABLE)), method, path, {}) == (status, NULLABLE)
