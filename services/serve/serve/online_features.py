@@ -58,15 +58,20 @@ CALENDAR_CACHE_HOURS = 100_000
 
 
 class UnknownDestination(ValueError):
-    pass
+    """Flights whose destination the store lacks: `unknown` holds (position, destination)."""
+
+    def __init__(self, unknown: list[tuple[int, str]]) -> None:
+        super().__init__(", ".join(f"flights.{i}.dest: unknown airport {d!r}" for i, d in unknown))
+        self.unknown = unknown
 
 
 def check_destinations(flights: Sequence[Flight], store: OnlineStore) -> None:
-    """Raise UnknownDestination naming the first flight whose destination the store lacks (its
+    """Raise UnknownDestination naming every flight whose destination the store lacks (its
     arrival could not be placed in time)."""
-    for position, flight in enumerate(flights):
-        if flight.dest not in store.airports:
-            raise UnknownDestination(f"flights.{position}.dest: unknown airport {flight.dest!r}")
+    airports = store.airports
+    unknown = [(i, flight.dest) for i, flight in enumerate(flights) if flight.dest not in airports]
+    if unknown:
+        raise UnknownDestination(unknown)
 
 
 def online_features(flights: pd.DataFrame, store: OnlineStore) -> pd.DataFrame:

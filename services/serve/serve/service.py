@@ -14,10 +14,11 @@ from typing import Any, cast
 import bentoml
 import numpy as np
 import pandas as pd
-from bentoml.exceptions import InvalidArgument, ServiceUnavailable
+from bentoml.exceptions import ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
 from serve.batching import Batcher
+from serve.errors import request_error
 from serve.limits import (
     MAX_BATCH_ROWS,
     MAX_BODY_BYTES,
@@ -105,11 +106,18 @@ class FlightDelayService:
 
     def _features(self, flights: list[Flight]) -> pd.DataFrame:
         store = self._ready().store
+        # A pydantic validation error, not BentoML's InvalidArgument: BentoML answers the latter
+        # with a one-element array, the former with the object every other 400 is (errors.py).
         try:
             check_destinations(flights, store)
             return flight_features(flights, store)
-        except (FeatureInputError, UnknownDestination) as error:
-            raise InvalidArgument(str(error)) from None
+        except UnknownDestination as error:
+            raise request_error(
+                (("flights", i, "dest"), "unknown_airport", f"unknown airport {dest!r}")
+                for i, dest in error.unknown
+            ) from None
+        except FeatureInputError as error:
+            raise request_error([(("flights",), "feature_input", str(error))]) from None
 
     def _score(self, features: pd.DataFrame) -> np.ndarray:
         one_openmp_thread()
