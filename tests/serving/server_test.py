@@ -316,6 +316,9 @@ def test_the_openapi_document_is_valid_openapi_30(client: httpx.Client) -> None:
         for error in OpenAPIV30SpecValidator(document).iter_errors()
     ]
     assert errors == []
+    # Every error the API answers is declared (before, BentoML's 400, 404 and 500 only).
+    responses = document["paths"]["/predict"]["post"]["responses"]
+    assert {"400", "413", "415", "429", "503", "504"} <= set(responses)
 
 
 def test_the_largest_valid_request_fits_the_body_limit(

@@ -1,13 +1,22 @@
-"""The served OpenAPI document (/docs.json) as the OpenAPI 3.0 it says it is.
+"""The served OpenAPI document (/docs.json) as the OpenAPI 3.0 it says it is, declaring every
+error the API answers.
 
 BentoML labels the document `openapi: 3.0.2` but fills it with pydantic's JSON Schema 2020-12,
 which OpenAPI 3.0 validators and client generators refuse, in our models and in BentoML's own
-(`TaskStatusResponse`); BentoML offers no public way to change how it generates the document,
-so the middleware in serve/middleware.py rewrites it on its way out (`openapi_30`)."""
+(`TaskStatusResponse`), and declares only its own 400, 404 and 500 for each API. It offers no
+public way to change how it generates the document, so the middleware in serve/middleware.py
+rewrites it on its way out (`openapi_30`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from serve.limits import (
+    MAX_BODY_BYTES,
+    MAX_CONCURRENCY,
+    READY_WAIT_SECONDS,
+    REQUEST_TIMEOUT_SECONDS,
+)
 
 # A schema that allows null, in JSON Schema and in OpenAPI 3.0.
 NULL = {"type": "null"}
@@ -56,6 +65,90 @@ def _any_30(value: Any) -> Any:
     return value
 
 
+STRING = {"type": "string"}
+# The bodies of the API's errors (serve/errors.py, serve/middleware.py, BentoML's 429 and 504).
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "description": "Any 4xx or 5xx the service answers",
+        "required": ["error"],
+        "properties": {"error": STRING},
+    },
+    "FieldError": {
+        "type": "object",
+        "description": "What is wrong where: `loc` holds keys and list positions from the body's "
+        "top (empty for the body as a whole)",
+        "required": ["type", "loc", "msg"],
+        "properties": {
+            "type": STRING,
+            "loc": {"type": "array", "items": {"oneOf": [STRING, {"type": "integer"}]}},
+            "msg": STRING,
+            "url": STRING,
+        },
+    },
+    "RequestError": {
+        "type": "object",
+        "description": "A 400: `detail` lists the errors of the body's content",
+        "required": ["error"],
+        "properties": {
+            "error": STRING,
+            "detail": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        },
+    },
+    "NotReady": {
+        "type": "object",
+        "description": "A 503: the worker is loading (`waiting_for`) or failed to (`error`)",
+        "required": ["error", "status"],
+        "properties": {
+            "error": STRING,
+            "status": {"type": "string", "enum": ["loading", "failed"]},
+            "waiting_for": STRING,
+        },
+    },
+}
+# What each API may answer besides 200 (BentoML's 404 and 500 stay as it declares them).
+API_ERRORS: dict[str, tuple[str, str]] = {
+    "400": (
+        "Bad input: malformed JSON, a duplicated key, a field missing, extra, mistyped or out "
+        "of range, an unknown destination, no flights or too many; `detail` names each field",
+        "RequestError",
+    ),
+    "413": (f"The request body is larger than {MAX_BODY_BYTES} bytes", "Error"),
+    "415": ("The body is declared as something other than application/json", "Error"),
+    "429": (f"More than {MAX_CONCURRENCY} requests in flight: try again later", "Error"),
+    "503": (
+        f"The worker has not loaded the model and its data within {READY_WAIT_SECONDS} s, or "
+        "failed to load them",
+        "NotReady",
+    ),
+    "504": (f"Not answered within {REQUEST_TIMEOUT_SECONDS} s", "Error"),
+}
+
+
+def _declare_errors(document: dict[str, Any]) -> None:
+    document.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            # The service's APIs are the operations that take a body.
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation["responses"].update(
+                    {
+                        status: {
+                            "description": description,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": f"#/components/schemas/{schema}"}
+                                }
+                            },
+                        }
+                        for status, (description, schema) in API_ERRORS.items()
+                    }
+                )
+
+
 def openapi_30(document: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document BentoML generated, its schemas in OpenAPI 3.0's dialect."""
-    return _any_30(document)  # type: ignore[no-any-return]
+    """The OpenAPI document BentoML generated, its schemas in OpenAPI 3.0's dialect, each API
+    declaring the errors it answers."""
+    converted: dict[str, Any] = _any_30(document)
+    _declare_errors(converted)
+    return converted

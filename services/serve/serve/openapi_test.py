@@ -1,5 +1,6 @@
 """The OpenAPI document the service serves is valid OpenAPI 3.0 (openapi-spec-validator, which
-moto brings), and each JSON Schema 2020-12 construct pydantic writes has its 3.0 form."""
+moto brings) and declares every error the APIs answer; each JSON Schema 2020-12 construct
+pydantic writes has its 3.0 form."""
 
 from __future__ import annotations
 
@@ -85,3 +86,16 @@ def test_the_served_document_is_valid_openapi_30(model: Model) -> None:
     flight = served["components"]["schemas"]["Flight"]["properties"]
     assert flight["tailnum"]["nullable"] is True
     assert (flight["distance"]["minimum"], flight["distance"]["exclusiveMinimum"]) == (0, True)
+
+
+def test_each_api_declares_every_error_it_answers(model: Model) -> None:
+    served = openapi_30(served_document())
+    for route in ("/predict", "/features"):
+        responses = served["paths"][route]["post"]["responses"]
+        # Before, BentoML's 400, 404 and 500 only.
+        assert {"400", "413", "415", "429", "503", "504"} <= set(responses), route
+        assert responses["400"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/RequestError"
+        }
+    # The infrastructure's routes take no body, and answer none of these.
+    assert "413" not in served["paths"]["/readyz"]["get"]["responses"]
