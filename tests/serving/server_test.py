@@ -28,6 +28,7 @@ from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.schema import EARLIEST_HOUR, LATEST_HOUR, ORIGINS
+from serve.testing import written
 from tests.serving.conftest import World
 from tests.serving.harness import (
     DECOYS,
@@ -236,12 +237,11 @@ BAD_REQUESTS: dict[str, tuple[Any, str]] = {
         "time_hour",
     ),
     # 1e400 is valid JSON that parses to infinity (httpx would not send it, hence the bytes).
-    "distance not finite": (
-        lambda f: json.dumps({"flights": [{**f, "distance": "?"}]})
-        .replace('"?"', "1e400")
-        .encode(),
-        "distance",
-    ),
+    "distance not finite": (lambda f: written(f, "distance", "1e400"), "distance"),
+    # Before, read as the last one given: scored as AA.
+    "duplicated key": (lambda f: written(f, "flight", '1, "carrier": "AA"'), "carrier"),
+    # Before, refused as invalid JSON without naming the field.
+    "number too long": (lambda f: written(f, "flight", "1" * 4301), "flight"),
 }
 
 
@@ -266,6 +266,26 @@ def test_bad_input_gets_a_4xx_naming_the_field(
     answer = response.json()
     assert isinstance(answer, dict) and set(answer) == {"error", "detail"}, response.text
     assert all({"loc", "msg", "type"} <= set(error) for error in answer["detail"])
+
+
+@pytest.mark.parametrize(
+    ("text", "loc", "kind"),
+    [
+        ('1, "carrier": "AA"', ["flights", 0, "carrier"], "duplicate_key"),
+        ("1" * 4301, ["flights", 0, "flight"], "number_too_long"),
+    ],
+    ids=["duplicated key", "number too long"],
+)
+def test_json_pydantic_would_misread_is_refused_naming_where(
+    client: httpx.Client, one_flight: dict[str, Any], text: str, loc: list[Any], kind: str
+) -> None:
+    response = client.post(
+        "/predict",
+        content=written(one_flight, "flight", text),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert [(e["loc"], e["type"]) for e in response.json()["detail"]] == [(loc, kind)]
 
 
 def test_an_unknown_destination_is_refused_as_any_bad_field_is(

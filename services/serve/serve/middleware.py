@@ -1,5 +1,7 @@
 """ASGI middleware in front of the BentoML app: the request body limit (413 before the body is
-read, whether or not the client sends its length), 415 for a body that says it is not JSON, a
+read, whether or not the client sends its length), 415 for a body that says it is not JSON, 400
+for JSON that pydantic would misread or refuse without naming where (a duplicated key, an
+over-long number), a
 /readyz, and 503s, that say why the service is not ready, and an OpenAPI document (/docs.json)
 that is the OpenAPI 3.0 it says it is."""
 
@@ -9,6 +11,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from serve.body_checks import body_errors
+from serve.errors import error_body, request_error
 from serve.openapi import openapi_30
 
 Scope = MutableMapping[str, Any]
@@ -23,6 +27,36 @@ async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
+
+
+async def _read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:
+    """The request's body, read whole; None once it is over `max_bytes`."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if max_bytes is not None and size > max_bytes:
+            return None
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the app behind: `body` whole, then what the server sends next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 class BodyLimit:
@@ -51,28 +85,11 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         # No declared length (chunked): buffer the body, at most the limit, and replay it.
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                await _answer(send, 413, self._too_large())
-                return
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        await self.app(scope, replay, send)
+        body = await _read_body(receive, self.max_bytes)
+        if body is None:
+            await _answer(send, 413, self._too_large())
+            return
+        await self.app(scope, _replay(body, receive), send)
 
 
 class JsonOnly:
@@ -94,6 +111,26 @@ class JsonOnly:
                     await _answer(send, 415, {"error": error})
                     return
         await self.app(scope, receive, send)
+
+
+class BodyChecks:
+    """400 for a POST body with a key given twice in an object or a number longer than pydantic
+    reads (serve/body_checks.py), naming each where it is, in the shape of pydantic's errors.
+    Behind BodyLimit: the body it reads whole is bounded."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive) or b""
+        errors = body_errors(body)
+        if errors:
+            await _answer(send, 400, error_body(request_error(errors)))
+            return
+        await self.app(scope, _replay(body, receive), send)
 
 
 def not_ready_error(detail: dict[str, str]) -> str:

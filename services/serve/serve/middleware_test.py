@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from serve.middleware import (
+    BodyChecks,
     JsonOnly,
     Message,
     OpenApi30,
@@ -25,17 +27,30 @@ class App:
     """Answers every request with `status` and a generic body, as BentoML answers an error."""
 
     def __init__(self, status: int = 200, body: Any = None) -> None:
-        self.status, self.called = status, False
+        self.status, self.called, self.received = status, False, b""
         self.body = {"error": "An unexpected error has occurred"} if body is None else body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.called = True
+        while True:
+            message = await receive()
+            self.received += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
         body = json.dumps(self.body).encode()
         await send({"type": "http.response.start", "status": self.status, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
 
-def call(middleware: Any, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+def call(
+    middleware: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    chunks: Sequence[bytes] = (b"{}",),
+) -> tuple[int, Any]:
+    """The status and JSON body `middleware` answers to a request whose body comes in
+    `chunks`."""
     scope = {
         "type": "http",
         "method": method,
@@ -43,9 +58,13 @@ def call(middleware: Any, method: str, path: str, headers: dict[str, str]) -> tu
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
     sent: list[Message] = []
+    unread = list(chunks)
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"{}", "more_body": False}
+        if not unread:
+            return {"type": "http.disconnect"}
+        chunk = unread.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(unread)}
 
     async def send(message: Message) -> None:
         sent.append(message)
@@ -136,3 +155,30 @@ def test_the_openapi_document_goes_out_as_openapi_30() -> None:
 )
 def test_other_answers_pass_untouched(status: int, method: str, path: str) -> None:
     assert call(OpenApi30(App(status, NULLABLE)), method, path, {}) == (status, NULLABLE)
+
+
+def test_a_duplicated_key_gets_400_naming_it_before_the_app() -> None:
+    app = App()
+    chunks = [b'{"flights": [{"carrier": "UA", ', b'"carrier": "AA"}]}']
+    status, body = call(BodyChecks(app), "POST", "/predict", {}, chunks)
+    assert (status, body) == (
+        400,
+        {
+            "error": "1 validation error for PredictRequest",
+            "detail": [
+                {
+                    "type": "duplicate_key",
+                    "loc": ["flights", 0, "carrier"],
+                    "msg": "the key 'carrier' is given twice or more",
+                }
+            ],
+        },
+    )
+    assert not app.called
+
+
+@pytest.mark.parametrize("chunks", [[b'{"flights": ', b"[]}"], [b'{"flights": [']])
+def test_any_other_body_reaches_the_app_whole(chunks: list[bytes]) -> None:
+    app = App()
+    assert call(BodyChecks(app), "POST", "/predict", {}, chunks)[0] == 200
+    assert app.received == b"".join(chunks)

@@ -37,7 +37,7 @@ from serve.metrics import (
     WORKERS,
     forget_killed_workers,
 )
-from serve.middleware import BodyLimit, JsonOnly, OpenApi30, ReadinessDetail
+from serve.middleware import BodyChecks, BodyLimit, JsonOnly, OpenApi30, ReadinessDetail
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
@@ -166,5 +166,6 @@ class FlightDelayService:
 SERVICE = cast("bentoml.Service[FlightDelayService]", FlightDelayService)
 SERVICE.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 SERVICE.add_asgi_middleware(JsonOnly)
+SERVICE.add_asgi_middleware(BodyChecks)
 SERVICE.add_asgi_middleware(ReadinessDetail, status=STATE.detail)
 SERVICE.add_asgi_middleware(OpenApi30)

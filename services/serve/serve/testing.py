@@ -1,5 +1,6 @@
 """Test support: serving data the service loads for a model over the feature set (statistics of
-every feature, an empty online store), and that model, registered."""
+every feature, an empty online store), and that model, registered; request bodies as no JSON
+encoder writes them."""
 
 from __future__ import annotations
 
@@ -79,3 +80,9 @@ def write_serving_data(root: Path, stats: dict[str, Any] = FEATURE_STATS) -> Pat
     (root / ONLINE_STORE).parent.mkdir(parents=True, exist_ok=True)
     write_empty_store(root / ONLINE_STORE)
     return root
+
+
+def written(flight: dict[str, Any], field: str, text: str) -> bytes:
+    """The body of a request of `flight` whose `field` is written as `text`, as no JSON encoder
+    writes it (a key given twice, a number as long as no float holds)."""
+    return json.dumps({"flights": [{**flight, field: "?"}]}).replace('"?"', text).encode()
