@@ -28,7 +28,7 @@ from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.schema import EARLIEST_HOUR, LATEST_HOUR, ORIGINS
-from serve.testing import written
+from serve.testing import departure, written
 from tests.serving.conftest import World
 from tests.serving.harness import (
     DECOYS,
@@ -342,10 +342,18 @@ def test_the_openapi_document_is_valid_openapi_30(client: httpx.Client) -> None:
 
 
 def test_the_largest_valid_request_fits_the_body_limit(
-    server: Server, one_flight: dict[str, Any]
+    server: Server, test_flights: pd.DataFrame
 ) -> None:
-    # The longest valid flight, but with a destination and time the test store knows.
-    flight = {**LARGEST_FLIGHT, "dest": one_flight["dest"], "time_hour": one_flight["time_hour"]}
+    # The longest valid flight, but with a destination and time the test store knows (at an
+    # hour of two digits, as the longest departure's).
+    (known,) = as_request(test_flights[test_flights["sched_dep_time"] >= 1000].iloc[:1])
+    flight = {
+        **LARGEST_FLIGHT,
+        "dest": known["dest"],
+        "time_hour": known["time_hour"],
+        "sched_dep_time": departure(known["time_hour"], 59),
+    }
+    assert len(str(flight["sched_dep_time"])) == len(str(LARGEST_FLIGHT["sched_dep_time"]))
     body = json.dumps({"flights": [flight] * MAX_FLIGHTS}, indent=2)
     assert len(body) <= MAX_BODY_BYTES
     with server.client() as client:
@@ -602,11 +610,15 @@ _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         | st.datetimes(dt.datetime(2013, 1, 1), dt.datetime(2013, 1, 15)),
         _HOUR_OFFSETS,
     ),
-    "sched_dep_time": _HHMM,
     "sched_arr_time": _HHMM,
     "distance": st.floats(min_value=0, max_value=10_000, exclude_min=True),
 }
-_VALID_FLIGHTS = st.fixed_dictionaries(_VALID_FIELDS)
+# Each departing at any minute of its time_hour's hour in New York, as the schema requires.
+_VALID_FLIGHTS = st.builds(
+    lambda fields, minute: {**fields, "sched_dep_time": departure(fields["time_hour"], minute)},
+    st.fixed_dictionaries(_VALID_FIELDS),
+    st.integers(0, 59),
+)
 _TIME_HOURS = st.one_of(
     st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)).map(
         lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()

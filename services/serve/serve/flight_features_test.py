@@ -19,6 +19,7 @@ from feature_definitions.weather import WEATHER_COLUMNS
 from online_store.store import OnlineStore, write_store
 from serve.online_features import CalendarCache, flight_features, online_features
 from serve.schema import ORIGINS, Flight, flights_frame
+from serve.testing import departure
 
 CARRIERS = ("UA", "AA", "B6")
 TAILNUMS = tuple(f"N{i}" for i in range(12))
@@ -104,7 +105,7 @@ _TIME_HOURS = st.one_of(
         lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()
     ),
 )
-_FLIGHT = st.fixed_dictionaries(
+_FIELDS = st.fixed_dictionaries(
     {
         "carrier": st.sampled_from(CARRIERS),
         "flight": st.integers(1, 9999),
@@ -112,10 +113,15 @@ _FLIGHT = st.fixed_dictionaries(
         "origin": st.sampled_from(ORIGINS),
         "dest": st.sampled_from(DESTS),
         "time_hour": _TIME_HOURS,
-        "sched_dep_time": _hhmm(),
         "sched_arr_time": _hhmm(),
         "distance": st.floats(0.5, 10_000, allow_nan=False, allow_infinity=False),
     }
+)
+# Each departing in its time_hour's hour, as the request model requires.
+_FLIGHT = st.builds(
+    lambda fields, minute: {**fields, "sched_dep_time": departure(fields["time_hour"], minute)},
+    _FIELDS,
+    st.integers(0, 59),
 )
 
 
@@ -148,7 +154,7 @@ def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
                 "origin": "EWR",
                 "dest": "IAH",
                 "time_hour": hour,
-                "sched_dep_time": 1015,
+                "sched_dep_time": departure(hour, 15),
                 "sched_arr_time": 1200,
                 "distance": 100,
             }

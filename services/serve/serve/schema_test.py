@@ -38,6 +38,10 @@ def test_a_naive_time_hour_is_new_york_time() -> None:
         ({"dest": "iah"}, "dest"),
         ({"sched_dep_time": 960}, "sched_dep_time"),
         ({"sched_arr_time": 2400}, "sched_arr_time"),
+        # Not in time_hour's hour (05:00 in New York): before, scored at 05:15.
+        ({"sched_dep_time": 615}, "sched_dep_time"),
+        ({"sched_dep_time": 459}, "sched_dep_time"),
+        ({"time_hour": "2013-01-01T05:00:00Z"}, "sched_dep_time"),
         ({"time_hour": "2013-01-01T05:15:00"}, "time_hour"),
         # The hour that never happens when daylight saving starts.
         ({"time_hour": "2013-03-10T02:00:00"}, "time_hour"),
@@ -107,6 +111,25 @@ def test_each_json_type_of_a_field_is_accepted(change: dict[str, Any]) -> None:
     assert parsed == PredictRequest.model_validate_json(json.dumps(body)).flights[0]
     assert parsed.time_hour == dt.datetime(2013, 1, 1, 10, tzinfo=dt.UTC)
     assert isinstance(parsed.distance, float) and isinstance(parsed.flight, int)
+
+
+@pytest.mark.parametrize(
+    ("time_hour", "sched_dep_time"),
+    [
+        ("2013-01-01T05:00:00", 500),
+        ("2013-01-01T10:00:00Z", 559),
+        ("2013-07-01T10:00:00Z", 600),  # daylight time
+        ("2013-01-01T05:00:00+03:00", 2100),  # the day before in New York
+        # The hour that occurs twice: 01:00 daylight time, then 01:00 standard time.
+        ("2013-11-03T05:00:00Z", 130),
+        ("2013-11-03T06:00:00Z", 130),
+    ],
+)
+def test_a_departure_in_time_hours_new_york_hour_is_accepted(
+    time_hour: str, sched_dep_time: int
+) -> None:
+    flight = Flight(**{**FLIGHT, "time_hour": time_hour, "sched_dep_time": sched_dep_time})
+    assert flight.sched_dep_time == sched_dep_time
 
 
 def test_batch_size_is_bounded() -> None:

@@ -1,9 +1,10 @@
 """Test support: serving data the service loads for a model over the feature set (statistics of
 every feature, an empty online store), and that model, registered; request bodies as no JSON
-encoder writes them."""
+encoder writes them, and departures in a time_hour's hour."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from model_registry.store import (
     register,
 )
 from online_store.store import write_store
+from serve.schema import NEW_YORK
 from serve.sources import ONLINE_STORE, STATS
 
 # The trailing window of the statistics below and of the stores written here.
@@ -86,3 +88,11 @@ def written(flight: dict[str, Any], field: str, text: str) -> bytes:
     """The body of a request of `flight` whose `field` is written as `text`, as no JSON encoder
     writes it (a key given twice, a number as long as no float holds)."""
     return json.dumps({"flights": [{**flight, field: "?"}]}).replace('"?"', text).encode()
+
+
+def departure(time_hour: str, minute: int) -> int:
+    """The sched_dep_time (HHMM) at `minute` past `time_hour`'s hour in New York time (a
+    time_hour without an offset is New York's), which the request model requires."""
+    when = dt.datetime.fromisoformat(time_hour)
+    local = when if when.tzinfo is None else when.astimezone(NEW_YORK)
+    return local.hour * 100 + minute
