@@ -297,19 +297,45 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
   }
 }
 
-run "an_ecs_runner_without_a_task_definition_or_a_role_arn_is_refused" {
+# One fault per run: expect_failures on var.pipeline_ecs is met by any of its validations, so a
+# run with two faults would still pass with one of the two checks gone.
+run "an_ecs_runner_without_a_cluster_is_refused" {
   command = plan
   variables {
     pipeline_ecs = {
       cluster          = ""
+      task_definitions = { ingest = "flight-delay-ingest" }
+      task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
+    }
+  }
+  expect_failures = [var.pipeline_ecs]
+}
+
+run "an_ecs_runner_with_a_malformed_task_definition_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = "ml-platform-dev-pipeline"
       task_definitions = { ingest = "flight delay ingest" }
+      task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
+    }
+  }
+  expect_failures = [var.pipeline_ecs]
+}
+
+run "an_ecs_runner_with_a_role_name_for_a_role_arn_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = "ml-platform-dev-pipeline"
+      task_definitions = { ingest = "flight-delay-ingest" }
       task_role_arns   = ["pipeline-task"]
     }
   }
-  expect_failures = [var.pipeline_ecs, var.pipeline_ecs, var.pipeline_ecs]
+  expect_failures = [var.pipeline_ecs]
 }
 
-run "a_training_job_without_an_image_tag_or_a_whole_instance_count_is_refused" {
+run "a_training_job_with_an_untagged_image_is_refused" {
   command = plan
   variables {
     pipeline_ecs = {
@@ -317,7 +343,23 @@ run "a_training_job_without_an_image_tag_or_a_whole_instance_count_is_refused" {
       task_definitions = { train = "flight-delay-train" }
       task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
       training = {
-        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train"
+        image         = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train"
+        instance_type = "ml.m5.xlarge"
+      }
+    }
+  }
+  expect_failures = [var.pipeline_ecs]
+}
+
+run "a_training_job_with_a_fractional_instance_count_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = "ml-platform-dev-pipeline"
+      task_definitions = { train = "flight-delay-train" }
+      task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
+      training = {
+        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
         instance_type  = "ml.m5.xlarge"
         instance_count = 1.5
       }
