@@ -107,7 +107,7 @@ PIPELINE_ECS = (
     f'{{cluster = "{PIPELINE_CLUSTER}", '
     f"task_definitions = {json.dumps(PIPELINE_TASK_DEFINITIONS)}, "
     f"task_role_arns = {json.dumps(PIPELINE_TASK_ROLES)}, "
-    f'training = {{image = "{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/ml-platform/train:v1", '
+    f'training = {{image = "{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/ml-platform-dev/train:v1", '
     'instance_type = "ml.m5.xlarge"}}'
 )
 # moto runs no containers; its ECS services report this many running tasks, so that the
@@ -337,15 +337,15 @@ def test_apply_creates_the_platform_with_its_outputs(platform: Platform) -> None
     }
     assert outputs["serve_image"] == f"{outputs['ecr_repository_url']}@{FIRST}"
     # The SageMaker training role pulls the train image, from its own repository only.
-    assert outputs["train_repository_url"].endswith("/ml-platform/train")
+    assert outputs["train_repository_url"].endswith("/ml-platform-dev/train")
     repositories = {
         r["repositoryName"]: r["repositoryArn"]
         for r in platform.emulator.client("ecr").describe_repositories()["repositories"]
     }
     role = outputs["sagemaker_training_role_arn"].rsplit("/", 1)[1]
     pull = allows(role_statements(platform.emulator, role), "ecr:BatchGetImage")
-    assert pull(repositories["ml-platform/train"])
-    assert not pull(repositories["ml-platform/serve"])
+    assert pull(repositories["ml-platform-dev/train"])
+    assert not pull(repositories["ml-platform-dev/serve"])
     s3 = platform.emulator.client("s3")
     names = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     for purpose in ("dvc", "artifacts", "landing", "logs"):

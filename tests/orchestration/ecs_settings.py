@@ -16,7 +16,7 @@ ECS_SETTINGS: dict[str, object] = {
 }
 RUN_ID = "manual__2013-12-03T00:00:00+00:00"
 SAGEMAKER: dict[str, object] = {
-    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:abc123",
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-prod/train:abc123",
     "role_arn": "arn:aws:iam::123456789012:role/ml-platform-prod-sagemaker-training",
     "instance_type": "ml.g5.xlarge",
     "instance_count": 2,

@@ -94,7 +94,7 @@ module "network" {
 
 module "ecr" {
   source       = "../../modules/ecr"
-  name         = "ml-platform/serve"
+  name         = "${local.name}/serve"
   kms_key_arn  = module.kms.arn
   force_delete = !var.deletion_protection
 }
@@ -103,7 +103,7 @@ module "ecr" {
 # push come with the pipeline services' images.
 module "ecr_train" {
   source       = "../../modules/ecr"
-  name         = "ml-platform/train"
+  name         = "${local.name}/train"
   kms_key_arn  = module.kms.arn
   force_delete = !var.deletion_protection
 }

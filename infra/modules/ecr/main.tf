@@ -58,6 +58,11 @@ resource "aws_ecr_lifecycle_policy" "this" {
   })
 }
 
+output "name" {
+  description = "Name of the repository."
+  value       = aws_ecr_repository.this.name
+}
+
 output "arn" {
   description = "ARN of the repository."
   value       = aws_ecr_repository.this.arn

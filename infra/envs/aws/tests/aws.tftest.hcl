@@ -233,6 +233,20 @@ run "apply_gives_the_platform_outputs" {
   }
 }
 
+# Everything else in an account is named per environment; so are the image repositories, or a
+# second environment's apply fails on a name the first one holds.
+run "each_environment_has_its_own_image_repositories" {
+  command = plan
+  variables {
+    environment = "staging"
+  }
+
+  assert {
+    condition     = module.ecr.name == "ml-platform-staging/serve" && module.ecr_train.name == "ml-platform-staging/train"
+    error_message = "The image repositories are not named after the environment."
+  }
+}
+
 run "the_ecs_runner_gets_its_settings_in_this_environment" {
   variables {
     pipeline_ecs = {
@@ -244,7 +258,7 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
       }
       task_role_arns = ["arn:aws:iam::123456789012:role/pipeline-task", "arn:aws:iam::123456789012:role/pipeline-execution"]
       training = {
-        image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
+        image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/train:v1"
         instance_type       = "ml.m5.xlarge"
         max_runtime_seconds = 7200
       }
@@ -267,7 +281,7 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
   # volume_size_gb is left out, for the DAG's default; the rest comes from this environment.
   assert {
     condition = jsondecode(output.airflow_ecs_settings).sagemaker == {
-      image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
+      image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/train:v1"
       role_arn            = output.sagemaker_training_role_arn
       instance_type       = "ml.m5.xlarge"
       instance_count      = 1
@@ -343,7 +357,7 @@ run "a_training_job_with_an_untagged_image_is_refused" {
       task_definitions = { train = "flight-delay-train" }
       task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
       training = {
-        image         = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train"
+        image         = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/train"
         instance_type = "ml.m5.xlarge"
       }
     }
@@ -359,7 +373,7 @@ run "a_training_job_with_a_fractional_instance_count_is_refused" {
       task_definitions = { train = "flight-delay-train" }
       task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
       training = {
-        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/train:v1"
+        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/train:v1"
         instance_type  = "ml.m5.xlarge"
         instance_count = 1.5
       }
@@ -459,9 +473,9 @@ run "the_serve_service_scales_on_cpu_between_its_bounds" {
     public_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
     private_subnet_ids   = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
     certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
-    repository_url       = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform/serve"
+    repository_url       = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/serve"
     image_digest         = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-    ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform/serve"
+    ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform-dev/serve"
     artifacts_bucket_arn = "arn:aws:s3:::acme-ml-platform-dev-artifacts"
     serving_data_prefix  = "serving"
     kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
