@@ -30,17 +30,23 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return selected
 
 
-@pytest.fixture
-def infra_copy(tmp_path: Path) -> Path:
-    """A copy of infra/ as repo/infra, so Terraform's files (.terraform/, state under
-    repo/build/) never land in the sandbox shared by other tests."""
-    destination = tmp_path / "repo" / "infra"
+def copy_infra(repo: Path) -> Path:
+    """A copy of infra/ as <repo>/infra, a clone of its own: Terraform's files (.terraform/,
+    state under <repo>/build/) land there. Returns the copy's infra directory."""
+    destination = repo / "infra"
     shutil.copytree(INFRA, destination, ignore=shutil.ignore_patterns(".terraform", "*.tfstate"))
     # envs/aws reads the Airflow pin from here (MWAA runs the DAGs' Airflow).
-    pins = tmp_path / "repo" / AIRFLOW_REQUIREMENTS
+    pins = repo / AIRFLOW_REQUIREMENTS
     pins.parent.mkdir(parents=True)
     shutil.copy(Path.cwd() / AIRFLOW_REQUIREMENTS, pins)
     return destination
+
+
+@pytest.fixture
+def infra_copy(tmp_path: Path) -> Path:
+    """A copy of infra/ as repo/infra, so Terraform's files never land in the sandbox shared by
+    other tests."""
+    return copy_infra(tmp_path / "repo")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from python_terraform import Terraform
 
+from iac.conftest import copy_infra
 from iac.driver import TerraformError, Workspace
 from iac.engine import Engine
 
@@ -76,6 +77,37 @@ def test_a_location_that_existed_before_apply_is_left_by_destroy(
     workspace.destroy()
     assert [p.name for p in scratch.iterdir()] == ["dvc-remote"]
     assert [p.name for p in remote.iterdir()] == ["files"]
+
+
+def test_a_clone_never_destroys_the_shared_dvc_remote_another_clone_created(
+    infra_copy: Path, scratch: Path, engine: Engine, tmp_path: Path
+) -> None:
+    # Two clones on one machine, each with its own state and build directory, and the one DVC
+    # remote that dvc_remote_dir's default gives them all.
+    first = local_workspace(infra_copy, scratch, engine, build_dir=str(scratch / "first"))
+    first.apply()
+    pushed = Path(first.output()["dvc_remote_url"]) / "files" / "md5" / "ab" / "cdef"
+    pushed.parent.mkdir(parents=True)
+    pushed.write_text("data")
+
+    second_clone = copy_infra(tmp_path / "second-clone")
+    second = local_workspace(second_clone, scratch, engine, build_dir=str(scratch / "second"))
+    second.apply()
+    forced = local_workspace(
+        second_clone, scratch, engine, build_dir=str(scratch / "second"), force_destroy=True
+    )
+    forced.apply()
+    forced.destroy()
+    assert pushed.read_text() == "data"
+    assert not (scratch / "second").exists()
+
+    # The clone that created it still removes it, once forced.
+    first_forced = local_workspace(
+        infra_copy, scratch, engine, build_dir=str(scratch / "first"), force_destroy=True
+    )
+    first_forced.apply()
+    first_forced.destroy()
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,11 @@
 # destroy like a bucket.
 #
 # Apply's `local-exec` makes the directory (and missing parents) and leaves a marker file naming
-# the topmost directory it created. Destroy's removes exactly that: a directory that existed
-# before apply has no marker and is left alone, and one that holds data is kept (destroy fails)
-# unless force_destroy is set, like a non-empty S3 bucket.
+# the topmost directory it created and the resource that created it (its id). Destroy's removes
+# exactly that, and only when the marker names this resource: a directory that existed before
+# apply is left alone, even when another state created it (say, the DVC remote every clone on
+# the machine shares, made and filled by another clone), and one that holds data is kept
+# (destroy fails) unless force_destroy is set, like a non-empty S3 bucket.
 
 variable "path" {
   description = "The directory's absolute path."
@@ -26,7 +28,7 @@ locals {
     while [ ! -e "$d" ]; do top="$d"; d=$(dirname "$d"); done
     if [ -n "$top" ]; then
       mkdir -p "$LOCATION"
-      printf '%s\n' "$top" > "$LOCATION/${local.marker}"
+      printf '%s\n%s\n' "$top" "$OWNER" > "$LOCATION/${local.marker}"
       echo "created $LOCATION"
     elif [ -d "$LOCATION" ]; then
       echo "adopted $LOCATION: it existed before, so destroy will leave it"
@@ -43,7 +45,12 @@ locals {
       echo "left $LOCATION: apply did not create it"
       exit 0
     fi
-    top=$(cat "$marker")
+    top=$(sed -n 1p "$marker")
+    owner=$(sed -n 2p "$marker")
+    if [ "$owner" != "$OWNER" ]; then
+      echo "left $LOCATION: its marker names another creator ($${owner:-none recorded}), not this state's resource"
+      exit 0
+    fi
     if [ "$FORCE_DESTROY" = "true" ]; then
       rm -rf -- "$LOCATION"
     elif [ -n "$(ls -A "$LOCATION" | grep -vxF '${local.marker}' || true)" ]; then
@@ -76,7 +83,7 @@ resource "terraform_data" "this" {
     command     = "eval \"$SCRIPT\""
     interpreter = ["/bin/sh", "-c"]
     quiet       = true
-    environment = { SCRIPT = local.create_script, LOCATION = self.input.path }
+    environment = { SCRIPT = local.create_script, LOCATION = self.input.path, OWNER = self.id }
   }
 
   provisioner "local-exec" {
@@ -88,6 +95,7 @@ resource "terraform_data" "this" {
       SCRIPT        = self.input.destroy_script
       LOCATION      = self.input.path
       FORCE_DESTROY = tostring(self.input.force_destroy)
+      OWNER         = self.id
     }
   }
 }
