@@ -3,8 +3,10 @@
 Reads the outputs of infra/envs/<env> (after `terraform apply`) and writes
   - .dvc/config.local: the `platform` DVC remote at `dvc_remote_url`, made the default. DVC
     reads this git-ignored file on top of .dvc/config, whose `local` remote stays as it is.
-  - build/infra/<env>/platform.env: PLATFORM_DVC_REMOTE_URL, PLATFORM_MODEL_STORE_URL,
-    PLATFORM_LANDING_URL and, for a local model store, BENTOML_HOME, for `set -a; . <file>`.
+  - build/infra/<env>/platform.env (local: build/infra/<environment>/platform.env, where the
+    environment is the selected workspace's, `local` by default): PLATFORM_DVC_REMOTE_URL,
+    PLATFORM_MODEL_STORE_URL, PLATFORM_LANDING_URL and, for a local model store, BENTOML_HOME,
+    for `set -a; . <file>`.
 With --apply it first runs `init` and `apply`, for the local environment only (offline, no
 account); another is applied with terraform as infra/README.md says.
 Every output is checked before either file is written, and each file is replaced whole: a bad
@@ -14,6 +16,7 @@ output (ConfigureError names it) leaves the previous files as they were.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -99,14 +102,31 @@ def platform_env(outputs: Mapping[str, Any]) -> str:
     return "".join(f"{key}={shlex.quote(str(value))}\n" for key, value in values.items())
 
 
-def write_configuration(repo: Path, env: str, outputs: Mapping[str, Any]) -> None:
-    """Write .dvc/config.local and build/infra/<env>/platform.env from checked `outputs`."""
+def environment_file(repo: Path, env: str, outputs: Mapping[str, Any]) -> Path:
+    """build/infra/<env>/platform.env; for infra/envs/local, whose environments (local, dev,
+    ci) each have a state of their own, the environment's, beside its landing zone."""
+    name = str(outputs["environment"]) if env == "local" else env
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigureError(
+            f"output environment of infra/envs/{env} is {name!r}: expected a name of letters, "
+            "digits, '-' and '_'"
+        )
+    return repo / "build" / "infra" / name / "platform.env"
+
+
+def write_configuration(repo: Path, env: str, outputs: Mapping[str, Any]) -> Path:
+    """Write .dvc/config.local and the environment file from checked `outputs`; returns the
+    environment file's path."""
     check_outputs(outputs, env)
+    env_file = environment_file(repo, env, outputs)
     atomic_write_text(repo / ".dvc" / "config.local", dvc_config_local(outputs))
-    atomic_write_text(repo / "build" / "infra" / env / "platform.env", platform_env(outputs))
+    atomic_write_text(env_file, platform_env(outputs))
+    return env_file
 
 
-def configure(repo: Path, env: str, apply: bool = False) -> dict[str, Any]:
+def configure(repo: Path, env: str, apply: bool = False) -> tuple[dict[str, Any], Path]:
+    """Apply (with `apply`) and read infra/envs/<env> in the workspace Terraform selects, and
+    write the pipeline's configuration; returns the outputs and the environment file."""
     workspace = Workspace(environment_dir(repo, env))
     if apply and env != "local":
         # Its init needs the admin's backend.hcl, and its first apply an image digest.
@@ -119,8 +139,7 @@ def configure(repo: Path, env: str, apply: bool = False) -> dict[str, Any]:
         workspace.init()
         workspace.apply()
     outputs = workspace.output()
-    write_configuration(repo, env, outputs)
-    return outputs
+    return outputs, write_configuration(repo, env, outputs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,14 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--apply", action="store_true", help="init and apply first")
     args = parser.parse_args(argv)
     try:
-        outputs = configure(args.repo, args.env, apply=args.apply)
+        outputs, env_file = configure(args.repo, args.env, apply=args.apply)
     except (ConfigureError, EngineNotFound, TerraformError, MissingVariables) as error:
         print(f"configure: error: {error}", file=sys.stderr)
         return 1
     print(f"DVC remote `{REMOTE}` (.dvc/config.local): {outputs['dvc_remote_url']}")
     print(f"model store: {outputs['model_store_url']}")
     print(f"landing zone: {outputs['landing_url']}")
-    print(f"environment file: build/infra/{args.env}/platform.env")
+    print(f"environment file: {env_file.relative_to(args.repo)}")
     return 0
 
 

@@ -24,6 +24,16 @@ GOOD_OUTPUTS = {
 }
 
 
+def applied_local_environment(infra_copy: Path, scratch: Path) -> Workspace:
+    workspace = Workspace(
+        infra_copy / "envs" / "local",
+        {"build_dir": str(scratch / "build"), "dvc_remote_dir": str(scratch / "dvc-remote")},
+    )
+    workspace.init()
+    workspace.apply()
+    return workspace
+
+
 def test_configure_writes_the_dvc_remote_and_the_environment_file(
     infra_copy: Path, scratch: Path
 ) -> None:
@@ -32,14 +42,9 @@ def test_configure_writes_the_dvc_remote_and_the_environment_file(
     (repo / ".dvc" / "config").write_text(
         "[core]\n    remote = local\n['remote \"local\"']\n    url = ~/.cache/x\n"
     )
-    workspace = Workspace(
-        infra_copy / "envs" / "local",
-        {"build_dir": str(scratch / "build"), "dvc_remote_dir": str(scratch / "dvc-remote")},
-    )
-    workspace.init()
-    workspace.apply()
+    workspace = applied_local_environment(infra_copy, scratch)
 
-    outputs = configure(repo, "local")
+    outputs, _ = configure(repo, "local")
 
     # DVC itself reads the result: the default remote is the environment's.
     code = (
@@ -56,6 +61,21 @@ def test_configure_writes_the_dvc_remote_and_the_environment_file(
     assert f"BENTOML_HOME={outputs['model_store_url']}\n" in env_file
     assert f"PLATFORM_LANDING_URL={outputs['landing_url']}\n" in env_file
     workspace.destroy()
+
+
+def test_the_environment_file_is_the_selected_environments(
+    infra_copy: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = infra_copy.parent
+    monkeypatch.setenv("TF_WORKSPACE", "ci")
+    applied_local_environment(infra_copy, scratch)
+
+    outputs, env_file = configure(repo, "local")
+
+    assert outputs["environment"] == "ci"
+    assert env_file == repo / "build" / "infra" / "ci" / "platform.env"
+    assert "PLATFORM_ENVIRONMENT=ci\n" in env_file.read_text()
+    assert not (repo / "build" / "infra" / "local" / "platform.env").exists()
 
 
 def _written(repo: Path) -> dict[str, str]:

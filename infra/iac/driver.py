@@ -10,6 +10,7 @@ rest of the platform uses. See docs/adr/0006.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from iac.engine import Engine, find_engine
 from iac.variables import check_required_variables
 
 Value = str | int | float | bool | list[Any] | dict[str, Any] | None
+# The workspace names Terraform's own commands take without complaint.
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class TerraformError(RuntimeError):
@@ -38,13 +41,24 @@ class TerraformError(RuntimeError):
 class _Adapter(Terraform):  # type: ignore[misc]  # python-terraform has no type information
     """python-terraform with any engine of `iac.engine` as the command."""
 
-    def __init__(self, working_dir: str, engine: Engine, variables: Mapping[str, Value]) -> None:
+    def __init__(
+        self,
+        working_dir: str,
+        engine: Engine,
+        variables: Mapping[str, Value],
+        workspace: str | None = None,
+    ) -> None:
         super().__init__(
             working_dir=working_dir,
             variables=dict(variables),
             terraform_bin_path=engine.argv[0],
         )
-        self._engine_argv = engine.argv
+        # python-terraform passes every command this process's environment and takes no other,
+        # so `env` selects the workspace for the one command (TF_WORKSPACE) without changing
+        # the directory's selection (.terraform/environment) or this process's environment.
+        self._engine_argv = (
+            ("env", f"TF_WORKSPACE={workspace}", *engine.argv) if workspace else engine.argv
+        )
 
     def generate_cmd_string(self, cmd: str, *args: Any, **kwargs: Any) -> list[str]:
         # python-terraform puts one binary path first; the embedded engine is a command line.
@@ -59,18 +73,28 @@ class Result:
 
 
 class Workspace:
-    """One root module with its variables: init, plan, apply, output, destroy, test."""
+    """One root module with its variables: init, plan, apply, output, destroy, test.
+
+    `workspace` names the Terraform workspace (the state) every command runs in; None leaves
+    the choice to Terraform: TF_WORKSPACE, else the directory's selected workspace."""
 
     def __init__(
         self,
         directory: Path | str,
         variables: Mapping[str, Value] | None = None,
         engine: Engine | None = None,
+        workspace: str | None = None,
     ) -> None:
+        if workspace is not None and not WORKSPACE_NAME.fullmatch(workspace):
+            raise ValueError(
+                f"workspace {workspace!r} is no Terraform workspace name: letters, digits, "
+                "'-' and '_'"
+            )
         self.directory = Path(directory)
         self.variables = dict(variables or {})
         self.engine = engine or find_engine()
-        self._tf = _Adapter(str(self.directory), self.engine, self.variables)
+        self.workspace = workspace
+        self._tf = _Adapter(str(self.directory), self.engine, self.variables, workspace)
 
     def _check(self, command: str, result: tuple[int, str | None, str | None]) -> Result:
         code, stdout, stderr = result

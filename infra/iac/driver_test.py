@@ -14,14 +14,18 @@ from iac.engine import Engine
 
 
 def local_workspace(
-    infra_copy: Path, scratch: Path, engine: Engine, **variables: str | bool
+    infra_copy: Path,
+    scratch: Path,
+    engine: Engine,
+    workspace_name: str | None = None,
+    **variables: str | bool,
 ) -> Workspace:
     values: dict[str, str | bool] = {
         "build_dir": str(scratch / "build"),
         "dvc_remote_dir": str(scratch / "dvc-remote"),
         **variables,
     }
-    workspace = Workspace(infra_copy / "envs" / "local", values, engine)
+    workspace = Workspace(infra_copy / "envs" / "local", values, engine, workspace_name)
     workspace.init()
     return workspace
 
@@ -108,6 +112,39 @@ def test_a_clone_never_destroys_the_shared_dvc_remote_another_clone_created(
     first_forced.apply()
     first_forced.destroy()
     assert list(scratch.iterdir()) == []
+
+
+def test_each_environment_has_its_own_state_and_leaves_the_others_as_they_are(
+    infra_copy: Path, scratch: Path, engine: Engine
+) -> None:
+    local = local_workspace(infra_copy, scratch, engine)
+    local.apply()
+    local_outputs = local.output()
+
+    with pytest.raises(TerraformError, match="Environment ci has a state of its own"):
+        local_workspace(infra_copy, scratch, engine, environment="ci").apply()
+
+    ci = local_workspace(infra_copy, scratch, engine, "ci")
+    ci.apply()
+    ci_landing = Path(ci.output()["landing_url"])
+    assert ci.output()["environment"] == "ci"
+    assert ci_landing == scratch / "build" / "infra" / "ci" / "ml-platform-ci-landing"
+    assert ci_landing.is_dir()
+    assert local.output() == local_outputs
+    assert not local.plan_has_changes()
+
+    ci.destroy()
+    assert not ci_landing.exists()
+    assert Path(local_outputs["landing_url"]).is_dir()
+    local.destroy()
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_workspace_name_terraform_would_not_take_is_refused_before_it_runs(
+    infra_copy: Path, engine: Engine
+) -> None:
+    with pytest.raises(ValueError, match="workspace 'ci --help' is no Terraform workspace name"):
+        Workspace(infra_copy / "envs" / "local", {}, engine, "ci --help")
 
 
 @pytest.mark.parametrize(

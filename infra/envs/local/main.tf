@@ -2,19 +2,22 @@
 # (modules/local_location: apply creates it, destroy removes what apply created).
 
 locals {
+  # Each environment is applied in its own workspace (variables.tf, `environment`).
+  environment = coalesce(var.environment, terraform.workspace == "default" ? "local" : terraform.workspace)
+
   repo_root = abspath("${path.module}/../../..")
   build_dir = abspath(pathexpand(coalesce(var.build_dir, "${local.repo_root}/build")))
 
   bucket_names = {
     for purpose in ["dvc", "artifacts", "landing"] :
-    purpose => "${var.bucket_prefix}-${var.environment}-${purpose}"
+    purpose => "${var.bucket_prefix}-${local.environment}-${purpose}"
   }
 
   # The locations the platform's outputs point to.
   locations = {
     dvc_remote  = abspath(pathexpand(var.dvc_remote_dir))
     model_store = "${local.build_dir}/bentoml"
-    landing     = "${local.build_dir}/infra/${var.environment}/${local.bucket_names.landing}"
+    landing     = "${local.build_dir}/infra/${local.environment}/${local.bucket_names.landing}"
   }
 }
 

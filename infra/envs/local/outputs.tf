@@ -3,7 +3,7 @@
 
 output "environment" {
   description = "The environment's name."
-  value       = var.environment
+  value       = local.environment
 }
 
 output "dvc_remote_url" {

@@ -1,12 +1,17 @@
 variable "environment" {
-  description = "Name of the environment; names its buckets and its landing directory."
+  description = "Name of the environment: local, dev or ci; names its buckets and its landing directory. Each environment keeps its own state, in the Terraform workspace of its name (`local`: the default workspace), so that they coexist; by default the environment is the selected workspace's, and another is refused."
   type        = string
-  default     = "local"
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = contains(["local", "dev", "ci"], var.environment)
-    error_message = "Unknown environment name: the local environment is one of \"local\", \"dev\" or \"ci\" (the AWS ones are in infra/envs/aws)."
+    condition     = contains(["local", "dev", "ci"], coalesce(var.environment, terraform.workspace == "default" ? "local" : terraform.workspace))
+    error_message = "Unknown environment name ${jsonencode(coalesce(var.environment, terraform.workspace))}: the local environment is one of \"local\" (the default workspace), \"dev\" or \"ci\" (the AWS ones are in infra/envs/aws)."
+  }
+
+  # Applying another environment over this workspace's state would replace its landing zone.
+  validation {
+    condition     = var.environment == null || var.environment == (terraform.workspace == "default" ? "local" : terraform.workspace)
+    error_message = "Environment ${coalesce(var.environment, "(unset)")} has a state of its own, not workspace ${terraform.workspace}'s: select its workspace first (terraform workspace select -or-create ${coalesce(var.environment, "local") == "local" ? "default" : coalesce(var.environment, "default")}, or TF_WORKSPACE), or leave environment unset for the workspace's."
   }
 }
 

@@ -91,18 +91,23 @@ run "apply_provisions_the_platform_locations" {
   }
 }
 
-run "a_second_environment_gets_its_own_landing_zone" {
+# Each environment has its own state, in its own workspace (infra/iac/driver_test.py applies two
+# side by side): another environment over this state would have replaced its landing zone.
+run "another_environment_over_this_workspace_is_refused" {
+  command = plan
+
   variables {
     environment = "ci"
   }
 
-  assert {
-    condition     = output.landing_url == "${abspath(var.build_dir)}/infra/ci/ml-platform-ci-landing"
-    error_message = "landing_url does not follow the environment name."
-  }
+  expect_failures = [var.environment]
+}
+
+run "the_workspace_chooses_the_environment_and_the_local_landing_is_kept" {
+  command = plan
 
   assert {
-    condition     = fileexists("${output.landing_url}/.terraform-local-location")
-    error_message = "The new landing zone was not created."
+    condition     = output.environment == "local" && fileexists("${output.landing_url}/.terraform-local-location")
+    error_message = "The default workspace's environment is not local, or its landing zone is gone."
   }
 }
