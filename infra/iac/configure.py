@@ -9,8 +9,9 @@ Reads the outputs of infra/envs/<env> (after `terraform apply`) and writes
     for `set -a; . <file>`.
 With --apply it first runs `init` and `apply`, for the local environment only (offline, no
 account); another is applied with terraform as infra/README.md says.
-Every output is checked before either file is written, and each file is replaced whole: a bad
-output (ConfigureError names it) leaves the previous files as they were.
+Every output is checked before either file is written (a local location must be a directory),
+and each file is replaced whole: a bad output (ConfigureError names it) leaves the previous
+files as they were.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from storage.atomic import atomic_write_text
 from storage.inputs import directory_problem
 
 REMOTE = "platform"
-REQUIRED_OUTPUTS = ("environment", "dvc_remote_url", "model_store_url", "landing_url")
+# The outputs that are where data lives: an s3:// URL, or a local path.
+LOCATION_OUTPUTS = ("dvc_remote_url", "model_store_url", "landing_url")
+REQUIRED_OUTPUTS = ("environment", *LOCATION_OUTPUTS)
 
 
 class ConfigureError(ValueError):
@@ -60,13 +63,9 @@ def check_outputs(outputs: Mapping[str, Any], env: str) -> None:
     from them are line-based (an INI file and a shell file)."""
     missing = [name for name in REQUIRED_OUTPUTS if name not in outputs]
     if missing:
-        how = (
-            f"./pants run infra:configure -- --env {env} --apply"
-            if env == "local"
-            else "with terraform, as infra/README.md says"
-        )
         raise ConfigureError(
-            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first ({how})."
+            f"infra/envs/{env} has no {', '.join(missing)} output yet: apply it first "
+            f"({how_to_apply(env)})."
         )
     for name in REQUIRED_OUTPUTS:
         value = outputs[name]
@@ -76,6 +75,28 @@ def check_outputs(outputs: Mapping[str, Any], env: str) -> None:
             raise ConfigureError(
                 f"output {name} of infra/envs/{env} is {value!r}: it holds a control character "
                 "(a line break would split the line DVC or the shell reads)"
+            )
+
+
+def how_to_apply(env: str) -> str:
+    if env == "local":
+        return f"./pants run infra:configure -- --env {env} --apply"
+    return "with terraform, as infra/README.md says"
+
+
+def check_locations(outputs: Mapping[str, Any], env: str) -> None:
+    """Refuse a location output that is a local path but no directory: the state can outlive
+    the directory (removed by hand, or by an apply that failed), and DVC and the services
+    would be pointed at nothing."""
+    for name in LOCATION_OUTPUTS:
+        value = str(outputs[name])
+        if "://" in value:
+            continue
+        problem = directory_problem(Path(value))
+        if problem:
+            raise ConfigureError(
+                f"output {name} of infra/envs/{env} is {value}, which {problem}: apply "
+                f"infra/envs/{env} again ({how_to_apply(env)})."
             )
 
 
@@ -139,6 +160,8 @@ def configure(repo: Path, env: str, apply: bool = False) -> tuple[dict[str, Any]
         workspace.init()
         workspace.apply()
     outputs = workspace.output()
+    check_outputs(outputs, env)
+    check_locations(outputs, env)
     return outputs, write_configuration(repo, env, outputs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,22 @@ def test_the_environment_file_is_the_selected_environments(
     assert env_file == repo / "build" / "infra" / "ci" / "platform.env"
     assert "PLATFORM_ENVIRONMENT=ci\n" in env_file.read_text()
     assert not (repo / "build" / "infra" / "local" / "platform.env").exists()
+
+
+def test_a_location_gone_since_apply_is_named_and_nothing_is_written(
+    infra_copy: Path, scratch: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = infra_copy.parent
+    applied_local_environment(infra_copy, scratch)
+    remote = scratch / "dvc-remote"
+    shutil.rmtree(remote)
+
+    assert main(["--repo", str(repo)]) == 1
+    assert (
+        f"configure: error: output dvc_remote_url of infra/envs/local is {remote}, which does "
+        "not exist: apply infra/envs/local again"
+    ) in capsys.readouterr().err
+    assert _written(repo) == {}
 
 
 def _written(repo: Path) -> dict[str, str]:

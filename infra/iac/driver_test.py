@@ -3,6 +3,9 @@ temporary directory, checked, applied again, and destroyed."""
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,11 @@ def local_workspace(
     workspace = Workspace(infra_copy / "envs" / "local", values, engine, workspace_name)
     workspace.init()
     return workspace
+
+
+def wrapped(text: str) -> str:
+    """A pattern matching `text` as Terraform prints it in a diagnostic: wrapped at any space."""
+    return r"\s+".join(re.escape(word) for word in text.split(" "))
 
 
 def test_apply_gives_the_outputs_a_second_apply_changes_nothing_destroy_removes_all(
@@ -145,6 +153,41 @@ def test_a_workspace_name_terraform_would_not_take_is_refused_before_it_runs(
 ) -> None:
     with pytest.raises(ValueError, match="workspace 'ci --help' is no Terraform workspace name"):
         Workspace(infra_copy / "envs" / "local", {}, engine, "ci --help")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        # Refused at plan, by the path's validation.
+        (lambda path: path.write_text(""), "is a file: a location must be a directory"),
+        # Past the validation; apply's script refuses it before the old location goes.
+        (os.mkfifo, "exists and is not a directory"),
+    ],
+    ids=["file", "fifo"],
+)
+def test_a_new_location_that_cannot_be_a_directory_leaves_the_old_one(
+    infra_copy: Path,
+    scratch: Path,
+    engine: Engine,
+    make: Callable[[Path], object],
+    message: str,
+) -> None:
+    workspace = local_workspace(infra_copy, scratch, engine)
+    workspace.apply()
+    remote = Path(workspace.output()["dvc_remote_url"])
+    not_a_directory = scratch / "not-a-directory"
+    make(not_a_directory)
+
+    moved = local_workspace(infra_copy, scratch, engine, dvc_remote_dir=str(not_a_directory))
+    with pytest.raises(TerraformError, match=wrapped(f"{not_a_directory} {message}")):
+        moved.apply()
+    assert remote.is_dir()
+    assert workspace.output()["dvc_remote_url"] == str(remote)
+
+    # Back on the old path, the location is still this state's: destroy removes it.
+    workspace.apply()
+    workspace.destroy()
+    assert list(scratch.iterdir()) == [not_a_directory]
 
 
 @pytest.mark.parametrize(

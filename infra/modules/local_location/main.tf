@@ -2,15 +2,25 @@
 # destroy like a bucket.
 #
 # Apply's `local-exec` makes the directory (and missing parents) and leaves a marker file naming
-# the topmost directory it created and the resource that created it (its id). Destroy's removes
-# exactly that, and only when the marker names this resource: a directory that existed before
-# apply is left alone, even when another state created it (say, the DVC remote every clone on
-# the machine shares, made and filled by another clone), and one that holds data is kept
-# (destroy fails) unless force_destroy is set, like a non-empty S3 bucket.
+# the topmost directory it created and the location that created it: `terraform_data.owner`'s
+# id, which belongs to this module instance in this state and outlives replacements of the
+# directory's resource. Destroy's removes exactly that, and only when the marker names this
+# location: a directory that existed before apply is left alone, even when another state
+# created it (say, the DVC remote every clone on the machine shares, made and filled by another
+# clone), and one that holds data is kept (destroy fails) unless force_destroy is set, like a
+# non-empty S3 bucket.
 
 variable "path" {
   description = "The directory's absolute path."
   type        = string
+
+  # Caught here, at plan, rather than by apply's script. fileexists is true for a regular file
+  # (or a link to one) and fails on a directory; other kinds of file are left to the script,
+  # which runs before the old location is touched (create_before_destroy).
+  validation {
+    condition     = !try(fileexists(var.path), false)
+    error_message = "Location ${var.path} is a file: a location must be a directory, or a path that does not exist yet."
+  }
 }
 
 variable "force_destroy" {
@@ -26,15 +36,18 @@ locals {
     top=""
     d="$LOCATION"
     while [ ! -e "$d" ]; do top="$d"; d=$(dirname "$d"); done
+    marker="$LOCATION/${local.marker}"
     if [ -n "$top" ]; then
       mkdir -p "$LOCATION"
-      printf '%s\n%s\n' "$top" "$OWNER" > "$LOCATION/${local.marker}"
+      printf '%s\n%s\n' "$top" "$OWNER" > "$marker"
       echo "created $LOCATION"
-    elif [ -d "$LOCATION" ]; then
-      echo "adopted $LOCATION: it existed before, so destroy will leave it"
-    else
+    elif [ ! -d "$LOCATION" ]; then
       echo "error: $LOCATION exists and is not a directory" >&2
       exit 1
+    elif [ -f "$marker" ] && [ "$(sed -n 2p "$marker")" = "$OWNER" ]; then
+      echo "kept $LOCATION: this location created it before"
+    else
+      echo "adopted $LOCATION: it existed before, so destroy will leave it"
     fi
   EOT
 
@@ -48,7 +61,7 @@ locals {
     top=$(sed -n 1p "$marker")
     owner=$(sed -n 2p "$marker")
     if [ "$owner" != "$OWNER" ]; then
-      echo "left $LOCATION: its marker names another creator ($${owner:-none recorded}), not this state's resource"
+      echo "left $LOCATION: its marker names another creator ($${owner:-none recorded}), not this location"
       exit 0
     fi
     if [ "$FORCE_DESTROY" = "true" ]; then
@@ -69,21 +82,34 @@ locals {
   EOT
 }
 
+# The location's identity in this state, for the marker: created once, never replaced.
+resource "terraform_data" "owner" {}
+
 # Destroy-time provisioners may refer only to `self`, so the resource keeps its destroy script
-# in its input.
+# and its owner in its input.
+#
+# A new path creates the new directory before the old resource goes, so a path apply cannot
+# make leaves the old location as it was. Terraform runs no destroy provisioner for a replaced
+# (deposed) object, so the old directory is then left on disk, data and all; a resource
+# replaced at the same path finds its location's marker and keeps the directory as its own.
 resource "terraform_data" "this" {
   triggers_replace = var.path
   input = {
     path           = var.path
+    owner          = terraform_data.owner.id
     force_destroy  = var.force_destroy
     destroy_script = local.destroy_script
+  }
+
+  lifecycle {
+    create_before_destroy = true
   }
 
   provisioner "local-exec" {
     command     = "eval \"$SCRIPT\""
     interpreter = ["/bin/sh", "-c"]
     quiet       = true
-    environment = { SCRIPT = local.create_script, LOCATION = self.input.path, OWNER = self.id }
+    environment = { SCRIPT = local.create_script, LOCATION = self.input.path, OWNER = self.input.owner }
   }
 
   provisioner "local-exec" {
@@ -95,7 +121,7 @@ resource "terraform_data" "this" {
       SCRIPT        = self.input.destroy_script
       LOCATION      = self.input.path
       FORCE_DESTROY = tostring(self.input.force_destroy)
-      OWNER         = self.id
+      OWNER         = self.input.owner
     }
   }
 }
