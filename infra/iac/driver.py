@@ -93,7 +93,6 @@ class Workspace:
         self.directory = Path(directory)
         self.variables = dict(variables or {})
         self.engine = engine or find_engine()
-        self.workspace = workspace
         self._tf = _Adapter(str(self.directory), self.engine, self.variables, workspace)
 
     def _check(self, command: str, result: tuple[int, str | None, str | None]) -> Result:

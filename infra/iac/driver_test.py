@@ -129,10 +129,10 @@ def test_each_environment_has_its_own_state_and_leaves_the_others_as_they_are(
     local.apply()
     local_outputs = local.output()
 
-    with pytest.raises(TerraformError, match="Environment ci has a state of its own"):
+    with pytest.raises(TerraformError, match=wrapped("Environment ci has a state of its own")):
         local_workspace(infra_copy, scratch, engine, environment="ci").apply()
 
-    ci = local_workspace(infra_copy, scratch, engine, "ci")
+    ci = local_workspace(infra_copy, scratch, engine, workspace_name="ci")
     ci.apply()
     ci_landing = Path(ci.output()["landing_url"])
     assert ci.output()["environment"] == "ci"
