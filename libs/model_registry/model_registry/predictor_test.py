@@ -1,7 +1,5 @@
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +14,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from feature_definitions.features import Feature
-from loopback.processes import inherited_pythonpath
 from model_registry import predictor as predictor_module
 from model_registry.errors import PredictorError
 from model_registry.predictor import (
@@ -27,7 +24,13 @@ from model_registry.predictor import (
     load_predictor,
     model_frame,
 )
-from model_registry.testing import FEATURES, frame, sklearn_predictor, torch_predictor
+from model_registry.testing import (
+    FEATURES,
+    frame,
+    in_fresh_process,
+    sklearn_predictor,
+    torch_predictor,
+)
 
 
 @pytest.mark.parametrize("make", [sklearn_predictor, torch_predictor])
@@ -43,18 +46,6 @@ def test_a_saved_predictor_loads_and_scores_identically(make, tmp_path: Path) ->
     assert ((expected >= 0) & (expected <= 1)).all()
     assert (
         loaded.predict(frame()).tolist() == (expected >= predictor.threshold).astype(int).tolist()
-    )
-
-
-def in_fresh_process(script: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a Python script in a new interpreter on this test's import path, so `sys.modules`
-    holds only what the script imports."""
-    return subprocess.run(
-        [sys.executable, "-c", script, *args],
-        env={"PYTHONPATH": inherited_pythonpath(), "BENTOML_HOME": str(tmp_path / "bentoml")},
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 
@@ -78,7 +69,7 @@ def test_only_a_torch_model_imports_torch_to_load(
     # torch costs every serving process about a second and 190 MB of memory to import, and the
     # scikit-learn baseline (the usual champion) never uses it.
     make().save(tmp_path / "model")
-    loaded = in_fresh_process(LOAD_AND_LIST_TORCH, tmp_path, str(tmp_path / "model"))
+    loaded = in_fresh_process(LOAD_AND_LIST_TORCH, tmp_path / "bentoml", str(tmp_path / "model"))
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == [str(imports_torch)]
 
@@ -95,7 +86,7 @@ print("torch" in sys.modules)
 
 def test_the_test_helpers_import_torch_only_for_a_torch_model(tmp_path: Path) -> None:
     # Serve's test processes build only scikit-learn models: they need not pay for torch either.
-    built = in_fresh_process(BUILD_BOTH_AND_LIST_TORCH, tmp_path)
+    built = in_fresh_process(BUILD_BOTH_AND_LIST_TORCH, tmp_path / "bentoml")
     assert built.returncode == 0, built.stderr
     assert built.stdout.split() == ["False", "True"]
 

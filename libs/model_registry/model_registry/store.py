@@ -21,6 +21,16 @@ the METADATA_* names.
 
 Registration records the sha256 of every file of the model (METADATA_FILES_SHA256);
 `load_registered` verifies them before the model is used.
+
+BentoML copies a model into the store file by file, under its final name: a reader may see a
+version whose files (model.yaml among them) are not all there yet, or never will be because
+the registration died. So `register` writes a REGISTERED record beside the files (outside the
+hashed set, as ROLLED_BACK is) once BentoML is done, and the readers (`models`,
+`newest_promoted`, `listed_models`) leave out a version without it; `load_registered`, for a
+version asked for by name, refuses it naming why. A model registered before the record existed
+has none: it counts as complete when every file it records has its recorded sha256 (and as a
+registration that never completed otherwise). `registry_lock` makes a read-compare-register
+(the promotion gate) and a rollback run one at a time on a store.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,12 +51,12 @@ import pandas as pd
 # Re-exported: callers type models without importing BentoML themselves.
 from bentoml import Model as Model
 from bentoml import Tag
-from bentoml.exceptions import NotFound
+from bentoml.exceptions import BentoMLException, NotFound
 
 from feature_definitions.trailing_window import trailing_window
 from model_registry.errors import RegistryError
-from model_registry.predictor import Predictor, load_predictor, verify_files
-from storage.atomic import atomic_write_text
+from model_registry.predictor import ModelIntegrityError, Predictor, load_predictor, verify_files
+from storage.atomic import atomic_write_text, exclusive_lock
 from storage.digest import tree_sha256
 from storage.inputs import directory_problem
 
@@ -78,6 +89,12 @@ METADATA_PROMOTION = "promotion"
 METADATA_FILES_SHA256 = "files_sha256"
 # In a rolled-back model's directory: when and why it was rolled back (JSON).
 ROLLED_BACK = "rolled_back.json"
+# In a model's directory once its registration completed: when (JSON).
+REGISTERED_RECORD = "registered.json"
+# Beside the store's models/: held while the gate compares and registers, or a rollback marks.
+LOCK_FILE = "registry.lock"
+# A gate holds the lock while it re-scores the promoted model and registers a run's two models.
+LOCK_TIMEOUT_SECONDS = 600.0
 
 
 def repo_root(start: Path) -> Path | None:
@@ -147,15 +164,31 @@ def _in_store(store: ModelStore, model: Model) -> Model:
     return model
 
 
+@contextmanager
+def registry_lock(store: ModelStore, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the store's lock for the block: two runs of the gate (or a gate and a rollback) on
+    one store take turns, so that neither promotes against a reference the other is replacing.
+    RegistryError, naming the holder, after waiting `timeout` seconds."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive_lock(store.home / LOCK_FILE, timeout=timeout))
+        except TimeoutError as error:
+            raise RegistryError(f"the model store at {store.home} is busy: {error}") from None
+        yield
+
+
 def register(
     store: ModelStore, directory: Path, labels: Mapping[str, str], metadata: Mapping[str, Any]
 ) -> Tag:
-    """Save the files of `directory` as a new version of MODEL_NAME, with the sha256 of each.
-    BentoML builds the model aside and moves it into the store only when complete."""
+    """Save the files of `directory` as a new version of MODEL_NAME, with the sha256 of each,
+    and mark it complete (REGISTERED_RECORD) once they are all in the store."""
     recorded = {**metadata, METADATA_FILES_SHA256: tree_sha256(directory)}
     with bentoml.models.create(MODEL_NAME, labels=dict(labels), metadata=recorded) as model:
         shutil.copytree(directory, model.path, dirs_exist_ok=True)
-    tag: Tag = _in_store(store, bentoml.models.get(model.tag)).tag
+    stored = _in_store(store, bentoml.models.get(model.tag))
+    record = {"at": datetime.now(UTC).isoformat()}
+    atomic_write_text(Path(stored.path) / REGISTERED_RECORD, json.dumps(record))
+    tag: Tag = stored.tag
     return tag
 
 
@@ -164,12 +197,35 @@ def get(store: ModelStore, tag: Tag | str) -> Model:
     return _in_store(store, bentoml.models.get(tag))
 
 
-def load_registered(model: Model) -> Predictor:
-    """The registered model's predictor, once every file matches the hashes registration
-    recorded (ModelIntegrityError names the first that does not)."""
+def _verify_recorded(model: Model) -> None:
+    """ModelIntegrityError unless every file `model`'s registration recorded has its sha256."""
     recorded = model.info.metadata.get(METADATA_FILES_SHA256)
     digests = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
     verify_files(Path(model.path), digests, f"the registry record of {model.tag}")
+
+
+def registration_problem(model: Model) -> str | None:
+    """Why `model`'s registration is not complete, or None when it is: it has the
+    REGISTERED_RECORD, or (registered before that record existed) its files verify."""
+    if (Path(model.path) / REGISTERED_RECORD).is_file():
+        return None
+    try:
+        _verify_recorded(model)
+    except ModelIntegrityError as error:
+        return (
+            f"the registration of {model.tag} has not completed (it has no {REGISTERED_RECORD}, "
+            f"and {error})"
+        )
+    return None
+
+
+def load_registered(model: Model) -> Predictor:
+    """The registered model's predictor, once its registration is complete and every file
+    matches the hashes it recorded (ModelIntegrityError names the first that does not)."""
+    problem = registration_problem(model)
+    if problem:
+        raise ModelIntegrityError(problem)
+    _verify_recorded(model)
     return load_predictor(Path(model.path))
 
 
@@ -191,13 +247,50 @@ def _age(model: Model) -> tuple[datetime, str]:
     return model.creation_time, str(model.tag.version)
 
 
-def models(store: ModelStore) -> list[Model]:
-    """Every version of MODEL_NAME, oldest first."""
+def _readable_versions(directory: Path) -> list[Model]:
+    """The versions of MODEL_NAME under `directory` (a store's models/<MODEL_NAME>) that BentoML
+    can read, each read on its own: `bentoml.models.list` reads none when one lacks its
+    model.yaml (a registration that has not copied it yet, or died first)."""
     try:
-        found = [_in_store(store, m) for m in bentoml.models.list(MODEL_NAME)]
-    except NotFound:
+        names = sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
+    except FileNotFoundError:
         return []
-    return sorted(found, key=_age)
+    readable = []
+    for name in names:
+        try:
+            readable.append(bentoml.models.get(Tag(MODEL_NAME, name)))
+        except NotFound:
+            if (directory / name).is_dir():
+                raise RegistryError(
+                    f"BentoML's store is not the one holding {directory / name}: something used "
+                    f"BentoML before the store was opened; set {HOME_ENV} first"
+                ) from None
+        except BentoMLException:
+            continue
+    return readable
+
+
+def _complete(found: Iterable[Model]) -> list[Model]:
+    return sorted((m for m in found if registration_problem(m) is None), key=_age)
+
+
+def models(store: ModelStore) -> list[Model]:
+    """Every completely registered version of MODEL_NAME, oldest first."""
+    found = [_in_store(store, m) for m in _readable_versions(store.home / "models" / MODEL_NAME)]
+    return _complete(found)
+
+
+def listed_models() -> list[Model]:
+    """Every completely registered version of MODEL_NAME in the store BentoML reads in this
+    process (inside a Bento, the models it packs), oldest first. Outside a Bento the store is
+    $BENTOML_HOME's, read a version at a time when BentoML cannot list them all."""
+    try:
+        found = bentoml.models.list(MODEL_NAME)
+    except NotFound:  # no version of MODEL_NAME at all
+        return []
+    except BentoMLException:
+        found = _readable_versions(store_home() / "models" / MODEL_NAME)
+    return _complete(found)
 
 
 def rollback_record(model: Model) -> dict[str, str] | None:
@@ -215,11 +308,15 @@ def rollback_record(model: Model) -> dict[str, str] | None:
 
 
 def newest_promoted(candidates: Iterable[Model]) -> Model | None:
-    """The model to serve among `candidates`: the newest labelled `stage=promoted` and not
-    rolled back, or None. The one rule of the promotion gate (`promoted_model`) and of the
-    server (serve.settings, which reads the models BentoML lists, a Bento's own included)."""
+    """The model to serve among `candidates`: the newest completely registered, labelled
+    `stage=promoted` and not rolled back, or None. The one rule of the promotion gate
+    (`promoted_model`) and of the server (serve.settings, which reads `listed_models`)."""
     promoted = [
-        m for m in candidates if m.info.labels.get(STAGE) == PROMOTED and rollback_record(m) is None
+        m
+        for m in candidates
+        if m.info.labels.get(STAGE) == PROMOTED
+        and rollback_record(m) is None
+        and registration_problem(m) is None
     ]
     return max(promoted, key=_age, default=None)
 
@@ -234,13 +331,14 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
     served from now on (the one promoted before it), or None if there is none."""
     if not reason.strip():
         raise RegistryError("a rollback needs a reason")
-    current = promoted_model(store)
-    if current is None:
-        raise RegistryError(f"no promoted model to roll back in the store at {store.home}")
-    path = Path(current.path) / ROLLED_BACK
-    record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
-    atomic_write_text(path, json.dumps(record))
-    return current.tag, promoted_model(store)
+    with registry_lock(store):
+        current = promoted_model(store)
+        if current is None:
+            raise RegistryError(f"no promoted model to roll back in the store at {store.home}")
+        path = Path(current.path) / ROLLED_BACK
+        record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
+        atomic_write_text(path, json.dumps(record))
+        return current.tag, promoted_model(store)
 
 
 def delete(store: ModelStore, tag: Tag | str) -> None:

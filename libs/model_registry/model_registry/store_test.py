@@ -1,3 +1,5 @@
+import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -9,24 +11,29 @@ from model_registry.store import (
     HOME_ENV,
     METADATA_FEATURES_WINDOW_DAYS,
     METADATA_FILES_SHA256,
+    MODEL_NAME,
     PROMOTED,
     REGISTERED,
+    REGISTERED_RECORD,
     ROLLED_BACK,
     STAGE,
     Model,
     ModelStore,
     delete,
+    get,
+    listed_models,
     load_registered,
     models,
     open_store,
     promoted_model,
     register,
+    registry_lock,
     roll_back,
     rollback_record,
     store_home,
     trained_window,
 )
-from model_registry.testing import sklearn_predictor
+from model_registry.testing import in_fresh_process, sklearn_predictor
 from storage.testing import name_too_long
 
 
@@ -121,6 +128,107 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(
     manifest.write_text(manifest.read_text().replace('"threshold": 0.5', '"threshold": 0.01'))
     with pytest.raises(ModelIntegrityError, match="predictor.json has sha256 .* registry record"):
         load_registered(model)
+
+
+# Registers argv[2]'s files as a promoted model in the store at argv[1], and dies (as a killed
+# process does: no cleanup) once BentoML is copying weights.bin into the store: half of it
+# written, model.yaml copied before it or not (BentoML copies the files in no set order).
+DYING_REGISTRATION = textwrap.dedent("""
+    import os, shutil, sys
+    from pathlib import Path
+    from model_registry.store import PROMOTED, STAGE, open_store, register
+    store, files, with_model_yaml = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+    copytree = shutil.copytree
+
+    def copy_or_die(source, target, **kwargs):
+        source, target = Path(source), Path(target)
+        if target.is_relative_to(store) and target.name == "weights.bin":
+            model_yaml = source.with_name("model.yaml")
+            if with_model_yaml:
+                shutil.copy2(model_yaml, target.with_name(model_yaml.name))
+            else:
+                target.with_name(model_yaml.name).unlink(missing_ok=True)
+            target.write_bytes(source.read_bytes()[:100])
+            os._exit(9)
+        return shutil.copy2(source, target, **kwargs)
+
+    shutil.copytree = lambda s, t, **kw: copytree(s, t, **{**kw, "copy_function": copy_or_die})
+    register(open_store(store), files, {STAGE: PROMOTED}, {})
+""")
+
+
+@pytest.mark.parametrize("with_model_yaml", [True, False])
+def test_a_registration_that_died_mid_copy_is_never_served_and_the_previous_model_is(
+    model_store: ModelStore, tmp_path: Path, with_model_yaml: bool
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"x" * 4096)
+    (files / "predictor.json").write_text("{}")
+    before = register(model_store, files, {STAGE: PROMOTED}, {})
+
+    died = in_fresh_process(
+        DYING_REGISTRATION,
+        model_store.home,
+        str(model_store.home),
+        str(files),
+        "1" if with_model_yaml else "0",
+    )
+    assert died.returncode == 9, died.stderr
+    versions = model_store.home / "models" / MODEL_NAME
+    (dead,) = {v.name for v in versions.iterdir() if v.is_dir()} - {before.version}
+    assert (versions / dead / "weights.bin").stat().st_size == 100
+
+    assert [m.tag for m in models(model_store)] == [before]
+    assert [m.tag for m in listed_models()] == [before]
+    served = promoted_model(model_store)
+    assert served is not None and served.tag == before
+    if with_model_yaml:  # asked for by name, it is refused, saying why
+        with pytest.raises(ModelIntegrityError, match=f"registration of {MODEL_NAME}:{dead} has"):
+            load_registered(get(model_store, f"{MODEL_NAME}:{dead}"))
+
+
+def test_a_model_registered_before_the_completion_record_counts_when_its_files_verify(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    sklearn_predictor().save(tmp_path / "model")
+    older = register(model_store, tmp_path / "model", {STAGE: PROMOTED}, {})
+    newer = register(model_store, tmp_path / "model", {STAGE: PROMOTED}, {})
+    for model in models(model_store):
+        (Path(model.path) / REGISTERED_RECORD).unlink()
+    assert [m.tag for m in models(model_store)] == [older, newer]
+    served = promoted_model(model_store)
+    assert served is not None and served.tag == newer
+    assert load_registered(served).kind == "sklearn"
+    # A file cut short is a registration that never completed, not the model to serve.
+    pipeline = Path(served.path) / "pipeline.joblib"
+    pipeline.write_bytes(pipeline.read_bytes()[:-8])
+    served = promoted_model(model_store)
+    assert served is not None and served.tag == older
+
+
+def test_registration_records_its_completion_outside_the_hashed_files(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    sklearn_predictor().save(tmp_path / "model")
+    register(model_store, tmp_path / "model", {STAGE: PROMOTED}, {})
+    (model,) = models(model_store)
+    assert set(json.loads((Path(model.path) / REGISTERED_RECORD).read_text())) == {"at"}
+    assert REGISTERED_RECORD not in recorded_files(model)
+
+
+def test_the_store_has_one_writer_at_a_time_and_a_second_is_named_when_it_gives_up(
+    model_store: ModelStore,
+) -> None:
+    busy = r"store at .* is busy: .* held by pid \d+"
+    with (
+        registry_lock(model_store),
+        pytest.raises(RegistryError, match=busy),
+        registry_lock(model_store, timeout=0),
+    ):
+        pass
+    with registry_lock(model_store, timeout=0):
+        pass
 
 
 @pytest.mark.parametrize(

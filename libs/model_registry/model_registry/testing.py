@@ -12,6 +12,9 @@ Import the fixtures where the tests are collected (a conftest.py, or the test mo
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,16 +27,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from feature_definitions.features import Feature
+from loopback.processes import inherited_pythonpath
 from model_registry.encoding import TabularEncoding
 from model_registry.predictor import SklearnPredictor
-from model_registry.store import (
-    DO_NOT_TRACK_ENV,
-    HOME_ENV,
-    ModelStore,
-    delete,
-    models,
-    open_store,
-)
+from model_registry.store import DO_NOT_TRACK_ENV, HOME_ENV, ModelStore, open_store
 
 if TYPE_CHECKING:
     from model_registry.torch_predictor import TorchPredictor
@@ -48,20 +45,30 @@ def bentoml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def bentoml_env(bentoml_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """BentoML points at the process's test home, never the user's home, and sends nothing
-    anywhere; every model a test registered is deleted after it."""
+    anywhere; every model a test registered is deleted after it, with any version whose
+    registration never completed (which the store's readers leave out)."""
     monkeypatch.setenv(HOME_ENV, str(bentoml_home))
     monkeypatch.setenv(DO_NOT_TRACK_ENV, "true")
     yield
-    monkeypatch.setenv(HOME_ENV, str(bentoml_home))  # in case the test changed it
-    store = open_store(bentoml_home)
-    for model in models(store):
-        delete(store, model.tag)
+    shutil.rmtree(bentoml_home / "models", ignore_errors=True)
 
 
 @pytest.fixture
 def model_store(bentoml_env: None, bentoml_home: Path) -> ModelStore:
     """The (empty) model store of the test."""
     return open_store(bentoml_home)
+
+
+def in_fresh_process(script: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python script in a new interpreter on this test's import path, with the BentoML
+    home `home`, so `sys.modules` holds only what the script imports."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={"PYTHONPATH": inherited_pythonpath(), HOME_ENV: str(home), DO_NOT_TRACK_ENV: "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 FEATURES = (Feature("carrier", "categorical"), Feature("dep_hour", "numeric"))

@@ -14,7 +14,9 @@ from model_registry.store import (
     PROMOTED,
     STAGE,
     Model,
+    listed_models,
     newest_promoted,
+    registration_problem,
     store_home,
 )
 
@@ -50,14 +52,7 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
     packs)."""
     if environ.get(MODEL_ENV):
         return pinned_tag(environ[MODEL_ENV], environ)
-    import bentoml
-    from bentoml.exceptions import NotFound
-
-    try:
-        registered = bentoml.models.list(MODEL_NAME)
-    except NotFound:  # no version of MODEL_NAME at all
-        registered = []
-    newest = newest_promoted(registered)
+    newest = newest_promoted(listed_models())
     if newest is None:
         raise NoPromotedModel(
             f"no {MODEL_NAME} model labelled {STAGE}={PROMOTED} in the BentoML store "
@@ -78,7 +73,7 @@ def registered_model(text: str, named: str, environ: Mapping[str, str] = os.envi
     """The model of the tag `text`, once checked to be a version of MODEL_NAME in the store;
     else ModelTagError, whose message starts with `named` (where the tag came from)."""
     import bentoml
-    from bentoml.exceptions import NotFound
+    from bentoml.exceptions import BentoMLException, NotFound
 
     if tag_version(text) is None:
         raise ModelTagError(
@@ -86,13 +81,19 @@ def registered_model(text: str, named: str, environ: Mapping[str, str] = os.envi
             f"{VERSION_MAX_LENGTH} lowercase letters, digits, '_', '.' and '-'"
         )
     try:
-        return bentoml.models.get(text)
+        model = bentoml.models.get(text)
     except NotFound:
         raise ModelTagError(
             f"{named}: no such model in the BentoML store "
             f"({environ.get(HOME_ENV, 'default home')}); "
             f"`bentoml models list {MODEL_NAME}` lists those there"
         ) from None
+    except BentoMLException as error:  # a version without its model.yaml
+        raise ModelTagError(f"{named}: its registration has not completed ({error})") from None
+    problem = registration_problem(model)
+    if problem:
+        raise ModelTagError(f"{named}: {problem}")
+    return model
 
 
 def tag_version(text: str) -> str | None:

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from model_registry.store import (
     DO_NOT_TRACK_ENV,
     HOME_ENV,
+    MODEL_NAME,
     PROMOTED,
     REGISTERED,
+    REGISTERED_RECORD,
     ModelStore,
 )
 from serve.settings import (
@@ -42,6 +44,22 @@ def test_the_newest_promoted_model_unless_one_is_pinned(
     assert promoted_tag({}) == promoted
     # A pin may name any version in the store, promoted or not (a rollback without deleting).
     assert promoted_tag({MODEL_ENV: registered}) == registered
+
+
+def test_a_registration_not_completed_is_never_served_and_a_pin_of_it_is_named(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    served = _register(model_store, tmp_path, PROMOTED)
+    cut_short = register_model(model_store, tmp_path / "cut")
+    (Path(cut_short.path) / REGISTERED_RECORD).unlink()
+    (Path(cut_short.path) / "pipeline.joblib").write_bytes(b"")
+    # A registration so young that BentoML has not copied its model.yaml yet.
+    (model_store.home / "models" / MODEL_NAME / "bare").mkdir()
+
+    assert promoted_tag({}) == served
+    for pin in (str(cut_short.tag), f"{MODEL_NAME}:bare"):
+        with pytest.raises(ModelTagError, match=f"^{MODEL_ENV}={pin!r}: .*has not completed"):
+            promoted_tag({MODEL_ENV: pin})
 
 
 @pytest.mark.parametrize(

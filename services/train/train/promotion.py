@@ -47,6 +47,7 @@ from model_registry.store import (
     load_registered,
     promoted_model,
     register,
+    registry_lock,
 )
 from train.errors import TrainError
 from train.evaluate import Evaluation
@@ -175,7 +176,20 @@ def register_run(
     provenance: Provenance,
 ) -> dict[str, Any]:
     """Register the baseline and the candidate, the gate's champion promoted if it passes.
-    If either save fails, the other is removed: a run registers both or nothing."""
+    If either save fails, the other is removed: a run registers both or nothing. The store's
+    lock is held from the gate's read of the promoted model to the last registration, so two
+    runs never both promote against the same reference."""
+    with registry_lock(store):
+        return _register_run(evaluation, models_dir, store, params, provenance)
+
+
+def _register_run(
+    evaluation: Evaluation,
+    models_dir: Path,
+    store: ModelStore,
+    params: PromoteParams,
+    provenance: Provenance,
+) -> dict[str, Any]:
     decision = gate(evaluation, store, params)
     saved = []
     try:
