@@ -8,9 +8,11 @@ of the kind's files) and the kind's files: `pipeline.joblib` for a scikit-learn 
 `encoding.json`, `network.json` and `weights.pt` (a state dict) for the PyTorch network
 (torch_predictor.py, imported only to load or save one).
 
-Loading verifies every file against its recorded sha256 before reading it: the joblib pickle is
-unpickled only if its bytes are the ones training wrote. torch loads the weights with
-`weights_only=True`. docs/adr/0012 says why the pipeline is still a pickle.
+Loading verifies every file against its recorded sha256 before reading it, and refuses a
+manifest that records no hash of one of the kind's files (KIND_FILES) or one of a file outside
+the directory: the joblib pickle is unpickled only if its bytes are the ones training wrote.
+torch loads the weights with `weights_only=True`. docs/adr/0012 says why the pipeline is still
+a pickle.
 
 A binary HistGradientBoostingClassifier (the baseline) scores through treelite's tree evaluator:
 the same trees without scikit-learn's per-call input checks and categorical re-encoding, which
@@ -56,9 +58,18 @@ class ModelIntegrityError(PredictorError):
     """A model file is missing, or its content is not what was recorded when it was saved."""
 
 
-def verify_files(directory: Path, expected: object, source: str) -> None:
-    """Refuse `directory` unless `expected` maps file names to sha256 digests and each file it
-    names has that sha256."""
+# The files each kind reads: their hashes must be among those a manifest records.
+KIND_FILES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("pipeline.joblib",),
+    "torch": ("encoding.json", "network.json", "weights.pt"),
+}
+
+
+def verify_files(
+    directory: Path, expected: object, source: str, required: Sequence[str] = ()
+) -> None:
+    """Refuse `directory` unless `expected` maps names of files inside it to sha256 digests,
+    names every file of `required`, and each file it names has that sha256."""
     if not isinstance(expected, Mapping) or not all(
         isinstance(name, str) and isinstance(digest, str) for name, digest in expected.items()
     ):
@@ -68,6 +79,23 @@ def verify_files(directory: Path, expected: object, source: str) -> None:
         )
     if not expected:
         raise ModelIntegrityError(f"{source} records no file hashes: the model cannot be verified")
+    unrecorded = [name for name in required if name not in expected]
+    if unrecorded:
+        raise ModelIntegrityError(
+            f"{source} records no sha256 of {', '.join(unrecorded)}, which the model reads: "
+            "the model cannot be verified"
+        )
+    root = directory.resolve()
+    for name in expected:
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts or not name.strip("/."):
+            raise ModelIntegrityError(
+                f"{source} records a hash of {name!r}, which is not a file of {directory}"
+            )
+        if not (directory / relative).resolve().is_relative_to(root):
+            raise ModelIntegrityError(
+                f"{source} records a hash of {name!r}, which leads out of {directory}"
+            )
     for name, digest in sorted(expected.items()):
         path = directory / name
         if not path.is_file():
@@ -195,7 +223,7 @@ class SklearnPredictor(Predictor):
     `delayed`)."""
 
     kind: PredictorKind = "sklearn"
-    FILE = "pipeline.joblib"
+    (FILE,) = KIND_FILES[kind]
 
     def __init__(self, pipeline: Any, features: Sequence[Feature], threshold: float) -> None:
         super().__init__(features, threshold)
@@ -404,7 +432,10 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
             f"{manifest_path}: format {manifest.get('format')!r}, expected {FORMAT} (a model "
             "saved before verified files: train it again)"
         )
-    verify_files(directory, manifest.get("sha256", {}), str(manifest_path))
+    kind = manifest.get("kind")
+    if kind not in KIND_FILES:
+        raise PredictorError(f"{manifest_path}: unknown kind {kind!r}")
+    verify_files(directory, manifest.get("sha256", {}), str(manifest_path), KIND_FILES[kind])
     try:
         features = [Feature(f["name"], _kind(f["kind"])) for f in manifest["features"]]
         threshold = manifest["threshold"]
@@ -415,15 +446,13 @@ def load_predictor(directory: Path, device: torch.device | None = None) -> Predi
         raise PredictorError(f"{manifest_path}: threshold {threshold!r} is not a number")
     if not 0 <= threshold <= 1:
         raise PredictorError(f"{manifest_path}: threshold {threshold!r} is not in [0, 1]")
-    if manifest.get("kind") == SklearnPredictor.kind:
+    if kind == SklearnPredictor.kind:
         return SklearnPredictor._read(directory, features, threshold)
-    if manifest.get("kind") == "torch":
-        # Imported for a torch model only: torch takes about a second and 190 MB of memory to
-        # import, in every process that loads a model, and a scikit-learn model never uses it.
-        from model_registry.torch_predictor import TorchPredictor
+    # Imported for a torch model only: torch takes about a second and 190 MB of memory to
+    # import, in every process that loads a model, and a scikit-learn model never uses it.
+    from model_registry.torch_predictor import TorchPredictor
 
-        return TorchPredictor._read(directory, features, threshold, device)
-    raise PredictorError(f"{manifest_path}: unknown kind {manifest.get('kind')!r}")
+    return TorchPredictor._read(directory, features, threshold, device)
 
 
 def _kind(value: str) -> Kind:

@@ -1,5 +1,7 @@
+import hashlib
 import json
 import logging
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,6 +130,68 @@ def test_a_changed_or_missing_model_file_is_refused_by_name(make, tmp_path: Path
         load_predictor(directory)
     victim.unlink()
     with pytest.raises(ModelIntegrityError, match=f"{victim.name} is missing"):
+        load_predictor(directory)
+
+
+class OpensAFile:
+    """Unpickled, creates the file it was made with: proof that a pickle ran."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.path), "w"))
+
+
+def test_a_swapped_pickle_whose_manifest_hashes_other_files_is_refused_unread(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    ran = tmp_path / "the pickle ran"
+    (directory / "pipeline.joblib").write_bytes(pickle.dumps(OpensAFile(ran)))
+    (directory / "decoy").write_bytes(b"x")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["sha256"] = {"decoy": hashlib.sha256(b"x").hexdigest()}
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="records no sha256 of pipeline.joblib"):
+        load_predictor(directory)
+    assert not ran.exists()
+
+
+def test_a_torch_manifest_must_hash_each_of_its_files(tmp_path: Path) -> None:
+    directory = tmp_path / "model"
+    torch_predictor().save(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    del manifest["sha256"]["encoding.json"], manifest["sha256"]["weights.pt"]
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="no sha256 of encoding.json, weights.pt, which"):
+        load_predictor(directory)
+
+
+@pytest.mark.parametrize("name", ["../outside", "{outside}", "sub/../../outside", ""])
+def test_a_hash_of_a_file_outside_the_model_is_refused(tmp_path: Path, name: str) -> None:
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"x")
+    name = name.format(outside=outside)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["sha256"][name] = hashlib.sha256(b"x").hexdigest()
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match=f"records a hash of {name!r}, which is not a"):
+        load_predictor(directory)
+
+
+def test_a_hash_of_a_link_out_of_the_model_is_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "model"
+    sklearn_predictor().save(directory)
+    (tmp_path / "outside").write_bytes(b"x")
+    (directory / "link").symlink_to(tmp_path / "outside")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["sha256"]["link"] = hashlib.sha256(b"x").hexdigest()
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="records a hash of 'link', which leads out of"):
         load_predictor(directory)
 
 

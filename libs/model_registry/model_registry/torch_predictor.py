@@ -17,7 +17,7 @@ import torch
 from feature_definitions.features import Feature
 from model_registry.encoding import TabularEncoding
 from model_registry.network import NetworkConfig, WideDeepNet
-from model_registry.predictor import Predictor, PredictorKind
+from model_registry.predictor import KIND_FILES, Predictor, PredictorKind
 
 # Rows scored per forward pass: bounds the network's memory on a large frame.
 CHUNK_ROWS = 65_536
@@ -33,7 +33,7 @@ class TorchPredictor(Predictor):
     """The wide-and-deep network with its encoding, scoring on the device its weights are on."""
 
     kind: PredictorKind = "torch"
-    ENCODING, NETWORK, WEIGHTS = "encoding.json", "network.json", "weights.pt"
+    ENCODING, NETWORK, WEIGHTS = KIND_FILES[kind]
 
     def __init__(
         self,
