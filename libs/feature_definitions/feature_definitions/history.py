@@ -83,6 +83,13 @@ def _instant_ns(instants: pd.Series) -> np.ndarray:
     return values
 
 
+def check_window(window: object) -> None:
+    """FeatureInputError unless `window` is a positive Timedelta (NaT is none: it would count
+    every earlier event). The online store checks the window it records with it too."""
+    if not isinstance(window, pd.Timedelta) or not window > pd.Timedelta(0):
+        raise FeatureInputError(f"the window must be positive, got {window}")
+
+
 def trailing_counts(
     group: pd.Series,
     at: pd.Series,
@@ -93,8 +100,7 @@ def trailing_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row (`group`, instant `at`): the number of events of the same group arriving in
     [at - window, at), and how many of those were delayed."""
-    if window <= pd.Timedelta(0):
-        raise FeatureInputError(f"the window must be positive, got {window}")
+    check_window(window)
     at_ns = _instant_ns(at)
     window_ns = int(window.value)
     usable = event_arrival.notna().to_numpy() & event_group.notna().to_numpy()

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,11 +71,15 @@ def test_a_flight_without_an_arrival_instant_never_counts() -> None:
     assert features_at(T, history)["carrier_trailing_flights"] == 1
 
 
-def test_the_window_must_be_positive() -> None:
-    with pytest.raises(FeatureInputError, match="window must be positive"):
+@pytest.mark.parametrize("window", [pd.Timedelta(0), pd.Timedelta(days=-7), pd.NaT])
+def test_the_window_must_be_positive(window: pd.Timedelta) -> None:
+    # NaT passed before: its count reached back to the first event.
+    with pytest.raises(
+        FeatureInputError, match=re.escape(f"window must be positive, got {window}")
+    ):
         trailing_counts(
             pd.Series(["UA"]), pd.Series([T]), pd.Series(["UA"]), pd.Series([T]),
-            pd.Series([1]), pd.Timedelta(0),
+            pd.Series([1]), window,
         )  # fmt: skip
 
 

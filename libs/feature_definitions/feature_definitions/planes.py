@@ -21,20 +21,26 @@ PLANE_LOOKUP_COLUMNS: tuple[str, ...] = ("tailnum", "year", "seats", "engines")
 PLANE_FILLS: dict[str, int] = {"plane_age": 12, "seats": 149, "engines": 2}
 
 
+def fleet(planes: pd.DataFrame) -> pd.DataFrame:
+    """`planes`' PLANE_LOOKUP_COLUMNS, tailnum a string; FeatureInputError when a tail number
+    is there twice. The online store checks what it stores with it too."""
+    found = planes[list(PLANE_LOOKUP_COLUMNS)].assign(tailnum=planes["tailnum"].astype("string"))
+    duplicated = found["tailnum"].duplicated()
+    if duplicated.any():
+        raise FeatureInputError(
+            f"planes has {int(duplicated.sum())} duplicate tail numbers, "
+            f"e.g. {found.loc[duplicated, 'tailnum'].iloc[0]}"
+        )
+    return found
+
+
 def plane_features(
     tailnum: pd.Series, flight_year: pd.Series, planes: pd.DataFrame
 ) -> pd.DataFrame:
     """PLANE_FEATURES for each flight (same index as `tailnum`). `plane_age` is the flight's
     year minus the year of manufacture, never below 0; a known plane without a year of
     manufacture gets the fill."""
-    fleet = planes[list(PLANE_LOOKUP_COLUMNS)].assign(tailnum=planes["tailnum"].astype("string"))
-    duplicated = fleet["tailnum"].duplicated()
-    if duplicated.any():
-        raise FeatureInputError(
-            f"planes has {int(duplicated.sum())} duplicate tail numbers, "
-            f"e.g. {fleet.loc[duplicated, 'tailnum'].iloc[0]}"
-        )
-    by_tailnum = fleet.set_index("tailnum")
+    by_tailnum = fleet(planes).set_index("tailnum")
     wanted = pd.Index(tailnum.astype("string").to_numpy())
     found = by_tailnum.reindex(wanted)
     found.index = tailnum.index

@@ -41,14 +41,13 @@ WEATHER_FILLS: dict[str, float] = {
 GUST_FALLBACK = "wind_speed"
 
 
-def weather_features(
-    origin: pd.Series, time_hour: pd.Series, weather: pd.DataFrame
-) -> pd.DataFrame:
-    """WEATHER_FEATURES for each flight (same index as `origin`)."""
+def observed_weather(weather: pd.DataFrame) -> pd.DataFrame:
+    """`weather`'s readings keyed as a flight names its hour (origin a string, time_hour a UTC
+    instant); FeatureInputError when two rows share a key. The online store checks what it
+    stores with it too."""
     observed = weather[["origin", "time_hour", *WEATHER_COLUMNS]].assign(
         origin=weather["origin"].astype("string"),
         time_hour=utc_instants(weather["time_hour"]),
-        **{WEATHER_KNOWN: 1},
     )
     duplicated = observed.duplicated(["origin", "time_hour"])
     if duplicated.any():
@@ -57,6 +56,14 @@ def weather_features(
             f"weather has {int(duplicated.sum())} duplicate (origin, time_hour) rows, "
             f"e.g. {first['origin']} {first['time_hour']}"
         )
+    return observed
+
+
+def weather_features(
+    origin: pd.Series, time_hour: pd.Series, weather: pd.DataFrame
+) -> pd.DataFrame:
+    """WEATHER_FEATURES for each flight (same index as `origin`)."""
+    observed = observed_weather(weather).assign(**{WEATHER_KNOWN: 1})
     keys = pd.DataFrame(
         {"origin": origin.astype("string").to_numpy(), "time_hour": utc_instants(time_hour)}
     ).reset_index(drop=True)

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from feature_definitions.features import Lookups
-from feature_definitions.history import EVENT_COLUMNS, HISTORY_GROUPS
+from feature_definitions.history import EVENT_COLUMNS, HISTORY_GROUPS, check_window
 from feature_definitions.instants import EXTRA_TIMEZONES, utc_instants
-from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
-from feature_definitions.weather import WEATHER_COLUMNS
+from feature_definitions.planes import PLANE_LOOKUP_COLUMNS, fleet
+from feature_definitions.weather import WEATHER_COLUMNS, observed_weather
 from storage.atomic import OutputWriteError, atomic_output
 
 FORMAT = 1
@@ -72,7 +72,12 @@ def write_store(
 ) -> dict[str, int]:
     """Write the store to `path` atomically; return the rows per table. `events` is
     `feature_definitions.history.arrival_events` of the arrived flights (events without an
-    arrival instant never count and are left out)."""
+    arrival instant never count and are left out). Input the offline features would refuse
+    (a weather hour or a tail number twice, a window that is not positive) is refused the same
+    way (FeatureInputError), before anything is written."""
+    check_window(window)
+    observed_weather(weather)
+    fleet(planes)
     weather_rows = weather[["origin", *WEATHER_COLUMNS]].assign(
         origin=weather["origin"].astype(str), time_hour=_ns(weather["time_hour"])
     )[["origin", "time_hour", *WEATHER_COLUMNS]]
@@ -188,6 +193,7 @@ class OnlineStore:
                 )
                 self._read(db)
                 self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
+                check_window(self.window)
             finally:
                 db.close()
         except OnlineStoreError:
@@ -197,7 +203,8 @@ class OnlineStore:
         except KeyError as error:
             raise OnlineStoreError(f"{path}: damaged, it holds no {error}") from None
         except (TypeError, ValueError) as error:
-            # A value of another type than write_store writes (int() of a text, say).
+            # A value of another type than write_store writes (int() of a text, say), or a
+            # window it refuses (FeatureInputError).
             raise OnlineStoreError(f"{path}: damaged ({error})") from None
 
     def _read(self, db: sqlite3.Connection) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
 from online_store.store import OnlineStore, OnlineStoreError, write_store
 
@@ -14,7 +15,8 @@ def _utc(*stamps: str) -> pd.Series:
     return pd.Series(pd.to_datetime(list(stamps), utc=True))
 
 
-def _store(path: Path) -> OnlineStore:
+def _inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """write_store's weather, planes, airports and events."""
     weather = pd.DataFrame(
         {"origin": ["EWR", "JFK"], "time_hour": _utc("2013-01-01T10:00Z", "2013-01-01T10:00Z")}
     )
@@ -40,7 +42,11 @@ def _store(path: Path) -> OnlineStore:
             "delayed": pd.array([1, 0, 0, 1], dtype="int8"),
         }
     )
-    rows = write_store(path, weather, planes, airports, events, pd.Timedelta(days=7))
+    return weather, planes, airports, events
+
+
+def _store(path: Path) -> OnlineStore:
+    rows = write_store(path, *_inputs(), pd.Timedelta(days=7))
     assert rows == {"weather": 2, "planes": 2, "airports": 5, "events": 3}
     return OnlineStore(path)
 
@@ -85,6 +91,8 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
         ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
         ("UPDATE events SET arrival = 'x'", "damaged \\("),
         ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
+        # Written before write_store refused such a window, it would count every earlier arrival.
+        ("UPDATE meta SET value = '0' WHERE key = 'window_ns'", "damaged \\(the window must be"),
     ],
 )
 def test_a_damaged_store_is_named(tmp_path: Path, damage: str, named: str) -> None:
@@ -96,6 +104,37 @@ def test_a_damaged_store_is_named(tmp_path: Path, damage: str, named: str) -> No
     db.close()
     with pytest.raises(OnlineStoreError, match=f"{re.escape(str(path))}: {named}"):
         OnlineStore(path)
+
+
+def _twice(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its first row again at the end."""
+    return pd.concat([frame, frame.iloc[:1]], ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    ("weather_twice", "planes_twice", "window", "named"),
+    [
+        (True, False, pd.Timedelta(days=7), "weather has 1 duplicate \\(origin, time_hour\\) rows"),
+        (False, True, pd.Timedelta(days=7), "planes has 1 duplicate tail numbers, e.g. N1"),
+        (False, False, pd.Timedelta(0), "window must be positive, got 0 days"),
+        (False, False, pd.Timedelta(days=-7), "window must be positive, got -7 days"),
+        (False, False, pd.NaT, "window must be positive, got NaT"),
+    ],
+)
+def test_input_the_offline_features_refuse_is_refused_and_nothing_is_written(
+    tmp_path: Path, weather_twice: bool, planes_twice: bool, window: pd.Timedelta, named: str
+) -> None:
+    # Before, a key there twice was a bare sqlite3.IntegrityError, and any window was written.
+    path = tmp_path / "online.sqlite"
+    _store(path)
+    before = path.read_bytes()
+    weather, planes, airports, events = _inputs()
+    weather = _twice(weather) if weather_twice else weather
+    planes = _twice(planes) if planes_twice else planes
+    with pytest.raises(FeatureInputError, match=named):
+        write_store(path, weather, planes, airports, events, window)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 @pytest.mark.parametrize("directory", ["a#b", "q?x", "c%41", "with space"])

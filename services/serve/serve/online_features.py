@@ -35,6 +35,7 @@ from feature_definitions.features import (
 from feature_definitions.history import (
     EMPTY_WINDOW_RATE,
     HISTORY_GROUPS,
+    check_window,
     flights_column,
     rate_column,
 )
@@ -170,8 +171,7 @@ def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFra
     columns["engines"] = np.where(np.isnan(engines), PLANE_FILLS["engines"], engines).astype("int8")
 
     # Trailing aggregates over [departure - window, departure), per carrier and per origin.
-    if store.window <= pd.Timedelta(0):
-        raise FeatureInputError(f"the window must be positive, got {store.window}")
+    check_window(store.window)
     departure = np.asarray(hours, dtype="int64") + np.fromiter(
         (f.sched_dep_time % 100 for f in flights), "int64", count
     ) * np.int64(_MINUTE_NS)
