@@ -218,9 +218,12 @@ class OnlineStore:
             row[0]: row
             for row in db.execute("SELECT tailnum, year, seats, engines FROM planes").fetchall()
         }
-        events = pd.read_sql_query(
-            "SELECT rowid, carrier, origin, arrival, delayed FROM events ORDER BY rowid", db
+        # Through sqlite3, not pandas' read_sql_query: its errors (a missing table) are pandas'
+        # DatabaseError, which names no store.
+        cursor = db.execute(
+            "SELECT rowid, carrier, origin, arrival, delayed FROM events ORDER BY rowid"
         )
+        events = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
         self._event_columns = {
             **{group: events[group].astype(str).to_numpy(dtype=object) for group in HISTORY_GROUPS},
             "arrival": events["arrival"].to_numpy(dtype="int64"),

@@ -91,6 +91,7 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
         ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
         ("UPDATE events SET arrival = 'x'", "damaged \\("),
         ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
+        ("DROP TABLE events", "not an online store \\(no such table: events\\)"),
         # Written before write_store refused such a window, it would count every earlier arrival.
         ("UPDATE meta SET value = '0' WHERE key = 'window_ns'", "damaged \\(the window must be"),
     ],
