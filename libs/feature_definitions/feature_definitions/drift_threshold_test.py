@@ -1,15 +1,29 @@
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from feature_definitions.drift_threshold import psi_threshold_value
 
 
-@given(st.floats(min_value=0, exclude_min=True, allow_infinity=False) | st.integers(1))
+@given(st.floats(min_value=0, exclude_min=True, allow_infinity=False))
 def test_a_positive_finite_number_is_a_threshold(value: float) -> None:
-    assert psi_threshold_value(value, "x") == float(value)
+    assert psi_threshold_value(value, "x") == value
+
+
+# Up to past a float's range (about 2**1024); OverflowError escaped for 10**400.
+@given(st.integers(min_value=1, max_value=2**1100))
+@example(10**400)
+@example(2**1024 - 1)
+def test_a_whole_number_is_a_threshold_when_a_float_holds_it(value: int) -> None:
+    try:
+        expected = float(value)
+    except OverflowError:
+        with pytest.raises(ValueError, match=f"^x must be a positive finite number, got {value}$"):
+            psi_threshold_value(value, "x")
+    else:
+        assert psi_threshold_value(value, "x") == expected
 
 
 @pytest.mark.parametrize(
