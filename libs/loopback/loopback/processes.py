@@ -192,10 +192,13 @@ def modules_loaded_by_commands(
 
 
 def without_pex_variables(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """`environ` without PEX's variables (PEX_ROOT, PEX_EXTRA_SYS_PATH, ...): a process that
-    runs from a PEX (a test runner, `./pants run`) must not hand them to an artifact it starts,
-    which would then run on another PEX root or import path than it does anywhere else."""
-    return {k: v for k, v in environ.items() if not k.lstrip("_").startswith("PEX")}
+    """`environ` without PEX's variables (`PEX`, the running PEX's path; `PEX_*`, its settings
+    such as PEX_ROOT and PEX_EXTRA_SYS_PATH; `__PEX_*`, its internal ones such as
+    __PEX_EXTRA_SYS_PATH__): a process that runs from a PEX (a test runner, `./pants run`) must
+    not hand them to an artifact it starts, which would then run on another PEX root or import
+    path than it does anywhere else. Other names that merely start with "PEX" (PEXPECT_TIMEOUT)
+    are kept."""
+    return {k: v for k, v in environ.items() if k != "PEX" and not k.startswith(("PEX_", "__PEX_"))}
 
 
 def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 30) -> None:
