@@ -45,7 +45,8 @@ def naming_no_room(target: str | os.PathLike[str]) -> Iterator[None]:
 
 @contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`,
+    and the directory fsynced, so that the rename survives a crash too.
 
     On any exception the temporary file is removed and `path` is left as it was; a write that
     finds no room is an OutputWriteError naming `path`.
@@ -59,6 +60,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(tmp, target)
+            _fsync_directory(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -171,9 +171,10 @@ def test_a_failed_second_rename_puts_the_old_tree_back(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated"]
 
 
-def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent_after(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def syncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What this test's writes sync and rename, in order: "fsync <name of the file or
+    directory>", "rename". No test can cut the power; the order is what makes it survivable."""
     events: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -187,6 +188,34 @@ def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+def test_a_file_is_fsynced_before_its_rename_and_its_directory_after(
+    tmp_path: Path, syncs: list[str]
+) -> None:
+    # Before, the directory was not: after a crash the rename could be lost.
+    atomic_write_text(tmp_path / "out.json", "{}")
+    (synced_file, rename, synced_directory) = syncs
+    assert synced_file.startswith("fsync .out.json.") and rename == "rename"
+    assert synced_directory == f"fsync {tmp_path.name}"
+
+
+def test_a_local_write_through_fsspec_is_as_durable_as_atomic_output(
+    tmp_path: Path, syncs: list[str]
+) -> None:
+    # Before, fsspec's pipe_file and mv fsynced neither the file nor the directory.
+    write_bytes_atomically(str(tmp_path / "2013-01-01.csv"), b"a,b\n")
+    (synced_file, rename, synced_directory) = syncs
+    assert synced_file.startswith("fsync .2013-01-01.csv.") and rename == "rename"
+    assert synced_directory == f"fsync {tmp_path.name}"
+    assert (tmp_path / "2013-01-01.csv").read_bytes() == b"a,b\n"
+
+
+def test_staged_files_and_directories_are_fsynced_before_the_swap_and_the_parent_after(
+    tmp_path: Path, syncs: list[str]
+) -> None:
+    events = syncs
     target = tmp_path / "curated"
     with staged_directory(target) as staging:
         (staging / "flights").mkdir()

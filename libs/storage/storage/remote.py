@@ -11,8 +11,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 
-from storage.atomic import OutputWriteError
+from storage.atomic import OutputWriteError, atomic_output
 from storage.inputs import lookup_problem
 from storage.locations import is_remote
 
@@ -79,6 +80,11 @@ def write_bytes_atomically(url: str, data: bytes) -> None:
     Any error of the storage is a StorageError naming `url`."""
     with storage_errors("write", url):
         fs, path = fsspec.core.url_to_fs(url)
+        if isinstance(fs, LocalFileSystem):
+            # Durably: fsspec's pipe_file and mv fsync neither the file nor its directory.
+            with atomic_output(path) as tmp:
+                tmp.write_bytes(data)
+            return
         parent = path.rsplit("/", 1)[0] if "/" in path else ""
         if parent:
             fs.makedirs(parent, exist_ok=True)
