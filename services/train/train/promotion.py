@@ -180,51 +180,41 @@ def register_run(
     lock is held from the gate's read of the promoted model to the last registration, so two
     runs never both promote against the same reference."""
     with registry_lock(store):
-        return _register_run(evaluation, models_dir, store, params, provenance)
-
-
-def _register_run(
-    evaluation: Evaluation,
-    models_dir: Path,
-    store: ModelStore,
-    params: PromoteParams,
-    provenance: Provenance,
-) -> dict[str, Any]:
-    decision = gate(evaluation, store, params)
-    saved = []
-    try:
-        for name, role in ((BASELINE_MODEL, BASELINE), (CANDIDATE_MODEL, CANDIDATE)):
-            promoted = decision.promoted and name == decision.champion
-            labels = {
-                ROLE: role,
-                KIND: evaluation.predictors[name].kind,
-                STAGE: PROMOTED if promoted else REGISTERED,
-            }
-            metadata = {
-                METADATA_GIT_COMMIT: provenance.git_commit,
-                METADATA_GIT_DIRTY: provenance.git_dirty,
-                METADATA_FEATURES_DVC_HASH: provenance.features_dvc_hash,
-                METADATA_PARAMS: provenance.params,
-                METADATA_METRICS: evaluation.metrics[name],
-                METADATA_PROMOTION: asdict(decision),
-            }
-            # BentoML's metadata takes no None: an unknown window is no entry.
-            if provenance.features_window_days is not None:
-                metadata[METADATA_FEATURES_WINDOW_DAYS] = provenance.features_window_days
-            saved.append(register(store, models_dir / name, labels, metadata))
-    except BaseException as error:
-        for tag in saved:
-            delete(store, tag)
-        if isinstance(error, OSError):  # a store this user cannot write, a full disk
-            raise RegistrationError(
-                f"cannot register the models in the store at {store.home}: {error}; nothing "
-                "was registered"
-            ) from error
-        raise
-    by_name = {BASELINE_MODEL: str(saved[0]), CANDIDATE_MODEL: str(saved[1])}
-    return {
-        "baseline": by_name[BASELINE_MODEL],
-        "candidate": by_name[CANDIDATE_MODEL],
-        "promoted": by_name[decision.champion] if decision.promoted else None,
-        "decision": asdict(decision),
-    }
+        decision = gate(evaluation, store, params)
+        saved = []
+        try:
+            for name, role in ((BASELINE_MODEL, BASELINE), (CANDIDATE_MODEL, CANDIDATE)):
+                promoted = decision.promoted and name == decision.champion
+                labels = {
+                    ROLE: role,
+                    KIND: evaluation.predictors[name].kind,
+                    STAGE: PROMOTED if promoted else REGISTERED,
+                }
+                metadata = {
+                    METADATA_GIT_COMMIT: provenance.git_commit,
+                    METADATA_GIT_DIRTY: provenance.git_dirty,
+                    METADATA_FEATURES_DVC_HASH: provenance.features_dvc_hash,
+                    METADATA_PARAMS: provenance.params,
+                    METADATA_METRICS: evaluation.metrics[name],
+                    METADATA_PROMOTION: asdict(decision),
+                }
+                # BentoML's metadata takes no None: an unknown window is no entry.
+                if provenance.features_window_days is not None:
+                    metadata[METADATA_FEATURES_WINDOW_DAYS] = provenance.features_window_days
+                saved.append(register(store, models_dir / name, labels, metadata))
+        except BaseException as error:
+            for tag in saved:
+                delete(store, tag)
+            if isinstance(error, OSError):  # a store this user cannot write, a full disk
+                raise RegistrationError(
+                    f"cannot register the models in the store at {store.home}: {error}; nothing "
+                    "was registered"
+                ) from error
+            raise
+        by_name = {BASELINE_MODEL: str(saved[0]), CANDIDATE_MODEL: str(saved[1])}
+        return {
+            "baseline": by_name[BASELINE_MODEL],
+            "candidate": by_name[CANDIDATE_MODEL],
+            "promoted": by_name[decision.champion] if decision.promoted else None,
+            "decision": asdict(decision),
+        }
