@@ -139,16 +139,7 @@ def test_an_artifact_gets_every_variable_but_pexs() -> None:
     others = ["PEXPECT_TIMEOUT", "PEXELS_API_KEY", "PEXX", "_PEX_ROOT", "MY_PEX_ROOT", "pex_root"]
     others += ["PATH", "HOME"]
     environ = {name: f"value of {name}" for name in pex + others}
-    assert without_pex_variables(environ) == {
-        "PEXPECT_TIMEOUT": "value of PEXPECT_TIMEOUT",
-        "PEXELS_API_KEY": "value of PEXELS_API_KEY",
-        "PEXX": "value of PEXX",
-        "_PEX_ROOT": "value of _PEX_ROOT",
-        "MY_PEX_ROOT": "value of MY_PEX_ROOT",
-        "pex_root": "value of pex_root",
-        "PATH": "value of PATH",
-        "HOME": "value of HOME",
-    }
+    assert without_pex_variables(environ) == {name: environ[name] for name in others}
 
 
 def test_a_child_in_another_directory_imports_what_this_process_imports(tmp_path: Path) -> None:
