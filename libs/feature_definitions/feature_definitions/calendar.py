@@ -14,8 +14,12 @@ LOCAL_TIMEZONE = "America/New_York"
 # time; one that never occurs (the night it starts) is read as written under standard time.
 _AMBIGUOUS_AS_DAYLIGHT = True
 _NONEXISTENT_SHIFT = pd.Timedelta(hours=1)
-# How an ISO 8601 time ends when it names its offset.
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)\s*$")
+# An ISO 8601 time that names its offset: the offset ("Z", "+05:30", "+0530", "+05") comes after a
+# time of day, so the "-01" ending a date alone ("2013-01-01") is not one. The date and time are
+# matched as loosely as pandas' format="ISO8601" reads them ("2013-1-1 5:00", "20130101T0500").
+_NAMES_AN_OFFSET = re.compile(
+    r"\s*\d{4}-?\d{1,2}-?\d{1,2}[T ][\d:.]*\s*(?:[zZ]|[+-]\d{1,2}(?::?\d{2})?)\s*"
+)
 
 
 def localized(naive: pd.Series, zone: str) -> pd.Series:
@@ -30,7 +34,7 @@ def localized(naive: pd.Series, zone: str) -> pd.Series:
 
 def _names_its_offset(value: object) -> bool:
     if isinstance(value, str):
-        return _OFFSET.search(value) is not None
+        return _NAMES_AN_OFFSET.fullmatch(value) is not None
     return isinstance(value, dt.datetime) and value.tzinfo is not None
 
 

@@ -1,7 +1,11 @@
+import datetime as dt
+
 import pandas as pd
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features
+from feature_definitions.calendar import CALENDAR_FEATURES, calendar_features, local_time
 from feature_definitions.instants import utc_instants
 
 
@@ -54,3 +58,56 @@ def test_times_a_clock_change_repeats_or_skips_and_mixed_offsets_are_placed(
     if not any(text[-6] in "+-" for text in written):
         parsed = pd.Series(pd.to_datetime(written))
         assert utc_instants(parsed).tolist() == [pd.Timestamp(i) for i in instants]
+
+
+@given(
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31)),
+    st.sampled_from(
+        [
+            "%Y-%m-%d",
+            "%Y%m%d",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S.%f",
+            "%Y%m%dT%H%M%S",
+        ]
+    ),
+)
+@example(dt.datetime(2013, 1, 1), "%Y-%m-%d")
+def test_a_time_without_an_offset_is_new_york_time_never_shifted(
+    when: dt.datetime, form: str
+) -> None:
+    # Before: a date alone such as "2013-01-01" was read as midnight UTC (its "-01" taken for an
+    # offset), 19:00 the day before in New York.
+    written = when.strftime(form)
+    wall = dt.datetime.strptime(written, form)
+    local = local_time(pd.Series([written]))
+    assert local.tolist() == local_time(pd.Series([pd.Timestamp(wall)])).tolist()
+    assert local.iloc[0].date() == wall.date()
+
+
+@pytest.mark.parametrize(
+    ("written", "instant"),
+    [
+        ("2013-01-01", "2013-01-01T05:00Z"),
+        ("2013-07-01", "2013-07-01T04:00Z"),
+        ("2013-01-01T05:00:00Z", "2013-01-01T05:00Z"),
+        ("2013-01-01T05Z", "2013-01-01T05:00Z"),
+        ("2013-01-01 05:00:00+05:30", "2012-12-31T23:30Z"),
+        ("2013-01-01T05:00+0530", "2012-12-31T23:30Z"),
+        ("2013-01-01T05:00:00-05", "2013-01-01T10:00Z"),
+        ("2013-01-01T05:00:00 -05:00", "2013-01-01T10:00Z"),
+        ("20130101T050000-0500", "2013-01-01T10:00Z"),
+        ("2013-1-1 5:00-05:00", "2013-01-01T10:00Z"),
+    ],
+)
+def test_an_offset_is_one_after_a_time_of_day(written: str, instant: str) -> None:
+    assert utc_instants(pd.Series([written])).tolist() == [pd.Timestamp(instant)]
+
+
+def test_a_date_alone_is_its_new_york_day() -> None:
+    # Before: month 12, hour 19 (read as midnight UTC).
+    features = calendar_features(pd.Series(["2013-01-01", "2013-07-01"]))
+    assert features["month_of_year"].tolist() == [1, 7]
+    assert features["day_of_week"].tolist() == [1, 0]
+    assert features["dep_hour"].tolist() == [0, 0]
