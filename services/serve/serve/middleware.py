@@ -3,7 +3,7 @@ read, whether or not the client sends its length), 415 for a body that says it i
 for JSON that pydantic would misread or refuse without naming where (a duplicated key, an
 over-long number), a
 /readyz, and 503s, that say why the service is not ready, and an OpenAPI document (/docs.json)
-that is the OpenAPI 3.0 it says it is."""
+that is the OpenAPI 3.0 it says it is (to a GET or a HEAD)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,12 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _answer(send: Send, status: int, body: dict[str, Any], head: bool = False) -> None:
+    """`body` as JSON; to a HEAD, only the headers it would have."""
     content = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+    await send({"type": "http.response.body", "body": b"" if head else content})
 
 
 async def _read_body(receive: Receive, max_bytes: int | None = None) -> bytes | None:
@@ -174,25 +175,32 @@ class ReadinessDetail:
 
 class OpenApi30:
     """GET `path` (BentoML's OpenAPI document) answers the document in OpenAPI 3.0's dialect
-    (serve/openapi.py); every other request passes untouched."""
+    (serve/openapi.py), and HEAD `path` the headers of that answer; every other request passes
+    untouched."""
 
     def __init__(self, app: App, path: str = "/docs.json") -> None:
         self.app, self.path = app, path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET" or scope["path"] != self.path:
+        method = scope.get("method")
+        if scope["type"] != "http" or method not in ("GET", "HEAD") or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        head = method == "HEAD"
         sent: list[Message] = []
 
         async def keep(message: Message) -> None:
             sent.append(message)
 
-        await self.app(scope, receive, keep)
+        # The app answers a HEAD with the original document's length and no body to rewrite: it
+        # is asked for the GET answer, whose body a HEAD then goes without.
+        await self.app({**scope, "method": "GET"}, receive, keep)
         (start,) = (m for m in sent if m["type"] == "http.response.start")
         if start["status"] != 200:
+            if head:
+                sent = [start, {"type": "http.response.body", "body": b""}]
             for message in sent:
                 await send(message)
             return
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        await _answer(send, 200, openapi_30(json.loads(body)))
+        await _answer(send, 200, openapi_30(json.loads(body)), head)

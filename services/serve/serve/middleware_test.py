@@ -24,7 +24,8 @@ from serve.middleware import (
 
 
 class App:
-    """Answers every request with `status` and a generic body, as BentoML answers an error."""
+    """Answers every request with `status` and a generic body, as BentoML answers an error; a
+    HEAD, as Starlette does, with the headers alone."""
 
     def __init__(self, status: int = 200, body: Any = None) -> None:
         self.status, self.called, self.received = status, False, b""
@@ -38,18 +39,21 @@ class App:
             if not message.get("more_body", False):
                 break
         body = json.dumps(self.body).encode()
-        await send({"type": "http.response.start", "status": self.status, "headers": []})
-        await send({"type": "http.response.body", "body": body})
+        headers = [(b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
 
-def call(
+def answer(
     middleware: Any,
     method: str,
     path: str,
     headers: dict[str, str],
     chunks: Sequence[bytes] = (b"{}",),
-) -> tuple[int, Any]:
-    """The status and JSON body `middleware` answers to a request whose body comes in
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    """The status, headers and body `middleware` answers to a request whose body comes in
     `chunks`."""
     scope = {
         "type": "http",
@@ -72,7 +76,20 @@ def call(
     asyncio.run(middleware(scope, receive, send))
     (start,) = (m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(body)
+    return start["status"], dict(start["headers"]), body
+
+
+def call(
+    middleware: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    chunks: Sequence[bytes] = (b"{}",),
+) -> tuple[int, Any]:
+    """The status and JSON body `middleware` answers to a request whose body comes in
+    `chunks`."""
+    status, _, body = answer(middleware, method, path, headers, chunks)
+    return status, json.loads(body)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +164,17 @@ def test_the_openapi_document_goes_out_as_openapi_30() -> None:
     status, body = call(OpenApi30(App(body=document)), "GET", "/docs.json", {})
     assert status == 200
     assert body["components"]["schemas"]["X"] == {"type": "string", "nullable": True}
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_a_head_of_the_openapi_document_has_the_headers_of_its_get(status: int) -> None:
+    # Before: a HEAD passed untouched, its content-length that of BentoML's document, not of the
+    # 3.0 one a GET answers.
+    document = {"openapi": "3.0.2", "components": {"schemas": {"X": NULLABLE}}}
+    get = answer(OpenApi30(App(status, document)), "GET", "/docs.json", {})
+    head = answer(OpenApi30(App(status, document)), "HEAD", "/docs.json", {})
+    assert head == (get[0], get[1], b"")
+    assert int(head[1][b"content-length"]) == len(get[2])
 
 
 @pytest.mark.parametrize(
