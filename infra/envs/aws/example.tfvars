@@ -6,6 +6,9 @@ github_repository          = "acme/ml-platform"
 certificate_arn            = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 terraform_state_bucket     = "acme-ml-platform-tfstate" # backend.hcl's bucket
 terraform_state_lock_table = "ml-platform-tfstate-lock" # backend.hcl's dynamodb_table
+# An environment applied before its image repositories were named per environment (ml-platform/serve,
+# ml-platform/train) keeps them with this; see infra/README.md, "Upgrading".
+# ecr_repository_prefix = "ml-platform"
 # The first apply only: the digest of the first serve image pushed to the ECR repository (see
 # infra/README.md); later applies read the live one.
 # serve_image_digest = "sha256:..."

@@ -5,6 +5,9 @@
 
 locals {
   name = "ml-platform-${var.environment}"
+  # ECR cannot rename a repository, so an environment created under the old, shared prefix
+  # keeps it through ecr_repository_prefix rather than having its repositories replaced.
+  ecr_repository_prefix = coalesce(var.ecr_repository_prefix, local.name)
   # Key prefixes in the artifacts bucket: the BentoML model store CI keeps between runs, the
   # serving data (online store, statistics) the deploy job uploads and the serve tasks read, and
   # the parameters of each pipeline run on ECS (flight_delay_ecs.params_prefix).
@@ -94,7 +97,7 @@ module "network" {
 
 module "ecr" {
   source       = "../../modules/ecr"
-  name         = "${local.name}/serve"
+  name         = "${local.ecr_repository_prefix}/serve"
   kms_key_arn  = module.kms.arn
   force_delete = !var.deletion_protection
 }
@@ -103,7 +106,7 @@ module "ecr" {
 # push come with the pipeline services' images.
 module "ecr_train" {
   source       = "../../modules/ecr"
-  name         = "${local.name}/train"
+  name         = "${local.ecr_repository_prefix}/train"
   kms_key_arn  = module.kms.arn
   force_delete = !var.deletion_protection
 }

@@ -269,3 +269,14 @@ variable "deletion_protection" {
   default     = true
   nullable    = false
 }
+
+variable "ecr_repository_prefix" {
+  description = "Name prefix of the image repositories (<prefix>/serve, <prefix>/train); null, the default, is ml-platform-<environment>. An environment applied before the repositories were named per environment sets \"ml-platform\" to keep the ones it has: ECR cannot rename a repository, so another name replaces both and deletes their images."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_repository_prefix == null || can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", var.ecr_repository_prefix))
+    error_message = "ecr_repository_prefix must be an ECR repository name: lower-case letters and digits, separated by single '.', '_', '-' or '/', with no leading or trailing separator."
+  }
+}

@@ -247,6 +247,29 @@ run "each_environment_has_its_own_image_repositories" {
   }
 }
 
+# An environment applied before the repositories were named per environment keeps its own:
+# ECR has no rename, so a new name would replace them and delete their images.
+run "an_environment_from_before_keeps_its_image_repositories" {
+  command = plan
+  variables {
+    environment           = "staging"
+    ecr_repository_prefix = "ml-platform"
+  }
+
+  assert {
+    condition     = module.ecr.name == "ml-platform/serve" && module.ecr_train.name == "ml-platform/train"
+    error_message = "ecr_repository_prefix does not name the image repositories."
+  }
+}
+
+run "a_malformed_ecr_repository_prefix_is_refused" {
+  command = plan
+  variables {
+    ecr_repository_prefix = "ML-Platform/"
+  }
+  expect_failures = [var.ecr_repository_prefix]
+}
+
 run "the_ecs_runner_gets_its_settings_in_this_environment" {
   variables {
     pipeline_ecs = {
