@@ -96,7 +96,7 @@ def check_locations(outputs: Mapping[str, Any], env: str) -> None:
         if problem:
             raise ConfigureError(
                 f"output {name} of infra/envs/{env} is {value}, which {problem}: apply "
-                f"infra/envs/{env} again ({how_to_apply(env)})."
+                f"infra/envs/{env} again, which makes it anew ({how_to_apply(env)})."
             )
 
 

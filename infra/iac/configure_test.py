@@ -90,9 +90,28 @@ def test_a_location_gone_since_apply_is_named_and_nothing_is_written(
     assert main(["--repo", str(repo)]) == 1
     assert (
         f"configure: error: output dvc_remote_url of infra/envs/local is {remote}, which does "
-        "not exist: apply infra/envs/local again"
+        "not exist: apply infra/envs/local again, which makes it anew "
+        "(./pants run infra:configure -- --env local --apply)."
     ) in capsys.readouterr().err
     assert _written(repo) == {}
+
+
+def test_apply_makes_a_location_gone_since_apply_again(
+    infra_copy: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = infra_copy.parent
+    workspace = applied_local_environment(infra_copy, scratch)
+    for name, value in workspace.variables.items():
+        monkeypatch.setenv(f"TF_VAR_{name}", str(value))
+    remote = scratch / "dvc-remote"
+    shutil.rmtree(remote)
+
+    assert main(["--repo", str(repo), "--apply"]) == 0
+
+    assert remote.is_dir()
+    assert not workspace.plan_has_changes()
+    workspace.destroy()  # still this state's own: destroy removes it with the rest
+    assert list(scratch.iterdir()) == []
 
 
 def _written(repo: Path) -> dict[str, str]:

@@ -31,6 +31,9 @@ variable "force_destroy" {
 locals {
   marker = ".terraform-local-location"
 
+  # Read at plan: fileexists fails on a directory (and the validation above refuses a file).
+  directory_exists = !can(fileexists(var.path))
+
   create_script = <<-EOT
     set -eu
     top=""
@@ -92,8 +95,14 @@ resource "terraform_data" "owner" {}
 # make leaves the old location as it was. Terraform runs no destroy provisioner for a replaced
 # (deposed) object, so the old directory is then left on disk, data and all; a resource
 # replaced at the same path finds its location's marker and keeps the directory as its own.
+#
+# terraform_data sees no drift, so a directory removed since apply would stay missing with
+# nothing planned. For a directory missing at plan the trigger is unknown until apply
+# (timestamp() is), which plans a replacement that makes the directory again; at apply it comes
+# out as the path, as for a directory that exists, so the next plan is empty and a fresh
+# location is not replaced by the plan after its creation.
 resource "terraform_data" "this" {
-  triggers_replace = var.path
+  triggers_replace = local.directory_exists ? var.path : "${var.path}${replace(timestamp(), "/.*/", "")}"
   input = {
     path           = var.path
     owner          = terraform_data.owner.id
