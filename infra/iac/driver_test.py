@@ -148,6 +148,47 @@ def test_each_environment_has_its_own_state_and_leaves_the_others_as_they_are(
     assert list(scratch.iterdir()) == []
 
 
+def test_destroying_another_environment_leaves_the_locations_of_local(
+    infra_copy: Path, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every path at its default: the repo copy's build/, and the DVC remotes under a HOME of
+    # the test's own. ci applies first, so it creates whatever it shares with local.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    remotes = tmp_path / "home" / ".cache" / "ml-platform"
+    build = infra_copy.parent / "build"
+
+    def applied(workspace_name: str | None) -> Workspace:
+        workspace = Workspace(
+            infra_copy / "envs" / "local", {"force_destroy": True}, engine, workspace_name
+        )
+        workspace.init()
+        workspace.apply()
+        return workspace
+
+    ci = applied("ci")
+    local = applied(None)
+    outputs = local.output()
+    assert (outputs["dvc_remote_url"], outputs["model_store_url"]) == (
+        str(remotes / "dvc-remote"),
+        str(build / "bentoml"),
+    )
+    assert (ci.output()["dvc_remote_url"], ci.output()["model_store_url"]) == (
+        str(remotes / "dvc-remote-ci"),
+        str(build / "infra" / "ci" / "bentoml"),
+    )
+    kept = [Path(outputs[name]) / "kept" for name in ("dvc_remote_url", "model_store_url")]
+    for path in kept:
+        path.write_text("data")
+
+    ci.destroy()
+
+    assert [path.read_text() for path in kept] == ["data", "data"]
+    assert not (remotes / "dvc-remote-ci").exists()
+    assert not (build / "infra" / "ci" / "bentoml").exists()
+    assert not local.plan_has_changes()
+    local.destroy()
+
+
 def test_a_workspace_name_terraform_would_not_take_is_refused_before_it_runs(
     infra_copy: Path, engine: Engine
 ) -> None:

@@ -13,7 +13,7 @@ output "dvc_remote_url" {
 
 output "model_store_url" {
   description = "Where trained models are stored: the BentoML home, BENTOML_HOME (AWS: s3://<artifacts bucket>/models)."
-  value       = module.location["model_store"].path
+  value       = module.model_store.path
 }
 
 output "landing_url" {

@@ -30,7 +30,7 @@ variable "bucket_prefix" {
 }
 
 variable "build_dir" {
-  description = "The git-ignored directory that holds the model store (bentoml/) and the landing zone (infra/<environment>/<landing bucket>/). Default: the repo's build/. A relative path is taken from Terraform's working directory."
+  description = "The git-ignored directory that holds the model store (bentoml/ for `local`, infra/<environment>/bentoml/ for another environment) and the landing zone (infra/<environment>/<landing bucket>/). Default: the repo's build/. A relative path is taken from Terraform's working directory."
   type        = string
   default     = null
 
@@ -41,14 +41,13 @@ variable "build_dir" {
 }
 
 variable "dvc_remote_dir" {
-  description = "The DVC remote's directory. The default is the `local` remote of .dvc/config, shared by every clone on the machine."
+  description = "The DVC remote's directory, shared by every clone on the machine. Default: for `local`, ~/.cache/ml-platform/dvc-remote, the `local` remote of .dvc/config; for another environment, ~/.cache/ml-platform/dvc-remote-<environment>."
   type        = string
-  default     = "~/.cache/ml-platform/dvc-remote"
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = length(trimspace(var.dvc_remote_dir)) > 0
-    error_message = "dvc_remote_dir must be a non-empty path."
+    condition     = var.dvc_remote_dir == null || try(length(trimspace(var.dvc_remote_dir)) > 0, false)
+    error_message = "dvc_remote_dir must be a non-empty path, or left unset for the environment's default."
   }
 }
 
