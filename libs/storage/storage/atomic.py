@@ -115,23 +115,40 @@ def replace_directory(staged: Path, target: Path) -> None:
     Every staged file and directory is fsynced first, so that after a crash the new tree is
     complete, never a set of names with empty files. Two renames swap it in (between them
     `target` is briefly absent, never partial); if the second fails the old tree is renamed
-    back. The parent is fsynced last, so the renames themselves survive a crash.
+    back. The parent is fsynced last, so the renames themselves survive a crash. Swaps onto
+    one target take turns: each writer's tree arrives whole, the last one stays.
     """
     _fsync_tree(staged)
     retired = target.with_name(f".{target.name}.retired")
-    shutil.rmtree(retired, ignore_errors=True)
-    had_target = target.exists()
-    if had_target:
-        os.replace(target, retired)
-    try:
-        os.replace(staged, target)
-    except BaseException:
+    with _swapping_in(target.parent):
+        shutil.rmtree(retired, ignore_errors=True)
+        had_target = target.exists()
         if had_target:
-            os.replace(retired, target)
-        raise
+            os.replace(target, retired)
+        try:
+            os.replace(staged, target)
+        except BaseException:
+            if had_target:
+                os.replace(retired, target)
+            raise
+        finally:
+            _fsync_directory(target.parent)
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def _swapping_in(directory: Path) -> Iterator[None]:
+    """Hold the swap lock of `directory` for the block: two writers of one output (two runs of a
+    stage at once) would otherwise interleave their renames, one finding `target` gone or the
+    `retired` name taken, and fail with a bare OSError. The lock is the directory itself, so it
+    leaves no file behind; a swap is a few renames, so the wait is short. Released when the
+    block ends or the process dies."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        _fsync_directory(target.parent)
-    shutil.rmtree(retired, ignore_errors=True)
+        os.close(fd)  # closing the last descriptor releases the flock
 
 
 def _fsync_tree(root: Path) -> None:
