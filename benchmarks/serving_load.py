@@ -8,8 +8,12 @@ BENTOML_HOME, FLIGHT_DELAY_SERVING_DATA):
 
 - in-process: validated flights through features and the model, no HTTP (`score_flights`), for
   one flight (latency) and 100-flight batches (flights/s);
-- bare: benchmarks/bare_asgi.py (Starlette on uvicorn, one worker per core) doing that work;
+- bare: benchmarks/bare_asgi.py (Starlette on uvicorn) doing that work;
 - bentoml: the service (`bentoml serve`, the source service or `--bento TAG`).
+
+Both servers run `--workers` worker processes (default: one per core): the bare one by its own
+flag, the service through BentoML's configuration (BENTOML_CONFIG_OPTIONS), over the
+`workers="cpu_count"` of serve/service.py.
 
 Over HTTP, an asyncio client on raw sockets (one keep-alive connection per concurrent client,
 each sending its next request when the last is answered) measures throughput and latency
@@ -54,6 +58,11 @@ PERCENTILES = (50, 95, 99)
 # run's report goes beside it, so a check of the benchmark does not replace a measurement.
 OUTPUT = REPORTS.relative_to(REPO) / "serving_load.json"
 QUICK_OUTPUT = OUTPUT.with_name("serving_load-quick.json")
+# The service's name in BentoML's configuration: its class's (serve/service.py), which a Bento
+# built from it keeps.
+SERVICE_NAME = "FlightDelayService"
+SOURCE_SERVICE = f"serve.service:{SERVICE_NAME}"
+BENTOML_OPTIONS = "BENTOML_CONFIG_OPTIONS"
 
 
 # --- Request flights ---------------------------------------------------------------------
@@ -220,10 +229,14 @@ def load_levels(
 
 
 @contextmanager
-def server(command: list[str], log: Path, timeout: float = 300) -> Iterator[int]:
-    """Run `command` with --host/--port on a free loopback port until /readyz answers 200."""
+def server(
+    command: list[str], log: Path, extra_env: Mapping[str, str], timeout: float = 300
+) -> Iterator[int]:
+    """Run `command` with --host/--port on a free loopback port, in this environment plus
+    `extra_env`, until /readyz answers 200."""
     env = {
         **os.environ,
+        **extra_env,
         # The servers import this checkout's code, as this process does.
         "PYTHONPATH": inherited_pythonpath(),
         "BENTOML_DO_NOT_TRACK": "true",
@@ -248,6 +261,23 @@ def bare_command(workers: int) -> list[str]:
 
 def bentoml_command(target: str) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", target]
+
+
+def bentoml_env(workers: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """BentoML's options with the service's worker count set to `workers`, after any options
+    `environ` gives: BentoML takes the last setting of a key, and these options over its
+    configuration file and the service's decorator."""
+    options = [environ.get(BENTOML_OPTIONS, ""), f"services.{SERVICE_NAME}.workers={workers}"]
+    return {BENTOML_OPTIONS: " ".join(filter(None, options))}
+
+
+def servers(workers: int, target: str) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each server's command and the environment it adds, both with `workers` workers: a
+    comparison of unequal worker counts would say nothing about the servers."""
+    return {
+        "bare": (bare_command(workers), {}),
+        "bentoml": (bentoml_command(target), bentoml_env(workers)),
+    }
 
 
 # --- Report --------------------------------------------------------------------------------
@@ -306,8 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=arguments.seconds, default=10, help="per concurrency level"
     )
-    parser.add_argument("--bento", default="serve.service:FlightDelayService")
-    parser.add_argument("--workers", type=arguments.count, default=os.cpu_count() or 1)
+    parser.add_argument("--bento", default=SOURCE_SERVICE)
+    parser.add_argument(
+        "--workers",
+        type=arguments.count,
+        default=os.cpu_count() or 1,
+        help="worker processes of each server (default: one per core)",
+    )
     parser.add_argument(
         "--output",
         type=arguments.report_file,
@@ -326,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return stamped(
             command=" ".join(["benchmarks/serving_load.py", *(argv or sys.argv[1:])]),
             target=args.bento,
+            workers=args.workers,
             seconds_per_level=seconds,
             runs=results,
         )
@@ -338,11 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="serving-load-") as logs:
         for run in range(runs):
             result: dict[str, Any] = {"in_process": in_process(flights, seconds)}
-            for name, command in (
-                ("bare", bare_command(args.workers)),
-                ("bentoml", bentoml_command(args.bento)),
-            ):
-                with server(command, Path(logs) / f"{name}-{run}.log") as port:
+            for name, (command, env) in servers(args.workers, args.bento).items():
+                with server(command, Path(logs) / f"{name}-{run}.log", env) as port:
                     result[name] = load_levels(port, flights, concurrency, seconds)
             print(f"run {run + 1}: {json.dumps(result)}", flush=True)
             results.append(result)
