@@ -114,3 +114,26 @@ def test_the_service_s_worker_count_comes_after_the_options_the_environment_give
     extra_env = serving_load.bentoml_env(4, environ)
     assert _workers_of_bentoml(extra_env) == 4
     assert f"services.{SERVICE}.traffic.max_concurrency=2" in extra_env[OPTIONS]
+
+
+def _run(bare: list[float], bentoml: list[float]) -> dict[str, Any]:
+    """One run's report: single-flight levels at these requests/s."""
+
+    def levels(rates: list[float]) -> dict[str, list[dict[str, Any]]]:
+        return {"1": [{"concurrency": 2**i, "requests_per_s": rate, "p50_ms": 1.0,
+                       "p95_ms": 1.0, "p99_ms": 1.0, "statuses": {"200": 1}}
+                      for i, rate in enumerate(rates)]}  # fmt: skip
+
+    return {"in_process": {"one_flight_ms": 1.0}, "bare": levels(bare), "bentoml": levels(bentoml)}
+
+
+def test_bentoml_over_bare_is_the_median_of_each_run_s_own_ratio() -> None:
+    # Before, it was the ratio of the peaks of the median levels, so a run whose servers were
+    # both slow (a loaded machine) set one side's median and another run the other's: here
+    # 100 / 200 = 0.5, though BentoML reached 0.9 to 1.1 of the bare peak in every run but one.
+    runs = [_run([50, 100], [90, 60]), _run([200, 150], [100, 90]), _run([300, 280], [330, 10])]
+    summary = serving_load.summary(runs)
+    assert summary["bentoml_over_bare"] == {"1": 0.9}
+    assert summary["bentoml_over_bare_per_run"] == [{"1": 0.9}, {"1": 0.5}, {"1": 1.1}]
+    # The peaks stay those of the median levels: the old ratio is still peaks' quotient.
+    assert summary["peaks"] == {"bare": {"1": 200}, "bentoml": {"1": 100}}
