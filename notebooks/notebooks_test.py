@@ -1,5 +1,6 @@
 """Both notebooks run top to bottom, on a small slice shaped like the pipeline's outputs, and are
-committed without outputs (the nbstripout git hook strips them)."""
+committed without outputs (the nbstripout git hook strips them). What the charts draw is compared
+with the figures the tests compute from the same slice."""
 
 from __future__ import annotations
 
@@ -17,13 +18,60 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from contracts.tables import CURATED_TABLES
+from feature_definitions.labels import ARRIVED, delayed, outcomes
 
 NOTEBOOKS = Path(__file__).parent
 ORIGINS = ("EWR", "JFK", "LGA")
 
+# Run in the kernel before the notebook: each plt.show() first appends what every axes of the
+# open figures draws to drawn.jsonl in the notebook's directory (bars by container label, lines
+# by label, as plotted values), so a test can check the numbers behind a chart, not only that
+# an image was made.
+RECORDER = """
+import json as _json
 
-def curated_slice(root: Path) -> Path:
-    """Two months of flights and hourly weather, in columns of the curated tables."""
+import matplotlib.pyplot as _plt
+
+_show = _plt.show
+
+
+def _drawing(ax):
+    return {
+        "title": ax.get_title(),
+        "xticks": [label.get_text() for label in ax.get_xticklabels()],
+        "yticks": [label.get_text() for label in ax.get_yticklabels()],
+        "bars": {
+            bars.get_label(): [
+                float(bar.get_width() if bars.orientation == "horizontal" else bar.get_height())
+                for bar in bars
+            ]
+            for bars in ax.containers
+        },
+        "lines": {
+            line.get_label(): [
+                [float(x) for x in line.get_xdata()],
+                [float(y) for y in line.get_ydata()],
+            ]
+            for line in ax.get_lines()
+        },
+    }
+
+
+def _recording_show(*args, **kwargs):
+    with open("drawn.jsonl", "a") as drawn:
+        for number in _plt.get_fignums():
+            for ax in _plt.figure(number).axes:
+                drawn.write(_json.dumps(_drawing(ax)) + "\\n")
+    return _show(*args, **kwargs)
+
+
+_plt.show = _recording_show
+"""
+
+
+def curated_slice(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two months of flights and hourly weather, in columns of the curated tables, written under
+    `root` as curate writes them; returns the flights and the weather."""
     rng = np.random.default_rng(7)
     hours = pd.date_range("2013-08-01", "2013-09-30 23:00", freq="h", tz="UTC")
     weather = pd.DataFrame(
@@ -37,8 +85,13 @@ def curated_slice(root: Path) -> Path:
     )
     flights["carrier"] = rng.choice(["AA", "B6", "DL", "EV", "UA"], len(flights))
     flights["month"] = flights["time_hour"].dt.month
+    # HHMM in the contract; only whether there is one matters here.
+    flights["dep_time"] = rng.integers(500, 2300, len(flights)).astype("float64")
     flights["arr_delay"] = rng.normal(5, 30, len(flights)).round()
-    flights.loc[flights.sample(frac=0.02, random_state=7).index, "arr_delay"] = np.nan
+    # Cancelled (no departure, no arrival) and diverted (a departure, no arrival): no label.
+    unarrived = flights.sample(frac=0.02, random_state=7).index
+    flights.loc[unarrived, "arr_delay"] = np.nan
+    flights.loc[unarrived[: len(unarrived) // 2], "dep_time"] = np.nan
     for table, frame in (("flights", flights), ("weather", weather)):
         # Each column as curate writes it: the table's contract gives its Arrow type.
         contract = CURATED_TABLES[table].arrow_schema
@@ -47,7 +100,13 @@ def curated_slice(root: Path) -> Path:
             (root / table).mkdir(parents=True, exist_ok=True)
             rows = pyarrow.Table.from_pandas(part, schema=schema, preserve_index=False)
             pq.write_table(rows, root / table / f"{month}.parquet")
-    return root
+    return flights, weather
+
+
+def arrived(flights: pd.DataFrame) -> pd.DataFrame:
+    """The flights with a label (the library's definition), and the label as `late`."""
+    kept = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
+    return kept.assign(late=delayed(kept["arr_delay"]))
 
 
 def evaluation_slice(root: Path) -> Path:
@@ -79,11 +138,22 @@ def read(notebook: Path) -> nbformat.NotebookNode:
 
 
 def run(notebook: Path, cwd: Path) -> nbformat.NotebookNode:
+    """The notebook as executed in `cwd`, with RECORDER run first (its cell is removed again)."""
     document = read(notebook)
+    # nbformat is untyped.
+    new_code_cell: Any = nbformat.v4.new_code_cell
+    document.cells.insert(0, new_code_cell(RECORDER))
     NotebookClient(
         document, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     ).execute()
+    del document.cells[0]
     return document
+
+
+def drawings(cwd: Path) -> dict[str, dict[str, Any]]:
+    """What each titled axes drew (RECORDER), by title."""
+    lines = (cwd / "drawn.jsonl").read_text().splitlines()
+    return {drawing["title"]: drawing for drawing in map(json.loads, lines)}
 
 
 def images(document: nbformat.NotebookNode) -> int:
@@ -116,9 +186,23 @@ def test_committed_without_outputs(name: str) -> None:
 def test_the_curated_data_notebook_runs_and_plots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NOTEBOOK_CURATED", str(curated_slice(tmp_path / "curated")))
+    flights, _ = curated_slice(tmp_path / "curated")
+    monkeypatch.setenv("NOTEBOOK_CURATED", str(tmp_path / "curated"))
     document = run(NOTEBOOKS / "curated_delays.ipynb", tmp_path)
     assert images(document) == 3  # carrier, month, weather
+
+    late = arrived(flights)
+    assert f"late: {late['late'].mean():.1%}" in printed(document).splitlines()
+    drawn = drawings(tmp_path)
+    by_carrier = drawn["Share of flights arriving late, by carrier"]
+    [rates] = by_carrier["bars"].values()
+    assert dict(zip(by_carrier["yticks"], rates, strict=True)) == pytest.approx(
+        late.groupby("carrier")["late"].mean().to_dict()
+    )
+    [(months, rates)] = drawn["Share of flights arriving late, by month"]["lines"].values()
+    by_month = late.groupby("month")["late"].mean()
+    assert months == by_month.index.tolist()
+    assert rates == pytest.approx(by_month.tolist())
 
 
 def test_the_model_analysis_notebook_runs_and_plots(
