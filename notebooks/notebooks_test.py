@@ -5,6 +5,9 @@ with the figures the tests compute from the same slice."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +22,7 @@ from nbclient.exceptions import CellExecutionError
 
 from contracts.tables import CURATED_TABLES
 from feature_definitions.labels import ARRIVED, delayed, outcomes
+from feature_definitions.weather import weather_features
 
 NOTEBOOKS = Path(__file__).parent
 ORIGINS = ("EWR", "JFK", "LGA")
@@ -80,9 +84,19 @@ def curated_slice(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     weather["visib"] = rng.choice([0.5, 2.0, 4.0, 8.0, 10.0], len(weather))
     weather["precip"] = rng.choice([0.0, 0.0, 0.0, 0.02, 0.1, 0.5], len(weather))
     weather["wind_speed"] = rng.uniform(0, 25, len(weather))
+    weather["wind_gust"] = np.where(weather["wind_speed"] > 15, weather["wind_speed"] * 1.4, np.nan)
+    weather["temp"] = rng.uniform(55, 95, len(weather))
+    weather["dewp"] = rng.uniform(45, 75, len(weather))
+    weather["humid"] = rng.uniform(30, 100, len(weather))
+    weather["wind_dir"] = rng.choice(np.arange(0.0, 360.0, 10.0), len(weather))
+    weather["pressure"] = rng.uniform(1000, 1030, len(weather))
     flights = weather.sample(n=2_000, random_state=7)[["origin", "time_hour"]].reset_index(
         drop=True
     )
+    # As upstream: some hours have no reading, and some readings are missing within an hour.
+    weather = weather.drop(weather.sample(frac=0.05, random_state=8).index).reset_index(drop=True)
+    for column in ("visib", "precip", "wind_speed"):
+        weather.loc[weather.sample(frac=0.05, random_state=9).index, column] = np.nan
     flights["carrier"] = rng.choice(["AA", "B6", "DL", "EV", "UA"], len(flights))
     flights["month"] = flights["time_hour"].dt.month
     # HHMM in the contract; only whether there is one matters here.
@@ -109,6 +123,21 @@ def arrived(flights: pd.DataFrame) -> pd.DataFrame:
     return kept.assign(late=delayed(kept["arr_delay"]))
 
 
+# The curated notebook's weather charts, by title, and the feature each bands.
+WEATHER_CHARTS = {
+    "visibility (miles)": "visib",
+    "precipitation (inches/hour)": "precip",
+    "wind speed (mph)": "wind_speed",
+}
+
+
+def band(label: str) -> tuple[float, float]:
+    """The edges of a pandas interval's tick label, "(lo, hi]"."""
+    match = re.fullmatch(r"\((\S+), (\S+)\]", label)
+    assert match, label
+    return float(match[1]), float(match[2])
+
+
 def evaluation_slice(root: Path) -> Path:
     """What train's evaluate step writes: metrics.json and plots/<model>/*.json."""
     metrics = {
@@ -129,6 +158,13 @@ def evaluation_slice(root: Path) -> Path:
         (plots / "pr.json").write_text(json.dumps(pr))
         (plots / "calibration.json").write_text(json.dumps(calibration))
     return root
+
+
+@pytest.fixture(autouse=True)
+def kernel_imports_what_the_test_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel is a new interpreter, and Pants puts the source roots (libs/*) on this test's
+    # sys.path only, some relative to the sandbox (the kernel runs in tmp_path).
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(os.path.abspath(entry) for entry in sys.path))
 
 
 def read(notebook: Path) -> nbformat.NotebookNode:
@@ -186,7 +222,7 @@ def test_committed_without_outputs(name: str) -> None:
 def test_the_curated_data_notebook_runs_and_plots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flights, _ = curated_slice(tmp_path / "curated")
+    flights, weather = curated_slice(tmp_path / "curated")
     monkeypatch.setenv("NOTEBOOK_CURATED", str(tmp_path / "curated"))
     document = run(NOTEBOOKS / "curated_delays.ipynb", tmp_path)
     assert images(document) == 3  # carrier, month, weather
@@ -203,6 +239,18 @@ def test_the_curated_data_notebook_runs_and_plots(
     by_month = late.groupby("month")["late"].mean()
     assert months == by_month.index.tolist()
     assert rates == pytest.approx(by_month.tolist())
+
+    # The weather the feature service gives each flight: missing readings take its fills, so
+    # every flight is in one of the bands drawn.
+    features = weather_features(late["origin"], late["time_hour"], weather)
+    assert (features["weather_known"] == 0).any() and late["late"].any()
+    for title, column in WEATHER_CHARTS.items():
+        chart = drawn[title]
+        [rates] = chart["bars"].values()
+        edges = [band(label) for label in chart["xticks"]]
+        inside = [(features[column] > lo) & (features[column] <= hi) for lo, hi in edges]
+        assert sum(int(flights_in.sum()) for flights_in in inside) == len(late), title
+        assert rates == pytest.approx([late["late"][i].mean() for i in inside]), title
 
 
 def test_the_model_analysis_notebook_runs_and_plots(
