@@ -23,6 +23,14 @@ from nbclient.exceptions import CellExecutionError
 from contracts.tables import CURATED_TABLES
 from feature_definitions.labels import ARRIVED, delayed, outcomes
 from feature_definitions.weather import weather_features
+from train.metrics import (
+    HIGHER_IS_BETTER,
+    calibration_points,
+    max_f1_threshold,
+    pr_points,
+    roc_points,
+    score,
+)
 
 NOTEBOOKS = Path(__file__).parent
 ORIGINS = ("EWR", "JFK", "LGA")
@@ -138,26 +146,35 @@ def band(label: str) -> tuple[float, float]:
     return float(match[1]), float(match[2])
 
 
-def evaluation_slice(root: Path) -> Path:
-    """What train's evaluate step writes: metrics.json and plots/<model>/*.json."""
+def evaluation_slice(root: Path) -> dict[str, dict[str, Any]]:
+    """What train's evaluate step writes, from its own functions on made-up test labels:
+    metrics.json (train.metrics.score per model) and plots/<model>/*.json; returns the
+    metrics."""
+    rng = np.random.default_rng(7)
+    label = rng.binomial(1, 0.3, 400)
+    noise = rng.uniform(0, 1, len(label))
+    probabilities = {
+        "baseline": np.clip(0.3 + 0.4 * (label - 0.3) + 0.5 * (noise - 0.5), 0.01, 0.99),
+        # Sure of itself and wrong one time in four: a log loss above 1.
+        "torch": np.where(noise < 0.25, 1 - label, label) * 0.98 + 0.01,
+    }
     metrics = {
-        model: {"roc_auc": auc, "pr_auc": auc - 0.3, "log_loss": 0.5, "brier": 0.18,
-                "threshold": 0.4, "rows": 100, "confusion": {"tp": 10, "fp": 5, "fn": 7, "tn": 78}}
-        for model, auc in (("baseline", 0.62), ("torch", 0.71))
-    }  # fmt: skip
+        model: score(label, probability, max_f1_threshold(label, probability))
+        for model, probability in probabilities.items()
+    }
+    assert metrics["torch"]["log_loss"] > 1
     root.mkdir(parents=True)
     (root / "metrics.json").write_text(json.dumps(metrics))
-    for model in metrics:
+    for model, probability in probabilities.items():
         plots = root / "plots" / model
         plots.mkdir(parents=True)
-        grid = [i / 10 for i in range(11)]
-        roc = [{"fpr": x, "tpr": min(1.0, x**0.5)} for x in grid]
-        pr = [{"recall": x, "precision": 1 - 0.5 * x} for x in grid]
-        calibration = [{"mean_predicted": x, "fraction_delayed": x * 0.9} for x in grid]
-        (plots / "roc.json").write_text(json.dumps(roc))
-        (plots / "pr.json").write_text(json.dumps(pr))
-        (plots / "calibration.json").write_text(json.dumps(calibration))
-    return root
+        for name, points in (
+            ("roc", roc_points(label, probability)),
+            ("pr", pr_points(label, probability)),
+            ("calibration", calibration_points(label, probability, bins=10)),
+        ):
+            (plots / f"{name}.json").write_text(json.dumps(points))
+    return metrics
 
 
 @pytest.fixture(autouse=True)
@@ -256,22 +273,35 @@ def test_the_curated_data_notebook_runs_and_plots(
 def test_the_model_analysis_notebook_runs_and_plots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NOTEBOOK_EVALUATION", str(evaluation_slice(tmp_path / "evaluation")))
+    metrics = evaluation_slice(tmp_path / "evaluation")
+    monkeypatch.setenv("NOTEBOOK_EVALUATION", str(tmp_path / "evaluation"))
     document = run(NOTEBOOKS / "model_analysis.ipynb", tmp_path)
     assert images(document) == 2  # scores, curves
-    # Every model's three curves, each of its 11 points: an empty axis would still be an image.
-    drawn = [line for line in printed(document).splitlines() if line.startswith("drew ")]
-    assert sorted(drawn) == sorted(
-        f"drew {model} {name}: 11 points"
-        for model in ("baseline", "torch")
-        for name in ("roc", "pr", "calibration")
-    )
+    drawn = drawings(tmp_path)
+
+    # The four scores, each model's as evaluate wrote it, a log loss above 1 included; not the
+    # threshold, precision, recall or delayed share, though they lie in 0..1 as well.
+    chart = drawn["Test-split scores by model"]
+    plotted = {label.split(" ")[0]: values for label, values in chart["bars"].items()}
+    assert sorted(plotted) == sorted(HIGHER_IS_BETTER)
+    for name, values in plotted.items():
+        assert values == [metrics[model][name] for model in chart["xticks"]], name
+
+    # Every model's three curves, each point of them: an empty axis would still be an image.
+    for name in ("roc", "pr", "calibration"):
+        lines = drawn[name]["lines"]
+        assert sorted(lines) == sorted(metrics), name
+        for model, (x, y) in lines.items():
+            path = tmp_path / "evaluation" / "plots" / model / f"{name}.json"
+            columns = zip(*(point.values() for point in json.loads(path.read_text())), strict=True)
+            assert [x, y] == [list(column) for column in columns], (model, name)
 
 
 def test_the_model_analysis_notebook_names_a_curve_evaluate_did_not_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    evaluation = evaluation_slice(tmp_path / "evaluation")
+    evaluation = tmp_path / "evaluation"
+    evaluation_slice(evaluation)
     (evaluation / "plots" / "torch" / "pr.json").unlink()
     monkeypatch.setenv("NOTEBOOK_EVALUATION", str(evaluation))
     with pytest.raises(CellExecutionError, match=r"torch/pr\.json: evaluate writes"):
