@@ -44,11 +44,14 @@ def flight(
     carrier, number, origin, dest, tailnum = route
     local = pd.Timestamp(2013, 6, day, sched_dep // 100, tz=NEW_YORK)
     departed = arr_delay is not None
+    # The arrival's clock time agrees with its delay, as the contract requires (HHMM).
+    arrived = sched_dep // 100 * 60 + sched_dep % 100 + 120 + (arr_delay or 0)
     return {
         "year": 2013, "month": 6, "day": day,
         "dep_time": sched_dep + 5 if departed else None, "sched_dep_time": sched_dep,
         "dep_delay": 5.0 if departed else None,
-        "arr_time": None, "sched_arr_time": sched_dep + 200, "arr_delay": arr_delay,
+        "arr_time": arrived // 60 * 100 + arrived % 60 if departed else None,
+        "sched_arr_time": sched_dep + 200, "arr_delay": arr_delay,
         "carrier": carrier, "flight": number + sched_dep, "tailnum": tailnum,
         "origin": origin, "dest": dest, "air_time": 180.0 if departed else None,
         "distance": 1400, "hour": local.hour, "minute": 0,
