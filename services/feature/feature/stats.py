@@ -1,10 +1,11 @@
 """Per-feature distribution statistics of the train split, the reference for drift monitoring.
 
 Numeric features: count, mean, std (population), min, max, quantiles, and a histogram over
-fixed bin edges (the train split's deciles, repeated ones dropped). With edges e_1 < ... < e_k
-the bins are (-inf, e_1), [e_1, e_2), ..., [e_k, +inf): bin i holds the values v with
-e_i <= v < e_(i+1). Binning live data on the same edges gives the proportions that a population
-stability index compares. Categorical features: count and the proportion of each category.
+fixed bin edges (feature_definitions.histogram: the train split's deciles, a repeated one, a value
+carrying a mass, given a bin of its own). With edges e_1 < ... < e_k the bins are (-inf, e_1),
+[e_1, e_2), ..., [e_k, +inf): bin i holds the values v with e_i <= v < e_(i+1). Binning live data
+on the same edges, with the same code, gives the proportions that a population stability index
+compares. Categorical features: count and the proportion of each category.
 """
 
 from __future__ import annotations
@@ -15,21 +16,14 @@ import numpy as np
 import pandas as pd
 
 from feature_definitions.features import FEATURES
+from feature_definitions.histogram import bin_counts, histogram_edges
 
 QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
-EDGE_QUANTILES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
-    """Counts per bin of `values` over `edges`, as described above (len(edges) + 1 bins)."""
-    bins = np.searchsorted(np.asarray(edges, dtype="float64"), values, side="right")
-    counts: np.ndarray = np.bincount(bins, minlength=len(edges) + 1)
-    return counts
 
 
 def numeric_stats(series: pd.Series) -> dict[str, Any]:
     values = series.to_numpy(dtype="float64")
-    edges = sorted({float(e) for e in np.quantile(values, EDGE_QUANTILES)})
+    edges = histogram_edges(values)
     counts = bin_counts(values, edges)
     return {
         "kind": "numeric",

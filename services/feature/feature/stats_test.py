@@ -1,7 +1,9 @@
+import math
+
 import numpy as np
 import pandas as pd
 
-from feature.stats import bin_counts, categorical_stats, feature_stats, numeric_stats
+from feature.stats import categorical_stats, feature_stats, numeric_stats
 from feature_definitions.features import FEATURE_KINDS
 
 
@@ -15,15 +17,20 @@ def test_numeric_stats_and_a_decile_histogram() -> None:
     assert histogram["proportions"] == [0.1] * 10
 
 
-def test_binning_new_data_on_the_stored_edges() -> None:
-    edges = [0.0, 1.0]
-    # Bins (-inf, 0), [0, 1), [1, inf).
-    assert bin_counts(np.array([-5.0, 0.0, 0.5, 1.0, 7.0]), edges).tolist() == [1, 2, 2]
-
-
-def test_a_constant_feature_has_one_edge() -> None:
+def test_a_constant_feature_has_a_bin_of_its_own_value() -> None:
+    """Bins below 2, exactly 2, above 2: a plane with 3 or 4 engines falls outside 2's bin."""
     histogram = numeric_stats(pd.Series([2] * 5))["histogram"]
-    assert (histogram["edges"], histogram["counts"]) == ([2.0], [0, 5])
+    assert histogram["edges"] == [2.0, math.nextafter(2.0, math.inf)]
+    assert histogram["counts"] == [0, 5, 0]
+
+
+def test_a_mostly_dry_precip_keeps_rain_apart_from_no_rain() -> None:
+    """The repeated deciles dropped, precip's one edge was 0, and rain fell in no-rain's bin."""
+    precip = pd.Series([0.0] * 936 + [0.01, 0.05, 0.3, 1.21] * 16)
+    histogram = numeric_stats(precip)["histogram"]
+    assert histogram["edges"] == [0.0, math.nextafter(0.0, math.inf)]
+    assert histogram["counts"] == [0, 936, 64]
+    assert histogram["proportions"] == [0.0, 0.936, 0.064]
 
 
 def test_categorical_proportions() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
+from feature_definitions.histogram import bin_indices
 
 EPSILON = 1e-4
 # Live rows each index is computed over.
@@ -116,7 +117,7 @@ class DriftMonitor:
                 self._reference[name] = proportions_of(
                     histogram["proportions"], f"{where} proportions"
                 )
-                # len(edges) + 1 bins (feature.stats.bin_counts); else every batch would fail.
+                # len(edges) + 1 bins (feature_definitions.histogram); else every batch would fail.
                 if len(self._reference[name]) != len(self._edges[name]) + 1:
                     raise StatisticsError(
                         f"feature {name!r}: {len(self._reference[name])} proportions for "
@@ -136,11 +137,8 @@ class DriftMonitor:
 
     def _bins(self, name: str, values: pd.Series) -> np.ndarray:
         if name in self._edges:
-            # The bins of stats.bin_counts: bin i holds e_i <= v < e_(i+1).
-            bins: np.ndarray = np.searchsorted(
-                self._edges[name], values.to_numpy(dtype="float64"), side="right"
-            )
-            return bins.astype("int64")
+            # The bins the feature build counted the train split in.
+            return bin_indices(values.to_numpy(dtype="float64"), self._edges[name])
         index = self._categories[name]
         other = len(index) - 1
         return np.asarray([index.get(str(v), other) for v in values.tolist()], dtype="int64")

@@ -1,8 +1,13 @@
+import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from feature_definitions.histogram import bin_counts, histogram_edges
 from serve.drift import DriftMonitor
 
 STATS = {
@@ -47,3 +52,67 @@ def test_the_window_holds_the_last_rows_across_batches() -> None:
     assert result["x"] == pytest.approx(spelled_out_psi([0.5, 0, 0.5], [0.25, 0.5, 0.25]))
     assert result["c"] == pytest.approx(spelled_out_psi([0.5, 0.5, 0], [0.5, 0.5, 0]))
     assert result["c"] == pytest.approx(0.0)
+
+
+# Above it a feature has drifted, by the rule of thumb (drift.py); params.yaml's is lower.
+DRIFTED = 0.25
+# The train split's precip in 2013: no rain in 93.6% of the rows, a few hundredths of an inch in
+# the rest. Here 936 dry rows in 1,000.
+FINITE = st.floats(-1e9, 1e9, allow_nan=False)
+PRECIP = np.concatenate([np.zeros(936), np.resize([0.01, 0.02, 0.03, 0.08, 0.25, 1.21], 64)])
+
+
+def monitor_of(train: np.ndarray) -> DriftMonitor:
+    """A monitor of one numeric feature "x" whose window is `train`'s length, on the histogram
+    the feature build records of `train` (through JSON, as served)."""
+    edges = histogram_edges(train)
+    counts = bin_counts(train, edges)
+    histogram = {"edges": edges, "proportions": (counts / len(train)).tolist()}
+    stats = {"features": {"x": {"kind": "numeric", "histogram": histogram}}}
+    return DriftMonitor(json.loads(json.dumps(stats)), window_rows=len(train))
+
+
+def test_rain_after_a_dry_train_split_drifts() -> None:
+    """With the repeated deciles dropped, precip's one edge was 0: dry and rainy hours fell in
+    one bin and an hour of rain on every flight had a PSI of 0."""
+    assert monitor_of(PRECIP).update(pd.DataFrame({"x": PRECIP}))["x"] == pytest.approx(0.0)
+    raining = monitor_of(PRECIP).update(pd.DataFrame({"x": np.full(1000, 0.5)}))
+    assert raining["x"] > DRIFTED
+
+
+@st.composite
+def sample_with_a_mass(draw: st.DrawFn) -> tuple[np.ndarray, float]:
+    """A sample of which at least 30% is one value, the mass (so at least two deciles are it),
+    and that value."""
+    mass = draw(FINITE)
+    size = draw(st.integers(10, 300))
+    at_mass = draw(st.integers(math.ceil(0.3 * size), size))
+    others = draw(
+        st.lists(
+            FINITE.filter(lambda v: v != mass), min_size=size - at_mass, max_size=size - at_mass
+        )
+    )
+    order = draw(st.permutations(range(size)))
+    return np.asarray([mass] * at_mass + others, dtype="float64")[list(order)], mass
+
+
+@given(st.lists(FINITE, min_size=1, max_size=300))
+def test_live_data_like_the_train_split_has_no_drift(train: list[float]) -> None:
+    sample = np.asarray(train, dtype="float64")
+    assert monitor_of(sample).update(pd.DataFrame({"x": sample}))["x"] == pytest.approx(0.0)
+
+
+@given(sample_with_a_mass(), st.data())
+def test_live_data_moved_off_a_mass_point_drifts(
+    generated: tuple[np.ndarray, float], data: st.DataObject
+) -> None:
+    """Every value at the mass moves elsewhere: next to it (the nearest floats) or anywhere."""
+    train, mass = generated
+    elsewhere = st.one_of(
+        st.just(math.nextafter(mass, math.inf)),
+        st.just(math.nextafter(mass, -math.inf)),
+        FINITE.filter(lambda v: v != mass),
+    )
+    live = train.copy()
+    live[train == mass] = data.draw(elsewhere)
+    assert monitor_of(train).update(pd.DataFrame({"x": live}))["x"] > DRIFTED
