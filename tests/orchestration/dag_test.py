@@ -26,6 +26,7 @@ from flight_orchestration.pipeline import (
     BENTO_TASK,
     ArtifactOperator,
     build_pipeline_dag,
+    store_home,
 )
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
 from flight_orchestration.retrain import CHECK_TASK, NO_DRIFT_TASK, TRIGGER_TASK
@@ -189,3 +190,51 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     )
     with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
         stage_task(reparsed, "features").execute(stage_context(reparsed, other, "features"))
+
+
+def test_a_stage_uses_the_working_directorys_model_store(
+    airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The working directory holds the model store. Without BENTOML_HOME, the artifacts took the
+    worker's, or the build/bentoml of the nearest directory above the working directory holding
+    pants.toml: a scratch working directory inside a clone registered, promoted and built its
+    Bento from the clone's store."""
+    clone = tmp_path / "clone"
+    workdir = clone / "scratch"
+    workdir.mkdir(parents=True)
+    (clone / "pants.toml").write_text("[GLOBAL]\n")
+    artifacts = tmp_path / "artifacts"
+    # Each artifact records the store it was given.
+    for service in ("train", "serve"):
+        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
+        entry_point.parent.mkdir(parents=True)
+        entry_point.write_text('#!/bin/sh\nprintf %s "$BENTOML_HOME" > store\n')
+        entry_point.chmod(0o755)
+    for variable, path in (
+        (settings.ARTIFACTS_VARIABLE, artifacts),
+        (settings.WORKDIR_VARIABLE, workdir),
+    ):
+        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+    dag = build_pipeline_dag(SANDBOX_ROOT, schedule=None, dag_id="store_pipeline")
+    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
+    run = dag.create_dagrun(
+        run_id="manual__store",
+        run_type=DagRunType.MANUAL,
+        execution_date=logical_date,
+        data_interval=(logical_date, logical_date),
+        state=DagRunState.RUNNING,
+    )
+    first = run.get_task_instance(PARAMS_TASK)
+    assert first is not None
+    first.task = dag.get_task(PARAMS_TASK)
+    first.run()
+    # The worker's BENTOML_HOME unset (the clone's pants.toml decided), then set elsewhere.
+    for worker_home in (None, str(tmp_path / "worker-store")):
+        if worker_home is None:
+            monkeypatch.delenv("BENTOML_HOME", raising=False)
+        else:
+            monkeypatch.setenv("BENTOML_HOME", worker_home)
+        for task_id in ("evaluate", BENTO_TASK):
+            stage_task(dag, task_id).execute(stage_context(dag, run, task_id))
+            store = (workdir / "store").read_text()
+            assert store == str(store_home(workdir)) == str(workdir / "build" / "bentoml")

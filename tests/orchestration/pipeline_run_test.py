@@ -41,12 +41,17 @@ SLICE = {
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory, airflow_db: None) -> Iterator[Path]:
     """An empty working directory; the artifacts are those Pants packaged into the sandbox."""
-    directory = tmp_path_factory.mktemp("workdir")
+    # A scratch directory inside a clone (a directory holding pants.toml), on a worker whose
+    # BENTOML_HOME names another store: the models and the Bento go to the working directory's
+    # build/bentoml all the same, neither to the clone's nor to the worker's.
+    clone = tmp_path_factory.mktemp("clone")
+    (clone / "pants.toml").write_text("[GLOBAL]\n")
+    directory = clone / "workdir"
+    directory.mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(settings.environment_variable(settings.ARTIFACTS_VARIABLE), str(SANDBOX_ROOT))
         patch.setenv(settings.environment_variable(settings.WORKDIR_VARIABLE), str(directory))
-        # The models and the Bento go to the working directory's build/bentoml.
-        patch.delenv("BENTOML_HOME", raising=False)
+        patch.setenv("BENTOML_HOME", str(clone / "worker-store"))
         yield directory
 
 
@@ -115,6 +120,8 @@ def test_the_first_run_promotes_a_model_and_builds_its_bento(
     (bento,) = bentos(workdir)
     served = [model["tag"] for service in bento["services"] for model in service["models"]]
     assert served == [registry["promoted"]]
+    # Nothing went to the clone's store or the worker's.
+    assert sorted(p.name for p in workdir.parent.iterdir()) == ["pants.toml", "workdir"]
 
 
 @pytest.mark.timeout(1200)

@@ -7,7 +7,8 @@ parameters: params.yaml, the run conf's `params` overrides (dotted keys, e.g.
 
 A task runs its stage's command (flight_orchestration.commands) on the services' artifacts
 (Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir),
-with the run's parameters as arguments.
+with the run's parameters as arguments and the working directory's model store
+(<workdir>/build/bentoml, as BENTOML_HOME).
 No task calls ./pants, needs a checkout or edits a tracked file. On MWAA the same tasks run the
 services' images as ECS tasks, and training optionally as a SageMaker training job
 (flight_orchestration.runners, Variables flight_delay_runner and flight_delay_ecs).
@@ -43,6 +44,14 @@ BENTO_BUILDER = StageCommand(
     PurePosixPath("services.serve/serve.pex"),
     ("build", "--no-model-status", str(NO_PROMOTED_MODEL)),
 )
+# The artifacts' model store (BentoML's home), which they read from this variable before looking
+# for a checkout above their working directory (model_registry.store.store_home).
+STORE_HOME_ENV = "BENTOML_HOME"
+
+
+def store_home(workdir: Path) -> Path:
+    """The working directory's model store, the one its runs register, promote and build from."""
+    return workdir / "build" / "bentoml"
 
 
 def clean_environment() -> dict[str, str]:
@@ -76,7 +85,10 @@ class ArtifactOperator(BashOperator):
             )
         self.bash_command = shlex.join(argv)
         self.cwd = str(workdir)
-        self.env = clean_environment()
+        # The working directory's own store: without it an artifact took the worker's
+        # $BENTOML_HOME, or the build/bentoml of a checkout above the working directory (a
+        # scratch directory inside a clone registered and promoted into the clone's store).
+        self.env = clean_environment() | {STORE_HOME_ENV: str(store_home(workdir))}
         self.append_env = False
         return super().execute(context)
 
