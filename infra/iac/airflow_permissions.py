@@ -27,7 +27,8 @@ ECS_STAGE_CALLS: Final[tuple[tuple[str, str], ...]] = (
 )
 
 # flight_orchestration.runners.SageMakerTrainingStageOperator, with the `sagemaker` block: it
-# describes the job's name (a retry's is taken), creates the job handing SageMaker its role,
+# describes the job's name (a retry's is taken, and a retry describes its earlier tries' jobs to
+# reattach to one still in progress), creates the job handing SageMaker its role,
 # follows its state and its CloudWatch log, and on_kill stops it.
 TRAINING_CALLS: Final[tuple[tuple[str, str], ...]] = (
     ("sagemaker:DescribeTrainingJob", "{training_job}"),

@@ -283,9 +283,12 @@ def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
 )
 def test_a_training_job_name_is_valid_with_the_operators_timestamp_suffix(run_id: str) -> None:
     name = training_job_name(run_id)
-    # The operator appends -<milliseconds since the epoch> to a name that exists.
-    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", f"{name}-{2**43}")
-    assert training_job_name(run_id) == name
+    for try_number in (1, 2, 999):
+        # The operator appends -<milliseconds since the epoch> to a name that exists.
+        with_try = training_job_name(run_id, try_number)
+        assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", f"{with_try}-{2**43}")
+    assert training_job_name(run_id) == training_job_name(run_id, 1) == name
+    assert training_job_name(run_id, 2) == f"{name}-2"
     assert training_job_name(run_id + "1") != name
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from botocore.stub import Stubber  # pants: no-infer-dep (the Amazon provider's)
 
@@ -74,7 +75,7 @@ def recorded(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-def train_operator() -> SageMakerTrainingStageOperator:
+def train_operator(wait_for_completion: bool = False) -> SageMakerTrainingStageOperator:
     graph = read_stage_graph(SANDBOX_ROOT)
     (train,) = (stage for stage in graph if stage.name == "train")
     ecs = EcsSettings.from_json(json.dumps(ECS_SETTINGS | {"sagemaker": SAGEMAKER}), "settings")
@@ -83,14 +84,46 @@ def train_operator() -> SageMakerTrainingStageOperator:
         command=train.command,
         groups=artifact_groups(graph, train.command.artifact),
         ecs=ecs,
-        wait_for_completion=False,
+        wait_for_completion=wait_for_completion,
         print_log=False,
+        check_interval=0,
     )
 
 
-def fixed_params_context(params: dict[str, Any]) -> dict[str, Any]:
-    """A task's context in a run whose first task fixed `params`."""
-    return {"ti": SimpleNamespace(xcom_pull=lambda task_ids: params), "run_id": RUN_ID}
+def fixed_params_context(params: dict[str, Any], try_number: int = 1) -> dict[str, Any]:
+    """A task's context, at its `try_number`, in a run whose first task fixed `params`."""
+    ti = SimpleNamespace(xcom_pull=lambda task_ids: params, try_number=try_number)
+    return {"ti": ti, "run_id": RUN_ID}
+
+
+def default_params_context(try_number: int = 1) -> dict[str, Any]:
+    params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    return fixed_params_context(params, try_number)
+
+
+def jobs() -> list[str]:
+    """The training jobs the emulator holds."""
+    summaries = SageMakerHook().list_training_jobs()  # type: ignore[no-untyped-call]
+    return sorted(job["TrainingJobName"] for job in summaries)
+
+
+class ReportedStatus:
+    """Makes `operator`'s DescribeTrainingJob answers for `name` report each status of
+    `statuses` in turn, then the emulator's own. moto completes a job as it creates it; this is
+    a job that still runs (a lost worker's), or is being stopped, when a retry looks for it."""
+
+    def __init__(
+        self, operator: SageMakerTrainingStageOperator, name: str, statuses: list[str]
+    ) -> None:
+        self.name, self.statuses, self.reported = name, list(statuses), 0
+        operator.hook.conn.meta.events.register(
+            "after-call.sagemaker.DescribeTrainingJob", self.rewrite
+        )
+
+    def rewrite(self, parsed: dict[str, Any], **_: Any) -> None:
+        if parsed.get("TrainingJobName") == self.name and self.statuses:
+            parsed["TrainingJobStatus"] = self.statuses.pop(0)
+            self.reported += 1
 
 
 def test_the_training_job_is_created_as_configured(emulator: str) -> None:
@@ -99,12 +132,16 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
     context = fixed_params_context(params)
     operator = train_operator()
     first = operator.execute(context)["Training"]
-    # A retry of the task: the name exists, so the operator adds a timestamp.
-    second = train_operator().execute(context)["Training"]
+    # A retry of the task, once the first job ended: a job of the retry's own.
+    second = train_operator().execute(fixed_params_context(params, 2))["Training"]
+    # The same try run again (it cannot be, but if it were): the name exists, so the operator
+    # adds a timestamp.
+    third = train_operator().execute(context)["Training"]
 
     name = training_job_name(RUN_ID)
     assert first["TrainingJobName"] == name
-    assert re.fullmatch(rf"{name}-\d{{13}}", second["TrainingJobName"])
+    assert second["TrainingJobName"] == training_job_name(RUN_ID, 2) == f"{name}-2"
+    assert re.fullmatch(rf"{name}-\d{{13}}", third["TrainingJobName"])
 
     # The job as the emulator records it.
     job = SageMakerHook().describe_training_job(name)  # type: ignore[no-untyped-call]
@@ -140,9 +177,7 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
 def test_a_killed_task_stops_the_job_it_started(emulator: str) -> None:
     """A task marked failed or cleared left its job running beside the retry's. moto has no
     StopTrainingJob: botocore's stubber checks the request against SageMaker's API model."""
-    context = fixed_params_context(
-        run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
-    )
+    context = default_params_context()
     operator = train_operator()
     started = operator.execute(context)["Training"]["TrainingJobName"]
     with Stubber(operator.hook.conn) as sagemaker:
@@ -151,3 +186,43 @@ def test_a_killed_task_stops_the_job_it_started(emulator: str) -> None:
         sagemaker.assert_no_pending_responses()
     # Killed before it started a job: nothing to stop, no call (the emulator would refuse one).
     train_operator().on_kill()
+
+
+def test_a_retry_waits_for_the_job_an_earlier_try_left_running(emulator: str) -> None:
+    """A worker lost mid-job fails the task without stopping its job (on_kill never runs).
+    The cleared task's retry started a second job beside the first, both writing the working
+    directory's data/models: it now waits for the first and takes its result."""
+    first = train_operator().execute(default_params_context())["Training"]["TrainingJobName"]
+    retry = train_operator(wait_for_completion=True)
+    # The first try's job still runs for the retry's first looks, then completes.
+    running = ReportedStatus(retry, first, ["InProgress"] * 3)
+    result = retry.execute(default_params_context(try_number=2))["Training"]
+    assert result["TrainingJobName"] == first
+    assert result["TrainingJobStatus"] == "Completed"
+    assert running.statuses == []
+    assert jobs() == [first]
+    # Killed while it waits, the retry stops the job it waits for.
+    with Stubber(retry.hook.conn) as sagemaker:
+        sagemaker.add_response("stop_training_job", {}, {"TrainingJobName": first})
+        retry.on_kill()
+        sagemaker.assert_no_pending_responses()
+
+
+def test_a_reattached_job_that_fails_fails_the_task(emulator: str) -> None:
+    first = train_operator().execute(default_params_context())["Training"]["TrainingJobName"]
+    retry = train_operator(wait_for_completion=True)
+    ReportedStatus(retry, first, ["InProgress", "InProgress", "Failed", "Failed"])
+    with pytest.raises(AirflowException, match=rf"^SageMaker training job {first} ended Failed"):
+        retry.execute(default_params_context(try_number=2))
+    assert jobs() == [first]
+
+
+def test_a_retry_starts_its_job_once_a_stopping_one_has_stopped(emulator: str) -> None:
+    """A job being stopped (its task was killed) still writes the working directory."""
+    first = train_operator().execute(default_params_context())["Training"]["TrainingJobName"]
+    retry = train_operator()
+    stopping = ReportedStatus(retry, first, ["Stopping", "Stopping", "Stopped"])
+    second = retry.execute(default_params_context(try_number=2))["Training"]["TrainingJobName"]
+    assert stopping.statuses == []
+    assert second == training_job_name(RUN_ID, 2)
+    assert jobs() == sorted([first, second])

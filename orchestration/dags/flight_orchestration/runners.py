@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -38,10 +39,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from airflow.exceptions import AirflowException
 from airflow.models.baseoperator import BaseOperator
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
+from botocore.exceptions import ClientError  # pants: no-infer-dep (the Amazon provider's)
 
 from flight_orchestration.commands import (
     PARAMS_FILE_ARGUMENT,
@@ -302,12 +305,15 @@ def stage_path(command: StageCommand, params: dict[str, Any], option: str) -> Pu
     return path
 
 
-def training_job_name(run_id: str) -> str:
-    """A job name for the run, readable and unique per run ID. Under 50 characters: the operator
-    appends a 14-character timestamp to retry a name that exists, and 63 is SageMaker's limit."""
+def training_job_name(run_id: str, try_number: int = 1) -> str:
+    """A job name for the run's try of the task, readable and unique per run ID and try: the
+    first try's is `train-<run id>-<hash>`, a later one's ends `-<try>`, so a retry can find the
+    jobs its earlier tries started. Under 50 characters (a try below 1000): the operator appends
+    a 14-character timestamp to a name that exists, and 63 is SageMaker's limit."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", run_id).strip("-")[:28].rstrip("-")
     digest = hashlib.sha256(run_id.encode()).hexdigest()[:8]
-    return f"train-{slug}-{digest}"
+    name = f"train-{slug}-{digest}"
+    return name if try_number <= 1 else f"{name}-{try_number}"
 
 
 class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
@@ -346,13 +352,15 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
             "DataSource": {"FileSystemDataSource": source},
         }
 
-    def training_config(self, params: dict[str, Any], run_id: str) -> dict[str, Any]:
-        """CreateTrainingJob's request for the run."""
+    def training_config(
+        self, params: dict[str, Any], run_id: str, try_number: int = 1
+    ) -> dict[str, Any]:
+        """CreateTrainingJob's request for the run's try of the task."""
         job = self.sagemaker
         features = stage_path(self.command, params, "--features")
         models = stage_path(self.command, params, "--output")
         return {
-            "TrainingJobName": training_job_name(run_id),
+            "TrainingJobName": training_job_name(run_id, try_number),
             "AlgorithmSpecification": {"TrainingImage": job.image, "TrainingInputMode": "File"},
             "RoleArn": job.role_arn,
             "HyperParameters": hyperparameters(params, self.groups),
@@ -376,9 +384,77 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
             "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
         }
 
+    def job_status(self, name: str) -> str | None:
+        """The job's status, None if there is no job of that name."""
+        try:
+            return str(self.hook.describe_training_job(name)["TrainingJobStatus"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ValidationException":
+                return None
+            raise
+
+    def running_job(self, run_id: str, try_number: int) -> str | None:
+        """The job an earlier try of the task started that is still in progress (its worker was
+        lost: the task failed without stopping it), if any. A job of the run that is being
+        stopped is waited for: it writes the working directory until it has stopped."""
+        for earlier in range(1, try_number + 1):
+            name = training_job_name(run_id, earlier)
+            status = self.job_status(name)
+            while status == "Stopping":
+                self.log.info("Waiting for SageMaker training job %s to stop.", name)
+                time.sleep(self.check_interval)
+                status = self.job_status(name)
+            if status == "InProgress":
+                return name
+        return None
+
+    def reattach(self, name: str) -> dict[str, Any]:
+        """Wait for the earlier try's job `name` as for one this try started; its result is the
+        task's."""
+        self.log.info(
+            "SageMaker training job %s, which an earlier try of this task started, is still in "
+            "progress: waiting for it rather than starting a second one on the same data.",
+            name,
+        )
+        # on_kill stops this one now.
+        self.config["TrainingJobName"] = name
+        if not self.wait_for_completion:
+            return self.serialize_result(name)  # type: ignore[no-any-return]
+        if self.print_log:
+            self.hook.check_training_status_with_log(
+                name,
+                self.hook.non_terminal_states,
+                self.hook.training_failed_states,
+                True,
+                self.check_interval,
+                self.max_ingestion_time,
+            )
+        else:
+            waited = 0
+            while self.job_status(name) in self.hook.non_terminal_states:
+                if self.max_ingestion_time and waited > self.max_ingestion_time:
+                    raise AirflowException(
+                        f"SageMaker training job {name} took more than "
+                        f"{self.max_ingestion_time} seconds"
+                    )
+                time.sleep(self.check_interval)
+                waited += self.check_interval
+        result: dict[str, Any] = self.serialize_result(name)
+        status = result["Training"]["TrainingJobStatus"]
+        if status != "Completed":
+            reason = result["Training"].get("FailureReason", "no reason given")
+            raise AirflowException(f"SageMaker training job {name} ended {status}: {reason}")
+        return result
+
     def execute(self, context: Any) -> Any:
         params = the_runs_params(context)
-        self.config = self.training_config(params, context["run_id"])
+        run_id, try_number = context["run_id"], context["ti"].try_number
+        self.config = self.training_config(params, run_id, try_number)
+        # A retry after a lost worker found its earlier try's job still running, and started a
+        # second one beside it on the same working directory.
+        running = self.running_job(run_id, try_number)
+        if running is not None:
+            return self.reattach(running)
         return super().execute(context)
 
     def on_kill(self) -> None:
