@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from airflow.exceptions import AirflowTaskTimeout
 from airflow.models.dag import DAG
 from airflow.models.dagbag import DagBag
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.context import Context
 from airflow.utils.dag_cycle_tester import check_cycle
-from airflow.utils.state import DagRunState
+from airflow.utils.state import DagRunState, TaskInstanceState
 from airflow.utils.types import DagRunType
 
 from flight_orchestration import settings
@@ -238,3 +240,66 @@ def test_a_stage_uses_the_working_directorys_model_store(
             stage_task(dag, task_id).execute(stage_context(dag, run, task_id))
             store = (workdir / "store").read_text()
             assert store == str(store_home(workdir)) == str(workdir / "build" / "bentoml")
+
+
+def test_a_run_and_each_of_its_tasks_are_bounded_by_the_run_timeout(
+    airflow_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing bounded a stage: one hung task held up every later run (one at a time) and,
+    counted as pending, every drift retrain."""
+    variable = settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE)
+    monkeypatch.delenv(variable, raising=False)
+    for configured, hours in ((None, 24), ("6", 6), ("0.5", 0.5)):
+        if configured is not None:
+            monkeypatch.setenv(variable, configured)
+        dag = build_pipeline_dag(SANDBOX_ROOT)
+        timeout = dt.timedelta(hours=hours)
+        assert dag.dagrun_timeout == timeout
+        assert {task.task_id: task.execution_timeout for task in dag.tasks} == {
+            task_id: timeout for task_id in PIPELINE_UPSTREAM
+        }
+
+
+def test_a_hung_stage_fails_at_the_run_timeout(
+    airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow runs a stage whose artifact never ends: the task is killed at the run timeout
+    and the run fails, instead of running on."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copy(SANDBOX_ROOT / "params.yaml", checkout / "params.yaml")
+    stages = {"land": {"cmd": "dist/services.ingest/ingest.pex/__main__.py land"}}
+    (checkout / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    artifacts, workdir = tmp_path / "artifacts", tmp_path / "workdir"
+    workdir.mkdir()
+    for service, script in (("ingest", "echo $$ > pid; exec sleep 120"), ("serve", "true")):
+        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
+        entry_point.parent.mkdir(parents=True)
+        entry_point.write_text(f"#!/bin/sh\n{script}\n")
+        entry_point.chmod(0o755)
+    for variable, value in (
+        (settings.ARTIFACTS_VARIABLE, str(artifacts)),
+        (settings.WORKDIR_VARIABLE, str(workdir)),
+        # Three seconds.
+        (settings.RUN_TIMEOUT_VARIABLE, str(3 / 3600)),
+    ):
+        monkeypatch.setenv(settings.environment_variable(variable), value)
+    dag = build_pipeline_dag(checkout, schedule=None, dag_id="hung_pipeline")
+    started = dt.datetime.now(dt.UTC)
+    # The task fails, then Airflow re-raises the timeout (a BaseException, which dag.test does
+    # not catch; a worker's task process ends on it).
+    with pytest.raises(AirflowTaskTimeout):
+        dag.test(execution_date=dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    assert dt.datetime.now(dt.UTC) - started < dt.timedelta(seconds=60)
+    (run,) = DagRun.find(dag_id="hung_pipeline")
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert (states[PARAMS_TASK], states["land"]) == (
+        TaskInstanceState.SUCCESS,
+        TaskInstanceState.FAILED,
+    )
+    # The artifact was killed with its task.
+    status = Path("/proc") / (workdir / "pid").read_text().strip() / "status"
+    deadline = time.monotonic() + 10
+    while status.exists() and "\nState:\tZ" not in status.read_text():
+        assert time.monotonic() < deadline, "the hung artifact still runs"
+        time.sleep(0.1)

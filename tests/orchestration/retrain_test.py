@@ -9,6 +9,7 @@ gauges drive this DAG, run through the Airflow CLI, in tests/serving/drift_check
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,6 +120,47 @@ def test_drift_triggers_nothing_while_a_pipeline_run_is_pending(
     assert check is not None
     reason = check.xcom_pull(key=retrain.REASON_KEY)
     assert reason.endswith(f"not triggered again: {pending.run_id} is queued or running")
+
+
+def start(run_id: str, started: dt.datetime) -> None:
+    """Mark a pipeline run running since `started`, as if a scheduler had started it then."""
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.run_id == run_id).one()
+        run.set_state(DagRunState.RUNNING)
+        run.start_date = started
+
+
+def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it(
+    dags: dict[str, DAG], configured: type[Page], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hung run counted as pending: every hour's check said it would retrain, for good."""
+    configured.text = gauges({"distance": 0.93})
+    first = dags[retrain.DAG_ID].test()
+    assert states(first)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    (run,) = (r for r in pipeline_runs() if r.state == DagRunState.QUEUED)
+    # Running for 23 hours: pending, within the default 24 h.
+    start(run.run_id, timezone.utcnow() - dt.timedelta(hours=23))
+    pending = dags[retrain.DAG_ID].test()
+    assert states(pending)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert reason(pending).endswith(f"{run.run_id} is queued or running")
+    # Running for 30 days, or for longer than a shorter timeout: hung.
+    for started, timeout in ((dt.timedelta(days=30), None), (dt.timedelta(hours=23), "12")):
+        if timeout is not None:
+            monkeypatch.setenv(
+                settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE), timeout
+            )
+        start(run.run_id, timezone.utcnow() - started)
+        with pytest.raises(
+            retrain.HungRunError,
+            match=rf"^pipeline run {re.escape(run.run_id)} \(started .* UTC\) has been running "
+            rf"for longer than the {timeout or 24} h run timeout "
+            r"\(flight_delay_run_timeout_hours\)",
+        ):
+            retrain.pending_pipeline_runs()
+        hung = dags[retrain.DAG_ID].test()
+        assert hung.state == DagRunState.FAILED
+        assert states(hung)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
+        assert states(hung)[retrain.TRIGGER_TASK] == TaskInstanceState.UPSTREAM_FAILED
 
 
 def succeed(run_id: str, ended: dt.datetime | None = None) -> None:

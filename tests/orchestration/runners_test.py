@@ -332,3 +332,26 @@ def train_stage_groups() -> set[str]:
         if "services.train/train.pex" in stage["cmd"]
         for group in stage.get("params", [])
     }
+
+
+def test_the_ecs_and_sagemaker_waits_end_at_the_run_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ECS waiter polled every 6 s for a million attempts (about 69 days). Bounded by the
+    task's timeout, the task is killed first (on_kill stops its ECS task or job): a waiter that
+    gives up leaves it running."""
+    use_ecs(monkeypatch, ECS_SETTINGS | {"sagemaker": SAGEMAKER})
+    for configured, hours in ((None, 24), ("2", 2)):
+        if configured is not None:
+            monkeypatch.setenv(
+                settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE), configured
+            )
+        timeout = dt.timedelta(hours=hours).total_seconds()
+        dag = build_pipeline_dag(SANDBOX_ROOT)
+        for task in stage_tasks(dag):
+            if isinstance(task, SageMakerTrainingStageOperator):
+                assert task.max_ingestion_time == timeout
+                continue
+            assert isinstance(task, EcsStageOperator)
+            waited = task.waiter_max_attempts * task.waiter_delay
+            assert timeout <= waited < timeout + task.waiter_delay, task.task_id

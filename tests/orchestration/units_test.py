@@ -290,6 +290,16 @@ def test_a_bad_threshold_says_so(value: str | None) -> None:
         settings.parse_threshold(value, "Airflow Variable flight_delay_psi_threshold")
 
 
+@pytest.mark.parametrize("value", ["a day", "-1", "0", "nan", "inf"])
+def test_a_bad_run_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    variable = settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(
+        settings.SettingError, match=rf"^{variable}: number of hours '{value}' (is not|must be)"
+    ):
+        settings.run_timeout()
+
+
 def test_the_threshold_comes_from_params_yaml(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("monitor:\n  psi_threshold: 0.35\n")
     assert settings.params_threshold(tmp_path) == 0.35

@@ -103,6 +103,7 @@ def build_pipeline_dag(
     source = checkout if checkout is not None else settings.parse_time_repo()
     graph = read_stage_graph(source)
     defaults = read_params(source)
+    timeout = settings.run_timeout()
     dag = DAG(
         dag_id=dag_id,
         description="Run each stage's service artifact with the run's parameters, then build "
@@ -113,8 +114,12 @@ def build_pipeline_dag(
         catchup=False,
         # Runs share the working directory's data/: one run at a time.
         max_active_runs=1,
+        # So a hung stage cannot hold up every later run: the scheduler fails a run that takes
+        # longer, and a task is killed (on_kill stops its ECS task or training job) at the same
+        # bound, counted from its own start.
+        dagrun_timeout=timeout,
         # A failed task leaves the previous outputs whole; clear it to retry.
-        default_args={"retries": 0},
+        default_args={"retries": 0, "execution_timeout": timeout},
         tags=["flight-delay"],
         doc_md=__doc__,
     )

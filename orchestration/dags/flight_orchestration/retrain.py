@@ -89,13 +89,32 @@ def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
     return firing
 
 
+class HungRunError(RuntimeError):
+    """A pipeline run has been running for longer than the run timeout; the message names it."""
+
+
 def pending_pipeline_runs() -> list[str]:
-    """The run ids of the pipeline's runs that are queued or running."""
-    return [
-        run.run_id
-        for state in (DagRunState.QUEUED, DagRunState.RUNNING)
-        for run in DagRun.find(dag_id=PIPELINE_DAG_ID, state=state)
-    ]
+    """The run ids of the pipeline's runs that are queued or running. A run running for longer
+    than the run timeout (settings.RUN_TIMEOUT_VARIABLE) is hung, not pending: it is an error
+    naming it. Counted as pending, it held back every drift retrain for good, saying it would
+    retrain; a run triggered behind it would only queue (one run at a time)."""
+    timeout = settings.run_timeout()
+    started_before = timezone.utcnow() - timeout
+    running = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.RUNNING)
+    hung = [run for run in running if run.start_date and run.start_date < started_before]
+    if hung:
+        runs = ", ".join(
+            f"{run.run_id} (started {run.start_date:%Y-%m-%d %H:%M} UTC)" for run in hung
+        )
+        raise HungRunError(
+            f"pipeline run {runs} has been running for longer than the "
+            f"{timeout.total_seconds() / 3600:g} h run timeout "
+            f"({settings.RUN_TIMEOUT_VARIABLE}), which should have failed it: no retrain can "
+            "start behind it. Is the scheduler running? Find the stage it is stuck in, then "
+            f"mark the run failed (or clear the stage) in {PIPELINE_DAG_ID}"
+        )
+    queued = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.QUEUED)
+    return [run.run_id for run in (*queued, *running)]
 
 
 def cooldown_hours() -> float:

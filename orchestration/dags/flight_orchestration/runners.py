@@ -28,8 +28,10 @@ the job writes the fitted models at the stage's --output for the evaluate stage.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -225,6 +227,11 @@ class EcsSettings:
         return f"{self.params_prefix}/{run_directory_name(run_id)}/params.yaml"
 
 
+def wait_attempts(timeout: dt.timedelta, delay: float) -> int:
+    """How many polls `delay` seconds apart last `timeout`, at least one."""
+    return max(1, math.ceil(timeout.total_seconds() / delay))
+
+
 def service_of(command: StageCommand) -> str:
     """The service whose artifact the command runs (services.train/train.pex: train)."""
     return command.artifact.parts[0].removeprefix("services.")
@@ -262,6 +269,11 @@ class EcsStageOperator(EcsRunTaskOperator):
         self.command = command
         self.ecs = ecs
         self.service = service
+        # The operator's waiter polls for ~69 days: bounded by the task's execution_timeout (the
+        # run timeout, from the DAG's default_args), which kills the task first and stops the
+        # ECS task, whereas a waiter that gives up leaves it running.
+        if self.execution_timeout is not None:
+            self.waiter_max_attempts = wait_attempts(self.execution_timeout, self.waiter_delay)
 
     def container_overrides(self, params: dict[str, Any], run_id: str) -> dict[str, Any]:
         """The run's command for the service's container: the stage's arguments."""
@@ -336,6 +348,10 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
         self.groups = tuple(groups)
         self.ecs = ecs
         self.sagemaker = ecs.sagemaker
+        # The wait for the job gives up at the task's execution_timeout (the run timeout), as the
+        # task's timeout does (which stops the job).
+        if self.max_ingestion_time is None and self.execution_timeout is not None:
+            self.max_ingestion_time = math.ceil(self.execution_timeout.total_seconds())
 
     def channel(self, name: str, path: PurePosixPath, mode: str) -> dict[str, Any]:
         """An input channel of the working directory's `path` on its EFS file system."""

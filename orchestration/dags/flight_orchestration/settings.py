@@ -8,6 +8,7 @@ time only the environment is read: a DAG file must not query the database on eve
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Callable
@@ -41,6 +42,12 @@ PSI_THRESHOLD_VARIABLE = "flight_delay_psi_threshold"
 # retrain on the same data again. 0 turns it off.
 RETRAIN_COOLDOWN_VARIABLE = "flight_delay_retrain_cooldown_hours"
 RETRAIN_COOLDOWN_HOURS = 24.0
+# Hours a pipeline run may take: the run's dagrun_timeout, each of its tasks' execution_timeout
+# (no stage may outlast its run) and so the bound of the ECS and SageMaker waits. A run running
+# longer is hung: it held up every later run (one at a time) and every drift retrain. Read at
+# parse time (the environment form only); the drift check reads the same.
+RUN_TIMEOUT_VARIABLE = "flight_delay_run_timeout_hours"
+RUN_TIMEOUT_HOURS = 24.0
 
 HERE = Path(__file__).resolve().parent
 
@@ -164,6 +171,19 @@ def parse_hours(value: object, source: str) -> float:
     if hours < 0:
         raise SettingError(f"{source}: number of hours {value!r} must be 0 or more")
     return hours
+
+
+def run_timeout() -> dt.timedelta:
+    """The Variable's environment form if set, else RUN_TIMEOUT_HOURS: a number of hours above
+    0 (none would leave a hung run blocking the pipeline for good)."""
+    name = environment_variable(RUN_TIMEOUT_VARIABLE)
+    configured = os.environ.get(name)
+    if not configured:
+        return dt.timedelta(hours=RUN_TIMEOUT_HOURS)
+    hours = parse_hours(configured, name)
+    if hours == 0:
+        raise SettingError(f"{name}: number of hours {configured!r} must be above 0")
+    return dt.timedelta(hours=hours)
 
 
 def params_threshold(checkout: Path | None) -> float:
