@@ -20,6 +20,7 @@ from airflow.models.dagrun import DagRun
 from airflow.utils import timezone
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState, TaskInstanceState
+from airflow.utils.types import DagRunType
 
 from flight_orchestration import drift, retrain, settings
 from flight_orchestration.pipeline import DAG_ID as PIPELINE
@@ -66,14 +67,13 @@ def pipeline_runs() -> list[DagRun]:
 
 
 @pytest.fixture(autouse=True)
-def no_pending_pipeline_run() -> Iterator[None]:
-    """Each test starts with no pipeline run queued (a trigger's run stays queued here: no
-    scheduler runs it) nor one that succeeded within the cooldown: it ends with the ones it
-    triggered failed."""
+def no_pipeline_run() -> Iterator[None]:
+    """Each test starts with no pipeline run: none queued (a trigger's run stays queued here: no
+    scheduler runs it), none that ended within the cooldown. It ends with its runs deleted."""
     yield
     with create_session() as session:
         for run in session.query(DagRun).filter(DagRun.dag_id == PIPELINE):
-            run.set_state(DagRunState.FAILED)
+            session.delete(run)
 
 
 def states(run: DagRun) -> dict[str, Any]:
@@ -119,7 +119,10 @@ def test_drift_triggers_nothing_while_a_pipeline_run_is_pending(
     check = again.get_task_instance(retrain.CHECK_TASK)
     assert check is not None
     reason = check.xcom_pull(key=retrain.REASON_KEY)
-    assert reason.endswith(f"not triggered again: {pending.run_id} is queued or running")
+    assert reason.endswith(
+        f"no retrain triggered: {pending.run_id} is queued or running, and retrains on the "
+        "current data"
+    )
 
 
 def start(run_id: str, started: dt.datetime) -> None:
@@ -142,7 +145,7 @@ def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it
     start(run.run_id, timezone.utcnow() - dt.timedelta(hours=23))
     pending = dags[retrain.DAG_ID].test()
     assert states(pending)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
-    assert reason(pending).endswith(f"{run.run_id} is queued or running")
+    assert f"{run.run_id} is queued or running" in reason(pending)
     # Running for 30 days, or for longer than a shorter timeout: hung.
     for started, timeout in ((dt.timedelta(days=30), None), (dt.timedelta(hours=23), "12")):
         if timeout is not None:
@@ -163,13 +166,31 @@ def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it
         assert states(hung)[retrain.TRIGGER_TASK] == TaskInstanceState.UPSTREAM_FAILED
 
 
-def succeed(run_id: str, ended: dt.datetime | None = None) -> None:
-    """Mark a pipeline run succeeded, now or at `ended`, as if a scheduler had run it."""
+def end(run_id: str, state: DagRunState, ended: dt.datetime | None = None) -> None:
+    """Mark a pipeline run ended in `state`, now or at `ended`, as if a scheduler had run it."""
     with create_session() as session:
         run = session.query(DagRun).filter(DagRun.run_id == run_id).one()
-        run.set_state(DagRunState.SUCCESS)
+        run.set_state(state)
         if ended is not None:
             run.end_date = ended
+
+
+def succeed(run_id: str, ended: dt.datetime | None = None) -> None:
+    end(run_id, DagRunState.SUCCESS, ended)
+
+
+def scheduled_run(dags: dict[str, DAG], days_ago: int) -> str:
+    """A daily scheduled run of the pipeline, as the scheduler creates it; its run ID."""
+    logical = timezone.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    logical -= dt.timedelta(days=days_ago)
+    run = dags[PIPELINE].create_dagrun(
+        run_type=DagRunType.SCHEDULED,
+        execution_date=logical,
+        data_interval=(logical, logical + dt.timedelta(days=1)),
+        state=DagRunState.RUNNING,
+        run_id=f"scheduled__{logical.isoformat()}",
+    )
+    return str(run.run_id)
 
 
 def reason(run: DagRun) -> str:
@@ -192,10 +213,10 @@ def test_drift_triggers_nothing_within_the_cooldown_after_a_run_succeeded(
     again = dags[retrain.DAG_ID].test()
     assert states(again)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
     assert not [r for r in pipeline_runs() if r.state == DagRunState.QUEUED]
-    assert f"not triggered again: {retrained.run_id} succeeded at " in reason(again)
+    assert f"no retrain triggered: {retrained.run_id} succeeded at " in reason(again)
     assert reason(again).endswith(
-        "within the 24 h cooldown (flight_delay_retrain_cooldown_hours): the drift lasts until "
-        "its model is deployed"
+        "within the 24 h cooldown (flight_delay_retrain_cooldown_hours), and retrained on the "
+        "current data; the drift lasts until its model, if the promotion gate took it, is deployed"
     )
 
     # A longer cooldown still holds it back; once the run ended longer ago than the cooldown,
@@ -209,6 +230,66 @@ def test_drift_triggers_nothing_within_the_cooldown_after_a_run_succeeded(
     monkeypatch.delenv(variable)
     later = dags[retrain.DAG_ID].test()
     assert states(later)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+
+
+def test_the_daily_scheduled_run_is_the_retrain_drift_asks_for(
+    dags: dict[str, DAG], configured: type[Page]
+) -> None:
+    """With a healthy schedule the daily run succeeds within every 24 h, so drift never
+    triggers one: the check said "not triggered again", as though it had retrained. It is the
+    scheduled run that retrained on the drifted data, and the check says so."""
+    configured.text = gauges({"distance": 0.93})
+    yesterday = scheduled_run(dags, days_ago=1)
+    succeed(yesterday, ended=timezone.utcnow() - dt.timedelta(hours=23))
+    held = dags[retrain.DAG_ID].test()
+    assert states(held)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert reason(held).startswith(
+        f"drift: PSI above {settings.params_threshold(SANDBOX_ROOT)} for distance 0.930: "
+        f"retraining; no retrain triggered: {yesterday} succeeded at "
+    )
+    assert "and retrained on the current data" in reason(held)
+    assert "not triggered again" not in reason(held)
+    assert [r.run_id for r in pipeline_runs()] == [yesterday]
+    # A day with no run ended (the schedule stalled): drift triggers one.
+    succeed(yesterday, ended=timezone.utcnow() - dt.timedelta(hours=25))
+    triggered = dags[retrain.DAG_ID].test()
+    assert states(triggered)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+
+
+def test_after_a_failed_run_drift_triggers_none_until_an_operator_acts_or_the_cooldown_passes(
+    dags: dict[str, DAG], configured: type[Page]
+) -> None:
+    """A failed run had no cooldown: with a failure that repeats, each hour's check started
+    another full run (a paid training job too), failing as the last."""
+    configured.text = gauges({"distance": 0.93})
+    failed = scheduled_run(dags, days_ago=1)
+    end(failed, DagRunState.FAILED, ended=timezone.utcnow() - dt.timedelta(minutes=5))
+    for _ in range(2):
+        held = dags[retrain.DAG_ID].test()
+        assert states(held)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+        assert f"; no retrain triggered: {failed} failed at " in reason(held)
+        assert reason(held).endswith(
+            " UTC; after a failed run drift triggers none for the 24 h cooldown "
+            "(flight_delay_retrain_cooldown_hours): fix the failure, then clear the run's failed "
+            "task or trigger flight_delay_pipeline by hand"
+        )
+    assert [r.run_id for r in pipeline_runs()] == [failed]
+
+    # An operator clears the failed task: the run is running again, then succeeds.
+    start(failed, timezone.utcnow())
+    pending = dags[retrain.DAG_ID].test()
+    assert states(pending)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert f"{failed} is queued or running" in reason(pending)
+    succeed(failed)
+    retrained = dags[retrain.DAG_ID].test()
+    assert states(retrained)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert f"{failed} succeeded at " in reason(retrained)
+
+    # Nobody acts: once the failure is older than the cooldown, drift triggers a run again.
+    end(failed, DagRunState.FAILED, ended=timezone.utcnow() - dt.timedelta(hours=25))
+    again = dags[retrain.DAG_ID].test()
+    assert states(again)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    assert len(pipeline_runs()) == 2
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])

@@ -1,8 +1,11 @@
 """The retraining DAG: every hour, read the serve service's PSI gauges; if any feature's PSI is
 above the threshold (params.yaml's monitor.psi_threshold, the drift alert's too), trigger the
-pipeline DAG, unless a pipeline run is already queued or running (it will retrain) or one
-succeeded within the cooldown (settings.RETRAIN_COOLDOWN_VARIABLE: its model is the retrained
-one, and the drift lasts until that model is deployed).
+pipeline DAG, unless a pipeline run is already queued or running (it will retrain) or the
+newest run that ended, within the cooldown (settings.RETRAIN_COOLDOWN_VARIABLE), succeeded (any
+run, the daily scheduled one too, retrains on the latest data: its model is the retrained one,
+and the drift lasts until that model is deployed) or failed (the failure would repeat: drift
+triggers no run until an operator clears the failed run's task or triggers one by hand, or the
+cooldown has passed). A run still running after the run timeout fails the check, naming it.
 
 It can also be triggered from outside, e.g. by Alertmanager's webhook through Airflow's REST
 API (orchestration/README.md): a run whose conf carries firing alerts (Alertmanager's payload,
@@ -127,12 +130,37 @@ def cooldown_hours() -> float:
     )
 
 
-def recent_pipeline_success(hours: float) -> DagRun | None:
-    """The pipeline's newest run that succeeded less than `hours` ago, if any."""
+def last_ended_pipeline_run(hours: float) -> DagRun | None:
+    """The pipeline's newest run that ended, succeeded or failed, less than `hours` ago, if any:
+    scheduled or triggered, by hand or by drift."""
     cutoff = timezone.utcnow() - dt.timedelta(hours=hours)
-    succeeded = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.SUCCESS)
-    recent = [run for run in succeeded if run.end_date is not None and run.end_date > cutoff]
-    return max(recent, key=lambda run: run.end_date, default=None)
+    ended = [
+        run
+        for state in (DagRunState.SUCCESS, DagRunState.FAILED)
+        for run in DagRun.find(dag_id=PIPELINE_DAG_ID, state=state)
+        if run.end_date is not None and run.end_date > cutoff
+    ]
+    return max(ended, key=lambda run: run.end_date, default=None)
+
+
+def held_back(run: DagRun, hours: float) -> str:
+    """Why the run that ended within the cooldown stands for the retrain drift asks for."""
+    ended = f"{run.end_date:%Y-%m-%d %H:%M} UTC"
+    cooldown = f"the {hours:g} h cooldown ({settings.RETRAIN_COOLDOWN_VARIABLE})"
+    if run.state == DagRunState.SUCCESS:
+        # Every run, the daily scheduled one too, lands the latest day and trains on it.
+        return (
+            f"no retrain triggered: {run.run_id} succeeded at {ended}, within {cooldown}, and "
+            "retrained on the current data; the drift lasts until its model, if the promotion "
+            "gate took it, is deployed"
+        )
+    # A failure that is not fixed repeats: an hourly retrain would redo the run (a SageMaker
+    # job too) every hour.
+    return (
+        f"no retrain triggered: {run.run_id} failed at {ended}; after a failed run drift "
+        f"triggers none for {cooldown}: fix the failure, then clear the run's failed task or "
+        f"trigger {PIPELINE_DAG_ID} by hand"
+    )
 
 
 def choose_branch(**context: Any) -> str:
@@ -146,17 +174,16 @@ def choose_branch(**context: Any) -> str:
         reason, retrain = decision.reason, decision.retrain
     pending = pending_pipeline_runs() if retrain else []
     hours = cooldown_hours() if retrain and not pending else 0.0
-    recent = recent_pipeline_success(hours) if hours else None
+    recent = last_ended_pipeline_run(hours) if hours else None
     if pending:
         # Drift lasts until a retrained model serves: a run an hour would pile up behind it.
-        reason = f"{reason}; not triggered again: {', '.join(pending)} is queued or running"
+        reason = (
+            f"{reason}; no retrain triggered: {', '.join(pending)} is queued or running, and "
+            "retrains on the current data"
+        )
         retrain = False
     elif recent is not None:
-        reason = (
-            f"{reason}; not triggered again: {recent.run_id} succeeded at "
-            f"{recent.end_date:%Y-%m-%d %H:%M} UTC, within the {hours:g} h cooldown "
-            f"({settings.RETRAIN_COOLDOWN_VARIABLE}): the drift lasts until its model is deployed"
-        )
+        reason = f"{reason}; {held_back(recent, hours)}"
         retrain = False
     print(reason)
     context["ti"].xcom_push(key=REASON_KEY, value=reason)

@@ -37,9 +37,11 @@ ECS_VARIABLE = "flight_delay_ecs"
 LOCAL_RUNNER, ECS_RUNNER = "local", "ecs"
 # Overrides params.yaml's monitor.psi_threshold.
 PSI_THRESHOLD_VARIABLE = "flight_delay_psi_threshold"
-# Hours after a pipeline run succeeded during which the drift check triggers no other: the drift
-# lasts until a retrained model is deployed, which no DAG does, and each hour's check would
-# retrain on the same data again. 0 turns it off.
+# Hours after a pipeline run ended during which the drift check triggers no other. After a
+# success (any run: the daily scheduled one retrains as a triggered one does), the drift lasts
+# until the retrained model is deployed, which no DAG does, and each hour's check would retrain
+# on the same data again; after a failure, which would repeat, each hour's check would start
+# another full run (a paid training job too) until an operator fixes it. 0 turns it off.
 RETRAIN_COOLDOWN_VARIABLE = "flight_delay_retrain_cooldown_hours"
 RETRAIN_COOLDOWN_HOURS = 24.0
 # Hours a pipeline run may take: the run's dagrun_timeout, each of its tasks' execution_timeout
