@@ -108,13 +108,13 @@ def _evaluate_and_register(
     the metrics, plots and registry.json. The input (the models' training.json, the store) is
     checked first and the output written last, so a failed run leaves it as it was."""
     from train.evaluate import evaluate_models, load_models, write_evaluation
-    from train.provenance import features_window_days
+    from train.provenance import features_split, features_window_days
 
     predictors = load_models(models_dir)
     registration = None
     if home is not None:
-        window = features_window_days(features_dir)
-        registration = (_training_record(models_dir), _open_store(home), window)
+        window, split = features_window_days(features_dir), features_split(features_dir)
+        registration = (_training_record(models_dir), _open_store(home), window, split)
     evaluation = evaluate_models(files["test"], predictors, params.evaluate)
     registry = None
     if registration is not None:
@@ -140,6 +140,7 @@ def _register(
     training: dict[str, Any],
     store: ModelStore,
     window_days: int | None,
+    split: dict[str, str] | None,
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
@@ -152,6 +153,7 @@ def _register(
         git_dirty=dirty,
         features_dvc_hash=dvc_directory_hash(features_dir) if features_dir else UNKNOWN,
         features_window_days=window_days,
+        features_split=split,
         # The train params the models were fitted with, as training recorded them.
         params={**params.to_dict(), "train": training["params"]},
     )

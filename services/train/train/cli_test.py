@@ -28,7 +28,15 @@ from model_registry.store import (
 )
 from storage.testing import file_size_limit, name_too_long
 from train.cli import main
-from train.conftest import WINDOW_DAYS, file_bytes, params_args, write_features
+from train.conftest import (
+    TRAIN_END,
+    VALIDATION_END,
+    WINDOW_DAYS,
+    file_bytes,
+    params_args,
+    write_features,
+)
+from train.promotion import METADATA_FEATURES_SPLIT
 from train.provenance import dvc_directory_hash
 
 METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "threshold", "confusion")
@@ -83,6 +91,11 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
         assert metadata[METADATA_FEATURES_DVC_HASH] == dvc_directory_hash(features)
         # From the features' stats.json: serving checks the online store's window against it.
         assert metadata[METADATA_FEATURES_WINDOW_DAYS] == WINDOW_DAYS
+        # From the features' summary.json: the gate compares this model only on later flights.
+        assert metadata[METADATA_FEATURES_SPLIT] == {
+            "train_end": TRAIN_END,
+            "validation_end": VALIDATION_END,
+        }
         assert metadata[METADATA_GIT_COMMIT]
         assert metadata[METADATA_PARAMS]["train"] == training["params"]
         assert metadata[METADATA_PARAMS]["promote"]["metric"] == "roc_auc"

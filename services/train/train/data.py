@@ -13,13 +13,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from feature_definitions.calendar import local_time
 from feature_definitions.features import FEATURES, Feature
 from feature_definitions.labels import LABEL
 from storage.inputs import directory_problem, file_problem
 from train.errors import TrainError
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# The scheduled departure's hour, by which the feature service split the table (by its New York
+# date): not a feature, but the gate needs it to tell which test flights a model saw.
+DEPARTURE_COLUMN = "time_hour"
 
 
 class TrainingDataError(TrainError):
@@ -81,6 +86,25 @@ def _label(values: pd.Series, split: str, where: str) -> np.ndarray:
         need = "nothing to learn" if split == "train" else "ROC-AUC and PR-AUC need both"
         raise TrainingDataError(f"{where}: label {LABEL} has a single class ({classes[0]}); {need}")
     return values.to_numpy(dtype="int8")
+
+
+def departure_dates(path: Path) -> np.ndarray | None:
+    """The New York date of each flight's scheduled departure in a split `read_split` read
+    (datetime.date objects, in the split's row order), as the feature service assigned the
+    splits by it; None when the file has no such column or a value is missing."""
+    try:
+        if DEPARTURE_COLUMN not in pq.read_schema(path).names:
+            return None
+        hours = pd.read_parquet(path, columns=[DEPARTURE_COLUMN])[DEPARTURE_COLUMN]
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise TrainingDataError(f"{path} is not a readable Parquet file: {error}") from None
+    if hours.isna().any():
+        return None
+    try:
+        dates: np.ndarray = local_time(hours).dt.date.to_numpy()
+    except (TypeError, ValueError):  # not times: no dates to tell the rows apart by
+        return None
+    return dates
 
 
 def read_splits(

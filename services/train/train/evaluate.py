@@ -22,7 +22,7 @@ import pandas as pd
 from model_registry.predictor import Predictor, load_predictor
 from storage.atomic import atomic_write_text, staged_directory
 from storage.inputs import directory_problem
-from train.data import TrainingDataError, read_split
+from train.data import TrainingDataError, departure_dates, read_split
 from train.metrics import calibration_points, pr_points, roc_points, score
 from train.params import MODELS, EvaluateParams
 
@@ -37,6 +37,10 @@ class Evaluation:
     test: tuple[pd.DataFrame, np.ndarray]
     # Per model, the text of each file under plots/<model>/.
     plots: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The New York date of each test flight's departure (what the splits are cut by), or None
+    # when the test split does not record it: the gate compares a promoted model only on the
+    # test flights after its validation end.
+    test_dates: np.ndarray | None = None
 
 
 def load_models(models_dir: Path) -> dict[str, Predictor]:
@@ -86,7 +90,7 @@ def evaluate_models(
             ),
             "confusion.csv": _confusion_csv(label, predicted),
         }
-    return Evaluation(predictors, metrics, test, plots)
+    return Evaluation(predictors, metrics, test, plots, departure_dates(test_file))
 
 
 def write_evaluation(evaluation: Evaluation, output: Path) -> None:

@@ -6,13 +6,17 @@ label `stage=promoted`, the label serving loads:
 
 1. The run's champion is the PyTorch model if its test metric beats the baseline's by the
    margin, else the baseline: the more complex model has to earn its cost.
-2. If a model is promoted already, it is re-scored on this run's test split (a model scored on
-   another period is not comparable), and the champion replaces it only if it beats it by the
-   margin. The one documented exception: a promoted model with a different feature schema (its
-   features are not the run's) cannot score this split nor serve these features, so it is left
-   out and the decision says so. Anything else that stops the comparison (a file that fails
-   verification, a model that cannot load or score) stops the gate: nothing is registered or
-   promoted, and the error says why. A rolled-back model is never the one compared against.
+2. If a model is promoted already, it is re-scored on the test flights of this run that depart
+   after its own validation split ended (a model scored on another period is not comparable,
+   and one scored on flights it was trained or validated on is flattered), and the champion,
+   scored on those same flights, replaces it only if it beats it by the margin. Two documented
+   exceptions leave the promoted model out, and the decision says so: a different feature
+   schema (its features are not the run's: it can neither score this split nor serve these
+   features), and no test flight it has not seen (its registration records no split, its
+   validation ended after this run's test flights, or they leave one class only). Anything else
+   that stops the comparison (a file that fails verification, a model that cannot load or
+   score) stops the gate: nothing is registered or promoted, and the error says why. A
+   rolled-back model is never the one compared against.
 3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
    always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
 
@@ -21,9 +25,12 @@ A model that is not promoted is kept, labelled `stage=registered`, and the decis
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from model_registry.errors import PredictorError
 from model_registry.predictor import read_manifest
@@ -42,6 +49,7 @@ from model_registry.store import (
     REGISTERED,
     ROLE,
     STAGE,
+    Model,
     ModelStore,
     delete,
     load_registered,
@@ -56,6 +64,9 @@ from train.params import PromoteParams
 
 CANDIDATE_MODEL = "torch"
 BASELINE_MODEL = "baseline"
+# Registration metadata: the split boundaries of the features the model was trained on
+# ({"train_end", "validation_end"}, New York dates), from the feature build's summary.json.
+METADATA_FEATURES_SPLIT = "features_split"
 
 
 class RegistrationError(TrainError):
@@ -82,9 +93,12 @@ def decide(
     run_scores: dict[str, float],
     current: tuple[str, float] | None,
     notes: list[str] | None = None,
+    compared: tuple[str, dict[str, float]] | None = None,
 ) -> Decision:
     """The gate's rule on scores alone. `run_scores` holds the run's candidate and baseline,
-    `current` the promoted model's name and score, or None when nothing is promoted."""
+    `current` the promoted model's name and score, or None when nothing is promoted.
+    `compared`, when the promoted model was scored on part of the test split only, names those
+    rows and holds the run's two models' scores on them: the champion is compared on those."""
     candidate, baseline = run_scores[CANDIDATE_MODEL], run_scores[BASELINE_MODEL]
     if beats(metric, candidate, baseline, margin):
         champion = CANDIDATE_MODEL
@@ -99,15 +113,25 @@ def decide(
     scores = dict(run_scores)
     if current is None:
         promoted = True
-        reason = f"promoted {champion} ({why}): nothing was promoted yet"
+        # Notes say why a promoted model was left out of the comparison.
+        nothing = (
+            "no promoted model could be compared (notes)" if notes else "nothing was promoted yet"
+        )
+        reason = f"promoted {champion} ({why}): {nothing}"
     else:
         name, reference = current
         scores[name] = reference
+        on = ""
+        if compared is not None:
+            rows, subset = compared
+            value = subset[champion]
+            scores[f"{champion} on {rows}"] = value
+            on = f" on {rows}"
         promoted = beats(metric, value, reference, margin)
         verdict = "beats" if promoted else "does not beat"
         reason = (
             f"{'promoted' if promoted else 'not promoted'}: {champion} ({why}) {metric} "
-            f"{value:.4f} {verdict} {name} {reference:.4f} by {margin}"
+            f"{value:.4f} {verdict} {name} {reference:.4f} by {margin}{on}"
         )
     return Decision(promoted, champion, metric, margin, scores, reason, notes or [])
 
@@ -119,6 +143,8 @@ class Provenance:
     features_dvc_hash: str
     features_window_days: int | None
     params: dict[str, Any]
+    # The features' split boundaries (provenance.features_split), None where none is recorded.
+    features_split: dict[str, str] | None = None
 
 
 def feature_schema(directory: Path) -> list[tuple[str, str]]:
@@ -133,6 +159,56 @@ def _describe(schema: list[tuple[str, str]]) -> str:
     return f"{len(schema)} features: {', '.join(name for name, _ in schema)}"
 
 
+def _validation_end(model: Model) -> dt.date | None:
+    """The last date of the validation split `model` was trained with, as its registration
+    recorded it, or None when it recorded none (registered before the record existed)."""
+    split = dict(model.info.metadata).get(METADATA_FEATURES_SPLIT)
+    end = split.get("validation_end") if isinstance(split, dict) else None
+    if not isinstance(end, str):
+        return None
+    try:
+        return dt.date.fromisoformat(end)
+    except ValueError:
+        return None
+
+
+def _unseen_rows(model: Model, evaluation: Evaluation, notes: list[str]) -> np.ndarray | None:
+    """The test rows that depart after `model`'s validation split ended, the only ones it has
+    not seen, as a boolean mask; None, with a note why, when there are none to compare it on."""
+    left_out = "it is left out of the comparison and the run's champion replaces it"
+    end = _validation_end(model)
+    if end is None:
+        notes.append(
+            f"the promoted model {model.tag} records no split of its features "
+            f"({METADATA_FEATURES_SPLIT}): which of this run's test flights it was trained or "
+            f"validated on cannot be told, so {left_out}"
+        )
+        return None
+    if evaluation.test_dates is None:
+        notes.append(
+            f"this run's test split records no departure times: which of its flights the "
+            f"promoted model {model.tag} (validated up to {end}) saw cannot be told, so {left_out}"
+        )
+        return None
+    rows: np.ndarray = evaluation.test_dates > end
+    label = evaluation.test[1][rows]
+    if not rows.any():
+        notes.append(
+            f"the promoted model {model.tag} was trained and validated on flights up to {end}, "
+            f"this run's test flights end {max(evaluation.test_dates)}: none is unseen by it, so "
+            f"{left_out}"
+        )
+        return None
+    if len(np.unique(label)) < 2:
+        notes.append(
+            f"the {int(rows.sum())} test flights after {end}, the end of the promoted model "
+            f"{model.tag}'s validation split, are all of one class: it cannot be scored on "
+            f"them, so {left_out}"
+        )
+        return None
+    return rows
+
+
 def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> Decision:
     metrics = evaluation.metrics
     if CANDIDATE_MODEL not in metrics or BASELINE_MODEL not in metrics:
@@ -141,8 +217,9 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
             f"found {', '.join(metrics)} (fit both, or evaluate with --no-register)"
         )
     run_scores = {name: metrics[name][params.metric] for name in (CANDIDATE_MODEL, BASELINE_MODEL)}
-    notes = []
+    notes: list[str] = []
     reference = None
+    compared = None
     current = promoted_model(store)
     if current is not None:
         schema = feature_schema(Path(current.path))
@@ -153,11 +230,12 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
                 f"than this run ({_describe(expected)}): it cannot score this split, and the "
                 "run's champion replaces it"
             )
-        else:
+        elif (rows := _unseen_rows(current, evaluation, notes)) is not None:
+            frame, label = evaluation.test[0][rows], evaluation.test[1][rows]
             try:
                 predictor = load_registered(current)
-                probability = predictor.predict_proba(evaluation.test[0])
-                value = score(evaluation.test[1], probability, predictor.threshold)[params.metric]
+                probability = predictor.predict_proba(frame)
+                value = score(label, probability, predictor.threshold)[params.metric]
             except Exception as error:
                 raise RegistrationError(
                     f"the promoted model {current.tag} cannot be compared with this run "
@@ -165,7 +243,20 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
                     "Repair it, or roll it back (`train rollback`) and run again"
                 ) from error
             reference = (f"promoted {current.tag}", value)
-    return decide(params.metric, params.margin, run_scores, reference, notes)
+            if not rows.all():
+                # The champion is compared on the same flights as the promoted model.
+                where = (
+                    f"the {len(label)} test flights after {_validation_end(current)} "
+                    "(unseen by the promoted model)"
+                )
+                subset = {}
+                for name in (CANDIDATE_MODEL, BASELINE_MODEL):
+                    mine = evaluation.predictors[name]
+                    subset[name] = score(label, mine.predict_proba(frame), mine.threshold)[
+                        params.metric
+                    ]
+                compared = (where, subset)
+    return decide(params.metric, params.margin, run_scores, reference, notes, compared)
 
 
 def register_run(
@@ -198,9 +289,11 @@ def register_run(
                     METADATA_METRICS: evaluation.metrics[name],
                     METADATA_PROMOTION: asdict(decision),
                 }
-                # BentoML's metadata takes no None: an unknown window is no entry.
+                # BentoML's metadata takes no None: an unknown window or split is no entry.
                 if provenance.features_window_days is not None:
                     metadata[METADATA_FEATURES_WINDOW_DAYS] = provenance.features_window_days
+                if provenance.features_split is not None:
+                    metadata[METADATA_FEATURES_SPLIT] = provenance.features_split
                 saved.append(register(store, models_dir / name, labels, metadata))
         except BaseException as error:
             for tag in saved:

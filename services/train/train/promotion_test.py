@@ -1,4 +1,5 @@
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,17 @@ from model_registry.store import (
     models,
     promoted_model,
 )
-from train.conftest import quick_params
+from train.conftest import TRAIN_END, VALIDATION_END, quick_params
 from train.evaluate import Evaluation, evaluate_models, load_models
-from train.metrics import HIGHER_IS_BETTER, beats
+from train.metrics import HIGHER_IS_BETTER, beats, score
 from train.params import PromoteParams
-from train.promotion import Provenance, RegistrationError, decide, register_run
+from train.promotion import (
+    METADATA_FEATURES_SPLIT,
+    Provenance,
+    RegistrationError,
+    decide,
+    register_run,
+)
 
 
 def promote(margin: float) -> PromoteParams:
@@ -38,7 +45,8 @@ def candidate_wins(run: Evaluation) -> PromoteParams:
     raise AssertionError(f"the candidate beats the baseline on no metric: {metrics}")
 
 
-PROVENANCE = Provenance("abc123", False, "0123.dir", 7, {"train": {"seed": 0}})
+SPLIT = {"train_end": TRAIN_END, "validation_end": VALIDATION_END}
+PROVENANCE = Provenance("abc123", False, "0123.dir", 7, {"train": {"seed": 0}}, SPLIT)
 
 
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
@@ -207,3 +215,65 @@ def test_a_failed_save_registers_nothing(
             evaluation(trained, tmp_path), trained[1], store, quick_params().promote, PROVENANCE
         )
     assert models(store) == []
+
+
+def promoted_with_split(store: ModelStore, models_dir: Path, split: dict[str, str] | None) -> str:
+    """The run's own PyTorch model registered as the promoted one, with `split` as the features
+    split its registration records (None: none recorded, as before the record existed)."""
+    metadata = {} if split is None else {METADATA_FEATURES_SPLIT: split}
+    return str(registry.register(store, models_dir / "torch", {STAGE: PROMOTED}, metadata))
+
+
+def test_a_promoted_model_is_compared_only_on_the_test_flights_after_its_validation_end(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """A model trained and validated through Nov 15 has seen half of this run's test month:
+    scored on all of it, it is flattered. It and the champion are scored on Nov 16-30 only."""
+    run = evaluation(trained, tmp_path)
+    incumbent = promoted_with_split(
+        model_store, trained[1], {"train_end": "2013-11-08", "validation_end": "2013-11-15"}
+    )
+    params = candidate_wins(run)
+    decision = register_run(run, trained[1], model_store, params, PROVENANCE)["decision"]
+
+    assert run.test_dates is not None
+    unseen = run.test_dates > dt.date(2013, 11, 15)
+    assert 0 < unseen.sum() < len(unseen)
+    frame, label = run.test[0][unseen], run.test[1][unseen]
+    torch = run.predictors["torch"]
+    on_unseen = score(label, torch.predict_proba(frame), torch.threshold)[params.metric]
+    assert on_unseen != run.metrics["torch"][params.metric]
+    rows = f"the {int(unseen.sum())} test flights after 2013-11-15 (unseen by the promoted model)"
+    assert decision["scores"][f"promoted {incumbent}"] == on_unseen
+    assert decision["scores"][f"torch on {rows}"] == on_unseen
+    assert decision["reason"].endswith(f"by 0.0 on {rows}")
+    assert decision["notes"] == []
+
+
+@pytest.mark.parametrize(
+    ("split", "why"),
+    [
+        # Trained through the whole test month (a `dvc exp run -S features.split...`, or a
+        # split change reverted): no test flight is unseen by it.
+        ({"train_end": "2013-11-15", "validation_end": "2013-11-30"}, "none is unseen by it"),
+        # Registered before registrations recorded their split.
+        (None, "records no split of its features"),
+    ],
+)
+def test_a_promoted_model_without_unseen_test_flights_is_left_out_and_named(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    split: dict[str, str] | None,
+    why: str,
+) -> None:
+    run = evaluation(trained, tmp_path)
+    incumbent = promoted_with_split(model_store, trained[1], split)
+    # A margin the incumbent, the same model, would win by if it were compared.
+    second = register_run(run, trained[1], model_store, promote(0.5), PROVENANCE)
+    assert second["promoted"] == second["baseline"]
+    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
+    (note,) = second["decision"]["notes"]
+    assert f"the promoted model {incumbent}" in note and why in note
+    assert "left out of the comparison" in note
+    assert second["decision"]["reason"].endswith("no promoted model could be compared (notes)")

@@ -1,8 +1,9 @@
-"""Where a model came from: the git commit of the code, DVC's hash of the feature table and the
-trailing window its features were computed over."""
+"""Where a model came from: the git commit of the code, DVC's hash of the feature table, the
+trailing window its features were computed over and the dates its splits end on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -13,6 +14,11 @@ from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY, tra
 from train.data import TrainingDataError
 
 UNKNOWN = "unknown"
+# The feature service's summary of its output (services/feature/feature/build.py), which records
+# the split boundaries: train up to train_end, validation up to validation_end (New York
+# dates of the scheduled departure), test after.
+SUMMARY_FILE = "summary.json"
+SPLIT_KEYS: tuple[str, ...] = ("train_end", "validation_end")
 
 
 def git_state(cwd: Path) -> tuple[str, bool]:
@@ -79,3 +85,41 @@ def features_window_days(directory: Path | None) -> int | None:
         return int(trailing_window(stats[WINDOW_DAYS_KEY], f"{path}: {WINDOW_DAYS_KEY!r}").days)
     except ValueError as error:
         raise TrainingDataError(str(error)) from None
+
+
+def features_split(directory: Path | None) -> dict[str, str] | None:
+    """The split boundaries the feature build recorded in `directory`'s summary,
+    {"train_end": "YYYY-MM-DD", "validation_end": "YYYY-MM-DD"}, or None where there is none to
+    read (SageMaker's per-split channels, a table made by hand). TrainingDataError when the
+    summary cannot be read or its boundaries are not dates in order."""
+    if directory is None:
+        return None
+    path = directory / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(summary, dict):
+        raise TrainingDataError(
+            f"{path} is not a JSON object of the feature build's summary: it holds a "
+            f"{type(summary).__name__}"
+        )
+    if not any(key in summary for key in SPLIT_KEYS):
+        return None
+    dates = {}
+    for key in SPLIT_KEYS:
+        value = summary.get(key)
+        try:
+            dates[key] = dt.date.fromisoformat(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TrainingDataError(
+                f"{path}: {key!r} is {value!r}, not a date (YYYY-MM-DD)"
+            ) from None
+    if dates["validation_end"] <= dates["train_end"]:
+        raise TrainingDataError(
+            f"{path}: validation_end {dates['validation_end']} is not after train_end "
+            f"{dates['train_end']}"
+        )
+    return {key: date.isoformat() for key, date in dates.items()}

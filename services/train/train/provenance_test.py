@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from train.data import TrainingDataError
-from train.provenance import UNKNOWN, dvc_directory_hash, features_window_days, git_state
+from train.provenance import (
+    UNKNOWN,
+    dvc_directory_hash,
+    features_split,
+    features_window_days,
+    git_state,
+)
 
 
 def test_the_directory_hash_is_the_one_dvc_records(tmp_path: Path) -> None:
@@ -75,3 +81,35 @@ def test_statistics_whose_window_cannot_be_read_are_named(
         features_window_days(tmp_path)
     assert str(error.value).startswith(str(tmp_path / named.split(" ", 1)[0]))
     assert named.split(" ", 1)[1] in str(error.value)
+
+
+def test_the_features_split_is_the_one_their_summary_records(tmp_path: Path) -> None:
+    summary = {"rows_out": 10, "train_end": "2013-09-30", "validation_end": "2013-10-31"}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert features_split(tmp_path) == {"train_end": "2013-09-30", "validation_end": "2013-10-31"}
+    # None to read: no directory (per-split channels), no summary, a summary without dates.
+    assert features_split(None) is None
+    assert features_split(tmp_path / "nowhere") is None
+    (tmp_path / "summary.json").write_text(json.dumps({"rows_out": 10}))
+    assert features_split(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{", "not readable JSON"),
+        ("[]", "holds a list"),
+        ('{"train_end": "2013-09-30"}', "'validation_end' is None, not a date"),
+        ('{"train_end": "Sept", "validation_end": "2013-10-31"}', "'train_end' is 'Sept'"),
+        (
+            '{"train_end": "2013-10-31", "validation_end": "2013-10-31"}',
+            "validation_end 2013-10-31 is not after train_end 2013-10-31",
+        ),
+    ],
+)
+def test_a_summary_whose_split_cannot_be_read_is_named(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "summary.json").write_text(text)
+    with pytest.raises(TrainingDataError, match=f"summary.json.*{expected}"):
+        features_split(tmp_path)
