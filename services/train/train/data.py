@@ -1,8 +1,8 @@
 """The feature table's splits, read and checked before anything is trained or scored.
 
 Every problem stops the run with a TrainingDataError that names the split, the file and what is
-wrong: a missing or unreadable file, no rows, a missing column, a NaN or infinite feature value,
-a label that is not 0/1, or a label with a single class (nothing to learn, or no ROC-AUC).
+wrong: a missing or unreadable file, no rows, a missing column, a NaN or infinite feature value, a
+categorical feature that is not strings, a label that is not 0/1, or a label with a single class (nothing to learn, or no ROC-AUC).
 """
 
 from __future__ import annotations
@@ -60,6 +60,13 @@ def read_split(
     for feature in features:
         values = table[feature.name]
         if feature.kind == "categorical":
+            found = _not_strings(values)
+            if found:
+                raise TrainingDataError(
+                    f"{where}: categorical feature {feature.name} is not strings ({found}): "
+                    "serving sends its values as strings, which a vocabulary of other values "
+                    "would not know"
+                )
             bad = int(values.isna().sum())
         elif not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
             raise TrainingDataError(
@@ -72,6 +79,21 @@ def read_split(
     if problems:
         raise TrainingDataError(f"{where}: NaN or infinite values in {', '.join(problems)}")
     return table[[f.name for f in features]], _label(table[LABEL], split, where)
+
+
+def _not_strings(values: pd.Series) -> str | None:
+    """None when a categorical feature holds strings (str objects, pandas' string dtype, or
+    categories of those), missing values aside; else what it holds, as "dtype, kind values"."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        kind = pd.api.types.infer_dtype(dtype.categories, skipna=True)
+    elif isinstance(dtype, pd.StringDtype) or dtype == object:
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+    else:
+        return str(dtype)
+    if kind in ("string", "empty"):
+        return None
+    return f"{dtype} of {kind} values"
 
 
 def _label(values: pd.Series, split: str, where: str) -> np.ndarray:

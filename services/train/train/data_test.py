@@ -1,11 +1,13 @@
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from feature_definitions.labels import LABEL
 from train.conftest import synthetic_split
-from train.data import TrainingDataError, read_split, split_files
+from train.data import TrainingDataError, _not_strings, read_split, split_files
 
 
 def write(tmp_path: Path, table: object) -> Path:
@@ -76,3 +78,55 @@ def test_a_label_that_is_not_0_or_1_is_named(tmp_path: Path) -> None:
     table.loc[0, LABEL] = 2
     with pytest.raises(TrainingDataError, match="must be 0 or 1, found \\[0, 1, 2\\]"):
         read_split("train", write(tmp_path, table))
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "found"),
+    [
+        # Integer codes and floats: the models would learn vocabularies of "0", "1", ... and
+        # every string serving sends would be out of vocabulary.
+        ("carrier", lambda t: t["carrier"].cat.codes, "int8"),
+        ("origin", lambda t: t["origin"].cat.codes.astype("float64"), "float64"),
+        ("dest", lambda t: t["dest"] == "ATL", "bool"),
+    ],
+)
+def test_a_categorical_feature_that_is_not_strings_is_named_with_its_dtype(
+    tmp_path: Path, column: str, values: Callable[[pd.DataFrame], pd.Series], found: str
+) -> None:
+    table = synthetic_split(50, 0)
+    table[column] = values(table.astype({column: "category"}))
+    with pytest.raises(
+        TrainingDataError,
+        match=f"train split .*: categorical feature {column} is not strings \\({found}\\)",
+    ):
+        read_split("train", write(tmp_path, table))
+
+
+@pytest.mark.parametrize(
+    ("values", "found"),
+    [
+        (pd.Series([1, 2, None], dtype=object), "object of integer values"),
+        (pd.Series(["AA", 2], dtype=object), "object of mixed-integer values"),
+        (pd.Series([1, 2], dtype="category"), "category of integer values"),
+        (pd.Series([b"AA"], dtype=object), "object of bytes values"),
+        (pd.Series(["AA", None], dtype="category"), None),
+        (pd.Series([None, None], dtype=object), None),
+    ],
+)
+def test_what_a_categorical_feature_holds_is_told_from_its_values(
+    values: pd.Series, found: str | None
+) -> None:
+    """Of a frame not read from Parquet (which keeps no object column of other values)."""
+    assert _not_strings(values) == found
+
+
+@pytest.mark.parametrize(
+    "dtype", ["string", object, "category", pd.CategoricalDtype(["AA", "B6", "DL", "EV", "UA"])]
+)
+def test_categorical_features_of_strings_are_read_in_any_string_dtype(
+    tmp_path: Path, dtype: object
+) -> None:
+    table = synthetic_split(50, 0)
+    table["carrier"] = table["carrier"].astype(dtype)  # type: ignore[call-overload]
+    frame, _ = read_split("train", write(tmp_path, table))
+    assert frame["carrier"].astype(str).tolist() == table["carrier"].astype(str).tolist()
