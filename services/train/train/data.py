@@ -2,7 +2,8 @@
 
 Every problem stops the run with a TrainingDataError that names the split, the file and what is
 wrong: a missing or unreadable file, no rows, a missing column, a NaN or infinite feature value, a
-categorical feature that is not strings, a label that is not 0/1, or a label with a single class (nothing to learn, or no ROC-AUC).
+categorical feature that is not strings, a label that is not 0/1, or a label with a single
+class (nothing to learn, or no ROC-AUC).
 """
 
 from __future__ import annotations
