@@ -465,6 +465,7 @@ def test_a_bad_parameter_exits_2_naming_it(
     )
     err = capsys.readouterr().err
     assert "the network does not fit in the memory of cpu (hidden [1, 281474976710656]" in err
+    assert "3,000 train rows, 1,000 validation rows)" in err and "or train on fewer rows" in err
     assert "can't allocate memory" in err and "Traceback" not in err
     assert not (tmp_path / "models").exists()
 

@@ -100,7 +100,8 @@ def fit_models(
             f"torch: fitting on {len(train[1]):,} rows, {world.size} process(es) on {world.device}"
         )
         started = time.perf_counter()
-        with naming_memory_failures(params.torch, world.device):
+        sizes = {"train": len(train[1]), "validation": len(validation[1])}
+        with naming_memory_failures(params.torch, world.device, sizes):
             network = fit_network(train, validation, params.torch, params.seed, world, progress)
         seconds = time.perf_counter() - started
         network_predictor = TorchPredictor(network.encoding, network.network, FEATURES, 0.5)

@@ -6,8 +6,9 @@ same on every process, and cuts it into global batches of `batch_size` rows; pro
 trains on rows r, r + N, ... of each global batch, and DDP averages the gradients. A batch
 therefore means the same rows whether one process or N run it, and N processes follow the
 single process's path up to floating-point rounding and dropout masks. After every epoch each
-process scores the whole validation split (the weights are identical everywhere) and the best
-epoch's weights are kept; the run stops after `patience` epochs without improvement.
+process scores the whole validation split (the weights are identical everywhere), in chunks of
+CHUNK_ROWS rows as the predictor scores, and the best epoch's weights are kept; the run stops
+after `patience` epochs without improvement.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from feature_definitions.features import FEATURES, Feature
 from model_registry.encoding import TabularEncoding
 from model_registry.network import NetworkConfig, WideDeepNet, embedding_dim
 from model_registry.predictor import model_frame
+from model_registry.torch_predictor import CHUNK_ROWS
 from train.distributed import World
 from train.errors import TrainError
 from train.params import TorchParams
@@ -75,18 +77,22 @@ class NetworkTooLarge(TrainError):
 
 
 @contextmanager
-def naming_memory_failures(params: TorchParams, device: torch.device) -> Iterator[None]:
+def naming_memory_failures(
+    params: TorchParams, device: torch.device, rows: Mapping[str, int] | None = None
+) -> Iterator[None]:
     """Turns the device's failure to allocate into NetworkTooLarge, which names the parameters
-    that size the network."""
+    that size the network and the rows of each split (`rows`, by split name) the device holds."""
     try:
         yield
     except RuntimeError as error:
         if not _out_of_memory(error):
             raise
+        splits = "".join(f", {count:,} {split} rows" for split, count in (rows or {}).items())
         raise NetworkTooLarge(
             f"train.torch: the network does not fit in the memory of {device} "
-            f"(hidden {list(params.hidden)}, batch_size {params.batch_size}): "
+            f"(hidden {list(params.hidden)}, batch_size {params.batch_size}{splits}): "
             f"{_allocator_message(error)}; lower train.torch.hidden"
+            + (", or train on fewer rows" if rows else "")
         ) from None
 
 
@@ -204,9 +210,20 @@ def _loss(
     label: torch.Tensor,
     loss_fn: nn.Module,
 ) -> float:
+    """The mean loss over the split, scored CHUNK_ROWS rows at a time as TorchPredictor scores
+    (one forward pass of a million rows holds gigabytes of activations): the chunks' means
+    weighted by their rows, which for a split of one chunk is its mean exactly."""
     network.eval()
+    rows = len(label)
+    total = 0.0
     with torch.inference_mode():
-        return float(loss_fn(network(codes, numbers), label))
+        for start in range(0, rows, CHUNK_ROWS):
+            end = min(start + CHUNK_ROWS, rows)
+            chunk = float(loss_fn(network(codes[start:end], numbers[start:end]), label[start:end]))
+            if end - start == rows:
+                return chunk
+            total += chunk * (end - start)
+    return total / rows
 
 
 def _stop(local: bool, world: World) -> bool:

@@ -9,7 +9,7 @@ from train.distributed import join_world
 from train.fit import configure_torch
 from train.params import TorchParams
 from train.progress import Progress
-from train.torch_model import TrainingDiverged, fit_network
+from train.torch_model import TrainingDiverged, _loss, _tensors, fit_network
 
 TRAIN, VALIDATION = synthetic_xy(3000, 0), synthetic_xy(1000, 1)
 PARAMS = quick_params().train.torch
@@ -71,3 +71,28 @@ def test_a_diverging_network_is_an_error_naming_the_learning_rate() -> None:
     params = PARAMS.model_copy(update={"epochs": 3, "learning_rate": 1e300})
     with pytest.raises(TrainingDiverged, match=r"lower train.torch.learning_rate \(1e\+300\)"):
         fit_network(TRAIN, VALIDATION, params, 0, join_world({}), Progress("lines"))
+
+
+def test_the_validation_loss_is_scored_in_chunks_to_the_same_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forward pass of the whole validation split held gigabytes per million rows; scored
+    CHUNK_ROWS rows at a time, as the predictor scores, its row-weighted mean is the same."""
+    fitted = fit_network(TRAIN, VALIDATION, PARAMS, 0, join_world({}), Progress("lines"))
+    codes, numbers, label = _tensors(fitted.encoding, VALIDATION, FEATURES, torch.device("cpu"))
+    network, loss_fn = fitted.network, torch.nn.BCEWithLogitsLoss()
+    whole = _loss(network, codes, numbers, label, loss_fn)  # 1,000 rows: one chunk
+    with torch.inference_mode():
+        assert whole == float(loss_fn(network(codes, numbers), label))
+
+    passes: list[int] = []
+    forward = network.forward
+
+    def counted(codes: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        passes.append(len(codes))
+        return forward(codes, numbers)
+
+    monkeypatch.setattr(network, "forward", counted)
+    monkeypatch.setattr("train.torch_model.CHUNK_ROWS", 300)
+    assert _loss(network, codes, numbers, label, loss_fn) == pytest.approx(whole, rel=1e-6)
+    assert passes == [300, 300, 300, 100]
