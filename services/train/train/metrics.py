@@ -83,8 +83,14 @@ def calibration_points(
     ]
 
 
+# Improvements within this of the margin count as the margin: 0.688 - 0.683 is
+# 0.0049999999999999 in floating point, and "better by at least 0.005" must accept it. Far
+# below any difference between two models' metrics that means anything.
+MARGIN_TOLERANCE = 1e-9
+
+
 def beats(metric: str, value: float, reference: float, margin: float) -> bool:
-    """Whether `value` is better than `reference` by at least `margin`."""
-    if HIGHER_IS_BETTER[metric]:
-        return value >= reference + margin
-    return value <= reference - margin
+    """Whether `value` is better than `reference` by at least `margin` (up to
+    MARGIN_TOLERANCE, so that floating-point error never rejects exactly the margin)."""
+    improvement = value - reference if HIGHER_IS_BETTER[metric] else reference - value
+    return improvement >= margin - MARGIN_TOLERANCE

@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from train.metrics import (
     CURVE_POINTS,
+    HIGHER_IS_BETTER,
     beats,
     calibration_points,
     max_f1_threshold,
@@ -56,9 +59,29 @@ def test_curves_are_thinned_and_keep_their_ends() -> None:
         ("roc_auc", 0.70, 0.71, -0.02, True),
         ("log_loss", 0.40, 0.45, 0.01, True),
         ("log_loss", 0.445, 0.45, 0.01, False),
+        # Exactly the margin, though 0.688 - 0.683 < 0.005 in floating point.
+        ("roc_auc", 0.688, 0.683, 0.005, True),
+        ("log_loss", 0.683, 0.688, 0.005, True),
     ],
 )
 def test_beating_a_reference_respects_the_metric_direction_and_margin(
     metric: str, value: float, reference: float, margin: float, expected: bool
 ) -> None:
     assert beats(metric, value, reference, margin) is expected
+
+
+@given(
+    metric=st.sampled_from(sorted(HIGHER_IS_BETTER)),
+    reference=st.integers(0, 10_000),
+    margin=st.integers(0, 1_000),
+)
+def test_an_improvement_of_exactly_the_margin_beats_and_one_a_little_less_does_not(
+    metric: str, reference: int, margin: int
+) -> None:
+    """Metrics and margins as params.yaml writes them (decimals, here in ten-thousandths): an
+    improvement of exactly the margin beats whatever the floating-point error of the
+    difference, in either direction of the metric; one a millionth short does not."""
+    better = 1 if HIGHER_IS_BETTER[metric] else -1
+    value, ref, gap = (reference + better * margin) / 10_000, reference / 10_000, margin / 10_000
+    assert beats(metric, value, ref, gap)
+    assert not beats(metric, value - better * 1e-6, ref, gap)
