@@ -97,14 +97,26 @@ def _not_strings(values: pd.Series) -> str | None:
     return f"{dtype} of {kind} values"
 
 
+def _is_0_or_1(value: object) -> bool:
+    """A label value training reads as a class: a number (or bool) equal to 0 or 1, not the
+    text "0" or a 0.5 an int cast would truncate."""
+    return not isinstance(value, str | bytes) and bool(value == 0 or value == 1)
+
+
 def _label(values: pd.Series, split: str, where: str) -> np.ndarray:
     if values.isna().any():
         raise TrainingDataError(
             f"{where}: label {LABEL} is missing in {int(values.isna().sum())} rows"
         )
+    offending = [v for v in pd.unique(values) if not _is_0_or_1(v)]
+    if offending:
+        shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in offending[:5])
+        more = f" and {len(offending) - 5} other values" if len(offending) > 5 else ""
+        rows = int((~values.map(_is_0_or_1).astype(bool)).sum())
+        raise TrainingDataError(
+            f"{where}: label {LABEL} must be 0 or 1, found {shown}{more} ({rows} rows)"
+        )
     classes = sorted(pd.unique(values.astype("int64")).tolist())
-    if not set(classes) <= {0, 1} or not np.array_equal(values.astype("int64"), values):
-        raise TrainingDataError(f"{where}: label {LABEL} must be 0 or 1, found {classes}")
     if len(classes) < 2:
         need = "nothing to learn" if split == "train" else "ROC-AUC and PR-AUC need both"
         raise TrainingDataError(f"{where}: label {LABEL} has a single class ({classes[0]}); {need}")

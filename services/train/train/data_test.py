@@ -76,8 +76,32 @@ def test_a_single_class_label_is_named(tmp_path: Path) -> None:
 def test_a_label_that_is_not_0_or_1_is_named(tmp_path: Path) -> None:
     table = synthetic_split(50, 0)
     table.loc[0, LABEL] = 2
-    with pytest.raises(TrainingDataError, match="must be 0 or 1, found \\[0, 1, 2\\]"):
+    with pytest.raises(TrainingDataError, match="must be 0 or 1, found 2 \\(1 rows\\)"):
         read_split("train", write(tmp_path, table))
+
+
+@pytest.mark.parametrize(
+    ("labels", "found"),
+    [
+        # An int cast would read 0.5 as 0 and report "found [0, 1]".
+        ([0.0, 1.0, 0.5, 0.5], "found 0.5 \\(2 rows\\)"),
+        (["0", "1", "1", "0"], "found '0', '1' \\(4 rows\\)"),
+    ],
+)
+def test_a_label_that_is_not_0_or_1_names_the_offending_values(
+    tmp_path: Path, labels: list[object], found: str
+) -> None:
+    table = synthetic_split(4, 0)
+    table[LABEL] = labels
+    with pytest.raises(TrainingDataError, match=f"label delayed must be 0 or 1, {found}"):
+        read_split("train", write(tmp_path, table))
+
+
+def test_a_label_of_bools_or_floats_of_0_and_1_is_read(tmp_path: Path) -> None:
+    table = synthetic_split(4, 0)
+    for labels in ([False, True, True, False], [0.0, 1.0, 1.0, 0.0]):
+        table[LABEL] = labels
+        assert read_split("train", write(tmp_path, table))[1].tolist() == [0, 1, 1, 0]
 
 
 @pytest.mark.parametrize(
