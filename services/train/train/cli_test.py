@@ -33,6 +33,7 @@ from train.conftest import (
     VALIDATION_END,
     WINDOW_DAYS,
     file_bytes,
+    fresh_python,
     params_args,
     write_features,
 )
@@ -565,3 +566,22 @@ def test_help_refused_arguments_and_rollback_import_neither_torch_nor_scikit_lea
         (2, ["bentoml", "pandas"]),
     ]
     assert "no promoted model to roll back" in stderr
+
+
+def test_the_baseline_file_does_not_depend_on_the_torch_threads(
+    features: Path, tmp_path: Path
+) -> None:
+    """torch.set_num_threads sets the OpenMP pool scikit-learn's boosting shares, and the
+    fitted pipeline records the thread count it saw: `--threads 1` (or `--nproc-per-node 2`)
+    gave another pipeline.joblib, so another DVC hash, for the same predictions. Each fit runs
+    as the CLI runs, in a process of its own: which OpenMP runtime the libraries share depends
+    on the order they load in."""
+    fitted = {}
+    for threads in ("1", "0"):
+        output = tmp_path / f"models-{threads}"
+        fit = ["fit", "--features", str(features), "--output", str(output), "--models", "baseline"]
+        args = [*fit, *params_args(tmp_path), "--threads", threads, "--progress", "lines"]
+        run = fresh_python(["-m", "train.cli", *args])
+        assert run.returncode == 0, run.stderr
+        fitted[threads] = file_bytes(output / "baseline")
+    assert fitted["1"] == fitted["0"]

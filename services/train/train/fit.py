@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,22 @@ def configure_torch(threads: int, world: World) -> int:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     return threads
+
+
+@contextmanager
+def _pinned_openmp_threads() -> Iterator[None]:
+    """The pinned thread count (cpu_numerics.THREADS) for scikit-learn while the baseline fits,
+    whatever torch's is. torch.set_num_threads also sets the OpenMP pool scikit-learn's
+    boosting shares with torch, and the fitted pipeline records the count it saw: with torch's
+    (`--threads`, or a node's share under `--nproc-per-node`) the same model would be saved as
+    other bytes, so another DVC hash. Through torch's public call, since the OpenMP runtime
+    that needs the setting is the one torch's call reaches; torch's count is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cpu_numerics.THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _with_threshold(
@@ -118,7 +135,8 @@ def fit_models(
     if "baseline" in models:
         progress.line(f"baseline: fitting {params.baseline.model} on {len(train[1]):,} rows")
         started = time.perf_counter()
-        fitted = fit_baseline(train, validation, params.baseline, params.seed)
+        with _pinned_openmp_threads():
+            fitted = fit_baseline(train, validation, params.baseline, params.seed)
         seconds = time.perf_counter() - started
         baseline = SklearnPredictor(fitted.pipeline, FEATURES, threshold=0.5)
         predictors["baseline"] = _with_threshold(baseline, validation, params.threshold)
