@@ -89,7 +89,7 @@ def test_a_label_that_is_not_0_or_1_is_named(tmp_path: Path) -> None:
     ],
 )
 def test_a_label_that_is_not_0_or_1_names_the_offending_values(
-    tmp_path: Path, labels: list[object], found: str
+    tmp_path: Path, labels: list[float] | list[str], found: str
 ) -> None:
     table = synthetic_split(4, 0)
     table[LABEL] = labels
