@@ -12,8 +12,9 @@ label `stage=promoted`, the label serving loads:
    scored on those same flights, replaces it only if it beats it by the margin. Two documented
    exceptions leave the promoted model out, and the decision says so: a different feature
    schema (its features are not the run's: it can neither score this split nor serve these
-   features), and no test flight it has not seen (its registration records no split, its
-   validation ended after this run's test flights, or they leave one class only). Anything else
+   features), and no test flight it has not seen (its validation ended after this run's test
+   flights, or they leave one class only). A model whose registration records no split
+   (registered before it was recorded) is compared on the whole test split, with a note. Anything else
    that stops the comparison (a file that fails verification, a model that cannot load or
    score) stops the gate: nothing is registered or promoted, and the error says why. A
    rolled-back model is never the one compared against.
@@ -178,12 +179,15 @@ def _unseen_rows(model: Model, evaluation: Evaluation, notes: list[str]) -> np.n
     left_out = "it is left out of the comparison and the run's champion replaces it"
     end = _validation_end(model)
     if end is None:
+        # Registered before registrations recorded their split: left out, every deployment's
+        # promoted model would be replaced unjudged by the first run after an upgrade.
         notes.append(
             f"the promoted model {model.tag} records no split of its features "
-            f"({METADATA_FEATURES_SPLIT}): which of this run's test flights it was trained or "
-            f"validated on cannot be told, so {left_out}"
+            f"({METADATA_FEATURES_SPLIT}): it is compared on the whole test split, as before "
+            "the split was recorded, though it may have been trained or validated on some of it"
         )
-        return None
+        whole: np.ndarray = np.ones(len(evaluation.test[1]), dtype=bool)
+        return whole
     if evaluation.test_dates is None:
         notes.append(
             f"this run's test split records no departure times: which of its flights the "

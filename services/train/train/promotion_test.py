@@ -256,8 +256,6 @@ def test_a_promoted_model_is_compared_only_on_the_test_flights_after_its_validat
         # Trained through the whole test month (a `dvc exp run -S features.split...`, or a
         # split change reverted): no test flight is unseen by it.
         ({"train_end": "2013-11-15", "validation_end": "2013-11-30"}, "none is unseen by it"),
-        # Registered before registrations recorded their split.
-        (None, "records no split of its features"),
     ],
 )
 def test_a_promoted_model_without_unseen_test_flights_is_left_out_and_named(
@@ -277,3 +275,20 @@ def test_a_promoted_model_without_unseen_test_flights_is_left_out_and_named(
     assert f"the promoted model {incumbent}" in note and why in note
     assert "left out of the comparison" in note
     assert second["decision"]["reason"].endswith("no promoted model could be compared (notes)")
+
+
+def test_a_promoted_model_registered_before_splits_were_recorded_is_compared_on_the_whole_split(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """Left out, it would be replaced unjudged by the first run after an upgrade."""
+    run = evaluation(trained, tmp_path)
+    incumbent = promoted_with_split(model_store, trained[1], None)
+    # A margin the incumbent, the same model, wins by: it stays.
+    params = promote(0.5)
+    second = register_run(run, trained[1], model_store, params, PROVENANCE)
+    assert second["promoted"] is None
+    decision = second["decision"]
+    assert decision["scores"][f"promoted {incumbent}"] == run.metrics["torch"][params.metric]
+    (note,) = decision["notes"]
+    assert f"the promoted model {incumbent} records no split" in note
+    assert "compared on the whole test split" in note
