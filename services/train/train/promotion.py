@@ -14,10 +14,10 @@ label `stage=promoted`, the label serving loads:
    schema (its features are not the run's: it can neither score this split nor serve these
    features), and no test flight it has not seen (its validation ended after this run's test
    flights, or they leave one class only). A model whose registration records no split
-   (registered before it was recorded) is compared on the whole test split, with a note. Anything else
-   that stops the comparison (a file that fails verification, a model that cannot load or
-   score) stops the gate: nothing is registered or promoted, and the error says why. A
-   rolled-back model is never the one compared against.
+   (registered before it was recorded) is compared on the whole test split, with a note.
+   Anything else that stops the comparison (a file that fails verification, a model that
+   cannot load or score) stops the gate: nothing is registered or promoted, and the error says
+   why. A rolled-back model is never the one compared against.
 3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
    always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
 
