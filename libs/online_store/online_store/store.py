@@ -9,7 +9,20 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
 - arrival events (carrier, origin, arrival in UTC nanoseconds, delayed) of every flight that
   arrived, indexed by group and arrival, so that a request's point-in-time window
   [departure - window, departure) is two range scans;
-- `meta`: the trailing window (days) the offline table was built with.
+- `meta`: the format, the trailing window the offline table was built with, and the data
+  horizon (below).
+
+**The data horizon** is the latest scheduled departure among the curated flights the store was
+built from (`data_horizon`), in UTC. The curated data holds every flight scheduled to leave up to
+then, cancelled or not, so every arrival before it is in the store (a flight arrives after it
+leaves; one scheduled later would have to arrive before its own scheduled departure). Arrivals
+after it are only partly known: the flights that leave after it are not in the data. A trailing
+window [departure - window, departure) that ends after the horizon therefore undercounts, and
+once it starts after the horizon it is empty, while every window of the training table was
+complete. A lookup whose departure is later than horizon + allowance (`OnlineStore`'s
+`allowance`, by default HORIZON_ALLOWANCE) is refused with PastHorizon naming the departure,
+the horizon and the allowance; up to that the window runs past the data by at most the
+allowance.
 
 Values are stored as written (REAL is an IEEE double), so lookups read back the same floats the
 offline build joined: the online features equal the offline ones exactly. Another backend (Redis,
@@ -27,18 +40,70 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from feature_definitions.errors import FeatureInputError
 from feature_definitions.features import Lookups
 from feature_definitions.history import EVENT_COLUMNS, HISTORY_GROUPS, check_window
-from feature_definitions.instants import EXTRA_TIMEZONES, utc_instants
+from feature_definitions.instants import EXTRA_TIMEZONES, scheduled_departure, utc_instants
 from feature_definitions.planes import PLANE_LOOKUP_COLUMNS, fleet
 from feature_definitions.weather import WEATHER_COLUMNS, observed_weather
 from storage.atomic import OutputWriteError, atomic_output
 
-FORMAT = 1
+# 2: the meta table records the data horizon (`horizon_ns`). A store of format 1 has none and is
+# refused (rebuild it): no default horizon could say which lookups it answers in full.
+FORMAT = 2
+# How far a lookup's trailing window may run past the store's data horizon: one day. A store
+# materialised daily from data complete up to the previous midnight lags live traffic by up to
+# a day, and a day's missing arrivals undercount a 7-day window by at most about a seventh;
+# further past, the counts fall towards an empty window the model never saw in training.
+HORIZON_ALLOWANCE = pd.Timedelta(days=1)
 
 
 class OnlineStoreError(ValueError):
     """The store file is missing, unreadable or of another format."""
+
+
+class PastHorizon(ValueError):
+    """Departures whose trailing window runs past the store's data horizon by more than the
+    allowance: `past` holds (position, departure) of each, positions in the lookup's order."""
+
+    def __init__(
+        self, past: list[tuple[int, pd.Timestamp]], horizon: pd.Timestamp, allowance: pd.Timedelta
+    ) -> None:
+        self.past, self.horizon, self.allowance = past, horizon, allowance
+        super().__init__("; ".join(f"{i}: {self.reason(when)}" for i, when in past))
+
+    def reason(self, departure: pd.Timestamp) -> str:
+        """Why the flight leaving at `departure` is refused, in words."""
+        return (
+            f"departure {departure.isoformat()} is past the online store's data horizon "
+            f"{self.horizon.isoformat()} by more than the allowance of {_duration(self.allowance)}"
+            ": its trailing window would count arrivals the store has not seen"
+        )
+
+
+def _duration(span: pd.Timedelta) -> str:
+    hours = span / pd.Timedelta(hours=1)
+    if hours == 24:
+        return "1 day"
+    return f"{hours / 24:g} days" if hours and hours % 24 == 0 else f"{hours:g} hours"
+
+
+def data_horizon(flights: pd.DataFrame) -> pd.Timestamp:
+    """The data horizon of a store built from the curated `flights` (time_hour and
+    sched_dep_time of every flight, arrived or not): their latest scheduled departure, UTC."""
+    if flights.empty:
+        raise FeatureInputError("no flights: a store built from them has no data horizon")
+    latest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).max()
+    return _horizon(latest)
+
+
+def _horizon(horizon: object) -> pd.Timestamp:
+    """`horizon` as a UTC Timestamp; FeatureInputError unless it is an aware instant."""
+    if not isinstance(horizon, pd.Timestamp) or horizon is pd.NaT or horizon.tzinfo is None:
+        raise FeatureInputError(
+            f"the data horizon must be an instant with a time zone, got {horizon!r}"
+        )
+    return horizon.tz_convert("UTC")
 
 
 def _ns(instants: pd.Series) -> np.ndarray:
@@ -69,13 +134,16 @@ def write_store(
     airports: pd.DataFrame,
     events: pd.DataFrame,
     window: pd.Timedelta,
+    horizon: pd.Timestamp,
 ) -> dict[str, int]:
     """Write the store to `path` atomically; return the rows per table. `events` is
     `feature_definitions.history.arrival_events` of the arrived flights (events without an
-    arrival instant never count and are left out). Input the offline features would refuse
-    (a weather hour or a tail number twice, a window that is not positive) is refused the same
-    way (FeatureInputError), before anything is written."""
+    arrival instant never count and are left out); `horizon` the data horizon of the flights
+    they come from (`data_horizon`). Input the offline features would refuse (a weather hour or
+    a tail number twice, a window that is not positive), and a horizon that is no aware instant,
+    are refused the same way (FeatureInputError), before anything is written."""
     check_window(window)
+    horizon = _horizon(horizon)
     observed_weather(weather)
     fleet(planes)
     weather_rows = weather[["origin", *WEATHER_COLUMNS]].assign(
@@ -128,7 +196,11 @@ def write_store(
             db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", _rows(event_rows))
             for group in HISTORY_GROUPS:
                 db.execute(f"CREATE INDEX events_{group} ON events ({group}, arrival)")
-            meta = {"format": str(FORMAT), "window_ns": str(int(window.value))}
+            meta = {
+                "format": str(FORMAT),
+                "window_ns": str(int(window.value)),
+                "horizon_ns": str(int(horizon.value)),
+            }
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
     return {
@@ -173,9 +245,15 @@ class OnlineStore:
     The file is read once, when the store opens (the tables are small: a year of New York
     flights is about 340,000 events): a request's lookups are then dictionary and array lookups
     with no query, no lock and no conversion of rows it does not need.
+
+    Trailing lookups (`trailing`, `lookups`) refuse departures later than the data horizon plus
+    `allowance` (PastHorizon; `check_horizon` says which ones first).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE) -> None:
+        if not isinstance(allowance, pd.Timedelta) or not allowance >= pd.Timedelta(0):
+            raise ValueError(f"the horizon allowance must be a duration >= 0, got {allowance}")
+        self.allowance = allowance
         if not path.is_file():
             raise OnlineStoreError(f"no online store at {path}")
         try:
@@ -187,6 +265,12 @@ class OnlineStore:
                 if meta.get("format") != str(FORMAT):
                     raise OnlineStoreError(
                         f"{path}: format {meta.get('format')!r}, expected {FORMAT}"
+                        + (
+                            " (written before the store recorded its data horizon: rebuild it "
+                            "from the curated data, dvc repro online_store)"
+                            if meta.get("format") == "1"
+                            else ""
+                        )
                     )
                 self.airports: dict[str, str] = dict(
                     db.execute("SELECT faa, tzone FROM airports").fetchall()
@@ -194,6 +278,8 @@ class OnlineStore:
                 self._read(db)
                 self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
                 check_window(self.window)
+                self.horizon = pd.Timestamp(int(meta["horizon_ns"]), unit="ns", tz="UTC")
+                self._latest_ns = int((self.horizon + self.allowance).value)
             finally:
                 db.close()
         except OnlineStoreError:
@@ -256,10 +342,25 @@ class OnlineStore:
         row = self._planes.get(tailnum)
         return None if row is None else row[1:]
 
+    def check_horizon(self, departure_ns: np.ndarray) -> None:
+        """PastHorizon naming every instant of `departure_ns` (UTC nanoseconds) later than the
+        data horizon plus the allowance: its trailing window would count arrivals the store has
+        not seen."""
+        departure = np.asarray(departure_ns, dtype="int64")
+        past = np.flatnonzero(departure > self._latest_ns)
+        if len(past):
+            raise PastHorizon(
+                [(int(i), pd.Timestamp(int(departure[i]), unit="ns", tz="UTC")) for i in past],
+                self.horizon,
+                self.allowance,
+            )
+
     def trailing(self, group: str, value: str, end_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each instant in `end_ns` (UTC nanoseconds): how many events of `group` ==
-        `value` arrived in [end - window, end), and how many of those were delayed."""
+        `value` arrived in [end - window, end), and how many of those were delayed. PastHorizon
+        if an instant is past the horizon plus the allowance."""
         end = np.asarray(end_ns, dtype="int64")
+        self.check_horizon(end)
         of_value = self._events.get((group, value))
         if of_value is None:
             return np.zeros(len(end), dtype="int64"), np.zeros(len(end), dtype="int64")
@@ -267,7 +368,9 @@ class OnlineStore:
 
     def lookups(self, flights: pd.DataFrame, departure: pd.Series) -> Lookups:
         """What compute_features needs for `flights` (origin, time_hour, tailnum and the
-        HISTORY_GROUPS columns), each leaving at instant `departure`."""
+        HISTORY_GROUPS columns), each leaving at instant `departure`. PastHorizon if a
+        departure is past the horizon plus the allowance."""
+        self.check_horizon(departure.to_numpy(dtype="datetime64[ns]").astype("int64"))
         keys = zip(flights["origin"].astype(str), _ns(flights["time_hour"]).tolist(), strict=True)
         found = [self._weather[key] for key in dict.fromkeys(keys) if key in self._weather]
         weather = pd.DataFrame(found, columns=["origin", "time_hour", *WEATHER_COLUMNS])

@@ -5,10 +5,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
-from online_store.store import OnlineStore, OnlineStoreError, write_store
+from online_store.store import (
+    HORIZON_ALLOWANCE,
+    OnlineStore,
+    OnlineStoreError,
+    PastHorizon,
+    data_horizon,
+    write_store,
+)
+
+# The data horizon of the stores written here: every arrival before it is in _inputs' events.
+HORIZON = pd.Timestamp("2013-01-01T10:00Z")
 
 
 def _utc(*stamps: str) -> pd.Series:
@@ -45,10 +57,10 @@ def _inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return weather, planes, airports, events
 
 
-def _store(path: Path) -> OnlineStore:
-    rows = write_store(path, *_inputs(), pd.Timedelta(days=7))
+def _store(path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE) -> OnlineStore:
+    rows = write_store(path, *_inputs(), pd.Timedelta(days=7), HORIZON)
     assert rows == {"weather": 2, "planes": 2, "airports": 5, "events": 3}
-    return OnlineStore(path)
+    return OnlineStore(path, allowance)
 
 
 def test_lookups_read_back_what_was_written(tmp_path: Path) -> None:
@@ -88,6 +100,16 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
     ("damage", "named"),
     [
         ("DELETE FROM meta WHERE key = 'window_ns'", "damaged, it holds no 'window_ns'"),
+        ("DELETE FROM meta WHERE key = 'horizon_ns'", "damaged, it holds no 'horizon_ns'"),
+        ("UPDATE meta SET value = 'soon' WHERE key = 'horizon_ns'", "damaged \\(invalid literal"),
+        # A store of the format before the horizon was recorded: no default horizon stands in.
+        (
+            "UPDATE meta SET value = '1' WHERE key = 'format'; "
+            "DELETE FROM meta WHERE key = 'horizon_ns'",
+            "format '1', expected 2 \\(written before the store recorded its data horizon: "
+            "rebuild it",
+        ),
+        ("UPDATE meta SET value = '3' WHERE key = 'format'", "format '3', expected 2$"),
         ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
         ("UPDATE events SET arrival = 'x'", "damaged \\("),
         ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
@@ -101,7 +123,7 @@ def test_a_damaged_store_is_named(tmp_path: Path, damage: str, named: str) -> No
     path = tmp_path / "online.sqlite"
     _store(path)
     with sqlite3.connect(path) as db:
-        db.execute(damage)
+        db.executescript(damage)
     db.close()
     with pytest.raises(OnlineStoreError, match=f"{re.escape(str(path))}: {named}"):
         OnlineStore(path)
@@ -133,7 +155,7 @@ def test_input_the_offline_features_refuse_is_refused_and_nothing_is_written(
     weather = _twice(weather) if weather_twice else weather
     planes = _twice(planes) if planes_twice else planes
     with pytest.raises(FeatureInputError, match=named):
-        write_store(path, weather, planes, airports, events, window)
+        write_store(path, weather, planes, airports, events, window, HORIZON)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
@@ -165,3 +187,116 @@ def test_row_lookups_read_back_what_was_written(tmp_path: Path) -> None:
     assert arrived.tolist() == [1, 0] and late.tolist() == [1, 0]
     assert [a.tolist() for a in store.trailing("carrier", "B6", ends)] == [[0, 0], [0, 0]]
     assert store.trailing("origin", "EWR", ends)[0].tolist() == [2, 0]
+
+
+def test_the_store_records_its_data_horizon(tmp_path: Path) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    assert store.horizon == HORIZON and store.horizon.tzinfo is not None
+    assert store.allowance == HORIZON_ALLOWANCE == pd.Timedelta(days=1)
+
+
+def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> None:
+    # A cancelled flight is seen too; the departure's minutes come from sched_dep_time.
+    flights = pd.DataFrame(
+        {
+            "time_hour": _utc("2013-11-30T22:00Z", "2013-12-01T04:00Z", "2013-11-01T10:00Z"),
+            "sched_dep_time": [1700, 2359, 600],
+            "dep_time": [1702.0, np.nan, 600.0],
+        }
+    )
+    assert data_horizon(flights) == pd.Timestamp("2013-12-01T04:59Z")
+    with pytest.raises(FeatureInputError, match="no flights: a store built from them"):
+        data_horizon(flights.iloc[:0])
+
+
+@pytest.mark.parametrize(
+    "horizon", [pd.NaT, pd.Timestamp("2013-01-01T10:00"), "2013-01-01T10:00Z", None]
+)
+def test_a_horizon_that_is_no_aware_instant_is_refused(tmp_path: Path, horizon: object) -> None:
+    path = tmp_path / "online.sqlite"
+    with pytest.raises(FeatureInputError, match="the data horizon must be an instant with a time"):
+        write_store(path, *_inputs(), pd.Timedelta(days=7), horizon)  # type: ignore[arg-type]
+    assert not path.exists()
+
+
+def test_a_departure_within_the_allowance_is_counted_as_before(tmp_path: Path) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    last = HORIZON + HORIZON_ALLOWANCE
+    arrived, late = store.trailing("carrier", "UA", np.array([HORIZON.value, last.value]))
+    assert arrived.tolist() == [1, 1] and late.tolist() == [1, 1]
+    flights = pd.DataFrame(
+        {"origin": ["EWR"], "time_hour": _utc("2013-01-02T10:00Z"), "tailnum": ["N1"],
+         "carrier": ["UA"]}
+    )  # fmt: skip
+    assert len(store.lookups(flights, pd.Series([last])).events) == 2
+
+
+def test_a_departure_past_the_horizon_and_allowance_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    # Before, its window ran past the data: UA's count was 0, an empty window, without a word.
+    store = _store(tmp_path / "online.sqlite")
+    late = HORIZON + HORIZON_ALLOWANCE + pd.Timedelta(minutes=1)
+    ends = np.array([HORIZON.value, late.value, pd.Timestamp("2013-01-09T10:00Z").value])
+    with pytest.raises(PastHorizon) as refused:
+        store.trailing("carrier", "UA", ends)
+    assert [(i, when.isoformat()) for i, when in refused.value.past] == [
+        (1, "2013-01-02T10:01:00+00:00"),
+        (2, "2013-01-09T10:00:00+00:00"),
+    ]
+    assert refused.value.reason(refused.value.past[0][1]) == (
+        "departure 2013-01-02T10:01:00+00:00 is past the online store's data horizon "
+        "2013-01-01T10:00:00+00:00 by more than the allowance of 1 day: its trailing window "
+        "would count arrivals the store has not seen"
+    )
+    assert str(refused.value).startswith("1: departure 2013-01-02T10:01:00+00:00 is past")
+    flights = pd.DataFrame(
+        {"origin": ["EWR"], "time_hour": _utc("2013-01-02T10:00Z"), "tailnum": ["N1"],
+         "carrier": ["UA"]}
+    )  # fmt: skip
+    with pytest.raises(PastHorizon, match="0: departure 2013-01-02T10:01:00"):
+        store.lookups(flights, pd.Series([late]))
+    # Even where the group has no events at all.
+    with pytest.raises(PastHorizon):
+        store.trailing("carrier", "B6", ends)
+
+
+def test_the_allowance_is_the_stores_to_choose_and_never_negative(tmp_path: Path) -> None:
+    exact = _store(tmp_path / "online.sqlite", pd.Timedelta(0))
+    exact.check_horizon(np.array([HORIZON.value]))
+    with pytest.raises(PastHorizon, match="allowance of 0 hours"):
+        exact.check_horizon(np.array([HORIZON.value + 1]))
+    hours = _store(tmp_path / "online.sqlite", pd.Timedelta(hours=6))
+    with pytest.raises(PastHorizon, match="allowance of 6 hours"):
+        hours.check_horizon(np.array([(HORIZON + pd.Timedelta(hours=7)).value]))
+    for bad in (pd.Timedelta(hours=-1), pd.NaT, 3600):
+        with pytest.raises(ValueError, match="the horizon allowance must be a duration >= 0"):
+            OnlineStore(tmp_path / "online.sqlite", bad)  # type: ignore[arg-type]
+
+
+_STORES: dict[int, OnlineStore] = {}
+
+
+@given(
+    allowance_minutes=st.sampled_from([0, 1, 60, 24 * 60, 3 * 24 * 60]),
+    offset_ns=st.integers(-(10**15), 10**15) | st.integers(-5, 5),
+)
+def test_refused_exactly_when_past_horizon_plus_allowance(
+    tmp_path_factory: pytest.TempPathFactory, allowance_minutes: int, offset_ns: int
+) -> None:
+    allowance = pd.Timedelta(minutes=allowance_minutes)
+    if allowance_minutes not in _STORES:
+        path = tmp_path_factory.mktemp("horizon") / "online.sqlite"
+        _STORES[allowance_minutes] = _store(path, allowance)
+    store = _STORES[allowance_minutes]
+    # Instants around the horizon plus the allowance, to the nanosecond.
+    departure = int((HORIZON + allowance).value) + offset_ns
+    if offset_ns > 0:
+        with pytest.raises(PastHorizon):
+            store.trailing("origin", "EWR", np.array([departure]))
+    else:
+        # Counted as before: EWR's two arrivals inside [departure - 7 days, departure).
+        arrivals = [pd.Timestamp(t).value for t in ("2013-01-01T09:00Z", "2013-01-01T09:30Z")]
+        week = pd.Timedelta(days=7).value
+        expected = sum(departure - week <= a < departure for a in arrivals)
+        assert store.trailing("origin", "EWR", np.array([departure]))[0].tolist() == [expected]

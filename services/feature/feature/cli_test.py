@@ -9,9 +9,11 @@ import pytest
 
 from feature import build as build_module
 from feature.cli import main
+from feature.conftest import write_curated
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
 from loopback.processes import modules_loaded_by_commands
+from online_store.store import OnlineStore
 from storage.digest import tree_sha256
 from storage.testing import file_size_limit, name_too_long
 
@@ -310,3 +312,18 @@ def test_help_refused_arguments_and_refused_outputs_import_none_of_the_work(
     assert "the following arguments are required: --psi-threshold" in stderr
     assert f"--output {str(curated)!r} overlaps --curated" in stderr
     assert Path(store).is_file()
+
+
+def test_the_online_store_records_the_latest_scheduled_departure_as_its_horizon(
+    curated: Path, curated_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    # The latest flight is cancelled: it never arrives, but it was seen, and every arrival
+    # before it is in the data.
+    flights = curated_tables["flights"]
+    last = flights.index[-1]
+    flights.loc[last, ["dep_time", "dep_delay", "arr_delay", "air_time"]] = None
+    write_curated(curated, {"flights": flights})
+    store = tmp_path / "online.sqlite"
+    assert main(["online-store", "--curated", str(curated), "--output", str(store), *WINDOW]) == 0
+    # 10 June 18:00 in New York, the conftest's last departure.
+    assert OnlineStore(store).horizon == pd.Timestamp("2013-06-10T22:00Z")

@@ -1,5 +1,6 @@
 """Materialises the online store that serving reads: the curated weather, planes and airports,
-and the arrival events of every flight that arrived (see libs/online_store)."""
+the arrival events of every flight that arrived, and the data horizon of the curated flights
+(see libs/online_store)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from feature.read_curated import read_curated
 from feature.window import window_argument
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
-from online_store.store import write_store
+from online_store.store import data_horizon, write_store
 
 
 def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]:
@@ -27,4 +28,6 @@ def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]
         airports=tables["airports"],
         events=events,
         window=window,
+        # Of every curated flight, cancelled ones too: they are seen, though they never arrive.
+        horizon=data_horizon(flights),
     )
