@@ -18,8 +18,9 @@ flag, the service through BentoML's configuration (BENTOML_CONFIG_OPTIONS), over
 Over HTTP, an asyncio client on raw sockets (one keep-alive connection per concurrent client,
 each sending its next request when the last is answered) measures throughput and latency
 percentiles for single-flight and 100-flight requests at several concurrency levels. The
-request flights are drawn from the online store's last day of weather (live traffic asks about
-flights leaving about now), with tail numbers, carriers and destinations the store knows.
+request flights are drawn from the online store's last day of weather up to its data horizon
+(live traffic asks about flights leaving about now; later ones are refused), with tail numbers,
+carriers and destinations the store knows.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from benchmarks.bare_asgi import load_promoted, promoted, score_flights
 from benchmarks.report import REPORTS, markdown_table, save, save_or_refuse, stamped
 from feature_definitions.calendar import LOCAL_TIMEZONE
 from loopback.processes import answers_200, inherited_pythonpath, start_server, stop
+from online_store.store import OnlineStore
 from serve.schema import Flight
 from serve.sources import fetch, location, wait_seconds
 
@@ -69,13 +71,18 @@ BENTOML_OPTIONS = "BENTOML_CONFIG_OPTIONS"
 
 
 def sample_flights(store: Path, count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """`count` valid request flights leaving on the store's last day with weather."""
+    """`count` valid request flights leaving on the store's last day with weather up to its
+    data horizon (later ones the service refuses)."""
     rng = random.Random(seed)
+    horizon = int(OnlineStore(store).horizon.value)
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        last = db.execute("SELECT max(time_hour) FROM weather").fetchone()[0]
+        last = db.execute(
+            "SELECT max(time_hour) FROM weather WHERE time_hour <= ?", (horizon,)
+        ).fetchone()[0]
         hours = db.execute(
-            "SELECT origin, time_hour FROM weather WHERE time_hour > ? ORDER BY 1, 2",
-            (last - 24 * 3600 * 10**9,),
+            "SELECT origin, time_hour FROM weather WHERE time_hour > ? AND time_hour <= ? "
+            "ORDER BY 1, 2",
+            (last - 24 * 3600 * 10**9, last),
         ).fetchall()
         tailnums = [r[0] for r in db.execute("SELECT tailnum FROM planes ORDER BY 1")]
         carriers = [r[0] for r in db.execute("SELECT DISTINCT carrier FROM events ORDER BY 1")]

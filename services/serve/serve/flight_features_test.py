@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
-from online_store.store import OnlineStore, write_store
+from online_store.store import OnlineStore, PastHorizon, write_store
 from serve.online_features import CalendarCache, flight_features, online_features
 from serve.schema import ORIGINS, Flight, flights_frame
 from serve.testing import departure
@@ -26,6 +26,9 @@ TAILNUMS = tuple(f"N{i}" for i in range(12))
 DESTS = ("IAH", "ORD", "LAX")
 # The store's hours: around both daylight-saving changes of 2013 in New York.
 SPANS = (("2013-03-01", "2013-03-20"), ("2013-10-25", "2013-11-10"))
+# Its data horizon, its last hour: with the default allowance, departures up to a day later are
+# scored.
+HORIZON = pd.Timestamp("2013-11-10T00:00Z")
 
 
 def _hours() -> pd.DatetimeIndex:
@@ -76,7 +79,7 @@ def _write(path: Path) -> None:
             "delayed": rng.integers(0, 2, count).astype("int8"),
         }
     )
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=2))
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=2), HORIZON)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +94,7 @@ def _hhmm() -> st.SearchStrategy[int]:
 
 
 # Hours the store knows (UTC, with or without an offset), hours near them, and any hour
-# the request model accepts.
+# the request model accepts up to the store's data horizon.
 _STORE_HOURS = [h.to_pydatetime() for h in _hours()]
 _TIME_HOURS = st.one_of(
     st.sampled_from(_STORE_HOURS).map(lambda h: h.isoformat()),
@@ -101,28 +104,41 @@ _TIME_HOURS = st.one_of(
         .replace(minute=0)
         .isoformat()
     ),
-    st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2099, 12, 30)).map(
+    st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2013, 11, 10)).map(
         lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()
     ),
 )
-_FIELDS = st.fixed_dictionaries(
-    {
-        "carrier": st.sampled_from(CARRIERS),
-        "flight": st.integers(1, 9999),
-        "tailnum": st.one_of(st.none(), st.sampled_from(TAILNUMS)),
-        "origin": st.sampled_from(ORIGINS),
-        "dest": st.sampled_from(DESTS),
-        "time_hour": _TIME_HOURS,
-        "sched_arr_time": _hhmm(),
-        "distance": st.floats(0.5, 10_000, allow_nan=False, allow_infinity=False),
-    }
+# Any hour the request model accepts after the horizon plus the allowance (a day).
+_LATE_HOURS = st.datetimes(dt.datetime(2013, 11, 11, 2), dt.datetime(2099, 12, 30)).map(
+    lambda d: d.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC).isoformat()
 )
-# Each departing in its time_hour's hour, as the request model requires.
-_FLIGHT = st.builds(
-    lambda fields, minute: {**fields, "sched_dep_time": departure(fields["time_hour"], minute)},
-    _FIELDS,
-    st.integers(0, 59),
-)
+
+
+def _fields(time_hours: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries(
+        {
+            "carrier": st.sampled_from(CARRIERS),
+            "flight": st.integers(1, 9999),
+            "tailnum": st.one_of(st.none(), st.sampled_from(TAILNUMS)),
+            "origin": st.sampled_from(ORIGINS),
+            "dest": st.sampled_from(DESTS),
+            "time_hour": time_hours,
+            "sched_arr_time": _hhmm(),
+            "distance": st.floats(0.5, 10_000, allow_nan=False, allow_infinity=False),
+        }
+    )
+
+
+def _flights(time_hours: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, object]]:
+    """Each departing in its time_hour's hour, as the request model requires."""
+    return st.builds(
+        lambda fields, minute: {**fields, "sched_dep_time": departure(fields["time_hour"], minute)},
+        _fields(time_hours),
+        st.integers(0, 59),
+    )
+
+
+_FLIGHT = _flights(_TIME_HOURS)
 
 
 def _flight(fields: dict[str, object]) -> Flight:
@@ -141,6 +157,25 @@ def test_the_fast_path_equals_compute_features(
     flights = [_flight(fields) for fields in requests]
     expected = online_features(flights_frame(flights), store)
     pd.testing.assert_frame_equal(flight_features(flights, store), expected, check_exact=True)
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_LATE_HOURS)), min_size=1,
+                max_size=10))
+def test_both_paths_refuse_the_same_flights_past_the_horizon(
+    store: OnlineStore, requests: list[tuple[bool, dict[str, object], dict[str, object]]]
+) -> None:
+    flights = [_flight(late if past else near) for past, near, late in requests]
+    past = [i for i, (is_past, _, _) in enumerate(requests) if is_past]
+    if not past:
+        return
+    with pytest.raises(PastHorizon) as reference:
+        online_features(flights_frame(flights), store)
+    with pytest.raises(PastHorizon) as fast:
+        flight_features(flights, store)
+    assert [i for i, _ in fast.value.past] == past
+    assert fast.value.past == reference.value.past
+    assert fast.value.horizon == HORIZON and fast.value.allowance == pd.Timedelta(days=1)
 
 
 def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
@@ -188,7 +223,15 @@ def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path
         {"carrier": pd.array([], "string"), "origin": pd.array([], "string"),
          "arrival": pd.Series([], dtype="datetime64[ns, UTC]"), "delayed": pd.array([], "int8")}
     )  # fmt: skip
-    write_store(tmp_path / "s.sqlite", weather, planes, airports, events, pd.Timedelta(days=1))
+    write_store(
+        tmp_path / "s.sqlite",
+        weather,
+        planes,
+        airports,
+        events,
+        pd.Timedelta(days=1),
+        pd.Timestamp("2013-03-15T14:00Z"),
+    )
     store = OnlineStore(tmp_path / "s.sqlite")
     flight = Flight.model_validate(
         {"carrier": "UA", "flight": 1, "tailnum": "N1", "origin": "EWR", "dest": "IAH",

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
 from model_registry.predictor import Predictor
 from model_registry.store import Model, load_registered, trained_window
-from online_store.store import OnlineStore
+from online_store.store import HORIZON_ALLOWANCE, OnlineStore
 from serve.drift import DriftMonitor, StatisticsError, psi_threshold, recorded
 from serve.sources import ServingDataError, fetch
 
@@ -107,13 +107,19 @@ def _days(window: pd.Timedelta) -> str:
     return f"{window / pd.Timedelta(days=1):g} days"
 
 
-def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
+def load(
+    model: Model,
+    data_location: str,
+    wait_seconds: float,
+    allowance: pd.Timedelta = HORIZON_ALLOWANCE,
+) -> Loaded:
     """Load the registered `model` once every file, predictor.json included, matches the hashes
     its registration recorded; then the statistics and the online store from `data_location`
     (serve.sources), waiting up to `wait_seconds` for them to appear (the pipeline or the
     deploy job may still be writing them). The store must have been built with the trailing
     window of the model's features, where its registration recorded it, and of the statistics'
-    (feature_definitions.trailing_window)."""
+    (feature_definitions.trailing_window). The store refuses departures past its data horizon
+    by more than `allowance` (serve.sources.horizon_allowance)."""
     # A model from another library version or a broken manifest can raise anything (pickle or
     # torch errors), hence the broad catches: each becomes a LoadError.
     try:
@@ -153,7 +159,7 @@ def load(model: Model, data_location: str, wait_seconds: float) -> Loaded:
     except Exception as error:
         raise LoadError("statistics", f"cannot load {data.stats}: {_reason(error)}") from error
     try:
-        store = OnlineStore(data.online_store)
+        store = OnlineStore(data.online_store, allowance)
     except Exception as error:
         raise LoadError(
             "online_store", f"cannot open {data.online_store}: {_reason(error)}"

@@ -77,7 +77,8 @@ def check_destinations(flights: Sequence[Flight], store: OnlineStore) -> None:
 
 def online_features(flights: pd.DataFrame, store: OnlineStore) -> pd.DataFrame:
     """FEATURE_COLUMNS for each row of `flights` (REQUEST_COLUMNS), on its index: the
-    reference computation (`compute_features` on the store's lookups)."""
+    reference computation (`compute_features` on the store's lookups). PastHorizon (positions
+    in `flights`' order) for departures past the store's data horizon plus its allowance."""
     departure = scheduled_departure(flights["time_hour"], flights["sched_dep_time"])
     lookups = store.lookups(flights, departure)
     return compute_features(flights[list(REQUEST_COLUMNS)], lookups, store.window)
@@ -127,9 +128,15 @@ _calendar = CalendarCache()
 
 def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFrame:
     """FEATURE_COLUMNS for each flight, on a RangeIndex: equal, value for value and dtype for
-    dtype, to `online_features(flights_frame(flights), store)`."""
+    dtype, to `online_features(flights_frame(flights), store)`; like it, PastHorizon naming
+    every flight that leaves past the store's data horizon plus its allowance."""
     count = len(flights)
     hours = [_utc_ns(f.time_hour) for f in flights]
+    departure = np.asarray(hours, dtype="int64") + np.fromiter(
+        (f.sched_dep_time % 100 for f in flights), "int64", count
+    ) * np.int64(_MINUTE_NS)
+    # First, for every flight at once: a window past the store's data would undercount.
+    store.check_horizon(departure)
     columns: dict[str, object] = {
         name: pd.array([getattr(f, name) for f in flights], dtype="string")
         for name in CATEGORICAL_FEATURES
@@ -172,9 +179,6 @@ def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFra
 
     # Trailing aggregates over [departure - window, departure), per carrier and per origin.
     check_window(store.window)
-    departure = np.asarray(hours, dtype="int64") + np.fromiter(
-        (f.sched_dep_time % 100 for f in flights), "int64", count
-    ) * np.int64(_MINUTE_NS)
     for group in HISTORY_GROUPS:
         values = [getattr(f, group) for f in flights]
         arrived = np.zeros(count, dtype="int64")

@@ -17,6 +17,7 @@ import pandas as pd
 from bentoml.exceptions import ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
+from online_store.store import PastHorizon
 from serve.batching import Batcher
 from serve.errors import request_error
 from serve.limits import (
@@ -41,7 +42,7 @@ from serve.middleware import BodyChecks, BodyLimit, JsonOnly, OpenApi30, Readine
 from serve.online_features import UnknownDestination, check_destinations, flight_features
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
-from serve.sources import location, wait_seconds
+from serve.sources import horizon_allowance, location, wait_seconds
 
 use_model_store()
 log = logging.getLogger("serve")
@@ -70,7 +71,7 @@ class FlightDelayService:
     def _load(self) -> None:
         try:
             where = location(self.model.tag.version)
-            loaded = load(self.model, where, wait_seconds())
+            loaded = load(self.model, where, wait_seconds(), horizon_allowance())
         except Exception as error:
             # Anything, not only LoadError: a loader thread that dies silently leaves /readyz
             # saying "loading" forever.
@@ -115,6 +116,11 @@ class FlightDelayService:
             raise request_error(
                 (("flights", i, "dest"), "unknown_airport", f"unknown airport {dest!r}")
                 for i, dest in error.unknown
+            ) from None
+        except PastHorizon as error:
+            raise request_error(
+                (("flights", i, "time_hour"), "past_data_horizon", error.reason(departure))
+                for i, departure in error.past
             ) from None
         except FeatureInputError as error:
             raise request_error([(("flights",), "feature_input", str(error))]) from None

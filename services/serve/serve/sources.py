@@ -20,6 +20,10 @@ pipeline's stages write them: the service opens a file as soon as it is there. T
 waits for both files for at most FLIGHT_DELAY_SERVING_WAIT_SECONDS (default 600), then fails
 with an error naming what is missing and where it looked. The model itself travels in the
 Bento (the image).
+
+FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS (default 24, online_store.store.HORIZON_ALLOWANCE) is how
+far past the online store's data horizon a flight's departure may be: a later one is refused
+(a 400 naming it), since its trailing window would count arrivals the store has not seen.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import fsspec
+import pandas as pd
 
 from feature_definitions.trailing_window import STATS_FILE
+from online_store.store import HORIZON_ALLOWANCE
 from model_registry.store import repo_root
 from serve.settings import VERSION
 from storage.atomic import atomic_output
@@ -46,6 +52,7 @@ from storage.remote import LocationError, check_location, storage_errors
 DATA_ENV = "FLIGHT_DELAY_SERVING_DATA"
 WAIT_ENV = "FLIGHT_DELAY_SERVING_WAIT_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
+ALLOWANCE_ENV = "FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS"
 ONLINE_STORE = PurePosixPath("online_store/online.sqlite")
 STATS = PurePosixPath("features", STATS_FILE)
 # What the service reads, in the order serve.publish writes it.
@@ -123,6 +130,26 @@ def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
     if not 0 <= value < float("inf"):
         raise ServingDataError(f"{WAIT_ENV}={raw!r} must be a finite number of seconds >= 0")
     return value
+
+
+def horizon_allowance(environ: Mapping[str, str] = os.environ) -> pd.Timedelta:
+    """$FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS as a duration, else the store's default
+    (HORIZON_ALLOWANCE, its only definition); ServingDataError naming it unless it is a finite
+    number of hours >= 0."""
+    raw = environ.get(ALLOWANCE_ENV)
+    if not raw:
+        return HORIZON_ALLOWANCE
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ServingDataError(f"{ALLOWANCE_ENV}={raw!r} is not a number of hours") from None
+    # Up to ten years: pandas holds durations of about 292 years.
+    if not 0 <= hours <= 24 * 3653:
+        raise ServingDataError(
+            f"{ALLOWANCE_ENV}={raw!r} must be a finite number of hours from 0 to 87672 "
+            "(ten years)"
+        )
+    return pd.Timedelta(hours=hours)
 
 
 def fetch(

@@ -29,7 +29,7 @@ from model_registry.store import (
     register,
 )
 from online_store.store import write_store
-from serve.schema import NEW_YORK
+from serve.schema import LATEST_HOUR, NEW_YORK
 from serve.sources import ONLINE_STORE, STATS
 
 # The trailing window of the statistics below and of the stores written here.
@@ -61,8 +61,16 @@ def register_model(
     return get(store, register(store, directory, labels, metadata))
 
 
-def write_empty_store(path: Path, window_days: int = WINDOW_DAYS) -> Path:
-    """An online store with no rows at `path`, built with a window of `window_days`."""
+# The data horizon of the empty stores written here: the end of the hours the request model
+# accepts, so that no valid flight is refused for its departure (it has no history either way).
+EMPTY_STORE_HORIZON = pd.Timestamp(LATEST_HOUR, tz="UTC")
+
+
+def write_empty_store(
+    path: Path, window_days: int = WINDOW_DAYS, horizon: pd.Timestamp = EMPTY_STORE_HORIZON
+) -> Path:
+    """An online store with no rows at `path`, built with a window of `window_days`, its data
+    horizon `horizon`."""
     instants = pd.Series([], dtype="datetime64[ns, UTC]")
     weather = pd.DataFrame(
         {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
@@ -70,7 +78,7 @@ def write_empty_store(path: Path, window_days: int = WINDOW_DAYS) -> Path:
     planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
     airports = pd.DataFrame({"faa": [], "tzone": []})
     events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=window_days))
+    write_store(path, weather, planes, airports, events, pd.Timedelta(days=window_days), horizon)
     return path
 
 
