@@ -26,9 +26,10 @@ from feature_definitions.features import FEATURE_COLUMNS
 from loopback.processes import wait_until
 from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
+from online_store.store import OnlineStore
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
-from serve.schema import EARLIEST_HOUR, LATEST_HOUR, ORIGINS
-from serve.testing import departure, written
+from serve.schema import EARLIEST_HOUR, ORIGINS
+from serve.testing import departure, leaving_at, written
 from tests.serving.conftest import World
 from tests.serving.harness import (
     DECOYS,
@@ -232,6 +233,10 @@ BAD_REQUESTS: dict[str, tuple[Any, str]] = {
         lambda f: {"flights": [{**f, "time_hour": "0001-01-01T00:00:00Z"}]},
         "time_hour",
     ),
+    "departure past the data horizon": (
+        lambda f: {"flights": [leaving_at(f, dt.datetime(2013, 2, 1, 15, tzinfo=dt.UTC))]},
+        "past_data_horizon",
+    ),
     "time_hour in year 9999": (
         lambda f: {"flights": [{**f, "time_hour": "9999-12-31T23:00:00"}]},
         "time_hour",
@@ -302,6 +307,40 @@ def test_an_unknown_destination_is_refused_as_any_bad_field_is(
         (["flights", 0, "dest"], "unknown airport 'XYZ'"),
         (["flights", 2, "dest"], "unknown airport 'QQQ'"),
     ]
+
+
+@pytest.mark.parametrize("endpoint", ["/predict", "/features"])
+def test_a_flight_past_the_data_horizon_is_refused_naming_it(
+    client: httpx.Client, world: World, one_flight: dict[str, Any], endpoint: str
+) -> None:
+    # Before, it was scored with its history counted over a window past the store's data: a
+    # day past, about a seventh of a 7-day window missing; a week past, none of it.
+    horizon = OnlineStore(world.store).horizon
+    last = (horizon + pd.Timedelta(days=1)).floor("min").to_pydatetime()
+    within = leaving_at(one_flight, last)
+    past = [leaving_at(one_flight, last + dt.timedelta(minutes=m)) for m in (1, 7 * 24 * 60)]
+    answer = _post(client, {"flights": [past[0], within, past[1]]}, endpoint)
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["error"] == "2 validation error for PredictRequest"
+    assert [(e["loc"], e["type"], e["msg"]) for e in body["detail"]] == [
+        (
+            ["flights", i, "time_hour"],
+            "past_data_horizon",
+            f"departure {pd.Timestamp(when).isoformat()} is past the online store's data horizon "
+            f"{horizon.isoformat()} by more than the allowance of 1 day: its trailing window "
+            "would count arrivals the store has not seen",
+        )
+        for i, when in [
+            (0, last + dt.timedelta(minutes=1)),
+            (2, last + dt.timedelta(days=7, minutes=1)),
+        ]
+    ]
+    # Up to the horizon plus the allowance, scored as before, history and all.
+    answer = _post(client, {"flights": [within]}, endpoint)
+    assert answer.status_code == 200, answer.text
+    if endpoint == "/features":
+        assert answer.json()[0]["origin_trailing_flights"] > 0
 
 
 @pytest.mark.parametrize(
@@ -593,7 +632,9 @@ _HOUR_OFFSETS = st.integers(-23, 23).map(lambda hours: dt.timedelta(hours=hours)
 _HHMM = st.builds(lambda hour, minute: 100 * hour + minute, st.integers(0, 23), st.integers(0, 59))
 # Flights the schema accepts, to destinations the test store knows: each one reaches the
 # features and the model. Any carrier and plane (unknown ones fall back), any hour the schema
-# allows at any offset (far from the store's fortnight, the history features are empty).
+# allows at any offset up to the store's data horizon (the evening of 14 January in New York,
+# with a day's allowance after it; long before the store's fortnight, the history features are
+# empty). Later ones are refused: test_a_flight_past_the_data_horizon_is_refused_naming_it.
 _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "carrier": st.from_regex(r"[A-Z0-9]{2}", fullmatch=True) | st.sampled_from(["UA", "B6"]),
     "flight": st.integers(1, 9999),
@@ -606,7 +647,7 @@ _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         lambda when, offset: when.replace(minute=0, second=0, microsecond=0)
         .replace(tzinfo=dt.timezone(offset))
         .isoformat(),
-        st.datetimes(EARLIEST_HOUR, LATEST_HOUR - dt.timedelta(hours=1))
+        st.datetimes(EARLIEST_HOUR, dt.datetime(2013, 1, 14))
         | st.datetimes(dt.datetime(2013, 1, 1), dt.datetime(2013, 1, 15)),
         _HOUR_OFFSETS,
     ),
@@ -669,9 +710,9 @@ _BODIES = st.one_of(
 )
 
 
-def _post(client: httpx.Client, body: Any) -> httpx.Response:
+def _post(client: httpx.Client, body: Any, endpoint: str = "/predict") -> httpx.Response:
     return client.post(
-        "/predict", content=json.dumps(body), headers={"content-type": "application/json"}
+        endpoint, content=json.dumps(body), headers={"content-type": "application/json"}
     )
 
 

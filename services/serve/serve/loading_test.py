@@ -1,6 +1,8 @@
 import json
+import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import cast
 
@@ -31,6 +33,9 @@ def test_everything_loads(model: Model, data: Path) -> None:
     assert loaded.drift.features == tuple(f.name for f in FEATURES)
     assert loaded.psi_threshold == 0.3
     assert loaded.store.window == pd.Timedelta(days=WINDOW_DAYS)
+    # The store's default allowance past its data horizon, unless the service passes its own.
+    assert loaded.store.allowance == pd.Timedelta(days=1)
+    assert load(model, str(data), 0, pd.Timedelta(hours=3)).store.allowance == pd.Timedelta(hours=3)
 
 
 def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
@@ -246,6 +251,26 @@ def test_a_foreign_store_file_is_a_store_error(model: Model, data: Path) -> None
     with pytest.raises(LoadError, match="not an online store") as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "online_store"
+
+
+def test_a_store_written_before_the_data_horizon_is_named_with_what_to_run(
+    model: Model, data: Path
+) -> None:
+    # Format 1 recorded no data horizon: no default stands in, it is rebuilt.
+    write_empty_store(data / ONLINE_STORE)
+    with closing(sqlite3.connect(data / ONLINE_STORE)) as db:
+        db.executescript(
+            "UPDATE meta SET value = '1' WHERE key = 'format'; "
+            "DELETE FROM meta WHERE key = 'horizon_ns'"
+        )
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "online_store"
+    assert str(error.value) == (
+        f"online_store: cannot open {data / ONLINE_STORE}: OnlineStoreError: "
+        f"{data / ONLINE_STORE}: format '1', expected 2 (written before the store recorded its "
+        "data horizon: rebuild it from the curated data, dvc repro online_store)"
+    )
 
 
 def test_scoring_threads_use_one_openmp_thread() -> None:

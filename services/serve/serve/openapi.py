@@ -110,7 +110,8 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 API_ERRORS: dict[str, tuple[str, str]] = {
     "400": (
         "Bad input: malformed JSON, a duplicated key, a field missing, extra, mistyped or out "
-        "of range, an unknown destination, no flights or too many; `detail` names each field",
+        "of range, an unknown destination, a departure past the online store's data horizon "
+        "(`past_data_horizon`), no flights or too many; `detail` names each field",
         "RequestError",
     ),
     "413": (f"The request body is larger than {MAX_BODY_BYTES} bytes", "Error"),

@@ -11,12 +11,15 @@ import threading
 from pathlib import Path
 
 import fsspec
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from online_store.store import HORIZON_ALLOWANCE
 from serve.settings import VERSION
 from serve.sources import (
+    ALLOWANCE_ENV,
     DATA_ENV,
     MODEL_VERSION,
     ONLINE_STORE,
@@ -25,6 +28,7 @@ from serve.sources import (
     anchored,
     fetch,
     for_model,
+    horizon_allowance,
     location,
     wait_seconds,
 )
@@ -85,6 +89,23 @@ def test_settings_default_to_the_repo_data_and_reject_a_bad_wait(checkout: Path)
     for bad in ("soon", "-1", "inf", "nan"):
         with pytest.raises(ServingDataError, match="FLIGHT_DELAY_SERVING_WAIT_SECONDS"):
             wait_seconds({"FLIGHT_DELAY_SERVING_WAIT_SECONDS": bad})
+
+
+def test_the_horizon_allowance_defaults_to_the_stores_and_rejects_a_bad_value() -> None:
+    assert horizon_allowance({}) == HORIZON_ALLOWANCE == pd.Timedelta(days=1)
+    assert horizon_allowance({ALLOWANCE_ENV: ""}) == HORIZON_ALLOWANCE
+    assert horizon_allowance({ALLOWANCE_ENV: "0"}) == pd.Timedelta(0)
+    assert horizon_allowance({ALLOWANCE_ENV: "1.5"}) == pd.Timedelta(minutes=90)
+    assert horizon_allowance({ALLOWANCE_ENV: "87672"}) == pd.Timedelta(days=3653)
+    for bad, why in [
+        ("a day", "is not a number of hours"),
+        ("-1", "must be a finite number of hours from 0 to 87672"),
+        ("nan", "must be a finite number of hours"),
+        ("inf", "must be a finite number of hours"),
+        ("87673", "must be a finite number of hours"),
+    ]:
+        with pytest.raises(ServingDataError, match=f"^FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS={bad!r} {why}"):
+            horizon_allowance({ALLOWANCE_ENV: bad})
 
 
 def test_anchored_makes_a_local_location_absolute_here_and_keeps_the_rest(checkout: Path) -> None:

@@ -1,6 +1,6 @@
 """Test support: serving data the service loads for a model over the feature set (statistics of
 every feature, an empty online store), and that model, registered; request bodies as no JSON
-encoder writes them, and departures in a time_hour's hour."""
+encoder writes them, departures in a time_hour's hour, and flights leaving at an instant."""
 
 from __future__ import annotations
 
@@ -104,3 +104,10 @@ def departure(time_hour: str, minute: int) -> int:
     when = dt.datetime.fromisoformat(time_hour)
     local = when if when.tzinfo is None else when.astimezone(NEW_YORK)
     return local.hour * 100 + minute
+
+
+def leaving_at(flight: dict[str, Any], when: dt.datetime) -> dict[str, Any]:
+    """The request flight `flight` scheduled to leave at `when` (aware; seconds dropped): its
+    time_hour that hour in UTC, its sched_dep_time that minute in New York."""
+    hour = when.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    return {**flight, "time_hour": hour, "sched_dep_time": departure(hour, when.minute)}
