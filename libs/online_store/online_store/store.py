@@ -99,7 +99,7 @@ def data_horizon(flights: pd.DataFrame) -> pd.Timestamp:
 
 def _horizon(horizon: object) -> pd.Timestamp:
     """`horizon` as a UTC Timestamp; FeatureInputError unless it is an aware instant."""
-    if not isinstance(horizon, pd.Timestamp) or horizon is pd.NaT or horizon.tzinfo is None:
+    if not isinstance(horizon, pd.Timestamp) or horizon.tzinfo is None:  # NaT is no Timestamp
         raise FeatureInputError(
             f"the data horizon must be an instant with a time zone, got {horizon!r}"
         )

@@ -160,8 +160,13 @@ def test_the_fast_path_equals_compute_features(
 
 
 @settings(max_examples=100)
-@given(st.lists(st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_LATE_HOURS)), min_size=1,
-                max_size=10))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_LATE_HOURS)),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_both_paths_refuse_the_same_flights_past_the_horizon(
     store: OnlineStore, requests: list[tuple[bool, dict[str, object], dict[str, object]]]
 ) -> None:

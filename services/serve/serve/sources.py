@@ -42,8 +42,8 @@ import fsspec
 import pandas as pd
 
 from feature_definitions.trailing_window import STATS_FILE
-from online_store.store import HORIZON_ALLOWANCE
 from model_registry.store import repo_root
+from online_store.store import HORIZON_ALLOWANCE
 from serve.settings import VERSION
 from storage.atomic import atomic_output
 from storage.locations import is_remote

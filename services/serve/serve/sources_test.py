@@ -104,7 +104,9 @@ def test_the_horizon_allowance_defaults_to_the_stores_and_rejects_a_bad_value() 
         ("inf", "must be a finite number of hours"),
         ("87673", "must be a finite number of hours"),
     ]:
-        with pytest.raises(ServingDataError, match=f"^FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS={bad!r} {why}"):
+        with pytest.raises(
+            ServingDataError, match=f"^FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS={bad!r} {why}"
+        ):
             horizon_allowance({ALLOWANCE_ENV: bad})
 
 
