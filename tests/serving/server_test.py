@@ -333,7 +333,7 @@ def test_a_flight_past_the_data_horizon_is_refused_naming_it(
         )
         for i, when in [
             (0, last + dt.timedelta(minutes=1)),
-            (2, last + dt.timedelta(days=7, minutes=1)),
+            (2, last + dt.timedelta(days=7)),
         ]
     ]
     # Up to the horizon plus the allowance, scored as before, history and all.

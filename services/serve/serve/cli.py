@@ -147,16 +147,24 @@ def run_server(args: list[str]) -> int:
     # Imported here: BentoML reads its configuration as these first use it (main checks it).
     from model_registry.errors import RegistryError
     from serve.settings import ModelTagError, NoPromotedModel, promoted_tag, use_model_store
-    from serve.sources import DATA_ENV, ServingDataError, anchored, default_location
+    from serve.sources import (
+        DATA_ENV,
+        ServingDataError,
+        anchored,
+        default_location,
+        horizon_allowance,
+    )
     from serve.sources import check as check_serving_data
 
     # The repo's model store (build/bentoml) unless BENTOML_HOME names another.
     use_model_store()
-    # BentoML reads its port, and the service its data's location and its model, only inside
-    # `bentoml serve`'s processes: a missing or mistyped one is named here rather than in a
-    # traceback there, a worker that never gets ready or a server on another port.
+    # BentoML reads its port, and the service its data's location, its horizon allowance and its
+    # model, only inside `bentoml serve`'s processes: a missing or mistyped one is named here
+    # rather than in a traceback there, a worker that never gets ready or a server on another
+    # port.
     try:
         check_server_args(args)
+        horizon_allowance()
         check_serving_data(os.environ.get(DATA_ENV) or default_location())
         promoted_tag()
     except (UsageError, ServingDataError, NoPromotedModel, ModelTagError, RegistryError) as error:

@@ -207,6 +207,10 @@ def test_a_port_is_taken_in_any_spelling_and_refused_out_of_range(port: int, spe
             "FLIGHT_DELAY_SERVING_DATA='s3://b/{version}': the only placeholder a location may "
             "hold is {model_version}",
         ),
+        (
+            {"FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS": "a day"},
+            "FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS='a day' is not a number of hours",
+        ),
     ],
 )
 def test_serve_names_a_bad_setting_before_bentoml_starts(
