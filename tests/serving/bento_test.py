@@ -19,6 +19,7 @@ from pathlib import Path
 
 from serve.bento import PACKAGES
 from serve.smoke import EXAMPLE, smoke
+from serve.sources import ALLOWANCE_ENV
 from tests.serving.conftest import World
 from tests.serving.harness import (
     ONE_WORKER,
@@ -71,7 +72,9 @@ def test_the_built_bento_serves_predictions(world: World) -> None:
     env = {**server_env(world.home, world.features.parent), **ONE_WORKER}
     env["PYTHONPATH"] = third_party_path()
     flights = as_request(request_flights(world.features, world.curated).iloc[:5])
-    # With the example the main job's smoke run sends: it is valid against the Bento too.
+    # With the example the main job's smoke run sends: it is valid against the Bento too. It
+    # leaves in November, past this test's January store by more than the default allowance.
+    env[ALLOWANCE_ENV] = str(366 * 24)
     answer = smoke(tag, env, flights=[*flights, EXAMPLE])
     assert answer["model"] == world.tag
     assert len(answer["predictions"]) == 6
