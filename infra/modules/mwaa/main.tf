@@ -4,6 +4,7 @@
 # and points the environment at them. Given the ecs runner's settings, its startup script exports
 # them to the DAGs and its execution role may start, follow and stop the stage tasks and the
 # training job (iac/airflow_permissions.py lists those calls; aws_emulator_test checks the grants).
+# Given a run timeout, the startup script exports it too.
 
 variable "name" {
   description = "Name of the environment (MWAA's own resources are named after it)."
@@ -66,6 +67,12 @@ variable "ecs_runner" {
   default = null
 }
 
+variable "run_timeout_hours" {
+  description = "Hours a pipeline run, and each of its tasks, may take (flight_delay_run_timeout_hours, orchestration/README.md), exported by the startup script. Null: the DAGs' own default."
+  type        = number
+  default     = null
+}
+
 variable "environment_class" {
   description = "MWAA size class."
   type        = string
@@ -95,6 +102,9 @@ locals {
   ])
   training_role_arn = local.ecs == null ? null : try(local.ecs.sagemaker.role_arn, null)
   task_log_group    = local.ecs == null ? null : try(local.ecs.logs.group, null)
+
+  # A startup script only when there is a setting to export.
+  startup = var.ecs_runner != null || var.run_timeout_hours != null
 }
 
 # The bundle's files. source_hash, not etag, re-uploads on a change: under SSE-KMS an object's
@@ -118,13 +128,14 @@ resource "aws_s3_object" "requirements" {
 }
 
 module "startup" {
-  source       = "./startup"
-  count        = var.ecs_runner == null ? 0 : 1
-  ecs_settings = var.ecs_runner.settings
+  source            = "./startup"
+  count             = local.startup ? 1 : 0
+  ecs_settings      = var.ecs_runner == null ? null : var.ecs_runner.settings
+  run_timeout_hours = var.run_timeout_hours
 }
 
 resource "aws_s3_object" "startup_script" {
-  count        = var.ecs_runner == null ? 0 : 1
+  count        = local.startup ? 1 : 0
   bucket       = local.source_bucket
   key          = "startup.sh"
   content      = module.startup[0].content
@@ -344,8 +355,8 @@ resource "aws_mwaa_environment" "this" {
   requirements_s3_path           = var.requirements_file == null ? null : aws_s3_object.requirements[0].key
   requirements_s3_object_version = var.requirements_file == null ? null : aws_s3_object.requirements[0].version_id
   # Likewise the startup script, which every Airflow component runs before it starts.
-  startup_script_s3_path           = var.ecs_runner == null ? null : aws_s3_object.startup_script[0].key
-  startup_script_s3_object_version = var.ecs_runner == null ? null : aws_s3_object.startup_script[0].version_id
+  startup_script_s3_path           = local.startup ? aws_s3_object.startup_script[0].key : null
+  startup_script_s3_object_version = local.startup ? aws_s3_object.startup_script[0].version_id : null
   kms_key                          = var.kms_key_arn
   webserver_access_mode            = "PRIVATE_ONLY"
   max_workers                      = 4
@@ -390,6 +401,6 @@ output "execution_role_arn" {
 }
 
 output "startup_script" {
-  description = "The environment's startup script (the ecs runner's settings), null without the runner."
-  value       = var.ecs_runner == null ? null : module.startup[0].content
+  description = "The environment's startup script (the ecs runner's settings, the run timeout), null without either."
+  value       = local.startup ? module.startup[0].content : null
 }
