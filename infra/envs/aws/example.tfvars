@@ -20,3 +20,5 @@ terraform_state_lock_table = "ml-platform-tfstate-lock" # backend.hcl's dynamodb
 #   task_role_arns   = ["arn:aws:iam::123456789012:role/flight-delay-pipeline-task", "arn:aws:iam::123456789012:role/flight-delay-pipeline-execution"]
 #   training         = { image = "<train_repository_url>:<tag>", instance_type = "ml.m5.xlarge" }
 # }
+# Hours a pipeline run and each of its tasks may take on MWAA; unset, the DAGs' own default.
+# pipeline_run_timeout_hours = 12

@@ -148,6 +148,7 @@ module "mwaa" {
     settings       = local.pipeline_ecs_settings
     task_role_arns = var.pipeline_ecs.task_role_arns
   }
+  run_timeout_hours = var.pipeline_run_timeout_hours
 }
 
 # The stage tasks' output, which their task definitions' awslogs driver writes here (output

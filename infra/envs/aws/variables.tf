@@ -263,6 +263,19 @@ variable "pipeline_ecs" {
   }
 }
 
+variable "pipeline_run_timeout_hours" {
+  description = "Hours a pipeline run, and each of its tasks, may take before Airflow fails it (the DAGs' flight_delay_run_timeout_hours, orchestration/README.md), exported by MWAA's startup script. Null (the default): the DAGs' own default."
+  type        = number
+  default     = null
+
+  # What the DAGs accept (settings.run_timeout): any other value fails the pipeline DAG's parse,
+  # which on MWAA would show only after the apply, as a DAG that does not load.
+  validation {
+    condition     = var.pipeline_run_timeout_hours == null ? true : var.pipeline_run_timeout_hours > 0
+    error_message = "pipeline_run_timeout_hours must be a number of hours above 0 (a fraction is fine, e.g. 0.5)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Guard the platform against `terraform destroy`: the load balancer refuses deletion, and buckets holding objects and the image repository holding images are kept. Apply with false, then destroy, to remove everything."
   type        = bool

@@ -229,7 +229,7 @@ run "apply_gives_the_platform_outputs" {
 
   assert {
     condition     = output.airflow_ecs_settings == null && module.mwaa.startup_script == null && output.pipeline_log_configuration == null
-    error_message = "Without pipeline_ecs, MWAA gets no startup script."
+    error_message = "Without pipeline_ecs or pipeline_run_timeout_hours, MWAA gets no startup script."
   }
 }
 
@@ -286,6 +286,7 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
         max_runtime_seconds = 7200
       }
     }
+    pipeline_run_timeout_hours = 12
   }
 
   assert {
@@ -332,6 +333,36 @@ run "the_ecs_runner_gets_its_settings_in_this_environment" {
     condition     = strcontains(module.mwaa.startup_script, "export AIRFLOW_VAR_FLIGHT_DELAY_RUNNER=ecs\n")
     error_message = "MWAA's startup script does not choose the ecs runner."
   }
+
+  assert {
+    condition     = strcontains(module.mwaa.startup_script, "export AIRFLOW_VAR_FLIGHT_DELAY_RUN_TIMEOUT_HOURS=12\n")
+    error_message = "MWAA's startup script does not give the DAGs pipeline_run_timeout_hours."
+  }
+}
+
+# The timeout is a setting of the DAGs, whatever their runner: without pipeline_ecs the script
+# exports it alone.
+run "a_run_timeout_alone_gets_a_startup_script_of_its_own" {
+  command = plan
+  variables {
+    pipeline_run_timeout_hours = 0.5
+  }
+
+  assert {
+    condition = (
+      strcontains(module.mwaa.startup_script, "export AIRFLOW_VAR_FLIGHT_DELAY_RUN_TIMEOUT_HOURS=0.5\n")
+      && !strcontains(module.mwaa.startup_script, "AIRFLOW_VAR_FLIGHT_DELAY_RUNNER")
+    )
+    error_message = "Without pipeline_ecs, MWAA's startup script must export the run timeout and no runner."
+  }
+}
+
+run "a_run_timeout_of_no_hours_is_refused" {
+  command = plan
+  variables {
+    pipeline_run_timeout_hours = 0
+  }
+  expect_failures = [var.pipeline_run_timeout_hours]
 }
 
 # One fault per run: expect_failures on var.pipeline_ecs is met by any of its validations, so a
