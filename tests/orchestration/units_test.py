@@ -290,7 +290,7 @@ def test_a_bad_threshold_says_so(value: str | None) -> None:
         settings.parse_threshold(value, "Airflow Variable flight_delay_psi_threshold")
 
 
-@pytest.mark.parametrize("value", ["a day", "-1", "0", "nan", "inf"])
+@pytest.mark.parametrize("value", ["a day", "-1", "0", "nan", "inf", "673", "1e12"])
 def test_a_bad_run_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     variable = settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE)
     monkeypatch.setenv(variable, value)

@@ -271,8 +271,8 @@ variable "pipeline_run_timeout_hours" {
   # What the DAGs accept (settings.run_timeout): any other value fails the pipeline DAG's parse,
   # which on MWAA would show only after the apply, as a DAG that does not load.
   validation {
-    condition     = var.pipeline_run_timeout_hours == null ? true : var.pipeline_run_timeout_hours > 0
-    error_message = "pipeline_run_timeout_hours must be a number of hours above 0 (a fraction is fine, e.g. 0.5)."
+    condition     = var.pipeline_run_timeout_hours == null ? true : (var.pipeline_run_timeout_hours > 0 && var.pipeline_run_timeout_hours <= 672)
+    error_message = "pipeline_run_timeout_hours must be a number of hours above 0 and at most 672, SageMaker's longest training job (a fraction is fine, e.g. 0.5)."
   }
 }
 

@@ -50,6 +50,10 @@ RETRAIN_COOLDOWN_HOURS = 24.0
 # parse time (the environment form only); the drift check reads the same.
 RUN_TIMEOUT_VARIABLE = "flight_delay_run_timeout_hours"
 RUN_TIMEOUT_HOURS = 24.0
+# At most SageMaker's longest training job (28 days): a stage may be one, and much more than a
+# timedelta holds (about 2.4e10 hours) failed the DAG's parse with a bare OverflowError.
+# infra/envs/aws's pipeline_run_timeout_hours refuses the same at plan.
+MAX_RUN_TIMEOUT_HOURS = 28 * 24
 
 HERE = Path(__file__).resolve().parent
 
@@ -183,8 +187,11 @@ def run_timeout() -> dt.timedelta:
     if not configured:
         return dt.timedelta(hours=RUN_TIMEOUT_HOURS)
     hours = parse_hours(configured, name)
-    if hours == 0:
-        raise SettingError(f"{name}: number of hours {configured!r} must be above 0")
+    if not 0 < hours <= MAX_RUN_TIMEOUT_HOURS:
+        raise SettingError(
+            f"{name}: number of hours {configured!r} must be above 0 and at most "
+            f"{MAX_RUN_TIMEOUT_HOURS} (28 days, SageMaker's longest training job)"
+        )
     return dt.timedelta(hours=hours)
 
 

@@ -365,6 +365,14 @@ run "a_run_timeout_of_no_hours_is_refused" {
   expect_failures = [var.pipeline_run_timeout_hours]
 }
 
+run "a_run_timeout_over_sagemakers_longest_job_is_refused" {
+  command = plan
+  variables {
+    pipeline_run_timeout_hours = 673
+  }
+  expect_failures = [var.pipeline_run_timeout_hours]
+}
+
 # One fault per run: expect_failures on var.pipeline_ecs is met by any of its validations, so a
 # run with two faults would still pass with one of the two checks gone.
 run "an_ecs_runner_without_a_cluster_is_refused" {
