@@ -4,6 +4,12 @@ with the figures the tests compute from the same slice."""
 
 from __future__ import annotations
 
+# isort: off
+# First: the train package pins the numeric libraries' settings when it loads, and warns when
+# numpy came before it (train/cpu_numerics.py).
+import train  # noqa: F401
+
+# isort: on
 import json
 import os
 import re
