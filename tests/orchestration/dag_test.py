@@ -122,6 +122,23 @@ def stage_context(dag: DAG, run: DagRun, task_id: str) -> Context:
     return TaskInstance(dag.get_task(task_id), run_id=run.run_id).get_template_context()
 
 
+def stand_in_artifacts(
+    monkeypatch: pytest.MonkeyPatch, artifacts: Path, workdir: Path, scripts: dict[str, str]
+) -> None:
+    """A shell script as each service's artifact under `artifacts` (`scripts`: service to the
+    script's body), and the DAGs pointed at them and at `workdir`."""
+    for service, script in scripts.items():
+        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
+        entry_point.parent.mkdir(parents=True)
+        entry_point.write_text(f"#!/bin/sh\n{script}\n")
+        entry_point.chmod(0o755)
+    for variable, path in (
+        (settings.ARTIFACTS_VARIABLE, artifacts),
+        (settings.WORKDIR_VARIABLE, workdir),
+    ):
+        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+
+
 def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,16 +155,10 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     artifacts, workdir = tmp_path / "artifacts", tmp_path / "workdir"
     workdir.mkdir()
     # Each artifact records the arguments it was run with.
-    for service in ("feature", "train"):
-        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
-        entry_point.parent.mkdir(parents=True)
-        entry_point.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\" > arguments\n")
-        entry_point.chmod(0o755)
-    for variable, path in (
-        (settings.ARTIFACTS_VARIABLE, artifacts),
-        (settings.WORKDIR_VARIABLE, workdir),
-    ):
-        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+    records_arguments = "printf '%s\\n' \"$@\" > arguments"
+    stand_in_artifacts(
+        monkeypatch, artifacts, workdir, {"feature": records_arguments, "train": records_arguments}
+    )
     dag_id = "fixed_params_pipeline"
     dag = build_pipeline_dag(checkout, schedule=None, dag_id=dag_id)
     logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
@@ -207,16 +218,10 @@ def test_a_stage_uses_the_working_directorys_model_store(
     (clone / "pants.toml").write_text("[GLOBAL]\n")
     artifacts = tmp_path / "artifacts"
     # Each artifact records the store it was given.
-    for service in ("train", "serve"):
-        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
-        entry_point.parent.mkdir(parents=True)
-        entry_point.write_text('#!/bin/sh\nprintf %s "$BENTOML_HOME" > store\n')
-        entry_point.chmod(0o755)
-    for variable, path in (
-        (settings.ARTIFACTS_VARIABLE, artifacts),
-        (settings.WORKDIR_VARIABLE, workdir),
-    ):
-        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+    records_store = 'printf %s "$BENTOML_HOME" > store'
+    stand_in_artifacts(
+        monkeypatch, artifacts, workdir, {"train": records_store, "serve": records_store}
+    )
     dag = build_pipeline_dag(SANDBOX_ROOT, schedule=None, dag_id="store_pipeline")
     logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
     run = dag.create_dagrun(
@@ -272,18 +277,14 @@ def test_a_hung_stage_fails_at_the_run_timeout(
     (checkout / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     artifacts, workdir = tmp_path / "artifacts", tmp_path / "workdir"
     workdir.mkdir()
-    for service, script in (("ingest", "echo $$ > pid; exec sleep 120"), ("serve", "true")):
-        entry_point = artifacts / f"services.{service}" / f"{service}.pex" / "__main__.py"
-        entry_point.parent.mkdir(parents=True)
-        entry_point.write_text(f"#!/bin/sh\n{script}\n")
-        entry_point.chmod(0o755)
-    for variable, value in (
-        (settings.ARTIFACTS_VARIABLE, str(artifacts)),
-        (settings.WORKDIR_VARIABLE, str(workdir)),
-        # Three seconds.
-        (settings.RUN_TIMEOUT_VARIABLE, str(3 / 3600)),
-    ):
-        monkeypatch.setenv(settings.environment_variable(variable), value)
+    stand_in_artifacts(
+        monkeypatch,
+        artifacts,
+        workdir,
+        {"ingest": "echo $$ > pid; exec sleep 120", "serve": "true"},
+    )
+    # Three seconds.
+    monkeypatch.setenv(settings.environment_variable(settings.RUN_TIMEOUT_VARIABLE), str(3 / 3600))
     dag = build_pipeline_dag(checkout, schedule=None, dag_id="hung_pipeline")
     started = dt.datetime.now(dt.UTC)
     # The task fails, then Airflow re-raises the timeout (a BaseException, which dag.test does
