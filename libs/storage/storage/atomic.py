@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_POLL_SECONDS = 0.1
+# A swap is a few renames and the removal of the tree it replaced, which may be large.
+SWAP_LOCK_TIMEOUT_SECONDS = 600.0
 # Tries at a fresh name for a temporary beside the target before giving up.
 NAME_TRIES = 100
 # Errors only a write can raise: the filesystem is full or over quota, or a file is over this
@@ -116,11 +118,14 @@ def replace_directory(staged: Path, target: Path) -> None:
     complete, never a set of names with empty files. Two renames swap it in (between them
     `target` is briefly absent, never partial); if the second fails the old tree is renamed
     back. The parent is fsynced last, so the renames themselves survive a crash. Swaps onto
-    one target take turns: each writer's tree arrives whole, the last one stays.
+    one target take turns (`swap_lock`, removed again after each): each writer's tree arrives
+    whole, the last one stays.
     """
     _fsync_tree(staged)
     retired = target.with_name(f".{target.name}.retired")
-    with _swapping_in(target.parent):
+    # Two writers of one output (two runs of a stage at once) would otherwise interleave their
+    # renames, one finding `target` gone or `retired` taken, and fail with a bare OSError.
+    with _turn(swap_lock(target), timeout=SWAP_LOCK_TIMEOUT_SECONDS):
         shutil.rmtree(retired, ignore_errors=True)
         had_target = target.exists()
         if had_target:
@@ -136,19 +141,60 @@ def replace_directory(staged: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
+def swap_lock(target: Path) -> Path:
+    """The lock file beside `target` that a swap onto it holds: a regular file, as NFS (EFS, the
+    pipeline's shared volume) locks only files opened for writing, not directories."""
+    return target.with_name(f".{target.name}.swap.lock")
+
+
 @contextmanager
-def _swapping_in(directory: Path) -> Iterator[None]:
-    """Hold the swap lock of `directory` for the block: two writers of one output (two runs of a
-    stage at once) would otherwise interleave their renames, one finding `target` gone or the
-    `retired` name taken, and fail with a bare OSError. The lock is the directory itself, so it
-    leaves no file behind; a swap is a few renames, so the wait is short. Released when the
-    block ends or the process dies."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _turn(lock: Path, *, timeout: float) -> Iterator[None]:
+    """Hold the lock file `lock` for the block, then remove it, so that nothing is left beside
+    the output. A waiter that gets the lock on a file its holder has since removed tries again
+    on whatever is at `lock` now. TimeoutError naming it after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            if not _flock_before(fd, deadline):
+                raise TimeoutError(
+                    f"{lock} is held by another writer of the same output; gave up after "
+                    f"waiting {timeout:g} s"
+                )
+            if _is_at(fd, lock):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # closing the last descriptor releases the flock
+        os.unlink(lock)  # while still held: a waiter on this file then sees it gone
+        os.close(fd)
+
+
+def _flock_before(fd: int, deadline: float) -> bool:
+    """Take an exclusive flock on `fd`, polling until `deadline` (time.monotonic()); whether it
+    was taken."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(LOCK_POLL_SECONDS)
+
+
+def _is_at(fd: int, path: Path) -> bool:
+    """Whether the open file `fd` is the one at `path`."""
+    try:
+        at = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (at.st_dev, at.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -178,20 +224,13 @@ def exclusive_lock(path: str | os.PathLike[str], *, timeout: float) -> Iterator[
     lock = Path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise TimeoutError(
-                        f"{lock} is held by {holder}: another run is writing the same output; "
-                        f"gave up after waiting {timeout:g} s"
-                    ) from None
-                time.sleep(LOCK_POLL_SECONDS)
+        if not _flock_before(handle.fileno(), time.monotonic() + timeout):
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise TimeoutError(
+                f"{lock} is held by {holder}: another run is writing the same output; "
+                f"gave up after waiting {timeout:g} s"
+            )
         try:
             handle.truncate(0)
             handle.write(f"pid {os.getpid()}\n")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from storage import atomic
 from storage.atomic import (
     OutputWriteError,
     atomic_output,
@@ -197,6 +198,28 @@ def test_writers_of_one_output_at_once_take_turns_and_each_tree_arrives_whole(
     assert [process.exitcode for process in writers] == [0, 0, 0, 0]
     parts = {p.name: p.read_text() for p in target.iterdir()}
     assert parts.keys() == {"a", "b"} and parts["a"] == parts["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features"]
+
+
+def test_a_swap_waits_for_the_lock_beside_its_output_and_names_it_when_it_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "features"
+    target.mkdir()
+    (target / "kept.parquet").write_text("old")
+    monkeypatch.setattr(atomic, "SWAP_LOCK_TIMEOUT_SECONDS", 0.2)
+    lock = atomic.swap_lock(target)
+    # Another writer in the middle of its swap (a plain flock, as on NFS: a writable file).
+    with open(lock, "a+") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        with (
+            pytest.raises(TimeoutError, match=f"{lock} is held by another writer.*0.2 s"),
+            staged_directory(target) as staging,
+        ):
+            (staging / "new.parquet").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["kept.parquet"]
+    with staged_directory(target) as staging:  # released: the swap goes through
+        (staging / "new.parquet").write_text("new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features"]
 
 
