@@ -9,12 +9,12 @@ label `stage=promoted`, the label serving loads:
 2. If a model is promoted already, it is re-scored on the test flights of this run that depart
    after its own validation split ended (a model scored on another period is not comparable,
    and one scored on flights it was trained or validated on is flattered), and the champion,
-   scored on those same flights, replaces it only if it beats it by the margin. Two documented
-   exceptions leave the promoted model out, and the decision says so: a different feature
-   schema (its features are not the run's: it can neither score this split nor serve these
-   features), and no test flight it has not seen (its validation ended after this run's test
-   flights, or they leave one class only). A model whose registration records no split
-   (registered before it was recorded) is compared on the whole test split, with a note.
+   scored on those same flights, replaces it only if it beats it by the margin. The documented
+   exceptions, each noted in the decision: a promoted model with a different feature schema
+   (it can neither score this split nor serve these features) is replaced by the champion; one
+   with no test flight it has not seen (its validation ended after this run's test flights, or
+   they leave one class only) stays, unjudged, and nothing is promoted; one whose registration
+   records no split (registered before it was recorded) is compared on the whole test split.
    Anything else that stops the comparison (a file that fails verification, a model that
    cannot load or score) stops the gate: nothing is registered or promoted, and the error says
    why. A rolled-back model is never the one compared against.
@@ -95,11 +95,13 @@ def decide(
     current: tuple[str, float] | None,
     notes: list[str] | None = None,
     compared: tuple[str, dict[str, float]] | None = None,
+    unjudged: str | None = None,
 ) -> Decision:
     """The gate's rule on scores alone. `run_scores` holds the run's candidate and baseline,
-    `current` the promoted model's name and score, or None when nothing is promoted.
-    `compared`, when the promoted model was scored on part of the test split only, names those
-    rows and holds the run's two models' scores on them: the champion is compared on those."""
+    `current` the promoted model's name and score, or None when nothing is promoted or it could
+    not be scored. `compared`, when the promoted model was scored on part of the test split
+    only, names those rows and holds the run's two models' scores on them: the champion is
+    compared on those. `unjudged` names a promoted model no flight could judge: it stays."""
     candidate, baseline = run_scores[CANDIDATE_MODEL], run_scores[BASELINE_MODEL]
     if beats(metric, candidate, baseline, margin):
         champion = CANDIDATE_MODEL
@@ -112,7 +114,13 @@ def decide(
         )
     value = run_scores[champion]
     scores = dict(run_scores)
-    if current is None:
+    if current is None and unjudged is not None:
+        promoted = False
+        reason = (
+            f"not promoted: {champion} ({why}): the promoted model {unjudged} could not be "
+            "compared on flights it has not seen, and stays (notes)"
+        )
+    elif current is None:
         promoted = True
         # Notes say why a promoted model was left out of the comparison.
         nothing = (
@@ -175,9 +183,14 @@ def _validation_end(model: Model) -> dt.date | None:
 
 def _unseen_rows(model: Model, evaluation: Evaluation, notes: list[str]) -> np.ndarray | None:
     """The test rows that depart after `model`'s validation split ended, the only ones it has
-    not seen, as a boolean mask; None, with a note why, when there are none to compare it on."""
-    left_out = "it is left out of the comparison and the run's champion replaces it"
+    not seen, as a boolean mask; None, with a note why, when there are none to compare it on
+    (it then stays)."""
     end = _validation_end(model)
+    # A champion from older flights than the promoted model saw must not replace it unjudged.
+    left_out = (
+        f"it stays and nothing is promoted (to replace it, test on flights after {end}, or roll "
+        "it back with `train rollback`)"
+    )
     if end is None:
         # Registered before registrations recorded their split: left out, every deployment's
         # promoted model would be replaced unjudged by the first run after an upgrade.
@@ -224,6 +237,7 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
     notes: list[str] = []
     reference = None
     compared = None
+    unjudged = None
     current = promoted_model(store)
     if current is not None:
         schema = feature_schema(Path(current.path))
@@ -234,7 +248,9 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
                 f"than this run ({_describe(expected)}): it cannot score this split, and the "
                 "run's champion replaces it"
             )
-        elif (rows := _unseen_rows(current, evaluation, notes)) is not None:
+        elif (rows := _unseen_rows(current, evaluation, notes)) is None:
+            unjudged = str(current.tag)
+        else:
             frame, label = evaluation.test[0][rows], evaluation.test[1][rows]
             try:
                 predictor = load_registered(current)
@@ -260,7 +276,7 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
                         params.metric
                     ]
                 compared = (where, subset)
-    return decide(params.metric, params.margin, run_scores, reference, notes, compared)
+    return decide(params.metric, params.margin, run_scores, reference, notes, compared, unjudged)
 
 
 def register_run(

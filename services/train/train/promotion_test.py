@@ -258,7 +258,7 @@ def test_a_promoted_model_is_compared_only_on_the_test_flights_after_its_validat
         ({"train_end": "2013-11-15", "validation_end": "2013-11-30"}, "none is unseen by it"),
     ],
 )
-def test_a_promoted_model_without_unseen_test_flights_is_left_out_and_named(
+def test_a_promoted_model_without_unseen_test_flights_stays_and_is_named(
     trained: tuple[Path, Path],
     tmp_path: Path,
     model_store: ModelStore,
@@ -267,14 +267,19 @@ def test_a_promoted_model_without_unseen_test_flights_is_left_out_and_named(
 ) -> None:
     run = evaluation(trained, tmp_path)
     incumbent = promoted_with_split(model_store, trained[1], split)
-    # A margin the incumbent, the same model, would win by if it were compared.
-    second = register_run(run, trained[1], model_store, promote(0.5), PROVENANCE)
-    assert second["promoted"] == second["baseline"]
+    # A champion from flights older than the incumbent saw: it must not replace it unjudged.
+    second = register_run(run, trained[1], model_store, promote(0.0), PROVENANCE)
+    assert second["promoted"] is None
+    current = promoted_model(model_store)
+    assert current is not None and str(current.tag) == incumbent
     assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
     (note,) = second["decision"]["notes"]
     assert f"the promoted model {incumbent}" in note and why in note
-    assert "left out of the comparison" in note
-    assert second["decision"]["reason"].endswith("no promoted model could be compared (notes)")
+    assert "it stays and nothing is promoted" in note
+    assert second["decision"]["reason"].endswith(
+        f"the promoted model {incumbent} could not be compared on flights it has not seen, "
+        "and stays (notes)"
+    )
 
 
 def test_a_promoted_model_registered_before_splits_were_recorded_is_compared_on_the_whole_split(
