@@ -146,7 +146,10 @@ def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it
     pending = dags[retrain.DAG_ID].test()
     assert states(pending)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
     assert f"{run.run_id} is queued or running" in reason(pending)
-    # Running for 30 days, or for longer than a shorter timeout: hung.
+    # Past the timeout by less than the margin: the scheduler fails it on its next pass.
+    start(run.run_id, timezone.utcnow() - dt.timedelta(hours=24, minutes=30))
+    assert retrain.pending_pipeline_runs() == [run.run_id]
+    # Running for 30 days, or for longer than a shorter timeout and the margin: hung.
     for started, timeout in ((dt.timedelta(days=30), None), (dt.timedelta(hours=23), "12")):
         if timeout is not None:
             monkeypatch.setenv(
@@ -157,7 +160,7 @@ def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it
             retrain.HungRunError,
             match=rf"^pipeline run {re.escape(run.run_id)} \(started .* UTC\) has been running "
             rf"for longer than the {timeout or 24} h run timeout "
-            r"\(flight_delay_run_timeout_hours\)",
+            r"\(flight_delay_run_timeout_hours\) and an hour",
         ):
             retrain.pending_pipeline_runs()
         hung = dags[retrain.DAG_ID].test()

@@ -92,6 +92,11 @@ def firing_alerts(conf: dict[str, Any] | None) -> list[str]:
     return firing
 
 
+# How long past the run timeout a run still running counts as hung: the scheduler fails a
+# timed-out run on a later pass, and the check must not name a run it is about to fail.
+HUNG_MARGIN = dt.timedelta(hours=1)
+
+
 class HungRunError(RuntimeError):
     """A pipeline run has been running for longer than the run timeout; the message names it."""
 
@@ -102,7 +107,7 @@ def pending_pipeline_runs() -> list[str]:
     naming it. Counted as pending, it held back every drift retrain for good, saying it would
     retrain; a run triggered behind it would only queue (one run at a time)."""
     timeout = settings.run_timeout()
-    started_before = timezone.utcnow() - timeout
+    started_before = timezone.utcnow() - timeout - HUNG_MARGIN
     running = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.RUNNING)
     hung = [run for run in running if run.start_date and run.start_date < started_before]
     if hung:
@@ -112,8 +117,8 @@ def pending_pipeline_runs() -> list[str]:
         raise HungRunError(
             f"pipeline run {runs} has been running for longer than the "
             f"{timeout.total_seconds() / 3600:g} h run timeout "
-            f"({settings.RUN_TIMEOUT_VARIABLE}), which should have failed it: no retrain can "
-            "start behind it. Is the scheduler running? Find the stage it is stuck in, then "
+            f"({settings.RUN_TIMEOUT_VARIABLE}) and an hour, which should have failed it: no "
+            "retrain can start behind it. Is the scheduler running? Find the stage it is stuck in, then "
             f"mark the run failed (or clear the stage) in {PIPELINE_DAG_ID}"
         )
     queued = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.QUEUED)
