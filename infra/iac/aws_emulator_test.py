@@ -49,7 +49,7 @@ from iac.engine import find_engine
 from loopback.ports import free_port
 from model_registry.store import open_store
 from serve.smoke import smoke
-from serve.sources import DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
+from serve.sources import ALLOWANCE_ENV, DATA_ENV, MODEL_VERSION, ONLINE_STORE, STATS, location
 from storage.digest import sha256_of_stream, tree_sha256
 from tests.aws_emulator import (
     ACCOUNT_ID,
@@ -818,6 +818,9 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     served = emulator.environ(credentials=role)
     served.update({"PYTHONPATH": third_party_path(), "BENTOML_DO_NOT_TRACK": "true"})
     served.update(task_environment)
+    # The smoke example leaves in November, past this test's January store by more than the
+    # default allowance.
+    served[ALLOWANCE_ENV] = str(366 * 24)
     answer = smoke(str(bento), served, timeout=300)
     # Its temporary files, the serving data it fetched among them, are in the volume.
     assert (Path(task_environment["TMPDIR"]) / f"flight-delay-serving-{os.getuid()}").is_dir()

@@ -117,9 +117,9 @@ def pending_pipeline_runs() -> list[str]:
         raise HungRunError(
             f"pipeline run {runs} has been running for longer than the "
             f"{timeout.total_seconds() / 3600:g} h run timeout "
-            f"({settings.RUN_TIMEOUT_VARIABLE}) and an hour, which should have failed it: no "
-            "retrain can start behind it. Is the scheduler running? Find the stage it is stuck in, then "
-            f"mark the run failed (or clear the stage) in {PIPELINE_DAG_ID}"
+            f"({settings.RUN_TIMEOUT_VARIABLE}) and an hour, which should have failed it: "
+            "no retrain can start behind it. Is the scheduler running? Find the stage it is "
+            f"stuck in, then mark the run failed (or clear the stage) in {PIPELINE_DAG_ID}"
         )
     queued = DagRun.find(dag_id=PIPELINE_DAG_ID, state=DagRunState.QUEUED)
     return [run.run_id for run in (*queued, *running)]
