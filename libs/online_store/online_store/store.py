@@ -279,7 +279,6 @@ class OnlineStore:
                 self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
                 check_window(self.window)
                 self.horizon = pd.Timestamp(int(meta["horizon_ns"]), unit="ns", tz="UTC")
-                self._latest_ns = int((self.horizon + self.allowance).value)
             finally:
                 db.close()
         except OnlineStoreError:
@@ -292,6 +291,13 @@ class OnlineStore:
             # A value of another type than write_store writes (int() of a text, say), or a
             # window it refuses (FeatureInputError).
             raise OnlineStoreError(f"{path}: damaged ({error})") from None
+        try:
+            self._latest_ns = int((self.horizon + allowance).value)
+        except (OverflowError, ValueError):  # past the year 2262, the last a Timestamp holds
+            raise ValueError(
+                f"the horizon allowance {allowance} runs past the latest time pandas holds from "
+                f"the store's horizon {self.horizon.isoformat()}"
+            ) from None
 
     def _read(self, db: sqlite3.Connection) -> None:
         weather = db.execute(
