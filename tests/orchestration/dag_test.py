@@ -139,6 +139,22 @@ def stand_in_artifacts(
         monkeypatch.setenv(settings.environment_variable(variable), str(path))
 
 
+def manual_run(
+    dag: DAG, run_id: str, conf: dict[str, object] | None = None, day: int = 3
+) -> DagRun:
+    """A running manual run of `dag` for `day` December 2013, with `conf`."""
+    logical_date = dt.datetime(2013, 12, day, tzinfo=dt.UTC)
+    run: DagRun = dag.create_dagrun(
+        run_id=run_id,
+        run_type=DagRunType.MANUAL,
+        execution_date=logical_date,
+        data_interval=(logical_date, logical_date),
+        state=DagRunState.RUNNING,
+        conf=conf,
+    )
+    return run
+
+
 def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,15 +177,7 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     )
     dag_id = "fixed_params_pipeline"
     dag = build_pipeline_dag(checkout, schedule=None, dag_id=dag_id)
-    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
-    run = dag.create_dagrun(
-        run_id="manual__2013-12-03",
-        run_type=DagRunType.MANUAL,
-        execution_date=logical_date,
-        data_interval=(logical_date, logical_date),
-        state=DagRunState.RUNNING,
-        conf={"params": {"train.torch.epochs": 1}},
-    )
+    run = manual_run(dag, "manual__2013-12-03", conf={"params": {"train.torch.epochs": 1}})
     first = run.get_task_instance(PARAMS_TASK)
     assert first is not None
     first.task = dag.get_task(PARAMS_TASK)
@@ -194,13 +202,7 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
         assert written == fixed, task_id
 
     # A run whose first task did not run has no parameters: its stages say so, by the task.
-    other = dag.create_dagrun(
-        run_id="manual__2013-12-04",
-        run_type=DagRunType.MANUAL,
-        execution_date=logical_date + dt.timedelta(days=1),
-        data_interval=(logical_date, logical_date),
-        state=DagRunState.RUNNING,
-    )
+    other = manual_run(dag, "manual__2013-12-04", day=4)
     with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
         stage_task(reparsed, "features").execute(stage_context(reparsed, other, "features"))
 
@@ -223,14 +225,7 @@ def test_a_stage_uses_the_working_directorys_model_store(
         monkeypatch, artifacts, workdir, {"train": records_store, "serve": records_store}
     )
     dag = build_pipeline_dag(SANDBOX_ROOT, schedule=None, dag_id="store_pipeline")
-    logical_date = dt.datetime(2013, 12, 3, tzinfo=dt.UTC)
-    run = dag.create_dagrun(
-        run_id="manual__store",
-        run_type=DagRunType.MANUAL,
-        execution_date=logical_date,
-        data_interval=(logical_date, logical_date),
-        state=DagRunState.RUNNING,
-    )
+    run = manual_run(dag, "manual__store")
     first = run.get_task_instance(PARAMS_TASK)
     assert first is not None
     first.task = dag.get_task(PARAMS_TASK)
