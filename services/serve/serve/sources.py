@@ -29,6 +29,7 @@ far past the online store's data horizon a flight's departure may be: a later on
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import stat
@@ -119,37 +120,37 @@ def check(where: str, named: str = DATA_ENV) -> None:
         raise ServingDataError(str(error)) from None
 
 
-def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
-    raw = environ.get(WAIT_ENV)
+def _number_setting(
+    environ: Mapping[str, str], name: str, unit: str, maximum: float, bounds: str
+) -> float | None:
+    """$`name` as a finite number of `unit` from 0 to `maximum` (`bounds` says so in words),
+    None when unset or empty; ServingDataError naming it otherwise."""
+    raw = environ.get(name)
     if not raw:
-        return DEFAULT_WAIT_SECONDS
+        return None
     try:
         value = float(raw)
     except ValueError:
-        raise ServingDataError(f"{WAIT_ENV}={raw!r} is not a number of seconds") from None
-    if not 0 <= value < float("inf"):
-        raise ServingDataError(f"{WAIT_ENV}={raw!r} must be a finite number of seconds >= 0")
+        raise ServingDataError(f"{name}={raw!r} is not a number of {unit}") from None
+    if not (math.isfinite(value) and 0 <= value <= maximum):
+        raise ServingDataError(f"{name}={raw!r} must be a finite number of {unit} {bounds}")
     return value
+
+
+def wait_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    value = _number_setting(environ, WAIT_ENV, "seconds", math.inf, ">= 0")
+    return DEFAULT_WAIT_SECONDS if value is None else value
 
 
 def horizon_allowance(environ: Mapping[str, str] = os.environ) -> pd.Timedelta:
     """$FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS as a duration, else the store's default
     (HORIZON_ALLOWANCE, its only definition); ServingDataError naming it unless it is a finite
     number of hours >= 0."""
-    raw = environ.get(ALLOWANCE_ENV)
-    if not raw:
-        return HORIZON_ALLOWANCE
-    try:
-        hours = float(raw)
-    except ValueError:
-        raise ServingDataError(f"{ALLOWANCE_ENV}={raw!r} is not a number of hours") from None
     # Up to ten years: pandas holds durations of about 292 years.
-    if not 0 <= hours <= 24 * 3653:
-        raise ServingDataError(
-            f"{ALLOWANCE_ENV}={raw!r} must be a finite number of hours from 0 to 87672 "
-            "(ten years)"
-        )
-    return pd.Timedelta(hours=hours)
+    hours = _number_setting(
+        environ, ALLOWANCE_ENV, "hours", 24 * 3653, "from 0 to 87672 (ten years)"
+    )
+    return HORIZON_ALLOWANCE if hours is None else pd.Timedelta(hours=hours)
 
 
 def fetch(
