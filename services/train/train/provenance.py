@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY, trailing_window
 from train.data import TrainingDataError
@@ -61,25 +62,32 @@ def dvc_directory_hash(directory: Path) -> str:
     return hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"
 
 
+def _json_object(path: Path | None, what: str) -> dict[str, Any] | None:
+    """The JSON object in the file `path`, None when there is no such file (or no path);
+    TrainingDataError naming it when it is not readable JSON or not an object (of `what`)."""
+    if path is None:
+        return None
+    try:
+        content = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(content, dict):
+        raise TrainingDataError(
+            f"{path} is not a JSON object of {what}: it holds a {type(content).__name__}"
+        )
+    return content
+
+
 def features_window_days(directory: Path | None) -> int | None:
     """The trailing window (days) the feature build recorded in `directory`'s statistics, or
     None where there is none to read (SageMaker's per-split channels, a table made by hand, a
     build older than the record). TrainingDataError when the statistics cannot be read or
     their window is not one."""
-    if directory is None:
-        return None
-    path = directory / STATS_FILE
-    try:
-        stats = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
-    if not isinstance(stats, dict):
-        raise TrainingDataError(
-            f"{path} is not a JSON object of statistics: it holds a {type(stats).__name__}"
-        )
-    if WINDOW_DAYS_KEY not in stats:
+    path = None if directory is None else directory / STATS_FILE
+    stats = _json_object(path, "statistics")
+    if stats is None or WINDOW_DAYS_KEY not in stats:
         return None
     try:
         return int(trailing_window(stats[WINDOW_DAYS_KEY], f"{path}: {WINDOW_DAYS_KEY!r}").days)
@@ -92,21 +100,9 @@ def features_split(directory: Path | None) -> dict[str, str] | None:
     {"train_end": "YYYY-MM-DD", "validation_end": "YYYY-MM-DD"}, or None where there is none to
     read (SageMaker's per-split channels, a table made by hand). TrainingDataError when the
     summary cannot be read or its boundaries are not dates in order."""
-    if directory is None:
-        return None
-    path = directory / SUMMARY_FILE
-    try:
-        summary = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise TrainingDataError(f"{path} is not readable JSON: {error}") from None
-    if not isinstance(summary, dict):
-        raise TrainingDataError(
-            f"{path} is not a JSON object of the feature build's summary: it holds a "
-            f"{type(summary).__name__}"
-        )
-    if not any(key in summary for key in SPLIT_KEYS):
+    path = None if directory is None else directory / SUMMARY_FILE
+    summary = _json_object(path, "the feature build's summary")
+    if summary is None or not any(key in summary for key in SPLIT_KEYS):
         return None
     dates = {}
     for key in SPLIT_KEYS:
