@@ -46,7 +46,8 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         assert names <= SERVE_METRICS | SCRAPE_METRICS, (title, names - SERVE_METRICS)
         used |= names
     # The signals of the alerts: request rate and errors, latency, up and ready, killed workers,
-    # drift; and how many workers run, which says why a server is not ready.
+    # drift, refusals past the data horizon; how many workers run, which says why a server is
+    # not ready, and the data horizon, which says why flights are refused.
     assert {
         "bentoml_service_request_total",
         "bentoml_service_request_duration_seconds_bucket",
@@ -56,6 +57,8 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         "flight_delay_killed_workers_total",
         "flight_delay_feature_psi",
         "flight_delay_psi_threshold",
+        "flight_delay_refused_requests_total",
+        "flight_delay_data_horizon_timestamp_seconds",
     } <= used
 
 

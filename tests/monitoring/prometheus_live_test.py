@@ -3,7 +3,8 @@ and alert rules (only the target, the intervals and the alerts' `for:` shortened
 it sees the service up but not ready until the online store arrives, then ready; it sees every
 metric the rules and the dashboard read; it sees the PSI threshold the service exports, which is
 params.yaml's as the feature build wrote it into stats.json; and feature drift stays quiet on
-traffic like the train split and fires on traffic from later days."""
+traffic like the train split and fires on traffic from later days; a flight past the online
+store's data horizon is refused, counted and pages."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import pandas as pd
 import pytest
 import yaml
 
 from loopback.processes import answers_200, start_server, stop, wait_until
 from model_registry.store import open_store
+from online_store.store import OnlineStore
+from serve.testing import leaving_at
 from tests.monitoring.support import (
     ALERTS,
     PROMETHEUS_CONFIG,
@@ -233,3 +237,24 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
                 assert alert["annotations"]["runbook"] == "docs/runbook.md#featuredrift"
                 current = value(prom.query(f'max(flight_delay_feature_psi{{feature="{feature}"}})'))
                 assert current is not None and current > threshold
+
+            # A flight leaving two days past the store's data horizon: a 400 BentoML counts as
+            # bad input, which the service counts as its own refusal, and the page follows.
+            assert not prom.alerts("ServePastDataHorizon")
+            horizon = OnlineStore(world["store"]).horizon
+            assert (
+                value(prom.query('flight_delay_data_horizon_timestamp_seconds{job="serve"}'))
+                == horizon.timestamp()
+            )
+            flight = as_request(request_flights(world["features"], world["curated"]).head(1))[0]
+            late = leaving_at(flight, (horizon + pd.Timedelta(days=2)).to_pydatetime())
+            with server.client() as client:
+                refused = client.post("/predict", json={"flights": [late]})
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["detail"][0]["type"] == "past_data_horizon"
+            (alert,) = wait_for(
+                "ServePastDataHorizon firing",
+                lambda: [a for a in prom.alerts("ServePastDataHorizon") if a["state"] == "firing"],
+                log,
+            )
+            assert alert["annotations"]["runbook"] == "docs/runbook.md#servepastdatahorizon"

@@ -26,6 +26,7 @@ ALERT_NAMES = {
     "ServeWorkersKilled",
     "ServeHighErrorRate",
     "ServeOverloaded",
+    "ServePastDataHorizon",
     "ServeHighLatencyP99",
 } | {"FeatureDrift"}
 

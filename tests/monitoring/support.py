@@ -47,6 +47,8 @@ SERVE_METRICS = frozenset(
         "flight_delay_ready",
         "flight_delay_workers",
         "flight_delay_killed_workers_total",
+        "flight_delay_refused_requests_total",
+        "flight_delay_data_horizon_timestamp_seconds",
     }
 )
 # Series Prometheus itself adds to every scrape.

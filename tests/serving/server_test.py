@@ -28,6 +28,7 @@ from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
 from online_store.store import OnlineStore
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
+from serve.metrics import REFUSAL_REASONS
 from serve.schema import EARLIEST_HOUR, ORIGINS
 from serve.testing import departure, leaving_at, written
 from tests.serving.conftest import World
@@ -177,6 +178,16 @@ def test_metrics_carry_the_psi_threshold_of_the_statistics(server: Server, world
     assert float(value) == stats["psi_threshold"] == params_psi_threshold()
 
 
+def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: World) -> None:
+    # What the dashboard shows beside the refusals past it (ADR 0018), to the second.
+    with server.client() as client:
+        metrics = client.get("/metrics").text
+    (value,) = re.findall(
+        r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
+    )
+    assert float(value) == OnlineStore(world.store).horizon.timestamp()
+
+
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:
     flights = [
         {**one_flight, "carrier": "ZZ"},
@@ -297,7 +308,9 @@ def test_an_unknown_destination_is_refused_as_any_bad_field_is(
     client: httpx.Client, one_flight: dict[str, Any]
 ) -> None:
     flights = [{**one_flight, "dest": "XYZ"}, one_flight, {**one_flight, "dest": "QQQ"}]
+    before = _refused(client)
     unknown = _post(client, {"flights": flights})
+    assert _refused(client) == before | {"unknown_airport": before["unknown_airport"] + 1}
     # Before, a one-element array: [{"error": "flights.0.dest: unknown airport 'XYZ'"}].
     assert unknown.status_code == 400
     answer = unknown.json()
@@ -319,8 +332,11 @@ def test_a_flight_past_the_data_horizon_is_refused_naming_it(
     last = (horizon + pd.Timedelta(days=1)).floor("min").to_pydatetime()
     within = leaving_at(one_flight, last)
     past = [leaving_at(one_flight, last + dt.timedelta(minutes=m)) for m in (1, 7 * 24 * 60)]
+    before = _refused(client)
     answer = _post(client, {"flights": [past[0], within, past[1]]}, endpoint)
     assert answer.status_code == 400, answer.text
+    # Counted once, as the platform's refusal (ServePastDataHorizon), not as a client's 400.
+    assert _refused(client) == before | {"past_data_horizon": before["past_data_horizon"] + 1}
     body = answer.json()
     assert body["error"] == "2 validation error for PredictRequest"
     assert [(e["loc"], e["type"], e["msg"]) for e in body["detail"]] == [
@@ -708,6 +724,17 @@ _BODIES = st.one_of(
     st.fixed_dictionaries({"flights": st.lists(_FLIGHTS, max_size=4)}),
     _ANY_JSON,
 )
+
+
+def _refused(client: httpx.Client) -> dict[str, float]:
+    """flight_delay_refused_requests_total by reason, as /metrics adds it up over the workers
+    (each reason exported from the start, at 0)."""
+    page = client.get("/metrics").text
+    return {
+        reason: metric_total(page, "flight_delay_refused_requests_total", f'reason="{reason}"')
+        for reason in REFUSAL_REASONS
+        if f'flight_delay_refused_requests_total{{reason="{reason}"}}' in page
+    }
 
 
 def _post(client: httpx.Client, body: Any, endpoint: str = "/predict") -> httpx.Response:

@@ -70,6 +70,26 @@ LOAD_FAILURES = Counter(
     ),
     labelnames=["kind"],
 )
+# Requests whose fields are valid but whose flights the online store cannot score faithfully,
+# by the `type` of the 400: a departure past its data horizon (ADR 0018), a destination it does
+# not know, other feature input. BentoML counts them among every other 400, bad input included;
+# only this tells the platform's refusals (a store gone stale) from a client's mistakes. Every
+# reason starts at 0, so the first refusal is an increase (ServePastDataHorizon).
+REFUSED_REQUESTS = Counter(
+    name="flight_delay_refused_requests",
+    documentation="Requests refused because the online store cannot score a flight, by reason",
+    labelnames=["reason"],
+)
+REFUSAL_REASONS = ("past_data_horizon", "unknown_airport", "feature_input")
+for _reason in REFUSAL_REASONS:
+    REFUSED_REQUESTS.labels(reason=_reason)
+# The online store's data horizon (ADR 0018) as a Unix time: the dashboard shows how far live
+# traffic is from it. A worker still loading exports 0, so "livemax" reads a loaded one's.
+DATA_HORIZON = Gauge(
+    name="flight_delay_data_horizon_timestamp_seconds",
+    documentation="Latest scheduled departure in the online store's data, as a Unix time",
+    multiprocess_mode="livemax",
+)
 BATCH_ROWS = Histogram(
     name="flight_delay_batch_rows",
     documentation="Rows per model call (requests scored together)",

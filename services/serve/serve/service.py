@@ -30,11 +30,13 @@ from serve.limits import (
 from serve.loading import Loaded, LoadError, LoadState, load, one_openmp_thread
 from serve.metrics import (
     BATCH_ROWS,
+    DATA_HORIZON,
     FEATURE_PSI,
     LOAD_FAILURES,
     PROBABILITY,
     PSI_THRESHOLD,
     READY,
+    REFUSED_REQUESTS,
     WORKERS,
     forget_killed_workers,
 )
@@ -81,6 +83,7 @@ class FlightDelayService:
             log.exception("cannot load: %s", STATE.error)
             return
         PSI_THRESHOLD.set(loaded.psi_threshold)
+        DATA_HORIZON.set(loaded.store.horizon.timestamp())
         STATE.succeeded(loaded)
         # What exists now (the libraries, the model, the store) lives as long as the worker.
         # Unfrozen, every full collection walked it all: a pause of 0.1 to 0.25 s for all of a
@@ -113,16 +116,19 @@ class FlightDelayService:
             check_destinations(flights, store)
             return flight_features(flights, store)
         except UnknownDestination as error:
+            REFUSED_REQUESTS.labels(reason="unknown_airport").inc()
             raise request_error(
                 (("flights", i, "dest"), "unknown_airport", f"unknown airport {dest!r}")
                 for i, dest in error.unknown
             ) from None
         except PastHorizon as error:
+            REFUSED_REQUESTS.labels(reason="past_data_horizon").inc()
             raise request_error(
                 (("flights", i, "time_hour"), "past_data_horizon", error.reason(departure))
                 for i, departure in error.past
             ) from None
         except FeatureInputError as error:
+            REFUSED_REQUESTS.labels(reason="feature_input").inc()
             raise request_error([(("flights",), "feature_input", str(error))]) from None
 
     def _score(self, features: pd.DataFrame) -> np.ndarray:
