@@ -168,6 +168,8 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
         with prometheus(config, tmp_path) as prom:
             log = prom.log
             assert wait_for("up == 1", lambda: value(prom.query('up{job="serve"}')) == 1, log)
+            # An instance is up: ServeAbsent (no instance up) is quiet.
+            wait_for("ServeAbsent quiet", lambda: not prom.alerts("ServeAbsent"), log)
             assert value(prom.query('flight_delay_ready{job="serve"}')) == 0
             (alert,) = wait_for(
                 "ServeNotReady firing",

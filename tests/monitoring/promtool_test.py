@@ -22,6 +22,7 @@ from tests.monitoring.support import (
 
 ALERT_NAMES = {
     "ServeDown",
+    "ServeAbsent",
     "ServeNotReady",
     "ServeWorkersKilled",
     "ServeHighErrorRate",
