@@ -101,6 +101,14 @@ def serving_data(directory: Path, features: Path, store: Path | None = None) -> 
     return directory
 
 
+def store_copy(home: Path, directory: Path) -> Path:
+    """A copy of the BentoML home `home`'s model store in `directory`, for a server that runs
+    beside one on `home` (serve refuses a store a server runs on: BentoML would empty its
+    metrics directory)."""
+    shutil.copytree(home / "models", directory / "models", symlinks=True)
+    return directory
+
+
 def deliver_store(store: Path, directory: Path) -> None:
     """Copy the online store `store` into the serving data `directory` as the pipeline's stage
     writes it, aside and renamed: a server waiting for it opens it as soon as it is there, and

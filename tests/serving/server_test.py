@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from tests.serving.harness import (
     service_command,
     serving,
     serving_data,
+    store_copy,
     wait_for_rows,
 )
 
@@ -176,6 +178,24 @@ def test_metrics_carry_the_psi_threshold_of_the_statistics(server: Server, world
     (value,) = re.findall(r"^flight_delay_psi_threshold ([^ ]+)$", metrics, re.MULTILINE)
     stats = json.loads((world.features / "stats.json").read_text())
     assert float(value) == stats["psi_threshold"] == params_psi_threshold()
+
+
+def test_a_second_server_on_its_store_is_refused_and_the_first_keeps_its_metrics(
+    server: Server, world: World, tmp_path: Path
+) -> None:
+    # Before, it started: BentoML emptied the store's metrics directory, and the first server's
+    # /metrics read flight_delay_ready 0 (a false ServeNotReady) with its counts gone.
+    env = server_env(world.home, serving_data(tmp_path, world.features, world.store))
+    second = subprocess.run(
+        [*service_command(), "--port", "0"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert f"a server runs on the model store {world.home} (workers " in second.stderr
+    assert "another BENTOML_HOME" in second.stderr
+    with server.client() as client:
+        metrics = client.get("/metrics").text
+    assert "\nflight_delay_ready 1.0\n" in metrics
+    assert f"\nflight_delay_workers {float(server.workers)}\n" in metrics
 
 
 def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: World) -> None:
@@ -521,7 +541,7 @@ def test_a_failed_load_is_shown_and_counted(
     data = serving_data(tmp_path / "data", world.features, world.store)
     broken = data / "features" / "stats.json"
     broken.write_text(break_stats(broken.read_text()))
-    env = server_env(world.home, data)
+    env = server_env(store_copy(world.home, tmp_path / "home"), data)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as failing:
         failing.wait("/livez", 200)
         with failing.client() as client:
@@ -560,7 +580,7 @@ def test_requests_over_max_concurrency_get_429_at_once_not_a_hang(
     for batchable APIs only, and a 503 would be read as a worker not ready)."""
     data = serving_data(tmp_path / "data", world.features, world.store)
     env = {
-        **server_env(world.home, data),
+        **server_env(store_copy(world.home, tmp_path / "home"), data),
         "BENTOML_CONFIG_OPTIONS": "services.FlightDelayService.traffic.max_concurrency=2",
     }
     body = {"flights": as_request(test_flights.iloc[:MAX_FLIGHTS])}
@@ -604,7 +624,7 @@ def test_requests_to_a_worker_still_loading_each_get_503_not_a_queued_504(
     the batcher's thread before: the third of a burst got the request timeout's 504."""
     # No online store: the worker waits for one (a pipeline still writing it) and stays loading.
     data = serving_data(tmp_path / "data", world.features)
-    env = server_env(world.home, data)
+    env = server_env(store_copy(world.home, tmp_path / "home"), data)
     with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as loading:
         loading.wait("/livez", 200)
         with loading.client() as client, ThreadPoolExecutor(4) as pool:

@@ -146,7 +146,14 @@ def check_server_args(args: Sequence[str], environ: Mapping[str, str] = os.envir
 def run_server(args: list[str]) -> int:
     # Imported here: BentoML reads its configuration as these first use it (main checks it).
     from model_registry.errors import RegistryError
-    from serve.settings import ModelTagError, NoPromotedModel, promoted_tag, use_model_store
+    from serve.settings import (
+        ModelTagError,
+        NoPromotedModel,
+        StoreServed,
+        check_store_unserved,
+        promoted_tag,
+        use_model_store,
+    )
     from serve.sources import (
         DATA_ENV,
         ServingDataError,
@@ -163,11 +170,19 @@ def run_server(args: list[str]) -> int:
     # rather than in a traceback there, a worker that never gets ready or a server on another
     # port.
     try:
+        check_store_unserved()
         check_server_args(args)
         horizon_allowance()
         check_serving_data(os.environ.get(DATA_ENV) or default_location())
         promoted_tag()
-    except (UsageError, ServingDataError, NoPromotedModel, ModelTagError, RegistryError) as error:
+    except (
+        UsageError,
+        ServingDataError,
+        NoPromotedModel,
+        ModelTagError,
+        RegistryError,
+        StoreServed,
+    ) as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
     # `bentoml serve` puts its working directory first on the import path and runs its workers

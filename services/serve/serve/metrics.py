@@ -98,6 +98,9 @@ BATCH_ROWS = Histogram(
 
 # prometheus_client's file of one process's live gauges of one mode: gauge_livesum_<pid>.db.
 _LIVE_GAUGES = re.compile(r"gauge_live[a-z]+_(?P<pid>[0-9]+)\.db")
+# Where `bentoml serve` keeps PROMETHEUS_MULTIPROC_DIR: in its home, emptied whenever a server
+# starts there.
+MULTIPROC_DIR = "prometheus_multiproc_dir"
 # Every worker has this one (WORKERS); the worker that removes it counts the killed one.
 _WORKERS_FILE = "gauge_livesum_{pid}.db"
 # Linux's /proc tells a zombie from a running process; a signal cannot.
@@ -130,12 +133,7 @@ def forget_killed_workers(directory: str | None = None) -> list[int]:
     directory = directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory or not Path(directory).is_dir():
         return []
-    pids = {
-        int(match["pid"])
-        for name in os.listdir(directory)
-        if (match := _LIVE_GAUGES.fullmatch(name))
-    }
-    killed = sorted(pid for pid in pids if not running(pid))
+    killed = sorted(pid for pid in _worker_pids(directory) if not running(pid))
     for pid in killed:
         # Workers start side by side and may both find the same killed one: only the one whose
         # removal of its workers file succeeds counts it.
@@ -145,3 +143,23 @@ def forget_killed_workers(directory: str | None = None) -> list[int]:
         with contextlib.suppress(FileNotFoundError):
             multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
     return killed
+
+
+def _worker_pids(directory: str | Path) -> set[int]:
+    """The processes whose live gauges are in the multiprocess directory `directory`."""
+    return {
+        int(match["pid"])
+        for name in os.listdir(directory)
+        if (match := _LIVE_GAUGES.fullmatch(name))
+    }
+
+
+def running_workers(home: str | Path) -> list[int]:
+    """The pids, ascending, of the running workers of a server on the BentoML home `home`: a
+    server started on the same home would empty their multiprocess directory, and the running
+    server's /metrics would lose its counts and read its gauges as unset (ready 0: a false
+    ServeNotReady)."""
+    directory = Path(home) / MULTIPROC_DIR
+    if not directory.is_dir():
+        return []
+    return sorted(pid for pid in _worker_pids(directory) if running(pid))

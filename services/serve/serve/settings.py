@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from model_registry.store import (
     DO_NOT_TRACK_ENV,
@@ -33,6 +34,10 @@ class NoPromotedModel(LookupError):
     pass
 
 
+class StoreServed(RuntimeError):
+    """A server already runs on the model store a new one would start on."""
+
+
 class ModelTagError(ValueError):
     """A model tag ($FLIGHT_DELAY_MODEL's, or a command's option) names no flight-delay model
     in the store; the message names the setting and says why."""
@@ -44,6 +49,25 @@ def use_model_store() -> None:
     and keep its usage tracking off."""
     os.environ[HOME_ENV] = str(store_home())
     os.environ.setdefault(DO_NOT_TRACK_ENV, "true")
+
+
+def check_store_unserved(environ: Mapping[str, str] = os.environ) -> None:
+    """StoreServed when a server runs on the model store BENTOML_HOME names: BentoML empties the
+    metrics directory in its home when a server starts there, so the running one's /metrics
+    would lose its counts and read not ready."""
+    # Here, not at the top: the metrics module defines the service's metrics as it loads, which
+    # the builder and the publisher, also importing this module, have no use for.
+    from serve.metrics import MULTIPROC_DIR, running_workers
+
+    home = environ.get(HOME_ENV) or str(store_home())
+    workers = running_workers(home)
+    if workers:
+        raise StoreServed(
+            f"a server runs on the model store {home} (workers {', '.join(map(str, workers))}): "
+            f"BentoML empties {Path(home) / MULTIPROC_DIR} when a server starts there, and "
+            "that server's metrics would be lost; stop it, or start this one with another "
+            "BENTOML_HOME (a copy of the store)"
+        )
 
 
 def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:

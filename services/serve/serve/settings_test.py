@@ -2,6 +2,8 @@
 which must be a version of flight-delay in the store."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ from serve.settings import (
     VERSION_MAX_LENGTH,
     ModelTagError,
     NoPromotedModel,
+    StoreServed,
+    check_store_unserved,
     promoted_tag,
     tag_version,
     use_model_store,
@@ -113,3 +117,24 @@ def test_a_relative_model_store_is_named_absolutely_for_processes_elsewhere(
     use_model_store()
     assert os.environ[HOME_ENV] == str(tmp_path / "models")
     assert os.environ[DO_NOT_TRACK_ENV] == "true"
+
+
+def test_a_store_a_server_runs_on_is_refused_naming_its_workers(tmp_path: Path) -> None:
+    # BentoML empties <home>/prometheus_multiproc_dir when a server starts; the running one's
+    # metrics went with it (ready read 0, counts restarted), silently.
+    metrics = tmp_path / "prometheus_multiproc_dir"
+    metrics.mkdir()
+    environ = {HOME_ENV: str(tmp_path)}
+    check_store_unserved(environ)  # the directory empty: no server
+    with subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    ) as worker:
+        (metrics / f"gauge_livesum_{worker.pid}.db").write_bytes(b"")
+        (metrics / "counter_1.db").write_bytes(b"")  # counts stay after a worker: no live one
+        with pytest.raises(
+            StoreServed, match=rf"runs on the model store {tmp_path} \(workers {worker.pid}\)"
+        ):
+            check_store_unserved(environ)
+        worker.communicate(b"")
+    # Its worker has exited (killed, its gauges left behind): the store is free again.
+    check_store_unserved(environ)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from loopback.processes import NeverReady, answers_200, start_server, stop
-from serve.settings import use_model_store
+from serve.settings import StoreServed, check_store_unserved, use_model_store
 
 BENTO = "flight_delay_service:latest"
 # Leaving (06:15 in New York, 1 November 2013) inside the data of the pipeline's store
@@ -52,6 +52,10 @@ def smoke(
 ) -> dict[str, Any]:
     """Serve `bento`, predict `flights` (default: EXAMPLE), return the response body. The
     server's output is in a temporary log, whose end a failure to start includes."""
+    try:
+        check_store_unserved(env if env is not None else os.environ)
+    except StoreServed as error:
+        raise SmokeError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="serve-smoke-") as logs:
         try:
             process, port = start_server(
