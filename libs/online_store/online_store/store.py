@@ -10,7 +10,7 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
   arrived, indexed by group and arrival, so that a request's point-in-time window
   [departure - window, departure) is two range scans;
 - `meta`: the format, the trailing window the offline table was built with, and the data
-  horizon (below).
+  start and horizon (below).
 
 **The data horizon** is the latest scheduled departure among the curated flights the store was
 built from (`data_horizon`), in UTC. The curated data holds every flight scheduled to leave up to
@@ -23,6 +23,13 @@ complete. A lookup whose departure is later than horizon + allowance (`OnlineSto
 `allowance`, by default HORIZON_ALLOWANCE) is refused with PastHorizon naming the departure,
 the horizon and the allowance; up to that the window runs past the data by at most the
 allowance.
+
+**The data start** is the mirror image: the earliest scheduled departure among the same flights
+(`data_start`), in UTC. No arrival of a flight leaving before it is in the store, so a trailing
+window that starts before it runs before the data: it undercounts, and once it ends before the
+start it is empty. A lookup whose window starts before the data start (departure - window <
+start) is refused with BeforeDataStart naming the departure, the start and the window; there is
+no allowance on this side (no store lags behind its own first flight).
 
 Values are stored as written (REAL is an IEEE double), so lookups read back the same floats the
 offline build joined: the online features equal the offline ones exactly. Another backend (Redis,
@@ -50,7 +57,11 @@ from storage.atomic import OutputWriteError, atomic_output
 
 # 2: the meta table records the data horizon (`horizon_ns`). A store of format 1 has none and is
 # refused (rebuild it): no default horizon could say which lookups it answers in full.
-FORMAT = 2
+# 3: the meta table records the data start too (`start_ns`); a store of format 2 has none and is
+# refused the same way.
+FORMAT = 3
+# What a store of an older format lacks, for the error that refuses it.
+_OLDER_FORMATS = {"1": "its data horizon", "2": "its data start"}
 # How far a lookup's trailing window may run past the store's data horizon: one day. A store
 # materialised daily from data complete up to the previous midnight lags live traffic by up to
 # a day, and a day's missing arrivals undercount a 7-day window by at most about a seventh;
@@ -81,6 +92,27 @@ class PastHorizon(ValueError):
         )
 
 
+class BeforeDataStart(ValueError):
+    """Departures whose trailing window starts before the store's first data (departure - window
+    < start): `before` holds (position, departure) of each, positions in the lookup's order.
+    A sibling of PastHorizon, not a kind of it: the cause (a request for a time the data never
+    covered) and what fixes it differ, and serve counts them apart."""
+
+    def __init__(
+        self, before: list[tuple[int, pd.Timestamp]], start: pd.Timestamp, window: pd.Timedelta
+    ) -> None:
+        self.before, self.start, self.window = before, start, window
+        super().__init__("; ".join(f"{i}: {self.reason(when)}" for i, when in before))
+
+    def reason(self, departure: pd.Timestamp) -> str:
+        """Why the flight leaving at `departure` is refused, in words."""
+        return (
+            f"departure {departure.isoformat()} is earlier than the online store's data start "
+            f"{self.start.isoformat()} plus the trailing window of {_duration(self.window)}: "
+            "its trailing window would count arrivals from before the store's data"
+        )
+
+
 def _duration(span: pd.Timedelta) -> str:
     hours = span / pd.Timedelta(hours=1)
     if hours == 24:
@@ -94,16 +126,29 @@ def data_horizon(flights: pd.DataFrame) -> pd.Timestamp:
     if flights.empty:
         raise FeatureInputError("no flights: a store built from them has no data horizon")
     latest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).max()
-    return _horizon(latest)
+    return _instant(latest, "data horizon")
 
 
-def _horizon(horizon: object) -> pd.Timestamp:
-    """`horizon` as a UTC Timestamp; FeatureInputError unless it is an aware instant."""
-    if not isinstance(horizon, pd.Timestamp) or horizon.tzinfo is None:  # NaT is no Timestamp
-        raise FeatureInputError(
-            f"the data horizon must be an instant with a time zone, got {horizon!r}"
-        )
-    return horizon.tz_convert("UTC")
+def data_start(flights: pd.DataFrame) -> pd.Timestamp:
+    """The data start of a store built from the curated `flights` (as data_horizon): their
+    earliest scheduled departure, UTC. No arrival of a flight leaving before it is in the data."""
+    if flights.empty:
+        raise FeatureInputError("no flights: a store built from them has no data start")
+    earliest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).min()
+    return _instant(earliest, "data start")
+
+
+def _instant(when: object, what: str) -> pd.Timestamp:
+    """`when` as a UTC Timestamp; FeatureInputError naming `what` unless it is an aware
+    instant."""
+    if not isinstance(when, pd.Timestamp) or when.tzinfo is None:  # NaT is no Timestamp
+        raise FeatureInputError(f"the {what} must be an instant with a time zone, got {when!r}")
+    return when.tz_convert("UTC")
+
+
+def _instants(departure_ns: np.ndarray, positions: np.ndarray) -> list[tuple[int, pd.Timestamp]]:
+    """(position, departure as a UTC Timestamp) of each of `positions`."""
+    return [(int(i), pd.Timestamp(int(departure_ns[i]), unit="ns", tz="UTC")) for i in positions]
 
 
 def _ns(instants: pd.Series) -> np.ndarray:
@@ -135,15 +180,22 @@ def write_store(
     events: pd.DataFrame,
     window: pd.Timedelta,
     horizon: pd.Timestamp,
+    start: pd.Timestamp,
 ) -> dict[str, int]:
     """Write the store to `path` atomically; return the rows per table. `events` is
     `feature_definitions.history.arrival_events` of the arrived flights (events without an
-    arrival instant never count and are left out); `horizon` the data horizon of the flights
-    they come from (`data_horizon`). Input the offline features would refuse (a weather hour or
-    a tail number twice, a window that is not positive), and a horizon that is no aware instant,
-    are refused the same way (FeatureInputError), before anything is written."""
+    arrival instant never count and are left out); `horizon` and `start` the data horizon and
+    data start of the flights they come from (`data_horizon`, `data_start`). Input the offline
+    features would refuse (a weather hour or a tail number twice, a window that is not
+    positive), a horizon or start that is no aware instant, and a start after the horizon, are
+    refused the same way (FeatureInputError), before anything is written."""
     check_window(window)
-    horizon = _horizon(horizon)
+    horizon = _instant(horizon, "data horizon")
+    start = _instant(start, "data start")
+    if start > horizon:
+        raise FeatureInputError(
+            f"the data start {start.isoformat()} is after the data horizon {horizon.isoformat()}"
+        )
     observed_weather(weather)
     fleet(planes)
     weather_rows = weather[["origin", *WEATHER_COLUMNS]].assign(
@@ -200,6 +252,7 @@ def write_store(
                 "format": str(FORMAT),
                 "window_ns": str(int(window.value)),
                 "horizon_ns": str(int(horizon.value)),
+                "start_ns": str(int(start.value)),
             }
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             db.commit()
@@ -247,7 +300,8 @@ class OnlineStore:
     with no query, no lock and no conversion of rows it does not need.
 
     Trailing lookups (`trailing`, `lookups`) refuse departures later than the data horizon plus
-    `allowance` (PastHorizon; `check_horizon` says which ones first).
+    `allowance` (PastHorizon) and departures whose window starts before the data start
+    (BeforeDataStart); `check_departures` says which ones first.
     """
 
     def __init__(self, path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE) -> None:
@@ -262,13 +316,15 @@ class OnlineStore:
             db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
             try:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-                if meta.get("format") != str(FORMAT):
+                found = meta.get("format")
+                if found != str(FORMAT):
+                    lacks = _OLDER_FORMATS.get(str(found))
                     raise OnlineStoreError(
-                        f"{path}: format {meta.get('format')!r}, expected {FORMAT}"
+                        f"{path}: format {found!r}, expected {FORMAT}"
                         + (
-                            " (written before the store recorded its data horizon: rebuild it "
+                            f" (written before the store recorded {lacks}: rebuild it "
                             "from the curated data, dvc repro online_store)"
-                            if meta.get("format") == "1"
+                            if lacks
                             else ""
                         )
                     )
@@ -279,6 +335,7 @@ class OnlineStore:
                 self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
                 check_window(self.window)
                 self.horizon = pd.Timestamp(int(meta["horizon_ns"]), unit="ns", tz="UTC")
+                self.start = pd.Timestamp(int(meta["start_ns"]), unit="ns", tz="UTC")
             finally:
                 db.close()
         except OnlineStoreError:
@@ -298,6 +355,8 @@ class OnlineStore:
                 f"the horizon allowance {allowance} runs past the latest time pandas holds from "
                 f"the store's horizon {self.horizon.isoformat()}"
             ) from None
+        # The earliest departure whose window [departure - window, departure) is in the data.
+        self._earliest_ns = int(self.start.value) + int(self.window.value)
 
     def _read(self, db: sqlite3.Connection) -> None:
         weather = db.execute(
@@ -348,25 +407,27 @@ class OnlineStore:
         row = self._planes.get(tailnum)
         return None if row is None else row[1:]
 
-    def check_horizon(self, departure_ns: np.ndarray) -> None:
+    def check_departures(self, departure_ns: np.ndarray) -> None:
         """PastHorizon naming every instant of `departure_ns` (UTC nanoseconds) later than the
         data horizon plus the allowance: its trailing window would count arrivals the store has
-        not seen."""
+        not seen. Otherwise BeforeDataStart naming every instant whose trailing window starts
+        before the data start: it would count arrivals from before the store's data. (A lookup
+        with both kinds is refused for the first kind; the second is named once it is fixed.)"""
         departure = np.asarray(departure_ns, dtype="int64")
         past = np.flatnonzero(departure > self._latest_ns)
         if len(past):
-            raise PastHorizon(
-                [(int(i), pd.Timestamp(int(departure[i]), unit="ns", tz="UTC")) for i in past],
-                self.horizon,
-                self.allowance,
-            )
+            raise PastHorizon(_instants(departure, past), self.horizon, self.allowance)
+        before = np.flatnonzero(departure < self._earliest_ns)
+        if len(before):
+            raise BeforeDataStart(_instants(departure, before), self.start, self.window)
 
     def trailing(self, group: str, value: str, end_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each instant in `end_ns` (UTC nanoseconds): how many events of `group` ==
         `value` arrived in [end - window, end), and how many of those were delayed. PastHorizon
-        if an instant is past the horizon plus the allowance."""
+        if an instant is past the horizon plus the allowance, BeforeDataStart if its window
+        starts before the data start (check_departures)."""
         end = np.asarray(end_ns, dtype="int64")
-        self.check_horizon(end)
+        self.check_departures(end)
         of_value = self._events.get((group, value))
         if of_value is None:
             return np.zeros(len(end), dtype="int64"), np.zeros(len(end), dtype="int64")
@@ -374,9 +435,9 @@ class OnlineStore:
 
     def lookups(self, flights: pd.DataFrame, departure: pd.Series) -> Lookups:
         """What compute_features needs for `flights` (origin, time_hour, tailnum and the
-        HISTORY_GROUPS columns), each leaving at instant `departure`. PastHorizon if a
-        departure is past the horizon plus the allowance."""
-        self.check_horizon(departure.to_numpy(dtype="datetime64[ns]").astype("int64"))
+        HISTORY_GROUPS columns), each leaving at instant `departure`. PastHorizon or
+        BeforeDataStart as check_departures says."""
+        self.check_departures(departure.to_numpy(dtype="datetime64[ns]").astype("int64"))
         keys = zip(flights["origin"].astype(str), _ns(flights["time_hour"]).tolist(), strict=True)
         found = [self._weather[key] for key in dict.fromkeys(keys) if key in self._weather]
         weather = pd.DataFrame(found, columns=["origin", "time_hour", *WEATHER_COLUMNS])

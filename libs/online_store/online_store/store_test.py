@@ -12,15 +12,21 @@ from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
 from online_store.store import (
     HORIZON_ALLOWANCE,
+    BeforeDataStart,
     OnlineStore,
     OnlineStoreError,
     PastHorizon,
     data_horizon,
+    data_start,
     write_store,
 )
 
 # The data horizon of the stores written here: every arrival before it is in _inputs' events.
 HORIZON = pd.Timestamp("2013-01-01T10:00Z")
+# Their data start: every arrival after it is in _inputs' events; with a 7-day window, the
+# earliest departure looked up is a week later.
+START = pd.Timestamp("2012-12-01T00:00Z")
+WEEK = pd.Timedelta(days=7)
 
 
 def _utc(*stamps: str) -> pd.Series:
@@ -57,8 +63,10 @@ def _inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return weather, planes, airports, events
 
 
-def _store(path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE) -> OnlineStore:
-    rows = write_store(path, *_inputs(), pd.Timedelta(days=7), HORIZON)
+def _store(
+    path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE, window: pd.Timedelta = WEEK
+) -> OnlineStore:
+    rows = write_store(path, *_inputs(), window, HORIZON, START)
     assert rows == {"weather": 2, "planes": 2, "airports": 5, "events": 3}
     return OnlineStore(path, allowance)
 
@@ -102,14 +110,23 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
         ("DELETE FROM meta WHERE key = 'window_ns'", "damaged, it holds no 'window_ns'"),
         ("DELETE FROM meta WHERE key = 'horizon_ns'", "damaged, it holds no 'horizon_ns'"),
         ("UPDATE meta SET value = 'soon' WHERE key = 'horizon_ns'", "damaged \\(invalid literal"),
+        ("DELETE FROM meta WHERE key = 'start_ns'", "damaged, it holds no 'start_ns'"),
+        ("UPDATE meta SET value = 'early' WHERE key = 'start_ns'", "damaged \\(invalid literal"),
         # A store of the format before the horizon was recorded: no default horizon stands in.
         (
             "UPDATE meta SET value = '1' WHERE key = 'format'; "
-            "DELETE FROM meta WHERE key = 'horizon_ns'",
-            "format '1', expected 2 \\(written before the store recorded its data horizon: "
+            "DELETE FROM meta WHERE key IN ('horizon_ns', 'start_ns')",
+            "format '1', expected 3 \\(written before the store recorded its data horizon: "
             "rebuild it",
         ),
-        ("UPDATE meta SET value = '3' WHERE key = 'format'", "format '3', expected 2$"),
+        # Nor a default start: the store of format 2, before the data start was recorded.
+        (
+            "UPDATE meta SET value = '2' WHERE key = 'format'; "
+            "DELETE FROM meta WHERE key = 'start_ns'",
+            "format '2', expected 3 \\(written before the store recorded its data start: "
+            "rebuild it from the curated data, dvc repro online_store\\)$",
+        ),
+        ("UPDATE meta SET value = '4' WHERE key = 'format'", "format '4', expected 3$"),
         ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
         ("UPDATE events SET arrival = 'x'", "damaged \\("),
         ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
@@ -155,7 +172,7 @@ def test_input_the_offline_features_refuse_is_refused_and_nothing_is_written(
     weather = _twice(weather) if weather_twice else weather
     planes = _twice(planes) if planes_twice else planes
     with pytest.raises(FeatureInputError, match=named):
-        write_store(path, weather, planes, airports, events, window, HORIZON)
+        write_store(path, weather, planes, airports, events, window, HORIZON, START)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
@@ -195,6 +212,11 @@ def test_the_store_records_its_data_horizon(tmp_path: Path) -> None:
     assert store.allowance == HORIZON_ALLOWANCE == pd.Timedelta(days=1)
 
 
+def test_the_store_records_its_data_start(tmp_path: Path) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    assert store.start == START and str(store.start.tzinfo) == "UTC"
+
+
 def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> None:
     # A cancelled flight is seen too; the departure's minutes come from sched_dep_time.
     flights = pd.DataFrame(
@@ -209,14 +231,52 @@ def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> N
         data_horizon(flights.iloc[:0])
 
 
+def test_the_data_start_is_the_earliest_scheduled_departure_of_any_flight() -> None:
+    # A cancelled flight is seen too; in New York's time the earliest is the one at 05:00 UTC.
+    flights = pd.DataFrame(
+        {
+            "time_hour": _utc("2013-11-01T10:00Z", "2013-11-01T05:00Z", "2013-11-30T22:00Z"),
+            "sched_dep_time": [600, 59, 1700],
+            "dep_time": [600.0, np.nan, 1702.0],
+        }
+    )
+    assert data_start(flights) == pd.Timestamp("2013-11-01T05:59Z")
+    with pytest.raises(FeatureInputError, match="no flights: a store built from them has no data"):
+        data_start(flights.iloc[:0])
+
+
 @pytest.mark.parametrize(
     "horizon", [pd.NaT, pd.Timestamp("2013-01-01T10:00"), "2013-01-01T10:00Z", None]
 )
 def test_a_horizon_that_is_no_aware_instant_is_refused(tmp_path: Path, horizon: object) -> None:
     path = tmp_path / "online.sqlite"
     with pytest.raises(FeatureInputError, match="the data horizon must be an instant with a time"):
-        write_store(path, *_inputs(), pd.Timedelta(days=7), horizon)  # type: ignore[arg-type]
+        write_store(path, *_inputs(), WEEK, horizon, START)  # type: ignore[arg-type]
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "start", [pd.NaT, pd.Timestamp("2012-12-01T00:00"), "2012-12-01T00:00Z", None]
+)
+def test_a_start_that_is_no_aware_instant_is_refused(tmp_path: Path, start: object) -> None:
+    path = tmp_path / "online.sqlite"
+    with pytest.raises(FeatureInputError, match="the data start must be an instant with a time"):
+        write_store(path, *_inputs(), WEEK, HORIZON, start)  # type: ignore[arg-type]
+    assert not path.exists()
+
+
+def test_a_start_after_the_horizon_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "online.sqlite"
+    later = HORIZON + pd.Timedelta(hours=1)
+    with pytest.raises(
+        FeatureInputError,
+        match="the data start 2013-01-01T11:00:00\\+00:00 is after the data horizon 2013-01-01T10",
+    ):
+        write_store(path, *_inputs(), WEEK, HORIZON, later)
+    assert not path.exists()
+    # The same instant is a store of one moment's flights.
+    write_store(path, *_inputs(), WEEK, HORIZON, HORIZON)
+    assert OnlineStore(path).start == HORIZON
 
 
 def test_a_departure_within_the_allowance_is_counted_as_before(tmp_path: Path) -> None:
@@ -263,12 +323,12 @@ def test_a_departure_past_the_horizon_and_allowance_is_refused_naming_both(
 
 def test_the_allowance_is_the_stores_to_choose_and_never_negative(tmp_path: Path) -> None:
     exact = _store(tmp_path / "online.sqlite", pd.Timedelta(0))
-    exact.check_horizon(np.array([HORIZON.value]))
+    exact.check_departures(np.array([HORIZON.value]))
     with pytest.raises(PastHorizon, match="allowance of 0 hours"):
-        exact.check_horizon(np.array([HORIZON.value + 1]))
+        exact.check_departures(np.array([HORIZON.value + 1]))
     hours = _store(tmp_path / "online.sqlite", pd.Timedelta(hours=6))
     with pytest.raises(PastHorizon, match="allowance of 6 hours"):
-        hours.check_horizon(np.array([(HORIZON + pd.Timedelta(hours=7)).value]))
+        hours.check_departures(np.array([(HORIZON + pd.Timedelta(hours=7)).value]))
     for bad in (pd.Timedelta(hours=-1), pd.NaT, 3600):
         with pytest.raises(ValueError, match="the horizon allowance must be a duration >= 0"):
             OnlineStore(tmp_path / "online.sqlite", bad)  # type: ignore[arg-type]
@@ -302,4 +362,78 @@ def test_refused_exactly_when_past_horizon_plus_allowance(
         arrivals = [pd.Timestamp(t).value for t in ("2013-01-01T09:00Z", "2013-01-01T09:30Z")]
         week = pd.Timedelta(days=7).value
         expected = sum(departure - week <= a < departure for a in arrivals)
+        assert store.trailing("origin", "EWR", np.array([departure]))[0].tolist() == [expected]
+
+
+def test_a_departure_whose_window_starts_before_the_data_start_is_refused_naming_it(
+    tmp_path: Path,
+) -> None:
+    # Before, its window ran before the data: counted over the part after the start, down to an
+    # empty window (0 flights, the empty window's rate) without a word.
+    store = _store(tmp_path / "online.sqlite")
+    first = START + WEEK
+    early = first - pd.Timedelta(minutes=1)
+    ends = np.array([first.value, early.value, pd.Timestamp("1970-01-01T00:00Z").value])
+    with pytest.raises(BeforeDataStart) as refused:
+        store.trailing("carrier", "UA", ends)
+    assert [(i, when.isoformat()) for i, when in refused.value.before] == [
+        (1, "2012-12-07T23:59:00+00:00"),
+        (2, "1970-01-01T00:00:00+00:00"),
+    ]
+    assert refused.value.start == START and refused.value.window == WEEK
+    assert refused.value.reason(refused.value.before[0][1]) == (
+        "departure 2012-12-07T23:59:00+00:00 is earlier than the online store's data start "
+        "2012-12-01T00:00:00+00:00 plus the trailing window of 7 days: its trailing window "
+        "would count arrivals from before the store's data"
+    )
+    assert str(refused.value).startswith("1: departure 2012-12-07T23:59:00+00:00 is earlier")
+    assert not isinstance(refused.value, PastHorizon)
+    flights = pd.DataFrame(
+        {"origin": ["EWR"], "time_hour": _utc("2012-12-07T23:00Z"), "tailnum": ["N1"],
+         "carrier": ["UA"]}
+    )  # fmt: skip
+    with pytest.raises(BeforeDataStart, match="0: departure 2012-12-07T23:59:00"):
+        store.lookups(flights, pd.Series([early]))
+    # Even where the group has no events at all.
+    with pytest.raises(BeforeDataStart):
+        store.trailing("carrier", "B6", ends)
+    # From start + window on, counted (nothing of UA's arrived in that week).
+    assert store.trailing("carrier", "UA", ends[:1])[0].tolist() == [0]
+    assert len(store.lookups(flights, pd.Series([first])).events) == 0
+
+
+def test_a_lookup_both_past_the_horizon_and_before_the_start_is_refused_for_the_horizon(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path / "online.sqlite")
+    late = HORIZON + HORIZON_ALLOWANCE + pd.Timedelta(minutes=1)
+    with pytest.raises(PastHorizon) as refused:
+        store.check_departures(np.array([START.value, HORIZON.value, late.value]))
+    assert [i for i, _ in refused.value.past] == [2]
+
+
+_WINDOW_STORES: dict[int, OnlineStore] = {}
+
+
+@given(
+    window_minutes=st.sampled_from([1, 60, 24 * 60, 7 * 24 * 60]),
+    offset_ns=st.integers(-(10**15), 10**15) | st.integers(-5, 5),
+)
+def test_refused_exactly_when_the_window_starts_before_the_data_start(
+    tmp_path_factory: pytest.TempPathFactory, window_minutes: int, offset_ns: int
+) -> None:
+    window = pd.Timedelta(minutes=window_minutes)
+    if window_minutes not in _WINDOW_STORES:
+        path = tmp_path_factory.mktemp("start") / "online.sqlite"
+        _WINDOW_STORES[window_minutes] = _store(path, window=window)
+    store = _WINDOW_STORES[window_minutes]
+    # Instants around the data start plus the window, to the nanosecond.
+    departure = int((START + window).value) + offset_ns
+    if offset_ns < 0:
+        with pytest.raises(BeforeDataStart):
+            store.trailing("origin", "EWR", np.array([departure]))
+    else:
+        # Counted as before: EWR's two arrivals inside [departure - window, departure).
+        arrivals = [pd.Timestamp(t).value for t in ("2013-01-01T09:00Z", "2013-01-01T09:30Z")]
+        expected = sum(departure - window.value <= a < departure for a in arrivals)
         assert store.trailing("origin", "EWR", np.array([departure]))[0].tolist() == [expected]

@@ -327,3 +327,18 @@ def test_the_online_store_records_the_latest_scheduled_departure_as_its_horizon(
     assert main(["online-store", "--curated", str(curated), "--output", str(store), *WINDOW]) == 0
     # 10 June 18:00 in New York, the conftest's last departure.
     assert OnlineStore(store).horizon == pd.Timestamp("2013-06-10T22:00Z")
+
+
+def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(
+    curated: Path, curated_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    # The earliest flight is cancelled: it never arrives, but it was seen, and no arrival of a
+    # flight leaving before it is in the data.
+    flights = curated_tables["flights"]
+    first = flights.index[0]
+    flights.loc[first, ["dep_time", "dep_delay", "arr_delay", "air_time"]] = None
+    write_curated(curated, {"flights": flights})
+    store = tmp_path / "online.sqlite"
+    assert main(["online-store", "--curated", str(curated), "--output", str(store), *WINDOW]) == 0
+    # 1 June 08:00 in New York, the conftest's first departure.
+    assert OnlineStore(store).start == pd.Timestamp("2013-06-01T12:00Z")

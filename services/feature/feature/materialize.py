@@ -1,6 +1,6 @@
 """Materialises the online store that serving reads: the curated weather, planes and airports,
-the arrival events of every flight that arrived, and the data horizon of the curated flights
-(see libs/online_store)."""
+the arrival events of every flight that arrived, and the data start and horizon of the curated
+flights (see libs/online_store)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from feature.read_curated import read_curated
 from feature.window import window_argument
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
-from online_store.store import data_horizon, write_store
+from online_store.store import data_horizon, data_start, write_store
 
 
 def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]:
@@ -30,4 +30,5 @@ def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]
         window=window,
         # Of every curated flight, cancelled ones too: they are seen, though they never arrive.
         horizon=data_horizon(flights),
+        start=data_start(flights),
     )

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
-from online_store.store import OnlineStore, PastHorizon, write_store
+from online_store.store import BeforeDataStart, OnlineStore, PastHorizon, write_store
 from serve.online_features import CalendarCache, flight_features, online_features
 from serve.schema import ORIGINS, Flight, flights_frame
 from serve.testing import departure
@@ -29,6 +29,10 @@ SPANS = (("2013-03-01", "2013-03-20"), ("2013-10-25", "2013-11-10"))
 # Its data horizon, its last hour: with the default allowance, departures up to a day later are
 # scored.
 HORIZON = pd.Timestamp("2013-11-10T00:00Z")
+# Its data start, its first hour, and its trailing window: departures from START + WINDOW on are
+# scored, earlier ones refused.
+START = pd.Timestamp("2013-03-01T00:00Z")
+WINDOW = pd.Timedelta(days=2)
 
 
 def _hours() -> pd.DatetimeIndex:
@@ -79,7 +83,7 @@ def _write(path: Path) -> None:
             "delayed": rng.integers(0, 2, count).astype("int8"),
         }
     )
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=2), HORIZON)
+    write_store(path, weather, planes, airports, events, WINDOW, HORIZON, START)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +98,9 @@ def _hhmm() -> st.SearchStrategy[int]:
 
 
 # Hours the store knows (UTC, with or without an offset), hours near them, and any hour
-# the request model accepts up to the store's data horizon.
-_STORE_HOURS = [h.to_pydatetime() for h in _hours()]
+# the request model accepts from the store's data start plus the window up to its data horizon
+# (an hour later: a time_hour at +05:30 is floored to its half hour).
+_STORE_HOURS = [h.to_pydatetime() for h in _hours() if h >= START + WINDOW + pd.Timedelta(hours=1)]
 _TIME_HOURS = st.one_of(
     st.sampled_from(_STORE_HOURS).map(lambda h: h.isoformat()),
     st.sampled_from(_STORE_HOURS).map(lambda h: h.replace(tzinfo=None).isoformat()),
@@ -104,9 +109,14 @@ _TIME_HOURS = st.one_of(
         .replace(minute=0)
         .isoformat()
     ),
-    st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2013, 11, 10)).map(
+    # Without an offset, New York's time: later than the same clock time in UTC.
+    st.datetimes(dt.datetime(2013, 3, 3), dt.datetime(2013, 11, 10)).map(
         lambda d: d.replace(minute=0, second=0, microsecond=0).isoformat()
     ),
+)
+# Any hour the request model accepts whose departure's window starts before the data start.
+_EARLY_HOURS = st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2013, 3, 2, 22)).map(
+    lambda d: d.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC).isoformat()
 )
 # Any hour the request model accepts after the horizon plus the allowance (a day).
 _LATE_HOURS = st.datetimes(dt.datetime(2013, 11, 11, 2), dt.datetime(2099, 12, 30)).map(
@@ -183,6 +193,31 @@ def test_both_paths_refuse_the_same_flights_past_the_horizon(
     assert fast.value.horizon == HORIZON and fast.value.allowance == pd.Timedelta(days=1)
 
 
+@settings(max_examples=100)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_EARLY_HOURS)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_both_paths_refuse_the_same_flights_before_the_data_start(
+    store: OnlineStore, requests: list[tuple[bool, dict[str, object], dict[str, object]]]
+) -> None:
+    # Before, both counted them over a window running before the store's data: to 0.
+    flights = [_flight(early if before else near) for before, near, early in requests]
+    before = [i for i, (is_before, _, _) in enumerate(requests) if is_before]
+    if not before:
+        return
+    with pytest.raises(BeforeDataStart) as reference:
+        online_features(flights_frame(flights), store)
+    with pytest.raises(BeforeDataStart) as fast:
+        flight_features(flights, store)
+    assert [i for i, _ in fast.value.before] == before
+    assert fast.value.before == reference.value.before
+    assert fast.value.start == START and fast.value.window == WINDOW
+
+
 def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
     """The cases the property test relies on are in the store."""
     flights = [
@@ -202,7 +237,8 @@ def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
         for carrier, tailnum, hour in [
             ("UA", "N0", "2013-03-15T10:00:00"),
             ("B6", None, "2013-03-15T10:00:00"),
-            ("AA", "N11", "2013-01-01T10:00:00"),
+            # Between the store's two spans: no weather, no arrival in the window.
+            ("AA", "N11", "2013-06-01T10:00:00"),
             ("AA", "N4", "2013-03-10T03:00:00"),
         ]
     ]
@@ -236,6 +272,7 @@ def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path
         events,
         pd.Timedelta(days=1),
         pd.Timestamp("2013-03-15T14:00Z"),
+        pd.Timestamp("2013-03-14T00:00Z"),
     )
     store = OnlineStore(tmp_path / "s.sqlite")
     flight = Flight.model_validate(

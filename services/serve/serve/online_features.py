@@ -78,7 +78,8 @@ def check_destinations(flights: Sequence[Flight], store: OnlineStore) -> None:
 def online_features(flights: pd.DataFrame, store: OnlineStore) -> pd.DataFrame:
     """FEATURE_COLUMNS for each row of `flights` (REQUEST_COLUMNS), on its index: the
     reference computation (`compute_features` on the store's lookups). PastHorizon (positions
-    in `flights`' order) for departures past the store's data horizon plus its allowance."""
+    in `flights`' order) for departures past the store's data horizon plus its allowance, or
+    else BeforeDataStart for departures whose trailing window starts before its data start."""
     departure = scheduled_departure(flights["time_hour"], flights["sched_dep_time"])
     lookups = store.lookups(flights, departure)
     return compute_features(flights[list(REQUEST_COLUMNS)], lookups, store.window)
@@ -129,14 +130,15 @@ _calendar = CalendarCache()
 def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFrame:
     """FEATURE_COLUMNS for each flight, on a RangeIndex: equal, value for value and dtype for
     dtype, to `online_features(flights_frame(flights), store)`; like it, PastHorizon naming
-    every flight that leaves past the store's data horizon plus its allowance."""
+    every flight that leaves past the store's data horizon plus its allowance, or else
+    BeforeDataStart naming every flight whose trailing window starts before its data start."""
     count = len(flights)
     hours = [_utc_ns(f.time_hour) for f in flights]
     departure = np.asarray(hours, dtype="int64") + np.fromiter(
         (f.sched_dep_time % 100 for f in flights), "int64", count
     ) * np.int64(_MINUTE_NS)
-    # First, for every flight at once: a window past the store's data would undercount.
-    store.check_horizon(departure)
+    # First, for every flight at once: a window past or before the store's data would undercount.
+    store.check_departures(departure)
     columns: dict[str, object] = {
         name: pd.array([getattr(f, name) for f in flights], dtype="string")
         for name in CATEGORICAL_FEATURES

@@ -29,7 +29,7 @@ from model_registry.store import (
     register,
 )
 from online_store.store import write_store
-from serve.schema import LATEST_HOUR, NEW_YORK
+from serve.schema import EARLIEST_HOUR, LATEST_HOUR, NEW_YORK
 from serve.sources import ONLINE_STORE, STATS
 
 # The trailing window of the statistics below and of the stores written here.
@@ -66,11 +66,21 @@ def register_model(
 EMPTY_STORE_HORIZON = pd.Timestamp(LATEST_HOUR, tz="UTC")
 
 
+def empty_store_start(window_days: int) -> pd.Timestamp:
+    """The data start of the empty stores written here: a day (the largest UTC offset of a
+    time_hour) and the window before the first hour the request model accepts, so that no
+    valid flight is refused for its window's start either."""
+    return pd.Timestamp(EARLIEST_HOUR, tz="UTC") - pd.Timedelta(days=1 + window_days)
+
+
 def write_empty_store(
-    path: Path, window_days: int = WINDOW_DAYS, horizon: pd.Timestamp = EMPTY_STORE_HORIZON
+    path: Path,
+    window_days: int = WINDOW_DAYS,
+    horizon: pd.Timestamp = EMPTY_STORE_HORIZON,
+    start: pd.Timestamp | None = None,
 ) -> Path:
     """An online store with no rows at `path`, built with a window of `window_days`, its data
-    horizon `horizon`."""
+    horizon `horizon` and its data start `start` (empty_store_start by default)."""
     instants = pd.Series([], dtype="datetime64[ns, UTC]")
     weather = pd.DataFrame(
         {"origin": [], "time_hour": instants, **{c: [] for c in WEATHER_COLUMNS}}
@@ -78,7 +88,9 @@ def write_empty_store(
     planes = pd.DataFrame({c: [] for c in PLANE_LOOKUP_COLUMNS})
     airports = pd.DataFrame({"faa": [], "tzone": []})
     events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
-    write_store(path, weather, planes, airports, events, pd.Timedelta(days=window_days), horizon)
+    window = pd.Timedelta(days=window_days)
+    start = empty_store_start(window_days) if start is None else start
+    write_store(path, weather, planes, airports, events, window, horizon, start)
     return path
 
 
