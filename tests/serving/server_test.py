@@ -30,7 +30,7 @@ from model_registry.store import get, open_store
 from online_store.store import OnlineStore
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.metrics import REFUSAL_REASONS
-from serve.schema import EARLIEST_HOUR, ORIGINS
+from serve.schema import ORIGINS
 from serve.testing import departure, leaving_at, written
 from tests.serving.conftest import World
 from tests.serving.harness import (
@@ -268,6 +268,11 @@ BAD_REQUESTS: dict[str, tuple[Any, str]] = {
         lambda f: {"flights": [leaving_at(f, dt.datetime(2013, 2, 1, 15, tzinfo=dt.UTC))]},
         "past_data_horizon",
     ),
+    # The serve README's example once: a week before the test store's data start plus window.
+    "departure before the data start plus the window": (
+        lambda f: {"flights": [leaving_at(f, dt.datetime(2013, 1, 1, 10, 15, tzinfo=dt.UTC))]},
+        "before_data_start",
+    ),
     "time_hour in year 9999": (
         lambda f: {"flights": [{**f, "time_hour": "9999-12-31T23:00:00"}]},
         "time_hour",
@@ -302,6 +307,60 @@ def test_bad_input_gets_a_4xx_naming_the_field(
     answer = response.json()
     assert isinstance(answer, dict) and set(answer) == {"error", "detail"}, response.text
     assert all({"loc", "msg", "type"} <= set(error) for error in answer["detail"])
+
+
+@pytest.mark.parametrize("endpoint", ["/predict", "/features"])
+def test_a_flight_before_the_data_start_is_refused_naming_it(
+    client: httpx.Client, world: World, one_flight: dict[str, Any], endpoint: str
+) -> None:
+    # Before, it was scored with its history counted over a window running before the store's
+    # data: the serve README's example (1 January, the store's first morning) and 1970 got 0
+    # flights and the empty window's rate.
+    store = OnlineStore(world.store)
+    first = (store.start + store.window).ceil("min").to_pydatetime()
+    within = leaving_at(one_flight, first)
+    early = [
+        first - dt.timedelta(minutes=1),
+        dt.datetime(2013, 1, 1, 10, 15, tzinfo=dt.UTC),
+        dt.datetime(1970, 1, 1, 5, tzinfo=dt.UTC),
+    ]
+    before = _refused(client)
+    flights = [
+        leaving_at(one_flight, early[0]),
+        within,
+        *(leaving_at(one_flight, w) for w in early[1:]),
+    ]
+    answer = _post(client, {"flights": flights}, endpoint)
+    assert answer.status_code == 400, answer.text
+    # Counted once, as the platform's refusal, apart from the flights past the horizon.
+    assert _refused(client) == before | {"before_data_start": before["before_data_start"] + 1}
+    body = answer.json()
+    assert body["error"] == "3 validation error for PredictRequest"
+    assert [(e["loc"], e["type"], e["msg"]) for e in body["detail"]] == [
+        (
+            ["flights", i, "time_hour"],
+            "before_data_start",
+            f"departure {pd.Timestamp(when).isoformat()} is earlier than the online store's data "
+            f"start {store.start.isoformat()} plus the trailing window of 7 days: its trailing "
+            "window would count arrivals from before the store's data",
+        )
+        for i, when in zip((0, 2, 3), early, strict=True)
+    ]
+    # From the start plus the window on, scored as before, history and all.
+    answer = _post(client, {"flights": [within]}, endpoint)
+    assert answer.status_code == 200, answer.text
+    if endpoint == "/features":
+        assert answer.json()[0]["origin_trailing_flights"] > 0
+
+
+def test_the_generated_valid_flights_leave_inside_the_stores_data(world: World) -> None:
+    """_VALID_FIELDS' hours, at any offset, leave from the store's data start plus its window up
+    to its data horizon plus the allowance (a day)."""
+    store = OnlineStore(world.store)
+    earliest = pd.Timestamp(_FIRST_VALID_HOUR, tz="UTC") - pd.Timedelta(hours=23)
+    latest = pd.Timestamp(_LAST_VALID_HOUR, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
+    assert store.start + store.window <= earliest
+    assert latest <= store.horizon + pd.Timedelta(days=1)
 
 
 @pytest.mark.parametrize(
@@ -667,10 +726,13 @@ _OFFSETS = st.timedeltas(dt.timedelta(hours=-23, minutes=-59), dt.timedelta(hour
 _HOUR_OFFSETS = st.integers(-23, 23).map(lambda hours: dt.timedelta(hours=hours))
 _HHMM = st.builds(lambda hour, minute: 100 * hour + minute, st.integers(0, 23), st.integers(0, 59))
 # Flights the schema accepts, to destinations the test store knows: each one reaches the
-# features and the model. Any carrier and plane (unknown ones fall back), any hour the schema
-# allows at any offset up to the store's data horizon (the evening of 14 January in New York,
-# with a day's allowance after it; long before the store's fortnight, the history features are
-# empty). Later ones are refused: test_a_flight_past_the_data_horizon_is_refused_naming_it.
+# features and the model. Any carrier and plane (unknown ones fall back), any hour at any offset
+# from the store's data start plus its window (the store's first morning, 1 January, plus 7
+# days) up to its data horizon (the evening of 14 January in New York, with a day's allowance
+# after it): test_the_generated_valid_flights_leave_inside_the_stores_data. Earlier and later
+# ones are refused: test_a_flight_before_the_data_start_is_refused_naming_it and
+# test_a_flight_past_the_data_horizon_is_refused_naming_it.
+_FIRST_VALID_HOUR, _LAST_VALID_HOUR = dt.datetime(2013, 1, 10), dt.datetime(2013, 1, 15)
 _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "carrier": st.from_regex(r"[A-Z0-9]{2}", fullmatch=True) | st.sampled_from(["UA", "B6"]),
     "flight": st.integers(1, 9999),
@@ -683,8 +745,7 @@ _VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         lambda when, offset: when.replace(minute=0, second=0, microsecond=0)
         .replace(tzinfo=dt.timezone(offset))
         .isoformat(),
-        st.datetimes(EARLIEST_HOUR, dt.datetime(2013, 1, 14))
-        | st.datetimes(dt.datetime(2013, 1, 1), dt.datetime(2013, 1, 15)),
+        st.datetimes(_FIRST_VALID_HOUR, _LAST_VALID_HOUR),
         _HOUR_OFFSETS,
     ),
     "sched_arr_time": _HHMM,

@@ -71,8 +71,9 @@ LOAD_FAILURES = Counter(
     labelnames=["kind"],
 )
 # Requests whose fields are valid but whose flights the online store cannot score faithfully,
-# by the `type` of the 400: a departure past its data horizon (ADR 0018), a destination it does
-# not know, other feature input. BentoML counts them among every other 400, bad input included;
+# by the `type` of the 400: a departure past its data horizon (ADR 0018), one whose trailing
+# window starts before its data start (ADR 0018, amended), a destination it does not know, other
+# feature input. BentoML counts them among every other 400, bad input included;
 # only this tells the platform's refusals (a store gone stale) from a client's mistakes. Every
 # reason starts at 0, so the first refusal is an increase (ServePastDataHorizon).
 REFUSED_REQUESTS = Counter(
@@ -80,7 +81,7 @@ REFUSED_REQUESTS = Counter(
     documentation="Requests refused because the online store cannot score a flight, by reason",
     labelnames=["reason"],
 )
-REFUSAL_REASONS = ("past_data_horizon", "unknown_airport", "feature_input")
+REFUSAL_REASONS = ("past_data_horizon", "before_data_start", "unknown_airport", "feature_input")
 for _reason in REFUSAL_REASONS:
     REFUSED_REQUESTS.labels(reason=_reason)
 # The online store's data horizon (ADR 0018) as a Unix time: the dashboard shows how far live

@@ -17,7 +17,7 @@ import pandas as pd
 from bentoml.exceptions import ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
-from online_store.store import PastHorizon
+from online_store.store import BeforeDataStart, PastHorizon
 from serve.batching import Batcher
 from serve.errors import request_error
 from serve.limits import (
@@ -126,6 +126,12 @@ class FlightDelayService:
             raise request_error(
                 (("flights", i, "time_hour"), "past_data_horizon", error.reason(departure))
                 for i, departure in error.past
+            ) from None
+        except BeforeDataStart as error:
+            REFUSED_REQUESTS.labels(reason="before_data_start").inc()
+            raise request_error(
+                (("flights", i, "time_hour"), "before_data_start", error.reason(departure))
+                for i, departure in error.before
             ) from None
         except FeatureInputError as error:
             REFUSED_REQUESTS.labels(reason="feature_input").inc()
