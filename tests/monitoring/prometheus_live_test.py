@@ -45,6 +45,7 @@ from tests.serving.harness import (
     params_psi_threshold,
     register_model,
     request_flights,
+    scoring_the_first_week,
     server_env,
     service_command,
     serving,
@@ -178,8 +179,11 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
             )
             assert alert["labels"]["instance"] == target
 
-            # The store arrives: ready, and the alert resolves.
-            deliver_store(world["store"], tmp_path)
+            # The store arrives: ready, and the alert resolves. It scores the train split's
+            # flights, the traffic like it below, though they leave in its first week.
+            deliver_store(
+                scoring_the_first_week(world["store"], tmp_path / "store.sqlite"), tmp_path
+            )
             server.wait_ready()
             wait_for(
                 "ready == 1",

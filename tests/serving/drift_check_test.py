@@ -28,9 +28,11 @@ from tests.serving.harness import (
     as_request,
     params_psi_threshold,
     request_flights,
+    scoring_the_first_week,
     server_env,
     service_command,
     serving,
+    serving_data,
     wait_for_rows,
 )
 
@@ -47,7 +49,9 @@ def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     test sends exactly a window of rows (`fill_window`), so each test's traffic replaces all of
     the last one's, in any order."""
     workdir = tmp_path_factory.mktemp("drift-server")
-    env = server_env(world.home, world.features.parent)
+    # The unshifted traffic is the training flights, which leave in the store's first week.
+    store = scoring_the_first_week(world.store, workdir / "online.sqlite")
+    env = server_env(world.home, serving_data(workdir / "data", world.features, store))
     with serving(service_command(), env, workdir / "server.log", workdir, 1) as running:
         running.wait_ready()
         yield running
