@@ -25,6 +25,7 @@ import yaml
 from loopback.processes import answers_200, start_server, stop, wait_until
 from model_registry.store import open_store
 from online_store.store import OnlineStore
+from serve.drift import WINDOW_ROWS
 from serve.testing import leaving_at
 from tests.monitoring.support import (
     ALERTS,
@@ -53,8 +54,9 @@ from tests.serving.harness import (
 )
 
 T = TypeVar("T")
-# Rows per traffic burst: the drift monitor's whole window.
-BURST = 1000
+# Rows per traffic burst: the drift monitor's whole window, which a worker fills before it
+# reports any PSI (one request: one worker scores it all).
+BURST = WINDOW_ROWS
 
 
 @dataclass(frozen=True)

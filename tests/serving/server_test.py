@@ -28,6 +28,7 @@ from loopback.processes import wait_until
 from model_registry.predictor import load_predictor
 from model_registry.store import get, open_store
 from online_store.store import OnlineStore
+from serve.drift import WINDOW_ROWS
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
 from serve.metrics import REFUSAL_REASONS
 from serve.schema import ORIGINS
@@ -516,11 +517,17 @@ def test_a_body_over_the_limit_gets_413(
 def test_metrics_count_requests_and_watch_predictions_and_drift(
     server: Server, test_flights: pd.DataFrame
 ) -> None:
+    # One request of a drift window's rows: one worker scores them all in one call and fills
+    # its window, before which it reports no PSI (serve/drift.py).
+    assert WINDOW_ROWS <= MAX_FLIGHTS
+    sample = test_flights.sample(
+        n=WINDOW_ROWS, replace=len(test_flights) < WINDOW_ROWS, random_state=0
+    )
     with server.client() as client:
         before = client.get("/metrics").text
-        flights = as_request(test_flights.iloc[:50])
+        flights = as_request(sample)
         assert client.post("/predict", json={"flights": flights}).status_code == 200
-        metrics = wait_for_rows(client, before, 50)
+        metrics = wait_for_rows(client, before, WINDOW_ROWS)
     lines = metrics.splitlines()
     assert any(
         line.startswith("bentoml_service_request_total") and 'endpoint="/predict"' in line
@@ -530,7 +537,7 @@ def test_metrics_count_requests_and_watch_predictions_and_drift(
     # At least: the batch of an earlier test's last request may still have been observed
     # after `before` was read.
     probabilities = metric_total(metrics, "flight_delay_probability_count")
-    assert probabilities - metric_total(before, "flight_delay_probability_count") >= 50
+    assert probabilities - metric_total(before, "flight_delay_probability_count") >= WINDOW_ROWS
     psi = {
         line.split('feature="')[1].split('"')[0]: float(line.split()[-1])
         for line in lines

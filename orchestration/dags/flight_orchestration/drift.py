@@ -38,7 +38,10 @@ class Decision:
     @property
     def reason(self) -> str:
         if not self.psi:
-            return "no PSI samples yet (the service has scored no requests): no retraining"
+            return (
+                "no PSI samples yet (no serve worker has scored a full drift window of rows): "
+                "no retraining"
+            )
         if not self.retrain:
             worst = max(self.psi, key=lambda f: self.psi[f])
             return (

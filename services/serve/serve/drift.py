@@ -5,6 +5,11 @@ PSI = sum over bins of (live - train) * ln(live / train), proportions clipped to
 empty bin stays finite. Rule of thumb: below 0.1 stable, 0.1 to 0.25 a shift, above 0.25 drift.
 The threshold the alert uses is in stats.json too (feature_definitions.drift_threshold): the
 service exports it beside the PSI.
+
+A monitor reports nothing until its window holds WINDOW_ROWS rows: over a few rows the PSI is
+noise (one row drawn from the train split itself reads above 9, two hundred above 0.6), and a
+worker's gauge keeps its last value, so a worker that has scored little would hold the drift
+alert on undrifted traffic.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold
 from feature_definitions.histogram import bin_indices
 
 EPSILON = 1e-4
-# Live rows each index is computed over.
+# Live rows each index is computed over; none is reported over fewer.
 WINDOW_ROWS = 1000
 OTHER = "<other>"
 T = TypeVar("T")
@@ -73,6 +78,10 @@ class _Recent:
         self._ring[slots] = bins
         self._next = (self._next + len(bins)) % size
         self._filled = min(size, self._filled + len(bins))
+
+    @property
+    def full(self) -> bool:
+        return self._filled == len(self._ring)
 
     def counts(self, minlength: int) -> np.ndarray:
         counts: np.ndarray = np.bincount(self._ring[: self._filled], minlength=minlength)
@@ -144,13 +153,16 @@ class DriftMonitor:
         return np.asarray([index.get(str(v), other) for v in values.tolist()], dtype="int64")
 
     def update(self, features: pd.DataFrame) -> dict[str, float]:
-        """Add `features` rows; return the PSI of every feature over the recent rows."""
+        """Add `features` rows; return the PSI of every feature over the last
+        `window_rows` rows, only once that many have been added (before, nothing)."""
         result = {}
         for name, reference in self._reference.items():
             if name not in features.columns:
                 continue
             recent = self._recent[name]
             recent.extend(self._bins(name, features[name]))
+            if not recent.full:
+                continue
             counts = recent.counts(len(reference))
             result[name] = psi(counts / counts.sum(), reference)
         return result

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feature_definitions.histogram import bin_counts, histogram_edges
-from serve.drift import DriftMonitor
+from serve.drift import WINDOW_ROWS, DriftMonitor
 
 STATS = {
     "features": {
@@ -22,7 +22,7 @@ STATS = {
 
 
 def test_same_distribution_has_no_drift() -> None:
-    monitor = DriftMonitor(STATS)
+    monitor = DriftMonitor(STATS, window_rows=4)
     result = monitor.update(pd.DataFrame({"x": [0.5, 1.0, 1.5, 2.5], "c": ["a", "b", "a", "b"]}))
     assert result == {"x": 0.0, "c": 0.0}
 
@@ -52,6 +52,44 @@ def test_the_window_holds_the_last_rows_across_batches() -> None:
     assert result["x"] == pytest.approx(spelled_out_psi([0.5, 0, 0.5], [0.25, 0.5, 0.25]))
     assert result["c"] == pytest.approx(spelled_out_psi([0.5, 0.5, 0], [0.5, 0.5, 0]))
     assert result["c"] == pytest.approx(0.0)
+
+
+def rows(count: int, seed: int = 0) -> pd.DataFrame:
+    """`count` rows of STATS' features, like the train split's or not."""
+    generator = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"x": generator.uniform(0, 3, count), "c": generator.choice(["a", "b", "z"], count)}
+    )
+
+
+def test_no_psi_until_the_window_is_full_then_every_feature() -> None:
+    """Over a few rows the PSI is noise (one train row read 9.66): a worker that has scored
+    fewer than a window's rows exports none, and so holds no drift alert."""
+    monitor = DriftMonitor(STATS)
+    assert monitor.update(rows(1)) == {}
+    assert monitor.update(rows(WINDOW_ROWS - 2, seed=1)) == {}
+    full = monitor.update(rows(1, seed=2))
+    assert set(full) == {"x", "c"}
+    assert all(np.isfinite(v) and v >= 0 for v in full.values())
+    # From then on, every batch reports: the window stays full.
+    assert set(monitor.update(rows(1, seed=3))) == {"x", "c"}
+
+
+def test_one_batch_of_a_whole_window_reports_at_once() -> None:
+    assert set(DriftMonitor(STATS).update(rows(WINDOW_ROWS))) == {"x", "c"}
+    assert set(DriftMonitor(STATS).update(rows(3 * WINDOW_ROWS))) == {"x", "c"}
+
+
+@given(st.lists(st.integers(0, WINDOW_ROWS - 1), min_size=1, max_size=20), st.integers(0, 2**32))
+def test_nothing_is_reported_below_a_window_of_rows(batches: list[int], seed: int) -> None:
+    """However fewer than WINDOW_ROWS rows arrive, in whatever batches: no PSI."""
+    monitor = DriftMonitor(STATS)
+    seen = 0
+    for i, size in enumerate(batches):
+        if seen + size >= WINDOW_ROWS:
+            break
+        seen += size
+        assert monitor.update(rows(size, seed=seed + i)) == {}
 
 
 # Above it a feature has drifted, by the rule of thumb (drift.py); params.yaml's is lower.

@@ -25,8 +25,10 @@ PROBABILITY = Histogram(
     documentation="Predicted probability that a flight arrives more than 15 minutes late",
     buckets=tuple(i / 10 for i in range(1, 11)),
 )
-# Each worker's PSI over the rows it scored; "livemax" exports the highest over the live
-# workers (no pid label), forgetting a killed worker's, which would keep the drift alert firing.
+# Each worker's PSI over the last rows it scored, set only once it has scored a whole window
+# (serve/drift.py): a value over a few rows would stay exported. "livemax" exports the highest
+# over the live workers (no pid label), forgetting a killed worker's, which would keep the drift
+# alert firing.
 FEATURE_PSI = Gauge(
     name="flight_delay_feature_psi",
     documentation="Population stability index of each feature, recent requests vs. train split",
