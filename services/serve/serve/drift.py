@@ -9,7 +9,8 @@ service exports it beside the PSI.
 A monitor reports nothing until its window holds WINDOW_ROWS rows: over a few rows the PSI is
 noise (one row drawn from the train split itself reads above 9, two hundred above 0.6), and a
 worker's gauge keeps its last value, so a worker that has scored little would hold the drift
-alert on undrifted traffic.
+alert on undrifted traffic. Features a time split can never share with the train split
+(feature_definitions.drift_monitoring.NOT_DRIFT_MONITORED: `month_of_year`) are not watched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold_value
 from feature_definitions.histogram import bin_indices
 
@@ -109,13 +111,16 @@ def proportions_of(values: object, what: str) -> np.ndarray:
 
 
 class DriftMonitor:
-    """Keeps the bin of each feature value of the last WINDOW_ROWS rows."""
+    """Keeps the bin of each watched feature's value of the last WINDOW_ROWS rows; the features
+    of NOT_DRIFT_MONITORED are not watched, whatever the statistics hold of them."""
 
     def __init__(self, stats: dict[str, Any], window_rows: int = WINDOW_ROWS) -> None:
         self._edges: dict[str, np.ndarray] = {}
         self._categories: dict[str, dict[str, int]] = {}
         self._reference: dict[str, np.ndarray] = {}
         for name, feature in stats["features"].items():
+            if name in NOT_DRIFT_MONITORED:
+                continue
             if feature["kind"] == "numeric":
                 histogram = feature["histogram"]
                 where = f"feature {name!r}: histogram"
@@ -142,6 +147,7 @@ class DriftMonitor:
 
     @property
     def features(self) -> tuple[str, ...]:
+        """The watched features."""
         return tuple(self._reference)
 
     def _bins(self, name: str, values: pd.Series) -> np.ndarray:
@@ -153,7 +159,7 @@ class DriftMonitor:
         return np.asarray([index.get(str(v), other) for v in values.tolist()], dtype="int64")
 
     def update(self, features: pd.DataFrame) -> dict[str, float]:
-        """Add `features` rows; return the PSI of every feature over the last
+        """Add `features` rows; return the PSI of every watched feature over the last
         `window_rows` rows, only once that many have been added (before, nothing)."""
         result = {}
         for name, reference in self._reference.items():

@@ -92,6 +92,22 @@ def test_nothing_is_reported_below_a_window_of_rows(batches: list[int], seed: in
         assert monitor.update(rows(size, seed=seed + i)) == {}
 
 
+def test_month_of_year_is_never_reported() -> None:
+    """The splits are by time: live months are never the train split's, and month_of_year's
+    PSI would be large for ever whatever the traffic. Its statistics are there; it is not
+    watched."""
+    month = {"kind": "numeric", "histogram": {"edges": [2.0], "proportions": [0.5, 0.5, 0.0]}}
+    stats = {"features": {**STATS["features"], "month_of_year": month}}
+    monitor = DriftMonitor(stats, window_rows=4)
+    assert monitor.features == ("x", "c")
+    live = pd.DataFrame({"x": [0.5] * 8, "c": ["a"] * 8, "month_of_year": [11] * 8})
+    assert set(monitor.update(live)) == {"x", "c"}
+    assert set(DriftMonitor(stats).update(rows(WINDOW_ROWS).assign(month_of_year=11))) == {
+        "x",
+        "c",
+    }
+
+
 # Above it a feature has drifted, by the rule of thumb (drift.py); params.yaml's is lower.
 DRIFTED = 0.25
 # The train split's precip in 2013: no rain in 93.6% of the rows, a few hundredths of an inch in

@@ -15,6 +15,7 @@ import pandas as pd
 # threadpoolctl comes with scikit-learn (see BUILD).
 from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
+from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
 from model_registry.predictor import Predictor
 from model_registry.store import Model, load_registered, trained_window
@@ -147,8 +148,13 @@ def load(
             drift = DriftMonitor(content)
         except StatisticsError as error:
             raise StatisticsError(f"{data.stats}: {error}") from None
-        # Statistics of another feature build would leave the model's features unwatched.
-        unwatched = [f.name for f in predictor.features if f.name not in drift.features]
+        # Statistics of another feature build would leave the model's features unwatched (but
+        # those the drift monitor never watches: NOT_DRIFT_MONITORED).
+        unwatched = [
+            f.name
+            for f in predictor.features
+            if f.name not in drift.features and f.name not in NOT_DRIFT_MONITORED
+        ]
         if unwatched:
             raise StatisticsError(
                 f"{data.stats} has no statistics of {', '.join(unwatched)}, which the model "

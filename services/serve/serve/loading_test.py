@@ -9,6 +9,7 @@ from typing import cast
 import pandas as pd
 import pytest
 
+from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.features import FEATURES
 from model_registry.store import METADATA_FILES_SHA256, Model, ModelStore
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
@@ -30,12 +31,29 @@ def test_everything_loads(model: Model, data: Path) -> None:
     write_empty_store(data / ONLINE_STORE)
     loaded = load(model, str(data), wait_seconds=0)
     assert loaded.predictor.threshold == 0.5
-    assert loaded.drift.features == tuple(f.name for f in FEATURES)
+    # Every feature of the model but those a time split never shares with the train split.
+    assert loaded.drift.features == tuple(
+        f.name for f in FEATURES if f.name not in NOT_DRIFT_MONITORED
+    )
+    assert "month_of_year" not in loaded.drift.features
     assert loaded.psi_threshold == 0.3
     assert loaded.store.window == pd.Timedelta(days=WINDOW_DAYS)
     # The store's default allowance past its data horizon, unless the service passes its own.
     assert loaded.store.allowance == pd.Timedelta(days=1)
     assert load(model, str(data), 0, pd.Timedelta(hours=3)).store.allowance == pd.Timedelta(hours=3)
+
+
+def test_statistics_need_none_of_the_features_drift_does_not_watch(
+    model: Model, data: Path
+) -> None:
+    write_empty_store(data / ONLINE_STORE)
+    stats = json.loads((data / STATS).read_text())
+    for name in NOT_DRIFT_MONITORED:
+        del stats["features"][name]
+    (data / STATS).write_text(json.dumps(stats))
+    assert load(model, str(data), wait_seconds=0).drift.features == tuple(
+        f.name for f in FEATURES if f.name not in NOT_DRIFT_MONITORED
+    )
 
 
 def test_statistics_that_miss_a_feature_of_the_model_are_a_statistics_error(
