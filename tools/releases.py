@@ -1,14 +1,23 @@
 """What the deploy job and the andon cord deploy, decided from the promotion gate's record and
 the release tags.
 
-Releases are recorded as annotated git tags on the commit that built the serve image:
-`promoted/<image tag>` once a deployment of that image succeeded, `rolled-back/<image tag>`
-once the andon cord pulled it. The image tag is the served model's BentoML tag with its colon
-made a dash (flight-delay:abc123 -> flight-delay-abc123): image tags hold no colon.
+Releases are recorded as annotated git tags:
+- `promoted/<image tag>` once a deployment of that image succeeded (on the commit that built it);
+- `restored/<image tag>/<UTC time, YYYYMMDDTHHMMSSZ>` once the andon cord re-deployed that
+  image, one per restore (an image can be restored more than once);
+- `rolled-back/<image tag>` once the andon cord pulled that image: never deployed again.
+The image tag is the served model's BentoML tag with its colon made a dash (flight-delay:abc123
+-> flight-delay-abc123): image tags hold no colon and no slash.
+
+The image in service is the one of the newest promotion or restore (by the tag's time) whose
+image is not rolled back; the andon cord restores the image of the newest promotion or restore
+before that which is neither rolled back nor the one in service: a second pull goes one further
+back along what was served. Deployments take one lock, minutes apart, so the tags' one-second
+times order them.
 
     python3 tools/releases.py decide data/evaluation/registry.json   # main.yml, deploy job
     python3 tools/releases.py pick [--requested IMAGE_TAG]            # andon-cord.yml
-    python3 tools/releases.py record promoted|rolled-back IMAGE_TAG --message TEXT
+    python3 tools/releases.py record promoted|restored|rolled-back IMAGE_TAG --message TEXT
 
 `decide` and `pick` print their step outputs (`key=value` lines, for $GITHUB_OUTPUT) and say
 why on stderr; `record` creates the tag and prints the ref to push. Bad input (an unreadable
@@ -24,10 +33,12 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 PROMOTED = "promoted"
+RESTORED = "restored"
 ROLLED_BACK = "rolled-back"
 # Docker's grammar for an image tag.
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -75,10 +86,27 @@ def _images_tagged(root: Path, kind: str) -> list[str]:
     return [line.removeprefix(f"{kind}/") for line in listed.stdout.split()]
 
 
-def live_promotions(root: Path) -> list[str]:
-    """The promoted image tags the andon cord has not pulled, newest first."""
+def served(root: Path) -> list[str]:
+    """The image of each deployment (a promotion or an andon cord's restore), newest first."""
+    listed = _git(
+        root,
+        "for-each-ref",
+        "--sort=-creatordate",
+        "--format=%(refname)",
+        f"refs/tags/{PROMOTED}/",
+        f"refs/tags/{RESTORED}/",
+    )
+    if listed.returncode != 0:
+        raise ReleaseError(f"cannot list the release tags in {root}: {listed.stderr.strip()}")
+    # refs/tags/promoted/<image>, refs/tags/restored/<image>/<time>: an image holds no slash.
+    return [ref.split("/")[3] for ref in listed.stdout.split()]
+
+
+def in_service(root: Path) -> list[str]:
+    """The images of the deployments the andon cord has not pulled, newest first: the first is
+    the one in service, the next other one the one served before it."""
     pulled = set(_images_tagged(root, ROLLED_BACK))
-    return [image for image in _images_tagged(root, PROMOTED) if image not in pulled]
+    return [image for image in served(root) if image not in pulled]
 
 
 def _nothing(reason: str) -> tuple[dict[str, str], str]:
@@ -115,40 +143,61 @@ def decide(registry: Path, root: Path) -> tuple[dict[str, str], str]:
 
 
 def pick(root: Path, requested: str = "") -> tuple[dict[str, str], str]:
-    """The andon cord's outputs: the model in service and the one to restore (the newest
-    promotion before it unless one is requested)."""
+    """The andon cord's outputs: the model in service and the one to restore (the one served
+    before it, not rolled back, unless one is requested)."""
     if requested:
         checked_image_tag(requested)
-    live = live_promotions(root)
-    if requested and requested not in live:
-        if tagged(root, ROLLED_BACK, requested):
-            raise ReleaseError(
-                f"{requested} was rolled back (tag {ROLLED_BACK}/{requested}): delete that tag "
-                "first to restore it on purpose"
-            )
+    if requested and not tagged(root, PROMOTED, requested):
         raise ReleaseError(f"{requested} was never promoted (no tag {PROMOTED}/{requested})")
-    if not live:
+    if requested and tagged(root, ROLLED_BACK, requested):
+        raise ReleaseError(
+            f"{requested} was rolled back (tag {ROLLED_BACK}/{requested}): delete that tag "
+            "first to restore it on purpose"
+        )
+    live = in_service(root)
+    if not live and not served(root):
         raise ReleaseError(f"no {PROMOTED}/* tag: nothing is deployed through promotion yet")
+    if not live:
+        raise ReleaseError(
+            f"every promoted image is rolled back ({ROLLED_BACK}/*): the one in service was not "
+            "deployed through promotion"
+        )
     current = live[0]
     if requested == current:
         raise ReleaseError(f"{requested} is the model in service: there is nothing to roll back")
-    if not requested and len(live) < 2:
-        raise ReleaseError(f"only one promoted model ({current}): there is no previous one")
-    restore = requested or live[1]
+    before = [image for image in live if image != current]
+    if not requested and not before:
+        raise ReleaseError(
+            f"only one promoted model ({current}) is not rolled back: there is no previous one"
+        )
+    restore = requested or before[0]
     why = f"Rolling back serve from {current} to {restore}"
     return {"current": current, "restore": restore}, why
 
 
+def _now(root: Path) -> str:
+    """The time git gives a tag created now (GIT_COMMITTER_DATE if set), as a ref can hold it."""
+    ident = _git(root, "var", "GIT_COMMITTER_IDENT")
+    if ident.returncode != 0:
+        raise ReleaseError(f"cannot read git's identity in {root}: {ident.stderr.strip()}")
+    seconds = int(ident.stdout.split()[-2])  # "<name> <<email>> <seconds> <zone>"
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
+
+
 def record(root: Path, kind: str, image: str, message: str) -> str:
-    """Tag HEAD `<kind>/<image>`; the ref to push. Only a promoted image can be rolled back: a
-    mistyped one would otherwise be barred from every later deployment."""
-    ref = f"refs/tags/{kind}/{checked_image_tag(image)}"
-    if kind == ROLLED_BACK and not tagged(root, PROMOTED, image):
+    """Tag HEAD `<kind>/<image>` (a restore: `restored/<image>/<time>`); the ref to push. Only
+    a promoted image can be restored or rolled back: a mistyped one would otherwise be barred
+    from every later deployment, or read as the one in service."""
+    name = f"{kind}/{checked_image_tag(image)}"
+    if kind != PROMOTED and not tagged(root, PROMOTED, image):
         raise ReleaseError(
-            f"cannot record {image} as rolled back: it was never promoted (no tag "
+            f"cannot record {image} as {kind.replace('-', ' ')}: it was never promoted (no tag "
             f"{PROMOTED}/{image})"
         )
-    created = _git(root, "tag", "-a", f"{kind}/{image}", "-m", message)
+    if kind == RESTORED:
+        name = f"{name}/{_now(root)}"
+    ref = f"refs/tags/{name}"
+    created = _git(root, "tag", "-a", name, "-m", message)
     if created.returncode != 0:
         raise ReleaseError(f"cannot create {ref}: {created.stderr.strip()}")
     return ref
@@ -161,8 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     decide_parser.add_argument("registry", type=Path, help="the evaluate stage's registry.json")
     pick_parser = commands.add_parser("pick", help="what the andon cord restores")
     pick_parser.add_argument("--requested", default="", help="an image tag; empty: the previous")
-    record_parser = commands.add_parser("record", help="tag HEAD as promoted or rolled back")
-    record_parser.add_argument("kind", choices=[PROMOTED, ROLLED_BACK])
+    record_parser = commands.add_parser(
+        "record", help="tag HEAD as promoted, restored or rolled back"
+    )
+    record_parser.add_argument("kind", choices=[PROMOTED, RESTORED, ROLLED_BACK])
     record_parser.add_argument("image")
     record_parser.add_argument("--message", required=True)
     args = parser.parse_args(argv)

@@ -4,9 +4,15 @@ steps that call it; this covers its bad input and its rules on any history of ta
 from __future__ import annotations
 
 import json
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -16,11 +22,12 @@ from tests.workflow_steps import GIT_ENV, git, release_tag, repository
 from tools.releases import (
     IMAGE_TAG,
     PROMOTED,
+    RESTORED,
     ROLLED_BACK,
     ReleaseError,
     decide,
     image_tag,
-    live_promotions,
+    in_service,
     main,
     pick,
     record,
@@ -153,35 +160,129 @@ def test_there_is_nothing_to_roll_back_to_without_two_promotions(repo: Path) -> 
         pick(repo)
 
 
-histories = st.lists(
-    st.tuples(st.sampled_from(["v1", "v2", "v3", "v4"]), st.booleans()),
-    max_size=6,
-    unique_by=lambda entry: entry[0],
+@contextmanager
+def clock(second: int) -> Iterator[None]:
+    """git's identity, and its clock at 2026-01-01 plus `second` seconds, for the tags created
+    inside: release tags one second apart, as the workflows' jobs create them minutes apart."""
+    date = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=second)
+    identity = {name: value for name, value in GIT_ENV.items() if name.startswith("GIT_")}
+    with mock.patch.dict(os.environ, {**identity, "GIT_COMMITTER_DATE": date.isoformat()}):
+        yield
+
+
+def promote(root: Path, image: str, second: int) -> None:
+    """What main.yml's record-promotion job records after a deployment."""
+    with clock(second):
+        record(root, PROMOTED, image, f"deployed {image}")
+
+
+def pull(root: Path, second: int, requested: str = "") -> dict[str, str]:
+    """The andon cord: its pick, then what its record job records once the restore is out."""
+    outputs, _ = pick(root, requested)
+    with clock(second):
+        record(root, RESTORED, outputs["restore"], "andon cord")
+        record(root, ROLLED_BACK, outputs["current"], "andon cord")
+    return outputs
+
+
+def test_after_a_chosen_restore_a_second_pull_goes_back_from_the_restored_model(
+    repo: Path,
+) -> None:
+    """Before, the image in service was taken to be the newest promotion not rolled back: after
+    m-c was restored on request, a second pull read m-b as in service, re-deployed the live m-c
+    and barred the innocent m-b for good."""
+    for second, image in enumerate(["m-c", "m-b", "m-a"]):
+        promote(repo, image, second)
+    assert pull(repo, 3, "m-c") == {"current": "m-a", "restore": "m-c"}
+    assert in_service(repo)[0] == "m-c"
+    assert pull(repo, 4) == {"current": "m-c", "restore": "m-b"}
+    assert in_service(repo)[0] == "m-b"
+    with pytest.raises(ReleaseError, match=r"only one promoted model \(m-b\) is not rolled back"):
+        pick(repo)
+    assert git(repo, "tag", "--list").split() == [
+        "promoted/m-a",
+        "promoted/m-b",
+        "promoted/m-c",
+        "restored/m-b/20260101T000004Z",
+        "restored/m-c/20260101T000003Z",
+        "rolled-back/m-a",
+        "rolled-back/m-c",
+    ]
+
+
+def test_a_model_restored_twice_is_in_service_after_its_second_restore(repo: Path) -> None:
+    for second, image in enumerate(["a", "b", "c"]):
+        promote(repo, image, second)
+    assert pull(repo, 3) == {"current": "c", "restore": "b"}
+    promote(repo, "d", 4)
+    assert pull(repo, 5, "b") == {"current": "d", "restore": "b"}  # b's second restore
+    # What served before b's second restore, not rolled back: b itself, then a.
+    assert pick(repo)[0] == {"current": "b", "restore": "a"}
+
+
+@dataclass
+class Serving:
+    """A model of the serve service: which image each deployment put in service."""
+
+    promoted: list[str] = field(default_factory=list)
+    served: list[str] = field(default_factory=list)  # in order, one per deployment
+    pulled: set[str] = field(default_factory=set)
+
+    @property
+    def current(self) -> str | None:
+        return self.served[-1] if self.served else None
+
+    def previous(self) -> str | None:
+        """The image served before the current one, not pulled: what a pull restores."""
+        for image in reversed(self.served):
+            if image != self.current and image not in self.pulled:
+                return image
+        return None
+
+    def restorable(self, requested: str) -> str | None:
+        if not requested:
+            return self.previous()
+        if requested in self.promoted and requested not in self.pulled | {self.current}:
+            return requested
+        return None
+
+
+# A new promotion, or a pull of the cord with no image (""), a promoted one or an invalid one.
+events = st.lists(
+    st.just(PROMOTED) | st.sampled_from(["", "m-0", "m-1", "m-2", "m-3", "-bad", "x y"]),
+    max_size=12,
 )
 
 
-@settings(max_examples=40)
-@given(histories, st.sampled_from(["", "v1", "v2", "v3", "v4", "-bad", "x y"]))
-def test_the_restored_model_is_always_a_live_promotion_other_than_the_current(
-    history: list[tuple[str, bool]], requested: str
+@settings(max_examples=60)
+@given(events)
+def test_the_cord_always_pulls_the_model_in_service_and_restores_one_served_before(
+    history: list[str],
 ) -> None:
+    """Any sequence of promotions and pulls, with or without an image chosen: `pick`'s current
+    is the model's image in service, and it restores one neither in service nor rolled back."""
+    serving = Serving()
     with tempfile.TemporaryDirectory() as directory:
         root = repository(Path(directory) / "repo")
-        for day, (image, rolled_back) in enumerate(history, start=1):
-            release_tag(root, PROMOTED, image, day)
-            if rolled_back:
-                release_tag(root, ROLLED_BACK, image, day)
-        live = live_promotions(root)
-        try:
-            outputs, _ = pick(root, requested)
-        except ReleaseError:
-            # Refused only when there is no previous live promotion, or not the one requested.
-            assert requested not in live[1:] if requested else len(live) < 2
-            return
-    assert live == [image for image, rolled_back in reversed(history) if not rolled_back]
-    assert outputs["current"] == live[0]
-    assert outputs["restore"] in live[1:]
-    assert outputs["restore"] == (requested or live[1])
+        for second, event in enumerate(history):
+            if event == PROMOTED:
+                image = f"m-{len(serving.promoted)}"
+                promote(root, image, second)
+                serving.promoted.append(image)
+                serving.served.append(image)
+            else:
+                expected = serving.restorable(event)
+                if serving.current is None or expected is None:
+                    with pytest.raises(ReleaseError):
+                        pull(root, second, event)
+                    continue
+                outputs = pull(root, second, event)
+                assert outputs == {"current": serving.current, "restore": expected}
+                assert outputs["restore"] != outputs["current"]
+                assert outputs["restore"] not in serving.pulled
+                serving.pulled.add(serving.current)
+                serving.served.append(expected)
+            assert in_service(root)[0] == serving.current
 
 
 def test_a_record_tags_head_once_and_refuses_an_invalid_image_tag(
@@ -206,3 +307,22 @@ def test_a_record_tags_head_once_and_refuses_an_invalid_image_tag(
     assert record(repo, ROLLED_BACK, "flight-delay-a", "pulled") == (
         "refs/tags/rolled-back/flight-delay-a"
     )
+
+
+def test_a_restore_is_tagged_with_its_time_and_only_of_a_promoted_image(repo: Path) -> None:
+    promote(repo, "flight-delay-a", 0)
+    never = "flight-delay-b as restored: it was never promoted"
+    with clock(1), pytest.raises(ReleaseError, match=never):
+        record(repo, RESTORED, "flight-delay-b", "typo")
+    # An image restored twice has two tags: each restore is a deployment of its own.
+    for second in (1, 61):
+        with clock(second):
+            ref = record(repo, RESTORED, "flight-delay-a", "restored")
+        stamp = (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=second)).strftime(
+            "%Y%m%dT%H%M%SZ"
+        )
+        assert ref == f"refs/tags/restored/flight-delay-a/{stamp}"
+    assert git(repo, "tag", "--list", f"{RESTORED}/*").split() == [
+        "restored/flight-delay-a/20260101T000001Z",
+        "restored/flight-delay-a/20260101T000101Z",
+    ]
