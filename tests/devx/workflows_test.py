@@ -251,6 +251,14 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
     assert jobs["rollback"]["permissions"] == {"contents": "read", "id-token": "write"}
     assert jobs["record"]["permissions"] == {"contents": "write"}
     assert jobs["record"]["needs"] == ["rollback"]
+    # The record job tags the restore and the pull from the rollback job's pick.
+    outputs = jobs["rollback"]["outputs"]
+    assert outputs == {name: f"${{{{ steps.pick.outputs.{name} }}}}" for name in outputs}
+    assert set(outputs) == {"current", "restore"}
+    (recorded,) = (step for step in jobs["record"]["steps"] if "run" in step)
+    for name in outputs:
+        assert recorded["env"][name.upper()] == f"${{{{ needs.rollback.outputs.{name} }}}}"
+    assert 'git push --atomic origin "$restored" "$pulled"' in recorded["run"]
 
 
 def all_workflow_files() -> list[Path]:
@@ -452,8 +460,9 @@ def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
 
 def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Path) -> None:
     """The chain on a real remote, each job in a checkout made as its workflow's checkout step
-    makes it: two deployments push their tags, the andon cord restores the first, and its record
-    job tags the second rolled back, so that a second pull would not pick it again."""
+    makes it: three deployments push their tags, the andon cord restores the first on request,
+    and its record job tags that restore and the third rolled back, so that a second pull pulls
+    the first (the one in service) and restores the second."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
     developer = tmp_path / "developer"
@@ -461,7 +470,7 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
     git(developer, "commit", "-q", "--allow-empty", "-m", "first")
     git(developer, "push", "-q", "origin", "HEAD")
     record = step_script("main.yml", "record-promotion", name="Record the promotion")
-    for day, version in enumerate(["first", "second"], start=1):
+    for day, version in enumerate(["first", "second", "third"], start=1):
         ci = actions_checkout(
             origin, tmp_path / f"ci-{version}", checkout_options("main.yml", "record-promotion")
         )
@@ -472,35 +481,67 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
         }
         run_step(record, ci, env)
 
+    def pull(day: int, requested: str = "") -> dict[str, str]:
+        """The andon cord's pick, then its record job, each in its job's checkout."""
+        andon = actions_checkout(
+            origin, tmp_path / f"andon-{day}", checkout_options("andon-cord.yml", "rollback")
+        )
+        picked = pick_rollback(andon, requested)
+        # Before, the record job's checkout held no tags, so recording refused the current image
+        # as never promoted and no rollback was ever recorded.
+        recorder = actions_checkout(
+            origin, tmp_path / f"record-{day}", checkout_options("andon-cord.yml", "record")
+        )
+        recorded = run_script(
+            step_script("andon-cord.yml", "record", name="Record the rollback"),
+            recorder,
+            {
+                "CURRENT": picked["current"],
+                "RESTORE": picked["restore"],
+                "REASON": "late flights",
+                "GITHUB_ACTOR": "oncall",
+                "GIT_COMMITTER_DATE": f"2026-01-{day:02d}T00:00:00Z",
+            },
+        )
+        assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+        return picked
+
     andon = actions_checkout(
         origin, tmp_path / "andon", checkout_options("andon-cord.yml", "rollback")
     )
     assert git(andon, "tag", "--list", "promoted/*").split() == [
         "promoted/flight-delay-first",
         "promoted/flight-delay-second",
+        "promoted/flight-delay-third",
     ]
     assert (
-        git(andon, "cat-file", "-p", "promoted/flight-delay-second")
+        git(andon, "cat-file", "-p", "promoted/flight-delay-third")
         .rstrip()
-        .endswith("deployed flight-delay:second")
+        .endswith("deployed flight-delay:third")
     )
-    picked = pick_rollback(andon)
-    assert picked == {"current": "flight-delay-second", "restore": "flight-delay-first"}
+    assert pick_rollback(andon) == {
+        "current": "flight-delay-third",
+        "restore": "flight-delay-second",
+    }
 
-    # Before, the record job's checkout held no tags, so recording refused the current image as
-    # never promoted and no rollback was ever recorded.
-    recorder = actions_checkout(
-        origin, tmp_path / "record", checkout_options("andon-cord.yml", "record")
-    )
-    recorded = run_script(
-        step_script("andon-cord.yml", "record", name="Record the rollback"),
-        recorder,
-        {"CURRENT": picked["current"], "REASON": "late flights", "GITHUB_ACTOR": "oncall"},
-    )
-    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
-    assert git(origin, "tag", "--list", "rolled-back/*").split() == [
-        "rolled-back/flight-delay-second"
+    assert pull(4, "flight-delay-first") == {
+        "current": "flight-delay-third",
+        "restore": "flight-delay-first",
+    }
+    assert git(origin, "tag", "--list", "restored/*", "rolled-back/*").split() == [
+        "restored/flight-delay-first/20260104T000000Z",
+        "rolled-back/flight-delay-third",
     ]
     assert "andon cord by oncall: late flights" in git(
-        origin, "cat-file", "-p", "rolled-back/flight-delay-second"
+        origin, "cat-file", "-p", "rolled-back/flight-delay-third"
     )
+    assert "in place of flight-delay-third: late flights" in git(
+        origin, "cat-file", "-p", "restored/flight-delay-first/20260104T000000Z"
+    )
+    # Before, the second pull took the newest promotion not rolled back (second) to be in
+    # service: it re-deployed the first, already serving, and barred the second for good.
+    assert pull(5) == {"current": "flight-delay-first", "restore": "flight-delay-second"}
+    assert git(origin, "tag", "--list", "rolled-back/*").split() == [
+        "rolled-back/flight-delay-first",
+        "rolled-back/flight-delay-third",
+    ]
