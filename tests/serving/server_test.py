@@ -403,6 +403,27 @@ def test_an_unknown_destination_is_refused_as_any_bad_field_is(
     ]
 
 
+def test_every_flight_the_store_cannot_score_is_named_in_one_answer(
+    client: httpx.Client, world: World, one_flight: dict[str, Any]
+) -> None:
+    # Before, the unknown destination alone: the departure past the horizon came out only on
+    # the next try.
+    horizon = OnlineStore(world.store).horizon
+    late = leaving_at(one_flight, (horizon + pd.Timedelta(days=3)).to_pydatetime())
+    before = _refused(client)
+    answer = _post(client, {"flights": [one_flight, late, {**one_flight, "dest": "XYZ"}]})
+    assert answer.status_code == 400, answer.text
+    assert [(e["loc"], e["type"]) for e in answer.json()["detail"]] == [
+        (["flights", 1, "time_hour"], "past_data_horizon"),
+        (["flights", 2, "dest"], "unknown_airport"),
+    ]
+    # One request refused, counted once under each of its reasons.
+    assert _refused(client) == before | {
+        "past_data_horizon": before["past_data_horizon"] + 1,
+        "unknown_airport": before["unknown_airport"] + 1,
+    }
+
+
 @pytest.mark.parametrize("endpoint", ["/predict", "/features"])
 def test_a_flight_past_the_data_horizon_is_refused_naming_it(
     client: httpx.Client, world: World, one_flight: dict[str, Any], endpoint: str

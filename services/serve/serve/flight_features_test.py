@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import WEATHER_COLUMNS
 from online_store.store import BeforeDataStart, OnlineStore, PastHorizon, write_store
-from serve.online_features import CalendarCache, flight_features, online_features
+from serve.online_features import (
+    CalendarCache,
+    flight_features,
+    online_features,
+    store_refusals,
+)
 from serve.schema import ORIGINS, Flight, flights_frame
 from serve.testing import departure
 
@@ -216,6 +221,51 @@ def test_both_paths_refuse_the_same_flights_before_the_data_start(
     assert [i for i, _ in fast.value.before] == before
     assert fast.value.before == reference.value.before
     assert fast.value.start == START and fast.value.window == WINDOW
+
+
+# What a generated flight is refused for, if anything: each kind the store names, and both.
+_KINDS = ("scored", "unknown_airport", "past_data_horizon", "before_data_start", "both")
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_KINDS),
+            _flights(_TIME_HOURS),
+            _flights(_LATE_HOURS),
+            _flights(_EARLY_HOURS),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_every_refusal_of_a_request_is_named_at_once(
+    store: OnlineStore,
+    requests: list[tuple[str, dict[str, object], dict[str, object], dict[str, object]]],
+) -> None:
+    # Before, one kind per answer: an unknown destination hid a departure past the horizon, and
+    # that one a departure before the data start; the client learnt each on another try.
+    flights, expected = [], []
+    for i, (kind, near, late, early) in enumerate(requests):
+        fields = {"past_data_horizon": late, "before_data_start": early, "both": late}.get(
+            kind, near
+        )
+        if kind in ("unknown_airport", "both"):
+            fields = {**fields, "dest": "XYZ"}
+            expected.append((("flights", i, "dest"), "unknown_airport"))
+        if kind in ("past_data_horizon", "before_data_start", "both"):
+            timed = "past_data_horizon" if kind == "both" else kind
+            expected.append((("flights", i, "time_hour"), timed))
+        flights.append(_flight(fields))
+    refused = store_refusals(flights, store)
+    assert [(loc, kind) for loc, kind, _ in refused] == expected
+    for _, kind, message in refused:
+        assert {
+            "unknown_airport": "unknown airport 'XYZ'",
+            "past_data_horizon": "data horizon",
+            "before_data_start": "data start",
+        }[kind] in message
 
 
 def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:

@@ -47,7 +47,7 @@ from feature_definitions.weather import (
     WEATHER_FILLS,
     WEATHER_KNOWN,
 )
-from online_store.store import OnlineStore
+from online_store.store import BeforeDataStart, OnlineStore, PastHorizon
 from serve.schema import Flight
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -127,6 +127,56 @@ class CalendarCache:
 _calendar = CalendarCache()
 
 
+def check_departures(
+    flights: Sequence[Flight], store: OnlineStore, hours: list[int] | None = None
+) -> np.ndarray:
+    """The flights' scheduled departures in UTC nanoseconds, once the store has checked them
+    (OnlineStore.check_departures): PastHorizon or BeforeDataStart naming each flight, by its
+    position, whose trailing window the store's data does not cover. `hours`: the flights'
+    time_hour in UTC nanoseconds, when the caller has them."""
+    if hours is None:
+        hours = [_utc_ns(f.time_hour) for f in flights]
+    departure = np.asarray(hours, dtype="int64") + np.fromiter(
+        (f.sched_dep_time % 100 for f in flights), "int64", len(flights)
+    ) * np.int64(_MINUTE_NS)
+    store.check_departures(departure)
+    return departure
+
+
+# A flight the store cannot score: (loc in the request, the 400's error type, the message).
+Refusal = tuple[tuple[str | int, ...], str, str]
+
+
+def store_refusals(flights: Sequence[Flight], store: OnlineStore) -> list[Refusal]:
+    """Every reason the store cannot score the flights, in the flights' order: an unknown
+    destination (`unknown_airport`, on `dest`), a departure past the data horizon plus the
+    allowance (`past_data_horizon`) or one whose window starts before the data start
+    (`before_data_start`, both on `time_hour`). Empty when every flight can be scored."""
+    refused: list[Refusal] = []
+    try:
+        check_destinations(flights, store)
+    except UnknownDestination as error:
+        refused += [
+            (("flights", i, "dest"), "unknown_airport", f"unknown airport {dest!r}")
+            for i, dest in error.unknown
+        ]
+    # The store names one kind at a time (past the horizon first): check the rest again.
+    positions = list(range(len(flights)))
+    while positions:
+        try:
+            check_departures([flights[i] for i in positions], store)
+        except PastHorizon as error:
+            named = [(positions[i], "past_data_horizon", error.reason(d)) for i, d in error.past]
+        except BeforeDataStart as error:
+            named = [(positions[i], "before_data_start", error.reason(d)) for i, d in error.before]
+        else:
+            break
+        refused += [(("flights", i, "time_hour"), kind, message) for i, kind, message in named]
+        left = {i for i, _, _ in named}
+        positions = [i for i in positions if i not in left]
+    return sorted(refused, key=lambda refusal: refusal[0][1])
+
+
 def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFrame:
     """FEATURE_COLUMNS for each flight, on a RangeIndex: equal, value for value and dtype for
     dtype, to `online_features(flights_frame(flights), store)`; like it, PastHorizon naming
@@ -134,11 +184,8 @@ def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFra
     BeforeDataStart naming every flight whose trailing window starts before its data start."""
     count = len(flights)
     hours = [_utc_ns(f.time_hour) for f in flights]
-    departure = np.asarray(hours, dtype="int64") + np.fromiter(
-        (f.sched_dep_time % 100 for f in flights), "int64", count
-    ) * np.int64(_MINUTE_NS)
     # First, for every flight at once: a window past or before the store's data would undercount.
-    store.check_departures(departure)
+    departure = check_departures(flights, store, hours)
     columns: dict[str, object] = {
         name: pd.array([getattr(f, name) for f in flights], dtype="string")
         for name in CATEGORICAL_FEATURES

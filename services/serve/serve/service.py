@@ -17,7 +17,6 @@ import pandas as pd
 from bentoml.exceptions import ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
-from online_store.store import BeforeDataStart, PastHorizon
 from serve.batching import Batcher
 from serve.errors import request_error
 from serve.limits import (
@@ -41,7 +40,7 @@ from serve.metrics import (
     forget_killed_workers,
 )
 from serve.middleware import BodyChecks, BodyLimit, JsonOnly, OpenApi30, ReadinessDetail
-from serve.online_features import UnknownDestination, check_destinations, flight_features
+from serve.online_features import flight_features, store_refusals
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
 from serve.sources import horizon_allowance, location, wait_seconds
@@ -112,27 +111,14 @@ class FlightDelayService:
         store = self._ready().store
         # A pydantic validation error, not BentoML's InvalidArgument: BentoML answers the latter
         # with a one-element array, the former with the object every other 400 is (errors.py).
+        # Every flight the store cannot score is named in one answer, each field once.
+        refused = store_refusals(flights, store)
+        if refused:
+            for reason in sorted({kind for _, kind, _ in refused}):
+                REFUSED_REQUESTS.labels(reason=reason).inc()
+            raise request_error(refused) from None
         try:
-            check_destinations(flights, store)
             return flight_features(flights, store)
-        except UnknownDestination as error:
-            REFUSED_REQUESTS.labels(reason="unknown_airport").inc()
-            raise request_error(
-                (("flights", i, "dest"), "unknown_airport", f"unknown airport {dest!r}")
-                for i, dest in error.unknown
-            ) from None
-        except PastHorizon as error:
-            REFUSED_REQUESTS.labels(reason="past_data_horizon").inc()
-            raise request_error(
-                (("flights", i, "time_hour"), "past_data_horizon", error.reason(departure))
-                for i, departure in error.past
-            ) from None
-        except BeforeDataStart as error:
-            REFUSED_REQUESTS.labels(reason="before_data_start").inc()
-            raise request_error(
-                (("flights", i, "time_hour"), "before_data_start", error.reason(departure))
-                for i, departure in error.before
-            ) from None
         except FeatureInputError as error:
             REFUSED_REQUESTS.labels(reason="feature_input").inc()
             raise request_error([(("flights",), "feature_input", str(error))]) from None
