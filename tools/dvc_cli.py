@@ -1,52 +1,102 @@
 """The repo's DVC: DVC's own command line, which first checks the services' artifacts before
 any command that runs stages.
 
-`dvc repro`, `dvc exp run` and `dvc queue start` run the PEXes under dist/ (dvc.yaml), and DVC
-hashes only those PEXes, so a PEX built before the code changed would be taken as up to date.
-This entry point runs tools/artifacts.py's check first and stops, with the `./pants package` to
-run, when one is missing or stale; every other command (status, push, pull, metrics, ...) goes
-straight to DVC. The check runs in this process, not as a pipeline stage, so a no-op repro starts
-no stage and `dvc status` of an up-to-date pipeline is empty (ADR 0011).
+`dvc repro` and `dvc exp run` run the PEXes under dist/ (dvc.yaml), and DVC hashes only those
+PEXes, so a PEX built before the code changed would be taken as up to date. This entry point
+runs tools/artifacts.py's check first and stops, with the `./pants package` to run, when one is
+missing or stale; every other command (status, push, pull, metrics, ...) goes straight to DVC.
+The check runs in this process, not as a pipeline stage, so a no-op repro starts no stage and
+`dvc status` of an up-to-date pipeline is empty (ADR 0011).
+
+Experiments DVC runs outside the workspace (`exp run --temp`, `--run-all`, `--queue` and then
+`queue start`) are refused: DVC runs them in a copy of the git checkout, which has none of the
+PEXes (dist/ is built, not committed), so every stage would fail.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import sys
-from collections.abc import Sequence
+from argparse import Namespace
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from dvc.cli import DvcParserError, parse_args
 from dvc.cli import main as dvc_main
+from dvc.commands.experiments.run import CmdExperimentsRun
+from dvc.commands.queue.start import CmdQueueStart
+from dvc.commands.repro import CmdRepro
 
 from tools.artifacts import ArtifactError, check_all, up_to_date
 
-# DVC's commands that run stages, as the words that name them (`exp` is an alias DVC gives
-# `experiments`; `queue start` runs the experiments `exp run --queue` queued, whose artifacts may
-# have been rebuilt, or gone stale, since they were queued).
-STAGE_RUNNING = (("repro",), ("exp", "run"), ("experiments", "run"), ("queue", "start"))
+OUTSIDE_THE_WORKSPACE = (
+    "DVC runs those in a temporary copy of the git checkout, which has none of the services' PEXes "
+    "(dist/ is built, not committed), so every stage would fail on a missing PEX; run "
+    "`dvc exp run` in the workspace instead (one experiment at a time, after `./pants package`)"
+)
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """DVC's parser prints its error, or the help, and DVC prints them again when it runs."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def parsed(argv: Sequence[str]) -> Namespace | None:
+    """The command line as DVC reads it (its public parser), or None when DVC refuses it, asks
+    for help or its version: then DVC says so itself and runs nothing."""
+    try:
+        with silenced():
+            args: Namespace = parse_args(list(argv))
+    except (DvcParserError, SystemExit):
+        return None
+    return args
+
+
+def refusal(argv: Sequence[str]) -> str | None:
+    """Why the repo's DVC does not run `argv`, if it runs experiments outside the workspace."""
+    args = parsed(argv)
+    if args is None:
+        return None
+    command = getattr(args, "func", None)
+    if command is CmdQueueStart:
+        what = "`dvc queue start` runs queued experiments outside the workspace"
+    elif command is CmdExperimentsRun and (args.queue or args.tmp_dir or args.run_all):
+        what = "`dvc exp run --temp`, `--queue` and `--run-all` run the experiment outside the "
+        what += "workspace"
+    else:
+        return None
+    return f"{what}: {OUTSIDE_THE_WORKSPACE}"
 
 
 def stage_running_root(argv: Sequence[str], cwd: Path) -> Path | None:
     """The repo root the command works in, if `argv` runs stages; else None. Follows DVC's
     `--cd DIR`; the root is the nearest directory up from there with a dvc.yaml beside .dvc."""
-    words: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        if arg == "--cd":
-            cwd = cwd / next(args, "")
-        elif arg.startswith("--cd="):
-            cwd = cwd / arg.removeprefix("--cd=")
-        elif not arg.startswith("-"):
-            words.append(arg)
-    if not any(tuple(words[: len(command)]) == command for command in STAGE_RUNNING):
-        return None
-    for directory in (cwd.resolve(), *cwd.resolve().parents):
-        if (directory / "dvc.yaml").is_file() and (directory / ".dvc").is_dir():
-            return directory
+    args = parsed(argv)
+    command = getattr(args, "func", None)
+    if args is None or not (isinstance(command, type) and issubclass(command, CmdRepro)):
+        return None  # `exp run` is DVC's CmdRepro too
+    directory = (cwd / str(args.cd)).resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / "dvc.yaml").is_file() and (candidate / ".dvc").is_dir():
+            return candidate
     return None  # not in a DVC repo: DVC itself says so
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    refused = refusal(args)
+    if refused is not None:
+        print(f"artifacts: {refused}", file=sys.stderr)
+        return 1
     root = stage_running_root(args, Path.cwd())
     if root is not None:
         try:

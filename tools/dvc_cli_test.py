@@ -1,20 +1,24 @@
 """The repo's DVC on a small checkout, with the real DVC in this process: a command that runs
-stages checks the artifacts first and does not start DVC when one is stale; other commands go
-straight to DVC; a no-op repro runs no stage; the lock check reads DVC's status of an artifact
-rebuilt after the last run."""
+stages checks the artifacts first, wherever DVC's global options put the command word, and does
+not start DVC when one is stale; experiments DVC would run outside the workspace (without the
+PEXes) are refused; other commands go straight to DVC; a no-op repro runs no stage; the lock
+check reads DVC's status of an artifact rebuilt after the last run."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from itertools import chain
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loopback.processes import inherited_pythonpath
 from tools.dvc_cli import main, stage_running_root
-from tools.fake_checkout import CODE, WHEELS, make_pex
+from tools.fake_checkout import CODE, WHEELS, make_checkout, make_pex
 
 
 @pytest.fixture
@@ -38,8 +42,13 @@ def runs(repo: Path) -> list[str]:
         (["exp", "run", "-S", "train.torch.epochs=1"], True),
         # Before, the long name of `exp` ran stale artifacts unchecked.
         (["experiments", "run"], True),
-        # Before, queued experiments ran whatever artifacts dist/ held when the queue started.
-        (["queue", "start", "-j", "2"], True),
+        # Before, a valued global option's value was taken for the command word.
+        (["--cprofile-dump", "/tmp/p", "repro"], True),
+        (["--viztracer-depth", "3", "-q", "exp", "run"], True),
+        # Refused before any check (test_experiments_outside_the_workspace_are_refused).
+        (["queue", "start", "-j", "2"], False),
+        (["repro", "--no-such-option"], False),  # DVC refuses it and runs nothing
+        (["--help"], False),
         (["queue", "status"], False),
         (["experiments", "show"], False),
         (["status"], False),
@@ -60,9 +69,113 @@ def test_the_root_follows_cd_and_is_none_outside_a_dvc_repo(
     dvc_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     outside = tmp_path_factory.mktemp("outside")
-    assert stage_running_root(["repro", "--cd", str(dvc_repo)], outside) == dvc_repo.resolve()
+    assert stage_running_root(["--cd", str(dvc_repo), "repro"], outside) == dvc_repo.resolve()
     assert stage_running_root([f"--cd={dvc_repo}", "repro"], outside) == dvc_repo.resolve()
+    # DVC refuses `--cd` after the command ("unrecognized arguments"), and runs nothing.
+    assert stage_running_root(["repro", "--cd", str(dvc_repo)], outside) is None
     assert stage_running_root(["repro"], outside) is None
+
+
+# DVC's global options (`dvc --help -v`: its own, and its debugging options), before the command.
+FLAGS = [
+    "--wait-for-lock",
+    "--cprofile",
+    "--yappi",
+    "--yappi-separate-threads",
+    "--viztracer",
+    "--viztracer-async",
+    "--pdb",
+    "--instrument",
+    "--instrument-open",
+    "--show-stack",
+    "--ss",
+]
+VALUED = {
+    "--cprofile-dump": st.sampled_from(["/tmp/profile", "repro", "run", "exp", "-"]),
+    "--viztracer-depth": st.integers(0, 99).map(str),
+    "--cd": st.sampled_from([".", "services", "libs/storage", "services/../libs"]),
+}  # fmt: skip
+GLOBAL_OPTION = st.one_of(
+    st.sampled_from(FLAGS).map(lambda flag: [flag]),
+    st.sampled_from(sorted(VALUED)).flatmap(
+        lambda option: VALUED[option].flatmap(
+            lambda value: st.sampled_from([[option, value], [f"{option}={value}"]])
+        )
+    ),
+)
+# -q and -v are exclusive (DVC refuses both): one of them, repeated or not.
+LOG_LEVEL = st.sampled_from(["-q", "-v", "--quiet", "--verbose", "-qq", "-vv"]).flatmap(
+    lambda flag: st.lists(st.just(flag), max_size=2)
+)
+STAGE_RUNNING = st.sampled_from(
+    [["repro"], ["repro", "land"], ["exp", "run"], ["experiments", "run", "-S", "a=1"]]
+)
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkout DVC would take for a repo (dvc.yaml beside .dvc), for many examples."""
+    root = tmp_path_factory.mktemp("checkout")
+    make_checkout(root)
+    (root / ".dvc").mkdir()
+    return root
+
+
+@given(
+    options=st.lists(GLOBAL_OPTION, max_size=4),
+    log_level=LOG_LEVEL,
+    position=st.integers(0, 4),
+    command=STAGE_RUNNING,
+)
+def test_global_options_before_the_command_never_skip_the_check(
+    checkout: Path,
+    options: list[list[str]],
+    log_level: list[str],
+    position: int,
+    command: list[str],
+) -> None:
+    # Before, `--cprofile-dump /tmp/p repro` read /tmp/p as the command and ran stale artifacts.
+    before, after = chain.from_iterable(options[:position]), chain.from_iterable(options[position:])
+    argv = [*before, *log_level, *after, *command]
+    assert stage_running_root(argv, checkout) == checkout.resolve(), argv
+
+
+@pytest.mark.parametrize(
+    "options", [["--cprofile-dump", "profile"], ["--viztracer-depth", "3"], ["--cd", "."]]
+)
+def test_a_stale_artifact_stops_a_repro_after_a_valued_global_option(
+    dvc_repo: Path, options: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    (dvc_repo / "libs/storage/storage/atomic.py").write_text("ATOMIC = False\n")
+    # Before, DVC ran the stage on the stale PEX.
+    assert main([*options, "repro"]) == 1
+    assert "atomic.py changed since it was built" in capfd.readouterr().err
+    assert runs(dvc_repo) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["exp", "run", "--temp"],
+        ["experiments", "run", "--queue", "-S", "train.torch.epochs=1"],
+        ["-q", "exp", "run", "--run-all"],
+        ["--cprofile-dump", "profile", "exp", "run", "--temp"],
+        ["queue", "start"],
+        ["queue", "start", "-j", "2"],
+    ],
+)
+def test_experiments_outside_the_workspace_are_refused(
+    dvc_repo: Path, argv: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Before, the check passed ("up to date") and DVC ran the experiment in a copy of the git
+    # checkout, without dist/'s PEXes: every stage failed on a missing PEX.
+    assert main(argv) == 1
+    err = capfd.readouterr().err
+    assert err.startswith("artifacts: `dvc ")
+    assert "temporary copy of the git checkout, which has none of the services' PEXes" in err
+    assert "run `dvc exp run` in the workspace instead" in err
+    assert "up to date" not in err
+    assert runs(dvc_repo) == []
 
 
 def test_a_fresh_checkout_reproduces_then_a_no_op_runs_no_stage(
