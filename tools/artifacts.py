@@ -225,9 +225,33 @@ def place(repo: Path, built: Path) -> list[Artifact]:
                 f"cannot place {artifact.address} in {target.relative_to(repo)}: "
                 f"{copy_failure(error)}; it is left as it was"
             ) from None
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        try:
+            swap(staging, target)
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ArtifactError(
+                f"cannot place {artifact.address} in {target.relative_to(repo)}: cannot replace "
+                f"{error.filename or target}: {error.strerror or error}"
+            ) from None
     return artifacts
+
+
+def swap(staging: Path, target: Path) -> None:
+    """Put `staging` at `target`, which may be a packed PEX (a directory), a zipapp PEX (a file)
+    or nothing. The old one is moved aside first, so a failure to move it leaves it in place."""
+    old = target.with_name(target.name + ".old")
+    remove(old)  # an earlier run's, if it stopped between the moves
+    if target.exists() or target.is_symlink():
+        target.rename(old)
+    staging.rename(target)
+    remove(old)
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def copy_failure(error: OSError) -> str:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +76,7 @@ def test_a_stale_or_missing_artifact_names_the_package_command(
         info = repo / "dist/services.ingest/ingest.pex/PEX-INFO"
         info.write_text(info.read_text()[:10])
     else:
-        (repo / "dist/services.ingest/ingest.pex/PEX-INFO").write_text("{}")
+        (repo / PEX / "PEX-INFO").write_text("{}")
     with pytest.raises(ArtifactError, match="run `./pants package services/ingest:ingest`"):
         check_all(repo)
     assert main(["check", "--repo", str(repo)]) == 1
@@ -129,6 +132,50 @@ def test_place_on_a_full_disk_names_the_artifact_and_keeps_the_placed_one(
     assert str(failed.value).endswith("; it is left as it was")
     assert (repo / PEX / "PEX-INFO").read_text() == before
     assert not list((repo / PEX).parent.glob("*.partial"))
+
+
+def test_place_replaces_a_zipapp_pex(repo: Path, tmp_path: Path) -> None:
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    shutil.rmtree(repo / PEX)
+    (repo / PEX).write_bytes(b"PK\x05\x06" + bytes(18))  # a zipapp PEX: one (empty) zip file
+    # Before, NotADirectoryError, and ingest.pex.partial left beside it.
+    place(repo, built)
+    assert (repo / PEX / "PEX-INFO").read_bytes() == (built / PEX[5:] / "PEX-INFO").read_bytes()
+    check_all(repo)
+    assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """`path` can be neither moved nor changed, even by root (the ext4 immutable attribute)."""
+    if shutil.which("chattr") is None or os.geteuid() != 0:
+        pytest.skip("needs root and chattr, to make a directory root cannot move")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip(f"chattr +i is not supported under {path}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
+    repo: Path, tmp_path: Path
+) -> None:
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    before = (repo / PEX / "PEX-INFO").read_text()
+    # Before, the failed removal passed silently and the rename raised OSError, with
+    # ingest.pex.partial left beside the old PEX.
+    with immutable(repo / PEX), pytest.raises(ArtifactError) as failed:
+        place(repo, built)
+    assert str(failed.value) == (
+        f"cannot place services/ingest:ingest in {PEX}: cannot replace {repo / PEX}: "
+        "Operation not permitted"
+    )
+    assert (repo / PEX / "PEX-INFO").read_text() == before
+    assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
 
 
 PEX = "dist/services.ingest/ingest.pex"
