@@ -5,8 +5,10 @@ first). DVC sees only the PEX's hash, so a PEX built before the code changed wou
 taken as up to date. The check, which the repo's DVC (tools/dvc_cli.py) runs before every
 `dvc repro` and `dvc exp run`, and `python3 tools/artifacts.py check` by hand, fails with the
 `./pants package` command to run when a PEX a stage runs is missing, carries a first-party
-file that differs from the checkout's, or carries a distribution that
-3rdparty/python/default.lock no longer locks.
+file that differs from the checkout's, carries a distribution that
+3rdparty/python/default.lock no longer locks, or lacks part of itself (an interrupted build):
+its `__main__.py` or bootstrap, a wheel its PEX-INFO lists, or a checkout module its entry point
+or its code imports.
 
 `python3 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
 dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pants package`).
@@ -22,6 +24,7 @@ Standard library only: it runs before any PEX, with the python3 on PATH.
 from __future__ import annotations
 
 import argparse
+import ast
 import filecmp
 import json
 import re
@@ -130,18 +133,108 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def carried_distributions(pex: Path) -> list[str]:
-    """`name==version` of every distribution in the PEX, from its wheel file names; ValueError
-    when its PEX-INFO does not list them so."""
+def pex_info(pex: Path) -> dict[str, Any]:
+    """The PEX's PEX-INFO; ValueError when it does not list its distributions as pex does."""
     info = json.loads((pex / "PEX-INFO").read_text())
-    wheels = info.get("distributions") if isinstance(info, dict) else None
-    if not isinstance(wheels, dict):
+    if not isinstance(info, dict) or not isinstance(info.get("distributions"), dict):
         raise ValueError("it lists no distributions")
+    return info
+
+
+def carried_distributions(info: dict[str, Any]) -> list[str]:
+    """`name==version` of every distribution PEX-INFO lists, from its wheel file names."""
     carried = []
-    for wheel in wheels:
+    for wheel in info["distributions"]:
         name, version, *_ = wheel.split("-")
         carried.append(f"{normalise(name)}=={version}")
     return carried
+
+
+def missing_parts(pex: Path, info: dict[str, Any]) -> Iterator[str]:
+    """What pex writes into a packed PEX that is not there (an interrupted build, a file
+    deleted since): the entry point, the bootstrap, each wheel PEX-INFO lists under .deps/."""
+    for own in ("__main__.py", ".bootstrap"):
+        if not (pex / own).exists():
+            yield own
+    for wheel in info["distributions"]:
+        if not (pex / ".deps" / wheel).exists():
+            yield f".deps/{wheel}, which its PEX-INFO lists"
+
+
+def module_files(module: str) -> list[PurePosixPath]:
+    """Where a module's code would be, relative to a source root (or to the PEX)."""
+    path = PurePosixPath(*module.split("."))
+    return [path.with_name(path.name + ".py"), path / "__init__.py"]
+
+
+def imported_modules(file: PurePosixPath, source: bytes) -> Iterator[str]:
+    """The modules a first-party file imports, absolute ("from . import x" in storage/y.py gives
+    storage and storage.x); a file that does not parse imports nothing we can tell."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return
+    package = list(file.parent.parts)
+    for node in statements(tree.body):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.level > len(package):
+                    continue  # above the source root: not an import that works
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            if module:
+                yield module
+            yield from (f"{module}.{alias.name}".strip(".") for alias in node.names)
+
+
+def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement in `body`, nested ones too (an import in a function, an `if`, a `try`);
+    expressions hold no import statement, and walking them costs most of the check's time."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            nested = getattr(node, field, None)
+            if isinstance(nested, list):
+                for child in nested:
+                    if isinstance(child, ast.stmt):
+                        yield from statements([child])
+                    else:  # an except handler or a match case
+                        yield from statements(getattr(child, "body", []))
+
+
+def missing_first_party(
+    pex: Path, info: dict[str, Any], roots: list[Path], carried: list[PurePosixPath]
+) -> Iterator[str]:
+    """The first-party files the PEX's code needs that it does not carry: the entry point's
+    module and every checkout module its carried files import (what Pants packs with them)."""
+    needed: dict[PurePosixPath, str] = {}
+    entry_point = info.get("entry_point")
+    if isinstance(entry_point, str) and entry_point.split(":")[0]:
+        for file in module_files(entry_point.split(":")[0]):
+            needed.setdefault(file, "its PEX-INFO's entry point")
+    for relative in carried:
+        if relative.suffix == ".py":
+            for module in imported_modules(relative, (pex / relative).read_bytes()):
+                for file in module_files(module):
+                    needed.setdefault(file, f"{relative} imports it")
+    has = set(carried)
+    # Where each of the checkout's packages is (a third-party one, numpy say, is not there).
+    packages: dict[PurePosixPath, list[Path]] = {}
+    for file, why in needed.items():
+        if file in has:
+            continue
+        if file.parent not in packages:
+            packages[file.parent] = [root for root in roots if (root / file.parent).is_dir()]
+        source = checkout_file(packages[file.parent], file)
+        if source is None:
+            continue
+        if file.name == "__init__.py" and not source.read_bytes().strip():
+            continue  # an empty package marker: Pants may leave it out
+        yield f"{file} ({why})"
 
 
 def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -> None:
@@ -152,13 +245,21 @@ def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -
             f"{artifact.path} {what} (a stage runs it): run `{artifact.package_command}`"
         )
     try:
-        carried = carried_distributions(pex)
+        info = pex_info(pex)
+        carried = carried_distributions(info)
+        lacking = next(missing_parts(pex, info), None)
     except (OSError, ValueError) as error:
         raise ArtifactError(
             f"{artifact.path} is damaged: its PEX-INFO cannot be read ({error}): "
             f"run `{artifact.package_command}`"
         ) from None
-    for relative in first_party_files(pex):
+    if lacking is not None:
+        raise ArtifactError(
+            f"{artifact.path} is incomplete: it lacks {lacking} (an interrupted build?): "
+            f"run `{artifact.package_command}`"
+        )
+    carried_files = list(first_party_files(pex))
+    for relative in carried_files:
         source = checkout_file(roots, relative)
         if source is None:
             raise ArtifactError(
@@ -170,6 +271,14 @@ def check(repo: Path, artifact: Artifact, roots: list[Path], locked: set[str]) -
                 f"{artifact.path} is stale: {source.relative_to(repo)} changed since it was "
                 f"built: run `{artifact.package_command}`"
             )
+    try:
+        lacking = next(missing_first_party(pex, info, roots, carried_files), None)
+    except (OSError, ValueError):  # a module name no file can have: not ours
+        lacking = None
+    if lacking is not None:
+        raise ArtifactError(
+            f"{artifact.path} is stale: it lacks {lacking}: run `{artifact.package_command}`"
+        )
     for distribution in carried:
         if distribution not in locked:
             raise ArtifactError(

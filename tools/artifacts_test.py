@@ -29,7 +29,7 @@ from tools.artifacts import (
     report_unlocked,
     unlocked,
 )
-from tools.fake_checkout import DVC_YAML, make_checkout
+from tools.fake_checkout import DVC_YAML, WHEELS, make_checkout
 
 
 def test_the_artifacts_are_those_dvc_yaml_runs() -> None:
@@ -54,6 +54,12 @@ def test_fresh_artifacts_pass(repo: Path, capsys: pytest.CaptureFixture[str]) ->
         ("a file for the pex", "ingest.pex is not a packed PEX: it has no PEX-INFO"),
         ("truncate PEX-INFO", "ingest.pex is damaged: its PEX-INFO cannot be read"),
         ("empty PEX-INFO", "ingest.pex is damaged: its PEX-INFO cannot be read (it lists no"),
+        # Before, a PEX an interrupted build (or a hand) left without these was up to date.
+        ("delete the entry point", "ingest.pex is stale: it lacks ingest/cli.py (its PEX-INFO's"),
+        ("delete an imported lib", "lacks storage/atomic.py (ingest/cli.py imports it)"),
+        ("move a wheel out", "is incomplete: it lacks .deps/PyYAML-6.0.2-cp311-cp311-manylinux"),
+        ("delete __main__.py", "ingest.pex is incomplete: it lacks __main__.py"),
+        ("delete the bootstrap", "ingest.pex is incomplete: it lacks .bootstrap"),
     ],
 )
 def test_a_stale_or_missing_artifact_names_the_package_command(
@@ -75,8 +81,18 @@ def test_a_stale_or_missing_artifact_names_the_package_command(
     elif damage == "truncate PEX-INFO":
         info = repo / "dist/services.ingest/ingest.pex/PEX-INFO"
         info.write_text(info.read_text()[:10])
-    else:
+    elif damage == "empty PEX-INFO":
         (repo / PEX / "PEX-INFO").write_text("{}")
+    elif damage == "delete the entry point":
+        (repo / PEX / "ingest/cli.py").unlink()
+    elif damage == "delete an imported lib":
+        (repo / PEX / "storage/atomic.py").unlink()
+    elif damage == "move a wheel out":
+        (repo / PEX / ".deps" / WHEELS[0]).rename(repo / WHEELS[0])
+    elif damage == "delete __main__.py":
+        (repo / PEX / "__main__.py").unlink()
+    else:
+        (repo / PEX / ".bootstrap").unlink()
     with pytest.raises(ArtifactError, match="run `./pants package services/ingest:ingest`"):
         check_all(repo)
     assert main(["check", "--repo", str(repo)]) == 1
@@ -132,6 +148,20 @@ def test_place_on_a_full_disk_names_the_artifact_and_keeps_the_placed_one(
     assert str(failed.value).endswith("; it is left as it was")
     assert (repo / PEX / "PEX-INFO").read_text() == before
     assert not list((repo / PEX).parent.glob("*.partial"))
+
+
+def test_a_pex_without_first_party_code_its_code_does_not_import_is_fresh(repo: Path) -> None:
+    # Pants packs the modules the code imports, not every file of a package: the checkout's
+    # other modules, and modules no longer imported, are not looked for.
+    (repo / "libs/storage/storage/digest.py").write_text("DIGEST = 1\n")
+    (repo / "libs/storage/storage/__init__.py").write_text("")
+    (repo / PEX / "ingest/cli.py").write_text("import storage\nimport yaml\nprint('land')\n")
+    (repo / "services/ingest/ingest/cli.py").write_text(
+        "import storage\nimport yaml\nprint('land')\n"
+    )
+    (repo / PEX / "storage/atomic.py").unlink()
+    (repo / "libs/storage/storage/atomic.py").unlink()
+    check_all(repo)
 
 
 def test_place_replaces_a_zipapp_pex(repo: Path, tmp_path: Path) -> None:

@@ -17,10 +17,14 @@ DVC_YAML = """stages:
 LOCK = {"locked_resolves": [{"locked_requirements": [
     {"project_name": "PyYAML", "version": "6.0.2"},
 ]}]}  # fmt: skip
-CODE = {"ingest/cli.py": "print('land')\n", "storage/atomic.py": "ATOMIC = True\n"}
+CODE = {
+    "ingest/cli.py": "from storage import atomic\n\nprint('land')\n",
+    "storage/atomic.py": "ATOMIC = True\n",
+}
 WHEELS = ["PyYAML-6.0.2-cp311-cp311-manylinux_2_17_x86_64.whl"]
-# Stands in for pex's bootstrap, which the check ignores: it logs each run in runs.log (outside
-# the stage's outputs, which DVC removes before a run) and writes the stage's output.
+# Stands in for pex's `__main__.py`, which the check requires but does not read: it logs each run
+# in runs.log (outside the stage's outputs, which DVC removes before a run) and writes the stage's
+# output.
 MAIN = """#!/usr/bin/env python3
 import pathlib, sys
 with open("runs.log", "a") as log:
@@ -31,13 +35,19 @@ pathlib.Path("data/landing/day.csv").write_text("year\\n2013\\n")
 
 
 def make_pex(pex: Path, code: dict[str, str], wheels: list[str]) -> None:
+    """A packed PEX as pex lays one out: the code, each wheel PEX-INFO lists under .deps/ (a zip
+    file there, a stand-in here), the bootstrap, and `__main__.py`."""
     for relative, text in code.items():
         (pex / relative).parent.mkdir(parents=True, exist_ok=True)
         (pex / relative).write_text(text)
     (pex / ".deps").mkdir(parents=True, exist_ok=True)
+    for wheel in wheels:
+        (pex / ".deps" / wheel).write_text("a wheel")
+    (pex / ".bootstrap").write_text("pex's bootstrap")
     (pex / "__main__.py").write_text(MAIN)
     (pex / "__main__.py").chmod(0o755)
-    (pex / "PEX-INFO").write_text(json.dumps({"distributions": {w: "x" for w in wheels}}))
+    info = {"distributions": {w: "x" for w in wheels}, "entry_point": "ingest.cli:main"}
+    (pex / "PEX-INFO").write_text(json.dumps(info))
 
 
 def make_checkout(root: Path) -> None:
