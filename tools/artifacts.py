@@ -3,14 +3,14 @@
 A stage runs its service's PEX from dist/ (`./pants package` builds them; the main job does so
 first). DVC sees only the PEX's hash, so a PEX built before the code changed would silently be
 taken as up to date. The check, which the repo's DVC (tools/dvc_cli.py) runs before every
-`dvc repro` and `dvc exp run`, and `python3 tools/artifacts.py check` by hand, fails with the
+`dvc repro` and `dvc exp run`, and `python3.11 tools/artifacts.py check` by hand, fails with the
 `./pants package` command to run when a PEX a stage runs is missing, carries a first-party
 file that differs from the checkout's, carries a distribution that
 3rdparty/python/default.lock no longer locks, or lacks part of itself (an interrupted build):
 its `__main__.py` or bootstrap, a wheel its PEX-INFO lists, or a checkout module its entry point
 or its code imports.
 
-`python3 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
+`python3.11 tools/artifacts.py place --built DIR` puts the artifacts a Pants run built where
 dvc.yaml runs them (the main job, //:main, does this instead of a nested `./pants package`).
 
 `./pants run //:dvc -- status --json | python3 tools/artifacts.py locked` fails when dvc.lock
@@ -18,7 +18,9 @@ does not record the artifacts in dist/ as they are: a service's code committed w
 its pipeline run wrote (.ci/run runs it after `./pants package ::`, the pull-request workflow
 after packaging what the change reaches).
 
-Standard library only: it runs before any PEX, with the python3 on PATH.
+Standard library only: it runs before any PEX, with Python 3.11 or later (it reads pants.toml with
+tomllib): //:main runs it with `python3.11`, which the stages' PEXes run with too; the workflows'
+`python3` is their 3.11. An older Python stops it with one line saying so.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ import json
 import re
 import shutil
 import sys
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11: a line saying which Python, not a traceback
+    sys.exit(
+        f"artifacts: tools/artifacts.py needs Python 3.11 or later (it reads pants.toml with "
+        f"tomllib), not {sys.version.split()[0]}: run it with python3.11"
+    )
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from storage.testing import file_size_limit
+from tools import artifacts
 from tools.artifacts import (
     ArtifactError,
     artifacts_in,
@@ -206,6 +208,33 @@ def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
     )
     assert (repo / PEX / "PEX-INFO").read_text() == before
     assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
+
+
+def test_an_older_python_is_told_which_python_the_script_needs(repo: Path) -> None:
+    """Run as a file by a Python without tomllib (3.9, 3.10): a line saying so, not a traceback.
+    A 3.9 or 3.10 on PATH runs it as it is; without one, this Python runs it with tomllib
+    made unimportable, as on those Pythons."""
+    script = str(Path(artifacts.__file__))
+    runs = [
+        [python, script, "check", "--repo", str(repo)]
+        for python in filter(None, map(shutil.which, ("python3.10", "python3.9")))
+        if subprocess.run(
+            [python, "-c", "import sys; sys.exit(sys.version_info >= (3, 11))"],
+            capture_output=True,
+        ).returncode
+        == 0
+    ][:1]
+    runs.append([
+        sys.executable, "-c",
+        "import runpy, sys; sys.modules['tomllib'] = None; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')",
+        script, "check", "--repo", str(repo),
+    ])  # fmt: skip
+    for argv in runs:
+        run = subprocess.run(argv, capture_output=True, text=True)
+        assert run.returncode == 1, run.stderr
+        assert run.stderr.startswith("artifacts: tools/artifacts.py needs Python 3.11 or later")
+        assert run.stderr.count("\n") == 1, run.stderr
 
 
 PEX = "dist/services.ingest/ingest.pex"
