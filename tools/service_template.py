@@ -1,6 +1,6 @@
-"""What tools/new_service.py checks before it writes anything (standard library only, so the
-tests of the services' resolve call it without copier): the name and description checks and the
-new ruff.toml.
+"""What tools/new_service.py checks and renders before it writes anything (standard library
+only, so the tests of the services' resolve call it without copier): the name and description
+checks and the new ruff.toml.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import ast
 import keyword
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from tools.artifacts import LOCKFILE, ArtifactError, locked_requirements, source_roots
@@ -108,8 +109,36 @@ def first_party(ruff_toml: str) -> set[str]:
     return set(re.findall(r'"([^"]+)"', _first_party_list(ruff_toml).group(1)))
 
 
+def _parsed_first_party(ruff_toml: str) -> list[str]:
+    listed = tomllib.loads(ruff_toml)["lint"]["isort"]["known-first-party"]
+    if not isinstance(listed, list):
+        raise TypeError("known-first-party is not a list")
+    return [str(name) for name in listed]
+
+
 def with_first_party(ruff_toml: str, name: str) -> str:
     """ruff.toml with `name` appended to known-first-party, so imports of it sort as the repo's
-    own."""
-    end = _first_party_list(ruff_toml).end(1)
-    return f'{ruff_toml[:end]}\n  "{name}",{ruff_toml[end:]}'
+    own. The last entry may have no comma after it (TOML allows that): one is added. The result
+    must parse to the list plus `name`, else ValueError."""
+    try:
+        before = _parsed_first_party(ruff_toml)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"ruff.toml has no readable known-first-party list ({error})") from None
+    listed = _first_party_list(ruff_toml)
+    # Its strings, comments left out (a comment may quote a name).
+    entries = [
+        m for m in re.finditer(r'"[^"\n]*"|#[^\n]*', listed.group(1)) if m[0].startswith('"')
+    ]
+    end = listed.end(1)
+    text = ruff_toml[:end] + f'\n  "{name}",' + ruff_toml[end:]
+    if entries:
+        last = listed.start(1) + entries[-1].end()
+        if not ruff_toml[last:end].lstrip().startswith(","):
+            text = text[:last] + "," + text[last:]
+    try:
+        after = _parsed_first_party(text)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"ruff.toml would not parse with {name!r} added ({error})") from None
+    if after != [*before, name]:
+        raise ValueError(f"ruff.toml's known-first-party would not end in {name!r} once added")
+    return text
