@@ -10,9 +10,11 @@ import keyword
 import re
 import sys
 import tomllib
+from collections.abc import Mapping, Sequence
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
-from tools.artifacts import LOCKFILE, ArtifactError, locked_requirements, source_roots
+from tools.artifacts import LOCKFILE, ArtifactError, locked_requirements, normalise, source_roots
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Room for the directories the tool and Pants make of it (services/.<name>.rendering, ...) in a
@@ -21,15 +23,91 @@ MAX_NAME_LENGTH = 64
 # The services' requirements; their `reqs` target maps the modules named otherwise.
 REQUIREMENTS_BUILD = Path("3rdparty/python/BUILD")
 
+# The top-level modules of the lockfile's distributions whose modules are not (only) their
+# name, as their locked wheels install them: the lockfile records no modules, and Pants'
+# default module mapping misses some (pyzmq, ruamel-yaml, python-multipart). Listed from the
+# wheels of 3rdparty/python/default.lock's pins; the distributions installed where the tool runs
+# are read from their own metadata as well (`packages_distributions`), and a test checks this
+# table against the distributions installed in its environment.
+IMPORT_NAMES: dict[str, tuple[str, ...]] = {
+    "antlr4-python3-runtime": ("antlr4",),
+    "atpublic": ("public",),
+    "attrs": ("attr", "attrs"),
+    "bentoml": ("bentoml", "bentoml_cli", "_bentoml_impl", "_bentoml_sdk"),
+    "cattrs": ("cattr", "cattrs"),
+    "cffi": ("cffi", "_cffi_backend"),
+    "cfn-lint": ("cfnlint",),
+    "configobj": ("configobj", "validate"),
+    "flufl-lock": ("flufl",),
+    "fonttools": ("fontTools",),
+    "gitpython": ("git",),
+    "graphql-core": ("graphql",),
+    "hydra-core": ("hydra",),
+    "hypothesis": (
+        "hypothesis",
+        "_hypothesis_ftz_detector",
+        "_hypothesis_globals",
+        "_hypothesis_pytestplugin",
+    ),
+    "ipykernel": ("ipykernel", "ipykernel_launcher"),
+    "ipython": ("IPython",),
+    "jupyter-core": ("jupyter", "jupyter_core"),
+    "kantoku": ("circus",),
+    "markdown-it-py": ("markdown_it",),
+    "matplotlib": ("matplotlib", "mpl_toolkits", "pylab"),
+    "mypy": ("mypy", "mypyc"),
+    "nvidia-ml-py": ("pynvml", "example"),
+    "omegaconf": ("omegaconf", "pydevd_plugins"),
+    "opentelemetry-api": ("opentelemetry",),
+    "opentelemetry-instrumentation": ("opentelemetry",),
+    "opentelemetry-instrumentation-aiohttp-client": ("opentelemetry",),
+    "opentelemetry-instrumentation-asgi": ("opentelemetry",),
+    "opentelemetry-sdk": ("opentelemetry",),
+    "opentelemetry-semantic-conventions": ("opentelemetry",),
+    "opentelemetry-util-http": ("opentelemetry",),
+    "pillow": ("PIL",),
+    "pip-requirements-parser": ("pip_requirements_parser", "packaging_legacy_version"),
+    "pytest": ("pytest", "_pytest", "py"),
+    "python-dateutil": ("dateutil",),
+    "python-dotenv": ("dotenv",),
+    "python-hcl2": ("hcl2", "cli"),
+    "python-json-logger": ("pythonjsonlogger",),
+    "python-multipart": ("multipart", "python_multipart"),
+    "pyyaml": ("yaml", "_yaml"),
+    "pyzmq": ("zmq",),
+    "rpds-py": ("rpds",),
+    "ruamel-yaml": ("ruamel",),
+    "scikit-learn": ("sklearn",),
+    # pkg_resources: older setuptools ship it, and Pants maps it to setuptools.
+    "setuptools": ("setuptools", "pkg_resources", "_distutils_hack"),
+    "sympy": ("sympy", "isympy"),
+    "torch": ("torch", "functorch", "torchgen"),
+    "zc-lockfile": ("zc",),
+}
 
-def third_party_modules(root: Path) -> dict[str, str]:
-    """Each top-level module of a distribution the services' lockfile holds, to its project, as
-    Pants maps them: a module REQUIREMENTS_BUILD names (pyyaml's yaml), else the project's name in
+
+def third_party_modules(
+    root: Path, installed: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, str]:
+    """Each top-level module of a distribution the services' lockfile holds, to its project:
+    the modules REQUIREMENTS_BUILD maps (pyyaml's yaml), those IMPORT_NAMES lists, those the
+    distributions `installed` where this runs install (module -> distributions, by default
+    `packages_distributions()`), and for every project the guess Pants makes too, its name in
     lower case with `-` and `.` made `_`."""
-    modules = {
-        re.sub(r"[-.]", "_", locked["project_name"].lower()): locked["project_name"]
+    projects = {
+        normalise(locked["project_name"]): locked["project_name"]
         for locked in locked_requirements(root / LOCKFILE)
     }
+    modules = {re.sub(r"[-.]", "_", project.lower()): project for project in projects.values()}
+    for module, distributions in (
+        packages_distributions() if installed is None else installed
+    ).items():
+        for distribution in distributions:
+            if normalise(distribution) in projects:
+                modules[module] = projects[normalise(distribution)]
+    for project, known in IMPORT_NAMES.items():
+        if project in projects:
+            modules.update({module: projects[project] for module in known})
     for project, names in _module_mapping(root / REQUIREMENTS_BUILD).items():
         modules.update({module.split(".")[0]: project for module in names})
     return modules

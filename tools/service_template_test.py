@@ -1,17 +1,70 @@
-"""What tools:new-service checks before it writes: it never writes a ruff.toml that does not
-parse."""
+"""What tools:new-service checks before it writes: it refuses the modules of the lockfile's
+distributions, and it never writes a ruff.toml that does not parse."""
 
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
 
-from tools.service_template import with_first_party
+from tools.artifacts import LOCKFILE, locked_requirements, normalise
+from tools.service_template import (
+    NAME,
+    check_name,
+    third_party_modules,
+    with_first_party,
+)
 
 # The test's sandbox holds //:build_config (ruff.toml, the lockfile).
 ROOT = Path.cwd()
+# Only the lockfile's modules: the test's own environment is compared with it below.
+THIRD_PARTY = third_party_modules(ROOT, installed={})
+
+
+@pytest.mark.parametrize(
+    ("module", "distribution"),
+    [
+        ("dateutil", "python-dateutil"),
+        ("attr", "attrs"),
+        ("git", "gitpython"),
+        ("dotenv", "python-dotenv"),
+        ("multipart", "python-multipart"),
+        ("zmq", "pyzmq"),
+        ("ruamel", "ruamel-yaml"),
+        ("pkg_resources", "setuptools"),
+        ("yaml", "pyyaml"),
+        ("sklearn", "scikit-learn"),
+        ("torch", "torch"),
+    ],
+)
+def test_a_module_of_the_lockfiles_distributions_is_refused(module: str, distribution: str) -> None:
+    # Before, the modules named otherwise than their distribution were accepted: a service
+    # named dateutil hid python-dateutil, and pandas failed to import.
+    with pytest.raises(ValueError, match=f"'{module}' is the module of {distribution},"):
+        check_name(module, set(), THIRD_PARTY)
+
+
+def test_the_modules_installed_here_are_known_from_the_lockfile_alone() -> None:
+    """The distributions in this test's environment that the lockfile holds (pytest,
+    hypothesis, ruff and theirs), by their own metadata: each module a service could be named
+    is known without them."""
+    locked = {normalise(r["project_name"]) for r in locked_requirements(ROOT / LOCKFILE)}
+    missed = {
+        module: distributions
+        for module, distributions in packages_distributions().items()
+        if NAME.fullmatch(module)
+        and any(normalise(d) in locked for d in distributions)
+        and module not in THIRD_PARTY
+    }
+    assert not missed
+
+
+def test_the_installed_distributions_add_their_modules() -> None:
+    modules = third_party_modules(ROOT, installed={"somemodule": ["PyYAML"], "other": ["nope"]})
+    assert modules["somemodule"] == "pyyaml"
+    assert "other" not in modules
 
 
 RUFF_TOML = """[lint.isort]

@@ -87,6 +87,10 @@ def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
         (["torch"], "'torch' is the module of torch, which the services' lockfile holds"),
         (["yaml"], "'yaml' is the module of pyyaml, which the services' lockfile holds"),
         (["requests"], "'requests' is the module of requests, which the services' lockfile"),
+        # Before, accepted: modules named otherwise than their distribution, which the service
+        # then hid (a service named dateutil broke pandas' import).
+        (["dateutil"], "'dateutil' is the module of python-dateutil, which the services' lockfile"),
+        (["zmq"], "'zmq' is the module of pyzmq, which the services' lockfile holds"),
         (["notes", "--description", " "], "--description is empty"),
         (["notes", "--description", "two\nlines"], "is not one line of printable text"),
         (["notes", "--owner", "platform team"], "--owner 'platform team' is not CODEOWNERS owners"),
