@@ -21,6 +21,7 @@ from tools.service_template import (
     check_name,
     first_party,
     source_root_modules,
+    template_data,
     third_party_modules,
     with_first_party,
 )
@@ -89,7 +90,7 @@ def create(root: Path, name: str, description: str, owner: str | None) -> Path:
         run_copy(
             str(root / TEMPLATE),
             str(staging),
-            data={"name": name, "description": description},
+            data=template_data(name, description),
             defaults=True,
             quiet=True,
         )

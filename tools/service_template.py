@@ -1,6 +1,7 @@
 """What tools/new_service.py checks and renders before it writes anything (standard library
 only, so the tests of the services' resolve call it without copier): the name and description
-checks and the new ruff.toml.
+checks, the text the template gets for its BUILD call and package docstring, and the new
+ruff.toml.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import ast
 import keyword
 import re
 import sys
+import textwrap
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -20,6 +23,10 @@ NAME = re.compile(r"[a-z][a-z0-9_]*")
 # Room for the directories the tool and Pants make of it (services/.<name>.rendering, ...) in a
 # file name of at most 255 bytes, with a margin for readers.
 MAX_NAME_LENGTH = 64
+# ruff.toml's line-length, which `ruff check` (E501) and `ruff format` hold the code to.
+RUFF_LINE_LENGTH = 100
+# Black's default, which `./pants update-build-files` formats BUILD files with.
+BUILD_LINE_LENGTH = 88
 # The services' requirements; their `reqs` target maps the modules named otherwise.
 REQUIREMENTS_BUILD = Path("3rdparty/python/BUILD")
 
@@ -167,11 +174,77 @@ def check_name(name: str, taken: set[str], third_party: dict[str, str]) -> None:
         )
 
 
+def _escaped(text: str) -> str:
+    """`text` as the inside of a triple-quoted string. A quote at its end is written \\x22:
+    `ruff format` would put a space before the closing quotes after a \\\", changing the text."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return escaped[:-2] + "\\x22" if escaped.endswith('"') else escaped
+
+
+# The widest escaped line of the docstring: room for its opening and closing quotes on one line.
+DOCSTRING_WIDTH = RUFF_LINE_LENGTH - 2 * len('"""')
+
+
 def check_description(description: str) -> None:
+    """Refuses a description whose docstring ruff would reject: more than one line, a character
+    outside printable ASCII (ruff flags look-alikes of ASCII such as an en dash, RUF001-RUF003;
+    the docstring keeps to ASCII), or a word too long to wrap within the line length (E501)."""
     if not description.strip():
         raise ValueError("--description is empty: say in one line what the service does")
     if not description.isprintable():
         raise ValueError(f"--description {description!r} is not one line of printable text")
+    for character in description:
+        if not character.isascii():
+            raise ValueError(
+                f"--description has {unicodedata.name(character, 'an unnamed character')} "
+                f"(U+{ord(character):04X}): the package docstring keeps to ASCII, since ruff "
+                "flags characters that look like ASCII ones (RUF002); write it in ASCII"
+            )
+    for word in _escaped(description.strip()).split():
+        if len(word) > DOCSTRING_WIDTH:
+            raise ValueError(
+                f"--description has a word of {len(word)} characters, {word[:20]!r}...: it cannot "
+                f"be wrapped within ruff's line length of {RUFF_LINE_LENGTH}"
+            )
+
+
+def docstring(description: str) -> str:
+    """The package's docstring literal: the description, escaped, wrapped so that every line
+    with its quotes is within ruff's line length."""
+    lines = textwrap.wrap(
+        _escaped(description.strip()),
+        width=DOCSTRING_WIDTH,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return '"""' + "\n".join(lines) + '"""'
+
+
+def build_call(function: str, arguments: Sequence[str]) -> str:
+    """A call in a BUILD file as Black formats it: on one line if it fits, else its arguments
+    on one indented line, else one argument per line with a trailing comma."""
+    one_line = f"{function}({', '.join(arguments)})"
+    if len(one_line) <= BUILD_LINE_LENGTH:
+        return one_line
+    body = f"    {', '.join(arguments)}"
+    if len(body) <= BUILD_LINE_LENGTH:
+        return f"{function}(\n{body}\n)"
+    return f"{function}(\n" + "".join(f"    {argument},\n" for argument in arguments) + ")"
+
+
+def template_data(name: str, description: str) -> dict[str, str]:
+    """What the template's files are rendered with."""
+    return {
+        "name": name,
+        "description": description,
+        "docstring": docstring(description),
+        "service_artifact": build_call(
+            "service_artifact", [f'name="{name}"', f'entry_point="{name}.cli:main"']
+        ),
+        "python_tests": build_call(
+            "python_tests", ['name="tests"', f'batch_compatibility_tag="{name}"']
+        ),
+    }
 
 
 def _first_party_list(ruff_toml: str) -> re.Match[str]:

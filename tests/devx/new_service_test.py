@@ -91,6 +91,8 @@ def registry(repo: RepoCopy) -> tuple[list[str], str, str]:
         # then hid (a service named dateutil broke pandas' import).
         (["dateutil"], "'dateutil' is the module of python-dateutil, which the services' lockfile"),
         (["zmq"], "'zmq' is the module of pyzmq, which the services' lockfile holds"),
+        # Before, accepted: ruff refused the package's docstring (RUF002).
+        (["notes", "--description", "Scores flights \N{EN DASH} quickly"], "EN DASH (U+2013)"),
         (["notes", "--description", " "], "--description is empty"),
         (["notes", "--description", "two\nlines"], "is not one line of printable text"),
         (["notes", "--owner", "platform team"], "--owner 'platform team' is not CODEOWNERS owners"),
@@ -137,8 +139,32 @@ def test_any_one_line_description_becomes_the_package_docstring(repo: RepoCopy) 
     assert (repo.root / "CODEOWNERS").read_text().count(owners) == 1
 
 
+def test_a_long_name_and_description_pass_the_build_file_and_lint_gates(repo: RepoCopy) -> None:
+    # Before, from 20 characters on the name made a BUILD line Black reformats (so
+    # `update-build-files --check` failed, as CI runs it), and a description of over 94
+    # characters a docstring line ruff refused (E501).
+    name = "flight_delay_monitor_of_the_served_model"
+    description = "Watches the delays the served model predicts against those flown. " * 3
+    created = new_service(repo, name, "--description", description)
+    assert created.returncode == 0, created.stderr
+    run = repo.pants(
+        "tailor", "--check", "update-build-files", "--check", "lint", f"services/{name}::"
+    )
+    assert run.exit_code == 0, run.stdout + run.stderr
+
+
 def test_its_build_gates_tests_and_pex_pass_through_pants(repo: RepoCopy) -> None:
-    run = repo.pants("tailor", "--check", "lint", "check", "test", "package", "services/monitor::")
+    run = repo.pants(
+        "tailor",
+        "--check",
+        "update-build-files",
+        "--check",
+        "lint",
+        "check",
+        "test",
+        "package",
+        "services/monitor::",
+    )
     assert run.exit_code == 0, run.stdout + run.stderr
     # Both test files ran, in one pytest process: the template batches a service's tests.
     assert "services/monitor/monitor/cli_test.py:tests and 1 other files succeeded" in run.stderr
