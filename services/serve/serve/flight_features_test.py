@@ -6,7 +6,9 @@ carriers, planes built after the flight, daylight-saving nights, windows with no
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,53 +176,49 @@ def test_the_fast_path_equals_compute_features(
     pd.testing.assert_frame_equal(flight_features(flights, store), expected, check_exact=True)
 
 
-@settings(max_examples=100)
-@given(
-    st.lists(
-        st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_LATE_HOURS)),
-        min_size=1,
-        max_size=10,
-    )
-)
-def test_both_paths_refuse_the_same_flights_past_the_horizon(
-    store: OnlineStore, requests: list[tuple[bool, dict[str, object], dict[str, object]]]
-) -> None:
-    flights = [_flight(late if past else near) for past, near, late in requests]
-    past = [i for i, (is_past, _, _) in enumerate(requests) if is_past]
-    if not past:
-        return
-    with pytest.raises(PastHorizon) as reference:
-        online_features(flights_frame(flights), store)
-    with pytest.raises(PastHorizon) as fast:
-        flight_features(flights, store)
-    assert [i for i, _ in fast.value.past] == past
-    assert fast.value.past == reference.value.past
-    assert fast.value.horizon == HORIZON and fast.value.allowance == pd.Timedelta(days=1)
+def _past(error: PastHorizon) -> tuple[list[tuple[int, pd.Timestamp]], bool]:
+    return error.past, error.horizon == HORIZON and error.allowance == pd.Timedelta(days=1)
 
 
-@settings(max_examples=100)
-@given(
-    st.lists(
-        st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(_EARLY_HOURS)),
-        min_size=1,
-        max_size=10,
-    )
+def _before(error: BeforeDataStart) -> tuple[list[tuple[int, pd.Timestamp]], bool]:
+    return error.before, error.start == START and error.window == WINDOW
+
+
+@pytest.mark.parametrize(
+    ("refused", "outside", "named"),
+    [(PastHorizon, _LATE_HOURS, _past), (BeforeDataStart, _EARLY_HOURS, _before)],
+    ids=["past the horizon", "before the data start"],
 )
-def test_both_paths_refuse_the_same_flights_before_the_data_start(
-    store: OnlineStore, requests: list[tuple[bool, dict[str, object], dict[str, object]]]
+@settings(max_examples=100)
+@given(data=st.data())
+def test_both_paths_refuse_the_same_flights_outside_the_data(
+    store: OnlineStore,
+    refused: type[PastHorizon | BeforeDataStart],
+    outside: st.SearchStrategy[str],
+    named: Callable[[Any], tuple[list[tuple[int, pd.Timestamp]], bool]],
+    data: st.DataObject,
 ) -> None:
-    # Before, both counted them over a window running before the store's data: to 0.
-    flights = [_flight(early if before else near) for before, near, early in requests]
-    before = [i for i, (is_before, _, _) in enumerate(requests) if is_before]
-    if not before:
+    # Before, flights before the data start were counted over a window running before the
+    # store's data, down to 0.
+    requests = data.draw(
+        st.lists(
+            st.tuples(st.booleans(), _flights(_TIME_HOURS), _flights(outside)),
+            min_size=1,
+            max_size=10,
+        )
+    )
+    flights = [_flight(far if out else near) for out, near, far in requests]
+    expected = [i for i, (out, _, _) in enumerate(requests) if out]
+    if not expected:
         return
-    with pytest.raises(BeforeDataStart) as reference:
+    with pytest.raises(refused) as reference:
         online_features(flights_frame(flights), store)
-    with pytest.raises(BeforeDataStart) as fast:
+    with pytest.raises(refused) as fast:
         flight_features(flights, store)
-    assert [i for i, _ in fast.value.before] == before
-    assert fast.value.before == reference.value.before
-    assert fast.value.start == START and fast.value.window == WINDOW
+    positions, bounds_named = named(fast.value)
+    assert [i for i, _ in positions] == expected
+    assert positions == named(reference.value)[0]
+    assert bounds_named, fast.value
 
 
 # What a generated flight is refused for, if anything: each kind the store names, and both.

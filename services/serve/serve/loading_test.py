@@ -271,43 +271,29 @@ def test_a_foreign_store_file_is_a_store_error(model: Model, data: Path) -> None
     assert error.value.kind == "online_store"
 
 
-def test_a_store_written_before_the_data_horizon_is_named_with_what_to_run(
-    model: Model, data: Path
+@pytest.mark.parametrize(
+    ("written", "dropped", "lacked"),
+    # Format 1 recorded no data horizon, format 2 no data start: no default stands in for
+    # either, the store is rebuilt.
+    [("1", "'horizon_ns', 'start_ns'", "data horizon"), ("2", "'start_ns'", "data start")],
+    ids=["format 1", "format 2"],
+)
+def test_a_store_of_an_older_format_is_named_with_what_to_run(
+    model: Model, data: Path, written: str, dropped: str, lacked: str
 ) -> None:
-    # Format 1 recorded no data horizon: no default stands in, it is rebuilt.
     write_empty_store(data / ONLINE_STORE)
     with closing(sqlite3.connect(data / ONLINE_STORE)) as db:
         db.executescript(
-            "UPDATE meta SET value = '1' WHERE key = 'format'; "
-            "DELETE FROM meta WHERE key IN ('horizon_ns', 'start_ns')"
+            f"UPDATE meta SET value = '{written}' WHERE key = 'format'; "
+            f"DELETE FROM meta WHERE key IN ({dropped})"
         )
     with pytest.raises(LoadError) as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "online_store"
     assert str(error.value) == (
         f"online_store: cannot open {data / ONLINE_STORE}: OnlineStoreError: "
-        f"{data / ONLINE_STORE}: format '1', expected 3 (written before the store recorded its "
-        "data horizon: rebuild it from the curated data, dvc repro online_store)"
-    )
-
-
-def test_a_store_written_before_the_data_start_is_named_with_what_to_run(
-    model: Model, data: Path
-) -> None:
-    # Format 2 recorded its horizon but no data start: no default stands in, it is rebuilt.
-    write_empty_store(data / ONLINE_STORE)
-    with closing(sqlite3.connect(data / ONLINE_STORE)) as db:
-        db.executescript(
-            "UPDATE meta SET value = '2' WHERE key = 'format'; "
-            "DELETE FROM meta WHERE key = 'start_ns'"
-        )
-    with pytest.raises(LoadError) as error:
-        load(model, str(data), wait_seconds=0)
-    assert error.value.kind == "online_store"
-    assert str(error.value) == (
-        f"online_store: cannot open {data / ONLINE_STORE}: OnlineStoreError: "
-        f"{data / ONLINE_STORE}: format '2', expected 3 (written before the store recorded its "
-        "data start: rebuild it from the curated data, dvc repro online_store)"
+        f"{data / ONLINE_STORE}: format '{written}', expected 3 (written before the store "
+        f"recorded its {lacked}: rebuild it from the curated data, dvc repro online_store)"
     )
 
 
