@@ -17,6 +17,7 @@ import pandas as pd
 from bentoml.exceptions import ServiceUnavailable
 
 from feature_definitions.errors import FeatureInputError
+from online_store.store import BeforeDataStart, PastHorizon
 from serve.batching import Batcher
 from serve.errors import request_error
 from serve.limits import (
@@ -40,7 +41,12 @@ from serve.metrics import (
     forget_killed_workers,
 )
 from serve.middleware import BodyChecks, BodyLimit, JsonOnly, OpenApi30, ReadinessDetail
-from serve.online_features import flight_features, store_refusals
+from serve.online_features import (
+    UnknownDestination,
+    check_destinations,
+    flight_features,
+    store_refusals,
+)
 from serve.schema import Flight, Prediction, PredictRequest, PredictResponse
 from serve.settings import promoted_tag, use_model_store
 from serve.sources import horizon_allowance, location, wait_seconds
@@ -111,14 +117,16 @@ class FlightDelayService:
         store = self._ready().store
         # A pydantic validation error, not BentoML's InvalidArgument: BentoML answers the latter
         # with a one-element array, the former with the object every other 400 is (errors.py).
-        # Every flight the store cannot score is named in one answer, each field once.
-        refused = store_refusals(flights, store)
-        if refused:
+        try:
+            check_destinations(flights, store)
+            return flight_features(flights, store)
+        except (UnknownDestination, PastHorizon, BeforeDataStart):
+            # Refused: name every flight the store cannot score in one answer, for each reason
+            # (the checks above stop at the first), off the path of the requests it scores.
+            refused = store_refusals(flights, store)
             for reason in sorted({kind for _, kind, _ in refused}):
                 REFUSED_REQUESTS.labels(reason=reason).inc()
             raise request_error(refused) from None
-        try:
-            return flight_features(flights, store)
         except FeatureInputError as error:
             REFUSED_REQUESTS.labels(reason="feature_input").inc()
             raise request_error([(("flights",), "feature_input", str(error))]) from None
