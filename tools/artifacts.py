@@ -220,6 +220,14 @@ def missing_first_party(
 ) -> Iterator[str]:
     """The first-party files the PEX's code needs that it does not carry: the entry point's
     module and every checkout module its carried files import (what Pants packs with them)."""
+    # The checkout's top-level packages and modules, listed once: most imports are third-party
+    # (numpy, pandas) and are passed over by name, not looked up in every source root.
+    first_party = {
+        entry.name.removesuffix(".py")
+        for root in roots
+        if root.is_dir()
+        for entry in root.iterdir()
+    }
     needed: dict[PurePosixPath, str] = {}
     entry_point = info.get("entry_point")
     if isinstance(entry_point, str) and entry_point.split(":")[0]:
@@ -228,10 +236,11 @@ def missing_first_party(
     for relative in carried:
         if relative.suffix == ".py":
             for module in imported_modules(relative, (pex / relative).read_bytes()):
-                for file in module_files(module):
-                    needed.setdefault(file, f"{relative} imports it")
+                if module.split(".")[0] in first_party:
+                    for file in module_files(module):
+                        needed.setdefault(file, f"{relative} imports it")
     has = set(carried)
-    # Where each of the checkout's packages is (a third-party one, numpy say, is not there).
+    # Where each of the checkout's packages is.
     packages: dict[PurePosixPath, list[Path]] = {}
     for file, why in needed.items():
         if file in has:
