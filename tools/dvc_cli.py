@@ -16,6 +16,7 @@ PEXes (dist/ is built, not committed), so every stage would fail.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import sys
@@ -53,6 +54,13 @@ def silenced() -> Iterator[None]:
 def parsed(argv: Sequence[str]) -> Namespace | None:
     """The command line as DVC reads it (its public parser), or None when DVC refuses it, asks
     for help or its version: then DVC says so itself and runs nothing."""
+    return _parsed(tuple(argv))
+
+
+# One parse per command line: the parser is built from every DVC command's module, and the
+# refusal and the check both ask (DVC itself parses once more when it runs).
+@functools.lru_cache(maxsize=4)
+def _parsed(argv: tuple[str, ...]) -> Namespace | None:
     try:
         with silenced():
             args: Namespace = parse_args(list(argv))
