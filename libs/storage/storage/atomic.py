@@ -67,6 +67,26 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def atomic_create(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """As atomic_output, but `path` is only ever created: the written file is hard-linked to
+    `path`, which fails with FileExistsError if anything is there, even when another writer
+    links its own in between (a check before an atomic_output could not tell). The first
+    writer's file stays whole; a later one's is removed, and `path` left as it was."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
+    try:
+        with naming_no_room(target):
+            yield tmp
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
+            os.link(tmp, target)
+            _fsync_directory(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -6,6 +6,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import fsspec
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from storage import atomic
 from storage.atomic import (
     OutputWriteError,
+    atomic_create,
     atomic_output,
     atomic_write_text,
     exclusive_lock,
@@ -199,6 +201,55 @@ def test_writers_of_one_output_at_once_take_turns_and_each_tree_arrives_whole(
     parts = {p.name: p.read_text() for p in target.iterdir()}
     assert parts.keys() == {"a", "b"} and parts["a"] == parts["b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features"]
+
+
+def test_a_created_file_is_never_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "stats.json"
+    with atomic_create(target) as part:
+        part.write_text("first")
+    with pytest.raises(FileExistsError), atomic_create(target) as part:
+        part.write_text("second")
+    assert target.read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.json"]
+
+
+def _create_files(root: Path, writer: int, count: int, start: Barrier) -> None:
+    won = []
+    for number in range(count):
+        start.wait()
+        try:
+            with atomic_create(root / str(number)) as part:
+                part.write_text(f"{writer}\n" * 1000)
+        except FileExistsError:
+            continue
+        won.append(number)
+    (root / f"won-{writer}").write_text(" ".join(map(str, won)))
+
+
+def test_creators_of_one_file_at_once_leave_exactly_one_whole_file(tmp_path: Path) -> None:
+    # A check for the file, then an atomic_output, would let two writers both pass the check.
+    files = tmp_path / "files"
+    files.mkdir()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(3)
+    writers = [
+        context.Process(target=_create_files, args=(files, writer, 50, start))
+        for writer in range(3)
+    ]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=120)
+    assert [process.exitcode for process in writers] == [0, 0, 0]
+    winners: dict[str, int] = {}
+    for writer in range(3):
+        for number in (files / f"won-{writer}").read_text().split():
+            assert number not in winners, f"{number} was created by {winners[number]} and {writer}"
+            winners[number] = writer
+    assert sorted(map(int, winners)) == list(range(50))
+    for number, writer in winners.items():
+        assert (files / number).read_text() == f"{writer}\n" * 1000
+    assert not [p.name for p in files.iterdir() if p.name.startswith(".")]
 
 
 def test_a_swap_waits_for_the_lock_beside_its_output_and_names_it_when_it_gives_up(
