@@ -10,8 +10,12 @@ tag as written, names the location), and the files are data the service loads fo
 service's own loader (serve.loading: statistics of every feature the model uses, with a drift
 threshold, and an online store that opens). A version's data never changes under the tasks that
 read it: a file already published for the version is left as it is when it is the same and
-refused when it differs. Each file is written whole (on S3 one upload; in a directory written
-aside, then renamed).
+refused when it differs. Each file is written whole and only created, never replaced, even by
+publishes of one version at once: on S3 one upload that S3 refuses if the key exists
+(`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which fails
+if the name is taken. The files are created in one order, and a publish stops at the first one
+another publish created with other bytes: so the files of a version are always one publish's
+(the others' files up to there were the same), never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written), 1 when the
 storage fails.
@@ -32,7 +36,7 @@ from serve.loading import LoadError, load
 from serve.settings import ModelTagError, registered_model, use_model_store
 from serve.sources import FILES, ServingDataError, file_url, for_model
 from storage.arguments import path_argument
-from storage.atomic import atomic_output
+from storage.atomic import atomic_create
 from storage.digest import sha256_of, sha256_of_stream
 from storage.inputs import lookup_problem
 from storage.locations import is_remote
@@ -59,22 +63,37 @@ def publish(
             "features and online_store stages write them)"
         )
     check_servable(model, data)
-    to_write = []
-    for name in FILES:
-        published = _published_digest(where, name)
-        if published is None:
-            to_write.append(name)
-        elif published == _local_digest(data / name):
-            log(f"{file_url(where, name)} is published already, unchanged")
-        else:
-            raise PublishError(
-                f"{file_url(where, name)} already holds another {name.name} for this model "
-                f"version than {data / name}; a published version is never replaced"
-            )
+    version = str(model.tag.version)
+    # Refused before anything is written, when nothing publishes the version meanwhile.
+    to_write = [name for name in FILES if not _is_published(version, data, where, name, log)]
+    written = []
     for name in to_write:
-        _write(data / name, where, name)
-        log(f"published {data / name} to {file_url(where, name)}")
-    return [file_url(where, name) for name in to_write]
+        # Another publish of the version may have created it since: _create never replaces it.
+        if _create(data / name, where, name):
+            log(f"published {data / name} to {file_url(where, name)}")
+            written.append(file_url(where, name))
+        elif not _is_published(version, data, where, name, log):
+            raise StorageError(
+                f"cannot write {file_url(where, name)}: the storage refused to create it as "
+                "taken, yet it holds nothing"
+            )
+    return written
+
+
+def _is_published(
+    version: str, data: Path, where: str, name: PurePosixPath, log: Callable[[str], None]
+) -> bool:
+    """Whether `where` holds `data`'s file `name` already; PublishError if it holds another."""
+    published = _published_digest(where, name)
+    if published is None:
+        return False
+    if published != _local_digest(data / name):
+        raise PublishError(
+            f"{file_url(where, name)} already holds another {name.name} for model version "
+            f"{version} than {data / name}; a published version is never replaced"
+        )
+    log(f"{file_url(where, name)} is published already, unchanged")
+    return True
 
 
 def check_servable(model: Model, data: Path) -> None:
@@ -105,15 +124,23 @@ def _published_digest(where: str, name: PurePosixPath) -> str | None:
             return sha256_of_stream(stream)
 
 
-def _write(source: Path, where: str, name: PurePosixPath) -> None:
+def _create(source: Path, where: str, name: PurePosixPath) -> bool:
+    """Copy `source` to the file `name` under `where` unless something is there; whether it
+    was copied."""
     target = file_url(where, name)
     with storage_errors("write", target):
-        if is_remote(where):
-            filesystem, path = fsspec.core.url_to_fs(target)
-            filesystem.put_file(str(source), path)
-            return
-        with atomic_output(target.removeprefix("file://")) as part:
-            shutil.copyfile(source, part)
+        try:
+            if is_remote(where):
+                filesystem, path = fsspec.core.url_to_fs(target)
+                # s3fs sends If-None-Match: * (S3 answers 412 when the key exists, and s3fs
+                # raises FileExistsError); fsspec's other filesystems look, then write.
+                filesystem.put_file(str(source), path, mode="create")
+            else:
+                with atomic_create(target.removeprefix("file://")) as part:
+                    shutil.copyfile(source, part)
+        except FileExistsError:
+            return False
+    return True
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:

@@ -5,11 +5,14 @@ never replaced once published, and nothing written when something is wrong."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import fsspec
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,8 +20,14 @@ from hypothesis import strategies as st
 from feature_definitions.features import FEATURES
 from model_registry.store import MODEL_NAME, Model
 from serve.publish import PublishError, main, publish
-from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, for_model
-from serve.testing import FEATURE_STATS, write_empty_store, write_serving_data
+from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, file_url, for_model
+from serve.testing import (
+    EMPTY_STORE_HORIZON,
+    FEATURE_STATS,
+    write_empty_store,
+    write_serving_data,
+)
+from storage.locations import is_remote
 from storage.testing import name_too_long
 
 
@@ -86,7 +95,9 @@ def test_a_published_version_is_never_replaced(
     publish(model, write_serving_data(root / "first"), where)
     before = files_under(root / "serving")
     other = write_serving_data(root / "second", {**FEATURE_STATS, "psi_threshold": threshold})
-    with pytest.raises(PublishError, match=f"{STATS.name} for this model version") as raised:
+    with pytest.raises(
+        PublishError, match=f"{STATS.name} for model version {model.tag.version} than"
+    ) as raised:
         publish(model, other, where)
     assert "never replaced" in str(raised.value)
     assert files_under(root / "serving") == before
@@ -219,3 +230,82 @@ def test_the_command_names_its_error_and_fails(
         f"publish: error: cannot read gcs://b/{version}/online_store/online.sqlite: ImportError"
         in capsys.readouterr().err
     )
+
+
+def race(model: Model, sources: list[Path], where: str) -> list[list[str] | BaseException]:
+    """One thread per source publishes it to `where`, all released at once; what each
+    publish returned, or raised."""
+    start = threading.Barrier(len(sources))
+
+    def run(source: Path) -> list[str]:
+        start.wait()
+        return publish(model, source, where)
+
+    with ThreadPoolExecutor(len(sources)) as pool:
+        futures = [pool.submit(run, source) for source in sources]
+    return [future.exception() or future.result() for future in futures]
+
+
+def published(where: str) -> dict[PurePosixPath, bytes]:
+    found = {}
+    for name in FILES:
+        filesystem, path = fsspec.core.url_to_fs(file_url(where, name))
+        if filesystem.isfile(path):
+            found[name] = filesystem.cat_file(path)
+    return found
+
+
+@pytest.fixture(params=["directory", "s3"])
+def serving(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The serving-data location of the test: a directory, or a prefix on S3 (moto's server)."""
+    if request.param == "s3":
+        request.getfixturevalue("s3")
+        return "s3://artifacts/serving"
+    return str(tmp_path / "serving")
+
+
+# Each round is a fresh version's location: the race is at its first publish.
+RACES = 15
+
+
+def test_publishes_of_one_version_at_once_leave_one_of_them_whole(
+    model: Model, tmp_path: Path, serving: str
+) -> None:
+    # Each looked for the files, then wrote them: both passed the look and one replaced the
+    # other's files, both reporting success (in 28 and 30 of 30 rounds, directory and S3).
+    first = write_serving_data(tmp_path / "first")
+    second = write_serving_data(tmp_path / "second", {**FEATURE_STATS, "psi_threshold": 0.7})
+    write_empty_store(second / ONLINE_STORE, horizon=EMPTY_STORE_HORIZON - pd.Timedelta(days=1))
+    sources = {
+        source: {name: (source / name).read_bytes() for name in FILES} for source in (first, second)
+    }
+    assert sources[first][ONLINE_STORE] != sources[second][ONLINE_STORE]
+    version = str(model.tag.version)
+    for round_ in range(RACES):
+        where = f"{serving}/{round_}"
+        outcomes = race(model, [first, second], where)
+        winners = [
+            s for s, o in zip(sources, outcomes, strict=False) if not isinstance(o, BaseException)
+        ]
+        assert len(winners) == 1, f"round {round_}: {len(winners)} of 2 publishes succeeded"
+        (lost,) = (o for o in outcomes if isinstance(o, BaseException))
+        assert isinstance(lost, PublishError), lost
+        assert f"for model version {version} than" in str(lost)
+        assert "never replaced" in str(lost)
+        assert published(where) == sources[winners[0]]
+        if not is_remote(where):
+            assert sorted(files_under(Path(where))) == sorted(map(str, FILES))
+
+
+def test_publishes_of_the_same_data_at_once_all_succeed_and_write_each_file_once(
+    model: Model, tmp_path: Path, serving: str
+) -> None:
+    data = write_serving_data(tmp_path / "data")
+    for round_ in range(RACES):
+        where = f"{serving}/{round_}"
+        outcomes = race(model, [data] * 3, where)
+        lists = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(lists) == len(outcomes), outcomes
+        written = sorted(url for urls in lists for url in urls)
+        assert written == sorted(file_url(where, name) for name in FILES), "written twice"
+        assert published(where) == {name: (data / name).read_bytes() for name in FILES}
