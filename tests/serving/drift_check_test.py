@@ -33,6 +33,7 @@ from tests.serving.harness import (
     service_command,
     serving,
     serving_data,
+    store_copy,
     wait_for_rows,
 )
 
@@ -64,15 +65,20 @@ def all_flights(world: World) -> pd.DataFrame:
     return pd.concat(splits, ignore_index=True)
 
 
-def fill_window(server: Server, flights: pd.DataFrame, seed: int) -> None:
-    """Send a sample of exactly ROWS of `flights` (repeating some if there are fewer)."""
+def fill_window(
+    server: Server, flights: pd.DataFrame, seed: int, worker: int | None = None
+) -> None:
+    """Send a sample of exactly ROWS of `flights` (repeating some if there are fewer), all to
+    the worker `worker` if given."""
     sample = flights.sample(n=ROWS, replace=len(flights) < ROWS, random_state=seed)
-    with server.client() as client:
+    with server.client() if worker is None else server.client_on(worker) as client:
         before = client.get("/metrics").text
         for start in range(0, ROWS, BATCH):
             batch = as_request(sample.iloc[start : start + BATCH])
             response = client.post("/predict", json={"flights": batch})
             assert response.status_code == 200, response.text
+            if worker is not None:
+                assert server.worker_answering(response) == worker
         wait_for_rows(client, before, ROWS)
 
 
@@ -97,6 +103,29 @@ def test_unshifted_traffic_does_not_retrain(server: Server, world: World) -> Non
     decision = drift.decide(psi, THRESHOLD)
     assert not decision.retrain, decision.reason
     assert decision.reason.startswith("no drift")
+
+
+def test_an_idle_workers_drifted_window_does_not_outlast_the_traffic_scored_since(
+    world: World, tmp_path: Path
+) -> None:
+    # Each worker's PSI is over its own window. Exported as the highest over the live workers
+    # ("livemax"), a worker that scored drifted traffic and then none held the drift alert on
+    # while the other worker scored traffic like the train split.
+    store = scoring_the_first_week(world.store, tmp_path / "online.sqlite")
+    home = store_copy(world.home, tmp_path / "bentoml")
+    env = server_env(home, serving_data(tmp_path / "data", world.features, store))
+    flights = all_flights(world)
+    train = request_flights(world.features, world.curated, "train")
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path, 2) as two:
+        two.wait_ready()
+        drifted, active = two.worker_pids()
+        fill_window(two, flights[flights["distance"] >= 2000], seed=0, worker=drifted)
+        assert drift.read_metrics_endpoint(two.url + "/metrics")["distance"] > THRESHOLD
+        fill_window(two, train, seed=0, worker=active)
+        psi = drift.read_metrics_endpoint(two.url + "/metrics")
+        assert two.worker_pids() == [drifted, active]
+    decision = drift.decide(psi, THRESHOLD)
+    assert not decision.retrain, decision.reason
 
 
 # The Airflow CLI of the DAGs' own resolve (//orchestration:airflow), and the DAG folder, laid

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Hashable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,38 @@ class Server:
         """The pids of the server's workers: `bentoml serve` runs each as a child process."""
         return children(self.process.pid)
 
+    def worker_answering(self, response: httpx.Response) -> int:
+        """The pid of the worker that answered `response`: the one holding the server's end of
+        its connection (Linux's /proc)."""
+        host, port = response.extensions["network_stream"].get_extra_info("client_addr")
+        assert host == "127.0.0.1", host
+        server_port = int(self.url.rsplit(":", 1)[1])
+        # Lines of /proc/net/tcp: index, local address, remote address, ..., inode (the 10th).
+        ours = f"0100007F:{server_port:04X} 0100007F:{port:04X}"
+        inodes = [
+            line.split()[9]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if " ".join(line.split()[1:3]) == ours
+        ]
+        assert len(inodes) == 1, f"{len(inodes)} server ends of port {port}'s connection"
+        socket = f"socket:[{inodes[0]}]"
+        holders = [pid for pid in self.worker_pids() if socket in open_files(pid)]
+        assert len(holders) == 1, f"workers {holders} hold the connection's server end"
+        return holders[0]
+
+    @contextmanager
+    def client_on(self, worker: int, tries: int = 100) -> Iterator[httpx.Client]:
+        """A client whose one kept-alive connection the worker `worker` answers: the kernel
+        hands each new connection to one worker, so the test cannot choose, only try again."""
+        for _ in range(tries):
+            with httpx.Client(
+                base_url=self.url, timeout=60, limits=httpx.Limits(max_connections=1)
+            ) as client:
+                if self.worker_answering(client.get("/livez")) == worker:
+                    yield client
+                    return
+        raise AssertionError(f"no connection of {tries} was answered by worker {worker}")
+
     def wait_ready(self, timeout: float = 120) -> None:
         """Until every worker is ready. /readyz is answered by whichever worker takes the
         request, so one 200 does not say the others have loaded; the ready gauge is the lowest
@@ -207,6 +239,15 @@ class Server:
             f"flight_delay_workers {float(self.workers)}",
             "flight_delay_ready 1.0",
         )
+
+
+def open_files(pid: int) -> set[str]:
+    """What the process `pid`'s file descriptors point at (`socket:[<inode>]` for a socket)."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(FileNotFoundError):  # closed since the listing
+            found.add(os.readlink(fd))
+    return found
 
 
 @contextmanager

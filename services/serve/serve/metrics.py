@@ -26,14 +26,19 @@ PROBABILITY = Histogram(
     buckets=tuple(i / 10 for i in range(1, 11)),
 )
 # Each worker's PSI over the last rows it scored, set only once it has scored a whole window
-# (serve/drift.py): a value over a few rows would stay exported. "livemax" exports the highest
-# over the live workers (no pid label), forgetting a killed worker's, which would keep the drift
-# alert firing.
+# (serve/drift.py): a value over a few rows would stay exported. "livemostrecent" exports the
+# value a live worker set last (no pid label): the PSI of the latest window of traffic, whichever
+# worker scored it. "livemax", the highest over the live workers, kept the last window of a
+# worker that then got no traffic: drifted once, it held the drift alert on after the traffic
+# the other workers scored was back to normal. New connections go to any worker, so each
+# worker's window is a sample of the same traffic and the one scored last stands for it; pooling
+# the windows would need state shared between the processes for what that sample already says.
+# A killed worker's value is forgotten (forget_killed_workers), as it would keep the alert firing.
 FEATURE_PSI = Gauge(
     name="flight_delay_feature_psi",
     documentation="Population stability index of each feature, recent requests vs. train split",
     labelnames=["feature"],
-    multiprocess_mode="livemax",
+    multiprocess_mode="livemostrecent",
 )
 # The PSI above which a feature has drifted, from the training statistics (params.yaml's
 # monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every

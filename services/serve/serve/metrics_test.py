@@ -98,13 +98,23 @@ def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Pat
         assert killed_workers_counted() == counted + 1
         after = scrape(tmp_path)
         assert after["flight_delay_workers"] == 1 and after["flight_delay_ready"] == 1
-        # The drift alert takes the highest PSI: a killed worker's would keep it firing.
+        # A killed worker's PSI, the most recent, would keep the drift alert firing.
         assert after[psi] == 0.1
         assert after['flight_delay_load_failures_total{kind="model"}'] == 2
         assert running(live.pid)
         # Nothing left to forget, or to count.
         assert forget_killed_workers(str(tmp_path)) == []
         assert killed_workers_counted() == counted + 1
+
+
+def test_the_psi_is_the_one_a_live_worker_set_last_not_an_idle_workers_higher_one(
+    tmp_path: Path,
+) -> None:
+    # "livemax" exported the idle worker's 0.9 until it scored again: the drift alert stayed
+    # on while the worker that took the traffic reported it back to normal.
+    psi = 'flight_delay_feature_psi{feature="distance"}'
+    with worker(tmp_path, ready=1, psi=0.9), worker(tmp_path, ready=1, psi=0.05):
+        assert scrape(tmp_path)[psi] == 0.05
 
 
 def test_a_killed_worker_another_worker_forgot_first_is_not_counted_twice(
