@@ -17,8 +17,9 @@ if the name is taken. The files are created in one order, and a publish stops at
 another publish created with other bytes: so the files of a version are always one publish's
 (the others' files up to there were the same), never a mix.
 
-Exit status: 2 when the arguments or the data are refused (nothing is written), 1 when the
-storage fails.
+Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
+files a publish racing another wrote before its refusal, which are the same as the other's), 1
+when the storage fails.
 """
 
 from __future__ import annotations
