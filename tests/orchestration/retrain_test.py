@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.models.dag import DAG
+from airflow.models.dag import DAG, DagModel
 from airflow.models.dagbag import DagBag
 from airflow.models.dagrun import DagRun
 from airflow.utils import timezone
@@ -44,12 +44,26 @@ def gauges(values: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def dags(airflow_db: None) -> dict[str, DAG]:
+def sync_dags() -> DagBag:
     """Both DAGs, written to the metadata database (a trigger needs its target there)."""
     bag = DagBag(dag_folder=str(DAG_FOLDER), include_examples=False)
     assert bag.import_errors == {}
     bag.sync_to_db()
+    return bag
+
+
+def pause_pipeline(paused: bool) -> None:
+    pipeline = DagModel.get_dagmodel(PIPELINE)
+    assert pipeline is not None
+    pipeline.set_is_paused(paused)
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: None) -> dict[str, DAG]:
+    """Both DAGs in the metadata database, the pipeline unpaused, as a deployment must leave it
+    (Airflow pauses a DAG when first written there, as MWAA does)."""
+    bag = sync_dags()
+    pause_pipeline(False)
     return bag.dags  # type: ignore[no-any-return]
 
 
@@ -167,6 +181,80 @@ def test_a_run_running_for_longer_than_the_run_timeout_fails_the_check_naming_it
         assert hung.state == DagRunState.FAILED
         assert states(hung)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
         assert states(hung)[retrain.TRIGGER_TASK] == TaskInstanceState.UPSTREAM_FAILED
+
+
+@pytest.mark.parametrize("held_by", ["paused", "inactive"])
+def test_a_retrain_asked_of_a_paused_or_inactive_pipeline_fails_the_check_naming_it(
+    dags: dict[str, DAG], configured: type[Page], held_by: str
+) -> None:
+    """The scheduler starts and advances no run of a paused DAG (MWAA pauses a DAG when first
+    deployed; an operator may pause it), nor of one whose DAG file is gone. The run drift
+    triggered stayed queued, and every later check counted it as pending, said it would
+    retrain and triggered none: for good, telling nobody."""
+    configured.text = gauges({"distance": 0.93})
+    drifted = f"drift: PSI above {settings.params_threshold(SANDBOX_ROOT)} for distance 0.930"
+
+    def hold() -> None:
+        if held_by == "paused":
+            pause_pipeline(True)
+        else:
+            # As the DAG processor marks a DAG whose file it no longer finds in the DAG folder.
+            DagModel.deactivate_deleted_dags(
+                alive_dag_filelocs=[dags[retrain.DAG_ID].fileloc], processor_subdir=str(DAG_FOLDER)
+            )
+
+    if held_by == "paused":
+        condition = "is paused"
+        remedy = (
+            "unpause it (the toggle in the UI, or `airflow dags unpause flight_delay_pipeline`); "
+            "paused on purpose, pause flight_delay_retrain_on_drift too"
+        )
+    else:
+        condition = "is not active (the scheduler no longer finds its DAG file)"
+        remedy = "restore its DAG file (on MWAA, the DAG bundle) in the DAG folder"
+    try:
+        hold()
+        # Nothing pending: the run a trigger would create would stay queued.
+        refused = dags[retrain.DAG_ID].test()
+        assert refused.state == DagRunState.FAILED
+        assert states(refused)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
+        assert states(refused)[retrain.TRIGGER_TASK] == TaskInstanceState.UPSTREAM_FAILED
+        assert pipeline_runs() == []
+        with pytest.raises(
+            retrain.PipelineNotScheduledError,
+            match=rf"^{re.escape(drifted)}: retraining; but flight_delay_pipeline "
+            rf"{re.escape(condition)}: the scheduler starts and advances none of its runs, so a "
+            rf"run triggered now would stay queued\. To retrain, {re.escape(remedy)}$",
+        ):
+            retrain.choose_branch(dag_run=None)
+        # A run triggered before the pipeline was held is named, not counted as pending.
+        sync_dags()
+        pause_pipeline(False)
+        triggered = dags[retrain.DAG_ID].test()
+        assert states(triggered)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+        (queued,) = pipeline_runs()
+        hold()
+        held = dags[retrain.DAG_ID].test()
+        assert states(held)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
+        with pytest.raises(
+            retrain.PipelineNotScheduledError,
+            match=rf"; but flight_delay_pipeline {re.escape(condition)}: the scheduler starts and "
+            rf"advances none of its runs, so {re.escape(queued.run_id)} \(queued\) will not "
+            r"retrain, and no retrain can start behind it\. To retrain, ",
+        ):
+            retrain.choose_branch(dag_run=None)
+        # Held with no drift, the check does not care: nothing to retrain.
+        configured.text = gauges({"distance": 0.05})
+        calm = dags[retrain.DAG_ID].test()
+        assert states(calm)[retrain.NO_DRIFT_TASK] == TaskInstanceState.SUCCESS
+    finally:
+        sync_dags()
+        pause_pipeline(False)
+    # Released: the queued run is pending again, and drift waits for it.
+    configured.text = gauges({"distance": 0.93})
+    pending = dags[retrain.DAG_ID].test()
+    assert states(pending)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert f"{queued.run_id} is queued or running" in reason(pending)
 
 
 def end(run_id: str, state: DagRunState, ended: dt.datetime | None = None) -> None:

@@ -165,6 +165,8 @@ def test_drift_on_the_real_service_makes_the_retraining_dag_trigger_the_pipeline
     airflow(env, "db", "migrate")
     # Both DAGs into the metadata database: the trigger needs its target there.
     airflow(env, "dags", "reserialize")
+    # Airflow pauses a DAG when first deployed; the drift check refuses to trigger a paused one.
+    airflow(env, "dags", "unpause", "flight_delay_pipeline")
     airflow(env, "dags", "test", "flight_delay_retrain_on_drift", "2013-12-01")
     listed = airflow(env, "dags", "list-runs", "-d", "flight_delay_pipeline", "-o", "json")
     # Airflow logs to stdout too: the JSON is the last line.

@@ -5,7 +5,8 @@ newest run that ended, within the cooldown (settings.RETRAIN_COOLDOWN_VARIABLE),
 run, the daily scheduled one too, retrains on the latest data: its model is the retrained one,
 and the drift lasts until that model is deployed) or failed (the failure would repeat: drift
 triggers no run until an operator clears the failed run's task or triggers one by hand, or the
-cooldown has passed). A run still running after the run timeout fails the check, naming it.
+cooldown has passed). A run still running after the run timeout fails the check, naming it, and
+so does a retrain asked of a paused pipeline DAG, whose runs the scheduler does not start.
 
 It can also be triggered from outside, e.g. by Alertmanager's webhook through Airflow's REST
 API (orchestration/README.md): a run whose conf carries firing alerts (Alertmanager's payload,
@@ -19,7 +20,7 @@ import datetime as dt
 from typing import Any
 
 from airflow.models import Variable
-from airflow.models.dag import DAG
+from airflow.models.dag import DAG, DagModel
 from airflow.models.dagrun import DagRun
 from airflow.operators.empty import EmptyOperator
 from airflow.operators.python import BranchPythonOperator
@@ -125,6 +126,47 @@ def pending_pipeline_runs() -> list[str]:
     return [run.run_id for run in (*queued, *running)]
 
 
+class PipelineNotScheduledError(RuntimeError):
+    """Drift asks for a retrain, but the scheduler starts no run of the pipeline DAG (paused, or
+    its DAG file gone); the message names the DAG, the runs left pending and what to do."""
+
+
+def check_pipeline_scheduled(reason: str) -> None:
+    """An error, when drift asks for a retrain (`reason`), if the scheduler would run neither the
+    pipeline's queued or running runs nor one triggered now: it starts and advances no run of a
+    paused or inactive DAG (on MWAA, as in Airflow's default configuration, a DAG is paused when
+    first deployed). Counted as pending, such a run held back every later retrain, for good,
+    and told nobody."""
+    dag = DagModel.get_dagmodel(PIPELINE_DAG_ID)
+    if dag is None:
+        # Not in the metadata database: the trigger fails, naming it.
+        return
+    if dag.is_paused:
+        condition = "is paused"
+        remedy = (
+            f"unpause it (the toggle in the UI, or `airflow dags unpause {PIPELINE_DAG_ID}`); "
+            f"paused on purpose, pause {DAG_ID} too"
+        )
+    elif not dag.is_active:
+        condition = "is not active (the scheduler no longer finds its DAG file)"
+        remedy = "restore its DAG file (on MWAA, the DAG bundle) in the DAG folder"
+    else:
+        return
+    pending = [
+        f"{run.run_id} ({run.state})"
+        for state in (DagRunState.QUEUED, DagRunState.RUNNING)
+        for run in DagRun.find(dag_id=PIPELINE_DAG_ID, state=state)
+    ]
+    if pending:
+        stuck = f"{', '.join(pending)} will not retrain, and no retrain can start behind it"
+    else:
+        stuck = "a run triggered now would stay queued"
+    raise PipelineNotScheduledError(
+        f"{reason}; but {PIPELINE_DAG_ID} {condition}: the scheduler starts and advances none of "
+        f"its runs, so {stuck}. To retrain, {remedy}"
+    )
+
+
 def cooldown_hours() -> float:
     """The Variable's cooldown if set, else settings.RETRAIN_COOLDOWN_HOURS."""
     configured = Variable.get(settings.RETRAIN_COOLDOWN_VARIABLE, default_var=None)
@@ -177,6 +219,8 @@ def choose_branch(**context: Any) -> str:
     else:
         decision = drift.decide(read_psi(), threshold())
         reason, retrain = decision.reason, decision.retrain
+    if retrain:
+        check_pipeline_scheduled(reason)
     pending = pending_pipeline_runs() if retrain else []
     hours = cooldown_hours() if retrain and not pending else 0.0
     recent = last_ended_pipeline_run(hours) if hours else None
