@@ -5,6 +5,7 @@ parameters its first task fixed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from airflow.models.dag import DAG
 from airflow.models.dagbag import DagBag
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
+from airflow.operators.python import PythonOperator
 from airflow.utils.context import Context
 from airflow.utils.dag_cycle_tester import check_cycle
 from airflow.utils.state import DagRunState, TaskInstanceState
@@ -205,6 +207,86 @@ def test_a_runs_stages_use_the_parameters_its_first_task_fixed(
     other = manual_run(dag, "manual__2013-12-04", day=4)
     with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
         stage_task(reparsed, "features").execute(stage_context(reparsed, other, "features"))
+
+
+def fix_params(dag: DAG, run: DagRun) -> None:
+    """Run the run's first task, which fixes its parameters (and directories)."""
+    first = run.get_task_instance(PARAMS_TASK)
+    assert first is not None
+    first.task = dag.get_task(PARAMS_TASK)
+    first.run()
+    assert first.state == TaskInstanceState.SUCCESS
+
+
+def test_a_runs_stages_work_in_the_directories_its_first_task_fixed(
+    airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each task read the artifacts and working-directory Variables when it ran: one changed
+    mid-run (a new release's artifacts, another working directory) ran the run's later stages
+    on other code, in a directory without the data its earlier stages wrote, and a task cleared
+    days later ran wherever the Variables pointed then."""
+    ran = tmp_path / "ran"
+    # Each artifact records which artifact ran and in which directory.
+    records = f'printf "%s %s\\n" "$0" "$PWD" >> {ran}'
+    scripts = {"feature": records, "train": records, "serve": records}
+    first_artifacts, first_workdir = tmp_path / "artifacts-1", tmp_path / "workdir-1"
+    later_artifacts, later_workdir = tmp_path / "artifacts-2", tmp_path / "workdir-2"
+    for workdir in (first_workdir, later_workdir):
+        workdir.mkdir()
+    stand_in_artifacts(monkeypatch, later_artifacts, later_workdir, scripts)
+    stand_in_artifacts(monkeypatch, first_artifacts, first_workdir, scripts)
+    dag = build_pipeline_dag(SANDBOX_ROOT, schedule=None, dag_id="fixed_directories_pipeline")
+    run = manual_run(dag, "manual__directories")
+    fix_params(dag, run)
+
+    stage_task(dag, "features").execute(stage_context(dag, run, "features"))
+    # The Variables change mid-run.
+    for variable, path in (
+        (settings.ARTIFACTS_VARIABLE, later_artifacts),
+        (settings.WORKDIR_VARIABLE, later_workdir),
+    ):
+        monkeypatch.setenv(settings.environment_variable(variable), str(path))
+    for task_id in ("train", BENTO_TASK):
+        stage_task(dag, task_id).execute(stage_context(dag, run, task_id))
+    artifact = "{}/services.{}/{}.pex/__main__.py"
+    assert ran.read_text().splitlines() == [
+        f"{artifact.format(first_artifacts, service, service)} {first_workdir}"
+        for service in ("feature", "train", "serve")
+    ]
+    assert run_params_file(first_workdir, run.run_id).is_file()
+    assert not (later_workdir / "runs").exists()
+
+    # The run's working directory removed: its stages say so, rather than work elsewhere.
+    shutil.rmtree(first_workdir)
+    with pytest.raises(
+        settings.SettingError,
+        match=rf"^the run's working directory {re.escape(str(first_workdir))} \(fixed for the run "
+        r"by run_params from Airflow Variable flight_delay_workdir\) is gone: restore it, or "
+        r"clear run_params and its downstream tasks",
+    ):
+        stage_task(dag, "train").execute(stage_context(dag, run, "train"))
+
+    # A run started now takes the Variables' new values.
+    later = manual_run(dag, "manual__directories-later", day=4)
+    fix_params(dag, later)
+    stage_task(dag, "train").execute(stage_context(dag, later, "train"))
+    assert ran.read_text().splitlines()[-1] == (
+        f"{artifact.format(later_artifacts, 'train', 'train')} {later_workdir}"
+    )
+
+    # A Variable naming no directory fails the run's first task, naming it, before any stage.
+    monkeypatch.setenv(
+        settings.environment_variable(settings.WORKDIR_VARIABLE), str(tmp_path / "nowhere")
+    )
+    broken = manual_run(dag, "manual__directories-broken", day=5)
+    first = dag.get_task(PARAMS_TASK)
+    assert isinstance(first, PythonOperator)
+    with pytest.raises(
+        settings.SettingError,
+        match=rf"^Airflow Variable flight_delay_workdir: {re.escape(str(tmp_path))}/nowhere is not "
+        r"a directory$",
+    ):
+        first.execute(stage_context(dag, broken, PARAMS_TASK))
 
 
 def test_a_stage_uses_the_working_directorys_model_store(

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from airflow.exceptions import AirflowException, AirflowSkipException
+from airflow.utils.xcom import XCOM_RETURN_KEY
 
 from flight_orchestration import settings
 from flight_orchestration.commands import (
@@ -25,6 +26,7 @@ from flight_orchestration.commands import (
     write_params,
 )
 from flight_orchestration.pipeline import ArtifactOperator
+from flight_orchestration.run_parameters import ARTIFACTS_KEY, WORKDIR_KEY
 from flight_orchestration.stages import (
     PipelineError,
     artifact_groups,
@@ -314,7 +316,6 @@ def test_the_threshold_comes_from_params_yaml(tmp_path: Path) -> None:
 )
 def test_a_stage_whose_artifact_exits_99_fails_unless_its_task_skips_on_it(
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     options: dict[str, Any],
     outcome: type[AirflowException],
 ) -> None:
@@ -324,18 +325,20 @@ def test_a_stage_whose_artifact_exits_99_fails_unless_its_task_skips_on_it(
     artifact.parent.mkdir(parents=True)
     artifact.write_text("#!/bin/sh\nexit 99\n")
     artifact.chmod(0o755)
-    monkeypatch.setenv(
-        settings.environment_variable(settings.ARTIFACTS_VARIABLE), str(artifact.parents[1])
-    )
-    monkeypatch.setenv(settings.environment_variable(settings.WORKDIR_VARIABLE), str(tmp_path))
     task = ArtifactOperator(
         task_id="land",
         command=StageCommand.parse("land", "dist/a.pex/__main__.py land"),
         **options,
     )
     params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 1, 2, tzinfo=dt.UTC))
+    # What the run's first task fixed.
+    fixed = {
+        XCOM_RETURN_KEY: params,
+        WORKDIR_KEY: str(tmp_path),
+        ARTIFACTS_KEY: str(artifact.parents[1]),
+    }
     context = {
-        "ti": SimpleNamespace(xcom_pull=lambda task_ids: params),
+        "ti": SimpleNamespace(xcom_pull=lambda task_ids, key=XCOM_RETURN_KEY: fixed[key]),
         "run_id": "manual__2013-01-02",
     }
     with pytest.raises(AirflowException) as raised:

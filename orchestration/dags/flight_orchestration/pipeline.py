@@ -6,9 +6,9 @@ parameters: params.yaml, the run conf's `params` overrides (dotted keys, e.g.
 (flight_orchestration.run_parameters).
 
 A task runs its stage's command (flight_orchestration.commands) on the services' artifacts
-(Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir),
-with the run's parameters as arguments and the working directory's model store
-(<workdir>/build/bentoml, as BENTOML_HOME).
+(Airflow Variable flight_delay_artifacts) in the working directory (flight_delay_workdir), both
+as the run's first task fixed them, with the run's parameters as arguments and the working
+directory's model store (<workdir>/build/bentoml, as BENTOML_HOME).
 No task calls ./pants, needs a checkout or edits a tracked file. On MWAA the same tasks run the
 services' images as ECS tasks, and training optionally as a SageMaker training job
 (flight_orchestration.runners, Variables flight_delay_runner and flight_delay_ecs).
@@ -24,14 +24,18 @@ import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from airflow.models import Variable
 from airflow.models.baseoperator import BaseOperator
 from airflow.models.dag import DAG
 from airflow.operators.bash import BashOperator
 
 from flight_orchestration import settings
 from flight_orchestration.commands import StageCommand, run_params_file, write_params
-from flight_orchestration.run_parameters import params_operator, the_runs_params
+from flight_orchestration.run_parameters import (
+    PARAMS_TASK,
+    params_operator,
+    the_runs_directories,
+    the_runs_params,
+)
 from flight_orchestration.stages import read_params, read_stage_graph, sinks
 
 DAG_ID = "flight_delay_pipeline"
@@ -73,15 +77,21 @@ class ArtifactOperator(BashOperator):
         self.command = command
 
     def execute(self, context: Any) -> Any:
-        workdir = settings.workdir(Variable.get(settings.WORKDIR_VARIABLE, default_var=None))
-        artifacts = settings.artifacts(Variable.get(settings.ARTIFACTS_VARIABLE, default_var=None))
         params = the_runs_params(context)
+        workdir, artifacts = the_runs_directories(context)
+        fixed = f"fixed for the run by {PARAMS_TASK} from Airflow Variable"
+        if not workdir.is_dir():
+            raise settings.SettingError(
+                f"the run's working directory {workdir} ({fixed} {settings.WORKDIR_VARIABLE}) "
+                f"is gone: restore it, or clear {PARAMS_TASK} and its downstream tasks to take "
+                "the Variable's value now"
+            )
         params_file = write_params(params, run_params_file(workdir, context["run_id"]))
         argv = self.command.argv(artifacts, params, params_file)
         if not Path(argv[0]).is_file():
             raise settings.SettingError(
                 f"{argv[0]} is missing: build it with `./pants package` and put it in "
-                f"{artifacts} (Airflow Variable {settings.ARTIFACTS_VARIABLE})"
+                f"{artifacts} ({fixed} {settings.ARTIFACTS_VARIABLE})"
             )
         self.bash_command = shlex.join(argv)
         self.cwd = str(workdir)
@@ -131,7 +141,8 @@ def build_pipeline_dag(
 
         ecs = EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
     with dag:
-        params = params_operator(defaults)
+        # The ecs runner's tasks work in their images and on EFS, not in these directories.
+        params = params_operator(defaults, directories=ecs is None)
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:
