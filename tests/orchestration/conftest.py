@@ -4,8 +4,11 @@ directory, set before any test module imports Airflow (pytest imports conftest.p
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,12 @@ import pytest
 SANDBOX_ROOT = Path.cwd()
 DAG_FOLDER = SANDBOX_ROOT / "orchestration" / "dags"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+# Where a test target's runtime_package_dependencies put tests:aws_emulator (moto is not in the
+# airflow resolve, so the emulator runs as a process of its own).
+EMULATOR = SANDBOX_ROOT / "tests" / "aws_emulator.pex"
+EMULATOR_REGION = "us-east-1"
+# What moto accepts from anyone; not a secret.
+DUMMY_KEY = "testing"
 _CREATOR_PID = os.getpid()
 
 
@@ -45,3 +54,30 @@ def airflow_db() -> Iterator[None]:
 
     db.initdb()
     yield
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An emulated AWS account on loopback (moto); Airflow's default AWS connection points at
+    it. Its URL."""
+    # Imported here: Airflow must not be imported before the environment above is set.
+    from flight_orchestration.pipeline import clean_environment
+    from loopback.processes import stop
+
+    server = subprocess.Popen(
+        [sys.executable, str(EMULATOR)], stdout=subprocess.PIPE, text=True, env=clean_environment()
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), f"the emulator did not start: {url!r}"
+        connection = {
+            "conn_type": "aws",
+            "login": DUMMY_KEY,
+            "password": DUMMY_KEY,
+            "extra": {"region_name": EMULATOR_REGION, "endpoint_url": url},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+        yield url
+    finally:
+        stop(server)

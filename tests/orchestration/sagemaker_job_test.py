@@ -7,9 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,44 +17,14 @@ from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from botocore.stub import Stubber  # pants: no-infer-dep (the Amazon provider's)
 
 from flight_orchestration.commands import run_params
-from flight_orchestration.pipeline import clean_environment
 from flight_orchestration.runners import (
     EcsSettings,
     SageMakerTrainingStageOperator,
     training_job_name,
 )
 from flight_orchestration.stages import artifact_groups, read_params, read_stage_graph
-from loopback.processes import stop
 from tests.orchestration.conftest import SANDBOX_ROOT
 from tests.orchestration.ecs_settings import ECS_SETTINGS, RUN_ID, SAGEMAKER
-
-# Pants packages tests:aws_emulator into the sandbox.
-EMULATOR = SANDBOX_ROOT / "tests" / "aws_emulator.pex"
-REGION = "us-east-1"
-# What moto accepts from anyone; not a secret.
-DUMMY_KEY = "testing"
-
-
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An emulated AWS account; Airflow's default AWS connection points at it."""
-    server = subprocess.Popen(
-        [sys.executable, str(EMULATOR)], stdout=subprocess.PIPE, text=True, env=clean_environment()
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), f"the emulator did not start: {url!r}"
-        connection = {
-            "conn_type": "aws",
-            "login": DUMMY_KEY,
-            "password": DUMMY_KEY,
-            "extra": {"region_name": REGION, "endpoint_url": url},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-        yield url
-    finally:
-        stop(server)
 
 
 def recorded(actual: Any, expected: Any) -> bool:
