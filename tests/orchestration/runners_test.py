@@ -117,6 +117,8 @@ def test_an_ecs_task_uploads_and_runs_the_parameters_its_run_fixed(
 
     monkeypatch.setattr(S3Hook, "load_string", load_string)
     monkeypatch.setattr(EcsRunTaskOperator, "execute", lambda task, context: task.overrides)
+    # No earlier try's task to wait for (ecs_task_test.py runs that against the emulator).
+    monkeypatch.setattr(EcsStageOperator, "wait_for_stopping_tasks", lambda task, context: None)
     fixed = {"ti": SimpleNamespace(xcom_pull=lambda task_ids: params), "run_id": RUN_ID}
     assert train.execute(fixed) == train.container_overrides(params, RUN_ID)
     assert yaml.safe_load(uploaded[train.ecs.params_uri(RUN_ID)]) == params

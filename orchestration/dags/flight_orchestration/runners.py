@@ -46,6 +46,7 @@ from airflow.models.baseoperator import BaseOperator
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
+from airflow.providers.amazon.aws.utils.identifiers import generate_uuid
 from botocore.exceptions import ClientError  # pants: no-infer-dep (the Amazon provider's)
 
 from flight_orchestration.commands import (
@@ -280,11 +281,44 @@ class EcsStageOperator(EcsRunTaskOperator):
         args = self.command.args_for(params, self.ecs.params_uri(run_id))
         return {"containerOverrides": [{"name": self.service, "command": args}]}
 
+    def stopping_tasks(self, started_by: str) -> list[str]:
+        """The ECS tasks started as `started_by` that ECS is stopping but has not stopped."""
+        listed = self.client.list_tasks(
+            cluster=self.cluster, startedBy=started_by, desiredStatus="STOPPED"
+        )
+        if not listed["taskArns"]:
+            return []
+        described = self.client.describe_tasks(cluster=self.cluster, tasks=listed["taskArns"])
+        return [task["taskArn"] for task in described["tasks"] if task["lastStatus"] != "STOPPED"]
+
+    def wait_for_stopping_tasks(self, context: Any) -> None:
+        """Wait until the ECS tasks an earlier try of this task instance started, and on_kill
+        asked to stop, have stopped. StopTask returns at once; the container runs on until it
+        exits or the task definition's stopTimeout (30 s on Fargate by default, at most 120 s)
+        ends it, and the provider's reattach looks only for tasks ECS is to keep running: the
+        retry started a second container on the same working directory beside it."""
+        # The provider's startedBy for the task instance, the same for every try (reattach).
+        started_by = generate_uuid(*map(str, context["ti"].key.primary))
+        stopping = self.stopping_tasks(started_by)
+        if not stopping:
+            return
+        self.log.info(
+            "ECS task(s) %s, which an earlier try of this task started, are stopping: waiting "
+            "for them to stop before starting another on the same working directory.",
+            ", ".join(stopping),
+        )
+        self.client.get_waiter("tasks_stopped").wait(
+            cluster=self.cluster,
+            tasks=stopping,
+            WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": self.waiter_max_attempts},
+        )
+
     def execute(self, context: Any) -> Any:
         params = the_runs_params(context)
         uri = self.ecs.params_uri(context["run_id"])
         S3Hook().load_string(yaml.safe_dump(params, sort_keys=False), key=uri, replace=True)
         self.overrides = self.container_overrides(params, context["run_id"])
+        self.wait_for_stopping_tasks(context)
         return super().execute(context)  # type: ignore[no-untyped-call]
 
 
