@@ -145,15 +145,19 @@ def test_the_features_keep_every_arrived_flight_with_its_weather_and_plane(
     assert np.isfinite(table[numeric].to_numpy(dtype="float64")).all()
     assert table[list(FEATURE_KINDS)].notna().all().all()
 
-    # UA 1545 EWR-IAH, 05:15 on 1 January, flew in the EWR weather of 05:00 (10:00Z) upstream.
+    # UA 1453 EWR-IAH, 05:15 on 2 January, has the EWR weather of a day before, 05:00 (10:00Z)
+    # on 1 January upstream, the weather known when it is scored.
     weather = read_table("weather")
     expected = weather[
         (weather["origin"] == "EWR") & (weather["time_hour"] == "2013-01-01T10:00:00Z")
     ]
-    ua1545 = table[(table["carrier"] == "UA") & (table["flight"] == 1545) & (table["day"] == 1)]
+    ua1453 = table[(table["carrier"] == "UA") & (table["flight"] == 1453) & (table["day"] == 2)]
     for column in ("temp", "dewp", "humid", "wind_speed", "pressure"):
-        assert ua1545[column].tolist() == expected[column].tolist(), column
-    assert ua1545["weather_known"].tolist() == [1]
+        assert ua1453[column].tolist() == expected[column].tolist(), column
+    assert ua1453["weather_known"].tolist() == [1]
+    # UA 1545, 05:15 on 1 January: its weather, of 31 December 2012, is before the data.
+    ua1545 = table[(table["carrier"] == "UA") & (table["flight"] == 1545) & (table["day"] == 1)]
+    assert ua1545["weather_known"].tolist() == [0]
     # N14228, built in 1999: 14 years old in 2013.
     assert ua1545[["plane_known", "plane_age", "seats"]].values.tolist() == [[1, 14, 149]]
     # Its carrier's trailing window was empty: the first UA flight of the year.

@@ -1,9 +1,17 @@
-"""Weather at the flight's origin in the hour of its scheduled departure.
+"""Weather at the flight's origin WEATHER_LEAD before the hour of its scheduled departure.
 
-The weather table is keyed by (origin, time_hour), time_hour a UTC instant, exactly as a flight's
-`time_hour` names its scheduled departure hour. Upstream misses some hours, and some readings
-within an hour. `weather_known` is 1 when the hour was observed; every missing reading, in an
-observed hour or not, takes the fixed fill below, so the features are never NaN.
+The weather table is keyed by (origin, time_hour), time_hour a UTC instant, as a flight's
+`time_hour` names its scheduled departure hour. A flight's weather is the origin's observation in
+the hour `weather_hour` names: its time_hour less WEATHER_LEAD (a day), so a flight leaving at
+H:10 gets the reading of H:00 the day before. The lead makes the features what is known when the
+flight is scored, offline and online alike (ADR 0019): the online store holds weather up to its
+data horizon and serves flights up to a day past it (online_store.store.HORIZON_ALLOWANCE, which
+may not exceed the lead), and upstream's reading of an hour is made late in it (near :51), after
+a flight leaving at H:10.
+
+Upstream misses some hours, and some readings within an hour. `weather_known` is 1 when the hour
+was observed; every missing reading, in an observed hour or not, takes the fixed fill below, so
+the features are never NaN.
 """
 
 from __future__ import annotations
@@ -13,6 +21,11 @@ import pandas as pd
 from contracts.weather import WEATHER
 from feature_definitions.errors import FeatureInputError
 from feature_definitions.instants import utc_instants
+
+# How long before a flight's departure hour its weather was observed: the one definition, used by
+# the feature build, the online store's lookups and serve's fast path (WEATHER_LEAD_NS).
+WEATHER_LEAD = pd.Timedelta(days=1)
+WEATHER_LEAD_NS = int(WEATHER_LEAD.value)
 
 WEATHER_KNOWN = "weather_known"
 # Every reading the weather contract declares is a feature.
@@ -59,13 +72,21 @@ def observed_weather(weather: pd.DataFrame) -> pd.DataFrame:
     return observed
 
 
+def weather_hour(time_hour: pd.Series) -> pd.Series:
+    """The UTC hour whose observation is the weather of a flight of `time_hour` (its scheduled
+    departure hour; without an offset, New York time): time_hour - WEATHER_LEAD."""
+    hours: pd.Series = utc_instants(time_hour) - WEATHER_LEAD
+    return hours
+
+
 def weather_features(
     origin: pd.Series, time_hour: pd.Series, weather: pd.DataFrame
 ) -> pd.DataFrame:
-    """WEATHER_FEATURES for each flight (same index as `origin`)."""
+    """WEATHER_FEATURES for each flight (same index as `origin`): the readings at its origin in
+    its `weather_hour`."""
     observed = observed_weather(weather).assign(**{WEATHER_KNOWN: 1})
     keys = pd.DataFrame(
-        {"origin": origin.astype("string").to_numpy(), "time_hour": utc_instants(time_hour)}
+        {"origin": origin.astype("string").to_numpy(), "time_hour": weather_hour(time_hour)}
     ).reset_index(drop=True)
     joined = keys.merge(observed, how="left", on=["origin", "time_hour"], validate="many_to_one")
     joined.index = origin.index

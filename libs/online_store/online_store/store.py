@@ -2,7 +2,8 @@
 
 It holds exactly what `compute_features` looks up, keyed the way a request asks for it:
 
-- weather by (origin, time_hour), time_hour as UTC nanoseconds;
+- weather by (origin, time_hour), time_hour as UTC nanoseconds: the observation hour, which
+  for a flight is its `feature_definitions.weather.weather_hour` (a day before it leaves);
 - planes by tailnum;
 - the known airports with their time zones (`airports`), which also say which destinations are
   valid;
@@ -52,7 +53,12 @@ from feature_definitions.features import Lookups
 from feature_definitions.history import EVENT_COLUMNS, HISTORY_GROUPS, check_window
 from feature_definitions.instants import EXTRA_TIMEZONES, scheduled_departure, utc_instants
 from feature_definitions.planes import PLANE_LOOKUP_COLUMNS, fleet
-from feature_definitions.weather import WEATHER_COLUMNS, observed_weather
+from feature_definitions.weather import (
+    WEATHER_COLUMNS,
+    WEATHER_LEAD,
+    observed_weather,
+    weather_hour,
+)
 from storage.atomic import OutputWriteError, atomic_output
 
 # 2: the meta table records the data horizon (`horizon_ns`). A store of format 1 has none and is
@@ -67,6 +73,15 @@ _OLDER_FORMATS = {"1": "its data horizon", "2": "its data start"}
 # a day, and a day's missing arrivals undercount a 7-day window by at most about a seventh;
 # further past, the counts fall towards an empty window the model never saw in training.
 HORIZON_ALLOWANCE = pd.Timedelta(days=1)
+# A flight's weather is the observation WEATHER_LEAD before its departure hour: with an allowance
+# up to the lead, every flight the store accepts by default has its weather hour within the data
+# (ADR 0019). A longer allowance would leave the last flights it accepts with the fills.
+if HORIZON_ALLOWANCE > WEATHER_LEAD:
+    raise ImportError(
+        f"online_store.store.HORIZON_ALLOWANCE ({HORIZON_ALLOWANCE}) exceeds "
+        f"feature_definitions.weather.WEATHER_LEAD ({WEATHER_LEAD}): flights the store accepts "
+        "would find no weather observation at their lead hour"
+    )
 
 
 class OnlineStoreError(ValueError):
@@ -398,7 +413,8 @@ class OnlineStore:
 
     def weather_at(self, origin: str, hour_ns: int) -> tuple[object, ...] | None:
         """The stored readings (WEATHER_COLUMNS, None where missing) at `origin` in the hour
-        starting at UTC nanoseconds `hour_ns`, or None when the hour was not observed."""
+        starting at UTC nanoseconds `hour_ns` (a flight's weather_hour, not its departure
+        hour), or None when the hour was not observed."""
         row = self._weather.get((origin, hour_ns))
         return None if row is None else row[2:]
 
@@ -438,7 +454,11 @@ class OnlineStore:
         HISTORY_GROUPS columns), each leaving at instant `departure`. PastHorizon or
         BeforeDataStart as check_departures says."""
         self.check_departures(departure.to_numpy(dtype="datetime64[ns]").astype("int64"))
-        keys = zip(flights["origin"].astype(str), _ns(flights["time_hour"]).tolist(), strict=True)
+        keys = zip(
+            flights["origin"].astype(str),
+            _ns(weather_hour(flights["time_hour"])).tolist(),
+            strict=True,
+        )
         found = [self._weather[key] for key in dict.fromkeys(keys) if key in self._weather]
         weather = pd.DataFrame(found, columns=["origin", "time_hour", *WEATHER_COLUMNS])
         weather["time_hour"] = pd.to_datetime(weather["time_hour"].astype("int64"), utc=True)

@@ -5,11 +5,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
-from feature_definitions.weather import WEATHER_COLUMNS
+from feature_definitions.weather import (
+    WEATHER_COLUMNS,
+    WEATHER_LEAD,
+    weather_features,
+    weather_hour,
+)
 from online_store.store import (
     HORIZON_ALLOWANCE,
     BeforeDataStart,
@@ -82,7 +87,10 @@ def test_lookups_read_back_what_was_written(tmp_path: Path) -> None:
         }
     )
     departure = flights["time_hour"] + pd.Timedelta(minutes=15)
-    lookups = store.lookups(flights, departure)
+    # The weather of a flight is its weather_hour's, a day before it leaves.
+    lookups = store.lookups(
+        flights.assign(time_hour=flights["time_hour"] + WEATHER_LEAD), departure
+    )
     assert lookups.weather["origin"].tolist() == ["EWR"]
     assert lookups.weather["time_hour"].tolist() == [pd.Timestamp("2013-01-01T10:00Z")]
     assert lookups.weather[WEATHER_COLUMNS[0]].tolist() == [0.1]
@@ -437,3 +445,58 @@ def test_refused_exactly_when_the_window_starts_before_the_data_start(
         arrivals = [pd.Timestamp(t).value for t in ("2013-01-01T09:00Z", "2013-01-01T09:30Z")]
         expected = sum(departure - window.value <= a < departure for a in arrivals)
         assert store.trailing("origin", "EWR", np.array([departure]))[0].tolist() == [expected]
+
+
+def test_the_default_allowance_is_within_the_weather_lead() -> None:
+    # A longer allowance would accept flights whose weather hour is past the data (ADR 0019).
+    assert HORIZON_ALLOWANCE <= WEATHER_LEAD
+
+
+# A store as `feature online-store` builds one: weather in every hour from its data start's
+# to its data horizon's (the curated weather of the same days as the flights), the horizon and
+# the start at a flight's minutes, and the shortest window, a day.
+_COVERED_START = pd.Timestamp("2012-12-25T05:17Z")
+_COVERED_HORIZON = pd.Timestamp("2013-01-01T04:59Z")
+_COVERED_WINDOW = pd.Timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def covered(tmp_path_factory: pytest.TempPathFactory) -> OnlineStore:
+    hours = pd.date_range(_COVERED_START.floor("h"), _COVERED_HORIZON.floor("h"), freq="h")
+    weather = pd.DataFrame(
+        {"origin": np.repeat(["EWR", "JFK"], len(hours)), "time_hour": np.tile(hours, 2)}
+    )
+    for i, column in enumerate(WEATHER_COLUMNS):
+        weather[column] = 0.5 + i
+    _, planes, airports, events = _inputs()
+    path = tmp_path_factory.mktemp("covered") / "online.sqlite"
+    write_store(path, weather, planes, airports, events, _COVERED_WINDOW, _COVERED_HORIZON,
+                _COVERED_START)  # fmt: skip
+    return OnlineStore(path)
+
+
+_FIRST = _COVERED_START + _COVERED_WINDOW
+_LAST = _COVERED_HORIZON + HORIZON_ALLOWANCE
+_MINUTES = int((_LAST - _FIRST) / pd.Timedelta(minutes=1))
+
+
+@settings(max_examples=300)
+@given(minute=st.integers(0, _MINUTES), origin=st.sampled_from(["EWR", "JFK"]))
+@example(minute=0, origin="EWR")
+@example(minute=_MINUTES, origin="JFK")
+def test_every_departure_the_store_accepts_finds_its_lead_hours_weather(
+    covered: OnlineStore, minute: int, origin: str
+) -> None:
+    """Before, a flight was given its departure hour's reading: every one leaving after the
+    horizon's hour (all live traffic) found none, and took the fills."""
+    departure = _FIRST + pd.Timedelta(minutes=minute)
+    covered.check_departures(np.array([departure.value]))  # accepted
+    flights = pd.DataFrame(
+        {"origin": [origin], "time_hour": _utc(departure.floor("h").isoformat()),
+         "tailnum": ["N1"], "carrier": ["UA"]}
+    )  # fmt: skip
+    hour = weather_hour(flights["time_hour"]).iloc[0]
+    assert covered.weather_at(origin, hour.value) is not None, (departure, hour)
+    lookups = covered.lookups(flights, pd.Series([departure]))
+    features = weather_features(flights["origin"], flights["time_hour"], lookups.weather)
+    assert features["weather_known"].tolist() == [1]

@@ -4,6 +4,7 @@ import pytest
 from feature.conftest import MISSING_WEATHER
 from feature.training_table import TABLE_COLUMNS, training_table
 from feature_definitions.features import FEATURE_COLUMNS
+from feature_definitions.weather import WEATHER_LEAD
 
 WEEK = pd.Timedelta(days=7)
 
@@ -50,12 +51,17 @@ def test_weather_and_plane_joins_with_their_known_flags(
     assert (ua["plane_known"], ua["plane_age"], ua["seats"]) == (1, 14, 149)
     aa = row(table, 2, "AA", 1200)
     assert (aa["pressure"], aa["plane_known"]) == (1016.0, 0)
-    same_hour = table[table["time_hour"] == MISSING_WEATHER].set_index("origin")
+    # A flight's weather is the reading a day before its hour: those a day after the missing one
+    # take the fills.
+    same_hour = table[table["time_hour"] == MISSING_WEATHER + WEATHER_LEAD].set_index("origin")
     assert same_hour[["weather_known", "pressure"]].to_dict("index") == {
         "EWR": {"weather_known": 0, "pressure": 1013.25},
         "JFK": {"weather_known": 1, "pressure": 1016.0},
     }
-    assert counts.weather_known_rows == 57 and counts.plane_known_rows == 28
+    # Nor has any of the first day's 6 flights weather: the data starts that day.
+    first_day = table[table["day"] == 1]
+    assert len(first_day) == 6 and (first_day["weather_known"] == 0).all()
+    assert counts.weather_known_rows == 51 and counts.plane_known_rows == 28
 
 
 def test_history_counts_only_flights_that_arrived_before_departure(

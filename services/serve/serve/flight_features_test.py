@@ -1,7 +1,9 @@
 """The fast path the service runs (`flight_features`) against the reference (`compute_features`
 on the store's lookups, `online_features`): equal frames, value for value and dtype for dtype, on
 generated flights and a store with gaps (unobserved hours, missing readings, unknown planes and
-carriers, planes built after the flight, daylight-saving nights, windows with no event)."""
+carriers, planes built after the flight, daylight-saving nights, windows with no event); and
+both against the offline features' weather for flights leaving after the store's data horizon,
+as live traffic does."""
 
 from __future__ import annotations
 
@@ -17,7 +19,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.errors import FeatureInputError
-from feature_definitions.weather import WEATHER_COLUMNS
+from feature_definitions.weather import (
+    WEATHER_COLUMNS,
+    WEATHER_FEATURES,
+    WEATHER_LEAD,
+    weather_features,
+)
 from online_store.store import BeforeDataStart, OnlineStore, PastHorizon, write_store
 from serve.online_features import (
     CalendarCache,
@@ -51,9 +58,7 @@ def _hours() -> pd.DatetimeIndex:
     )
 
 
-def _write(path: Path) -> None:
-    rng = np.random.default_rng(0)
-    hours = _hours()
+def _weather(rng: np.random.Generator, hours: pd.DatetimeIndex) -> pd.DataFrame:
     weather = pd.DataFrame(
         {
             "origin": np.repeat(list(ORIGINS), len(hours)),
@@ -65,7 +70,23 @@ def _write(path: Path) -> None:
         values = rng.normal(20, 10, len(weather)).round(2)
         values[rng.random(len(weather)) < (0.5 if column == "wind_gust" else 0.1)] = np.nan
         weather[column] = values
-    weather = weather[rng.random(len(weather)) > 0.1]  # unobserved hours
+    return weather[rng.random(len(weather)) > 0.1]  # unobserved hours
+
+
+def _upstream_weather() -> pd.DataFrame:
+    """The weather the offline features join: the store's, and the days after its horizon,
+    which upstream observed after the store was built."""
+    later = pd.date_range(
+        HORIZON + pd.Timedelta(hours=1), HORIZON + pd.Timedelta(days=3), freq="h", tz="UTC"
+    )
+    stored = _weather(np.random.default_rng(0), _hours())
+    return pd.concat([stored, _weather(np.random.default_rng(1), later)], ignore_index=True)
+
+
+def _write(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    hours = _hours()
+    weather = _weather(rng, hours)
     planes = pd.DataFrame(
         {
             "tailnum": list(TAILNUMS[:9]),  # the last three are unknown
@@ -94,10 +115,15 @@ def _write(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> OnlineStore:
+def store(store_path: Path) -> OnlineStore:
+    return OnlineStore(store_path)
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("store") / "online.sqlite"
     _write(path)
-    return OnlineStore(path)
+    return path
 
 
 def _hhmm() -> st.SearchStrategy[int]:
@@ -174,6 +200,66 @@ def test_the_fast_path_equals_compute_features(
     flights = [_flight(fields) for fields in requests]
     expected = online_features(flights_frame(flights), store)
     pd.testing.assert_frame_equal(flight_features(flights, store), expected, check_exact=True)
+
+
+# Hours after the store's data horizon (live traffic, scored before its weather is observed)
+# whose flights the default allowance of a day accepts: up to its hour.
+_LIVE_HOURS = st.integers(0, 24).map(lambda h: (HORIZON + pd.Timedelta(hours=h)).isoformat())
+
+
+@settings(max_examples=100)
+@given(st.lists(_flights(_LIVE_HOURS), min_size=1, max_size=20))
+def test_flights_past_the_horizon_get_the_weather_of_the_offline_features(
+    store: OnlineStore, requests: list[dict[str, object]]
+) -> None:
+    """Before, a flight's weather was its departure hour's: past the horizon the store had none
+    and served the fills, while the offline features of the same flights (as the training table
+    is built, from upstream's weather) held the readings."""
+    flights = [_flight(fields) for fields in requests]
+    frame = flights_frame(flights)
+    offline = weather_features(frame["origin"], frame["time_hour"], _upstream_weather())
+    weather = list(WEATHER_FEATURES)
+    served = flight_features(flights, store)[weather]
+    pd.testing.assert_frame_equal(served, offline.reset_index(drop=True), check_exact=True)
+    reference = online_features(frame, store)[weather]
+    pd.testing.assert_frame_equal(reference, offline, check_exact=True)
+
+
+def test_an_allowance_past_the_lead_scores_the_last_flights_with_the_fills(
+    store_path: Path,
+) -> None:
+    """serve's FLIGHT_DELAY_HORIZON_ALLOWANCE_HOURS may exceed the lead (the runbook's stopgap):
+    flights whose weather hour is still within the data get it, later ones the fills
+    (`weather_known` 0), in both paths (ADR 0019)."""
+    store = OnlineStore(store_path, pd.Timedelta(days=2))
+    hours = [HORIZON + pd.Timedelta(hours=h) for h in (1, 12, 24, 25, 36, 48)]
+    flights = [
+        Flight.model_validate(
+            {
+                "carrier": "UA",
+                "flight": 1,
+                "tailnum": "N0",
+                "origin": origin,
+                "dest": "IAH",
+                "time_hour": hour.isoformat(),
+                "sched_dep_time": departure(hour.isoformat(), 0),
+                "sched_arr_time": 1200,
+                "distance": 100,
+            }
+        )  # fmt: skip
+        for hour in hours
+        for origin in ORIGINS
+    ]
+    served = flight_features(flights, store)
+    pd.testing.assert_frame_equal(
+        served, online_features(flights_frame(flights), store), check_exact=True
+    )
+    within = [h - WEATHER_LEAD <= HORIZON for h in hours for _ in ORIGINS]
+    known = served["weather_known"].astype(bool).tolist()
+    # Most lead hours up to the horizon were observed (a tenth of the store's hours are not);
+    # none after it is in the store.
+    assert sum(known) >= len(ORIGINS)
+    assert not any(k for k, w in zip(known, within, strict=True) if not w)
 
 
 def _past(error: PastHorizon) -> tuple[list[tuple[int, pd.Timestamp]], bool]:
@@ -301,8 +387,9 @@ def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
 
 
 def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path) -> None:
+    # The reading of the flight's weather_hour, a day before it leaves.
     weather = pd.DataFrame(
-        {"origin": ["EWR"], "time_hour": pd.to_datetime(["2013-03-15T14:00Z"], utc=True)}
+        {"origin": ["EWR"], "time_hour": pd.to_datetime(["2013-03-14T14:00Z"], utc=True)}
     )
     for column in WEATHER_COLUMNS:
         weather[column] = [np.inf if column == "temp" else 1.0]

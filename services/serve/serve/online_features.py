@@ -46,6 +46,7 @@ from feature_definitions.weather import (
     WEATHER_COLUMNS,
     WEATHER_FILLS,
     WEATHER_KNOWN,
+    WEATHER_LEAD_NS,
 )
 from online_store.store import BeforeDataStart, OnlineStore, PastHorizon
 from serve.schema import Flight
@@ -197,9 +198,13 @@ def flight_features(flights: Sequence[Flight], store: OnlineStore) -> pd.DataFra
     for i, name in enumerate(CALENDAR_FEATURES):
         columns[name] = calendar[:, i].astype("int8")
 
-    # Weather at the origin in the departure's hour; missing readings take the fixed fills.
+    # Weather at the origin WEATHER_LEAD before the departure's hour (weather_hour); missing
+    # readings take the fixed fills.
     missing_hour = (None,) * len(WEATHER_COLUMNS)
-    found = [store.weather_at(f.origin, hour) for f, hour in zip(flights, hours, strict=True)]
+    found = [
+        store.weather_at(f.origin, hour - WEATHER_LEAD_NS)
+        for f, hour in zip(flights, hours, strict=True)
+    ]
     readings = np.array(
         [missing_hour if row is None else row for row in found], dtype="float64"
     ).reshape(count, len(WEATHER_COLUMNS))
