@@ -25,12 +25,14 @@ from feature.cli import main as feature_main
 from feature.materialize import materialize
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
+from feature_definitions.weather import WEATHER_LEAD_HOURS
 from ingest.cli import main as ingest_main
 from loopback.processes import children, start_server, stop, wait_until
 from model_registry.predictor import SklearnPredictor, model_frame
 from model_registry.store import (
     CANDIDATE,
     KIND,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     METADATA_FEATURES_WINDOW_DAYS,
     PROMOTED,
     ROLE,
@@ -90,7 +92,11 @@ def register_model(features: Path, store: ModelStore, workdir: Path, stage: str 
     SklearnPredictor(pipeline, FEATURES, threshold=0.5).save(directory)
     labels = {ROLE: CANDIDATE, KIND: "sklearn", STAGE: stage}
     # As the evaluate stage records it from the features' statistics.
-    return str(register(store, directory, labels, {METADATA_FEATURES_WINDOW_DAYS: WINDOW_DAYS}))
+    metadata = {
+        METADATA_FEATURES_WINDOW_DAYS: WINDOW_DAYS,
+        METADATA_FEATURES_WEATHER_LEAD_HOURS: WEATHER_LEAD_HOURS,
+    }
+    return str(register(store, directory, labels, metadata))
 
 
 def serving_data(directory: Path, features: Path, store: Path | None = None) -> Path:

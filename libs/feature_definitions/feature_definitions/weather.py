@@ -26,6 +26,12 @@ from feature_definitions.instants import utc_instants
 # the feature build, the online store's lookups and serve's fast path (WEATHER_LEAD_NS).
 WEATHER_LEAD = pd.Timedelta(days=1)
 WEATHER_LEAD_NS = int(WEATHER_LEAD.value)
+# The lead travels with what is made from it, as the trailing window does: the feature build
+# writes it into its statistics under this key, the evaluate stage into each model's
+# registration (model_registry's METADATA_FEATURES_WEATHER_LEAD_HOURS), and serve refuses either
+# when it is not this code's lead.
+WEATHER_LEAD_HOURS_KEY = "weather_lead_hours"
+WEATHER_LEAD_HOURS = int(WEATHER_LEAD / pd.Timedelta(hours=1))
 
 WEATHER_KNOWN = "weather_known"
 # Every reading the weather contract declares is a feature.

@@ -82,6 +82,11 @@ METADATA_FEATURES_DVC_HASH = "features_dvc_hash"
 # The trailing window (days) of the features the model was trained on, as the feature build
 # recorded it (feature_definitions.trailing_window); no entry where the features came without it.
 METADATA_FEATURES_WINDOW_DAYS = "features_window_days"
+# The weather lead (hours) of the features the model was trained on, as the feature build
+# recorded it (feature_definitions.weather); no entry where the features came without it. A
+# model with a window and no lead was registered before the lead (ADR 0019): its weather was
+# its departure hour's.
+METADATA_FEATURES_WEATHER_LEAD_HOURS = "features_weather_lead_hours"
 METADATA_PARAMS = "params"
 METADATA_METRICS = "metrics"
 METADATA_PROMOTION = "promotion"
@@ -240,6 +245,23 @@ def trained_window(model: Model) -> pd.Timedelta | None:
         return trailing_window(recorded, f"{model.tag}'s {METADATA_FEATURES_WINDOW_DAYS!r}")
     except ValueError as error:
         raise RegistryError(str(error)) from None
+
+
+def trained_weather_lead(model: Model) -> int | None:
+    """The weather lead (hours) of the features `model` was trained on, as its registration
+    recorded it: 0 when it recorded a trailing window and no lead (registered before the lead,
+    from a feature build that joined the departure hour's weather), None when it recorded
+    neither. RegistryError when the record is not a whole number of hours >= 0."""
+    metadata = model.info.metadata
+    recorded = metadata.get(METADATA_FEATURES_WEATHER_LEAD_HOURS)
+    if recorded is None:
+        return 0 if metadata.get(METADATA_FEATURES_WINDOW_DAYS) is not None else None
+    if isinstance(recorded, bool) or not isinstance(recorded, int) or recorded < 0:
+        raise RegistryError(
+            f"{model.tag}'s {METADATA_FEATURES_WEATHER_LEAD_HOURS!r} must be a whole number of "
+            f"hours >= 0, got {recorded!r}"
+        )
+    return recorded
 
 
 def _age(model: Model) -> tuple[datetime, str]:

@@ -24,6 +24,7 @@ from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
+from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
 from storage.atomic import staged_directory
 
 SUMMARY_FILE = "summary.json"
@@ -70,6 +71,7 @@ def build_features(
         "train_end": dates.train_end.isoformat(),
         "validation_end": dates.validation_end.isoformat(),
         "window_days": window_days,
+        WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS,
         "features": FEATURE_KINDS,
         "label": LABEL,
     }
@@ -79,6 +81,7 @@ def build_features(
         "features": feature_stats(parts["train"]),
         PSI_THRESHOLD_KEY: psi_threshold,
         WINDOW_DAYS_KEY: window_days,
+        WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS,
     }
     with staged_directory(output) as staging:
         for name, part in parts.items():

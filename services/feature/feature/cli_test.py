@@ -80,8 +80,9 @@ def test_writes_three_splits_statistics_and_a_summary(
 
     stats = json.loads((output / "stats.json").read_text())
     assert stats["rows"] == 34 and set(stats["features"]) == set(FEATURE_KINDS)
-    # Serving compares the online store's window with this one.
+    # Serving compares the online store's window with this one, and its own weather lead.
     assert stats["window_days"] == 3
+    assert stats["weather_lead_hours"] == summary["weather_lead_hours"] == 24
     temp = stats["features"]["temp"]
     assert temp["count"] == 34 and temp["mean"] == pytest.approx(splits["train"]["temp"].mean())
     assert stats["features"]["carrier"]["proportions"] == {"AA": 18 / 34, "UA": 16 / 34}

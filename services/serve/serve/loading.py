@@ -17,8 +17,15 @@ from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
 from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
+from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
 from model_registry.predictor import Predictor
-from model_registry.store import Model, load_registered, trained_window
+from model_registry.store import (
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
+    Model,
+    load_registered,
+    trained_weather_lead,
+    trained_window,
+)
 from online_store.store import HORIZON_ALLOWANCE, OnlineStore
 from serve.drift import DriftMonitor, StatisticsError, psi_threshold, recorded
 from serve.sources import ServingDataError, fetch
@@ -104,6 +111,25 @@ def features_window(stats: dict[str, Any], source: str) -> pd.Timedelta:
     return recorded(stats, WINDOW_DAYS_KEY, "features.window_days", source, trailing_window)
 
 
+def check_weather_lead(stats: dict[str, Any], source: str) -> None:
+    """StatisticsError unless the statistics, read from the file `source`, record the weather
+    lead this code computes the features with (WEATHER_LEAD_HOURS): statistics of another lead
+    describe other weather features than the service computes."""
+    if WEATHER_LEAD_HOURS_KEY not in stats:
+        raise StatisticsError(
+            f"{source} has no {WEATHER_LEAD_HOURS_KEY!r} key (written by the feature build): it "
+            "was built before the weather features had a lead, from the departure hour's "
+            "weather; rebuild it (dvc repro features)"
+        )
+    lead = stats[WEATHER_LEAD_HOURS_KEY]
+    if lead != WEATHER_LEAD_HOURS or isinstance(lead, bool):
+        raise StatisticsError(
+            f"{source}: {WEATHER_LEAD_HOURS_KEY!r} is {lead!r}, and this service gives each "
+            f"flight the weather {WEATHER_LEAD_HOURS} hours before departure: the statistics "
+            "describe other weather features; rebuild them with this code (dvc repro features)"
+        )
+
+
 def _days(window: pd.Timedelta) -> str:
     return f"{window / pd.Timedelta(days=1):g} days"
 
@@ -119,17 +145,34 @@ def load(
     (serve.sources), waiting up to `wait_seconds` for them to appear (the pipeline or the
     deploy job may still be writing them). The store must have been built with the trailing
     window of the model's features, where its registration recorded it, and of the statistics'
-    (feature_definitions.trailing_window). The store refuses departures past its data horizon
-    by more than `allowance` (serve.sources.horizon_allowance)."""
+    (feature_definitions.trailing_window), and the model's features and the statistics must
+    have this code's weather lead (feature_definitions.weather.WEATHER_LEAD, where the model's
+    registration recorded it). The store refuses departures past its data horizon by more than
+    `allowance` (serve.sources.horizon_allowance)."""
     # A model from another library version or a broken manifest can raise anything (pickle or
     # torch errors), hence the broad catches: each becomes a LoadError.
     try:
         predictor = load_registered(model)
         model_window = trained_window(model)
+        model_lead = trained_weather_lead(model)
     except Exception as error:
         raise LoadError(
             "model", f"cannot load {model.tag} at {model.path}: {_reason(error)}"
         ) from error
+    if model_lead is not None and model_lead != WEATHER_LEAD_HOURS:
+        raise LoadError(
+            "model",
+            f"{model.tag} was trained on the weather {model_lead} hours before departure"
+            + (
+                " (registered before the lead was recorded)"
+                if METADATA_FEATURES_WEATHER_LEAD_HOURS not in model.info.metadata
+                else ""
+            )
+            + f" and this service gives each flight the weather {WEATHER_LEAD_HOURS} hours "
+            "before (feature_definitions.weather.WEATHER_LEAD): its weather features would not "
+            "be the ones it was trained on; serve a model trained on this code's features "
+            "(./pants run //:main, then promote it)",
+        )
     try:
         data = fetch(data_location, wait_seconds, log=log.warning)
     except ServingDataError as error:
@@ -144,6 +187,7 @@ def load(
             )
         threshold = psi_threshold(content, str(data.stats))
         window = features_window(content, str(data.stats))
+        check_weather_lead(content, str(data.stats))
         try:
             drift = DriftMonitor(content)
         except StatisticsError as error:

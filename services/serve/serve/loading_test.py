@@ -343,3 +343,69 @@ def test_the_wait_is_bounded_and_a_failed_load_ends_it_at_once() -> None:
     waiter.join(timeout=10)
     assert not waiter.is_alive()
     assert state.detail() == {"status": "failed", "error": "statistics: no psi_threshold"}
+
+
+@pytest.mark.parametrize(
+    ("lead", "named"),
+    [
+        (None, "has no 'weather_lead_hours' key (written by the feature build): it was built "
+               "before the weather features had a lead"),
+        (0, "'weather_lead_hours' is 0, and this service gives each flight the weather 24 hours "
+            "before departure"),
+        ("24", "'weather_lead_hours' is '24'"),
+    ],
+)  # fmt: skip
+def test_statistics_of_another_weather_lead_are_a_statistics_error(
+    model: Model, data: Path, lead: object, named: str
+) -> None:
+    """They describe other weather features than the service computes (ADR 0019)."""
+    stats = {k: v for k, v in FEATURE_STATS.items() if k != "weather_lead_hours"}
+    (data / STATS).write_text(
+        json.dumps(stats if lead is None else {**stats, "weather_lead_hours": lead})
+    )
+    write_empty_store(data / ONLINE_STORE)
+    with pytest.raises(LoadError) as error:
+        load(model, str(data), wait_seconds=0)
+    assert error.value.kind == "statistics"
+    assert named in str(error.value) and str(data / STATS) in str(error.value)
+    assert "dvc repro features" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("window_days", "lead", "named"),
+    [
+        # Registered before the lead was recorded: its weather was the departure hour's.
+        (WINDOW_DAYS, None, "the weather 0 hours before departure (registered before the lead "
+                            "was recorded)"),
+        (WINDOW_DAYS, 0, "the weather 0 hours before departure and"),
+        (None, 48, "the weather 48 hours before departure and"),
+    ],
+)  # fmt: skip
+def test_a_model_trained_on_another_weather_lead_is_a_model_error(
+    model_store: ModelStore,
+    tmp_path: Path,
+    data: Path,
+    window_days: int | None,
+    lead: int | None,
+    named: str,
+) -> None:
+    """Before, a model trained on the departure hour's weather was served the weather of a day
+    earlier, without a word."""
+    old = register_model(
+        model_store, tmp_path / "m", window_days=window_days, weather_lead_hours=lead
+    )
+    write_empty_store(data / ONLINE_STORE)
+    with pytest.raises(LoadError) as error:
+        load(old, str(data), wait_seconds=0)
+    assert error.value.kind == "model"
+    assert f"{old.tag} was trained on {named}" in str(error.value)
+    assert "this service gives each flight the weather 24 hours before" in str(error.value)
+
+
+def test_a_model_that_records_neither_window_nor_lead_is_checked_against_the_statistics(
+    model_store: ModelStore, tmp_path: Path, data: Path
+) -> None:
+    """From SageMaker's split channels or a table made by hand: nothing says which lead."""
+    bare = register_model(model_store, tmp_path / "m", window_days=None, weather_lead_hours=None)
+    write_empty_store(data / ONLINE_STORE)
+    assert load(bare, str(data), wait_seconds=0).store.window == pd.Timedelta(days=WINDOW_DAYS)

@@ -14,11 +14,16 @@ from sklearn.dummy import DummyClassifier
 
 from feature_definitions.features import FEATURES
 from feature_definitions.planes import PLANE_LOOKUP_COLUMNS
-from feature_definitions.weather import WEATHER_COLUMNS
+from feature_definitions.weather import (
+    WEATHER_COLUMNS,
+    WEATHER_LEAD_HOURS,
+    WEATHER_LEAD_HOURS_KEY,
+)
 from model_registry.predictor import SklearnPredictor
 from model_registry.store import (
     CANDIDATE,
     KIND,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     METADATA_FEATURES_WINDOW_DAYS,
     PROMOTED,
     ROLE,
@@ -45,19 +50,28 @@ FEATURE_STATS: dict[str, Any] = {
     },
     "psi_threshold": 0.3,
     "window_days": WINDOW_DAYS,
+    WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS,
 }
 
 
 def register_model(
-    store: ModelStore, directory: Path, window_days: object = WINDOW_DAYS, stage: str = PROMOTED
+    store: ModelStore,
+    directory: Path,
+    window_days: object = WINDOW_DAYS,
+    stage: str = PROMOTED,
+    weather_lead_hours: object = WEATHER_LEAD_HOURS,
 ) -> Model:
     """A model over FEATURES, labelled `stage` (promoted by default), trained (so its record
-    says) on features computed over `window_days` (None: not recorded), its files saved in
-    `directory` first."""
+    says) on features computed over `window_days` with the weather `weather_lead_hours` before
+    departure (None: not recorded), its files saved in `directory` first."""
     fitted = DummyClassifier().fit([[0], [1]], [0, 1])
     SklearnPredictor(fitted, FEATURES, threshold=0.5).save(directory)
     labels = {ROLE: CANDIDATE, KIND: SklearnPredictor.kind, STAGE: stage}
-    metadata = {} if window_days is None else {METADATA_FEATURES_WINDOW_DAYS: window_days}
+    recorded = {
+        METADATA_FEATURES_WINDOW_DAYS: window_days,
+        METADATA_FEATURES_WEATHER_LEAD_HOURS: weather_lead_hours,
+    }
+    metadata = {key: value for key, value in recorded.items() if value is not None}
     return get(store, register(store, directory, labels, metadata))
 
 

@@ -108,13 +108,14 @@ def _evaluate_and_register(
     the metrics, plots and registry.json. The input (the models' training.json, the store) is
     checked first and the output written last, so a failed run leaves it as it was."""
     from train.evaluate import evaluate_models, load_models, write_evaluation
-    from train.provenance import features_split, features_window_days
+    from train.provenance import features_split, features_weather_lead_hours, features_window_days
 
     predictors = load_models(models_dir)
     registration = None
     if home is not None:
         window, split = features_window_days(features_dir), features_split(features_dir)
-        registration = (_training_record(models_dir), _open_store(home), window, split)
+        lead = features_weather_lead_hours(features_dir)
+        registration = (_training_record(models_dir), _open_store(home), window, split, lead)
     evaluation = evaluate_models(files["test"], predictors, params.evaluate)
     registry = None
     if registration is not None:
@@ -141,6 +142,7 @@ def _register(
     store: ModelStore,
     window_days: int | None,
     split: dict[str, str] | None,
+    weather_lead_hours: int | None,
     params: Params,
     features_dir: Path | None,
 ) -> dict[str, Any]:
@@ -154,6 +156,7 @@ def _register(
         features_dvc_hash=dvc_directory_hash(features_dir) if features_dir else UNKNOWN,
         features_window_days=window_days,
         features_split=split,
+        features_weather_lead_hours=weather_lead_hours,
         # The train params the models were fitted with, as training recorded them.
         params={**params.to_dict(), "train": training["params"]},
     )

@@ -19,6 +19,7 @@ from model_registry.predictor import load_predictor
 from model_registry.store import (
     HOME_ENV,
     METADATA_FEATURES_DVC_HASH,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     METADATA_FEATURES_WINDOW_DAYS,
     METADATA_GIT_COMMIT,
     METADATA_METRICS,
@@ -92,6 +93,8 @@ def test_fit_then_evaluate_writes_models_metrics_plots_and_registers_both(
         assert metadata[METADATA_FEATURES_DVC_HASH] == dvc_directory_hash(features)
         # From the features' stats.json: serving checks the online store's window against it.
         assert metadata[METADATA_FEATURES_WINDOW_DAYS] == WINDOW_DAYS
+        # And the weather lead: serving refuses a model of another one.
+        assert metadata[METADATA_FEATURES_WEATHER_LEAD_HOURS] == 24
         # From the features' summary.json: the gate compares this model only on later flights.
         assert metadata[METADATA_FEATURES_SPLIT] == {
             "train_end": TRAIN_END,

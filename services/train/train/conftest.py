@@ -19,6 +19,7 @@ import yaml
 from feature_definitions.features import FEATURES
 from feature_definitions.labels import LABEL
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
+from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
 
 # Every test: one BentoML home per process, emptied after each test (see model_registry.testing).
 from loopback.processes import inherited_pythonpath
@@ -91,8 +92,10 @@ def write_features(directory: Path, rows: tuple[int, int, int] = (3000, 1000, 10
         table = synthetic_split(count, seed)
         table["time_hour"] = departures(count, *SPLIT_DAYS[split])
         table.to_parquet(directory / f"{split}.parquet", index=False)
-    # Of the statistics, training reads the window only; of the summary, the split's dates.
-    (directory / STATS_FILE).write_text(json.dumps({WINDOW_DAYS_KEY: WINDOW_DAYS}))
+    # Of the statistics, training reads the window and the weather lead only; of the summary,
+    # the split's dates.
+    stats = {WINDOW_DAYS_KEY: WINDOW_DAYS, WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS}
+    (directory / STATS_FILE).write_text(json.dumps(stats))
     summary = {"train_end": TRAIN_END, "validation_end": VALIDATION_END}
     (directory / SUMMARY_FILE).write_text(json.dumps(summary))
     return directory

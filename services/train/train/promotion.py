@@ -40,6 +40,7 @@ from model_registry.store import (
     CANDIDATE,
     KIND,
     METADATA_FEATURES_DVC_HASH,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     METADATA_FEATURES_WINDOW_DAYS,
     METADATA_GIT_COMMIT,
     METADATA_GIT_DIRTY,
@@ -57,6 +58,7 @@ from model_registry.store import (
     promoted_model,
     register,
     registry_lock,
+    trained_weather_lead,
 )
 from train.errors import TrainError
 from train.evaluate import Evaluation
@@ -154,6 +156,8 @@ class Provenance:
     params: dict[str, Any]
     # The features' split boundaries (provenance.features_split), None where none is recorded.
     features_split: dict[str, str] | None = None
+    # The features' weather lead in hours (provenance.features_weather_lead_hours), or None.
+    features_weather_lead_hours: int | None = None
 
 
 def feature_schema(directory: Path) -> list[tuple[str, str]]:
@@ -226,7 +230,15 @@ def _unseen_rows(model: Model, evaluation: Evaluation, notes: list[str]) -> np.n
     return rows
 
 
-def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> Decision:
+def gate(
+    evaluation: Evaluation,
+    store: ModelStore,
+    params: PromoteParams,
+    weather_lead_hours: int | None = None,
+) -> Decision:
+    """The run's champion, and whether it is promoted. `weather_lead_hours`: the lead of this
+    run's features (None: unrecorded), which the promoted model's must match to be scored on
+    them."""
     metrics = evaluation.metrics
     if CANDIDATE_MODEL not in metrics or BASELINE_MODEL not in metrics:
         raise RegistrationError(
@@ -242,11 +254,19 @@ def gate(evaluation: Evaluation, store: ModelStore, params: PromoteParams) -> De
     if current is not None:
         schema = feature_schema(Path(current.path))
         expected = [(f.name, str(f.kind)) for f in evaluation.predictors[CANDIDATE_MODEL].features]
+        current_lead = trained_weather_lead(current)
         if schema != expected:
             notes.append(
                 f"the promoted model {current.tag} reads other features ({_describe(schema)}) "
                 f"than this run ({_describe(expected)}): it cannot score this split, and the "
                 "run's champion replaces it"
+            )
+        elif None not in (current_lead, weather_lead_hours) and current_lead != weather_lead_hours:
+            # Its weather features are another hour's than this split's (ADR 0019).
+            notes.append(
+                f"the promoted model {current.tag} was trained on the weather {current_lead} "
+                f"hours before departure, this run's features have it {weather_lead_hours} "
+                "hours before: it cannot score this split, and the run's champion replaces it"
             )
         elif (rows := _unseen_rows(current, evaluation, notes)) is None:
             unjudged = str(current.tag)
@@ -291,7 +311,7 @@ def register_run(
     lock is held from the gate's read of the promoted model to the last registration, so two
     runs never both promote against the same reference."""
     with registry_lock(store):
-        decision = gate(evaluation, store, params)
+        decision = gate(evaluation, store, params, provenance.features_weather_lead_hours)
         saved = []
         try:
             for name, role in ((BASELINE_MODEL, BASELINE), (CANDIDATE_MODEL, CANDIDATE)):
@@ -314,6 +334,9 @@ def register_run(
                     metadata[METADATA_FEATURES_WINDOW_DAYS] = provenance.features_window_days
                 if provenance.features_split is not None:
                     metadata[METADATA_FEATURES_SPLIT] = provenance.features_split
+                if provenance.features_weather_lead_hours is not None:
+                    lead = provenance.features_weather_lead_hours
+                    metadata[METADATA_FEATURES_WEATHER_LEAD_HOURS] = lead
                 saved.append(register(store, models_dir / name, labels, metadata))
         except BaseException as error:
             for tag in saved:

@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ import model_registry.store as registry
 from feature_definitions.features import Feature
 from model_registry.store import (
     CANDIDATE,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
+    METADATA_FEATURES_WINDOW_DAYS,
     METADATA_PROMOTION,
     PROMOTED,
     REGISTERED,
@@ -151,6 +154,28 @@ def test_a_promoted_model_with_another_feature_schema_is_left_out_and_named(
     (note,) = second["decision"]["notes"]
     assert f"promoted model {incumbent} reads other features" in note
     assert "retired_feature" in note
+
+
+def test_a_promoted_model_of_another_weather_lead_is_left_out_and_named(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """Before, a model trained on the departure hour's weather was scored on this run's, a day
+    earlier, and kept when the run's champion did not beat that score by the margin."""
+    store = model_store
+    run = evaluation(trained, tmp_path)
+    # The run's own candidate, registered before the lead was recorded (a window, no lead).
+    run.predictors["torch"].save(tmp_path / "older")
+    incumbent = registry.register(
+        store, tmp_path / "older", {STAGE: PROMOTED}, {METADATA_FEATURES_WINDOW_DAYS: 7}
+    )
+    with_lead = dataclasses.replace(PROVENANCE, features_weather_lead_hours=24)
+    second = register_run(run, trained[1], store, promote(0.005), with_lead)
+    assert second["promoted"] is not None
+    (note,) = second["decision"]["notes"]
+    assert f"promoted model {incumbent} was trained on the weather 0 hours before" in note
+    assert "24 hours before: it cannot score this split" in note
+    baseline = next(m for m in models(store) if str(m.tag) == second["baseline"])
+    assert baseline.info.metadata[METADATA_FEATURES_WEATHER_LEAD_HOURS] == 24
 
 
 def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY, trailing_window
+from feature_definitions.weather import WEATHER_LEAD_HOURS_KEY
 from train.data import TrainingDataError
 
 UNKNOWN = "unknown"
@@ -93,6 +94,23 @@ def features_window_days(directory: Path | None) -> int | None:
         return int(trailing_window(stats[WINDOW_DAYS_KEY], f"{path}: {WINDOW_DAYS_KEY!r}").days)
     except ValueError as error:
         raise TrainingDataError(str(error)) from None
+
+
+def features_weather_lead_hours(directory: Path | None) -> int | None:
+    """The weather lead (hours) the feature build recorded in `directory`'s statistics, or None
+    where there is none to read (as features_window_days). TrainingDataError when the
+    statistics cannot be read or the lead is not a whole number of hours >= 0."""
+    path = None if directory is None else directory / STATS_FILE
+    stats = _json_object(path, "statistics")
+    if stats is None or WEATHER_LEAD_HOURS_KEY not in stats:
+        return None
+    lead: object = stats[WEATHER_LEAD_HOURS_KEY]
+    if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
+        raise TrainingDataError(
+            f"{path}: {WEATHER_LEAD_HOURS_KEY!r} must be a whole number of hours >= 0, "
+            f"got {lead!r}"
+        )
+    return lead
 
 
 def features_split(directory: Path | None) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ from train.provenance import (
     UNKNOWN,
     dvc_directory_hash,
     features_split,
+    features_weather_lead_hours,
     features_window_days,
     git_state,
 )
@@ -113,3 +114,29 @@ def test_a_summary_whose_split_cannot_be_read_is_named(
     (tmp_path / "summary.json").write_text(text)
     with pytest.raises(TrainingDataError, match=f"summary.json.*{expected}"):
         features_split(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("stats", "lead"),
+    [
+        ('{"window_days": 7, "weather_lead_hours": 24}', 24),
+        ('{"window_days": 7}', None),
+        (None, None),
+    ],
+)
+def test_the_features_weather_lead_is_the_one_their_statistics_record(
+    tmp_path: Path, stats: str | None, lead: int | None
+) -> None:
+    if stats is not None:
+        (tmp_path / "stats.json").write_text(stats)
+    assert features_weather_lead_hours(tmp_path) == lead
+    assert features_weather_lead_hours(None) is None
+
+
+@pytest.mark.parametrize("lead", ['"24"', "-1", "true", "24.0"])
+def test_a_weather_lead_that_is_no_whole_number_of_hours_is_named(
+    tmp_path: Path, lead: str
+) -> None:
+    (tmp_path / "stats.json").write_text(f'{{"weather_lead_hours": {lead}}}')
+    with pytest.raises(TrainingDataError, match="stats.json: 'weather_lead_hours' must be a whole"):
+        features_weather_lead_hours(tmp_path)
