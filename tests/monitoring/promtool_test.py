@@ -10,6 +10,7 @@ import re
 from tests.monitoring.support import (
     ALERTS,
     ALERTS_TEST,
+    MONITORING_README,
     PROMETHEUS_CONFIG,
     RUNBOOK,
     SCRAPE_METRICS,
@@ -107,6 +108,17 @@ def test_the_runbook_table_lists_every_alert_with_its_severity() -> None:
     }
     rules = alert_rules()
     assert listed == {name: rule["labels"]["severity"] for name, rule in rules.items()}
+
+
+def test_the_monitoring_readme_lists_every_alert_of_alerts_yml() -> None:
+    (row,) = (
+        line
+        for line in MONITORING_README.read_text().splitlines()
+        if line.startswith("| `alerts.yml`")
+    )
+    listed = set(re.findall(r"`(\w+)`", row.split("|")[2]))
+    rules = set(alert_rules())
+    assert listed == rules, f"missing: {rules - listed}, not in alerts.yml: {listed - rules}"
 
 
 def test_metric_names_reads_selectors_not_functions_or_labels() -> None:

@@ -24,6 +24,7 @@ PROMETHEUS_CONFIG = MONITORING / "prometheus.yml"
 ALERTS = MONITORING / "alerts.yml"
 ALERTS_TEST = MONITORING / "alerts_test.yml"
 DASHBOARD = MONITORING / "grafana/dashboards/serve.json"
+MONITORING_README = MONITORING / "README.md"
 RUNBOOK = Path("docs/runbook.md")
 
 # Every series name the serve service's /metrics gives (BentoML 1.4's and serve.service's),
