@@ -6,6 +6,7 @@ ServeNotReady although every worker that runs is ready."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -43,4 +44,11 @@ def test_a_worker_killed_while_loading_is_replaced_and_forgotten(
         server.wait_ready()
         # The alert's count (ServeWorkersKilled): the kill, once.
         server.wait("/metrics", 200, 10, "flight_delay_killed_workers_total 1.0")
-    assert f"workers [{first}] were killed" in server.log.read_text()
+    log = server.log.read_text()
+    assert f"workers [{first}] were killed" in log
+    # What the runbook (ServeNotReady) has an operator look for: each ready worker, the
+    # replacement included, says so at INFO, which BentoML's server logging drops by default.
+    loaded = re.findall(
+        rf"serving flight-delay:\S+ \(scored by \S+\) with the data at {re.escape(str(data))}", log
+    )
+    assert len(loaded) == 2, log

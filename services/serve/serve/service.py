@@ -53,6 +53,9 @@ from serve.sources import horizon_allowance, location, wait_seconds
 
 use_model_store()
 log = logging.getLogger("serve")
+# BentoML's server logging leaves the root logger at WARNING, which would drop the INFO line of a
+# successful load, the one the runbook has an operator look for (ServeNotReady).
+log.setLevel(logging.INFO)
 
 STATE = LoadState()
 
