@@ -33,6 +33,16 @@ WEATHER_LEAD_NS = int(WEATHER_LEAD.value)
 WEATHER_LEAD_HOURS_KEY = "weather_lead_hours"
 WEATHER_LEAD_HOURS = int(WEATHER_LEAD / pd.Timedelta(hours=1))
 
+
+def weather_lead_hours(hours: object, name: str) -> int:
+    """`hours` as a recorded weather lead: a whole number of hours >= 0 (a bool is not one).
+    Raises ValueError naming `name`, the key it was read from. Every side that reads a recorded
+    lead checks it with this."""
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
+        raise ValueError(f"{name} must be a whole number of hours >= 0, got {hours!r}")
+    return hours
+
+
 WEATHER_KNOWN = "weather_known"
 # Every reading the weather contract declares is a feature.
 WEATHER_COLUMNS: tuple[str, ...] = WEATHER.float_columns

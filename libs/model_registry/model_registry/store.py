@@ -54,6 +54,7 @@ from bentoml import Tag
 from bentoml.exceptions import BentoMLException, NotFound
 
 from feature_definitions.trailing_window import trailing_window
+from feature_definitions.weather import weather_lead_hours
 from model_registry.errors import RegistryError
 from model_registry.predictor import ModelIntegrityError, Predictor, load_predictor, verify_files
 from storage.atomic import atomic_write_text, exclusive_lock
@@ -256,12 +257,12 @@ def trained_weather_lead(model: Model) -> int | None:
     recorded = metadata.get(METADATA_FEATURES_WEATHER_LEAD_HOURS)
     if recorded is None:
         return 0 if metadata.get(METADATA_FEATURES_WINDOW_DAYS) is not None else None
-    if isinstance(recorded, bool) or not isinstance(recorded, int) or recorded < 0:
-        raise RegistryError(
-            f"{model.tag}'s {METADATA_FEATURES_WEATHER_LEAD_HOURS!r} must be a whole number of "
-            f"hours >= 0, got {recorded!r}"
+    try:
+        return weather_lead_hours(
+            recorded, f"{model.tag}'s {METADATA_FEATURES_WEATHER_LEAD_HOURS!r}"
         )
-    return recorded
+    except ValueError as error:
+        raise RegistryError(str(error)) from None
 
 
 def _age(model: Model) -> tuple[datetime, str]:

@@ -17,7 +17,11 @@ from threadpoolctl import threadpool_limits  # pants: no-infer-dep
 
 from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.trailing_window import WINDOW_DAYS_KEY, trailing_window
-from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
+from feature_definitions.weather import (
+    WEATHER_LEAD_HOURS,
+    WEATHER_LEAD_HOURS_KEY,
+    weather_lead_hours,
+)
 from model_registry.predictor import Predictor
 from model_registry.store import (
     METADATA_FEATURES_WEATHER_LEAD_HOURS,
@@ -121,8 +125,11 @@ def check_weather_lead(stats: dict[str, Any], source: str) -> None:
             "was built before the weather features had a lead, from the departure hour's "
             "weather; rebuild it (dvc repro features)"
         )
-    lead = stats[WEATHER_LEAD_HOURS_KEY]
-    if lead != WEATHER_LEAD_HOURS or isinstance(lead, bool):
+    try:
+        lead = weather_lead_hours(stats[WEATHER_LEAD_HOURS_KEY], repr(WEATHER_LEAD_HOURS_KEY))
+    except ValueError as error:
+        raise StatisticsError(f"{source}: {error}; rebuild them (dvc repro features)") from None
+    if lead != WEATHER_LEAD_HOURS:
         raise StatisticsError(
             f"{source}: {WEATHER_LEAD_HOURS_KEY!r} is {lead!r}, and this service gives each "
             f"flight the weather {WEATHER_LEAD_HOURS} hours before departure: the statistics "

@@ -352,7 +352,9 @@ def test_the_wait_is_bounded_and_a_failed_load_ends_it_at_once() -> None:
                "before the weather features had a lead"),
         (0, "'weather_lead_hours' is 0, and this service gives each flight the weather 24 hours "
             "before departure"),
-        ("24", "'weather_lead_hours' is '24'"),
+        ("24", "'weather_lead_hours' must be a whole number of hours >= 0, got '24'"),
+        (24.0, "'weather_lead_hours' must be a whole number of hours >= 0, got 24.0"),
+        (True, "'weather_lead_hours' must be a whole number of hours >= 0, got True"),
     ],
 )  # fmt: skip
 def test_statistics_of_another_weather_lead_are_a_statistics_error(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY, trailing_window
-from feature_definitions.weather import WEATHER_LEAD_HOURS_KEY
+from feature_definitions.weather import WEATHER_LEAD_HOURS_KEY, weather_lead_hours
 from train.data import TrainingDataError
 
 UNKNOWN = "unknown"
@@ -104,13 +104,10 @@ def features_weather_lead_hours(directory: Path | None) -> int | None:
     stats = _json_object(path, "statistics")
     if stats is None or WEATHER_LEAD_HOURS_KEY not in stats:
         return None
-    lead: object = stats[WEATHER_LEAD_HOURS_KEY]
-    if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
-        raise TrainingDataError(
-            f"{path}: {WEATHER_LEAD_HOURS_KEY!r} must be a whole number of hours >= 0, "
-            f"got {lead!r}"
-        )
-    return lead
+    try:
+        return weather_lead_hours(stats[WEATHER_LEAD_HOURS_KEY], repr(WEATHER_LEAD_HOURS_KEY))
+    except ValueError as error:
+        raise TrainingDataError(f"{path}: {error}") from None
 
 
 def features_split(directory: Path | None) -> dict[str, str] | None:
