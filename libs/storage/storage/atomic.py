@@ -53,18 +53,8 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     On any exception the temporary file is removed and `path` is left as it was; a write that
     finds no room is an OutputWriteError naming `path`.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
-    try:
-        with naming_no_room(target):
-            yield tmp
-            with open(tmp, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(tmp, target)
-            _fsync_directory(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _written_beside(path, os.replace) as tmp:
+        yield tmp
 
 
 @contextmanager
@@ -73,6 +63,16 @@ def atomic_create(path: str | os.PathLike[str]) -> Iterator[Path]:
     `path`, which fails with FileExistsError if anything is there, even when another writer
     links its own in between (a check before an atomic_output could not tell). The first
     writer's file stays whole; a later one's is removed, and `path` left as it was."""
+    with _written_beside(path, os.link) as tmp:
+        yield tmp
+
+
+@contextmanager
+def _written_beside(
+    path: str | os.PathLike[str], put: Callable[[Path, Path], None]
+) -> Iterator[Path]:
+    """A temporary file beside `path`, fsynced once written and then `put` (renamed or linked)
+    at `path`, the directory fsynced; the temporary file removed in any case."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_in(target.parent, f".{target.name}.", ".tmp", _new_file)
@@ -81,7 +81,7 @@ def atomic_create(path: str | os.PathLike[str]) -> Iterator[Path]:
             yield tmp
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
-            os.link(tmp, target)
+            put(tmp, target)
             _fsync_directory(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
