@@ -202,13 +202,20 @@ def test_the_fast_path_equals_compute_features(
     pd.testing.assert_frame_equal(flight_features(flights, store), expected, check_exact=True)
 
 
-# Hours after the store's data horizon (live traffic, scored before its weather is observed)
-# whose flights the default allowance of a day accepts: up to its hour.
-_LIVE_HOURS = st.integers(0, 24).map(lambda h: (HORIZON + pd.Timedelta(hours=h)).isoformat())
+# Flights leaving after the store's data horizon (live traffic, scored before its weather is
+# observed) that the default allowance of a day accepts: in the day's hours after it, and at the
+# last instant, whose weather hour is the horizon's.
+_LIVE_FLIGHT = st.one_of(
+    _flights(st.integers(0, 23).map(lambda h: (HORIZON + pd.Timedelta(hours=h)).isoformat())),
+    st.builds(
+        lambda fields: {**fields, "sched_dep_time": departure(fields["time_hour"], 0)},
+        _fields(st.just((HORIZON + pd.Timedelta(days=1)).isoformat())),
+    ),
+)
 
 
 @settings(max_examples=100)
-@given(st.lists(_flights(_LIVE_HOURS), min_size=1, max_size=20))
+@given(st.lists(_LIVE_FLIGHT, min_size=1, max_size=20))
 def test_flights_past_the_horizon_get_the_weather_of_the_offline_features(
     store: OnlineStore, requests: list[dict[str, object]]
 ) -> None:
