@@ -9,15 +9,20 @@ Releases are recorded as annotated git tags:
 The image tag is the served model's BentoML tag with its colon made a dash (flight-delay:abc123
 -> flight-delay-abc123): image tags hold no colon and no slash.
 
-The image in service is the one of the newest promotion or restore (by the tag's time) whose
-image is not rolled back; the andon cord restores the image of the newest promotion or restore
-before that which is neither rolled back nor the one in service: a second pull goes one further
-back along what was served. Deployments take one lock, minutes apart, so the tags' one-second
-times order them.
+The tags say what was served, newest first: the newest promotion or restore (by the tag's time)
+whose image is not rolled back is the one in service once every deployment is recorded. The
+andon cord takes the image in service from AWS instead (the digest the serve module records as
+live, and that image's tags in ECR: `--live`), because a deployment is recorded only after it:
+pulled between main.yml's rollout and its record-promotion job, the cord took the model before
+as the one in service, restored the one before that and barred the wrong one. It restores the
+newest image served before the live one, neither rolled back nor the live one: a second pull
+goes one further back along what was served. Deployments take one lock, minutes apart, so the
+tags' one-second times order them.
 
     python3 tools/releases.py decide data/evaluation/registry.json   # main.yml, deploy job
-    python3 tools/releases.py pick [--requested IMAGE_TAG]            # andon-cord.yml
-    python3 tools/releases.py record promoted|restored|rolled-back IMAGE_TAG --message TEXT
+    python3 tools/releases.py pick --live TAGS [--requested IMAGE_TAG] # andon-cord.yml
+    python3 tools/releases.py record promoted|restored|rolled-back IMAGE_TAG --message TEXT \
+        [--in-service]
 
 `decide` and `pick` print their step outputs (`key=value` lines, for $GITHUB_OUTPUT) and say
 why on stderr; `record` creates the tag and prints the ref to push. Bad input (an unreadable
@@ -142,9 +147,41 @@ def decide(registry: Path, root: Path) -> tuple[dict[str, str], str]:
     return outputs, f"Deploying {promoted} as image tag {image}"
 
 
-def pick(root: Path, requested: str = "") -> tuple[dict[str, str], str]:
-    """The andon cord's outputs: the model in service and the one to restore (the one served
-    before it, not rolled back, unless one is requested)."""
+def live_image(root: Path, live: str) -> str:
+    """The image in service, from the tags ECR holds for the live digest (`live`: the JSON list
+    `aws ecr describe-images` gives as imageTags, or null): the one the release tags record as
+    served, else its only tag."""
+    try:
+        given = json.loads(live) or []
+    except ValueError as error:
+        raise ReleaseError(
+            f"--live {live!r} is not the JSON list of the live image's tags: {error}"
+        ) from None
+    if not isinstance(given, list) or not all(isinstance(tag, str) for tag in given):
+        raise ReleaseError(f"--live {live!r} is not a JSON list of image tags")
+    tags: list[str] = given
+    if not tags:
+        raise ReleaseError(
+            "the image in service has no tag in ECR, so no deployment of this repository put it "
+            "there: restore one by its image tag with a manual apply (docs/runbook.md)"
+        )
+    tags = [checked_image_tag(tag) for tag in tags]
+    deployed = set(served(root))
+    recorded = [tag for tag in tags if tag in deployed]
+    if len(recorded) == 1:
+        return recorded[0]
+    if not recorded and len(tags) == 1:
+        # Deployed and not recorded yet: pulled before its record-promotion job ran.
+        return tags[0]
+    raise ReleaseError(
+        f"the image in service has the tags {', '.join(tags)}, {len(recorded)} of them recorded "
+        "as deployed: which model it serves is ambiguous"
+    )
+
+
+def pick(root: Path, live: str, requested: str = "") -> tuple[dict[str, str], str]:
+    """The andon cord's outputs: the model in service (the live image, `live_image`) and the one
+    to restore (the newest served before it, not rolled back, unless one is requested)."""
     if requested:
         checked_image_tag(requested)
     if requested and not tagged(root, PROMOTED, requested):
@@ -154,21 +191,20 @@ def pick(root: Path, requested: str = "") -> tuple[dict[str, str], str]:
             f"{requested} was rolled back (tag {ROLLED_BACK}/{requested}): delete that tag "
             "first to restore it on purpose"
         )
-    live = in_service(root)
-    if not live and not served(root):
-        raise ReleaseError(f"no {PROMOTED}/* tag: nothing is deployed through promotion yet")
-    if not live:
-        raise ReleaseError(
-            f"every promoted image is rolled back ({ROLLED_BACK}/*): the one in service was not "
-            "deployed through promotion"
-        )
-    current = live[0]
+    current = live_image(root, live)
     if requested == current:
         raise ReleaseError(f"{requested} is the model in service: there is nothing to roll back")
-    before = [image for image in live if image != current]
+    history = in_service(root)
+    if not served(root):
+        raise ReleaseError(f"no {PROMOTED}/* tag: nothing is deployed through promotion yet")
+    # What was served before the live image: the deployments recorded before its newest one,
+    # or all of them while its own is not recorded yet.
+    before = history[history.index(current) + 1 :] if current in history else history
+    before = [image for image in before if image != current]
     if not requested and not before:
         raise ReleaseError(
-            f"only one promoted model ({current}) is not rolled back: there is no previous one"
+            f"no promoted model served before {current} is left that is not rolled back: "
+            "there is no previous one"
         )
     restore = requested or before[0]
     why = f"Rolling back serve from {current} to {restore}"
@@ -184,12 +220,16 @@ def _now(root: Path) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
 
 
-def record(root: Path, kind: str, image: str, message: str) -> str:
+def record(root: Path, kind: str, image: str, message: str, in_service: bool = False) -> str:
     """Tag HEAD `<kind>/<image>` (a restore: `restored/<image>/<time>`); the ref to push. Only
     a promoted image can be restored or rolled back: a mistyped one would otherwise be barred
-    from every later deployment, or read as the one in service."""
+    from every later deployment, or read as the one in service. `in_service` rolls back the
+    image AWS has in service (the andon cord's `current`), recorded as promoted or not yet."""
     name = f"{kind}/{checked_image_tag(image)}"
-    if kind != PROMOTED and not tagged(root, PROMOTED, image):
+    if in_service and kind != ROLLED_BACK:
+        raise ReleaseError(f"--in-service is for {ROLLED_BACK} only, not {kind}")
+    unrecorded_live = kind == ROLLED_BACK and in_service
+    if kind != PROMOTED and not unrecorded_live and not tagged(root, PROMOTED, image):
         raise ReleaseError(
             f"cannot record {image} as {kind.replace('-', ' ')}: it was never promoted (no tag "
             f"{PROMOTED}/{image})"
@@ -209,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     decide_parser = commands.add_parser("decide", help="what the deploy job deploys")
     decide_parser.add_argument("registry", type=Path, help="the evaluate stage's registry.json")
     pick_parser = commands.add_parser("pick", help="what the andon cord restores")
+    pick_parser.add_argument(
+        "--live",
+        required=True,
+        help="the live image's tags in ECR, as the JSON list (or null) describe-images gives",
+    )
     pick_parser.add_argument("--requested", default="", help="an image tag; empty: the previous")
     record_parser = commands.add_parser(
         "record", help="tag HEAD as promoted, restored or rolled back"
@@ -216,16 +261,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     record_parser.add_argument("kind", choices=[PROMOTED, RESTORED, ROLLED_BACK])
     record_parser.add_argument("image")
     record_parser.add_argument("--message", required=True)
+    record_parser.add_argument(
+        "--in-service",
+        action="store_true",
+        help="rolled-back: the image AWS has in service, which may not be recorded as promoted yet",
+    )
     args = parser.parse_args(argv)
     root = Path.cwd()
     try:
         if args.command == "record":
-            print(record(root, args.kind, args.image, args.message))
+            print(record(root, args.kind, args.image, args.message, args.in_service))
             return 0
         if args.command == "decide":
             outputs, why = decide(args.registry, root)
         else:
-            outputs, why = pick(root, args.requested)
+            outputs, why = pick(root, args.live, args.requested)
     except ReleaseError as error:
         print(f"::error::{error}", file=sys.stderr)
         return 1

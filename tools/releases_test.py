@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from tools.releases import (
     decide,
     image_tag,
     in_service,
+    live_image,
     main,
     pick,
     record,
@@ -141,23 +143,84 @@ def test_any_record_is_decided_or_refused_with_a_reason(record_value: Any) -> No
         assert outputs == {"deploy": "false"} and why.startswith("Nothing to deploy")
 
 
+def live(*tags: str) -> str:
+    """The live image's tags as the andon cord's step reads them from ECR (describe-images)."""
+    return json.dumps(list(tags))
+
+
 def test_a_rolled_back_or_serving_model_is_not_restored_on_request(repo: Path) -> None:
     for day, image in enumerate(["a", "b", "c"], start=1):
         release_tag(repo, PROMOTED, image, day)
     release_tag(repo, ROLLED_BACK, "c", 4)
     with pytest.raises(ReleaseError, match="b is the model in service"):
-        pick(repo, "b")
+        pick(repo, live("b"), "b")
     with pytest.raises(ReleaseError, match=r"c was rolled back \(tag rolled-back/c\)"):
-        pick(repo, "c")
-    assert pick(repo, "a")[0] == {"current": "b", "restore": "a"}
+        pick(repo, live("b"), "c")
+    assert pick(repo, live("b"), "a")[0] == {"current": "b", "restore": "a"}
 
 
 def test_there_is_nothing_to_roll_back_to_without_two_promotions(repo: Path) -> None:
     with pytest.raises(ReleaseError, match="nothing is deployed through promotion yet"):
-        pick(repo)
+        pick(repo, live("a"))
     release_tag(repo, PROMOTED, "a")
-    with pytest.raises(ReleaseError, match=r"only one promoted model \(a\)"):
-        pick(repo)
+    with pytest.raises(ReleaseError, match="no promoted model served before a is left"):
+        pick(repo, live("a"))
+
+
+def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
+    release_tag(repo, PROMOTED, "m-a", 1)
+    assert live_image(repo, live("m-a")) == "m-a"
+    # An image with another tag beside its deployment's: the one recorded names it.
+    assert live_image(repo, live("latest", "m-a")) == "m-a"
+    # Deployed, and its record-promotion job not run yet.
+    assert live_image(repo, live("m-b")) == "m-b"
+    release_tag(repo, PROMOTED, "m-b", 2)
+    for bad, message in (
+        ("", "is not the JSON list of the live image's tags"),
+        ("m-a", "is not the JSON list of the live image's tags"),
+        ('{"m-a": 1}', "is not a JSON list of image tags"),
+        ("[1]", "is not a JSON list of image tags"),
+        ("null", "the image in service has no tag in ECR"),
+        ("[]", "the image in service has no tag in ECR"),
+        (live("$(id)"), "is not an image tag"),
+        (live("m-a", "m-b"), "the tags m-a, m-b, 2 of them recorded as deployed"),
+        (live("x", "y"), "the tags x, y, 0 of them recorded as deployed"),
+    ):
+        with pytest.raises(ReleaseError, match=re.escape(message)):
+            live_image(repo, bad)
+
+
+def test_a_cord_pulled_before_the_deployment_is_recorded_rolls_back_the_live_model(
+    repo: Path,
+) -> None:
+    """Before, the model in service was the newest tag's: pulled between main.yml's rollout of
+    m-c and its record-promotion job, the cord took m-b as in service, restored m-a and barred
+    m-b, while m-c stayed recorded as promoted and in service."""
+    promote(repo, "m-a", 0)
+    promote(repo, "m-b", 1)
+    # m-c is rolled out; its promotion is not recorded yet.
+    assert pull(repo, 2, live=live("m-c")) == {"current": "m-c", "restore": "m-b"}
+    promote(repo, "m-c", 3)  # the record-promotion job, late
+    assert in_service(repo)[0] == "m-b"
+    assert pick(repo, live("m-b"))[0] == {"current": "m-b", "restore": "m-a"}
+
+
+def test_a_pull_whose_record_failed_is_followed_from_what_is_live(repo: Path) -> None:
+    """The rollback was applied and its record job failed: the tags still say m-c, AWS says m-b.
+    A second pull goes back from m-b, not from m-c to m-b again."""
+    for second, image in enumerate(["m-a", "m-b", "m-c"]):
+        promote(repo, image, second)
+    assert pick(repo, live("m-b"))[0] == {"current": "m-b", "restore": "m-a"}
+
+
+def test_only_a_rollback_takes_an_image_in_service_unrecorded(repo: Path) -> None:
+    promote(repo, "m-a", 0)
+    with clock(1), pytest.raises(ReleaseError, match="--in-service is for rolled-back only"):
+        record(repo, RESTORED, "m-b", "andon cord", in_service=True)
+    with clock(1):
+        assert record(repo, ROLLED_BACK, "m-b", "andon cord", in_service=True) == (
+            "refs/tags/rolled-back/m-b"
+        )
 
 
 @contextmanager
@@ -176,12 +239,13 @@ def promote(root: Path, image: str, second: int) -> None:
         record(root, PROMOTED, image, f"deployed {image}")
 
 
-def pull(root: Path, second: int, requested: str = "") -> dict[str, str]:
-    """The andon cord: its pick, then what its record job records once the restore is out."""
-    outputs, _ = pick(root, requested)
+def pull(root: Path, second: int, requested: str = "", live: str = "") -> dict[str, str]:
+    """The andon cord: its pick, then what its record job records once the restore is out.
+    `live`: the live image's tags (default: the recorded one in service)."""
+    outputs, _ = pick(root, live or json.dumps(in_service(root)[:1]), requested)
     with clock(second):
         record(root, RESTORED, outputs["restore"], "andon cord")
-        record(root, ROLLED_BACK, outputs["current"], "andon cord")
+        record(root, ROLLED_BACK, outputs["current"], "andon cord", in_service=True)
     return outputs
 
 
@@ -197,8 +261,8 @@ def test_after_a_chosen_restore_a_second_pull_goes_back_from_the_restored_model(
     assert in_service(repo)[0] == "m-c"
     assert pull(repo, 4) == {"current": "m-c", "restore": "m-b"}
     assert in_service(repo)[0] == "m-b"
-    with pytest.raises(ReleaseError, match=r"only one promoted model \(m-b\) is not rolled back"):
-        pick(repo)
+    with pytest.raises(ReleaseError, match="no promoted model served before m-b is left"):
+        pick(repo, live("m-b"))
     assert git(repo, "tag", "--list").split() == [
         "promoted/m-a",
         "promoted/m-b",
@@ -217,7 +281,7 @@ def test_a_model_restored_twice_is_in_service_after_its_second_restore(repo: Pat
     promote(repo, "d", 4)
     assert pull(repo, 5, "b") == {"current": "d", "restore": "b"}  # b's second restore
     # What served before b's second restore, not rolled back: b itself, then a.
-    assert pick(repo)[0] == {"current": "b", "restore": "a"}
+    assert pick(repo, live("b"))[0] == {"current": "b", "restore": "a"}
 
 
 @dataclass
@@ -247,9 +311,13 @@ class Serving:
         return None
 
 
-# A new promotion, or a pull of the cord with no image (""), a promoted one or an invalid one.
+# A new promotion (recorded at once, or LATE: only after the next event, as when the cord is
+# pulled between main.yml's rollout and its record-promotion job), or a pull of the cord with no
+# image (""), a promoted one or an invalid one.
+LATE = "late"
 events = st.lists(
-    st.just(PROMOTED) | st.sampled_from(["", "m-0", "m-1", "m-2", "m-3", "-bad", "x y"]),
+    st.sampled_from([PROMOTED, LATE])
+    | st.sampled_from(["", "m-0", "m-1", "m-2", "m-3", "-bad", "x y"]),
     max_size=12,
 )
 
@@ -264,25 +332,43 @@ def test_the_cord_always_pulls_the_model_in_service_and_restores_one_served_befo
     serving = Serving()
     with tempfile.TemporaryDirectory() as directory:
         root = repository(Path(directory) / "repo")
-        for second, event in enumerate(history):
-            if event == PROMOTED:
+        unrecorded = ""  # a deployment whose promotion is not recorded yet
+
+        def record_late(second: int) -> str:
+            promote(root, unrecorded, second)
+            serving.promoted.append(unrecorded)
+            return ""
+
+        for step, event in enumerate(history):
+            second = 3 * step  # the event's records one second later, a late one's after them
+            if event in (PROMOTED, LATE):
+                if unrecorded:
+                    # main.yml's runs take turns: the last one's record job ran before this one.
+                    unrecorded = record_late(second)
                 image = f"m-{len(serving.promoted)}"
-                promote(root, image, second)
-                serving.promoted.append(image)
                 serving.served.append(image)
+                if event == PROMOTED:
+                    promote(root, image, second + 1)
+                    serving.promoted.append(image)
+                else:
+                    unrecorded = image
             else:
                 expected = serving.restorable(event)
+                in_aws = live(*filter(None, [serving.current]))
                 if serving.current is None or expected is None:
                     with pytest.raises(ReleaseError):
-                        pull(root, second, event)
-                    continue
-                outputs = pull(root, second, event)
-                assert outputs == {"current": serving.current, "restore": expected}
-                assert outputs["restore"] != outputs["current"]
-                assert outputs["restore"] not in serving.pulled
-                serving.pulled.add(serving.current)
-                serving.served.append(expected)
-            assert in_service(root)[0] == serving.current
+                        pull(root, second + 1, event, in_aws)
+                else:
+                    outputs = pull(root, second + 1, event, in_aws)
+                    assert outputs == {"current": serving.current, "restore": expected}
+                    assert outputs["restore"] != outputs["current"]
+                    assert outputs["restore"] not in serving.pulled
+                    serving.pulled.add(serving.current)
+                    serving.served.append(expected)
+                if unrecorded:
+                    unrecorded = record_late(second + 2)
+            if not unrecorded and serving.current is not None:
+                assert in_service(root)[0] == serving.current
 
 
 def test_a_record_tags_head_once_and_refuses_an_invalid_image_tag(

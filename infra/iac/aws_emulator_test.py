@@ -652,8 +652,9 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     4. the serve task definition is read from Terraform's state, and the Bento is served with
        exactly its environment (its volume mounted at a local directory, the endpoint at the
        emulator) and its task role's credentials: /readyz, then a prediction by that model;
-    5. the andon cord picks the previous promotion, finds its digest in ECR and re-deploys it:
-       the service's task definition points at it again.
+    5. the andon cord reads the image in service from SSM and ECR, picks the promotion before
+       it, finds its digest in ECR and re-deploys it: the service's task definition points at
+       it again.
     """
     if not shutil.which("aws"):
         pytest.skip("the deploy job's steps call the AWS CLI (`aws`), which is not on PATH")
@@ -830,7 +831,12 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
 
     # 5. The andon cord, in the checkout that holds the promotion tags.
     andon = functools.partial(step_script, "andon-cord.yml", "rollback")
-    picked = run_step(andon(step_id="pick"), source, {**environ, "REQUESTED": ""})
+    # What is live, from the serve module's record in SSM and the image's tags in ECR.
+    in_service = run_step(andon(step_id="live"), source, environ)
+    assert json.loads(in_service["tags"]) == [release["image_tag"]]
+    picked = run_step(
+        andon(step_id="pick"), source, {**environ, "LIVE": in_service["tags"], "REQUESTED": ""}
+    )
     assert picked == {"current": release["image_tag"], "restore": PREVIOUS_IMAGE}
     found = run_step(andon(step_id="digest"), source, {**environ, "RESTORE": picked["restore"]})
     assert found == {"digest": digests[PREVIOUS_IMAGE]}

@@ -217,8 +217,14 @@ JOB_CALLS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("ecr:UploadLayerPart", "{repository}"),
         *_ROLL_SERVE,
     ),
-    # andon-cord.yml rollback: the targeted apply with the previous digest.
-    "andon-cord": (*_STATE_READ, *_ROLL_SERVE),
+    # andon-cord.yml rollback: the live digest and its tags (what is in service), then the
+    # targeted apply with the previous digest.
+    "andon-cord": (
+        *_STATE_READ,
+        ("ssm:GetParameter", "{image_digest_parameter}"),
+        ("ecr:DescribeImages", "{repository}"),
+        *_ROLL_SERVE,
+    ),
 }
 
 # Which role each job assumes, and whether the job refreshes the whole environment

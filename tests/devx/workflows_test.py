@@ -243,7 +243,7 @@ def test_the_andon_cord_is_manual_and_restores_the_previous_promoted_model() -> 
     assert set(triggers(workflow)) == {"workflow_dispatch"}
     assert triggers(workflow)["workflow_dispatch"]["inputs"]["reason"]["required"] is True
     run = commands(workflow)
-    assert 'tools/releases.py pick --requested="$REQUESTED"' in run
+    assert 'tools/releases.py pick --live="$LIVE" --requested="$REQUESTED"' in run
     assert '-target=module.serve -var="serve_image_digest=$DIGEST"' in run
     assert workflow["permissions"] == {"contents": "read"}
     jobs = workflow["jobs"]
@@ -291,7 +291,7 @@ def test_the_andon_cord_refuses_an_invalid_or_unpromoted_image_tag(tmp_path: Pat
         ("-rf", "is not an image tag"),
         ("sha-zzz", "sha-zzz was never promoted"),
     ):
-        result = run_script(pick, root, {"REQUESTED": bad})
+        result = run_script(pick, root, {"LIVE": '["sha-bbb"]', "REQUESTED": bad})
         assert result.returncode == 1, (bad, result.stderr)
         assert result.stderr.startswith("::error::") and message in result.stderr
         assert github_output(root).read_text() == ""  # no outputs on a refusal
@@ -342,9 +342,11 @@ def test_one_action_is_pinned_to_one_commit_and_action_pins_md_lists_it() -> Non
     assert sorted(rows) == sorted(pinned)
 
 
-def pick_rollback(root: Path, requested: str = "") -> dict[str, str]:
+def pick_rollback(root: Path, live: str, requested: str = "") -> dict[str, str]:
+    """The andon cord's pick step, with `live` the image in service (as its live step reads it
+    from SSM and ECR)."""
     pick = step_script("andon-cord.yml", "rollback", step_id="pick")
-    return run_step(pick, root, {"REQUESTED": requested})
+    return run_step(pick, root, {"LIVE": json.dumps([live]), "REQUESTED": requested})
 
 
 def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
@@ -355,10 +357,13 @@ def test_the_andon_cord_picks_the_newest_promoted_model_before_the_current_one(
     for day, image in enumerate(["sha-aaa", "sha-bbb", "sha-ccc"], start=1):
         release_tag(root, "promoted", image, day)
 
-    assert pick_rollback(root) == {"current": "sha-ccc", "restore": "sha-bbb"}
-    assert pick_rollback(root, "sha-aaa") == {"current": "sha-ccc", "restore": "sha-aaa"}
+    assert pick_rollback(root, "sha-ccc") == {"current": "sha-ccc", "restore": "sha-bbb"}
+    assert pick_rollback(root, "sha-ccc", "sha-aaa") == {
+        "current": "sha-ccc",
+        "restore": "sha-aaa",
+    }
     release_tag(root, "rolled-back", "sha-ccc", 4)
-    assert pick_rollback(root) == {"current": "sha-bbb", "restore": "sha-aaa"}
+    assert pick_rollback(root, "sha-bbb") == {"current": "sha-bbb", "restore": "sha-aaa"}
 
 
 def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> None:
@@ -462,7 +467,8 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
     """The chain on a real remote, each job in a checkout made as its workflow's checkout step
     makes it: three deployments push their tags, the andon cord restores the first on request,
     and its record job tags that restore and the third rolled back, so that a second pull pulls
-    the first (the one in service) and restores the second."""
+    the first (the one in service) and restores the second; a third pull, of a fourth deployment
+    not recorded yet, pulls the fourth."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
     developer = tmp_path / "developer"
@@ -470,23 +476,28 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
     git(developer, "commit", "-q", "--allow-empty", "-m", "first")
     git(developer, "push", "-q", "origin", "HEAD")
     record = step_script("main.yml", "record-promotion", name="Record the promotion")
-    for day, version in enumerate(["first", "second", "third"], start=1):
+
+    def deploy(day: int, version: str) -> None:
+        """main.yml's record-promotion job, after the rollout of `version`."""
         ci = actions_checkout(
             origin, tmp_path / f"ci-{version}", checkout_options("main.yml", "record-promotion")
         )
         env = {
             "IMAGE_TAG": f"flight-delay-{version}",
             "MODEL": f"flight-delay:{version}",
-            "GIT_COMMITTER_DATE": f"2026-01-0{day}T00:00:00Z",
+            "GIT_COMMITTER_DATE": f"2026-01-{day:02d}T00:00:00Z",
         }
         run_step(record, ci, env)
 
-    def pull(day: int, requested: str = "") -> dict[str, str]:
+    for day, version in enumerate(["first", "second", "third"], start=1):
+        deploy(day, version)
+
+    def pull(day: int, live: str, requested: str = "") -> dict[str, str]:
         """The andon cord's pick, then its record job, each in its job's checkout."""
         andon = actions_checkout(
             origin, tmp_path / f"andon-{day}", checkout_options("andon-cord.yml", "rollback")
         )
-        picked = pick_rollback(andon, requested)
+        picked = pick_rollback(andon, live, requested)
         # Before, the record job's checkout held no tags, so recording refused the current image
         # as never promoted and no rollback was ever recorded.
         recorder = actions_checkout(
@@ -519,12 +530,12 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
         .rstrip()
         .endswith("deployed flight-delay:third")
     )
-    assert pick_rollback(andon) == {
+    assert pick_rollback(andon, "flight-delay-third") == {
         "current": "flight-delay-third",
         "restore": "flight-delay-second",
     }
 
-    assert pull(4, "flight-delay-first") == {
+    assert pull(4, "flight-delay-third", "flight-delay-first") == {
         "current": "flight-delay-third",
         "restore": "flight-delay-first",
     }
@@ -540,8 +551,34 @@ def test_the_andon_cord_rolls_back_to_what_the_deploy_job_recorded(tmp_path: Pat
     )
     # Before, the second pull took the newest promotion not rolled back (second) to be in
     # service: it re-deployed the first, already serving, and barred the second for good.
-    assert pull(5) == {"current": "flight-delay-first", "restore": "flight-delay-second"}
+    assert pull(5, "flight-delay-first") == {
+        "current": "flight-delay-first",
+        "restore": "flight-delay-second",
+    }
     assert git(origin, "tag", "--list", "rolled-back/*").split() == [
         "rolled-back/flight-delay-first",
         "rolled-back/flight-delay-third",
     ]
+    # The fourth is rolled out and the cord pulled before its record-promotion job ran. Before,
+    # the cord took the second (the newest tag) as in service and barred it, and the fourth
+    # stayed recorded as promoted and in service.
+    assert pull(6, "flight-delay-fourth") == {
+        "current": "flight-delay-fourth",
+        "restore": "flight-delay-second",
+    }
+    deploy(7, "fourth")  # the late record-promotion job still pushes its tag
+    assert git(origin, "tag", "--list", "rolled-back/*").split() == [
+        "rolled-back/flight-delay-first",
+        "rolled-back/flight-delay-fourth",
+        "rolled-back/flight-delay-third",
+    ]
+    andon = actions_checkout(
+        origin, tmp_path / "andon-8", checkout_options("andon-cord.yml", "rollback")
+    )
+    last = run_script(
+        step_script("andon-cord.yml", "rollback", step_id="pick"),
+        andon,
+        {"LIVE": '["flight-delay-second"]', "REQUESTED": ""},
+    )
+    assert last.returncode == 1
+    assert "no promoted model served before flight-delay-second is left" in last.stderr
