@@ -155,8 +155,9 @@ def build_pipeline_dag(
             for before in stage.upstream:
                 tasks[before] >> tasks[stage.name]
         if ecs is not None:
-            # In the cloud the deploy workflow builds and ships the serve image from the
-            # promoted model; the DAG's work ends with the pipeline's outputs.
+            # No Bento in the cloud: the serve image is built and shipped only by main.yml's
+            # deploy job, from its own pipeline run (a model this DAG promotes is not deployed
+            # yet: orchestration/README.md); the DAG's work ends with the pipeline's outputs.
             return dag
         bento = ArtifactOperator(
             task_id=BENTO_TASK,
