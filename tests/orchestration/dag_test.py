@@ -261,7 +261,8 @@ def test_a_runs_stages_work_in_the_directories_its_first_task_fixed(
     with pytest.raises(
         settings.SettingError,
         match=rf"^the run's working directory {re.escape(str(first_workdir))} \(fixed for the run "
-        r"by run_params from Airflow Variable flight_delay_workdir\) is gone: restore it, or "
+        r"by run_params from Airflow Variable flight_delay_workdir or, unset, its default\) is "
+        r"gone: restore it, or "
         r"clear run_params and its downstream tasks",
     ):
         stage_task(dag, "train").execute(stage_context(dag, run, "train"))

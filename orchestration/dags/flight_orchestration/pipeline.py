@@ -80,9 +80,12 @@ class ArtifactOperator(BashOperator):
         params = the_runs_params(context)
         workdir, artifacts = the_runs_directories(context)
         fixed = f"fixed for the run by {PARAMS_TASK} from Airflow Variable"
+        # The Variable may be unset: then the directory is its default (settings).
+        unset = "or, unset, its default"
         if not workdir.is_dir():
             raise settings.SettingError(
-                f"the run's working directory {workdir} ({fixed} {settings.WORKDIR_VARIABLE}) "
+                f"the run's working directory {workdir} ({fixed} {settings.WORKDIR_VARIABLE} "
+                f"{unset}) "
                 f"is gone: restore it, or clear {PARAMS_TASK} and its downstream tasks to take "
                 "the Variable's value now"
             )
@@ -91,7 +94,7 @@ class ArtifactOperator(BashOperator):
         if not Path(argv[0]).is_file():
             raise settings.SettingError(
                 f"{argv[0]} is missing: build it with `./pants package` and put it in "
-                f"{artifacts} ({fixed} {settings.ARTIFACTS_VARIABLE})"
+                f"{artifacts} ({fixed} {settings.ARTIFACTS_VARIABLE} {unset})"
             )
         self.bash_command = shlex.join(argv)
         self.cwd = str(workdir)
