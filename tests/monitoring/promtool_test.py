@@ -121,6 +121,21 @@ def test_the_monitoring_readme_lists_every_alert_of_alerts_yml() -> None:
     assert listed == rules, f"missing: {rules - listed}, not in alerts.yml: {listed - rules}"
 
 
+def test_the_monitoring_readme_curl_commands_send_their_urls_unglobbed() -> None:
+    # curl reads {} and [] in a URL as its own globs: `?query=up{job="serve"}` reached
+    # Prometheus as `upjob="serve"`, refused as bad_data. A query goes in --data-urlencode.
+    commands = [
+        line.strip()
+        for line in MONITORING_README.read_text().splitlines()
+        if line.lstrip().startswith("curl ")
+    ]
+    assert commands, "the README's local run queries Prometheus with curl"
+    for command in commands:
+        globbed = [url for url in re.findall(r"https?://\S+", command) if re.search(r"[][{}]", url)]
+        unglobbed = re.search(r"\s(--globoff|-[a-zA-Z]*g)\b", command)
+        assert not globbed or unglobbed, f"curl would glob {globbed} in: {command}"
+
+
 def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
     expr = (
         'histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{job="serve", le=~"x"}[5m])))'
