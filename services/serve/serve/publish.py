@@ -13,9 +13,11 @@ read it: a file already published for the version is left as it is when it is th
 refused when it differs. Each file is written whole and only created, never replaced, even by
 publishes of one version at once: on S3 one upload that S3 refuses if the key exists
 (`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which fails
-if the name is taken. The files are created in one order, and a publish stops at the first one
-another publish created with other bytes: so the files of a version are always one publish's
-(the others' files up to there were the same), never a mix.
+if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
+races another write of its key, is tried again, as S3 asks). The files are created in one
+order, and a publish stops at the first one another publish created with other bytes: so the
+files of a version are always one publish's (the others' files up to there were the same),
+never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
 files a publish racing another wrote before its refusal, which are the same as the other's), 1
@@ -27,10 +29,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import fsspec
+from botocore.exceptions import ClientError  # pants: no-infer-dep (s3fs requires it)
 
 from model_registry.store import MODEL_NAME, Model
 from serve.loading import LoadError, load
@@ -42,6 +46,13 @@ from storage.digest import sha256_of, sha256_of_stream
 from storage.inputs import lookup_problem
 from storage.locations import is_remote
 from storage.remote import StorageError, storage_errors
+
+# S3 answers a conditional upload that races another write of its key 409
+# ConditionalRequestConflict and asks for a retry, which then finds the key (412) or creates it.
+# Tries of one upload so answered, waiting CONFLICT_WAIT_SECONDS, then twice as long each time.
+CONFLICT_TRIES = 5
+CONFLICT_WAIT_SECONDS = 0.1
+CONFLICT_CODE = "ConditionalRequestConflict"
 
 
 class PublishError(RuntimeError):
@@ -132,16 +143,43 @@ def _create(source: Path, where: str, name: PurePosixPath) -> bool:
     with storage_errors("write", target):
         try:
             if is_remote(where):
-                filesystem, path = fsspec.core.url_to_fs(target)
-                # s3fs sends If-None-Match: * (S3 answers 412 when the key exists, and s3fs
-                # raises FileExistsError); fsspec's other filesystems look, then write.
-                filesystem.put_file(str(source), path, mode="create")
+                _upload_new(source, target)
             else:
                 with atomic_create(target.removeprefix("file://")) as part:
                     shutil.copyfile(source, part)
         except FileExistsError:
             return False
     return True
+
+
+def _upload_new(source: Path, target: str) -> None:
+    """Upload `source` to the URL `target` unless the key exists (FileExistsError), tried again
+    while S3 answers that the upload conflicted with another write of the key."""
+    filesystem, path = fsspec.core.url_to_fs(target)
+    for tried in range(1, CONFLICT_TRIES + 1):
+        try:
+            # s3fs sends If-None-Match: * (S3 answers 412 when the key exists, and s3fs
+            # raises FileExistsError); fsspec's other filesystems look, then write.
+            filesystem.put_file(str(source), path, mode="create")
+            return
+        except OSError as error:
+            if _s3_error_code(error) != CONFLICT_CODE:
+                raise
+            if tried == CONFLICT_TRIES:
+                raise StorageError(
+                    f"cannot write {target}: S3 answered each of {CONFLICT_TRIES} uploads 409 "
+                    f"{CONFLICT_CODE} (another write of the key raced each); nothing is "
+                    "published there by this run: run it again"
+                ) from error
+        time.sleep(CONFLICT_WAIT_SECONDS * 2 ** (tried - 1))
+
+
+def _s3_error_code(error: OSError) -> str | None:
+    """S3's code of the error s3fs raised `error` for: s3fs raises an OSError caused by
+    botocore's ClientError, which holds S3's answer."""
+    cause = error.__cause__
+    code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+    return code if isinstance(code, str) else None
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:

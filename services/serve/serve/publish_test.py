@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import boto3  # pants: no-infer-dep (moto[server] requires it)
 import fsspec
 import pandas as pd
 import pytest
+from aiobotocore.awsrequest import AioAWSResponse  # pants: no-infer-dep (s3fs requires it)
+from botocore.awsrequest import AWSPreparedRequest  # pants: no-infer-dep (s3fs requires it)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feature_definitions.features import FEATURES
 from model_registry.store import MODEL_NAME, Model
-from serve.publish import PublishError, main, publish
+from serve.publish import CONFLICT_TRIES, PublishError, main, publish
 from serve.sources import FILES, MODEL_VERSION, ONLINE_STORE, STATS, fetch, file_url, for_model
 from serve.testing import (
     EMPTY_STORE_HORIZON,
@@ -309,3 +313,105 @@ def test_publishes_of_the_same_data_at_once_all_succeed_and_write_each_file_once
         written = sorted(url for urls in lists for url in urls)
         assert written == sorted(file_url(where, name) for name in FILES), "written twice"
         assert published(where) == {name: (data / name).read_bytes() for name in FILES}
+
+
+# What S3 answers an upload that raced another conditional write of its key (S3's conditional
+# requests guide: "409 ConditionalRequestConflict ... retry the request").
+CONFLICT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>The conditional request cannot succeed due to a conflicting operation against "
+    b"this resource.</Message></Error>"
+)
+
+
+class _Body:
+    """The body of an answer made here, read as aiobotocore reads an HTTP response's."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    async def read(self) -> bytes:
+        return self.content
+
+
+@contextmanager
+def conflicting_uploads(
+    times: int, meanwhile: Callable[[str], object] = lambda _: None
+) -> Iterator[list[str]]:
+    """S3 (moto's server) answers the first `times` uploads (PutObject) of the s3:// filesystem
+    fsspec gives this thread 409 ConditionalRequestConflict, as S3 does when another write of
+    the key races them; `meanwhile(url)` runs first, as that other write. Yields the URLs so
+    answered. The answer comes through botocore's event system (`before-send`), the request
+    never reaching moto, which answers no 409."""
+    answered: list[str] = []
+
+    def answer(request: AWSPreparedRequest, **_: Any) -> AioAWSResponse | None:
+        if len(answered) == times:
+            return None
+        answered.append(request.url)
+        meanwhile(request.url)
+        headers = {"Content-Type": "application/xml", "Content-Length": str(len(CONFLICT))}
+        return AioAWSResponse(request.url, 409, headers, _Body(CONFLICT))
+
+    events = fsspec.filesystem("s3").s3.meta.events
+    events.register("before-send.s3.PutObject", answer)
+    try:
+        yield answered
+    finally:
+        events.unregister("before-send.s3.PutObject", answer)
+
+
+def test_an_upload_s3_answers_with_a_conflict_is_tried_again(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path
+) -> None:
+    # S3's 409 ended the publish as a storage failure, its files unpublished.
+    data = write_serving_data(tmp_path / "data")
+    where = "s3://artifacts/serving/v1"
+    with conflicting_uploads(2) as answered:
+        written = publish(model, data, where)
+    assert len(answered) == 2
+    assert written == [file_url(where, name) for name in FILES]
+    assert published(where) == {name: (data / name).read_bytes() for name in FILES}
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same bytes", "other bytes"])
+def test_a_conflict_with_another_publish_takes_its_file_as_found(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path, same: bool
+) -> None:
+    # The write S3's 409 raced has created the key by the time the upload is tried again: the
+    # retry is refused as the key exists (412), and the file is taken as another publish's.
+    data = write_serving_data(tmp_path / "data")
+    where = "s3://artifacts/serving/v1"
+    first = file_url(where, FILES[0])
+    other = (data / FILES[0]).read_bytes() if same else b"another publish's store"
+    client = boto3.client("s3")  # its own connection: the filesystem's waits for this answer
+    bucket, key = first.removeprefix("s3://").split("/", 1)
+    with conflicting_uploads(1, lambda _: client.put_object(Bucket=bucket, Key=key, Body=other)):
+        if same:
+            written = publish(model, data, where)
+        else:
+            with pytest.raises(PublishError, match="never replaced"):
+                publish(model, data, where)
+    if same:
+        assert written == [file_url(where, name) for name in FILES[1:]]
+        assert published(where) == {name: (data / name).read_bytes() for name in FILES}
+    else:
+        assert published(where) == {FILES[0]: other}
+
+
+def test_a_conflict_that_persists_is_named_and_nothing_is_published(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_serving_data(tmp_path / "data")
+    template = f"s3://artifacts/serving/{MODEL_VERSION}"
+    with conflicting_uploads(CONFLICT_TRIES) as answered:
+        status = main(["--model", str(model.tag), "--to", template, "--data", str(data)])
+    assert status == 1
+    assert len(answered) == CONFLICT_TRIES
+    first = file_url(for_model(template, str(model.tag.version)), FILES[0])
+    assert capsys.readouterr().err == (
+        f"publish: error: cannot write {first}: S3 answered each of {CONFLICT_TRIES} uploads "
+        "409 ConditionalRequestConflict (another write of the key raced each); nothing is "
+        "published there by this run: run it again\n"
+    )
+    assert published(for_model(template, str(model.tag.version))) == {}
