@@ -40,7 +40,7 @@ except ModuleNotFoundError:  # Python < 3.11: a line saying which Python, not a 
         f"artifacts: tools/artifacts.py needs Python 3.11 or later (it reads pants.toml with "
         f"tomllib), not {sys.version.split()[0]}: run it with python3.11"
     )
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -323,10 +323,15 @@ def check_all(repo: Path) -> list[Artifact]:
     return artifacts
 
 
-def place(repo: Path, built: Path) -> list[Artifact]:
+def place(
+    repo: Path, built: Path, warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+) -> list[Artifact]:
     """Put the artifacts a Pants run built under `built` where dvc.yaml runs them (dist/, as
     `./pants package` would). One whose PEX-INFO (its code and distribution hashes) is
-    unchanged is left alone, so DVC need not hash it again; others are replaced whole."""
+    unchanged is left alone, so DVC need not hash it again; others are replaced whole. A PEX
+    replaced is removed, also one an earlier run could not remove (`<name>.pex.old`, which
+    nothing runs: dvc.yaml and the check name the PEX itself); one that cannot be removed is
+    left and `warn` told, once the new one is in place."""
     artifacts = pipeline_artifacts(repo)
     if not built.is_dir():
         raise ArtifactError(f"--built {built} is not a directory: give where the run built them")
@@ -341,6 +346,7 @@ def place(repo: Path, built: Path) -> list[Artifact]:
         if (target / "PEX-INFO").is_file() and filecmp.cmp(
             source / "PEX-INFO", target / "PEX-INFO", shallow=False
         ):
+            left_over(repo, artifact, warn)
             continue
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
@@ -360,25 +366,50 @@ def place(repo: Path, built: Path) -> list[Artifact]:
                 f"cannot place {artifact.address} in {target.relative_to(repo)}: cannot replace "
                 f"{error.filename or target}: {error.strerror or error}"
             ) from None
+        left_over(repo, artifact, warn)
     return artifacts
+
+
+def aside(target: Path) -> Path:
+    """Where `swap` moves the PEX it replaces, until it is removed."""
+    return target.with_name(target.name + ".old")
 
 
 def swap(staging: Path, target: Path) -> None:
     """Put `staging` at `target`, which may be a packed PEX (a directory), a zipapp PEX (a file)
-    or nothing. The old one is moved aside first, so a failure to move it leaves it in place."""
-    old = target.with_name(target.name + ".old")
+    or nothing. The old one is moved aside first, so a failure to move it leaves it in place;
+    removing it is the caller's (`left_over`)."""
+    old = aside(target)
     remove(old)  # an earlier run's, if it stopped between the moves
     if target.exists() or target.is_symlink():
         target.rename(old)
     staging.rename(target)
-    remove(old)
+
+
+def left_over(repo: Path, artifact: Artifact, warn: Callable[[str], None]) -> None:
+    """Remove the PEX `artifact` replaced, if any; `warn` naming it and why if it cannot be: the
+    artifact is placed, so the run goes on, and the next place tries again."""
+    old = aside(repo / artifact.path)
+    try:
+        remove(old)
+    except OSError as error:
+        warn(
+            f"artifacts: placed {artifact.address} in {artifact.path}, but cannot remove the PEX "
+            f"it replaced, {artifact.path}.old ({error.strerror or error}): nothing runs it; "
+            "the next place removes it"
+        )
 
 
 def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+    """Remove the file or tree `path`, if there; an OSError names `path` (rmtree's own names a
+    file within it relative to its directory: `cli.py`)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
 
 
 def copy_failure(error: OSError) -> str:

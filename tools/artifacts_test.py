@@ -179,8 +179,10 @@ def test_place_replaces_a_zipapp_pex(repo: Path, tmp_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def immutable(path: Path) -> Iterator[None]:
-    """`path` can be neither moved nor changed, even by root (the ext4 immutable attribute)."""
+def immutable(path: Path, moved_to: Path | None = None) -> Iterator[None]:
+    """`path` can be neither moved nor changed, even by root (the ext4 immutable attribute);
+    nor, if it is a directory, can anything in it be removed. Made mutable again afterwards
+    where it is then: at `moved_to` if the block moves it (its parent moved) there."""
     if shutil.which("chattr") is None or os.geteuid() != 0:
         pytest.skip("needs root and chattr, to make a directory root cannot move")
     if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
@@ -188,7 +190,7 @@ def immutable(path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
+        subprocess.run(["chattr", "-i", str(moved_to or path)], check=True)
 
 
 def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
@@ -208,6 +210,53 @@ def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
     )
     assert (repo / PEX / "PEX-INFO").read_text() == before
     assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
+
+
+def test_a_replaced_pex_that_cannot_be_removed_is_named_and_the_new_one_stays_placed(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    old = repo / f"{PEX}.old"
+    # Its files cannot be removed. Before, the new PEX was placed, yet `place` failed saying it
+    # could not replace the old one, and left ingest.pex.old beside it unnamed.
+    with immutable(repo / PEX / "ingest", moved_to=old / "ingest"):
+        assert main(["place", "--repo", str(repo), "--built", str(built)]) == 0
+        assert old.is_dir()
+        assert (repo / PEX / "PEX-INFO").read_bytes() == (built / PEX[5:] / "PEX-INFO").read_bytes()
+        check_all(repo)
+        assert capsys.readouterr().err == (
+            f"artifacts: placed services/ingest:ingest in {PEX}, but cannot remove the PEX it "
+            f"replaced, {PEX}.old (Operation not permitted): nothing runs it; the next place "
+            "removes it\n"
+        )
+        # A later PEX needs the name aside: it is not placed, and the leftover is named.
+        (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"code_hash": "later"}))
+        with pytest.raises(ArtifactError) as failed:
+            place(repo, built)
+        assert str(failed.value) == (
+            f"cannot place services/ingest:ingest in {PEX}: cannot replace {old}: "
+            "Operation not permitted"
+        )
+        assert json.loads((repo / PEX / "PEX-INFO").read_text())["code_hash"] == "new"
+
+
+def test_place_removes_a_replaced_pex_an_earlier_run_left_even_if_nothing_changed(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, only a place that replaced the PEX again removed it: with the same PEX built,
+    # it stayed.
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    shutil.copytree(repo / PEX, repo / f"{PEX}.old")
+    (repo / f"{PEX}.old" / "PEX-INFO").write_text(json.dumps({"code_hash": "old"}))
+    marker = repo / PEX / "ingest/left-alone"
+    marker.write_text("same PEX-INFO: not copied again")
+    place(repo, built)
+    assert marker.is_file()
+    assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
+    assert capsys.readouterr().err == ""
 
 
 def test_an_older_python_is_told_which_python_the_script_needs(repo: Path) -> None:
