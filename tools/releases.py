@@ -107,11 +107,14 @@ def served(root: Path) -> list[str]:
     return [ref.split("/")[3] for ref in listed.stdout.split()]
 
 
-def in_service(root: Path) -> list[str]:
-    """The images of the deployments the andon cord has not pulled, newest first: the first is
-    the one in service, the next other one the one served before it."""
+def in_service(root: Path, deployed: list[str] | None = None) -> list[str]:
+    """The images of the deployments the andon cord has not pulled, newest first (of `deployed`,
+    default `served(root)`): the first is the one in service once every deployment is recorded,
+    the next other one the one served before it."""
     pulled = set(_images_tagged(root, ROLLED_BACK))
-    return [image for image in served(root) if image not in pulled]
+    return [
+        image for image in (served(root) if deployed is None else deployed) if image not in pulled
+    ]
 
 
 def _nothing(reason: str) -> tuple[dict[str, str], str]:
@@ -147,10 +150,10 @@ def decide(registry: Path, root: Path) -> tuple[dict[str, str], str]:
     return outputs, f"Deploying {promoted} as image tag {image}"
 
 
-def live_image(root: Path, live: str) -> str:
+def live_image(live: str, deployed: list[str]) -> str:
     """The image in service, from the tags ECR holds for the live digest (`live`: the JSON list
     `aws ecr describe-images` gives as imageTags, or null): the one the release tags record as
-    served, else its only tag."""
+    served (`deployed`, `served`'s list), else its only tag."""
     try:
         given = json.loads(live) or []
     except ValueError as error:
@@ -166,7 +169,6 @@ def live_image(root: Path, live: str) -> str:
             "there: restore one by its image tag with a manual apply (docs/runbook.md)"
         )
     tags = [checked_image_tag(tag) for tag in tags]
-    deployed = set(served(root))
     recorded = [tag for tag in tags if tag in deployed]
     if len(recorded) == 1:
         return recorded[0]
@@ -191,12 +193,13 @@ def pick(root: Path, live: str, requested: str = "") -> tuple[dict[str, str], st
             f"{requested} was rolled back (tag {ROLLED_BACK}/{requested}): delete that tag "
             "first to restore it on purpose"
         )
-    current = live_image(root, live)
+    deployed = served(root)
+    current = live_image(live, deployed)
     if requested == current:
         raise ReleaseError(f"{requested} is the model in service: there is nothing to roll back")
-    history = in_service(root)
-    if not served(root):
+    if not deployed:
         raise ReleaseError(f"no {PROMOTED}/* tag: nothing is deployed through promotion yet")
+    history = in_service(root, deployed)
     # What was served before the live image: the deployments recorded before its newest one,
     # or all of them while its own is not recorded yet.
     before = history[history.index(current) + 1 :] if current in history else history

@@ -33,6 +33,7 @@ from tools.releases import (
     main,
     pick,
     record,
+    served,
 )
 
 
@@ -169,11 +170,11 @@ def test_there_is_nothing_to_roll_back_to_without_two_promotions(repo: Path) -> 
 
 def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
     release_tag(repo, PROMOTED, "m-a", 1)
-    assert live_image(repo, live("m-a")) == "m-a"
+    assert live_image(live("m-a"), served(repo)) == "m-a"
     # An image with another tag beside its deployment's: the one recorded names it.
-    assert live_image(repo, live("latest", "m-a")) == "m-a"
+    assert live_image(live("latest", "m-a"), served(repo)) == "m-a"
     # Deployed, and its record-promotion job not run yet.
-    assert live_image(repo, live("m-b")) == "m-b"
+    assert live_image(live("m-b"), served(repo)) == "m-b"
     release_tag(repo, PROMOTED, "m-b", 2)
     for bad, message in (
         ("", "is not the JSON list of the live image's tags"),
@@ -187,7 +188,7 @@ def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
         (live("x", "y"), "the tags x, y, 0 of them recorded as deployed"),
     ):
         with pytest.raises(ReleaseError, match=re.escape(message)):
-            live_image(repo, bad)
+            live_image(bad, served(repo))
 
 
 def test_a_cord_pulled_before_the_deployment_is_recorded_rolls_back_the_live_model(
