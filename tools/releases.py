@@ -223,16 +223,15 @@ def _now(root: Path) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
 
 
-def record(root: Path, kind: str, image: str, message: str, in_service: bool = False) -> str:
+def record(root: Path, kind: str, image: str, message: str, live: bool = False) -> str:
     """Tag HEAD `<kind>/<image>` (a restore: `restored/<image>/<time>`); the ref to push. Only
     a promoted image can be restored or rolled back: a mistyped one would otherwise be barred
-    from every later deployment, or read as the one in service. `in_service` rolls back the
+    from every later deployment, or read as the one in service. `live` rolls back the
     image AWS has in service (the andon cord's `current`), recorded as promoted or not yet."""
     name = f"{kind}/{checked_image_tag(image)}"
-    if in_service and kind != ROLLED_BACK:
+    if live and kind != ROLLED_BACK:
         raise ReleaseError(f"--in-service is for {ROLLED_BACK} only, not {kind}")
-    unrecorded_live = kind == ROLLED_BACK and in_service
-    if kind != PROMOTED and not unrecorded_live and not tagged(root, PROMOTED, image):
+    if kind != PROMOTED and not live and not tagged(root, PROMOTED, image):
         raise ReleaseError(
             f"cannot record {image} as {kind.replace('-', ' ')}: it was never promoted (no tag "
             f"{PROMOTED}/{image})"

@@ -217,9 +217,9 @@ def test_a_pull_whose_record_failed_is_followed_from_what_is_live(repo: Path) ->
 def test_only_a_rollback_takes_an_image_in_service_unrecorded(repo: Path) -> None:
     promote(repo, "m-a", 0)
     with clock(1), pytest.raises(ReleaseError, match="--in-service is for rolled-back only"):
-        record(repo, RESTORED, "m-b", "andon cord", in_service=True)
+        record(repo, RESTORED, "m-b", "andon cord", live=True)
     with clock(1):
-        assert record(repo, ROLLED_BACK, "m-b", "andon cord", in_service=True) == (
+        assert record(repo, ROLLED_BACK, "m-b", "andon cord", live=True) == (
             "refs/tags/rolled-back/m-b"
         )
 
@@ -246,7 +246,7 @@ def pull(root: Path, second: int, requested: str = "", live: str = "") -> dict[s
     outputs, _ = pick(root, live or json.dumps(in_service(root)[:1]), requested)
     with clock(second):
         record(root, RESTORED, outputs["restore"], "andon cord")
-        record(root, ROLLED_BACK, outputs["current"], "andon cord", in_service=True)
+        record(root, ROLLED_BACK, outputs["current"], "andon cord", live=True)
     return outputs
 
 
