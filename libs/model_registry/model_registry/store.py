@@ -16,8 +16,9 @@ sets STAGE to `promoted` when the candidate passes and `registered` otherwise. T
 serve is the most recently created one labelled `stage=promoted` and not rolled back.
 `roll_back` (the andon cord, `train rollback`) marks the served model rolled back (a ROLLED_BACK
 record beside its files, outside the hashed set), so serving falls back to the one promoted
-before, and the gate never compares against it again; nothing is deleted. Metadata keys are
-the METADATA_* names.
+before, and the gate never compares against it again; nothing is deleted. It refuses, changing
+nothing, when serve would refuse the one promoted before (`weather_lead_problem`, ADR 0019).
+Metadata keys are the METADATA_* names.
 
 Registration records the sha256 of every file of the model (METADATA_FILES_SHA256);
 `load_registered` verifies them before the model is used.
@@ -54,7 +55,7 @@ from bentoml import Tag
 from bentoml.exceptions import BentoMLException, NotFound
 
 from feature_definitions.trailing_window import trailing_window
-from feature_definitions.weather import weather_lead_hours
+from feature_definitions.weather import WEATHER_LEAD_HOURS, weather_lead_hours
 from model_registry.errors import RegistryError
 from model_registry.predictor import ModelIntegrityError, Predictor, load_predictor, verify_files
 from storage.atomic import atomic_write_text, exclusive_lock
@@ -265,6 +266,25 @@ def trained_weather_lead(model: Model) -> int | None:
         raise RegistryError(str(error)) from None
 
 
+def weather_lead_problem(model: Model) -> str | None:
+    """Why serving refuses `model` for the weather it was trained on, or None: its registration
+    records another weather lead than this code gives each flight (WEATHER_LEAD_HOURS; a window
+    and no lead is 0, trained_weather_lead). One that records neither is not refused here (serve
+    checks the statistics' lead). RegistryError when the record is not a lead. The one rule of
+    serve's load and of `roll_back` (ADR 0019)."""
+    lead = trained_weather_lead(model)
+    if lead is None or lead == WEATHER_LEAD_HOURS:
+        return None
+    unrecorded = METADATA_FEATURES_WEATHER_LEAD_HOURS not in model.info.metadata
+    return (
+        f"{model.tag} was trained on the weather {lead} hours before departure"
+        + (" (registered before the lead was recorded)" if unrecorded else "")
+        + f" and serving gives each flight the weather {WEATHER_LEAD_HOURS} hours before "
+        "(feature_definitions.weather.WEATHER_LEAD): its weather features would not be the ones "
+        "it was trained on"
+    )
+
+
 def _age(model: Model) -> tuple[datetime, str]:
     """What orders a model's versions: when each was made, then its version."""
     return model.creation_time, str(model.tag.version)
@@ -351,13 +371,30 @@ def promoted_model(store: ModelStore) -> Model | None:
 
 def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
     """Pull the andon cord: mark the served model rolled back. Returns its tag and the model
-    served from now on (the one promoted before it), or None if there is none."""
+    served from now on (the one promoted before it), or None if there is none. RegistryError,
+    with nothing changed, when serving would refuse the one promoted before
+    (weather_lead_problem)."""
     if not reason.strip():
         raise RegistryError("a rollback needs a reason")
     with registry_lock(store):
-        current = promoted_model(store)
+        registered = models(store)
+        current = newest_promoted(registered)
         if current is None:
             raise RegistryError(f"no promoted model to roll back in the store at {store.home}")
+        following = newest_promoted(m for m in registered if m.tag != current.tag)
+        if following is not None:
+            try:
+                problem = weather_lead_problem(following)
+            except RegistryError as error:
+                problem = str(error)
+            if problem is not None:
+                raise RegistryError(
+                    f"cannot roll back {current.tag}: the model promoted before it would serve "
+                    f"next, and serve refuses it: {problem}; nothing was changed. To stop "
+                    f"serving {current.tag}, pin a model serve accepts "
+                    "(FLIGHT_DELAY_MODEL=flight-delay:<version>, services/serve/README.md), such "
+                    "as one `./pants run //:main` registers"
+                )
         path = Path(current.path) / ROLLED_BACK
         record = {"reason": reason, "at": datetime.now(UTC).isoformat()}
         atomic_write_text(path, json.dumps(record))

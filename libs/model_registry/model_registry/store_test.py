@@ -9,6 +9,7 @@ from model_registry.errors import RegistryError
 from model_registry.predictor import ModelIntegrityError
 from model_registry.store import (
     HOME_ENV,
+    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     METADATA_FEATURES_WINDOW_DAYS,
     METADATA_FILES_SHA256,
     MODEL_NAME,
@@ -34,6 +35,7 @@ from model_registry.store import (
     trained_window,
 )
 from model_registry.testing import in_fresh_process, sklearn_predictor
+from storage.digest import tree_sha256
 from storage.testing import name_too_long
 
 
@@ -110,6 +112,42 @@ def test_a_rolled_back_model_is_never_served_again_and_the_previous_one_is(
 
     assert roll_back(store, "and this one")[1] is None
     assert promoted_model(store) is None
+
+
+@pytest.mark.parametrize(
+    ("recorded", "why"),
+    [
+        # Registered before ADR 0019 recorded the lead: trained on the departure hour's weather.
+        ({METADATA_FEATURES_WINDOW_DAYS: 7}, "the weather 0 hours before departure (registered "
+                                             "before the lead was recorded)"),
+        ({METADATA_FEATURES_WINDOW_DAYS: 7, METADATA_FEATURES_WEATHER_LEAD_HOURS: 48},
+         "the weather 48 hours before departure and"),
+    ],
+)  # fmt: skip
+def test_a_rollback_that_would_serve_a_model_of_another_weather_lead_changes_nothing(
+    model_store: ModelStore, tmp_path: Path, recorded: dict[str, int], why: str
+) -> None:
+    """Before, the rollback marked the served model and left serving the one before it, which
+    serve then refused to load (ADR 0019)."""
+    store = model_store
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"\x00")
+    old = register(store, files, {STAGE: PROMOTED}, recorded)
+    current = {METADATA_FEATURES_WINDOW_DAYS: 7, METADATA_FEATURES_WEATHER_LEAD_HOURS: 24}
+    served = register(store, files, {STAGE: PROMOTED}, current)
+    before = tree_sha256(store.home, "models")
+
+    with pytest.raises(RegistryError) as error:
+        roll_back(store, "p99 doubled after the deploy")
+    message = str(error.value)
+    assert f"cannot roll back {served}" in message
+    assert f"{old} was trained on {why}" in message
+    assert "serving gives each flight the weather 24 hours before" in message
+    assert "nothing was changed" in message
+    assert tree_sha256(store.home, "models") == before
+    promoted = promoted_model(store)
+    assert promoted is not None and promoted.tag == served
 
 
 def test_registration_records_every_files_hash_and_loading_verifies_them(

@@ -24,11 +24,10 @@ from feature_definitions.weather import (
 )
 from model_registry.predictor import Predictor
 from model_registry.store import (
-    METADATA_FEATURES_WEATHER_LEAD_HOURS,
     Model,
     load_registered,
-    trained_weather_lead,
     trained_window,
+    weather_lead_problem,
 )
 from online_store.store import HORIZON_ALLOWANCE, OnlineStore
 from serve.drift import DriftMonitor, StatisticsError, psi_threshold, recorded
@@ -161,24 +160,16 @@ def load(
     try:
         predictor = load_registered(model)
         model_window = trained_window(model)
-        model_lead = trained_weather_lead(model)
+        lead_problem = weather_lead_problem(model)
     except Exception as error:
         raise LoadError(
             "model", f"cannot load {model.tag} at {model.path}: {_reason(error)}"
         ) from error
-    if model_lead is not None and model_lead != WEATHER_LEAD_HOURS:
+    if lead_problem is not None:
         raise LoadError(
             "model",
-            f"{model.tag} was trained on the weather {model_lead} hours before departure"
-            + (
-                " (registered before the lead was recorded)"
-                if METADATA_FEATURES_WEATHER_LEAD_HOURS not in model.info.metadata
-                else ""
-            )
-            + f" and this service gives each flight the weather {WEATHER_LEAD_HOURS} hours "
-            "before (feature_definitions.weather.WEATHER_LEAD): its weather features would not "
-            "be the ones it was trained on; serve a model trained on this code's features "
-            "(./pants run //:main, then promote it)",
+            f"{lead_problem}; serve a model trained on this code's features (./pants run "
+            "//:main, then promote it)",
         )
     try:
         data = fetch(data_location, wait_seconds, log=log.warning)

@@ -11,7 +11,8 @@ import pytest
 
 from feature_definitions.drift_monitoring import NOT_DRIFT_MONITORED
 from feature_definitions.features import FEATURES
-from model_registry.store import METADATA_FILES_SHA256, Model, ModelStore
+from model_registry.errors import RegistryError
+from model_registry.store import METADATA_FILES_SHA256, Model, ModelStore, promoted_model, roll_back
 from serve.loading import LoadError, LoadState, load, one_openmp_thread
 from serve.sources import ONLINE_STORE, STATS
 from serve.testing import FEATURE_STATS, WINDOW_DAYS, register_model, write_empty_store
@@ -401,7 +402,7 @@ def test_a_model_trained_on_another_weather_lead_is_a_model_error(
         load(old, str(data), wait_seconds=0)
     assert error.value.kind == "model"
     assert f"{old.tag} was trained on {named}" in str(error.value)
-    assert "this service gives each flight the weather 24 hours before" in str(error.value)
+    assert "serving gives each flight the weather 24 hours before" in str(error.value)
 
 
 def test_a_model_that_records_neither_window_nor_lead_is_checked_against_the_statistics(
@@ -411,3 +412,42 @@ def test_a_model_that_records_neither_window_nor_lead_is_checked_against_the_sta
     bare = register_model(model_store, tmp_path / "m", window_days=None, weather_lead_hours=None)
     write_empty_store(data / ONLINE_STORE)
     assert load(bare, str(data), wait_seconds=0).store.window == pd.Timedelta(days=WINDOW_DAYS)
+
+
+@pytest.mark.parametrize(
+    ("window_days", "lead", "refused"),
+    [
+        (WINDOW_DAYS, None, True),  # registered before the lead was recorded
+        (WINDOW_DAYS, 0, True),
+        (None, 48, True),
+        (WINDOW_DAYS, 24, False),
+        (None, None, False),  # nothing says which lead: checked against the statistics
+    ],
+)
+def test_a_rollback_never_leaves_serving_a_model_the_service_refuses(
+    model_store: ModelStore,
+    tmp_path: Path,
+    data: Path,
+    window_days: int | None,
+    lead: int | None,
+    refused: bool,
+) -> None:
+    """Before, `train rollback` to a model promoted before ADR 0019 succeeded, and serve then
+    refused to start on it. The rollback and the service apply one rule."""
+    before = register_model(
+        model_store, tmp_path / "before", window_days=window_days, weather_lead_hours=lead
+    )
+    served = register_model(model_store, tmp_path / "served")
+    write_empty_store(data / ONLINE_STORE)
+    if refused:
+        with pytest.raises(RegistryError, match=f"cannot roll back {served.tag}"):
+            roll_back(model_store, "bad p99")
+        still = promoted_model(model_store)
+        assert still is not None and still.tag == served.tag
+        with pytest.raises(LoadError, match=f"{before.tag} was trained on the weather"):
+            load(before, str(data), wait_seconds=0)
+    else:
+        pulled, serving = roll_back(model_store, "bad p99")
+        assert pulled == served.tag
+        assert serving is not None and serving.tag == before.tag
+        load(serving, str(data), wait_seconds=0)

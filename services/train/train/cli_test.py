@@ -24,8 +24,12 @@ from model_registry.store import (
     METADATA_GIT_COMMIT,
     METADATA_METRICS,
     METADATA_PARAMS,
+    PROMOTED,
+    STAGE,
     ModelStore,
     models,
+    promoted_model,
+    register,
 )
 from storage.testing import file_size_limit, name_too_long
 from train.cli import main
@@ -543,6 +547,36 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     assert main(["rollback", "--store", str(typo), "--reason", "bad p99"]) == 2
     assert f"no model store at {typo}" in capsys.readouterr().err
     assert not typo.exists()
+
+
+def test_rollback_refuses_to_bring_back_a_model_registered_before_the_weather_lead(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before, it left serving the model promoted before ADR 0019, which serve refuses to load:
+    the service did not start."""
+    features, models_dir = trained
+    # Promoted before the lead was recorded: a window and no lead.
+    old = register(
+        model_store, models_dir / "torch", {STAGE: PROMOTED}, {METADATA_FEATURES_WINDOW_DAYS: 7}
+    )
+    assert evaluate(features, models_dir, tmp_path / "run", "--store", str(model_store.home)) == 0
+    served = promoted_model(model_store)
+    assert served is not None and served.tag != old
+    capsys.readouterr()
+    before = file_bytes(model_store.home / "models")
+
+    assert main(["rollback", "--store", str(model_store.home), "--reason", "bad p99"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"train: error: cannot roll back {served.tag}: the model promoted before it would serve "
+        f"next, and serve refuses it: {old} was trained on the weather 0 hours before departure "
+        "(registered before the lead was recorded)"
+    ) in err
+    assert "nothing was changed" in err
+    assert file_bytes(model_store.home / "models") == before
 
 
 def test_help_refused_arguments_and_rollback_import_neither_torch_nor_scikit_learn(
