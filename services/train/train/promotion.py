@@ -11,7 +11,8 @@ label `stage=promoted`, the label serving loads:
    and one scored on flights it was trained or validated on is flattered), and the champion,
    scored on those same flights, replaces it only if it beats it by the margin. The documented
    exceptions, each noted in the decision: a promoted model with a different feature schema
-   (it can neither score this split nor serve these features) is replaced by the champion; one
+   (it can neither score this split nor serve these features), or trained on the weather at
+   another lead before departure or at none recorded (ADR 0019), is replaced by the champion; one
    with no test flight it has not seen (its validation ended after this run's test flights, or
    they leave one class only) stays, unjudged, and nothing is promoted; one whose registration
    records no split (registered before it was recorded) is compared on the whole test split.
@@ -20,6 +21,8 @@ label `stage=promoted`, the label serving loads:
    why. A rolled-back model is never the one compared against.
 3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
    always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
+4. A run whose features do not record this code's weather lead promotes nothing, whatever the
+   scores: serving would give its models the weather of another hour than they learnt.
 
 A model that is not promoted is kept, labelled `stage=registered`, and the decision says why.
 """
@@ -33,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
 from model_registry.errors import PredictorError
 from model_registry.predictor import read_manifest
 from model_registry.store import (
@@ -98,12 +102,14 @@ def decide(
     notes: list[str] | None = None,
     compared: tuple[str, dict[str, float]] | None = None,
     unjudged: str | None = None,
+    refused: str | None = None,
 ) -> Decision:
     """The gate's rule on scores alone. `run_scores` holds the run's candidate and baseline,
     `current` the promoted model's name and score, or None when nothing is promoted or it could
     not be scored. `compared`, when the promoted model was scored on part of the test split
     only, names those rows and holds the run's two models' scores on them: the champion is
-    compared on those. `unjudged` names a promoted model no flight could judge: it stays."""
+    compared on those. `unjudged` names a promoted model no flight could judge: it stays.
+    `refused` says why no model of this run may be promoted: nothing is."""
     candidate, baseline = run_scores[CANDIDATE_MODEL], run_scores[BASELINE_MODEL]
     if beats(metric, candidate, baseline, margin):
         champion = CANDIDATE_MODEL
@@ -116,7 +122,10 @@ def decide(
         )
     value = run_scores[champion]
     scores = dict(run_scores)
-    if current is None and unjudged is not None:
+    if refused is not None:
+        promoted = False
+        reason = f"not promoted: {champion} ({why}): {refused}"
+    elif current is None and unjudged is not None:
         promoted = False
         reason = (
             f"not promoted: {champion} ({why}): the promoted model {unjudged} could not be "
@@ -230,6 +239,26 @@ def _unseen_rows(model: Model, evaluation: Evaluation, notes: list[str]) -> np.n
     return rows
 
 
+def _lead_refusal(weather_lead_hours: int | None) -> str | None:
+    """Why no model trained on features of this weather lead may be promoted, or None: serving
+    gives each flight the weather WEATHER_LEAD_HOURS before, and a model of another lead (or of
+    none recorded, which may be any) would be given other weather features than it learnt."""
+    if weather_lead_hours == WEATHER_LEAD_HOURS:
+        return None
+    if weather_lead_hours is None:
+        which = (
+            f"this run's features record no weather lead (no {WEATHER_LEAD_HOURS_KEY!r} in their "
+            "stats.json): which hour's weather its models were trained on is unknown"
+        )
+    else:
+        which = f"this run's features have the weather {weather_lead_hours} hours before departure"
+    return (
+        f"{which}, and serving gives each flight the weather {WEATHER_LEAD_HOURS} hours before "
+        "(ADR 0019); train on a feature directory this code built, whose stats.json records "
+        "its lead (dvc repro features; on SageMaker, the `features` channel)"
+    )
+
+
 def gate(
     evaluation: Evaluation,
     store: ModelStore,
@@ -237,8 +266,9 @@ def gate(
     weather_lead_hours: int | None = None,
 ) -> Decision:
     """The run's champion, and whether it is promoted. `weather_lead_hours`: the lead of this
-    run's features (None: unrecorded), which the promoted model's must match to be scored on
-    them."""
+    run's features (None: unrecorded). Only a run of this code's lead (WEATHER_LEAD_HOURS) is
+    promoted, and only a promoted model of that lead is scored on its features: one of another
+    lead, or of none, is replaced."""
     metrics = evaluation.metrics
     if CANDIDATE_MODEL not in metrics or BASELINE_MODEL not in metrics:
         raise RegistrationError(
@@ -246,6 +276,9 @@ def gate(
             f"found {', '.join(metrics)} (fit both, or evaluate with --no-register)"
         )
     run_scores = {name: metrics[name][params.metric] for name in (CANDIDATE_MODEL, BASELINE_MODEL)}
+    refused = _lead_refusal(weather_lead_hours)
+    if refused is not None:
+        return decide(params.metric, params.margin, run_scores, None, refused=refused)
     notes: list[str] = []
     reference = None
     compared = None
@@ -261,7 +294,16 @@ def gate(
                 f"than this run ({_describe(expected)}): it cannot score this split, and the "
                 "run's champion replaces it"
             )
-        elif None not in (current_lead, weather_lead_hours) and current_lead != weather_lead_hours:
+        elif current_lead is None:
+            notes.append(
+                f"the promoted model {current.tag} records no weather lead "
+                f"({METADATA_FEATURES_WEATHER_LEAD_HOURS}) nor trailing window: which hour's "
+                "weather it was trained on is unknown (registered before either was recorded, it "
+                "was the departure hour's), and a model without a lead is no longer promoted; "
+                f"the run's champion, of this code's lead ({WEATHER_LEAD_HOURS} hours), replaces "
+                "it without a comparison"
+            )
+        elif current_lead != weather_lead_hours:
             # Its weather features are another hour's than this split's (ADR 0019).
             notes.append(
                 f"the promoted model {current.tag} was trained on the weather {current_lead} "

@@ -8,6 +8,7 @@ import pytest
 
 import model_registry.store as registry
 from feature_definitions.features import Feature
+from feature_definitions.weather import WEATHER_LEAD_HOURS
 from model_registry.store import (
     CANDIDATE,
     METADATA_FEATURES_WEATHER_LEAD_HOURS,
@@ -49,7 +50,10 @@ def candidate_wins(run: Evaluation) -> PromoteParams:
 
 
 SPLIT = {"train_end": TRAIN_END, "validation_end": VALIDATION_END}
-PROVENANCE = Provenance("abc123", False, "0123.dir", 7, {"train": {"seed": 0}}, SPLIT)
+# A pipeline run's: features with a window, a split and this code's weather lead.
+PROVENANCE = Provenance(
+    "abc123", False, "0123.dir", 7, {"train": {"seed": 0}}, SPLIT, WEATHER_LEAD_HOURS
+)
 
 
 def evaluation(trained: tuple[Path, Path], tmp_path: Path) -> Evaluation:
@@ -178,6 +182,69 @@ def test_a_promoted_model_of_another_weather_lead_is_left_out_and_named(
     assert baseline.info.metadata[METADATA_FEATURES_WEATHER_LEAD_HOURS] == 24
 
 
+def test_a_promoted_model_that_records_no_weather_lead_is_replaced_and_named(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """One that records neither window nor lead (SageMaker's per-split channels, a table made by
+    hand, a registration before either was recorded): which hour's weather it was trained on
+    is unknown, and the gate would not promote it today. Before, it was scored on this run's
+    features and, by a margin it wins, kept."""
+    store = model_store
+    run = evaluation(trained, tmp_path)
+    incumbent = registry.register(store, trained[1] / "torch", {STAGE: PROMOTED}, {})
+    second = register_run(run, trained[1], store, promote(0.5), PROVENANCE)
+    assert second["promoted"] == second[second["decision"]["champion"]]
+    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
+    (note,) = second["decision"]["notes"]
+    assert f"the promoted model {incumbent} records no weather lead" in note
+    assert "the run's champion, of this code's lead (24 hours), replaces it" in note
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == second["promoted"]
+
+
+@pytest.mark.parametrize(
+    ("window_days", "lead", "why"),
+    [
+        # Features built before the lead was recorded: the departure hour's weather.
+        (7, None, "this run's features record no weather lead"),
+        # SageMaker's per-split channels, a table made by hand: nothing says which weather.
+        (None, None, "this run's features record no weather lead"),
+        (7, 48, "this run's features have the weather 48 hours before departure"),
+    ],
+)
+def test_a_champion_without_this_codes_weather_lead_is_never_promoted(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    window_days: int | None,
+    lead: int | None,
+    why: str,
+) -> None:
+    """Before, with nothing promoted, it was: a model serve refuses (or, with no record at all,
+    one given weather of another hour than it may have been trained on)."""
+    store = model_store
+    run = evaluation(trained, tmp_path)
+    provenance = dataclasses.replace(
+        PROVENANCE, features_window_days=window_days, features_weather_lead_hours=lead
+    )
+    first = register_run(run, trained[1], store, promote(0.0), provenance)
+    assert first["promoted"] is None
+    assert promoted_model(store) is None
+    reason = first["decision"]["reason"]
+    assert reason.startswith(f"not promoted: {first['decision']['champion']} (")
+    assert why in reason
+    assert "serving gives each flight the weather 24 hours before" in reason
+    assert stage_of(store, first["candidate"]) == stage_of(store, first["baseline"]) == REGISTERED
+
+    # A promoted model of this code's lead is kept, unjudged by such a run.
+    incumbent = promoted_with_split(store, trained[1], SPLIT)
+    second = register_run(run, trained[1], store, promote(0.0), provenance)
+    assert second["promoted"] is None
+    assert sorted(second["decision"]["scores"]) == ["baseline", "torch"]
+    current = promoted_model(store)
+    assert current is not None and str(current.tag) == incumbent
+
+
 def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
     trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
 ) -> None:
@@ -244,8 +311,14 @@ def test_a_failed_save_registers_nothing(
 
 def promoted_with_split(store: ModelStore, models_dir: Path, split: dict[str, str] | None) -> str:
     """The run's own PyTorch model registered as the promoted one, with `split` as the features
-    split its registration records (None: none recorded, as before the record existed)."""
-    metadata = {} if split is None else {METADATA_FEATURES_SPLIT: split}
+    split its registration records (None: none recorded, as before the record existed), and
+    this code's window and weather lead."""
+    metadata: dict[str, Any] = {
+        METADATA_FEATURES_WINDOW_DAYS: 7,
+        METADATA_FEATURES_WEATHER_LEAD_HOURS: WEATHER_LEAD_HOURS,
+    }
+    if split is not None:
+        metadata[METADATA_FEATURES_SPLIT] = split
     return str(registry.register(store, models_dir / "torch", {STAGE: PROMOTED}, metadata))
 
 
