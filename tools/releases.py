@@ -7,7 +7,8 @@ Releases are recorded as annotated git tags:
   image, one per restore (an image can be restored more than once);
 - `rolled-back/<image tag>` once the andon cord pulled that image: never deployed again.
 The image tag is the served model's BentoML tag with its colon made a dash (flight-delay:abc123
--> flight-delay-abc123): image tags hold no colon and no slash.
+-> flight-delay-abc123): image tags hold no colon and no slash, nor what git refuses in a tag's
+name (`..`, a trailing `.` or `.lock`), since each deployment of one is recorded by a tag.
 
 The tags say what was served, newest first: the newest promotion or restore (by the tag's time)
 whose image is not rolled back is the one in service once every deployment is recorded. The
@@ -47,6 +48,9 @@ RESTORED = "restored"
 ROLLED_BACK = "rolled-back"
 # Docker's grammar for an image tag.
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# What of that grammar git refuses in a tag's name (git check-ref-format): the release tags are
+# only recorded after the rollout, so an image they cannot name would be served unrecorded.
+NOT_IN_GIT_TAG = re.compile(r"\.\.|\.lock$|\.$")
 
 
 class ReleaseError(Exception):
@@ -57,18 +61,25 @@ def image_tag(model: str) -> str:
     """The image tag of a BentoML tag (`name:version`)."""
     name, colon, version = model.partition(":")
     tag = f"{name}-{version}"
-    if not (name and colon and version) or not IMAGE_TAG.fullmatch(tag):
-        raise ReleaseError(f"{model!r} is not a BentoML tag (name:version) that makes an image tag")
+    if not (name and colon and version) or not _recordable(tag):
+        raise ReleaseError(
+            f"{model!r} is not a BentoML tag (name:version) that makes an image tag a release "
+            "tag can name"
+        )
     return tag
 
 
 def checked_image_tag(value: str) -> str:
-    if not IMAGE_TAG.fullmatch(value):
+    if not _recordable(value):
         raise ReleaseError(
-            f"{value!r} is not an image tag (letters, digits, _ . -, not starting with . or -; "
-            "at most 128)"
+            f"{value!r} is not an image tag a release tag can name (letters, digits, _ . -, not "
+            "starting with . or -, not ending with . or .lock, no '..'; at most 128)"
         )
     return value
+
+
+def _recordable(tag: str) -> bool:
+    return bool(IMAGE_TAG.fullmatch(tag)) and not NOT_IN_GIT_TAG.search(tag)
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

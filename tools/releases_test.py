@@ -16,7 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.workflow_steps import GIT_ENV, git, release_tag, repository
@@ -413,3 +413,46 @@ def test_a_restore_is_tagged_with_its_time_and_only_of_a_promoted_image(repo: Pa
         "restored/flight-delay-a/20260101T000001Z",
         "restored/flight-delay-a/20260101T000101Z",
     ]
+
+
+# Text Docker takes as an image tag, and the shapes of it a git ref cannot end in.
+docker_tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True) | st.from_regex(
+    r"[a-z0-9][a-z0-9.-]{0,8}(\.\.[a-z0-9.-]{0,4}|\.lock|\.)", fullmatch=True
+)
+
+
+@settings(max_examples=60)
+@given(docker_tags)
+@example("m-c.lock").via("a tag git cannot end a ref with")
+def test_any_live_image_the_cord_would_pull_is_refused_or_can_be_tagged_rolled_back(
+    tag: str,
+) -> None:
+    """The rollback job re-deploys before the record job tags the pulled image: a live image
+    `pick` takes that git cannot tag (m-c.lock, m..c, m-c.) was restored in AWS, and then its
+    record job failed, leaving neither tag, so the tags no longer said what had been served."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = repository(Path(directory) / "repo")
+        promote(root, "m-a", 0)
+        try:
+            outputs, _ = pick(root, live(tag))
+        except ReleaseError as error:
+            assert repr(tag) in str(error)
+            return
+        with clock(1):
+            record(root, RESTORED, outputs["restore"], "andon cord")
+            record(root, ROLLED_BACK, outputs["current"], "andon cord", live=True)
+
+
+@settings(max_examples=60)
+@given(tag_like)
+@example("flight-delay:abc.").via("a version git cannot end a tag with")
+@example("flight-delay:a..b").via("a version git cannot hold in a tag")
+def test_any_bento_tag_decide_would_deploy_can_be_tagged_promoted(model: str) -> None:
+    """main.yml rolls the image out before its record-promotion job tags it: an image tag git
+    cannot hold (flight-delay:abc.) would be in service and never recorded as promoted."""
+    try:
+        image = image_tag(model)
+    except ReleaseError:
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        promote(repository(Path(directory) / "repo"), image, 0)
