@@ -166,11 +166,13 @@ def live_image(live: str, deployed: list[str]) -> str:
     `aws ecr describe-images` gives as imageTags, or null): the one the release tags record as
     served (`deployed`, `served`'s list), else its only tag."""
     try:
-        given = json.loads(live) or []
+        given = json.loads(live)
     except ValueError as error:
         raise ReleaseError(
             f"--live {live!r} is not the JSON list of the live image's tags: {error}"
         ) from None
+    if given is None:  # describe-images' null: the image has no tag
+        given = []
     if not isinstance(given, list) or not all(isinstance(tag, str) for tag in given):
         raise ReleaseError(f"--live {live!r} is not a JSON list of image tags")
     tags: list[str] = given

@@ -191,6 +191,18 @@ def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
             live_image(bad, served(repo))
 
 
+@given(json_values.filter(lambda value: value is not None and not isinstance(value, list)))
+@example(0).via("describe-images' tags are never a number")
+@example({}).via("describe-images' tags are never an object")
+def test_any_live_value_but_a_list_or_null_is_refused_as_no_list_of_tags(value: Any) -> None:
+    """Before, a falsy value (0, false, "", {}) read as an image with no tag in ECR, an error
+    about AWS's image for what was the step's input read wrong."""
+    text = json.dumps(value)
+    with pytest.raises(ReleaseError, match="is not a JSON list of image tags") as refused:
+        live_image(text, [])
+    assert repr(text) in str(refused.value)
+
+
 def test_a_cord_pulled_before_the_deployment_is_recorded_rolls_back_the_live_model(
     repo: Path,
 ) -> None:
