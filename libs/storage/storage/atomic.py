@@ -62,9 +62,22 @@ def atomic_create(path: str | os.PathLike[str]) -> Iterator[Path]:
     """As atomic_output, but `path` is only ever created: the written file is hard-linked to
     `path`, which fails with FileExistsError if anything is there, even when another writer
     links its own in between (a check before an atomic_output could not tell). The first
-    writer's file stays whole; a later one's is removed, and `path` left as it was."""
-    with _written_beside(path, os.link) as tmp:
+    writer's file stays whole; a later one's is removed, and `path` left as it was. A directory
+    at `path` is an IsADirectoryError naming it."""
+    with _written_beside(path, _link_new) as tmp:
         yield tmp
+
+
+def _link_new(written: Path, target: Path) -> None:
+    try:
+        os.link(written, target)
+    except FileExistsError:
+        # Else the caller reads a directory in the way as a file created already.
+        if target.is_dir():
+            raise IsADirectoryError(
+                f"cannot create {target}: a directory is in the way; nothing is written"
+            ) from None
+        raise
 
 
 @contextmanager

@@ -213,6 +213,21 @@ def test_a_created_file_is_never_replaced(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["stats.json"]
 
 
+def test_a_directory_where_a_file_is_to_be_created_is_named_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    # Before, the FileExistsError of a name taken: its caller read it as a file already there.
+    target = tmp_path / "stats.json"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as raised, atomic_create(target) as part:
+        part.write_text("new")
+    assert str(raised.value) == (
+        f"cannot create {target}: a directory is in the way; nothing is written"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.json"]
+    assert not any(target.iterdir())
+
+
 def _create_files(root: Path, writer: int, count: int, start: Barrier) -> None:
     won = []
     for number in range(count):

@@ -6,18 +6,17 @@ runs it before the rollout:
   ./pants run services/serve:serve -- publish --model flight-delay:<version> --to "$SERVING"
 
 Everything is checked before anything is written: the model is in the store (its version, not the
-tag as written, names the location), and the files are data the service loads for it, by the
-service's own loader (serve.loading: statistics of every feature the model uses, with a drift
-threshold, and an online store that opens). A version's data never changes under the tasks that
-read it: a file already published for the version is left as it is when it is the same and
-refused when it differs. Each file is written whole and only created, never replaced, even by
-publishes of one version at once: on S3 one upload that S3 refuses if the key exists
-(`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which fails
-if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
-races another write of its key, is tried again, as S3 asks). The files are created in one
-order, and a publish stops at the first one another publish created with other bytes: so the
-files of a version are always one publish's (the others' files up to there were the same),
-never a mix.
+tag as written, names the location), the files are data the service loads for it, by the service's
+own loader (serve.loading: statistics of every feature the model uses, with a drift threshold, and
+an online store that opens), and no directory is where a file is to be created. A version's data
+never changes under the tasks that read it: a file already published for the version is left as it
+is when it is the same and refused when it differs. Each file is written whole and only created,
+never replaced, even by publishes of one version at once: on S3 one upload that S3 refuses if the
+key exists (`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which
+fails if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
+races another write of its key, is tried again, as S3 asks). The files are created in one order,
+and a publish stops at the first one another publish created with other bytes: so the files of a
+version are always one publish's (the others' files up to there were the same), never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
 files a publish racing another wrote before its refusal, which are the same as the other's), 1
@@ -27,6 +26,7 @@ when the storage fails.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -98,6 +98,7 @@ def _is_published(
     """Whether `where` holds `data`'s file `name` already; PublishError if it holds another."""
     published = _published_digest(where, name)
     if published is None:
+        _refuse_a_directory(where, name)
         return False
     if published != _local_digest(data / name):
         raise PublishError(
@@ -106,6 +107,18 @@ def _is_published(
         )
     log(f"{file_url(where, name)} is published already, unchanged")
     return True
+
+
+def _refuse_a_directory(where: str, name: PurePosixPath) -> None:
+    """PublishError if a directory is where the file `name` is to be created under the local
+    location `where`: the file could never be created. On S3 a key and a prefix of one name
+    live side by side."""
+    target = file_url(where, name)
+    if not is_remote(where) and os.path.isdir(target.removeprefix("file://")):
+        raise PublishError(
+            f"a directory is in the way at {target}, where the file {name.name} is to be "
+            "published: remove it, or publish elsewhere; nothing is published"
+        )
 
 
 def check_servable(model: Model, data: Path) -> None:

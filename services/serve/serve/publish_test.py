@@ -133,6 +133,23 @@ def test_nothing_is_written_when_a_later_file_conflicts(model: Model, tmp_path: 
     assert files_under(where) == {str(STATS): b'{"other": 1}'}
 
 
+def test_a_directory_where_a_file_is_to_be_published_is_named_and_nothing_is_written(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, the store was published, then the publish failed (status 1) saying the name of
+    # the statistics was "taken, yet it holds nothing".
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    where = Path(for_model(template, str(model.tag.version)))
+    (where / STATS).mkdir(parents=True)
+    data = write_serving_data(tmp_path / "data")
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
+    assert capsys.readouterr().err == (
+        f"publish: error: a directory is in the way at {where / STATS}, where the file "
+        f"{STATS.name} is to be published: remove it, or publish elsewhere; nothing is published\n"
+    )
+    assert files_under(where) == {}
+
+
 def test_nothing_is_published_for_a_model_the_store_does_not_hold(
     model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
