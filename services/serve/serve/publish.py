@@ -176,7 +176,7 @@ def _upload_new(source: Path, target: str) -> None:
             filesystem.put_file(str(source), path, mode="create")
             return
         except OSError as error:
-            if _s3_error_code(error) != CONFLICT_CODE:
+            if not _conflicted(error):
                 raise
             if tried == CONFLICT_TRIES:
                 raise StorageError(
@@ -187,12 +187,21 @@ def _upload_new(source: Path, target: str) -> None:
         time.sleep(CONFLICT_WAIT_SECONDS * 2 ** (tried - 1))
 
 
-def _s3_error_code(error: OSError) -> str | None:
-    """S3's code of the error s3fs raised `error` for: s3fs raises an OSError caused by
-    botocore's ClientError, which holds S3's answer."""
-    cause = error.__cause__
-    code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
-    return code if isinstance(code, str) else None
+def _conflicted(error: BaseException) -> bool:
+    """Whether S3 answered 409 ConditionalRequestConflict to the request s3fs raised `error` for,
+    or to one whose failure it was raised in handling. s3fs raises an OSError caused by
+    botocore's ClientError, which holds S3's answer. An upload in parts is answered at its
+    completion, and S3 discards an upload it answers 409 there: s3fs's abort of it then fails
+    (404 NoSuchUpload), and that error is raised, the 409 its context."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        code = link.response.get("Error", {}).get("Code") if isinstance(link, ClientError) else None
+        if code == CONFLICT_CODE:
+            return True
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:

@@ -5,12 +5,15 @@ never replaced once published, and nothing written when something is wrong."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from hashlib import sha256
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3  # pants: no-infer-dep (moto[server] requires it)
 import fsspec
@@ -31,6 +34,7 @@ from serve.testing import (
     write_empty_store,
     write_serving_data,
 )
+from storage.digest import sha256_of
 from storage.locations import is_remote
 from storage.testing import name_too_long
 
@@ -353,9 +357,12 @@ class _Body:
 
 @contextmanager
 def conflicting_uploads(
-    times: int, meanwhile: Callable[[str], object] = lambda _: None
+    times: int,
+    meanwhile: Callable[[str], object] = lambda _: None,
+    operation: str = "PutObject",
 ) -> Iterator[list[str]]:
-    """S3 (moto's server) answers the first `times` uploads (PutObject) of the s3:// filesystem
+    """S3 (moto's server) answers the first `times` uploads (`operation`: PutObject, or the
+    CompleteMultipartUpload that creates the key of an upload in parts) of the s3:// filesystem
     fsspec gives this thread 409 ConditionalRequestConflict, as S3 does when another write of
     the key races them; `meanwhile(url)` runs first, as that other write. Yields the URLs so
     answered. The answer comes through botocore's event system (`before-send`), the request
@@ -371,11 +378,11 @@ def conflicting_uploads(
         return AioAWSResponse(request.url, 409, headers, _Body(CONFLICT))
 
     events = fsspec.filesystem("s3").s3.meta.events
-    events.register("before-send.s3.PutObject", answer)
+    events.register(f"before-send.s3.{operation}", answer)
     try:
         yield answered
     finally:
-        events.unregister("before-send.s3.PutObject", answer)
+        events.unregister(f"before-send.s3.{operation}", answer)
 
 
 def test_an_upload_s3_answers_with_a_conflict_is_tried_again(
@@ -389,6 +396,42 @@ def test_an_upload_s3_answers_with_a_conflict_is_tried_again(
     assert len(answered) == 2
     assert written == [file_url(where, name) for name in FILES]
     assert published(where) == {name: (data / name).read_bytes() for name in FILES}
+
+
+# s3fs uploads a file in parts from twice its part size (50 MiB) up: a large online store.
+MULTIPART_BYTES = 100 * 2**20
+
+
+def test_an_upload_in_parts_s3_answers_with_a_conflict_at_its_completion_is_tried_again(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path
+) -> None:
+    # S3 creates the key of an upload in parts, checking If-None-Match, when it completes it:
+    # that is where it answers 409, and it discards the upload (AWS's CompleteMultipartUpload
+    # reference: "re-initiate the multipart upload ... and re-upload each part"). s3fs's abort
+    # of it was then answered 404 NoSuchUpload, and that error, not the 409, ended the publish.
+    data = write_serving_data(tmp_path / "data")
+    store = sqlite3.connect(data / ONLINE_STORE)
+    with store:
+        store.execute("CREATE TABLE padding (bytes BLOB)")
+        store.execute("INSERT INTO padding VALUES (zeroblob(?))", (MULTIPART_BYTES,))
+    store.close()
+    assert (data / ONLINE_STORE).stat().st_size > MULTIPART_BYTES
+    where = "s3://artifacts/serving/v1"
+    client = boto3.client("s3")  # its own connection: the filesystem's waits for this answer
+
+    def discard(url: str) -> None:
+        bucket, key = urlsplit(url).path.lstrip("/").split("/", 1)
+        (upload,) = parse_qs(urlsplit(url).query)["uploadId"]
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+
+    with conflicting_uploads(1, discard, operation="CompleteMultipartUpload") as answered:
+        written = publish(model, data, where)
+    assert len(answered) == 1
+    assert written == [file_url(where, name) for name in FILES]
+    digests = {name: sha256_of(data / name) for name in FILES}
+    assert {name: sha256(found).hexdigest() for name, found in published(where).items()} == digests
+    # No upload is left open, its parts billed.
+    assert client.list_multipart_uploads(Bucket="artifacts").get("Uploads") is None
 
 
 @pytest.mark.parametrize("same", [True, False], ids=["same bytes", "other bytes"])
