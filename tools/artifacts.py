@@ -331,7 +331,8 @@ def place(
     unchanged is left alone, so DVC need not hash it again; others are replaced whole. A PEX
     replaced is removed, also one an earlier run could not remove (`<name>.pex.old`, which
     nothing runs: dvc.yaml and the check name the PEX itself); one that cannot be removed is
-    left and `warn` told, once the new one is in place."""
+    left and `warn` told, once the new one is in place. A copy an interrupted run left
+    (`<name>.pex.partial`) is removed first, and `warn` told."""
     artifacts = pipeline_artifacts(repo)
     if not built.is_dir():
         raise ArtifactError(f"--built {built} is not a directory: give where the run built them")
@@ -343,13 +344,25 @@ def place(
                 "PIPELINE_ARTIFACTS (pants-plugins/macros.py)"
             )
         target = repo / artifact.path
+        staging = target.with_name(target.name + ".partial")
+        if staging.exists() or staging.is_symlink():
+            try:
+                remove(staging)
+            except OSError as error:
+                raise ArtifactError(
+                    f"cannot place {artifact.address} in {artifact.path}: cannot remove "
+                    f"{artifact.path}.partial, a copy an interrupted run left "
+                    f"({error.strerror or error}); it is left as it was"
+                ) from None
+            warn(
+                f"artifacts: removed {artifact.path}.partial, a copy of {artifact.address} left "
+                "by an interrupted run; nothing ran it"
+            )
         if (target / "PEX-INFO").is_file() and filecmp.cmp(
             source / "PEX-INFO", target / "PEX-INFO", shallow=False
         ):
             left_over(repo, artifact, warn)
             continue
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
         try:
             shutil.copytree(source, staging, symlinks=True)
         except OSError as error:  # a full disk, say: hundreds of MB per artifact

@@ -259,6 +259,45 @@ def test_place_removes_a_replaced_pex_an_earlier_run_left_even_if_nothing_change
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("changed", [True, False], ids=["pex changed", "pex unchanged"])
+def test_place_names_a_partial_copy_an_interrupted_run_left_and_removes_it(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: bool
+) -> None:
+    # Before, it was removed without a word when the PEX changed, and left when it had not.
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    if changed:
+        info = json.dumps({"distributions": {}, "code_hash": "new"})
+        (built / PEX[5:] / "PEX-INFO").write_text(info)
+    shutil.copytree(repo / PEX, repo / f"{PEX}.partial")
+    (repo / f"{PEX}.partial" / "PEX-INFO").unlink()  # the copy stopped before its last file
+    place(repo, built)
+    assert capsys.readouterr().err == (
+        f"artifacts: removed {PEX}.partial, a copy of services/ingest:ingest left by an "
+        "interrupted run; nothing ran it\n"
+    )
+    assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
+    assert (repo / PEX / "PEX-INFO").read_bytes() == (built / PEX[5:] / "PEX-INFO").read_bytes()
+
+
+def test_place_names_a_partial_copy_it_cannot_remove_and_keeps_the_placed_pex(
+    repo: Path, tmp_path: Path
+) -> None:
+    # Before, copying into it failed with "[Errno 17] File exists", not saying what it was.
+    built = tmp_path / "built"
+    shutil.copytree(repo / "dist", built)
+    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    shutil.copytree(repo / PEX, repo / f"{PEX}.partial")
+    before = (repo / PEX / "PEX-INFO").read_text()
+    with immutable(repo / f"{PEX}.partial" / "ingest"), pytest.raises(ArtifactError) as failed:
+        place(repo, built)
+    assert str(failed.value) == (
+        f"cannot place services/ingest:ingest in {PEX}: cannot remove {PEX}.partial, a copy an "
+        "interrupted run left (Operation not permitted); it is left as it was"
+    )
+    assert (repo / PEX / "PEX-INFO").read_text() == before
+
+
 def test_an_older_python_is_told_which_python_the_script_needs(repo: Path) -> None:
     """Run as a file by a Python without tomllib (3.9, 3.10): a line saying so, not a traceback.
     A 3.9 or 3.10 on PATH runs it as it is; without one, this Python runs it with tomllib
