@@ -240,7 +240,8 @@ def record(root: Path, kind: str, image: str, message: str, live: bool = False) 
     """Tag HEAD `<kind>/<image>` (a restore: `restored/<image>/<time>`); the ref to push. Only
     a promoted image can be restored or rolled back: a mistyped one would otherwise be barred
     from every later deployment, or read as the one in service. `live` rolls back the
-    image AWS has in service (the andon cord's `current`), recorded as promoted or not yet."""
+    image AWS has in service (the andon cord's `current`), recorded as promoted or not yet.
+    An image rolled back already keeps its tag, whose ref is returned."""
     name = f"{kind}/{checked_image_tag(image)}"
     if live and kind != ROLLED_BACK:
         raise ReleaseError(f"--in-service is for {ROLLED_BACK} only, not {kind}")
@@ -252,6 +253,10 @@ def record(root: Path, kind: str, image: str, message: str, live: bool = False) 
     if kind == RESTORED:
         name = f"{name}/{_now(root)}"
     ref = f"refs/tags/{name}"
+    if kind == ROLLED_BACK and tagged(root, ROLLED_BACK, image):
+        # Pulled before, then applied again by hand: it stays barred, its first record kept.
+        # Failing here would leave the restore just rolled out unrecorded too.
+        return ref
     created = _git(root, "tag", "-a", name, "-m", message)
     if created.returncode != 0:
         raise ReleaseError(f"cannot create {ref}: {created.stderr.strip()}")

@@ -236,6 +236,25 @@ def test_only_a_rollback_takes_an_image_in_service_unrecorded(repo: Path) -> Non
         )
 
 
+def test_a_pulled_image_applied_again_by_hand_is_pulled_and_the_restore_recorded(
+    repo: Path,
+) -> None:
+    """Before, recording the rollback of an image rolled back once already failed (its tag was
+    there), and the record job pushed neither tag: the restore just rolled out went unrecorded."""
+    for second, image in enumerate(["m-a", "m-b", "m-c"]):
+        promote(repo, image, second)
+    assert pull(repo, 3) == {"current": "m-c", "restore": "m-b"}
+    # m-c is applied again by hand (`terraform apply` with its digest), then the cord pulled.
+    assert pull(repo, 4, live=live("m-c")) == {"current": "m-c", "restore": "m-b"}
+    assert git(repo, "tag", "--list", "restored/*").split() == [
+        "restored/m-b/20260101T000003Z",
+        "restored/m-b/20260101T000004Z",
+    ]
+    reasons = git(repo, "tag", "--list", "--format=%(contents:subject)", "rolled-back/*")
+    assert reasons == "andon cord\n"  # one tag, its first record
+    assert in_service(repo)[0] == "m-b"
+
+
 @contextmanager
 def clock(second: int) -> Iterator[None]:
     """git's identity, and its clock at 2026-01-01 plus `second` seconds, for the tags created
