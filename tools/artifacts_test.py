@@ -101,9 +101,19 @@ def test_a_stale_or_missing_artifact_names_the_package_command(
     assert message in capsys.readouterr().err
 
 
-def test_place_copies_what_changed_and_leaves_the_rest(repo: Path, tmp_path: Path) -> None:
+def built_copy(repo: Path, tmp_path: Path, changed: bool = True) -> Path:
+    """What a Pants run built, for `place`: the repo's dist/, with the ingest PEX rebuilt (its
+    PEX-INFO changed) when `changed`."""
     built = tmp_path / "built"
     shutil.copytree(repo / "dist", built)
+    if changed:
+        info = {"distributions": {}, "code_hash": "new"}
+        (built / PEX[5:] / "PEX-INFO").write_text(json.dumps(info))
+    return built
+
+
+def test_place_copies_what_changed_and_leaves_the_rest(repo: Path, tmp_path: Path) -> None:
+    built = built_copy(repo, tmp_path, changed=False)
     target = repo / "dist/services.ingest/ingest.pex"
     marker = target / "ingest/left-alone"
     marker.write_text("same PEX-INFO: not copied again")
@@ -134,10 +144,8 @@ def test_place_names_a_built_directory_that_is_not_there(repo: Path, tmp_path: P
 def test_place_on_a_full_disk_names_the_artifact_and_keeps_the_placed_one(
     repo: Path, tmp_path: Path
 ) -> None:
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
+    built = built_copy(repo, tmp_path)
     info = built / "services.ingest/ingest.pex/PEX-INFO"
-    info.write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
     (info.parent / "ingest/big.py").write_text("#" * 8192)
     before = (repo / PEX / "PEX-INFO").read_text()
     # A real write failure (EFBIG past the file size limit), as a full disk fails it: before,
@@ -167,8 +175,7 @@ def test_a_pex_without_first_party_code_its_code_does_not_import_is_fresh(repo: 
 
 
 def test_place_replaces_a_zipapp_pex(repo: Path, tmp_path: Path) -> None:
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
+    built = built_copy(repo, tmp_path, changed=False)
     shutil.rmtree(repo / PEX)
     (repo / PEX).write_bytes(b"PK\x05\x06" + bytes(18))  # a zipapp PEX: one (empty) zip file
     # Before, NotADirectoryError, and ingest.pex.partial left beside it.
@@ -196,9 +203,7 @@ def immutable(path: Path, moved_to: Path | None = None) -> Iterator[None]:
 def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
     repo: Path, tmp_path: Path
 ) -> None:
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
-    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    built = built_copy(repo, tmp_path)
     before = (repo / PEX / "PEX-INFO").read_text()
     # Before, the failed removal passed silently and the rename raised OSError, with
     # ingest.pex.partial left beside the old PEX.
@@ -215,9 +220,7 @@ def test_place_names_a_pex_it_cannot_replace_and_leaves_no_partial_copy(
 def test_a_replaced_pex_that_cannot_be_removed_is_named_and_the_new_one_stays_placed(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
-    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    built = built_copy(repo, tmp_path)
     old = repo / f"{PEX}.old"
     # Its files cannot be removed. Before, the new PEX was placed, yet `place` failed saying it
     # could not replace the old one, and left ingest.pex.old beside it unnamed.
@@ -247,8 +250,7 @@ def test_place_removes_a_replaced_pex_an_earlier_run_left_even_if_nothing_change
 ) -> None:
     # Before, only a place that replaced the PEX again removed it: with the same PEX built,
     # it stayed.
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
+    built = built_copy(repo, tmp_path, changed=False)
     shutil.copytree(repo / PEX, repo / f"{PEX}.old")
     (repo / f"{PEX}.old" / "PEX-INFO").write_text(json.dumps({"code_hash": "old"}))
     marker = repo / PEX / "ingest/left-alone"
@@ -264,11 +266,7 @@ def test_place_names_a_partial_copy_an_interrupted_run_left_and_removes_it(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: bool
 ) -> None:
     # Before, it was removed without a word when the PEX changed, and left when it had not.
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
-    if changed:
-        info = json.dumps({"distributions": {}, "code_hash": "new"})
-        (built / PEX[5:] / "PEX-INFO").write_text(info)
+    built = built_copy(repo, tmp_path, changed=changed)
     shutil.copytree(repo / PEX, repo / f"{PEX}.partial")
     (repo / f"{PEX}.partial" / "PEX-INFO").unlink()  # the copy stopped before its last file
     place(repo, built)
@@ -284,9 +282,7 @@ def test_place_names_a_partial_copy_it_cannot_remove_and_keeps_the_placed_pex(
     repo: Path, tmp_path: Path
 ) -> None:
     # Before, copying into it failed with "[Errno 17] File exists", not saying what it was.
-    built = tmp_path / "built"
-    shutil.copytree(repo / "dist", built)
-    (built / PEX[5:] / "PEX-INFO").write_text(json.dumps({"distributions": {}, "code_hash": "new"}))
+    built = built_copy(repo, tmp_path)
     shutil.copytree(repo / PEX, repo / f"{PEX}.partial")
     before = (repo / PEX / "PEX-INFO").read_text()
     with immutable(repo / f"{PEX}.partial" / "ingest"), pytest.raises(ArtifactError) as failed:
