@@ -201,13 +201,14 @@ def test_a_second_server_on_its_store_is_refused_and_the_first_keeps_its_metrics
 
 
 def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: World) -> None:
-    # What the dashboard shows beside the refusals past it (ADR 0018), to the second.
+    # What the dashboard shows beside the refusals past it (ADR 0018), to the second: the
+    # earliest origin's horizon, up to which every origin's flights are scored.
     with server.client() as client:
         metrics = client.get("/metrics").text
     (value,) = re.findall(
         r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
     )
-    assert float(value) == OnlineStore(world.store).horizon.timestamp()
+    assert float(value) == OnlineStore(world.store).earliest_horizon.timestamp()
 
 
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:
@@ -357,12 +358,12 @@ def test_a_flight_before_the_data_start_is_refused_naming_it(
 
 def test_the_generated_valid_flights_leave_inside_the_stores_data(world: World) -> None:
     """_VALID_FIELDS' hours, at any offset, leave from the store's data start plus its window up
-    to its data horizon plus the allowance (a day)."""
+    to the earliest origin's data horizon plus the allowance (a day)."""
     store = OnlineStore(world.store)
     earliest = pd.Timestamp(_FIRST_VALID_HOUR, tz="UTC") - pd.Timedelta(hours=23)
     latest = pd.Timestamp(_LAST_VALID_HOUR, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
     assert store.start + store.window <= earliest
-    assert latest <= store.horizon + pd.Timedelta(days=1)
+    assert latest <= store.earliest_horizon + pd.Timedelta(days=1)
 
 
 @pytest.mark.parametrize(
@@ -408,7 +409,7 @@ def test_every_flight_the_store_cannot_score_is_named_in_one_answer(
 ) -> None:
     # Before, the unknown destination alone: the departure past the horizon came out only on
     # the next try.
-    horizon = OnlineStore(world.store).horizon
+    horizon = OnlineStore(world.store).horizon_of(one_flight["origin"])
     late = leaving_at(one_flight, (horizon + pd.Timedelta(days=3)).to_pydatetime())
     before = _refused(client)
     answer = _post(client, {"flights": [one_flight, late, {**one_flight, "dest": "XYZ"}]})
@@ -430,7 +431,8 @@ def test_a_flight_past_the_data_horizon_is_refused_naming_it(
 ) -> None:
     # Before, it was scored with its history counted over a window past the store's data: a
     # day past, about a seventh of a 7-day window missing; a week past, none of it.
-    horizon = OnlineStore(world.store).horizon
+    origin = one_flight["origin"]
+    horizon = OnlineStore(world.store).horizon_of(origin)
     last = (horizon + pd.Timedelta(days=1)).floor("min").to_pydatetime()
     within = leaving_at(one_flight, last)
     past = [leaving_at(one_flight, last + dt.timedelta(minutes=m)) for m in (1, 7 * 24 * 60)]
@@ -446,8 +448,9 @@ def test_a_flight_past_the_data_horizon_is_refused_naming_it(
             ["flights", i, "time_hour"],
             "past_data_horizon",
             f"departure {pd.Timestamp(when).isoformat()} is past the online store's data horizon "
-            f"{horizon.isoformat()} by more than the allowance of 1 day: its trailing window "
-            "would count arrivals the store has not seen",
+            f"at {origin} {horizon.isoformat()} by more than the allowance of 1 day: the store "
+            f"lacks {origin}'s weather a day before it, or arrivals its trailing window would "
+            "count",
         )
         for i, when in [
             (0, last + dt.timedelta(minutes=1)),

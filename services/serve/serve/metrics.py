@@ -91,11 +91,13 @@ REFUSED_REQUESTS = Counter(
 REFUSAL_REASONS = ("past_data_horizon", "before_data_start", "unknown_airport", "feature_input")
 for _reason in REFUSAL_REASONS:
     REFUSED_REQUESTS.labels(reason=_reason)
-# The online store's data horizon (ADR 0018) as a Unix time: the dashboard shows how far live
-# traffic is from it. A worker still loading exports 0, so "livemax" reads a loaded one's.
+# The online store's earliest origin horizon (ADR 0018) as a Unix time: up to it plus the
+# allowance, flights from every origin are scored, so the dashboard shows how far live traffic
+# is from it; an origin whose weather stopped pulls it back. A worker still loading exports 0,
+# so "livemax" reads a loaded one's.
 DATA_HORIZON = Gauge(
     name="flight_delay_data_horizon_timestamp_seconds",
-    documentation="Latest scheduled departure in the online store's data, as a Unix time",
+    documentation="Earliest data horizon of any origin in the online store, as a Unix time",
     multiprocess_mode="livemax",
 )
 BATCH_ROWS = Histogram(

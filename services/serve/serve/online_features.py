@@ -133,14 +133,14 @@ def check_departures(
 ) -> np.ndarray:
     """The flights' scheduled departures in UTC nanoseconds, once the store has checked them
     (OnlineStore.check_departures): PastHorizon or BeforeDataStart naming each flight, by its
-    position, whose trailing window the store's data does not cover. `hours`: the flights'
-    time_hour in UTC nanoseconds, when the caller has them."""
+    position, whose origin's weather or trailing window the store's data does not cover.
+    `hours`: the flights' time_hour in UTC nanoseconds, when the caller has them."""
     if hours is None:
         hours = [_utc_ns(f.time_hour) for f in flights]
     departure = np.asarray(hours, dtype="int64") + np.fromiter(
         (f.sched_dep_time % 100 for f in flights), "int64", len(flights)
     ) * np.int64(_MINUTE_NS)
-    store.check_departures(departure)
+    store.check_departures(departure, [f.origin for f in flights])
     return departure
 
 
@@ -150,8 +150,8 @@ Refusal = tuple[tuple[str | int, ...], str, str]
 
 def store_refusals(flights: Sequence[Flight], store: OnlineStore) -> list[Refusal]:
     """Every reason the store cannot score the flights, in the flights' order: an unknown
-    destination (`unknown_airport`, on `dest`), a departure past the data horizon plus the
-    allowance (`past_data_horizon`) or one whose window starts before the data start
+    destination (`unknown_airport`, on `dest`), a departure past its origin's data horizon plus
+    the allowance (`past_data_horizon`) or one whose window starts before the data start
     (`before_data_start`, both on `time_hour`). Empty when every flight can be scored."""
     refused: list[Refusal] = []
     try:
@@ -167,7 +167,10 @@ def store_refusals(flights: Sequence[Flight], store: OnlineStore) -> list[Refusa
         try:
             check_departures([flights[i] for i in positions], store)
         except PastHorizon as error:
-            named = [(positions[i], "past_data_horizon", error.reason(d)) for i, d in error.past]
+            named = [
+                (positions[late.position], "past_data_horizon", error.reason(late))
+                for late in error.past
+            ]
         except BeforeDataStart as error:
             named = [(positions[i], "before_data_start", error.reason(d)) for i, d in error.before]
         else:

@@ -91,7 +91,7 @@ class FlightDelayService:
             log.exception("cannot load: %s", STATE.error)
             return
         PSI_THRESHOLD.set(loaded.psi_threshold)
-        DATA_HORIZON.set(loaded.store.horizon.timestamp())
+        DATA_HORIZON.set(loaded.store.earliest_horizon.timestamp())
         STATE.succeeded(loaded)
         # What exists now (the libraries, the model, the store) lives as long as the worker.
         # Unfrozen, every full collection walked it all: a pause of 0.1 to 0.25 s for all of a
