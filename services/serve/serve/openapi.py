@@ -110,9 +110,10 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 API_ERRORS: dict[str, tuple[str, str]] = {
     "400": (
         "Bad input: malformed JSON, a duplicated key, a field missing, extra, mistyped or out "
-        "of range, an unknown destination, a departure past the online store's data horizon "
-        "(`past_data_horizon`) or one whose trailing window starts before its data start "
-        "(`before_data_start`), no flights or too many; `detail` names each field",
+        "of range, an unknown destination, a departure past its origin's data horizon in the "
+        "online store (`past_data_horizon`) or one whose trailing window starts before the "
+        "store's data start (`before_data_start`), no flights or too many; `detail` names each "
+        "field",
         "RequestError",
     ),
     "413": (f"The request body is larger than {MAX_BODY_BYTES} bytes", "Error"),
