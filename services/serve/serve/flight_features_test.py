@@ -195,6 +195,17 @@ def _flight(fields: dict[str, object]) -> Flight:
         raise
 
 
+def flight_leaving(
+    origin: str, time_hour: str, carrier: str = "UA", tailnum: str | None = "N0", minute: int = 0
+) -> Flight:
+    """A flight to IAH from `origin`, leaving `minute` past its `time_hour`."""
+    return Flight.model_validate(
+        {"carrier": carrier, "flight": 1, "tailnum": tailnum, "origin": origin, "dest": "IAH",
+         "time_hour": time_hour, "sched_dep_time": departure(time_hour, minute),
+         "sched_arr_time": 1200, "distance": 100}
+    )  # fmt: skip
+
+
 @settings(max_examples=300)
 @given(st.lists(_FLIGHT, min_size=1, max_size=40))
 def test_the_fast_path_equals_compute_features(
@@ -243,23 +254,7 @@ def test_an_allowance_past_the_lead_scores_the_last_flights_with_the_fills(
     (`weather_known` 0), in both paths (ADR 0019)."""
     store = OnlineStore(store_path, pd.Timedelta(days=2))
     hours = [HORIZON + pd.Timedelta(hours=h) for h in (1, 12, 24, 25, 36, 48)]
-    flights = [
-        Flight.model_validate(
-            {
-                "carrier": "UA",
-                "flight": 1,
-                "tailnum": "N0",
-                "origin": origin,
-                "dest": "IAH",
-                "time_hour": hour.isoformat(),
-                "sched_dep_time": departure(hour.isoformat(), 0),
-                "sched_arr_time": 1200,
-                "distance": 100,
-            }
-        )  # fmt: skip
-        for hour in hours
-        for origin in ORIGINS
-    ]
+    flights = [flight_leaving(origin, hour.isoformat()) for hour in hours for origin in ORIGINS]
     served = flight_features(flights, store)
     pd.testing.assert_frame_equal(
         served, online_features(flights_frame(flights), store), check_exact=True
@@ -329,22 +324,7 @@ def test_one_origins_stopped_weather_refuses_only_its_flights(tmp_path: Path) ->
     assert jfk <= stopped + pd.Timedelta(minutes=59) and store.horizon_of("EWR") == HORIZON
     # A day past JFK's horizon: refused from JFK, scored from the others with their weather.
     when = (HORIZON - pd.Timedelta(hours=12)).isoformat()
-    flights = [
-        Flight.model_validate(
-            {
-                "carrier": "UA",
-                "flight": 1,
-                "tailnum": "N0",
-                "origin": origin,
-                "dest": "IAH",
-                "time_hour": when,
-                "sched_dep_time": departure(when, 0),
-                "sched_arr_time": 1200,
-                "distance": 100,
-            }
-        )  # fmt: skip
-        for origin in ORIGINS
-    ]
+    flights = [flight_leaving(origin, when) for origin in ORIGINS]
     refused = store_refusals(flights, store)
     jfk_at = ORIGINS.index("JFK")
     assert [(loc, kind) for loc, kind, _ in refused] == [
@@ -409,19 +389,7 @@ def test_every_refusal_of_a_request_is_named_at_once(
 def test_the_generated_store_exercises_every_branch(store: OnlineStore) -> None:
     """The cases the property test relies on are in the store."""
     flights = [
-        Flight.model_validate(
-            {
-                "carrier": carrier,
-                "flight": 1,
-                "tailnum": tailnum,
-                "origin": "EWR",
-                "dest": "IAH",
-                "time_hour": hour,
-                "sched_dep_time": departure(hour, 15),
-                "sched_arr_time": 1200,
-                "distance": 100,
-            }
-        )  # fmt: skip
+        flight_leaving("EWR", hour, carrier=carrier, tailnum=tailnum, minute=15)
         for carrier, tailnum, hour in [
             ("UA", "N0", "2013-03-15T10:00:00"),
             ("B6", None, "2013-03-15T10:00:00"),
