@@ -8,19 +8,21 @@ runs it before the rollout:
 Everything is checked before anything is written: the model is in the store (its version, not the
 tag as written, names the location), the files are data the service loads for it, by the service's
 own loader (serve.loading: statistics of every feature the model uses, with a drift threshold, and
-an online store that opens), and no directory is where a file is to be created. A version's data
-never changes under the tasks that read it: a file already published for the version is left as it
-is when it is the same and refused when it differs. Each file is written whole and only created,
-never replaced, even by publishes of one version at once: on S3 one upload that S3 refuses if the
-key exists (`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which
-fails if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
-races another write of its key, is tried again, as S3 asks). The files are created in one order,
-and a publish stops at the first one another publish created with other bytes: so the files of a
-version are always one publish's (the others' files up to there were the same), never a mix.
+an online store that opens), and no directory, nor a symlink to nothing, is where a file is to be
+created. A version's data never changes under the tasks that read it: a file already published
+for the version is left as it is when it is the same and refused when it differs. Each file is
+written whole and only created, never replaced, even by publishes of one version at once: on S3
+one upload that S3 refuses if the key exists (`If-None-Match: *`), in a directory written aside,
+then hard-linked to its name, which fails if the name is taken (an upload S3 answers 409
+ConditionalRequestConflict, as it may one that races another write of its key, is tried again, as
+S3 asks). The files are created in one order, and a publish stops at the first one another
+publish created with other bytes: so the files of a version are always one publish's (the
+others' files up to there were the same), never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
-files a publish racing another wrote before its refusal, which are the same as the other's), 1
-when the storage fails.
+files a publish racing another wrote before its refusal, which are the same as the other's, or
+before a directory or a symlink to nothing was put in the way; the refusal names them), 1 when
+the storage fails.
 """
 
 from __future__ import annotations
@@ -78,13 +80,13 @@ def publish(
     version = str(model.tag.version)
     # Refused before anything is written, when nothing publishes the version meanwhile.
     to_write = [name for name in FILES if not _is_published(version, data, where, name, log)]
-    written = []
+    written: list[str] = []
     for name in to_write:
         # Another publish of the version may have created it since: _create never replaces it.
         if _create(data / name, where, name):
             log(f"published {data / name} to {file_url(where, name)}")
             written.append(file_url(where, name))
-        elif not _is_published(version, data, where, name, log):
+        elif not _is_published(version, data, where, name, log, written):
             raise StorageError(
                 f"cannot write {file_url(where, name)}: the storage refused to create it as "
                 "taken, yet it holds nothing"
@@ -93,12 +95,18 @@ def publish(
 
 
 def _is_published(
-    version: str, data: Path, where: str, name: PurePosixPath, log: Callable[[str], None]
+    version: str,
+    data: Path,
+    where: str,
+    name: PurePosixPath,
+    log: Callable[[str], None],
+    written: list[str] | None = None,
 ) -> bool:
-    """Whether `where` holds `data`'s file `name` already; PublishError if it holds another."""
+    """Whether `where` holds `data`'s file `name` already; PublishError if it holds another, or
+    something that is no file (this run having published `written`)."""
     published = _published_digest(where, name)
     if published is None:
-        _refuse_a_directory(where, name)
+        _refuse_what_is_in_the_way(where, name, written or [])
         return False
     if published != _local_digest(data / name):
         raise PublishError(
@@ -109,16 +117,28 @@ def _is_published(
     return True
 
 
-def _refuse_a_directory(where: str, name: PurePosixPath) -> None:
-    """PublishError if a directory is where the file `name` is to be created under the local
-    location `where`: the file could never be created. On S3 a key and a prefix of one name
-    live side by side."""
+def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[str]) -> None:
+    """PublishError if a directory, or a symlink to nothing, is where the file `name` is to be
+    created under the local location `where` (this run having published `written`): the file
+    could never be created. On S3 a key and a prefix of one name live side by side."""
+    if is_remote(where):
+        return
     target = file_url(where, name)
-    if not is_remote(where) and os.path.isdir(target.removeprefix("file://")):
-        raise PublishError(
-            f"a directory is in the way at {target}, where the file {name.name} is to be "
-            "published: remove it, or publish elsewhere; nothing is published"
-        )
+    path = target.removeprefix("file://")
+    if os.path.isdir(path):
+        what = "a directory"
+    elif os.path.islink(path) and not os.path.exists(path):
+        try:
+            what = f"a symlink to a missing target ({os.readlink(path)})"
+        except OSError:  # removed since: the caller's error names the name taken
+            return
+    else:
+        return
+    published = f"only {', '.join(written)} is published" if written else "nothing is published"
+    raise PublishError(
+        f"{what} is in the way at {target}, where the file {name.name} is to be published: "
+        f"remove it, or publish elsewhere; {published}"
+    )
 
 
 def check_servable(model: Model, data: Path) -> None:
@@ -160,7 +180,8 @@ def _create(source: Path, where: str, name: PurePosixPath) -> bool:
             else:
                 with atomic_create(target.removeprefix("file://")) as part:
                     shutil.copyfile(source, part)
-        except FileExistsError:
+        # A directory in the way is named as the look before names it (_is_published).
+        except (FileExistsError, IsADirectoryError):
             return False
     return True
 

@@ -154,6 +154,49 @@ def test_a_directory_where_a_file_is_to_be_published_is_named_and_nothing_is_wri
     assert files_under(where) == {}
 
 
+def test_a_dangling_symlink_where_a_file_is_to_be_published_is_named_and_not_written_through(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, the store was published, then the publish failed (status 1) saying the name of
+    # the statistics was "taken, yet it holds nothing".
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    where = Path(for_model(template, str(model.tag.version)))
+    (where / STATS).parent.mkdir(parents=True)
+    missing = tmp_path / "elsewhere" / STATS.name
+    (where / STATS).symlink_to(missing)
+    data = write_serving_data(tmp_path / "data")
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
+    assert capsys.readouterr().err == (
+        f"publish: error: a symlink to a missing target ({missing}) is in the way at "
+        f"{where / STATS}, where the file {STATS.name} is to be published: remove it, or "
+        "publish elsewhere; nothing is published\n"
+    )
+    assert files_under(where) == {}
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_directory_made_where_a_file_is_to_be_published_after_the_look_is_refused_alike(
+    model: Model, tmp_path: Path
+) -> None:
+    # The look found nothing there; the directory came before the write. Before, the write's
+    # IsADirectoryError was a storage failure (status 1), not the refusal the look gives.
+    where = tmp_path / "serving" / "v1"
+
+    def meanwhile(message: str) -> None:
+        if message.startswith("published ") and not (where / STATS).exists():
+            (where / STATS).mkdir(parents=True)
+
+    with pytest.raises(PublishError) as refused:
+        publish(model, write_serving_data(tmp_path / "data"), str(where), log=meanwhile)
+    assert str(refused.value) == (
+        f"a directory is in the way at {where / STATS}, where the file {STATS.name} is to be "
+        f"published: remove it, or publish elsewhere; only {where / ONLINE_STORE} is published"
+    )
+    assert files_under(where) == {
+        str(ONLINE_STORE): (tmp_path / "data" / ONLINE_STORE).read_bytes()
+    }
+
+
 def test_nothing_is_published_for_a_model_the_store_does_not_hold(
     model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
