@@ -330,8 +330,8 @@ def place(
     `./pants package` would). One whose PEX-INFO (its code and distribution hashes) is
     unchanged is left alone, so DVC need not hash it again; others are replaced whole. A PEX
     replaced is removed, also one an earlier run could not remove (`<name>.pex.old`, which
-    nothing runs: dvc.yaml and the check name the PEX itself); one that cannot be removed is
-    left and `warn` told, once the new one is in place. A copy an interrupted run left
+    nothing runs: dvc.yaml and the check name the PEX itself), `warn` told; one that cannot be
+    removed is left and `warn` told, once the new one is in place. A copy an interrupted run left
     (`<name>.pex.partial`) is removed first, and `warn` told."""
     artifacts = pipeline_artifacts(repo)
     if not built.is_dir():
@@ -358,6 +358,7 @@ def place(
                 f"artifacts: removed {artifact.path}.partial, a copy of {artifact.address} left "
                 "by an interrupted run; nothing ran it"
             )
+        earlier_left_over(repo, artifact, warn)
         if (target / "PEX-INFO").is_file() and filecmp.cmp(
             source / "PEX-INFO", target / "PEX-INFO", shallow=False
         ):
@@ -397,6 +398,23 @@ def swap(staging: Path, target: Path) -> None:
     if target.exists() or target.is_symlink():
         target.rename(old)
     staging.rename(target)
+
+
+def earlier_left_over(repo: Path, artifact: Artifact, warn: Callable[[str], None]) -> None:
+    """Remove the PEX an earlier run replaced and left (`<name>.pex.old`), `warn` naming it. One
+    that cannot be removed is left for what follows to name: `swap`, which needs its name, or
+    `left_over`."""
+    old = aside(repo / artifact.path)
+    if not (old.exists() or old.is_symlink()):
+        return
+    try:
+        remove(old)
+    except OSError:
+        return
+    warn(
+        f"artifacts: removed {artifact.path}.old, a PEX of {artifact.address} an earlier run "
+        "replaced and left; nothing ran it"
+    )
 
 
 def left_over(repo: Path, artifact: Artifact, warn: Callable[[str], None]) -> None:

@@ -245,20 +245,25 @@ def test_a_replaced_pex_that_cannot_be_removed_is_named_and_the_new_one_stays_pl
         assert json.loads((repo / PEX / "PEX-INFO").read_text())["code_hash"] == "new"
 
 
-def test_place_removes_a_replaced_pex_an_earlier_run_left_even_if_nothing_changed(
-    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("changed", [True, False], ids=["pex changed", "pex unchanged"])
+def test_place_names_a_replaced_pex_an_earlier_run_left_and_removes_it(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: bool
 ) -> None:
     # Before, only a place that replaced the PEX again removed it: with the same PEX built,
-    # it stayed.
-    built = built_copy(repo, tmp_path, changed=False)
+    # it stayed. Then it was removed without a word, as a stale .partial was named.
+    built = built_copy(repo, tmp_path, changed=changed)
     shutil.copytree(repo / PEX, repo / f"{PEX}.old")
     (repo / f"{PEX}.old" / "PEX-INFO").write_text(json.dumps({"code_hash": "old"}))
     marker = repo / PEX / "ingest/left-alone"
     marker.write_text("same PEX-INFO: not copied again")
     place(repo, built)
-    assert marker.is_file()
+    assert marker.is_file() is not changed
     assert sorted(p.name for p in (repo / PEX).parent.iterdir()) == ["ingest.pex"]
-    assert capsys.readouterr().err == ""
+    assert (repo / PEX / "PEX-INFO").read_bytes() == (built / PEX[5:] / "PEX-INFO").read_bytes()
+    assert capsys.readouterr().err == (
+        f"artifacts: removed {PEX}.old, a PEX of services/ingest:ingest an earlier run replaced "
+        "and left; nothing ran it\n"
+    )
 
 
 @pytest.mark.parametrize("changed", [True, False], ids=["pex changed", "pex unchanged"])
