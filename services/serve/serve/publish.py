@@ -55,6 +55,10 @@ from storage.remote import StorageError, storage_errors
 CONFLICT_TRIES = 5
 CONFLICT_WAIT_SECONDS = 0.1
 CONFLICT_CODE = "ConditionalRequestConflict"
+# What S3 answers an upload whose key exists (If-None-Match: *).
+EXISTS_CODE = "PreconditionFailed"
+# The requests that create a key: an upload in one request, or the completion of one in parts.
+UPLOAD_OPERATIONS = frozenset({"PutObject", "CompleteMultipartUpload"})
 
 
 class PublishError(RuntimeError):
@@ -197,7 +201,10 @@ def _upload_new(source: Path, target: str) -> None:
             filesystem.put_file(str(source), path, mode="create")
             return
         except OSError as error:
-            if not _conflicted(error):
+            answer = _upload_answer(error)
+            if answer == EXISTS_CODE:
+                raise FileExistsError(f"{target} exists") from error
+            if answer != CONFLICT_CODE:
                 raise
             if tried == CONFLICT_TRIES:
                 raise StorageError(
@@ -208,21 +215,24 @@ def _upload_new(source: Path, target: str) -> None:
         time.sleep(CONFLICT_WAIT_SECONDS * 2 ** (tried - 1))
 
 
-def _conflicted(error: BaseException) -> bool:
-    """Whether S3 answered 409 ConditionalRequestConflict to the request s3fs raised `error` for,
-    or to one whose failure it was raised in handling. s3fs raises an OSError caused by
-    botocore's ClientError, which holds S3's answer. An upload in parts is answered at its
-    completion, and S3 discards an upload it answers 409 there: s3fs's abort of it then fails
-    (404 NoSuchUpload), and that error is raised, the 409 its context."""
+def _upload_answer(error: BaseException) -> str | None:
+    """S3's error code for the request that creates the key (UPLOAD_OPERATIONS) when s3fs
+    raised `error` for it, or in handling its failure; None when it was not answered with an
+    error. s3fs raises an OSError caused by botocore's ClientError, which holds S3's answer and
+    the operation answered. An upload in parts is answered at its completion, and s3fs aborts
+    it when that fails; when the abort fails too, its error is raised, the completion's its
+    context: S3 discards an upload it answers 409 (the abort is then answered 404 NoSuchUpload),
+    and the deploy role may not abort (403 AccessDenied). The abort's answer says nothing of
+    the key, the completion's does."""
     seen: set[int] = set()
     link: BaseException | None = error
     while link is not None and id(link) not in seen:
         seen.add(id(link))
-        code = link.response.get("Error", {}).get("Code") if isinstance(link, ClientError) else None
-        if code == CONFLICT_CODE:
-            return True
+        if isinstance(link, ClientError) and link.operation_name in UPLOAD_OPERATIONS:
+            code = link.response.get("Error", {}).get("Code")
+            return str(code) if code is not None else None
         link = link.__cause__ or link.__context__
-    return False
+    return None
 
 
 def main(argv: list[str] | None = None, prog: str = "publish") -> int:

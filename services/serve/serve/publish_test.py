@@ -9,7 +9,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from hashlib import sha256
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -398,18 +399,27 @@ class _Body:
         return self.content
 
 
+# What S3 answers a request the caller's policy does not allow: the deploy role's policy grants
+# no s3:AbortMultipartUpload (infra/modules/github_oidc), so s3fs's abort of an upload in parts
+# is denied. Moto's server answers as the account's root unless IAM is enforced for the process.
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Access Denied</Message></Error>"
+)
+
+
 @contextmanager
-def conflicting_uploads(
-    times: int,
+def s3_answers(
+    operation: str,
+    status: int,
+    body: bytes,
+    times: int | None,
     meanwhile: Callable[[str], object] = lambda _: None,
-    operation: str = "PutObject",
 ) -> Iterator[list[str]]:
-    """S3 (moto's server) answers the first `times` uploads (`operation`: PutObject, or the
-    CompleteMultipartUpload that creates the key of an upload in parts) of the s3:// filesystem
-    fsspec gives this thread 409 ConditionalRequestConflict, as S3 does when another write of
-    the key races them; `meanwhile(url)` runs first, as that other write. Yields the URLs so
-    answered. The answer comes through botocore's event system (`before-send`), the request
-    never reaching moto, which answers no 409."""
+    """S3 (moto's server) answers the first `times` (None: all) requests `operation` of the s3://
+    filesystem fsspec gives this thread `status` with the error `body`; `meanwhile(url)` runs
+    first. Yields the URLs so answered. The answer comes through botocore's event system
+    (`before-send`), the request never reaching moto."""
     answered: list[str] = []
 
     def answer(request: AWSPreparedRequest, **_: Any) -> AioAWSResponse | None:
@@ -417,8 +427,8 @@ def conflicting_uploads(
             return None
         answered.append(request.url)
         meanwhile(request.url)
-        headers = {"Content-Type": "application/xml", "Content-Length": str(len(CONFLICT))}
-        return AioAWSResponse(request.url, 409, headers, _Body(CONFLICT))
+        headers = {"Content-Type": "application/xml", "Content-Length": str(len(body))}
+        return AioAWSResponse(request.url, status, headers, _Body(body))
 
     events = fsspec.filesystem("s3").s3.meta.events
     events.register(f"before-send.s3.{operation}", answer)
@@ -426,6 +436,23 @@ def conflicting_uploads(
         yield answered
     finally:
         events.unregister(f"before-send.s3.{operation}", answer)
+
+
+def conflicting_uploads(
+    times: int,
+    meanwhile: Callable[[str], object] = lambda _: None,
+    operation: str = "PutObject",
+) -> AbstractContextManager[list[str]]:
+    """S3 answers the first `times` uploads (`operation`: PutObject, or the
+    CompleteMultipartUpload that creates the key of an upload in parts) 409
+    ConditionalRequestConflict, as S3 does when another write of the key races them;
+    `meanwhile(url)` runs first, as that other write. Moto answers no 409."""
+    return s3_answers(operation, 409, CONFLICT, times, meanwhile)
+
+
+def denied_aborts() -> AbstractContextManager[list[str]]:
+    """S3 denies every abort of an upload in parts, as it does the deploy role's."""
+    return s3_answers("AbortMultipartUpload", 403, ACCESS_DENIED, times=None)
 
 
 def test_an_upload_s3_answers_with_a_conflict_is_tried_again(
@@ -445,6 +472,27 @@ def test_an_upload_s3_answers_with_a_conflict_is_tried_again(
 MULTIPART_BYTES = 100 * 2**20
 
 
+def serving_data_in_parts(root: Path) -> Path:
+    """Serving data in `root` whose online store s3fs uploads in parts."""
+    data = write_serving_data(root)
+    store = sqlite3.connect(data / ONLINE_STORE)
+    with store:
+        store.execute("CREATE TABLE padding (bytes BLOB)")
+        store.execute("INSERT INTO padding VALUES (zeroblob(?))", (MULTIPART_BYTES,))
+    store.close()
+    assert (data / ONLINE_STORE).stat().st_size > MULTIPART_BYTES
+    return data
+
+
+def discard_upload(client: Any, url: str) -> None:
+    """Discard the upload in parts that the CompleteMultipartUpload request `url` completes, as
+    S3 does one it answers 409; `client` has its own connection, as the filesystem's waits for
+    that answer."""
+    bucket, key = urlsplit(url).path.lstrip("/").split("/", 1)
+    (upload,) = parse_qs(urlsplit(url).query)["uploadId"]
+    client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+
+
 def test_an_upload_in_parts_s3_answers_with_a_conflict_at_its_completion_is_tried_again(
     s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path
 ) -> None:
@@ -452,21 +500,10 @@ def test_an_upload_in_parts_s3_answers_with_a_conflict_at_its_completion_is_trie
     # that is where it answers 409, and it discards the upload (AWS's CompleteMultipartUpload
     # reference: "re-initiate the multipart upload ... and re-upload each part"). s3fs's abort
     # of it was then answered 404 NoSuchUpload, and that error, not the 409, ended the publish.
-    data = write_serving_data(tmp_path / "data")
-    store = sqlite3.connect(data / ONLINE_STORE)
-    with store:
-        store.execute("CREATE TABLE padding (bytes BLOB)")
-        store.execute("INSERT INTO padding VALUES (zeroblob(?))", (MULTIPART_BYTES,))
-    store.close()
-    assert (data / ONLINE_STORE).stat().st_size > MULTIPART_BYTES
+    data = serving_data_in_parts(tmp_path / "data")
     where = "s3://artifacts/serving/v1"
-    client = boto3.client("s3")  # its own connection: the filesystem's waits for this answer
-
-    def discard(url: str) -> None:
-        bucket, key = urlsplit(url).path.lstrip("/").split("/", 1)
-        (upload,) = parse_qs(urlsplit(url).query)["uploadId"]
-        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
-
+    client = boto3.client("s3")
+    discard = partial(discard_upload, client)
     with conflicting_uploads(1, discard, operation="CompleteMultipartUpload") as answered:
         written = publish(model, data, where)
     assert len(answered) == 1
@@ -475,6 +512,66 @@ def test_an_upload_in_parts_s3_answers_with_a_conflict_at_its_completion_is_trie
     assert {name: sha256(found).hexdigest() for name, found in published(where).items()} == digests
     # No upload is left open, its parts billed.
     assert client.list_multipart_uploads(Bucket="artifacts").get("Uploads") is None
+
+
+def test_a_conflict_at_completion_is_tried_again_when_the_abort_is_denied(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path
+) -> None:
+    # Why the publish looks past the error s3fs raises: the deploy role may not abort, so after
+    # S3's 409 at the completion s3fs raises the abort's 403 AccessDenied, the 409 its context.
+    # The upload was answered 409, which S3 asks to try again; a publish that went by the
+    # abort's answer ended as a storage failure ("Access Denied") instead.
+    data = serving_data_in_parts(tmp_path / "data")
+    where = "s3://artifacts/serving/v1"
+    discard = partial(discard_upload, boto3.client("s3"))
+    with (
+        denied_aborts() as denied,
+        conflicting_uploads(1, discard, operation="CompleteMultipartUpload") as answered,
+    ):
+        written = publish(model, data, where)
+    assert (len(answered), len(denied)) == (1, 1)
+    assert written == [file_url(where, name) for name in FILES]
+    digests = {name: sha256_of(data / name) for name in FILES}
+    assert {name: sha256(found).hexdigest() for name, found in published(where).items()} == digests
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same bytes", "other bytes"])
+def test_a_conflict_at_completion_with_another_publish_takes_its_file_as_found(
+    s3: fsspec.AbstractFileSystem, model: Model, tmp_path: Path, same: bool
+) -> None:
+    # As an upload in one request does (the test below): the write S3's 409 raced has created
+    # the key by the time the upload in parts is tried again, and S3 (moto too) answers its
+    # completion 412 PreconditionFailed. s3fs then aborts the upload, which the deploy role may
+    # not do: it raises the abort's 403, the 412 its context, and that ended the publish as a
+    # storage failure ("Access Denied"), whatever the key held.
+    data = serving_data_in_parts(tmp_path / "data")
+    where = "s3://artifacts/serving/v1"
+    first = file_url(where, FILES[0])
+    other = (data / FILES[0]).read_bytes() if same else b"another publish's store"
+    client = boto3.client("s3")
+    bucket, key = first.removeprefix("s3://").split("/", 1)
+
+    def other_publish(url: str) -> None:
+        discard_upload(client, url)
+        client.put_object(Bucket=bucket, Key=key, Body=other)
+
+    with (
+        denied_aborts() as denied,
+        conflicting_uploads(1, other_publish, operation="CompleteMultipartUpload"),
+    ):
+        if same:
+            written = publish(model, data, where)
+        else:
+            with pytest.raises(PublishError) as refused:
+                publish(model, data, where)
+    assert len(denied) == 2  # the abort after the 409, and the one after the 412
+    if same:
+        assert written == [file_url(where, name) for name in FILES[1:]]
+        assert published(where)[FILES[1]] == (data / FILES[1]).read_bytes()
+    else:
+        assert str(refused.value).startswith(f"{first} already holds another {FILES[0].name} ")
+        assert "never replaced" in str(refused.value)
+        assert published(where) == {FILES[0]: other}
 
 
 @pytest.mark.parametrize("same", [True, False], ids=["same bytes", "other bytes"])
