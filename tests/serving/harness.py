@@ -139,6 +139,17 @@ def scoring_the_first_week(store: Path, copy: Path) -> Path:
     return copy
 
 
+def without_weather_at(store: Path, copy: Path, origin: str) -> Path:
+    """A copy of the online store `store` at `copy` that holds no weather at `origin`, as
+    `feature online-store` writes it from curated data with none there: `origin`'s flights are
+    still among those it was built from, and it refuses them."""
+    shutil.copy(store, copy)
+    with closing(sqlite3.connect(copy)) as db, db:
+        db.execute("DELETE FROM weather WHERE origin = ?", (origin,))
+    assert OnlineStore(copy).weatherless == (origin,)
+    return copy
+
+
 def workers_option(count: int) -> str:
     """BentoML's per-service setting for the number of workers. The service asks for one per
     core, which differs between machines; a test that waits for every worker sets it."""

@@ -51,6 +51,7 @@ from tests.serving.harness import (
     serving_data,
     store_copy,
     wait_for_rows,
+    without_weather_at,
 )
 
 
@@ -732,6 +733,42 @@ def test_requests_to_a_worker_still_loading_each_get_503_not_a_queued_504(
     for answer in answers:
         assert answer.json()["status"] == "loading"
         assert answer.json()["error"].startswith("not ready: loading, waiting for the model")
+
+
+def test_an_origin_the_store_holds_no_weather_of_is_refused_by_name_the_others_scored(
+    world: World, test_flights: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A store built from flights at JFK with no weather there at all. Before, it was not built
+    (`feature online-store` failed), so the served store of every origin aged; now JFK's
+    flights get a 400 naming JFK, counted as past the data horizon, and the others are
+    scored."""
+    store = without_weather_at(world.store, tmp_path / "online.sqlite", "JFK")
+    data = serving_data(tmp_path / "data", world.features, store)
+    env = server_env(store_copy(world.home, tmp_path / "home"), data)
+    jfk = as_request(test_flights[test_flights["origin"] == "JFK"].iloc[:1])[0]
+    others = as_request(test_flights[test_flights["origin"] != "JFK"].iloc[:2])
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as running:
+        running.wait_ready()
+        with running.client() as client:
+            before = _refused(client)
+            refused = _post(client, {"flights": [others[0], jfk, others[1]]})
+            counted = _refused(client)
+            scored = _post(client, {"flights": others})
+    assert refused.status_code == 400, refused.text
+    # A time_hour is the departure's hour: the minutes come from sched_dep_time.
+    departure = pd.Timestamp(jfk["time_hour"]) + pd.Timedelta(minutes=jfk["sched_dep_time"] % 100)
+    assert [(e["loc"], e["type"], e["msg"]) for e in refused.json()["detail"]] == [
+        (
+            ["flights", 1, "time_hour"],
+            "past_data_horizon",
+            f"departure {departure.tz_convert('UTC').isoformat()} is from JFK, and the online "
+            "store holds no weather at JFK: its flights had none when the store was built",
+        )
+    ]
+    # Counted where ServePastDataHorizon reads it.
+    assert counted == before | {"past_data_horizon": before["past_data_horizon"] + 1}
+    assert scored.status_code == 200, scored.text
+    assert len(scored.json()) == 2
 
 
 def _unless_loading(readyz: httpx.Response) -> httpx.Response | None:

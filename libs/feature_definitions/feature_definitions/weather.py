@@ -88,6 +88,15 @@ def observed_weather(weather: pd.DataFrame) -> pd.DataFrame:
     return observed
 
 
+def origins_without_weather(flights: pd.DataFrame, weather: pd.DataFrame) -> dict[str, int]:
+    """How many of `flights` (an `origin` column) leave each origin that `weather` holds no
+    observation of at all, sorted by origin: the training table gives those flights the fills,
+    and the online store refuses them (ADR 0018). Both builds name them with this."""
+    counts = flights["origin"].astype(str).value_counts().sort_index()
+    observed = set(observed_weather(weather)["origin"].astype(str))
+    return {str(origin): int(n) for origin, n in counts.items() if origin not in observed}
+
+
 def weather_hour(time_hour: pd.Series) -> pd.Series:
     """The UTC hour whose observation is the weather of a flight of `time_hour` (its scheduled
     departure hour; without an offset, New York time): time_hour - WEATHER_LEAD."""

@@ -10,6 +10,8 @@ It holds exactly what `compute_features` looks up, keyed the way a request asks 
 - arrival events (carrier, origin, arrival in UTC nanoseconds, delayed) of every flight that
   arrived, indexed by group and arrival, so that a request's point-in-time window
   [departure - window, departure) is two range scans;
+- the origins the store's flights left from (`origins`), whether or not it holds weather of
+  them;
 - `meta`: the format, the trailing window the offline table was built with, and the data
   start and horizon (below).
 
@@ -33,10 +35,15 @@ back only that origin's flights. A lookup whose departure is later than its orig
 allowance (`OnlineStore`'s `allowance`, by default HORIZON_ALLOWANCE) is refused with
 PastHorizon naming the departure, the origin, its horizon and the allowance; up to that the
 window runs past the data by at most the allowance. `trailing`, which reads no weather, holds
-its instants to the flights horizon. `data_horizon` refuses to build a store from
-flights at an origin with no weather at all (ADR 0018); an origin the store has no weather of
-(one it has no flights of either) is held to the flights horizon alone, and its flights get the
-weather fills, as before.
+its instants to the flights horizon.
+
+**An origin with flights but no weather** (one station's feed missing for the whole slice:
+`feature_definitions.weather.origins_without_weather`) has no horizon. The store records which
+origins its flights left from, so it tells such an origin from one it has no flights of, and
+refuses every departure from it (PastHorizon, its Late's horizon None, the message saying the
+store holds no weather at that origin; `OnlineStore.weatherless`). The other origins are served
+as before. An origin the store has no flights of at all is held to the flights horizon and its
+flights get the weather fills, as before (ADR 0018 says why).
 
 **The data start** is the mirror image: the earliest scheduled departure among the same flights
 (`data_start`), in UTC. No arrival of a flight leaving before it is in the store, so a trailing
@@ -74,9 +81,15 @@ from storage.atomic import OutputWriteError, atomic_output
 # refused (rebuild it): no default horizon could say which lookups it answers in full.
 # 3: the meta table records the data start too (`start_ns`); a store of format 2 has none and is
 # refused the same way.
-FORMAT = 3
+# 4: the `origins` table records the origins the flights left from; a store of format 3 has
+# none, so it could not tell an origin without weather from one without flights.
+FORMAT = 4
 # What a store of an older format lacks, for the error that refuses it.
-_OLDER_FORMATS = {"1": "its data horizon", "2": "its data start"}
+_OLDER_FORMATS = {
+    "1": "its data horizon",
+    "2": "its data start",
+    "3": "the origins its flights left from",
+}
 # How far a lookup's trailing window may run past the store's data horizon: one day. A store
 # materialised daily from data complete up to the previous midnight lags live traffic by up to
 # a day, and a day's missing arrivals undercount a 7-day window by at most about a seventh;
@@ -96,12 +109,13 @@ class OnlineStoreError(ValueError):
 
 class Late(NamedTuple):
     """A departure PastHorizon refuses: its position in the lookup's order, the departure, the
-    flight's origin (None where the lookup names none: `trailing`) and the horizon it is past."""
+    flight's origin (None where the lookup names none: `trailing`) and the horizon it is past
+    (None for an origin the store's flights left from but holds no weather of: it has none)."""
 
     position: int
     departure: pd.Timestamp
     origin: str | None
-    horizon: pd.Timestamp
+    horizon: pd.Timestamp | None
 
 
 class PastHorizon(ValueError):
@@ -115,6 +129,12 @@ class PastHorizon(ValueError):
 
     def reason(self, late: Late) -> str:
         """Why the departure `late` is refused, in words."""
+        if late.horizon is None:
+            return (
+                f"departure {late.departure.isoformat()} is from {late.origin}, and the online "
+                f"store holds no weather at {late.origin}: its flights had none when the store "
+                "was built"
+            )
         where = "" if late.origin is None else f" at {late.origin}"
         return (
             f"departure {late.departure.isoformat()} is past the online store's data horizon"
@@ -157,26 +177,19 @@ def _duration(span: pd.Timedelta) -> str:
     return f"{hours / 24:g} days" if hours and hours % 24 == 0 else f"{hours:g} hours"
 
 
-def data_horizon(flights: pd.DataFrame, weather: pd.DataFrame) -> pd.Timestamp:
-    """The data horizon of a store built from the curated `flights` (origin, time_hour and
+def data_horizon(flights: pd.DataFrame) -> pd.Timestamp:
+    """The data horizon of a store built from the curated `flights` (time_hour and
     sched_dep_time of every flight, arrived or not): their latest scheduled departure, UTC.
-    Each origin's horizon is held to the end of its `weather` by the store itself (OnlineStore);
-    an origin of the flights with no weather at all is a FeatureInputError naming it: the store
-    could not tell it from an origin it has no flights of, and would serve its flights the
-    weather fills."""
+    Each origin's horizon is held to the end of its weather by the store itself (OnlineStore)."""
     if flights.empty:
         raise FeatureInputError("no flights: a store built from them has no data horizon")
     latest = scheduled_departure(flights["time_hour"], flights["sched_dep_time"]).max()
-    origins = flights["origin"].astype(str).value_counts().sort_index()
-    observed = set(observed_weather(weather)["origin"].astype(str))
-    unobserved = origins[~origins.index.isin(observed)]
-    if not unobserved.empty:
-        named = ", ".join(f"{origin} ({count} flights)" for origin, count in unobserved.items())
-        raise FeatureInputError(
-            f"no weather at the flights' origin(s) {named}: a store built from them would "
-            "serve those flights the weather fills"
-        )
     return _instant(latest, "data horizon")
+
+
+def flight_origins(flights: pd.DataFrame) -> list[str]:
+    """The origins the curated `flights` left from, sorted: write_store's `origins`."""
+    return sorted(set(flights["origin"].astype(str)))
 
 
 def data_start(flights: pd.DataFrame) -> pd.Timestamp:
@@ -231,11 +244,13 @@ def write_store(
     window: pd.Timedelta,
     horizon: pd.Timestamp,
     start: pd.Timestamp,
+    origins: Iterable[str],
 ) -> dict[str, int]:
     """Write the store to `path` atomically; return the rows per table. `events` is
     `feature_definitions.history.arrival_events` of the arrived flights (events without an
     arrival instant never count and are left out); `horizon` and `start` the data horizon and
-    data start of the flights they come from (`data_horizon`, `data_start`). Input the offline
+    data start of the flights they come from (`data_horizon`, `data_start`), `origins` the
+    origins those flights left from (`flight_origins`). Input the offline
     features would refuse (a weather hour or a tail number twice, a window that is not
     positive), a horizon or start that is no aware instant, and a start after the horizon, are
     refused the same way (FeatureInputError), before anything is written."""
@@ -248,6 +263,10 @@ def write_store(
         )
     observed_weather(weather)
     fleet(planes)
+    origin_rows = sorted(set(origins))
+    unnamed = [origin for origin in origin_rows if not isinstance(origin, str) or not origin]
+    if unnamed:
+        raise FeatureInputError(f"the flights' origins must be airport codes, got {unnamed!r}")
     weather_rows = weather[["origin", *WEATHER_COLUMNS]].assign(
         origin=weather["origin"].astype(str), time_hour=_ns(weather["time_hour"])
     )[["origin", "time_hour", *WEATHER_COLUMNS]]
@@ -286,6 +305,7 @@ def write_store(
                 CREATE TABLE planes (
                   tailnum TEXT PRIMARY KEY, year REAL, seats REAL, engines REAL) WITHOUT ROWID;
                 CREATE TABLE airports (faa TEXT PRIMARY KEY, tzone TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE origins (origin TEXT PRIMARY KEY) WITHOUT ROWID;
                 CREATE TABLE events (
                   carrier TEXT NOT NULL, origin TEXT NOT NULL,
                   arrival INTEGER NOT NULL, delayed INTEGER NOT NULL);
@@ -295,6 +315,7 @@ def write_store(
             db.executemany(f"INSERT INTO weather VALUES ({marks})", _rows(weather_rows))
             db.executemany("INSERT INTO planes VALUES (?, ?, ?, ?)", _rows(plane_rows))
             db.executemany("INSERT INTO airports VALUES (?, ?)", _rows(zones))
+            db.executemany("INSERT INTO origins VALUES (?)", [(o,) for o in origin_rows])
             db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", _rows(event_rows))
             for group in HISTORY_GROUPS:
                 db.execute(f"CREATE INDEX events_{group} ON events ({group}, arrival)")
@@ -310,6 +331,7 @@ def write_store(
         "weather": len(weather_rows),
         "planes": len(plane_rows),
         "airports": len(zones),
+        "origins": len(origin_rows),
         "events": len(event_rows),
     }
 
@@ -350,7 +372,8 @@ class OnlineStore:
     with no query, no lock and no conversion of rows it does not need.
 
     Lookups refuse departures later than their origin's horizon (`horizons`; `trailing`, which
-    names no origin, the flights horizon `horizon`) plus `allowance` (PastHorizon) and
+    names no origin, the flights horizon `horizon`) plus `allowance`, and every departure from
+    an origin its flights left from but it holds no weather of (`weatherless`) (PastHorizon), and
     departures whose window starts before the data start (BeforeDataStart);
     `check_departures` says which ones first.
     """
@@ -383,18 +406,28 @@ class OnlineStore:
                     db.execute("SELECT faa, tzone FROM airports").fetchall()
                 )
                 self._read(db)
+                self.origins = frozenset(
+                    str(row[0]) for row in db.execute("SELECT origin FROM origins").fetchall()
+                )
                 self.window = pd.Timedelta(int(meta["window_ns"]), unit="ns")
                 check_window(self.window)
                 self.horizon = pd.Timestamp(int(meta["horizon_ns"]), unit="ns", tz="UTC")
                 self.start = pd.Timestamp(int(meta["start_ns"]), unit="ns", tz="UTC")
                 # Each origin's horizon, from its weather rows (see the module's docstring).
+                last_hours: dict[str, int] = {}
+                for origin, hour in self._weather:
+                    if hour > last_hours.get(origin, hour - 1):
+                        last_hours[origin] = hour
                 self.horizons: dict[str, pd.Timestamp] = {
                     origin: min(
                         self.horizon,
                         pd.Timestamp(hour, unit="ns", tz="UTC") + _LAST_MINUTE_OF_HOUR,
                     )
-                    for origin, hour in sorted(self._last_weather_hours.items())
+                    for origin, hour in sorted(last_hours.items())
                 }
+                self.weatherless: tuple[str, ...] = tuple(
+                    sorted(self.origins.difference(last_hours))
+                )
             finally:
                 db.close()
         except OnlineStoreError:
@@ -417,6 +450,8 @@ class OnlineStore:
         self._latest_of = {
             origin: int((horizon + allowance).value) for origin, horizon in self.horizons.items()
         }
+        # No departure is early enough for an origin without weather.
+        self._latest_of.update(dict.fromkeys(self.weatherless, np.iinfo("int64").min))
         # The earliest departure whose window [departure - window, departure) is in the data.
         self._earliest_ns = int(self.start.value) + int(self.window.value)
 
@@ -427,10 +462,6 @@ class OnlineStore:
         self._weather: dict[tuple[str, int], tuple[object, ...]] = {
             (row[0], row[1]): row for row in weather
         }
-        self._last_weather_hours: dict[str, int] = {}
-        for origin, hour in self._weather:
-            if hour > self._last_weather_hours.get(origin, hour - 1):
-                self._last_weather_hours[origin] = hour
         self._planes: dict[str, tuple[object, ...]] = {
             row[0]: row
             for row in db.execute("SELECT tailnum, year, seats, engines FROM planes").fetchall()
@@ -476,23 +507,28 @@ class OnlineStore:
 
     def horizon_of(self, origin: str) -> pd.Timestamp:
         """The data horizon of flights leaving `origin`: `horizons`' or, for an origin the store
-        holds no weather of, the flights horizon."""
+        has neither flights nor weather of, the flights horizon. ValueError for an origin its
+        flights left from but it holds no weather of (`weatherless`): it has none, and every
+        departure from it is refused."""
+        if origin in self.weatherless:
+            raise ValueError(f"the online store holds no weather at {origin}: it has no horizon")
         return self.horizons.get(origin, self.horizon)
 
     @property
     def earliest_horizon(self) -> pd.Timestamp:
-        """The earliest origin's horizon: up to it, the store scores flights from every origin
-        (the flights horizon when it holds no weather)."""
+        """The earliest horizon of an origin with weather: up to it, the store scores flights
+        from every origin but the `weatherless` ones (the flights horizon when it holds no
+        weather)."""
         return min(self.horizons.values(), default=self.horizon)
 
     def check_departures(self, departure_ns: np.ndarray, origins: Sequence[str]) -> None:
         """PastHorizon naming every instant of `departure_ns` (UTC nanoseconds) later than the
         horizon of its flight's origin (`origins`, in the same order) plus the allowance: the
         store may lack the origin's weather a day before it, and its trailing window would count
-        arrivals the store has not seen. Otherwise BeforeDataStart naming every instant whose
-        trailing window starts before the data start: it would count arrivals from before the
-        store's data. (A lookup with both kinds is refused for the first kind; the second is
-        named once it is fixed.)"""
+        arrivals the store has not seen; and every instant of a `weatherless` origin. Otherwise
+        BeforeDataStart naming every instant whose trailing window starts before the data start:
+        it would count arrivals from before the store's data. (A lookup with both kinds is
+        refused for the first kind; the second is named once it is fixed.)"""
         departure = np.asarray(departure_ns, dtype="int64")
         named = [str(origin) for origin in origins]
         if len(named) != len(departure):
@@ -510,7 +546,11 @@ class OnlineStore:
             late = []
             for i, when in _instants(departure, past):
                 origin = origins[i]
-                horizon = self.horizon if origin is None else self.horizon_of(origin)
+                horizon: pd.Timestamp | None = self.horizon
+                if origin in self.weatherless:
+                    horizon = None
+                elif origin is not None:
+                    horizon = self.horizon_of(origin)
                 late.append(Late(i, when, origin, horizon))
             raise PastHorizon(late, self.allowance)
         before = np.flatnonzero(departure < self._earliest_ns)

@@ -1,5 +1,6 @@
 import re
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from feature_definitions.errors import FeatureInputError
 from feature_definitions.weather import (
     WEATHER_COLUMNS,
     WEATHER_LEAD,
+    origins_without_weather,
     weather_features,
     weather_hour,
 )
@@ -23,6 +25,7 @@ from online_store.store import (
     PastHorizon,
     data_horizon,
     data_start,
+    flight_origins,
     write_store,
 )
 
@@ -32,6 +35,8 @@ HORIZON = pd.Timestamp("2013-01-01T10:00Z")
 # earliest departure looked up is a week later.
 START = pd.Timestamp("2012-12-01T00:00Z")
 WEEK = pd.Timedelta(days=7)
+# The origins the flights of the stores written here left from: _inputs' weather has both.
+ORIGINS = ("EWR", "JFK")
 
 
 def _utc(*stamps: str) -> pd.Series:
@@ -71,8 +76,8 @@ def _inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def _store(
     path: Path, allowance: pd.Timedelta = HORIZON_ALLOWANCE, window: pd.Timedelta = WEEK
 ) -> OnlineStore:
-    rows = write_store(path, *_inputs(), window, HORIZON, START)
-    assert rows == {"weather": 2, "planes": 2, "airports": 5, "events": 3}
+    rows = write_store(path, *_inputs(), window, HORIZON, START, ORIGINS)
+    assert rows == {"weather": 2, "planes": 2, "airports": 5, "origins": 2, "events": 3}
     return OnlineStore(path, allowance)
 
 
@@ -124,21 +129,29 @@ def test_a_missing_or_foreign_file_is_an_error(tmp_path: Path) -> None:
         (
             "UPDATE meta SET value = '1' WHERE key = 'format'; "
             "DELETE FROM meta WHERE key IN ('horizon_ns', 'start_ns')",
-            "format '1', expected 3 \\(written before the store recorded its data horizon: "
+            "format '1', expected 4 \\(written before the store recorded its data horizon: "
             "rebuild it",
         ),
         # Nor a default start: the store of format 2, before the data start was recorded.
         (
             "UPDATE meta SET value = '2' WHERE key = 'format'; "
             "DELETE FROM meta WHERE key = 'start_ns'",
-            "format '2', expected 3 \\(written before the store recorded its data start: "
+            "format '2', expected 4 \\(written before the store recorded its data start: "
             "rebuild it from the curated data, dvc repro online_store\\)$",
         ),
-        ("UPDATE meta SET value = '4' WHERE key = 'format'", "format '4', expected 3$"),
+        # Nor a default list of origins: the store of format 3, which could not tell an origin
+        # with flights but no weather from one it has no flights of.
+        (
+            "UPDATE meta SET value = '3' WHERE key = 'format'; DROP TABLE origins",
+            "format '3', expected 4 \\(written before the store recorded the origins its "
+            "flights left from: rebuild it from the curated data, dvc repro online_store\\)$",
+        ),
+        ("UPDATE meta SET value = '5' WHERE key = 'format'", "format '5', expected 4$"),
         ("UPDATE meta SET value = 'seven' WHERE key = 'window_ns'", "damaged \\(invalid literal"),
         ("UPDATE events SET arrival = 'x'", "damaged \\("),
         ("DROP TABLE planes", "not an online store \\(no such table: planes\\)"),
         ("DROP TABLE events", "not an online store \\(no such table: events\\)"),
+        ("DROP TABLE origins", "not an online store \\(no such table: origins\\)"),
         # Written before write_store refused such a window, it would count every earlier arrival.
         ("UPDATE meta SET value = '0' WHERE key = 'window_ns'", "damaged \\(the window must be"),
     ],
@@ -180,7 +193,7 @@ def test_input_the_offline_features_refuse_is_refused_and_nothing_is_written(
     weather = _twice(weather) if weather_twice else weather
     planes = _twice(planes) if planes_twice else planes
     with pytest.raises(FeatureInputError, match=named):
-        write_store(path, weather, planes, airports, events, window, HORIZON, START)
+        write_store(path, weather, planes, airports, events, window, HORIZON, START, ORIGINS)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
@@ -235,40 +248,33 @@ def test_the_data_horizon_is_the_latest_scheduled_departure_of_any_flight() -> N
             "dep_time": [1702.0, np.nan, 600.0],
         }
     )
-    weather = _hourly_weather(["EWR", "JFK"], "2013-11-01T10:00Z", "2013-12-01T04:00Z")
-    assert data_horizon(flights, weather) == pd.Timestamp("2013-12-01T04:59Z")
+    assert data_horizon(flights) == pd.Timestamp("2013-12-01T04:59Z")
     with pytest.raises(FeatureInputError, match="no flights: a store built from them"):
-        data_horizon(flights.iloc[:0], weather)
+        data_horizon(flights.iloc[:0])
 
 
-def test_the_data_horizon_is_the_flights_and_an_origin_without_weather_fails_the_build() -> None:
-    """Before, the horizon was held to the earliest end of the weather at any origin, so one
-    origin's stopped weather held back every origin's flights; and an origin with flights but
-    no weather at all was left out, its flights served the weather fills without a word."""
+def test_origins_without_weather_are_named_with_their_flights() -> None:
+    """Before, data_horizon raised FeatureInputError for them: one station's missing feed
+    failed the build, and the served store of every origin aged until it resumed."""
     flights = pd.DataFrame(
         {
-            "origin": ["EWR", "JFK", "LGA"],
-            "time_hour": _utc("2013-12-31T22:00Z", "2014-01-01T04:00Z", "2013-12-30T10:00Z"),
-            "sched_dep_time": [1700, 2359, 500],
+            "origin": ["EWR", "JFK", "LGA", "JFK"],
+            "time_hour": _utc(
+                "2013-12-31T22:00Z", "2014-01-01T04:00Z", "2013-12-30T10:00Z", "2013-12-30T10:00Z"
+            ),
+            "sched_dep_time": [1700, 2359, 500, 500],
         }
     )
-    # JFK's weather ends two days before EWR's: each origin's horizon is the store's to hold
-    # (test_one_origins_weather_ending_early_holds_back_only_its_flights).
-    weather = pd.concat(
-        [
-            _hourly_weather(["EWR"], "2013-12-30T00:00Z", "2014-01-01T04:00Z"),
-            _hourly_weather(["JFK"], "2013-12-29T00:00Z", "2013-12-30T04:00Z"),
-            _hourly_weather(["LGA"], "2013-12-30T00:00Z", "2013-12-30T05:00Z"),
-        ],
-        ignore_index=True,
-    )
-    assert data_horizon(flights, weather) == pd.Timestamp("2014-01-01T04:59Z")
-    with pytest.raises(
-        FeatureInputError, match=r"no weather at the flights' origin\(s\) JFK \(1 flights\)"
-    ):
-        data_horizon(flights, weather[weather["origin"] != "JFK"])
-    with pytest.raises(FeatureInputError, match=r"origin\(s\) EWR \(1 flights\), JFK \(1 "):
-        data_horizon(flights, weather[weather["origin"] == "LGA"])
+    weather = _hourly_weather(["EWR", "JFK", "LGA"], "2013-12-30T00:00Z", "2013-12-30T05:00Z")
+    # The horizon is the flights' whatever the weather (each origin's is the store's to hold).
+    assert data_horizon(flights) == pd.Timestamp("2014-01-01T04:59Z")
+    assert flight_origins(flights) == ["EWR", "JFK", "LGA"]
+    assert origins_without_weather(flights, weather) == {}
+    assert origins_without_weather(flights, weather[weather["origin"] != "JFK"]) == {"JFK": 2}
+    assert origins_without_weather(flights, weather[weather["origin"] == "LGA"]) == {
+        "EWR": 1,
+        "JFK": 2,
+    }
 
 
 def test_one_origins_weather_ending_early_holds_back_only_its_flights(tmp_path: Path) -> None:
@@ -282,8 +288,9 @@ def test_one_origins_weather_ending_early_holds_back_only_its_flights(tmp_path: 
         ],
         ignore_index=True,
     )
-    write_store(tmp_path / "online.sqlite", weather, planes, airports, events, WEEK, HORIZON, START)
-    store = OnlineStore(tmp_path / "online.sqlite")
+    path = tmp_path / "online.sqlite"
+    write_store(path, weather, planes, airports, events, WEEK, HORIZON, START, ORIGINS)
+    store = OnlineStore(path)
     jfk = pd.Timestamp("2012-12-30T10:59Z")
     assert store.horizon == HORIZON
     assert store.horizons == {"EWR": HORIZON, "JFK": jfk}
@@ -305,6 +312,87 @@ def test_one_origins_weather_ending_early_holds_back_only_its_flights(tmp_path: 
     assert store.trailing("origin", "JFK", np.array([last.value]))[0].tolist() == [0]
     with pytest.raises(ValueError, match="2 departures but 1 origins"):
         store.check_departures(departures[:2], ["EWR"])
+
+
+def test_an_origin_with_flights_but_no_weather_has_every_flight_refused(tmp_path: Path) -> None:
+    """Before, such a store was not built (data_horizon's FeatureInputError) and every origin's
+    served store aged; a format-3 store could not have told LGA from an origin it has no flights
+    of, whose flights are held to the flights horizon and get the weather fills."""
+    weather, planes, airports, events = _inputs()
+    path = tmp_path / "online.sqlite"
+    write_store(path, weather, planes, airports, events, WEEK, HORIZON, START, [*ORIGINS, "LGA"])
+    store = OnlineStore(path)
+    assert store.origins == {"EWR", "JFK", "LGA"} and store.weatherless == ("LGA",)
+    assert store.horizons == {"EWR": HORIZON, "JFK": HORIZON}
+    assert store.earliest_horizon == HORIZON
+    with pytest.raises(ValueError, match="holds no weather at LGA: it has no horizon"):
+        store.horizon_of("LGA")
+    # BOS: no flights, no weather: the flights horizon, as before.
+    assert store.horizon_of("BOS") == HORIZON
+    first = START + WEEK
+    departures = np.array([first.value, HORIZON.value, first.value, HORIZON.value])
+    store.check_departures(departures, ["EWR", "JFK", "BOS", "BOS"])
+    with pytest.raises(PastHorizon) as refused:
+        store.check_departures(departures, ["EWR", "LGA", "JFK", "LGA"])
+    assert [(late.position, late.origin, late.horizon) for late in refused.value.past] == [
+        (1, "LGA", None),
+        (3, "LGA", None),
+    ]
+    assert refused.value.reason(refused.value.past[0]) == (
+        f"departure {HORIZON.isoformat()} is from LGA, and the online store holds no weather at "
+        "LGA: its flights had none when the store was built"
+    )
+    # The reference path's lookups refuse it the same way.
+    flights = pd.DataFrame(
+        {"origin": ["LGA"], "time_hour": _utc(first.floor("h").isoformat()), "tailnum": ["N1"],
+         "carrier": ["UA"]}
+    )  # fmt: skip
+    with pytest.raises(PastHorizon, match="holds no weather at LGA"):
+        store.lookups(flights, pd.Series([first]))
+    # The history counts name no origin and read no weather: LGA's are counted as before.
+    assert store.trailing("origin", "LGA", np.array([HORIZON.value]))[0].tolist() == [0]
+
+
+_POOL = ("EWR", "JFK", "LGA", "BOS")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    presence=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=4, max_size=4),
+    asked=st.lists(
+        st.tuples(st.sampled_from(_POOL), st.integers(0, int((HORIZON - START - WEEK).value))),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_exactly_the_weatherless_origins_flights_are_refused(
+    presence: list[tuple[bool, bool]], asked: list[tuple[str, int]]
+) -> None:
+    """For each origin of _POOL, flights or not and weather or not (up to the horizon's hour):
+    a departure within [start + window, horizon] is refused iff its origin had flights and no
+    weather."""
+    flown = [origin for origin, (flights, _) in zip(_POOL, presence, strict=True) if flights]
+    observed = [origin for origin, (_, weather) in zip(_POOL, presence, strict=True) if weather]
+    weather = _hourly_weather(observed, "2012-12-31T00:00Z", HORIZON.isoformat())
+    _, planes, airports, events = _inputs()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "online.sqlite"
+        write_store(path, weather, planes, airports, events, WEEK, HORIZON, START, flown)
+        store = OnlineStore(path)
+    weatherless = sorted(set(flown) - set(observed))
+    origins = [origin for origin, _ in asked]
+    departures = np.array([(START + WEEK).value + offset for _, offset in asked], dtype="int64")
+    expected = [i for i, origin in enumerate(origins) if origin in weatherless]
+    if expected:
+        with pytest.raises(PastHorizon) as refused:
+            store.check_departures(departures, origins)
+        assert [late.position for late in refused.value.past] == expected
+        for late in refused.value.past:
+            assert late.horizon is None
+            assert f"holds no weather at {late.origin}:" in refused.value.reason(late)
+    else:
+        store.check_departures(departures, origins)
+    assert list(store.weatherless) == weatherless
 
 
 def _hourly_weather(origins: list[str], first: str, last: str) -> pd.DataFrame:
@@ -337,7 +425,7 @@ def test_the_data_start_is_the_earliest_scheduled_departure_of_any_flight() -> N
 def test_a_horizon_that_is_no_aware_instant_is_refused(tmp_path: Path, horizon: object) -> None:
     path = tmp_path / "online.sqlite"
     with pytest.raises(FeatureInputError, match="the data horizon must be an instant with a time"):
-        write_store(path, *_inputs(), WEEK, horizon, START)  # type: ignore[arg-type]
+        write_store(path, *_inputs(), WEEK, horizon, START, ORIGINS)  # type: ignore[arg-type]
     assert not path.exists()
 
 
@@ -347,7 +435,7 @@ def test_a_horizon_that_is_no_aware_instant_is_refused(tmp_path: Path, horizon: 
 def test_a_start_that_is_no_aware_instant_is_refused(tmp_path: Path, start: object) -> None:
     path = tmp_path / "online.sqlite"
     with pytest.raises(FeatureInputError, match="the data start must be an instant with a time"):
-        write_store(path, *_inputs(), WEEK, HORIZON, start)  # type: ignore[arg-type]
+        write_store(path, *_inputs(), WEEK, HORIZON, start, ORIGINS)  # type: ignore[arg-type]
     assert not path.exists()
 
 
@@ -358,10 +446,10 @@ def test_a_start_after_the_horizon_is_refused(tmp_path: Path) -> None:
         FeatureInputError,
         match="the data start 2013-01-01T11:00:00\\+00:00 is after the data horizon 2013-01-01T10",
     ):
-        write_store(path, *_inputs(), WEEK, HORIZON, later)
+        write_store(path, *_inputs(), WEEK, HORIZON, later, ORIGINS)
     assert not path.exists()
     # The same instant is a store of one moment's flights.
-    write_store(path, *_inputs(), WEEK, HORIZON, HORIZON)
+    write_store(path, *_inputs(), WEEK, HORIZON, HORIZON, ORIGINS)
     assert OnlineStore(path).start == HORIZON
 
 
@@ -554,7 +642,7 @@ def covered(tmp_path_factory: pytest.TempPathFactory) -> OnlineStore:
     _, planes, airports, events = _inputs()
     path = tmp_path_factory.mktemp("covered") / "online.sqlite"
     write_store(path, weather, planes, airports, events, _COVERED_WINDOW, _COVERED_HORIZON,
-                _COVERED_START)  # fmt: skip
+                _COVERED_START, ORIGINS)  # fmt: skip
     return OnlineStore(path)
 
 

@@ -42,8 +42,22 @@ def _online_store(args: argparse.Namespace) -> dict[str, Any]:
     check_output(args.output, "--output", inputs={"--curated": args.curated}, directory=False)
     from feature.materialize import materialize
 
-    rows = materialize(args.curated, args.output, args.window_days)
-    return {"output": str(args.output), "rows": rows}
+    rows, weatherless = materialize(args.curated, args.output, args.window_days)
+    # Built anyway: one station's missing feed must not age every origin's served store.
+    _warn_weatherless(args, weatherless, "the store refuses their flights")
+    return {"output": str(args.output), "rows": rows, "origins_without_weather": weatherless}
+
+
+def _warn_weatherless(args: argparse.Namespace, weatherless: dict[str, int], what: str) -> None:
+    """Name on stderr the origins with flights but no weather at all (ADR 0018), and `what`
+    the command made of their flights."""
+    if weatherless:
+        named = ", ".join(f"{origin} ({count} flights)" for origin, count in weatherless.items())
+        print(
+            f"feature {args.command}: warning: no weather at the flights' origin(s) {named}: "
+            f"{what}",
+            file=sys.stderr,
+        )
 
 
 def _parser() -> argparse.ArgumentParser:

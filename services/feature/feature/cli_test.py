@@ -389,21 +389,36 @@ def test_every_departure_the_online_store_accepts_finds_its_origins_weather(
             store.check_departures(departures[-1:] + 1, [origin])
 
 
-def test_the_online_store_is_not_built_from_flights_at_an_origin_without_weather(
+def test_an_origin_with_flights_but_no_weather_is_named_and_only_its_flights_refused(
     curated: Path,
     curated_tables: dict[str, pd.DataFrame],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Before, an origin with flights but no weather at all was left out of the horizon: its
-    flights were served the weather fills, without a word."""
+    """Before, one origin's missing weather failed the build (exit 2, nothing written): the
+    served store of every origin aged until the feed resumed. Earlier still, its flights were
+    served the weather fills without a word."""
     weather = curated_tables["weather"]
     write_curated(curated, {"weather": weather[weather["origin"] != "JFK"]})
     store_path = tmp_path / "online.sqlite"
     command = ["online-store", "--curated", str(curated), "--output", str(store_path), *WINDOW]
-    assert main(command) == 2
-    assert "no weather at the flights' origin(s) JFK (" in capsys.readouterr().err
-    assert not store_path.exists()
+    assert main(command) == 0
+    out, err = capsys.readouterr()
+    # The conftest's JFK flights: three a day for ten days.
+    assert "no weather at the flights' origin(s) JFK (30 flights)" in err
+    assert json.loads(out)["origins_without_weather"] == {"JFK": 30}
+    store = OnlineStore(store_path)
+    assert store.weatherless == ("JFK",)
+    # EWR's flights are served up to their horizon plus the allowance, as before; JFK's, none.
+    ewr = store.horizon_of("EWR")
+    assert ewr == _LAST_DEPARTURE
+    first = store.start + store.window
+    departures = np.array([first.value, ewr.value, first.value], dtype="int64")
+    store.check_departures(departures[:2], ["EWR", "EWR"])
+    with pytest.raises(PastHorizon) as refused:
+        store.check_departures(departures, ["EWR", "EWR", "JFK"])
+    assert [late.position for late in refused.value.past] == [2]
+    assert "the online store holds no weather at JFK" in str(refused.value)
 
 
 def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(

@@ -114,7 +114,7 @@ def _write(path: Path, weather_ends: dict[str, pd.Timestamp] | None = None) -> N
             "delayed": rng.integers(0, 2, count).astype("int8"),
         }
     )
-    write_store(path, weather, planes, airports, events, WINDOW, HORIZON, START)
+    write_store(path, weather, planes, airports, events, WINDOW, HORIZON, START, ORIGINS)
 
 
 @pytest.fixture(scope="module")
@@ -341,6 +341,36 @@ def test_one_origins_stopped_weather_refuses_only_its_flights(tmp_path: Path) ->
         online_features(flights_frame(flights), store)
 
 
+def test_an_origin_without_weather_refuses_only_its_flights_naming_it(tmp_path: Path) -> None:
+    """JFK had flights but no weather at all when the store was built. Before, no store was
+    built (every origin's served store aged); now JFK's flight is refused by name, the others
+    are scored with their weather by both paths."""
+    _write(tmp_path / "online.sqlite", {"JFK": START - pd.Timedelta(days=1)})
+    store = OnlineStore(tmp_path / "online.sqlite")
+    assert store.weatherless == ("JFK",)
+    when = (HORIZON - pd.Timedelta(hours=12)).isoformat()
+    flights = [flight_leaving(origin, when) for origin in ORIGINS]
+    jfk_at = ORIGINS.index("JFK")
+    assert store_refusals(flights, store) == [
+        (
+            ("flights", jfk_at, "time_hour"),
+            "past_data_horizon",
+            f"departure {pd.Timestamp(when).isoformat()} is from JFK, and the online store "
+            "holds no weather at JFK: its flights had none when the store was built",
+        )
+    ]
+    scored = [flight for flight in flights if flight.origin != "JFK"]
+    served = flight_features(scored, store)
+    pd.testing.assert_frame_equal(
+        served, online_features(flights_frame(scored), store), check_exact=True
+    )
+    assert served["weather_known"].tolist() == [1] * len(scored)
+    with pytest.raises(PastHorizon, match="holds no weather at JFK"):
+        online_features(flights_frame(flights), store)
+    with pytest.raises(PastHorizon, match="holds no weather at JFK"):
+        flight_features(flights, store)
+
+
 # What a generated flight is refused for, if anything: each kind the store names, and both.
 _KINDS = ("scored", "unknown_airport", "past_data_horizon", "before_data_start", "both")
 
@@ -430,6 +460,7 @@ def test_an_infinite_stored_reading_is_refused_like_the_reference(tmp_path: Path
         pd.Timedelta(days=1),
         pd.Timestamp("2013-03-15T14:00Z"),
         pd.Timestamp("2013-03-14T00:00Z"),
+        ["EWR"],
     )
     store = OnlineStore(tmp_path / "s.sqlite")
     flight = Flight.model_validate(

@@ -274,27 +274,28 @@ def test_a_foreign_store_file_is_a_store_error(model: Model, data: Path) -> None
 
 @pytest.mark.parametrize(
     ("written", "dropped", "lacked"),
-    # Format 1 recorded no data horizon, format 2 no data start: no default stands in for
-    # either, the store is rebuilt.
-    [("1", "'horizon_ns', 'start_ns'", "data horizon"), ("2", "'start_ns'", "data start")],
-    ids=["format 1", "format 2"],
+    # Format 1 recorded no data horizon, format 2 no data start, format 3 not the origins its
+    # flights left from: no default stands in for any, the store is rebuilt.
+    [
+        ("1", "DELETE FROM meta WHERE key IN ('horizon_ns', 'start_ns')", "its data horizon"),
+        ("2", "DELETE FROM meta WHERE key = 'start_ns'", "its data start"),
+        ("3", "DROP TABLE origins", "the origins its flights left from"),
+    ],
+    ids=["format 1", "format 2", "format 3"],
 )
 def test_a_store_of_an_older_format_is_named_with_what_to_run(
     model: Model, data: Path, written: str, dropped: str, lacked: str
 ) -> None:
     write_empty_store(data / ONLINE_STORE)
     with closing(sqlite3.connect(data / ONLINE_STORE)) as db:
-        db.executescript(
-            f"UPDATE meta SET value = '{written}' WHERE key = 'format'; "
-            f"DELETE FROM meta WHERE key IN ({dropped})"
-        )
+        db.executescript(f"UPDATE meta SET value = '{written}' WHERE key = 'format'; {dropped}")
     with pytest.raises(LoadError) as error:
         load(model, str(data), wait_seconds=0)
     assert error.value.kind == "online_store"
     assert str(error.value) == (
         f"online_store: cannot open {data / ONLINE_STORE}: OnlineStoreError: "
-        f"{data / ONLINE_STORE}: format '{written}', expected 3 (written before the store "
-        f"recorded its {lacked}: rebuild it from the curated data, dvc repro online_store)"
+        f"{data / ONLINE_STORE}: format '{written}', expected 4 (written before the store "
+        f"recorded {lacked}: rebuild it from the curated data, dvc repro online_store)"
     )
 
 

@@ -111,9 +111,9 @@ API_ERRORS: dict[str, tuple[str, str]] = {
     "400": (
         "Bad input: malformed JSON, a duplicated key, a field missing, extra, mistyped or out "
         "of range, an unknown destination, a departure past its origin's data horizon in the "
-        "online store (`past_data_horizon`) or one whose trailing window starts before the "
-        "store's data start (`before_data_start`), no flights or too many; `detail` names each "
-        "field",
+        "online store or from an origin it holds no weather of (`past_data_horizon`) or one "
+        "whose trailing window starts before the store's data start (`before_data_start`), no "
+        "flights or too many; `detail` names each field",
         "RequestError",
     ),
     "413": (f"The request body is larger than {MAX_BODY_BYTES} bytes", "Error"),

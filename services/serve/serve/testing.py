@@ -104,7 +104,7 @@ def write_empty_store(
     events = pd.DataFrame({"carrier": [], "origin": [], "arrival": instants, "delayed": []})
     window = pd.Timedelta(days=window_days)
     start = empty_store_start(window_days) if start is None else start
-    write_store(path, weather, planes, airports, events, window, horizon, start)
+    write_store(path, weather, planes, airports, events, window, horizon, start, origins=())
     return path
 
 
