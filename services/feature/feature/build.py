@@ -24,7 +24,11 @@ from feature_definitions.drift_threshold import PSI_THRESHOLD_KEY, psi_threshold
 from feature_definitions.features import FEATURE_KINDS
 from feature_definitions.labels import LABEL
 from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
-from feature_definitions.weather import WEATHER_LEAD_HOURS, WEATHER_LEAD_HOURS_KEY
+from feature_definitions.weather import (
+    WEATHER_LEAD_HOURS,
+    WEATHER_LEAD_HOURS_KEY,
+    origins_without_weather,
+)
 from storage.atomic import staged_directory
 
 SUMMARY_FILE = "summary.json"
@@ -72,6 +76,8 @@ def build_features(
         "validation_end": dates.validation_end.isoformat(),
         "window_days": window_days,
         WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS,
+        # The table gives their flights the weather fills; the online store refuses them.
+        "origins_without_weather": origins_without_weather(tables["flights"], tables["weather"]),
         "features": FEATURE_KINDS,
         "label": LABEL,
     }

@@ -35,6 +35,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         args.window_days,
         args.psi_threshold,
     )
+    _warn_weatherless(args, summary["origins_without_weather"], "their rows take the weather fills")
     return {"output": str(args.output), **summary}
 
 

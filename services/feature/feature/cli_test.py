@@ -19,6 +19,7 @@ from storage.digest import tree_sha256
 from storage.testing import file_size_limit, name_too_long
 
 OUTPUTS = ["stats.json", "summary.json", "test.parquet", "train.parquet", "validation.parquet"]
+DATA_SPLITS = ("train", "validation", "test")
 DATES = ["--train-end", "2013-06-06", "--validation-end", "2013-06-08"]
 # Any positive threshold: the build only carries it into stats.json.
 THRESHOLD = ["--psi-threshold", "0.3"]
@@ -84,6 +85,7 @@ def test_writes_three_splits_statistics_and_a_summary(
     # Serving compares the online store's window with this one, and its own weather lead.
     assert stats["window_days"] == 3
     assert stats["weather_lead_hours"] == summary["weather_lead_hours"] == 24
+    assert summary["origins_without_weather"] == {}
     temp = stats["features"]["temp"]
     assert temp["count"] == 34 and temp["mean"] == pytest.approx(splits["train"]["temp"].mean())
     assert stats["features"]["carrier"]["proportions"] == {"AA": 18 / 34, "UA": 16 / 34}
@@ -419,6 +421,30 @@ def test_an_origin_with_flights_but_no_weather_is_named_and_only_its_flights_ref
         store.check_departures(departures, ["EWR", "EWR", "JFK"])
     assert [late.position for late in refused.value.past] == [2]
     assert "the online store holds no weather at JFK" in str(refused.value)
+
+
+def test_the_training_table_names_an_origin_without_weather_as_the_online_store_does(
+    curated: Path,
+    curated_tables: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Offline, JFK's flights with no weather at JFK at all take the weather fills, as any
+    flight whose weather hour was not observed does (ADR 0019), and are trained on; online the
+    store refuses them. Before, the build said nothing of it."""
+    weather = curated_tables["weather"]
+    write_curated(curated, {"weather": weather[weather["origin"] != "JFK"]})
+    output = tmp_path / "features"
+    assert run(curated, output) == 0
+    assert (
+        "no weather at the flights' origin(s) JFK (30 flights): their rows take the weather "
+        in (capsys.readouterr().err)
+    )
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["origins_without_weather"] == {"JFK": 30}
+    table = pd.concat(pd.read_parquet(output / f"{name}.parquet") for name in DATA_SPLITS)
+    assert (table.loc[table["origin"] == "JFK", "weather_known"] == 0).all()
+    assert table.loc[table["origin"] == "EWR", "weather_known"].sum() > 0
 
 
 def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(
