@@ -530,6 +530,9 @@ class OnlineStore:
         it would count arrivals from before the store's data. (A lookup with both kinds is
         refused for the first kind; the second is named once it is fixed.)"""
         departure = np.asarray(departure_ns, dtype="int64")
+        if isinstance(origins, str):
+            # A str is a Sequence[str] too: each letter would be read as an origin.
+            raise TypeError(f"origins must be one name per departure, not the str {origins!r}")
         named = [str(origin) for origin in origins]
         if len(named) != len(departure):
             raise ValueError(f"{len(departure)} departures but {len(named)} origins")

@@ -395,6 +395,29 @@ def test_exactly_the_weatherless_origins_flights_are_refused(
     assert list(store.weatherless) == weatherless
 
 
+def test_the_origins_of_a_lookup_are_a_sequence_of_names_not_one_name(tmp_path: Path) -> None:
+    """Before, a name given for the origins (a str is a Sequence[str]) was read a letter per
+    departure: three departures from "JFK" were checked as from J, F and K, origins the store
+    holds no weather of, so against the flights horizon, and JFK's late flight was accepted."""
+    _, planes, airports, events = _inputs()
+    weather = pd.concat(
+        [
+            _hourly_weather(["EWR"], "2012-12-20T00:00Z", HORIZON.isoformat()),
+            _hourly_weather(["JFK"], "2012-12-20T00:00Z", "2012-12-30T10:00Z"),
+        ],
+        ignore_index=True,
+    )
+    write_store(
+        tmp_path / "online.sqlite", weather, planes, airports, events, WEEK, HORIZON, START, ORIGINS
+    )
+    store = OnlineStore(tmp_path / "online.sqlite")
+    last = (HORIZON + HORIZON_ALLOWANCE).value
+    with pytest.raises(
+        TypeError, match="origins must be one name per departure, not the str 'JFK'"
+    ):
+        store.check_departures(np.array([last, last, last]), "JFK")
+
+
 def _hourly_weather(origins: list[str], first: str, last: str) -> pd.DataFrame:
     hours = pd.date_range(first, last, freq="h")
     weather = pd.DataFrame(
