@@ -9,15 +9,15 @@ Everything is checked before anything is written: the model is in the store (its
 tag as written, names the location), the files are data the service loads for it, by the service's
 own loader (serve.loading: statistics of every feature the model uses, with a drift threshold, and
 an online store that opens), and no directory, nor a symlink to nothing, is where a file is to be
-created. A version's data never changes under the tasks that read it: a file already published
-for the version is left as it is when it is the same and refused when it differs. Each file is
-written whole and only created, never replaced, even by publishes of one version at once: on S3
-one upload that S3 refuses if the key exists (`If-None-Match: *`), in a directory written aside,
-then hard-linked to its name, which fails if the name is taken (an upload S3 answers 409
-ConditionalRequestConflict, as it may one that races another write of its key, is tried again, as
-S3 asks). The files are created in one order, and a publish stops at the first one another
-publish created with other bytes: so the files of a version are always one publish's (the
-others' files up to there were the same), never a mix.
+created, nor a file where one of its directories is. A version's data never changes under the
+tasks that read it: a file already published for the version is left as it is when it is the same
+and refused when it differs. Each file is written whole and only created, never replaced, even by
+publishes of one version at once: on S3 one upload that S3 refuses if the key exists
+(`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which fails if
+the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that races
+another write of its key, is tried again, as S3 asks). The files are created in one order, and a
+publish stops at the first one another publish created with other bytes: so the files of a
+version are always one publish's (the others' files up to there were the same), never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
 files a publish racing another wrote before its refusal, which are the same as the other's, or
@@ -122,26 +122,31 @@ def _is_published(
 
 
 def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[str]) -> None:
-    """PublishError if a directory, or a symlink to nothing, is where the file `name` is to be
-    created under the local location `where` (this run having published `written`): the file
-    could never be created. On S3 a key and a prefix of one name live side by side."""
+    """PublishError if, under the local location `where`, a directory or a symlink to nothing is
+    where the file `name` is to be created, or a file where one of its directories is to be (this
+    run having published `written`): the file could never be created. On S3 a key and a prefix
+    of one name live side by side."""
     if is_remote(where):
         return
     target = file_url(where, name)
-    path = target.removeprefix("file://")
-    if os.path.isdir(path):
+    path = Path(target.removeprefix("file://"))
+    place = f"{target}, where the file {name.name} is to be published"
+    if path.is_dir():
         what = "a directory"
-    elif os.path.islink(path) and not os.path.exists(path):
+    elif path.is_symlink() and not path.exists():
         try:
             what = f"a symlink to a missing target ({os.readlink(path)})"
         except OSError:  # removed since: the caller's error names the name taken
             return
     else:
-        return
+        # The nearest one there: the directories below it are made, it must be one.
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is None or parent.is_dir():
+            return
+        what, place = "a file", f"{parent}, where the directory of {name.name} is to be"
     published = f"only {', '.join(written)} is published" if written else "nothing is published"
     raise PublishError(
-        f"{what} is in the way at {target}, where the file {name.name} is to be published: "
-        f"remove it, or publish elsewhere; {published}"
+        f"{what} is in the way at {place}: remove it, or publish elsewhere; {published}"
     )
 
 

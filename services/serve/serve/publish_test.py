@@ -198,6 +198,28 @@ def test_a_directory_made_where_a_file_is_to_be_published_after_the_look_is_refu
     }
 
 
+@pytest.mark.parametrize("in_the_way", [str(STATS.parent), "."], ids=["features", "the version"])
+def test_a_file_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_is_written(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
+) -> None:
+    # Before, the online store was published, then the publish failed (status 1) saying the
+    # name of the statistics under the file `features` was "taken, yet it holds nothing"; a
+    # file at the version's place failed the same way, as a storage failure.
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    where = Path(for_model(template, str(model.tag.version)))
+    blocked = (where / in_the_way).resolve()
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"in the way")
+    data = write_serving_data(tmp_path / "data")
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
+    named = ONLINE_STORE if in_the_way == "." else STATS
+    assert capsys.readouterr().err == (
+        f"publish: error: a file is in the way at {blocked}, where the directory of "
+        f"{named.name} is to be: remove it, or publish elsewhere; nothing is published\n"
+    )
+    assert files_under(where.parent) == {str(blocked.relative_to(where.parent)): b"in the way"}
+
+
 def test_nothing_is_published_for_a_model_the_store_does_not_hold(
     model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
