@@ -17,8 +17,9 @@ serve is the most recently created one labelled `stage=promoted` and not rolled 
 `roll_back` (the andon cord, `train rollback`) marks the served model rolled back (a ROLLED_BACK
 record beside its files, outside the hashed set), so serving falls back to the one promoted
 before, and the gate never compares against it again; nothing is deleted. It refuses, changing
-nothing, when serve would refuse the one promoted before (`weather_lead_problem`, ADR 0019).
-Metadata keys are the METADATA_* names.
+nothing, when serve would refuse the one promoted before for its weather lead
+(`weather_lead_problem`, ADR 0019). It reads no serving data, so it cannot tell whether the store
+serve reads has that model's trailing window (ADR 0017). Metadata keys are the METADATA_* names.
 
 Registration records the sha256 of every file of the model (METADATA_FILES_SHA256);
 `load_registered` verifies them before the model is used.
@@ -372,8 +373,8 @@ def promoted_model(store: ModelStore) -> Model | None:
 def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
     """Pull the andon cord: mark the served model rolled back. Returns its tag and the model
     served from now on (the one promoted before it), or None if there is none. RegistryError,
-    with nothing changed, when serving would refuse the one promoted before
-    (weather_lead_problem)."""
+    with nothing changed, when serving would refuse the one promoted before for its weather lead
+    (weather_lead_problem); its trailing window is not checked against any store."""
     if not reason.strip():
         raise RegistryError("a rollback needs a reason")
     with registry_lock(store):

@@ -425,7 +425,7 @@ def test_a_model_that_records_neither_window_nor_lead_is_checked_against_the_sta
         (None, None, False),  # nothing says which lead: checked against the statistics
     ],
 )
-def test_a_rollback_never_leaves_serving_a_model_the_service_refuses(
+def test_a_rollback_never_leaves_serving_a_model_the_service_refuses_for_its_lead(
     model_store: ModelStore,
     tmp_path: Path,
     data: Path,
