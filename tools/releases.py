@@ -181,13 +181,20 @@ def live_image(live: str, deployed: list[str]) -> str:
             "the image in service has no tag in ECR, so no deployment of this repository put it "
             "there: restore one by its image tag with a manual apply (docs/runbook.md)"
         )
-    tags = [checked_image_tag(tag) for tag in tags]
+    for tag in tags:
+        # Only the tag returned is recorded: another one a release tag cannot name (added by
+        # hand in ECR) does not stop the cord.
+        if not IMAGE_TAG.fullmatch(tag):
+            raise ReleaseError(
+                f"{tag!r} is not an image tag (letters, digits, _ . -, not starting with . or -; "
+                "at most 128)"
+            )
     recorded = [tag for tag in tags if tag in deployed]
     if len(recorded) == 1:
         return recorded[0]
     if not recorded and len(tags) == 1:
         # Deployed and not recorded yet: pulled before its record-promotion job ran.
-        return tags[0]
+        return checked_image_tag(tags[0])
     raise ReleaseError(
         f"the image in service has the tags {', '.join(tags)}, {len(recorded)} of them recorded "
         "as deployed: which model it serves is ambiguous"

@@ -191,6 +191,22 @@ def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
             live_image(bad, served(repo))
 
 
+def test_a_tag_git_cannot_hold_beside_the_live_images_recorded_one_does_not_stop_the_cord(
+    repo: Path,
+) -> None:
+    """Before, any tag of the live image that git cannot hold in a release tag (one added by
+    hand in ECR: hotfix.lock, rc.) refused the pull, though the image is named by its recorded
+    tag, the only one the record job tags."""
+    for second, image in enumerate(["m-a", "m-b"]):
+        promote(repo, image, second)
+    for other in ("hotfix.lock", "rc.", "a..b"):
+        outputs, _ = pick(repo, live(other, "m-b"))
+        assert outputs == {"current": "m-b", "restore": "m-a"}
+    # Its only tag, unrecorded, is the one the record job would tag: refused, as before.
+    with pytest.raises(ReleaseError, match="'m-c.lock' is not an image tag a release tag can"):
+        pick(repo, live("m-c.lock"))
+
+
 @given(json_values.filter(lambda value: value is not None and not isinstance(value, list)))
 @example(0).via("describe-images' tags are never a number")
 @example({}).via("describe-images' tags are never an object")
