@@ -352,7 +352,7 @@ def place(
                 raise ArtifactError(
                     f"cannot place {artifact.address} in {artifact.path}: cannot remove "
                     f"{artifact.path}.partial, a copy an interrupted run left "
-                    f"({error.strerror or error}); it is left as it was"
+                    f"({error.strerror or error}); what of it could not be removed is left there"
                 ) from None
             warn(
                 f"artifacts: removed {artifact.path}.partial, a copy of {artifact.address} left "

@@ -292,10 +292,13 @@ def test_place_names_a_partial_copy_it_cannot_remove_and_keeps_the_placed_pex(
     before = (repo / PEX / "PEX-INFO").read_text()
     with immutable(repo / f"{PEX}.partial" / "ingest"), pytest.raises(ArtifactError) as failed:
         place(repo, built)
+    # Then the message said it was "left as it was", though the files outside ingest/ were gone.
     assert str(failed.value) == (
         f"cannot place services/ingest:ingest in {PEX}: cannot remove {PEX}.partial, a copy an "
-        "interrupted run left (Operation not permitted); it is left as it was"
+        "interrupted run left (Operation not permitted); what of it could not be removed is "
+        "left there"
     )
+    assert not (repo / f"{PEX}.partial" / "PEX-INFO").exists()
     assert (repo / PEX / "PEX-INFO").read_text() == before
 
 
