@@ -8,10 +8,13 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +213,33 @@ def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: Wor
         r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
     )
     assert float(value) == OnlineStore(world.store).earliest_horizon.timestamp()
+
+
+def test_the_data_horizon_gauge_is_the_earliest_origins_when_one_stations_weather_stopped(
+    world: World, tmp_path: Path
+) -> None:
+    # The world's origins all have weather up to its flights, so the gauge there is the flights
+    # horizon too; before, serve exported that one even with JFK's weather two days short.
+    store = tmp_path / "online.sqlite"
+    shutil.copy(world.store, store)
+    flights_horizon = OnlineStore(store).horizon
+    stopped = (flights_horizon - pd.Timedelta(days=2)).floor("h")
+    with closing(sqlite3.connect(store)) as db, db:
+        db.execute(
+            "DELETE FROM weather WHERE origin = 'JFK' AND time_hour > ?", (int(stopped.value),)
+        )
+    jfk = stopped + pd.Timedelta(minutes=59)
+    assert OnlineStore(store).earliest_horizon == jfk
+    data = serving_data(tmp_path / "data", world.features, store)
+    env = server_env(store_copy(world.home, tmp_path / "home"), data)
+    with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as running:
+        running.wait_ready()
+        with running.client() as client:
+            metrics = client.get("/metrics").text
+    (value,) = re.findall(
+        r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
+    )
+    assert float(value) == jfk.timestamp() < flights_horizon.timestamp()
 
 
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:
