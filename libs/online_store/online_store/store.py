@@ -263,10 +263,12 @@ def write_store(
         )
     observed_weather(weather)
     fleet(planes)
-    origin_rows = sorted(set(origins))
-    unnamed = [origin for origin in origin_rows if not isinstance(origin, str) or not origin]
+    # Checked before sorting: sorted() of a None or a number beside the codes is a TypeError.
+    given = list(dict.fromkeys(origins))
+    unnamed = [origin for origin in given if not isinstance(origin, str) or not origin]
     if unnamed:
         raise FeatureInputError(f"the flights' origins must be airport codes, got {unnamed!r}")
+    origin_rows = sorted(given)
     weather_rows = weather[["origin", *WEATHER_COLUMNS]].assign(
         origin=weather["origin"].astype(str), time_hour=_ns(weather["time_hour"])
     )[["origin", "time_hour", *WEATHER_COLUMNS]]

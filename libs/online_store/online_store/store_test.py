@@ -462,6 +462,19 @@ def test_a_start_that_is_no_aware_instant_is_refused(tmp_path: Path, start: obje
     assert not path.exists()
 
 
+@pytest.mark.parametrize("odd", [None, np.nan, 1])
+def test_an_origin_that_is_no_airport_code_is_refused_by_name(tmp_path: Path, odd: object) -> None:
+    """Before, sorting the origins raised a TypeError naming no origin for anything beside a
+    string (the check that names them ran after the sort), and nothing said which input."""
+    path = tmp_path / "online.sqlite"
+    with pytest.raises(
+        FeatureInputError,
+        match=re.escape(f"the flights' origins must be airport codes, got [{odd!r}]"),
+    ):
+        write_store(path, *_inputs(), WEEK, HORIZON, START, [*ORIGINS, odd])  # type: ignore[list-item]
+    assert not path.exists()
+
+
 def test_a_start_after_the_horizon_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "online.sqlite"
     later = HORIZON + pd.Timedelta(hours=1)
