@@ -206,7 +206,7 @@ def test_a_second_server_on_its_store_is_refused_and_the_first_keeps_its_metrics
 
 def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: World) -> None:
     # What the dashboard shows beside the refusals past it (ADR 0018), to the second: the
-    # earliest origin's horizon, up to which every origin's flights are scored.
+    # earliest horizon of an origin with weather, up to which those origins' flights are scored.
     with server.client() as client:
         metrics = client.get("/metrics").text
     (value,) = re.findall(

@@ -92,9 +92,10 @@ REFUSAL_REASONS = ("past_data_horizon", "before_data_start", "unknown_airport", 
 for _reason in REFUSAL_REASONS:
     REFUSED_REQUESTS.labels(reason=_reason)
 # The online store's earliest origin horizon (ADR 0018) as a Unix time: up to it plus the
-# allowance, flights from every origin are scored, so the dashboard shows how far live traffic
-# is from it; an origin whose weather stopped pulls it back. A worker still loading exports 0,
-# so "livemax" reads a loaded one's.
+# allowance, flights from every origin with weather in the store are scored (one its flights
+# left from but it holds no weather of has no horizon, and is left out: every flight from it is
+# refused), so the dashboard shows how far live traffic is from it; an origin whose weather
+# stopped pulls it back. A worker still loading exports 0, so "livemax" reads a loaded one's.
 DATA_HORIZON = Gauge(
     name="flight_delay_data_horizon_timestamp_seconds",
     documentation="Earliest data horizon of any origin in the online store, as a Unix time",
