@@ -362,7 +362,7 @@ def place(
         if (target / "PEX-INFO").is_file() and filecmp.cmp(
             source / "PEX-INFO", target / "PEX-INFO", shallow=False
         ):
-            left_over(repo, artifact, warn)
+            left_over(repo, artifact, warn, replaced=False)
             continue
         try:
             shutil.copytree(source, staging, symlinks=True)
@@ -380,7 +380,7 @@ def place(
                 f"cannot place {artifact.address} in {target.relative_to(repo)}: cannot replace "
                 f"{error.filename or target}: {error.strerror or error}"
             ) from None
-        left_over(repo, artifact, warn)
+        left_over(repo, artifact, warn, replaced=True)
     return artifacts
 
 
@@ -417,17 +417,23 @@ def earlier_left_over(repo: Path, artifact: Artifact, warn: Callable[[str], None
     )
 
 
-def left_over(repo: Path, artifact: Artifact, warn: Callable[[str], None]) -> None:
-    """Remove the PEX `artifact` replaced, if any; `warn` naming it and why if it cannot be: the
-    artifact is placed, so the run goes on, and the next place tries again."""
+def left_over(
+    repo: Path, artifact: Artifact, warn: Callable[[str], None], *, replaced: bool
+) -> None:
+    """Remove the PEX aside, if any: the one this place `replaced`, or, when the PEX was
+    unchanged, one an earlier run left; `warn` naming it and why if it cannot be: the artifact
+    is placed, so the run goes on, and the next place tries again."""
     old = aside(repo / artifact.path)
     try:
         remove(old)
     except OSError as error:
+        why = f"{artifact.path}.old ({error.strerror or error}): nothing runs it"
         warn(
             f"artifacts: placed {artifact.address} in {artifact.path}, but cannot remove the PEX "
-            f"it replaced, {artifact.path}.old ({error.strerror or error}): nothing runs it; "
-            "the next place removes it"
+            f"it replaced, {why}; the next place removes it"
+            if replaced
+            else f"artifacts: {artifact.address} in {artifact.path} is unchanged, but cannot "
+            f"remove the PEX an earlier run replaced, {why}; the next place removes it"
         )
 
 

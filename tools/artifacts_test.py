@@ -245,6 +245,23 @@ def test_a_replaced_pex_that_cannot_be_removed_is_named_and_the_new_one_stays_pl
         assert json.loads((repo / PEX / "PEX-INFO").read_text())["code_hash"] == "new"
 
 
+def test_an_unchanged_pex_beside_an_earlier_runs_pex_it_cannot_remove_says_so(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, the warning said this place "cannot remove the PEX it replaced", though it
+    # replaced nothing: the PEX was unchanged, the one aside an earlier run's.
+    built = built_copy(repo, tmp_path, changed=False)
+    shutil.copytree(repo / PEX, repo / f"{PEX}.old")
+    with immutable(repo / f"{PEX}.old" / "ingest"):
+        assert main(["place", "--repo", str(repo), "--built", str(built)]) == 0
+        assert (repo / f"{PEX}.old" / "ingest").is_dir()
+    assert capsys.readouterr().err == (
+        f"artifacts: services/ingest:ingest in {PEX} is unchanged, but cannot remove the PEX an "
+        f"earlier run replaced, {PEX}.old (Operation not permitted): nothing runs it; the next "
+        "place removes it\n"
+    )
+
+
 @pytest.mark.parametrize("changed", [True, False], ids=["pex changed", "pex unchanged"])
 def test_place_names_a_replaced_pex_an_earlier_run_left_and_removes_it(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], changed: bool
