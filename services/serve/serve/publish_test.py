@@ -176,26 +176,39 @@ def test_a_dangling_symlink_where_a_file_is_to_be_published_is_named_and_not_wri
     assert not missing.exists() and not missing.parent.exists()
 
 
-def test_a_directory_made_where_a_file_is_to_be_published_after_the_look_is_refused_alike(
-    model: Model, tmp_path: Path
+@pytest.mark.parametrize("what", ["a directory", "a file"])
+def test_what_is_put_in_the_way_after_the_look_is_refused_alike(
+    model: Model, tmp_path: Path, what: str
 ) -> None:
-    # The look found nothing there; the directory came before the write. Before, the write's
-    # IsADirectoryError was a storage failure (status 1), not the refusal the look gives.
+    # The look found nothing there; it came before the write. Before, a directory at the file's
+    # name made the write's IsADirectoryError a storage failure (status 1), not the refusal the
+    # look gives; a file at its directory's name fails the write's mkdir as the name exists,
+    # and the look again names what is there.
     where = tmp_path / "serving" / "v1"
+    blocked = where / STATS if what == "a directory" else where / STATS.parent
 
     def meanwhile(message: str) -> None:
-        if message.startswith("published ") and not (where / STATS).exists():
-            (where / STATS).mkdir(parents=True)
+        if message.startswith("published ") and not blocked.exists():
+            if what == "a directory":
+                blocked.mkdir(parents=True)
+            else:
+                blocked.write_bytes(b"in the way")
 
     with pytest.raises(PublishError) as refused:
         publish(model, write_serving_data(tmp_path / "data"), str(where), log=meanwhile)
-    assert str(refused.value) == (
-        f"a directory is in the way at {where / STATS}, where the file {STATS.name} is to be "
-        f"published: remove it, or publish elsewhere; only {where / ONLINE_STORE} is published"
+    at = (
+        f"{blocked}, where the file {STATS.name} is to be published"
+        if what == "a directory"
+        else f"{blocked}, where the directory of {STATS.name} is to be"
     )
-    assert files_under(where) == {
-        str(ONLINE_STORE): (tmp_path / "data" / ONLINE_STORE).read_bytes()
-    }
+    assert str(refused.value) == (
+        f"{what} is in the way at {at}: remove it, or publish elsewhere; only "
+        f"{where / ONLINE_STORE} is published"
+    )
+    published = {str(ONLINE_STORE): (tmp_path / "data" / ONLINE_STORE).read_bytes()}
+    if what == "a file":
+        published[str(STATS.parent)] = b"in the way"
+    assert files_under(where) == published
 
 
 @pytest.mark.parametrize("in_the_way", [str(STATS.parent), "."], ids=["features", "the version"])
