@@ -258,6 +258,7 @@ def test_prometheus_scrapes_serve_and_the_alerts_follow(
                 value(prom.query('flight_delay_data_horizon_timestamp_seconds{job="serve"}'))
                 == horizon.timestamp()
             )
+            assert value(prom.query('flight_delay_origins_without_weather{job="serve"}')) == 0
             flight = as_request(request_flights(world["features"], world["curated"]).head(1))[0]
             late = leaving_at(flight, (horizon + pd.Timedelta(days=2)).to_pydatetime())
             with server.client() as client:

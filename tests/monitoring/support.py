@@ -50,6 +50,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_killed_workers_total",
         "flight_delay_refused_requests_total",
         "flight_delay_data_horizon_timestamp_seconds",
+        "flight_delay_origins_without_weather",
     }
 )
 # Series Prometheus itself adds to every scrape.

@@ -213,13 +213,15 @@ def test_metrics_carry_the_online_stores_data_horizon(server: Server, world: Wor
         r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
     )
     assert float(value) == OnlineStore(world.store).earliest_horizon.timestamp()
+    assert "\nflight_delay_origins_without_weather 0.0\n" in metrics
 
 
-def test_the_data_horizon_gauge_is_the_earliest_origins_when_one_stations_weather_stopped(
+def test_the_horizon_gauges_when_one_stations_weather_stopped_and_one_origin_has_none(
     world: World, tmp_path: Path
 ) -> None:
     # The world's origins all have weather up to its flights, so the gauge there is the flights
-    # horizon too; before, serve exported that one even with JFK's weather two days short.
+    # horizon too; before, serve exported that one even with JFK's weather two days short. LGA,
+    # with no weather at all, has no horizon: left out of that gauge, counted by its own.
     store = tmp_path / "online.sqlite"
     shutil.copy(world.store, store)
     flights_horizon = OnlineStore(store).horizon
@@ -228,11 +230,14 @@ def test_the_data_horizon_gauge_is_the_earliest_origins_when_one_stations_weathe
         db.execute(
             "DELETE FROM weather WHERE origin = 'JFK' AND time_hour > ?", (int(stopped.value),)
         )
+        db.execute("DELETE FROM weather WHERE origin = 'LGA'")
     jfk = stopped + pd.Timedelta(minutes=59)
     assert OnlineStore(store).earliest_horizon == jfk
+    assert OnlineStore(store).weatherless == ("LGA",)
     data = serving_data(tmp_path / "data", world.features, store)
     env = server_env(store_copy(world.home, tmp_path / "home"), data)
-    with serving(service_command(), env, tmp_path / "server.log", tmp_path, 1) as running:
+    log = tmp_path / "server.log"
+    with serving(service_command(), env, log, tmp_path, 1) as running:
         running.wait_ready()
         with running.client() as client:
             metrics = client.get("/metrics").text
@@ -240,6 +245,10 @@ def test_the_data_horizon_gauge_is_the_earliest_origins_when_one_stations_weathe
         r"^flight_delay_data_horizon_timestamp_seconds ([^ ]+)$", metrics, re.MULTILINE
     )
     assert float(value) == jfk.timestamp() < flights_horizon.timestamp()
+    assert "\nflight_delay_origins_without_weather 1.0\n" in metrics
+    assert "the online store holds no weather at LGA: every flight from there is refused" in (
+        log.read_text()
+    )
 
 
 def test_unseen_carrier_and_plane_fall_back(server: Server, one_flight: dict[str, Any]) -> None:

@@ -101,6 +101,14 @@ DATA_HORIZON = Gauge(
     documentation="Earliest data horizon of any origin in the online store, as a Unix time",
     multiprocess_mode="livemax",
 )
+# The origins the online store's flights left from but it holds no weather of (ADR 0018): none
+# has a horizon, so DATA_HORIZON leaves them out, and every flight from them is refused. Only
+# traffic from such an origin shows in the refusals; this shows the store itself, traffic or not.
+ORIGINS_WITHOUT_WEATHER = Gauge(
+    name="flight_delay_origins_without_weather",
+    documentation="Origins the online store's flights left from but it holds no weather of",
+    multiprocess_mode="livemax",
+)
 BATCH_ROWS = Histogram(
     name="flight_delay_batch_rows",
     documentation="Rows per model call (requests scored together)",

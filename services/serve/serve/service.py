@@ -33,6 +33,7 @@ from serve.metrics import (
     DATA_HORIZON,
     FEATURE_PSI,
     LOAD_FAILURES,
+    ORIGINS_WITHOUT_WEATHER,
     PROBABILITY,
     PSI_THRESHOLD,
     READY,
@@ -92,6 +93,12 @@ class FlightDelayService:
             return
         PSI_THRESHOLD.set(loaded.psi_threshold)
         DATA_HORIZON.set(loaded.store.earliest_horizon.timestamp())
+        ORIGINS_WITHOUT_WEATHER.set(len(loaded.store.weatherless))
+        if loaded.store.weatherless:
+            log.warning(
+                "the online store holds no weather at %s: every flight from there is refused",
+                ", ".join(loaded.store.weatherless),
+            )
         STATE.succeeded(loaded)
         # What exists now (the libraries, the model, the store) lives as long as the worker.
         # Unfrozen, every full collection walked it all: a pause of 0.1 to 0.25 s for all of a
