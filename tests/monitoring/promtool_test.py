@@ -29,6 +29,7 @@ ALERT_NAMES = {
     "ServeHighErrorRate",
     "ServeOverloaded",
     "ServePastDataHorizon",
+    "ServeOriginWithoutWeather",
     "ServeHighLatencyP99",
 } | {"FeatureDrift"}
 
