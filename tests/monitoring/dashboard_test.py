@@ -47,7 +47,8 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         used |= names
     # The signals of the alerts: request rate and errors, latency, up and ready, killed workers,
     # drift, refusals past the data horizon; how many workers run, which says why a server is
-    # not ready, and the data horizon, which says why flights are refused.
+    # not ready, and the data horizon and the origins without weather, which say why flights
+    # are refused.
     assert {
         "bentoml_service_request_total",
         "bentoml_service_request_duration_seconds_bucket",
@@ -59,6 +60,7 @@ def test_every_query_reads_metrics_the_service_exposes() -> None:
         "flight_delay_psi_threshold",
         "flight_delay_refused_requests_total",
         "flight_delay_data_horizon_timestamp_seconds",
+        "flight_delay_origins_without_weather",
     } <= used
 
 
