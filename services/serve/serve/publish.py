@@ -9,14 +9,14 @@ Everything is checked before anything is written: the model is in the store (its
 tag as written, names the location), the files are data the service loads for it, by the service's
 own loader (serve.loading: statistics of every feature the model uses, with a drift threshold, and
 an online store that opens), and no directory, nor a symlink to nothing, is where a file is to be
-created, nor a file where one of its directories is. A version's data never changes under the
-tasks that read it: a file already published for the version is left as it is when it is the same
-and refused when it differs. Each file is written whole and only created, never replaced, even by
-publishes of one version at once: on S3 one upload that S3 refuses if the key exists
-(`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which fails if
-the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that races
-another write of its key, is tried again, as S3 asks). The files are created in one order, and a
-publish stops at the first one another publish created with other bytes: so the files of a
+created, nor a file or a symlink to nothing where one of its directories is. A version's data never
+changes under the tasks that read it: a file already published for the version is left as it is
+when it is the same and refused when it differs. Each file is written whole and only created, never
+replaced, even by publishes of one version at once: on S3 one upload that S3 refuses if the key
+exists (`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which
+fails if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
+races another write of its key, is tried again, as S3 asks). The files are created in one order,
+and a publish stops at the first one another publish created with other bytes: so the files of a
 version are always one publish's (the others' files up to there were the same), never a mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
@@ -123,9 +123,9 @@ def _is_published(
 
 def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[str]) -> None:
     """PublishError if, under the local location `where`, a directory or a symlink to nothing is
-    where the file `name` is to be created, or a file where one of its directories is to be (this
-    run having published `written`): the file could never be created. On S3 a key and a prefix
-    of one name live side by side."""
+    where the file `name` is to be created, or a file or a symlink to nothing where one of its
+    directories is to be (this run having published `written`): the file could never be
+    created. On S3 a key and a prefix of one name live side by side."""
     if is_remote(where):
         return
     target = file_url(where, name)
@@ -134,20 +134,31 @@ def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[st
     if path.is_dir():
         what = "a directory"
     elif path.is_symlink() and not path.exists():
-        try:
-            what = f"a symlink to a missing target ({os.readlink(path)})"
-        except OSError:  # removed since: the caller's error names the name taken
-            return
+        what = _dangling(path)
     else:
-        # The nearest one there: the directories below it are made, it must be one.
-        parent = next((p for p in path.parents if p.exists()), None)
+        # The nearest one there, a symlink to nothing too (mkdir fails on it as on a file): the
+        # directories below it are made, it must be one.
+        parent = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
         if parent is None or parent.is_dir():
             return
-        what, place = "a file", f"{parent}, where the directory of {name.name} is to be"
+        what = _dangling(parent) or ("a file" if parent.exists() else "")
+        place = f"{parent}, where the directory of {name.name} is to be"
+    if not what:  # removed since: the caller's error names the name taken
+        return
     published = f"only {', '.join(written)} is published" if written else "nothing is published"
     raise PublishError(
         f"{what} is in the way at {place}: remove it, or publish elsewhere; {published}"
     )
+
+
+def _dangling(path: Path) -> str:
+    """What `path` is when it is a symlink to a missing target, in words; else ""."""
+    if not path.is_symlink() or path.exists():
+        return ""
+    try:
+        return f"a symlink to a missing target ({os.readlink(path)})"
+    except OSError:
+        return ""
 
 
 def check_servable(model: Model, data: Path) -> None:

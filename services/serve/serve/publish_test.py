@@ -5,6 +5,7 @@ never replaced once published, and nothing written when something is wrong."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -231,6 +232,31 @@ def test_a_file_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_is_w
         f"{named.name} is to be: remove it, or publish elsewhere; nothing is published\n"
     )
     assert files_under(where.parent) == {str(blocked.relative_to(where.parent)): b"in the way"}
+
+
+@pytest.mark.parametrize("in_the_way", [str(STATS.parent), "."], ids=["features", "the version"])
+def test_a_dangling_symlink_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_written(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
+) -> None:
+    # Before, the look passed over the symlink (its target does not exist) to the directory
+    # holding it: the online store was published, then the statistics failed (status 1) as
+    # "taken, yet it holds nothing"; at the version's place, the store failed the same way.
+    template = str(tmp_path / "serving" / MODEL_VERSION)
+    where = Path(for_model(template, str(model.tag.version)))
+    blocked = Path(os.path.normpath(where / in_the_way))
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    missing = tmp_path / "elsewhere"
+    blocked.symlink_to(missing)
+    data = write_serving_data(tmp_path / "data")
+    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
+    named = ONLINE_STORE if in_the_way == "." else STATS
+    assert capsys.readouterr().err == (
+        f"publish: error: a symlink to a missing target ({missing}) is in the way at {blocked}, "
+        f"where the directory of {named.name} is to be: remove it, or publish elsewhere; "
+        "nothing is published\n"
+    )
+    assert files_under(where.parent) == {}
+    assert not missing.exists()
 
 
 def test_nothing_is_published_for_a_model_the_store_does_not_hold(
