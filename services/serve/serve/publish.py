@@ -131,17 +131,19 @@ def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[st
     target = file_url(where, name)
     path = Path(target.removeprefix("file://"))
     place = f"{target}, where the file {name.name} is to be published"
-    if path.is_dir():
+    # os.path's looks, not pathlib's: a path the system cannot look up (too long, a directory
+    # it may not search) reads as nothing there, and the write then fails naming why.
+    if os.path.isdir(path):
         what = "a directory"
-    elif path.is_symlink() and not path.exists():
+    elif os.path.islink(path) and not os.path.exists(path):
         what = _dangling(path)
     else:
         # The nearest one there, a symlink to nothing too (mkdir fails on it as on a file): the
         # directories below it are made, it must be one.
-        parent = next((p for p in path.parents if p.exists() or p.is_symlink()), None)
-        if parent is None or parent.is_dir():
+        parent = next((p for p in path.parents if os.path.lexists(p)), None)
+        if parent is None or os.path.isdir(parent):
             return
-        what = _dangling(parent) or ("a file" if parent.exists() else "")
+        what = _dangling(parent) or ("a file" if os.path.exists(parent) else "")
         place = f"{parent}, where the directory of {name.name} is to be"
     if not what:  # removed since: the caller's error names the name taken
         return
@@ -153,7 +155,7 @@ def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[st
 
 def _dangling(path: Path) -> str:
     """What `path` is when it is a symlink to a missing target, in words; else ""."""
-    if not path.is_symlink() or path.exists():
+    if not os.path.islink(path) or os.path.exists(path):
         return ""
     try:
         return f"a symlink to a missing target ({os.readlink(path)})"

@@ -129,6 +129,25 @@ def test_serving_data_the_filesystem_cannot_look_up_is_named(model: Model, tmp_p
     assert not (tmp_path / "serving").exists()
 
 
+def test_a_file_whose_path_the_filesystem_cannot_look_up_is_a_storage_failure_naming_it(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The location is looked up, the files' paths under it are longer than the system's limit
+    # (ENAMETOOLONG), as a directory the publish may not search is unreadable (EACCES, which
+    # no test run as root shows). Before, the look for what is in the way (pathlib's is_dir
+    # raises what it does not read as "not there") ended `serve publish` in a traceback.
+    limit = os.pathconf(tmp_path, "PC_PATH_MAX")
+    where = tmp_path
+    while len(str(where)) < limit - len(str(STATS)) - 1:
+        where = where / ("d" * min(200, limit - len(str(STATS)) - 2 - len(str(where))))
+    assert len(str(where / STATS)) >= limit > len(str(where))
+    data = write_serving_data(tmp_path / "data")
+    assert main(["--model", str(model.tag), "--to", str(where), "--data", str(data)]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"publish: error: cannot write {where / ONLINE_STORE}: "
+    )
+
+
 def test_nothing_is_written_when_a_later_file_conflicts(model: Model, tmp_path: Path) -> None:
     # The store is new, the statistics conflict: the store is not published either.
     where = tmp_path / "serving" / "v1"
