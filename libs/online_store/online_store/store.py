@@ -252,8 +252,9 @@ def write_store(
     data start of the flights they come from (`data_horizon`, `data_start`), `origins` the
     origins those flights left from (`flight_origins`). Input the offline
     features would refuse (a weather hour or a tail number twice, a window that is not
-    positive), a horizon or start that is no aware instant, and a start after the horizon, are
-    refused the same way (FeatureInputError), before anything is written."""
+    positive), a horizon or start that is no aware instant, a start after the horizon, and
+    origins that are no airport codes (or one str, not a collection of them), are refused the
+    same way (FeatureInputError), before anything is written."""
     check_window(window)
     horizon = _instant(horizon, "data horizon")
     start = _instant(start, "data start")
@@ -263,6 +264,11 @@ def write_store(
         )
     observed_weather(weather)
     fleet(planes)
+    if isinstance(origins, str):
+        # A str is an Iterable[str] too: each letter would be stored as an origin.
+        raise FeatureInputError(
+            f"the flights' origins must be a collection of airport codes, not the str {origins!r}"
+        )
     # Checked before sorting: sorted() of a None or a number beside the codes is a TypeError.
     given = list(dict.fromkeys(origins))
     unnamed = [origin for origin in given if not isinstance(origin, str) or not origin]

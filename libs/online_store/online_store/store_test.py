@@ -475,6 +475,20 @@ def test_an_origin_that_is_no_airport_code_is_refused_by_name(tmp_path: Path, od
     assert not path.exists()
 
 
+def test_the_origins_written_are_a_collection_of_names_not_one_name(tmp_path: Path) -> None:
+    """Before, a name given for the origins (a str is an Iterable[str]) was stored a letter per
+    origin: the store recorded L, G and A, so LGA, which it holds no weather of, was taken for
+    an origin it has no flights of and its flights were accepted with the weather fills."""
+    weather, planes, airports, events = _inputs()
+    path = tmp_path / "online.sqlite"
+    with pytest.raises(
+        FeatureInputError,
+        match="the flights' origins must be a collection of airport codes, " "not the str 'LGA'",
+    ):
+        write_store(path, weather, planes, airports, events, WEEK, HORIZON, START, "LGA")
+    assert not path.exists()
+
+
 def test_a_start_after_the_horizon_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "online.sqlite"
     later = HORIZON + pd.Timedelta(hours=1)
