@@ -483,7 +483,7 @@ def test_the_origins_written_are_a_collection_of_names_not_one_name(tmp_path: Pa
     path = tmp_path / "online.sqlite"
     with pytest.raises(
         FeatureInputError,
-        match="the flights' origins must be a collection of airport codes, " "not the str 'LGA'",
+        match="the flights' origins must be a collection of airport codes, not the str 'LGA'",
     ):
         write_store(path, weather, planes, airports, events, WEEK, HORIZON, START, "LGA")
     assert not path.exists()
