@@ -196,10 +196,11 @@ def test_a_tag_git_cannot_hold_beside_the_live_images_recorded_one_does_not_stop
 ) -> None:
     """Before, any tag of the live image that git cannot hold in a release tag (one added by
     hand in ECR: hotfix.lock, rc.) refused the pull, though the image is named by its recorded
-    tag, the only one the record job tags."""
+    tag, the only one the record job tags; and one longer than the 128 characters a pushed tag
+    has (ECR's API takes up to 300) still did."""
     for second, image in enumerate(["m-a", "m-b"]):
         promote(repo, image, second)
-    for other in ("hotfix.lock", "rc.", "a..b"):
+    for other in ("hotfix.lock", "rc.", "a..b", "x" * 300):
         outputs, _ = pick(repo, live(other, "m-b"))
         assert outputs == {"current": "m-b", "restore": "m-a"}
     # Its only tag, unrecorded, is the one the record job would tag: refused, as before.
