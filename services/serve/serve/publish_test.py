@@ -232,49 +232,33 @@ def test_what_is_put_in_the_way_after_the_look_is_refused_alike(
 
 
 @pytest.mark.parametrize("in_the_way", [str(STATS.parent), "."], ids=["features", "the version"])
-def test_a_file_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_is_written(
-    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
+@pytest.mark.parametrize("what", ["a file", "a symlink to nothing"])
+def test_what_is_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_is_written(
+    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str], in_the_way: str, what: str
 ) -> None:
     # Before, the online store was published, then the publish failed (status 1) saying the
-    # name of the statistics under the file `features` was "taken, yet it holds nothing"; a
-    # file at the version's place failed the same way, as a storage failure.
-    template = str(tmp_path / "serving" / MODEL_VERSION)
-    where = Path(for_model(template, str(model.tag.version)))
-    blocked = (where / in_the_way).resolve()
-    blocked.parent.mkdir(parents=True, exist_ok=True)
-    blocked.write_bytes(b"in the way")
-    data = write_serving_data(tmp_path / "data")
-    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
-    named = ONLINE_STORE if in_the_way == "." else STATS
-    assert capsys.readouterr().err == (
-        f"publish: error: a file is in the way at {blocked}, where the directory of "
-        f"{named.name} is to be: remove it, or publish elsewhere; nothing is published\n"
-    )
-    assert files_under(where.parent) == {str(blocked.relative_to(where.parent)): b"in the way"}
-
-
-@pytest.mark.parametrize("in_the_way", [str(STATS.parent), "."], ids=["features", "the version"])
-def test_a_dangling_symlink_where_a_directory_of_the_data_is_to_be_is_named_and_nothing_written(
-    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
-) -> None:
-    # Before, the look passed over the symlink (its target does not exist) to the directory
-    # holding it: the online store was published, then the statistics failed (status 1) as
-    # "taken, yet it holds nothing"; at the version's place, the store failed the same way.
+    # name of the statistics under `features` was "taken, yet it holds nothing"; at the
+    # version's place, the store failed the same way, as a storage failure. The look passed
+    # over a symlink to nothing to the directory holding it.
     template = str(tmp_path / "serving" / MODEL_VERSION)
     where = Path(for_model(template, str(model.tag.version)))
     blocked = Path(os.path.normpath(where / in_the_way))
     blocked.parent.mkdir(parents=True, exist_ok=True)
     missing = tmp_path / "elsewhere"
-    blocked.symlink_to(missing)
+    if what == "a file":
+        blocked.write_bytes(b"in the way")
+        named_as, left = "a file", {str(blocked.relative_to(where.parent)): b"in the way"}
+    else:
+        blocked.symlink_to(missing)
+        named_as, left = f"a symlink to a missing target ({missing})", {}
     data = write_serving_data(tmp_path / "data")
     assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
     named = ONLINE_STORE if in_the_way == "." else STATS
     assert capsys.readouterr().err == (
-        f"publish: error: a symlink to a missing target ({missing}) is in the way at {blocked}, "
-        f"where the directory of {named.name} is to be: remove it, or publish elsewhere; "
-        "nothing is published\n"
+        f"publish: error: {named_as} is in the way at {blocked}, where the directory of "
+        f"{named.name} is to be: remove it, or publish elsewhere; nothing is published\n"
     )
-    assert files_under(where.parent) == {}
+    assert files_under(where.parent) == left
     assert not missing.exists()
 
 
