@@ -8,20 +8,21 @@ runs it before the rollout:
 Everything is checked before anything is written: the model is in the store (its version, not the
 tag as written, names the location), the files are data the service loads for it, by the service's
 own loader (serve.loading: statistics of every feature the model uses, with a drift threshold, and
-an online store that opens), and no directory, nor a symlink to nothing, is where a file is to be
-created, nor a file or a symlink to nothing where one of its directories is. A version's data never
-changes under the tasks that read it: a file already published for the version is left as it is
-when it is the same and refused when it differs. Each file is written whole and only created, never
-replaced, even by publishes of one version at once: on S3 one upload that S3 refuses if the key
-exists (`If-None-Match: *`), in a directory written aside, then hard-linked to its name, which
-fails if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as it may one that
-races another write of its key, is tried again, as S3 asks). The files are created in one order,
-and a publish stops at the first one another publish created with other bytes: so the files of a
-version are always one publish's (the others' files up to there were the same), never a mix.
+an online store that opens), and nothing but a file (a directory, a symlink to nothing, a FIFO) is
+where a file is to be created, nor anything but a directory where one of its directories is. A
+version's data never changes under the tasks that read it: a file already published for the version
+is left as it is when it is the same and refused when it differs. Each file is written whole and
+only created, never replaced, even by publishes of one version at once: on S3 one upload that S3
+refuses if the key exists (`If-None-Match: *`), in a directory written aside, then hard-linked to
+its name, which fails if the name is taken (an upload S3 answers 409 ConditionalRequestConflict, as
+it may one that races another write of its key, is tried again, as S3 asks). The files are created
+in one order, and a publish stops at the first one another publish created with other bytes: so the
+files of a version are always one publish's (the others' files up to there were the same), never a
+mix.
 
 Exit status: 2 when the arguments or the data are refused (nothing is written, but for the
 files a publish racing another wrote before its refusal, which are the same as the other's, or
-before a directory or a symlink to nothing was put in the way; the refusal names them), 1 when
+before something was put in the way; the refusal names them), 1 when
 the storage fails.
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -122,28 +124,26 @@ def _is_published(
 
 
 def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[str]) -> None:
-    """PublishError if, under the local location `where`, a directory or a symlink to nothing is
-    where the file `name` is to be created, or a file or a symlink to nothing where one of its
-    directories is to be (this run having published `written`): the file could never be
-    created. On S3 a key and a prefix of one name live side by side."""
+    """PublishError if, under the local location `where`, anything but a file (a directory, a
+    symlink to nothing, a FIFO, a socket, a device) is where the file `name` is to be created,
+    or anything but a directory where one of its directories is to be (this run having
+    published `written`): the file could never be created. On S3 a key and a prefix of one name
+    live side by side."""
     if is_remote(where):
         return
     target = file_url(where, name)
     path = Path(target.removeprefix("file://"))
+    what = _what_is_at(path)
     place = f"{target}, where the file {name.name} is to be published"
-    # os.path's looks, not pathlib's: a path the system cannot look up (too long, a directory
-    # it may not search) reads as nothing there, and the write then fails naming why.
-    if os.path.isdir(path):
-        what = "a directory"
-    elif os.path.islink(path) and not os.path.exists(path):
-        what = _dangling(path)
-    else:
+    if what == "a file":  # created since the look: the caller's error names the name taken
+        return
+    if not what:
         # The nearest one there, a symlink to nothing too (mkdir fails on it as on a file): the
         # directories below it are made, it must be one.
         parent = next((p for p in path.parents if os.path.lexists(p)), None)
-        if parent is None or os.path.isdir(parent):
+        what = _what_is_at(parent) if parent is not None else ""
+        if what == "a directory":
             return
-        what = _dangling(parent) or ("a file" if os.path.exists(parent) else "")
         place = f"{parent}, where the directory of {name.name} is to be"
     if not what:  # removed since: the caller's error names the name taken
         return
@@ -153,14 +153,27 @@ def _refuse_what_is_in_the_way(where: str, name: PurePosixPath, written: list[st
     )
 
 
-def _dangling(path: Path) -> str:
-    """What `path` is when it is a symlink to a missing target, in words; else ""."""
-    if not os.path.islink(path) or os.path.exists(path):
-        return ""
+def _what_is_at(path: Path) -> str:
+    """What is at `path`, a symlink followed, in words; "" when nothing is, or the system cannot
+    look it up (too long, a directory it may not search): the write then fails naming why."""
     try:
-        return f"a symlink to a missing target ({os.readlink(path)})"
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            return ""
+        try:
+            return f"a symlink to a missing target ({os.readlink(path)})"
+        except OSError:  # removed since
+            return ""
     except OSError:
         return ""
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"
 
 
 def check_servable(model: Model, data: Path) -> None:

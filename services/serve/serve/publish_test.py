@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -158,39 +159,39 @@ def test_nothing_is_written_when_a_later_file_conflicts(model: Model, tmp_path: 
     assert files_under(where) == {str(STATS): b'{"other": 1}'}
 
 
-def test_a_directory_where_a_file_is_to_be_published_is_named_and_nothing_is_written(
-    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("what", ["a directory", "a symlink to nothing", "a FIFO", "a socket"])
+def test_what_is_no_file_where_a_file_is_to_be_published_is_named_and_nothing_is_written(
+    model: Model,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    what: str,
 ) -> None:
     # Before, the store was published, then the publish failed (status 1) saying the name of
-    # the statistics was "taken, yet it holds nothing".
+    # the statistics was "taken, yet it holds nothing"; a symlink is not written through.
     template = str(tmp_path / "serving" / MODEL_VERSION)
     where = Path(for_model(template, str(model.tag.version)))
-    (where / STATS).mkdir(parents=True)
-    data = write_serving_data(tmp_path / "data")
-    assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
-    assert capsys.readouterr().err == (
-        f"publish: error: a directory is in the way at {where / STATS}, where the file "
-        f"{STATS.name} is to be published: remove it, or publish elsewhere; nothing is published\n"
-    )
-    assert files_under(where) == {}
-
-
-def test_a_dangling_symlink_where_a_file_is_to_be_published_is_named_and_not_written_through(
-    model: Model, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Before, the store was published, then the publish failed (status 1) saying the name of
-    # the statistics was "taken, yet it holds nothing".
-    template = str(tmp_path / "serving" / MODEL_VERSION)
-    where = Path(for_model(template, str(model.tag.version)))
-    (where / STATS).parent.mkdir(parents=True)
+    at = where / STATS
+    at.parent.mkdir(parents=True)
     missing = tmp_path / "elsewhere" / STATS.name
-    (where / STATS).symlink_to(missing)
+    named_as = what
+    if what == "a directory":
+        at.mkdir()
+    elif what == "a symlink to nothing":
+        at.symlink_to(missing)
+        named_as = f"a symlink to a missing target ({missing})"
+    elif what == "a FIFO":
+        os.mkfifo(at)
+    else:
+        # Bound by a relative name: a socket's path may be no longer than about 100 bytes.
+        with monkeypatch.context() as patch, socket.socket(socket.AF_UNIX) as listening:
+            patch.chdir(at.parent)
+            listening.bind(at.name)
     data = write_serving_data(tmp_path / "data")
     assert main(["--model", str(model.tag), "--to", template, "--data", str(data)]) == 2
     assert capsys.readouterr().err == (
-        f"publish: error: a symlink to a missing target ({missing}) is in the way at "
-        f"{where / STATS}, where the file {STATS.name} is to be published: remove it, or "
-        "publish elsewhere; nothing is published\n"
+        f"publish: error: {named_as} is in the way at {at}, where the file {STATS.name} is to be "
+        "published: remove it, or publish elsewhere; nothing is published\n"
     )
     assert files_under(where) == {}
     assert not missing.exists() and not missing.parent.exists()
