@@ -29,7 +29,9 @@ version whose files (model.yaml among them) are not all there yet, or never will
 the registration died. So `register` writes a REGISTERED record beside the files (outside the
 hashed set, as ROLLED_BACK is) once BentoML is done, and the readers (`models`,
 `newest_promoted`, `listed_models`) leave out a version without it; `load_registered`, for a
-version asked for by name, refuses it naming why. A model registered before the record existed
+version asked for by name, refuses it naming why; `delete` and `register` keep working beside
+such a version, which BentoML's own delete and its `latest` pointer trip on. A model registered
+before the record existed
 has none: it counts as complete when every file it records has its recorded sha256 (and as a
 registration that never completed otherwise). `registry_lock` makes a read-compare-register
 (the promotion gate) and a rollback run one at a time on a store.
@@ -191,6 +193,7 @@ def register(
     """Save the files of `directory` as a new version of MODEL_NAME, with the sha256 of each,
     and mark it complete (REGISTERED_RECORD) once they are all in the store."""
     recorded = {**metadata, METADATA_FILES_SHA256: tree_sha256(directory)}
+    _drop_stale_latest(store)
     with bentoml.models.create(MODEL_NAME, labels=dict(labels), metadata=recorded) as model:
         shutil.copytree(directory, model.path, dirs_exist_ok=True)
     stored = _in_store(store, bentoml.models.get(model.tag))
@@ -402,5 +405,28 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
         return current.tag, promoted_model(store)
 
 
+def _drop_stale_latest(store: ModelStore) -> None:
+    """Remove BentoML's `latest` pointer of MODEL_NAME when it names a version that is gone.
+    BentoML looks the pointer up after copying a new version's files; to mend a stale one it
+    lists every version, which fails on a registration that died before its model.yaml, and the
+    registration then fails with its files in the store. Without a pointer, BentoML writes one."""
+    pointer = store.home / "models" / MODEL_NAME / "latest"
+    try:
+        version = pointer.read_text().strip()
+    except (FileNotFoundError, IsADirectoryError):
+        return
+    if not version or not (pointer.parent / version).is_dir():
+        pointer.unlink(missing_ok=True)
+
+
 def delete(store: ModelStore, tag: Tag | str) -> None:
-    bentoml.models.delete(get(store, tag).tag)
+    """Remove the registered version `tag` from `store`."""
+    model = get(store, tag)
+    try:
+        bentoml.models.delete(model.tag)
+    except BentoMLException:
+        # BentoML removes the version, then lists those left to move its `latest` pointer,
+        # which fails on a registration that died before its model.yaml: the version is gone
+        # all the same, and register drops the pointer left naming it.
+        if Path(model.path).exists():
+            raise

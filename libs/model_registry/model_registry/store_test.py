@@ -1,5 +1,4 @@
 import json
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +33,7 @@ from model_registry.store import (
     store_home,
     trained_window,
 )
-from model_registry.testing import in_fresh_process, sklearn_predictor
+from model_registry.testing import DYING_REGISTRATION, in_fresh_process, sklearn_predictor
 from storage.digest import tree_sha256
 from storage.testing import name_too_long
 
@@ -168,33 +167,6 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(
         load_registered(model)
 
 
-# Registers argv[2]'s files as a promoted model in the store at argv[1], and dies (as a killed
-# process does: no cleanup) once BentoML is copying weights.bin into the store: half of it
-# written, model.yaml copied before it or not (BentoML copies the files in no set order).
-DYING_REGISTRATION = textwrap.dedent("""
-    import os, shutil, sys
-    from pathlib import Path
-    from model_registry.store import PROMOTED, STAGE, open_store, register
-    store, files, with_model_yaml = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
-    copytree = shutil.copytree
-
-    def copy_or_die(source, target, **kwargs):
-        source, target = Path(source), Path(target)
-        if target.is_relative_to(store) and target.name == "weights.bin":
-            model_yaml = source.with_name("model.yaml")
-            if with_model_yaml:
-                shutil.copy2(model_yaml, target.with_name(model_yaml.name))
-            else:
-                target.with_name(model_yaml.name).unlink(missing_ok=True)
-            target.write_bytes(source.read_bytes()[:100])
-            os._exit(9)
-        return shutil.copy2(source, target, **kwargs)
-
-    shutil.copytree = lambda s, t, **kw: copytree(s, t, **{**kw, "copy_function": copy_or_die})
-    register(open_store(store), files, {STAGE: PROMOTED}, {})
-""")
-
-
 @pytest.mark.parametrize("with_model_yaml", [True, False])
 def test_a_registration_that_died_mid_copy_is_never_served_and_the_previous_model_is(
     model_store: ModelStore, tmp_path: Path, with_model_yaml: bool
@@ -224,6 +196,34 @@ def test_a_registration_that_died_mid_copy_is_never_served_and_the_previous_mode
     if with_model_yaml:  # asked for by name, it is refused, saying why
         with pytest.raises(ModelIntegrityError, match=f"registration of {MODEL_NAME}:{dead} has"):
             load_registered(get(model_store, f"{MODEL_NAME}:{dead}"))
+
+
+def test_a_registration_that_died_leaves_deleting_and_registering_working(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    """BentoML's delete removes a version, then lists the versions left to move its `latest`
+    pointer, and that listing fails on a registration that died before its model.yaml. Before,
+    `delete` raised BentoML's "does not contain a 'model.yaml'" (a run whose candidate failed
+    to save stopped with it, not with "nothing was registered"), and the pointer left naming the
+    deleted version made every later registration fail the same way after BentoML had copied
+    its files: each stayed in the store, counted complete (its files verify) though its
+    registration had failed."""
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"x" * 4096)
+    (files / "predictor.json").write_text("{}")
+    kept = register(model_store, files, {STAGE: PROMOTED}, {})
+    died = in_fresh_process(
+        DYING_REGISTRATION, model_store.home, str(model_store.home), str(files), "0"
+    )
+    assert died.returncode == 9, died.stderr
+    removed = register(model_store, files, {STAGE: PROMOTED}, {})
+
+    delete(model_store, removed)
+    assert [m.tag for m in models(model_store)] == [kept]
+    added = register(model_store, files, {STAGE: REGISTERED}, {"run": 3})
+    assert [m.tag for m in models(model_store)] == [kept, added]
+    assert (Path(get(model_store, added).path) / REGISTERED_RECORD).is_file()
 
 
 def test_a_model_registered_before_the_completion_record_counts_when_its_files_verify(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +70,33 @@ def in_fresh_process(script: str, home: Path, *args: str) -> subprocess.Complete
         text=True,
         timeout=120,
     )
+
+
+# Registers argv[2]'s files as a promoted model in the store at argv[1], and dies (as a killed
+# process does: no cleanup) once BentoML is copying weights.bin into the store: half of it
+# written, model.yaml copied before it or not (BentoML copies the files in no set order).
+DYING_REGISTRATION = textwrap.dedent("""
+    import os, shutil, sys
+    from pathlib import Path
+    from model_registry.store import PROMOTED, STAGE, open_store, register
+    store, files, with_model_yaml = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+    copytree = shutil.copytree
+
+    def copy_or_die(source, target, **kwargs):
+        source, target = Path(source), Path(target)
+        if target.is_relative_to(store) and target.name == "weights.bin":
+            model_yaml = source.with_name("model.yaml")
+            if with_model_yaml:
+                shutil.copy2(model_yaml, target.with_name(model_yaml.name))
+            else:
+                target.with_name(model_yaml.name).unlink(missing_ok=True)
+            target.write_bytes(source.read_bytes()[:100])
+            os._exit(9)
+        return shutil.copy2(source, target, **kwargs)
+
+    shutil.copytree = lambda s, t, **kw: copytree(s, t, **{**kw, "copy_function": copy_or_die})
+    register(open_store(store), files, {STAGE: PROMOTED}, {})
+""")
 
 
 FEATURES = (Feature("carrier", "categorical"), Feature("dep_hour", "numeric"))

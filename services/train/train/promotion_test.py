@@ -22,6 +22,7 @@ from model_registry.store import (
     models,
     promoted_model,
 )
+from model_registry.testing import DYING_REGISTRATION, in_fresh_process
 from train.conftest import TRAIN_END, VALIDATION_END, quick_params
 from train.evaluate import Evaluation, evaluate_models, load_models
 from train.metrics import HIGHER_IS_BETTER, beats, score
@@ -307,6 +308,40 @@ def test_a_failed_save_registers_nothing(
             evaluation(trained, tmp_path), trained[1], store, quick_params().promote, PROVENANCE
         )
     assert models(store) == []
+
+
+def test_a_failed_save_registers_nothing_beside_a_registration_that_died(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    model_store: ModelStore,
+) -> None:
+    """A registration killed before its model.yaml, left in the store, made removing the
+    baseline fail in BentoML: the run stopped with BentoML's "does not contain a 'model.yaml'",
+    not saying nothing was registered, and every later run failed the same way."""
+    store = model_store
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"x" * 4096)
+    died = in_fresh_process(DYING_REGISTRATION, store.home, str(store.home), str(files), "0")
+    assert died.returncode == 9, died.stderr
+    real = registry.register
+    calls: list[Any] = []
+
+    def fail_on_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("train.promotion.register", fail_on_the_second)
+    run = evaluation(trained, tmp_path)
+    with pytest.raises(RegistrationError, match="disk full; nothing was registered"):
+        register_run(run, trained[1], store, quick_params().promote, PROVENANCE)
+    assert models(store) == []
+    monkeypatch.setattr("train.promotion.register", real)
+    registered = register_run(run, trained[1], store, quick_params().promote, PROVENANCE)
+    assert {str(m.tag) for m in models(store)} == {registered["baseline"], registered["candidate"]}
 
 
 def promoted_with_split(store: ModelStore, models_dir: Path, split: dict[str, str] | None) -> str:
