@@ -155,8 +155,8 @@ def open_store(home: Path, *, create: bool = True) -> ModelStore:
     if current and Path(current).expanduser().absolute() != home:
         raise RegistryError(
             f"cannot open the model store at {home}: this process uses the one at "
-            f"${HOME_ENV}={current}, and BentoML keeps one store per process; start the process "
-            f"with {HOME_ENV}={home} (or pass the store with --store)"
+            f"${HOME_ENV}={current}, and BentoML keeps one store per process; run it with "
+            f"{HOME_ENV}={home}, or without {HOME_ENV}"
         )
     os.environ[HOME_ENV] = str(home)
     (home / "models").mkdir(parents=True, exist_ok=True)

@@ -549,6 +549,25 @@ def test_rollback_stops_serving_the_promoted_model_and_names_the_next(
     assert not typo.exists()
 
 
+def test_a_store_option_other_than_the_environments_is_refused_saying_how_to_run_it(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """Before, the refusal ended "(or pass the store with --store)", which is what was done."""
+    features, models_dir = trained
+    assert evaluate(features, models_dir, tmp_path / "run", "--store", str(model_store.home)) == 0
+    before = file_bytes(model_store.home / "models")
+    elsewhere = tmp_path / "elsewhere"
+    command = ["-m", "train.cli", "rollback", "--store", str(model_store.home), "--reason", "p99"]
+    run = fresh_python(command, {HOME_ENV: str(elsewhere)})
+    assert run.returncode == 2
+    assert run.stderr == (
+        f"train: error: cannot open the model store at {model_store.home}: this process uses the "
+        f"one at ${HOME_ENV}={elsewhere}, and BentoML keeps one store per process; run it with "
+        f"{HOME_ENV}={model_store.home}, or without {HOME_ENV}\n"
+    )
+    assert file_bytes(model_store.home / "models") == before
+
+
 def test_rollback_refuses_to_bring_back_a_model_registered_before_the_weather_lead(
     trained: tuple[Path, Path],
     tmp_path: Path,
