@@ -230,13 +230,18 @@ def registration_problem(model: Model) -> str | None:
     return None
 
 
-def load_registered(model: Model) -> Predictor:
-    """The registered model's predictor, once its registration is complete and every file
-    matches the hashes it recorded (ModelIntegrityError names the first that does not)."""
+def verify_registered(model: Model) -> None:
+    """ModelIntegrityError unless `model`'s registration is complete and every file it recorded
+    has its sha256 (naming the first that does not): check it before reading any of its files."""
     problem = registration_problem(model)
     if problem:
         raise ModelIntegrityError(problem)
     _verify_recorded(model)
+
+
+def load_registered(model: Model) -> Predictor:
+    """The registered model's predictor, once verified (verify_registered)."""
+    verify_registered(model)
     return load_predictor(Path(model.path))
 
 

@@ -16,9 +16,10 @@ label `stage=promoted`, the label serving loads:
    with no test flight it has not seen (its validation ended after this run's test flights, or
    they leave one class only) stays, unjudged, and nothing is promoted; one whose registration
    records no split (registered before it was recorded) is compared on the whole test split.
-   Anything else that stops the comparison (a file that fails verification, a model that
-   cannot load or score) stops the gate: nothing is registered or promoted, and the error says
-   why. A rolled-back model is never the one compared against.
+   Anything else that stops the comparison (a file that fails verification, checked before
+   its schema is read, a model that cannot load or score) stops the gate: nothing is
+   registered or promoted, and the error says why. A rolled-back model is never the one
+   compared against.
 3. If nothing is promoted yet, the champion is (the first promotion), so a fresh clone's pipeline
    always ends with a model to serve. docs/adr/0008-first-promotion.md explains why.
 4. A run whose features do not record this code's weather lead promotes nothing, whatever the
@@ -63,6 +64,7 @@ from model_registry.store import (
     register,
     registry_lock,
     trained_weather_lead,
+    verify_registered,
 )
 from train.errors import TrainError
 from train.evaluate import Evaluation
@@ -259,6 +261,14 @@ def _lead_refusal(weather_lead_hours: int | None) -> str | None:
     )
 
 
+def _cannot_compare(current: Model, error: Exception) -> RegistrationError:
+    return RegistrationError(
+        f"the promoted model {current.tag} cannot be compared with this run "
+        f"({type(error).__name__}: {error}); nothing was registered or promoted. "
+        "Repair it, or roll it back (`train rollback`) and run again"
+    )
+
+
 def gate(
     evaluation: Evaluation,
     store: ModelStore,
@@ -285,6 +295,11 @@ def gate(
     unjudged = None
     current = promoted_model(store)
     if current is not None:
+        try:
+            # Its manifest is read for the schema below: a changed file is not another schema.
+            verify_registered(current)
+        except Exception as error:
+            raise _cannot_compare(current, error) from error
         schema = feature_schema(Path(current.path))
         expected = [(f.name, str(f.kind)) for f in evaluation.predictors[CANDIDATE_MODEL].features]
         current_lead = trained_weather_lead(current)
@@ -319,11 +334,7 @@ def gate(
                 probability = predictor.predict_proba(frame)
                 value = score(label, probability, predictor.threshold)[params.metric]
             except Exception as error:
-                raise RegistrationError(
-                    f"the promoted model {current.tag} cannot be compared with this run "
-                    f"({type(error).__name__}: {error}); nothing was registered or promoted. "
-                    "Repair it, or roll it back (`train rollback`) and run again"
-                ) from error
+                raise _cannot_compare(current, error) from error
             reference = (f"promoted {current.tag}", value)
             if not rows.all():
                 # The champion is compared on the same flights as the promoted model.

@@ -1,6 +1,7 @@
 import copy
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,30 @@ def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
     weights.write_bytes(weights.read_bytes()[:-8])  # truncated on disk
 
     expected = f"{first['candidate']} cannot be compared.*ModelIntegrityError.*weights.pt.*nothing"
+    with pytest.raises(RegistrationError, match=expected):
+        register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
+    assert len(models(store)) == 2
+    still = promoted_model(store)
+    assert still is not None and str(still.tag) == first["candidate"]
+
+
+def test_a_promoted_model_whose_manifest_changed_stops_the_gate_not_read_as_another_schema(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    """The gate read the promoted model's feature list from its predictor.json before verifying
+    it: a manifest changed after registration was taken for another feature schema, and the
+    model replaced unjudged, where a file that fails verification stops the gate."""
+    store = model_store
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
+    current = promoted_model(store)
+    assert current is not None
+    manifest = Path(current.path) / "predictor.json"
+    content = json.loads(manifest.read_text())
+    content["features"] = content["features"][:-1]
+    manifest.write_text(json.dumps(content))
+
+    expected = f"{first['candidate']} cannot be compared.*predictor.json has sha256.*nothing was"
     with pytest.raises(RegistrationError, match=expected):
         register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert len(models(store)) == 2
