@@ -88,7 +88,7 @@ def verify_files(
     root = directory.resolve()
     for name in expected:
         relative = Path(name)
-        if relative.is_absolute() or ".." in relative.parts or not name.strip("/."):
+        if relative.is_absolute() or ".." in relative.parts or not name.strip("/.") or "\0" in name:
             raise ModelIntegrityError(
                 f"{source} records a hash of {name!r}, which is not a file of {directory}"
             )

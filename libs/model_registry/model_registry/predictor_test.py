@@ -2,6 +2,7 @@ import hashlib
 import json
 import logging
 import pickle
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from model_registry.predictor import (
     SklearnPredictor,
     load_predictor,
     model_frame,
+    verify_files,
 )
 from model_registry.testing import (
     FEATURES,
@@ -345,3 +347,34 @@ def test_a_model_whose_compiled_scores_differ_is_scored_by_scikit_learn(
 def test_only_binary_boosting_is_compiled() -> None:
     assert sklearn_predictor().engine == "scikit-learn"
     assert torch_predictor().engine == "torch"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+RECORDED_NAMES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["a", "sub", "sub/b", "./a", "/a", "..", "sub/../a", ".", "a\x00"]),
+)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(RECORDED_NAMES, st.sampled_from([sha256("a"), sha256("b"), ""]), max_size=3))
+def test_a_file_table_verifies_only_named_files_with_their_digests_else_is_refused(
+    recorded: dict[str, str],
+) -> None:
+    """Any table a registration record may hold (model.yaml is not itself hashed) is either the
+    files' own or a ModelIntegrityError; a name with a NUL byte escaped as pathlib's
+    ValueError, which the store's readers do not catch."""
+    with tempfile.TemporaryDirectory() as name:
+        directory = Path(name)
+        (directory / "a").write_text("a")
+        (directory / "sub").mkdir()
+        (directory / "sub" / "b").write_text("b")
+        files = {"a": sha256("a"), "sub/b": sha256("b")}
+        try:
+            verify_files(directory, recorded, "the record")
+        except ModelIntegrityError:
+            return
+        assert recorded and all(files.get(str(Path(n))) == d for n, d in recorded.items())
