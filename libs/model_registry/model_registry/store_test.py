@@ -33,7 +33,12 @@ from model_registry.store import (
     store_home,
     trained_window,
 )
-from model_registry.testing import DYING_REGISTRATION, in_fresh_process, sklearn_predictor
+from model_registry.testing import (
+    DYING_REGISTRATION,
+    in_fresh_process,
+    locked_by_another_process,
+    sklearn_predictor,
+)
 from storage.digest import tree_sha256
 from storage.testing import name_too_long
 
@@ -267,6 +272,17 @@ def test_the_store_has_one_writer_at_a_time_and_a_second_is_named_when_it_gives_
         pass
     with registry_lock(model_store, timeout=0):
         pass
+
+
+def test_a_rollback_waits_for_the_store_lock(model_store: ModelStore, tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"\x00")
+    register(model_store, files, {STAGE: PROMOTED}, {})
+    register(model_store, files, {STAGE: PROMOTED}, {})
+    with locked_by_another_process(model_store, 2.0) as released:
+        roll_back(model_store, "p99 doubled")
+        assert released.exists()
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,40 @@ DYING_REGISTRATION = textwrap.dedent("""
     shutil.copytree = lambda s, t, **kw: copytree(s, t, **{**kw, "copy_function": copy_or_die})
     register(open_store(store), files, {STAGE: PROMOTED}, {})
 """)
+
+
+# Holds the registry lock of the store at argv[1] for argv[2] seconds, saying "held" once it
+# has it, and writes <store>/released just before it lets go.
+HOLDING_THE_LOCK = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from model_registry.store import ModelStore, registry_lock
+    home, seconds = Path(sys.argv[1]), float(sys.argv[2])
+    with registry_lock(ModelStore(home)):
+        print("held", flush=True)
+        time.sleep(seconds)
+        (home / "released").write_text("")
+""")
+
+
+@contextmanager
+def locked_by_another_process(store: ModelStore, seconds: float) -> Iterator[Path]:
+    """Another process holds `store`'s registry lock for `seconds` from the start of the block;
+    yields the file it writes as it lets go: a block that took the lock sees it there."""
+    released = store.home / "released"
+    released.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDING_THE_LOCK, str(store.home), str(seconds)],
+        env={"PYTHONPATH": inherited_pythonpath(), HOME_ENV: str(store.home)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "held\n"
+        yield released
+    finally:
+        assert process.wait(timeout=120) == 0
+        released.unlink(missing_ok=True)
 
 
 FEATURES = (Feature("carrier", "categorical"), Feature("dep_hour", "numeric"))

@@ -23,7 +23,11 @@ from model_registry.store import (
     models,
     promoted_model,
 )
-from model_registry.testing import DYING_REGISTRATION, in_fresh_process
+from model_registry.testing import (
+    DYING_REGISTRATION,
+    in_fresh_process,
+    locked_by_another_process,
+)
 from train.conftest import TRAIN_END, VALIDATION_END, quick_params
 from train.evaluate import Evaluation, evaluate_models, load_models
 from train.metrics import HIGHER_IS_BETTER, beats, score
@@ -302,6 +306,15 @@ def test_a_rolled_back_model_is_never_compared_against(
     assert second["decision"]["reason"].endswith("nothing was promoted yet")
     current = promoted_model(store)
     assert current is not None and str(current.tag) == second["candidate"] != first["candidate"]
+
+
+def test_the_gate_reads_compares_and_registers_under_the_store_lock(
+    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
+) -> None:
+    run = evaluation(trained, tmp_path)
+    with locked_by_another_process(model_store, 2.0) as released:
+        register_run(run, trained[1], model_store, candidate_wins(run), PROVENANCE)
+        assert released.exists()
 
 
 def test_registration_needs_both_models(tmp_path: Path, model_store: ModelStore) -> None:
