@@ -34,9 +34,9 @@ from model_registry.store import (
     trained_window,
 )
 from model_registry.testing import (
-    DYING_REGISTRATION,
-    in_fresh_process,
+    die_registering,
     locked_by_another_process,
+    model_files,
     sklearn_predictor,
 )
 from storage.digest import tree_sha256
@@ -176,20 +176,10 @@ def test_registration_records_every_files_hash_and_loading_verifies_them(
 def test_a_registration_that_died_mid_copy_is_never_served_and_the_previous_model_is(
     model_store: ModelStore, tmp_path: Path, with_model_yaml: bool
 ) -> None:
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "weights.bin").write_bytes(b"x" * 4096)
-    (files / "predictor.json").write_text("{}")
+    files = model_files(tmp_path / "files")
     before = register(model_store, files, {STAGE: PROMOTED}, {})
 
-    died = in_fresh_process(
-        DYING_REGISTRATION,
-        model_store.home,
-        str(model_store.home),
-        str(files),
-        "1" if with_model_yaml else "0",
-    )
-    assert died.returncode == 9, died.stderr
+    die_registering(model_store, files, with_model_yaml=with_model_yaml)
     versions = model_store.home / "models" / MODEL_NAME
     (dead,) = {v.name for v in versions.iterdir() if v.is_dir()} - {before.version}
     assert (versions / dead / "weights.bin").stat().st_size == 100
@@ -213,15 +203,9 @@ def test_a_registration_that_died_leaves_deleting_and_registering_working(
     deleted version made every later registration fail the same way after BentoML had copied
     its files: each stayed in the store, counted complete (its files verify) though its
     registration had failed."""
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "weights.bin").write_bytes(b"x" * 4096)
-    (files / "predictor.json").write_text("{}")
+    files = model_files(tmp_path / "files")
     kept = register(model_store, files, {STAGE: PROMOTED}, {})
-    died = in_fresh_process(
-        DYING_REGISTRATION, model_store.home, str(model_store.home), str(files), "0"
-    )
-    assert died.returncode == 9, died.stderr
+    die_registering(model_store, files, with_model_yaml=False)
     removed = register(model_store, files, {STAGE: PROMOTED}, {})
 
     delete(model_store, removed)

@@ -100,6 +100,23 @@ DYING_REGISTRATION = textwrap.dedent("""
 """)
 
 
+def model_files(directory: Path) -> Path:
+    """`directory`, made, with files a model may be registered from: a 4 KiB weights.bin and a
+    manifest."""
+    directory.mkdir()
+    (directory / "weights.bin").write_bytes(b"x" * 4096)
+    (directory / "predictor.json").write_text("{}")
+    return directory
+
+
+def die_registering(store: ModelStore, files: Path, *, with_model_yaml: bool) -> None:
+    """Register `files` in `store` from a fresh process that dies mid-copy
+    (DYING_REGISTRATION)."""
+    flag = "1" if with_model_yaml else "0"
+    died = in_fresh_process(DYING_REGISTRATION, store.home, str(store.home), str(files), flag)
+    assert died.returncode == 9, died.stderr
+
+
 # Holds the registry lock of the store at argv[1] for argv[2] seconds, saying "held" once it
 # has it, and writes <store>/released just before it lets go.
 HOLDING_THE_LOCK = textwrap.dedent("""

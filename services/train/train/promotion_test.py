@@ -2,6 +2,7 @@ import copy
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from model_registry.store import (
     promoted_model,
 )
 from model_registry.testing import (
-    DYING_REGISTRATION,
-    in_fresh_process,
+    die_registering,
     locked_by_another_process,
+    model_files,
 )
 from train.conftest import TRAIN_END, VALIDATION_END, quick_params
 from train.evaluate import Evaluation, evaluate_models, load_models
@@ -251,42 +252,44 @@ def test_a_champion_without_this_codes_weather_lead_is_never_promoted(
     assert current is not None and str(current.tag) == incumbent
 
 
-def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
-    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
-) -> None:
-    store = model_store
-    run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
-    current = promoted_model(store)
-    assert current is not None
-    weights = Path(current.path) / "weights.pt"
+def truncate_weights(model: Path) -> None:
+    weights = model / "weights.pt"
     weights.write_bytes(weights.read_bytes()[:-8])  # truncated on disk
 
-    expected = f"{first['candidate']} cannot be compared.*ModelIntegrityError.*weights.pt.*nothing"
-    with pytest.raises(RegistrationError, match=expected):
-        register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
-    assert len(models(store)) == 2
-    still = promoted_model(store)
-    assert still is not None and str(still.tag) == first["candidate"]
 
-
-def test_a_promoted_model_whose_manifest_changed_stops_the_gate_not_read_as_another_schema(
-    trained: tuple[Path, Path], tmp_path: Path, model_store: ModelStore
-) -> None:
-    """The gate read the promoted model's feature list from its predictor.json before verifying
-    it: a manifest changed after registration was taken for another feature schema, and the
-    model replaced unjudged, where a file that fails verification stops the gate."""
-    store = model_store
-    run = evaluation(trained, tmp_path)
-    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
-    current = promoted_model(store)
-    assert current is not None
-    manifest = Path(current.path) / "predictor.json"
+def drop_a_feature(model: Path) -> None:
+    manifest = model / "predictor.json"
     content = json.loads(manifest.read_text())
     content["features"] = content["features"][:-1]
     manifest.write_text(json.dumps(content))
 
-    expected = f"{first['candidate']} cannot be compared.*predictor.json has sha256.*nothing was"
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (truncate_weights, "ModelIntegrityError.*weights.pt"),
+        (drop_a_feature, "predictor.json has sha256"),
+    ],
+    ids=["weights truncated", "manifest changed"],
+)
+def test_any_other_failure_to_compare_stops_the_gate_and_promotes_nothing(
+    trained: tuple[Path, Path],
+    tmp_path: Path,
+    model_store: ModelStore,
+    damage: Callable[[Path], None],
+    named: str,
+) -> None:
+    """A promoted model's manifest changed after registration was read, unverified, as another
+    feature schema: the model was replaced unjudged, where a file that fails verification stops
+    the gate."""
+    store = model_store
+    run = evaluation(trained, tmp_path)
+    first = register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
+    current = promoted_model(store)
+    assert current is not None
+    damage(Path(current.path))
+
+    expected = f"{first['candidate']} cannot be compared.*{named}.*nothing was"
     with pytest.raises(RegistrationError, match=expected):
         register_run(run, trained[1], store, candidate_wins(run), PROVENANCE)
     assert len(models(store)) == 2
@@ -323,46 +326,20 @@ def test_registration_needs_both_models(tmp_path: Path, model_store: ModelStore)
         register_run(run, tmp_path, model_store, quick_params().promote, PROVENANCE)
 
 
-def test_a_failed_save_registers_nothing(
+@pytest.mark.parametrize("dead", [False, True], ids=["", "beside a registration that died"])
+def test_a_failed_save_registers_nothing_and_the_next_run_registers(
     trained: tuple[Path, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     model_store: ModelStore,
+    dead: bool,
 ) -> None:
+    """Beside a registration killed before its model.yaml, removing the baseline failed in
+    BentoML: the run stopped with BentoML's "does not contain a 'model.yaml'", not saying
+    nothing was registered, and every later run failed the same way."""
     store = model_store
-    real = registry.register
-    calls: list[Any] = []
-
-    def fail_on_the_second(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("train.promotion.register", fail_on_the_second)
-    expected = f"cannot register the models in the store at {store.home}: disk full; nothing"
-    with pytest.raises(RegistrationError, match=expected):
-        register_run(
-            evaluation(trained, tmp_path), trained[1], store, quick_params().promote, PROVENANCE
-        )
-    assert models(store) == []
-
-
-def test_a_failed_save_registers_nothing_beside_a_registration_that_died(
-    trained: tuple[Path, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    model_store: ModelStore,
-) -> None:
-    """A registration killed before its model.yaml, left in the store, made removing the
-    baseline fail in BentoML: the run stopped with BentoML's "does not contain a 'model.yaml'",
-    not saying nothing was registered, and every later run failed the same way."""
-    store = model_store
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "weights.bin").write_bytes(b"x" * 4096)
-    died = in_fresh_process(DYING_REGISTRATION, store.home, str(store.home), str(files), "0")
-    assert died.returncode == 9, died.stderr
+    if dead:
+        die_registering(store, model_files(tmp_path / "files"), with_model_yaml=False)
     real = registry.register
     calls: list[Any] = []
 
@@ -374,7 +351,8 @@ def test_a_failed_save_registers_nothing_beside_a_registration_that_died(
 
     monkeypatch.setattr("train.promotion.register", fail_on_the_second)
     run = evaluation(trained, tmp_path)
-    with pytest.raises(RegistrationError, match="disk full; nothing was registered"):
+    expected = f"cannot register the models in the store at {store.home}: disk full; nothing"
+    with pytest.raises(RegistrationError, match=expected):
         register_run(run, trained[1], store, quick_params().promote, PROVENANCE)
     assert models(store) == []
     monkeypatch.setattr("train.promotion.register", real)
