@@ -271,6 +271,21 @@ def test_missing_or_wrong_directory_settings_name_the_variable(tmp_path: Path) -
     assert settings.check_repo(SANDBOX_ROOT, "x") == SANDBOX_ROOT.resolve()
 
 
+@pytest.mark.parametrize("value", ["", " ", "\n"])
+def test_an_empty_directory_setting_is_named_not_read_as_unset(value: str) -> None:
+    """A Variable set to nothing (`AIRFLOW_VAR_FLIGHT_DELAY_WORKDIR=$UNSET_SHELL_VARIABLE`, a
+    value cleared in the UI) ran the run in the DAG file's checkout, its data/ and model store,
+    as if it were not set."""
+    for read, variable in ((settings.artifacts, "flight_delay_artifacts"),
+                           (settings.workdir, "flight_delay_workdir")):  # fmt: skip
+        with pytest.raises(
+            settings.SettingError,
+            match=f"^Airflow Variable {variable} is set but empty: set it to a directory, "
+            "or delete it",
+        ):
+            read(value)
+
+
 def test_a_directory_setting_the_filesystem_cannot_look_up_names_the_variable(
     tmp_path: Path,
 ) -> None:

@@ -102,7 +102,14 @@ def enclosing_repo(start: Path = HERE) -> Path | None:
 
 
 def _directory(configured: str | None, variable: str, default: Path | None) -> Path:
-    if configured:
+    # Set to nothing (a shell variable that was unset, a value cleared in the UI) is not unset:
+    # the default is the DAG file's checkout, whose data/ and model store a run would take over.
+    if configured is not None and not configured.strip():
+        raise SettingError(
+            f"Airflow Variable {variable} is set but empty: set it to a directory, or delete it "
+            f"(and {environment_variable(variable)}) to use its default"
+        )
+    if configured is not None:
         path = Path(configured)
         source = f"Airflow Variable {variable}"
     elif default is not None:
