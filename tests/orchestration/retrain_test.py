@@ -383,6 +383,23 @@ def test_after_a_failed_run_drift_triggers_none_until_an_operator_acts_or_the_co
     assert len(pipeline_runs()) == 2
 
 
+def test_a_cooldown_reaching_before_any_date_holds_back_every_ended_run(
+    dags: dict[str, DAG], configured: type[Page], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cooldown the check accepts but no date can be that many hours ago (10 ** 9, an
+    operator's "never again") failed every check with a bare OverflowError, naming nothing."""
+    configured.text = gauges({"distance": 0.93})
+    monkeypatch.setenv(settings.environment_variable(settings.RETRAIN_COOLDOWN_VARIABLE), "1e9")
+    first = dags[retrain.DAG_ID].test()
+    assert states(first)[retrain.TRIGGER_TASK] == TaskInstanceState.SUCCESS
+    (retrained,) = (r for r in pipeline_runs() if r.state == DagRunState.QUEUED)
+    succeed(retrained.run_id, ended=timezone.utcnow() - dt.timedelta(days=3650))
+    held = dags[retrain.DAG_ID].test()
+    assert states(held)[retrain.CHECK_TASK] == TaskInstanceState.SUCCESS
+    assert states(held)[retrain.TRIGGER_TASK] == TaskInstanceState.SKIPPED
+    assert "within the 1e+09 h cooldown" in reason(held)
+
+
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
 def test_a_bad_cooldown_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     variable = settings.environment_variable(settings.RETRAIN_COOLDOWN_VARIABLE)

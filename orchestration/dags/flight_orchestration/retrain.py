@@ -180,12 +180,12 @@ def cooldown_hours() -> float:
 def last_ended_pipeline_run(hours: float) -> DagRun | None:
     """The pipeline's newest run that ended, succeeded or failed, less than `hours` ago, if any:
     scheduled or triggered, by hand or by drift."""
-    cutoff = timezone.utcnow() - dt.timedelta(hours=hours)
+    cutoff = settings.hours_before(timezone.utcnow(), hours)
     ended = [
         run
         for state in (DagRunState.SUCCESS, DagRunState.FAILED)
         for run in DagRun.find(dag_id=PIPELINE_DAG_ID, state=state)
-        if run.end_date is not None and run.end_date > cutoff
+        if run.end_date is not None and (cutoff is None or run.end_date > cutoff)
     ]
     return max(ended, key=lambda run: run.end_date, default=None)
 

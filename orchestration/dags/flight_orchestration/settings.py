@@ -186,6 +186,16 @@ def parse_hours(value: object, source: str) -> float:
     return hours
 
 
+def hours_before(now: dt.datetime, hours: float) -> dt.datetime | None:
+    """`hours` before `now`; None when no datetime is that early, so every time is after it.
+    parse_hours takes any finite number (10 ** 9 hours: "never again"), which a timedelta, or
+    `now` minus it, cannot hold."""
+    try:
+        return now - dt.timedelta(hours=hours)
+    except OverflowError:
+        return None
+
+
 def run_timeout() -> dt.timedelta:
     """The Variable's environment form if set, else RUN_TIMEOUT_HOURS: a number of hours above
     0 (none would leave a hung run blocking the pipeline for good)."""
