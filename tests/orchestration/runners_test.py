@@ -308,6 +308,12 @@ def test_a_training_job_name_is_valid_with_the_operators_timestamp_suffix(run_id
         ({"instance_count": 0}, "sagemaker: instance_count must be a whole number above 0"),
         ({"instance_count": True}, "sagemaker: instance_count must be a whole number above 0"),
         ({"volume_size_gb": "30"}, "sagemaker: volume_size_gb must be a whole number above 0"),
+        # SageMaker refuses a job above 28 days when it is created, after land to features ran;
+        # botocore's model has no maximum to check it by.
+        (
+            {"max_runtime_seconds": 28 * 24 * 3600 + 1},
+            r"sagemaker: max_runtime_seconds 2419201 is more than 2419200 \(28 days",
+        ),
         ({"output_path": "/tmp/models"}, "sagemaker: output_path must be an s3:// URL"),
         ({"file_system_id": "pipeline"}, "sagemaker: file_system_id must be an EFS file system"),
         ({"directory_path": "pipeline"}, "sagemaker: directory_path must be an absolute path"),

@@ -59,6 +59,8 @@ from flight_orchestration.run_parameters import the_runs_params
 from flight_orchestration.settings import SettingError
 from flight_orchestration.stages import Stage, artifact_groups
 
+# SageMaker's longest training job (StoppingCondition.MaxRuntimeInSeconds).
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600
 # SageMaker mounts the training container's input channel <name> at /opt/ml/input/data/<name>.
 CHANNELS_MOUNT = PurePosixPath("/opt/ml/input/data")
 
@@ -139,6 +141,13 @@ class SageMakerSettings:
         check_keys(data, source, required, frozenset({"volume_size_gb", "max_runtime_seconds"}))
         strings(data, source, *sorted(required - {"instance_count"}))
         positive_integers(data, source, "instance_count", "volume_size_gb", "max_runtime_seconds")
+        runtime = data.get("max_runtime_seconds", 0)
+        if runtime > MAX_RUNTIME_SECONDS:
+            # Not in botocore's model: SageMaker itself refused the job, after land to features.
+            raise SettingError(
+                f"{source}: max_runtime_seconds {runtime} is more than {MAX_RUNTIME_SECONDS} "
+                "(28 days, SageMaker's longest training job)"
+            )
         expected = {
             "role_arn": (re.compile(r"arn:[^:]+:iam::\d{12}:role/.+"), "an IAM role ARN"),
             "instance_type": (re.compile(r"ml\.\S+"), "a SageMaker instance type (ml.*)"),
