@@ -48,4 +48,4 @@ def test_the_aws_environment_validates(aws: Workspace) -> None:
 
 def test_the_mocked_aws_test_suite_passes(aws: Workspace) -> None:
     result = aws.test()
-    assert "0 failed" in result.stdout and "29 passed" in result.stdout, result.stdout
+    assert "0 failed" in result.stdout and "30 passed" in result.stdout, result.stdout

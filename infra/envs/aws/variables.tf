@@ -261,6 +261,10 @@ variable "pipeline_ecs" {
     )
     error_message = "pipeline_ecs.training needs the train image by tag or digest (<repository>:<tag> or <repository>@sha256:<digest>), a SageMaker instance type (ml.*), and whole numbers above 0 for instance_count, volume_size_gb and max_runtime_seconds."
   }
+  validation {
+    condition     = try(var.pipeline_ecs.training.max_runtime_seconds, null) == null || try(var.pipeline_ecs.training.max_runtime_seconds <= 2419200, false)
+    error_message = "pipeline_ecs.training.max_runtime_seconds must be at most 2419200 (28 days, SageMaker's longest training job)."
+  }
 }
 
 variable "pipeline_run_timeout_hours" {

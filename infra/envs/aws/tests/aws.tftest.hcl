@@ -444,6 +444,25 @@ run "a_training_job_with_a_fractional_instance_count_is_refused" {
   expect_failures = [var.pipeline_ecs]
 }
 
+# SageMaker refuses a longer job at CreateTrainingJob (botocore's model has no maximum), after
+# the stages before training have run.
+run "a_training_job_longer_than_sagemakers_longest_is_refused" {
+  command = plan
+  variables {
+    pipeline_ecs = {
+      cluster          = "ml-platform-dev-pipeline"
+      task_definitions = { train = "flight-delay-train" }
+      task_role_arns   = ["arn:aws:iam::123456789012:role/pipeline-task"]
+      training = {
+        image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/train:v1"
+        instance_type       = "ml.m5.xlarge"
+        max_runtime_seconds = 2419201
+      }
+    }
+  }
+  expect_failures = [var.pipeline_ecs]
+}
+
 run "a_malformed_image_digest_is_refused" {
   command = plan
   variables {
