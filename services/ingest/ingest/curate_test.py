@@ -507,3 +507,27 @@ def test_a_land_day_that_is_not_a_calendar_date_is_a_usage_error(
     assert exit_.value.code == EXIT_USAGE
     assert f"argument --start: {day!r} is not a date (YYYY-MM-DD){why}\n" in capsys.readouterr().err
     assert not landing.exists()
+
+
+def test_a_snapshot_cut_short_inside_its_last_value_does_not_replace_the_next_days_row(
+    tmp_path: Path,
+) -> None:
+    landing = tmp_path / "landing"
+    land(dt.date(2013, 1, 1), dt.date(2013, 1, 2), str(landing), ("airports",))
+    first = landing / "airports" / "2013-01-01.csv"
+    assert first.read_bytes().endswith(
+        b"\nZYP,Penn Station,40.7505,-73.9935,35,-5,A,America/New_York\n"
+    )
+    # Cut inside the last value: "America/New" is a well-formed time zone name of no zone.
+    first.write_bytes(first.read_bytes()[: -len("_York\n")])
+
+    reports = curate(str(landing), tmp_path / "curated", ("airports",))
+
+    airports = pd.read_parquet(tmp_path / "curated" / "airports" / "airports.parquet")
+    assert airports.set_index("faa").at["ZYP", "tzone"] == "America/New_York"
+    assert (reports[0].rows_quarantined, reports[1].rows_quarantined) == (1, 0)
+    quarantined = pd.read_parquet(tmp_path / "curated" / "quarantine" / "airports" / "rows.parquet")
+    assert quarantined["raw_line"].tolist() == [
+        "ZYP,Penn Station,40.7505,-73.9935,35,-5,A,America/New"
+    ]
+    assert quarantined["reason"].str.contains("no line break").all()

@@ -59,6 +59,7 @@ def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
     problem = _whole_file_problem(contract, data)
     if problem:
         return LandedFile(name, problem=problem, unusable_rows=_data_lines(data))
+    data, unterminated = _complete_lines(data)
     if not _may_hold_hex_number(data):
         # Integers are read as such first. A file that writes them as floats ("2004.0", as a
         # pandas export of a column with gaps does) is read again with them as floats.
@@ -69,7 +70,7 @@ def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
                 continue  # a value Arrow cannot type, or an unreadable file
             typed = _as_contract_types(contract, rows)
             if typed is not None:
-                return LandedFile(name, rows=typed, rejected=rejected)
+                return LandedFile(name, rows=typed, rejected=rejected + unterminated)
     try:
         raw, rejected = _read_csv(contract, data, _arrow_types(contract, None))
     except (pa.ArrowInvalid, UnicodeDecodeError, ContractViolation) as error:
@@ -80,19 +81,34 @@ def read_landed(contract: TableContract, name: str, data: bytes) -> LandedFile:
     rows = rows.replace_schema_metadata(None)
     every_reason = reasons.to_numpy()
     unparsed = {int(row): str(every_reason[row]) for row in np.flatnonzero(every_reason != "")}
-    return LandedFile(name, rows=rows, unparsed=unparsed, rejected=rejected)
+    return LandedFile(name, rows=rows, unparsed=unparsed, rejected=rejected + unterminated)
 
 
 def read_text_rows(contract: TableContract, data: bytes) -> pd.DataFrame:
     """The rows of a file `read_landed` accepted, as text (None where missing), in the order and
     positions of its `rows`: the raw values a quarantined row is kept with."""
-    raw, _ = _read_csv(contract, _without_bom(data), _arrow_types(contract, None))
+    complete, _ = _complete_lines(_without_bom(data))
+    raw, _ = _read_csv(contract, complete, _arrow_types(contract, None))
     return _text_frame(raw)
 
 
 def _without_bom(data: bytes) -> bytes:
     """Spreadsheet exports start UTF-8 with a byte-order mark; it is not part of the header."""
     return data.removeprefix(codecs.BOM_UTF8)
+
+
+def _complete_lines(data: bytes) -> tuple[bytes, list[RejectedRow]]:
+    """`data` up to its last line break, and the text after it as a rejected row. Upstream ends
+    every file with a line break; a last line without one may have been cut short inside a
+    value ("America/New" for "America/New_York") and still have all its fields and pass."""
+    end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+    rest = data[end:]
+    if not rest.strip():
+        return data, []
+    line = len(data[:end].splitlines()) + 1
+    text = rest.decode("utf-8")
+    reason = "last line has no line break at its end: the file may be truncated"
+    return data[:end], [RejectedRow(line, text, reason)]
 
 
 def _arrow_types(contract: TableContract, integers: pa.DataType | None) -> dict[str, pa.DataType]:

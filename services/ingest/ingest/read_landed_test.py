@@ -1,8 +1,11 @@
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
+from contracts.tables import CURATED_TABLES
 from contracts.testing import LANDED_ROWS
 from ingest.read_landed import read_landed, read_text_rows
 
@@ -51,7 +54,36 @@ def test_a_truncated_last_row_is_rejected_with_a_reason_and_the_rest_is_kept() -
     assert landed.problem is None
     assert landed.rows is not None and landed.rows.num_rows == 1
     (rejected,) = landed.rejected
-    assert rejected.reason.startswith("row has ") and rejected.reason.endswith("expected 19")
+    assert rejected.reason.startswith("last line has no line break")
+
+
+def test_a_short_row_is_rejected_with_its_field_count() -> None:
+    short = f"{HEADER}\n{ROW}\n{ROW.rsplit(',', 3)[0]}\n".encode()
+    landed = read_landed(FLIGHTS, "f.csv", short)
+    assert landed.rows is not None and landed.rows.num_rows == 1
+    (rejected,) = landed.rejected
+    assert rejected.reason == "row has 16 fields, expected 19"
+
+
+@pytest.mark.parametrize("table", ["airports", "planes", "flights", "weather"])
+@settings(max_examples=30)
+@given(cut=st.integers(1, 30), line_break=st.sampled_from(["\n", "\r\n"]))
+def test_a_file_cut_short_inside_its_last_row_never_has_that_row_accepted(
+    table: str, cut: int, line_break: str
+) -> None:
+    """Cut inside its last value, a row can still have every field and a value its contract
+    takes ("America/Chi" for a time zone, "Turbo-" for an engine)."""
+    contract = CURATED_TABLES[table]
+    good = line_break.join([",".join(contract.columns), LANDED_ROWS[table], LANDED_ROWS[table]])
+    data = good.encode()[:-cut]
+    landed = read_landed(contract, f"{table}.csv", data)
+    assert landed.problem is None and landed.rows is not None
+    assert landed.rows.num_rows == 1
+    (rejected,) = landed.rejected
+    assert rejected.line == 3
+    assert rejected.text == LANDED_ROWS[table][:-cut]
+    assert rejected.reason == "last line has no line break at its end: the file may be truncated"
+    assert len(read_text_rows(contract, data)) == 1
 
 
 @pytest.mark.parametrize(
