@@ -45,7 +45,10 @@ def test_a_good_row_is_typed_and_valid() -> None:
         ({"sched_dep_time": None}, "sched_dep_time: not_nullable"),
         ({"tailnum": "n-1"}, "tailnum: str_matches("),
         ({"time_hour": "yesterday"}, "time_hour: not an ISO-8601 date and time"),
-        ({"time_hour": "2013-02-01T10:00:00Z"}, "time_hour (in New York time) matches year"),
+        (
+            {"time_hour": "2013-02-01T10:00:00Z"},
+            "time_hour is the start of the hour year, month, day and hour name",
+        ),
         # Time fields that contradict one another (the landed row: scheduled 05:15, left 05:17,
         # 2 minutes late; scheduled to arrive 08:19, arrived 08:30, 11 minutes late).
         ({"hour": "6", "time_hour": "2013-01-01T11:00:00Z"}, HOUR_AND_MINUTE),

@@ -114,12 +114,15 @@ def hhmm(low: int, high: int) -> list[pa.Check]:
 
 
 def _time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
-    """The instant time_hour falls on the table's local year, month, day and hour. A row with
+    """The instant time_hour starts the table's local year, month, day and hour. A row with
     any of them missing cannot match: it fails here rather than making the check raise."""
     # Local wall-clock time, converted once: each field of a tz-aware series converts again.
     local = frame["time_hour"].dt.tz_convert(LOCAL_TIMEZONE).dt.tz_localize(None)
     matches = (
-        (local.dt.year.astype("Int64") == frame["year"])
+        # An hour is named by its start: any other instant in it would be a second reading of
+        # the hour under another key (weather's origin and time_hour) that no join finds.
+        (frame["time_hour"] == frame["time_hour"].dt.floor("h"))
+        & (local.dt.year.astype("Int64") == frame["year"])
         & (local.dt.month.astype("Int64") == frame["month"])
         & (local.dt.day.astype("Int64") == frame["day"])
         & (local.dt.hour.astype("Int64") == frame["hour"])
@@ -131,7 +134,7 @@ def _time_hour_matches_local_fields(frame: pd.DataFrame) -> pd.Series:
 # For tables that record an hour both as an instant and as local fields (flights, weather).
 TIME_HOUR_IS_LOCAL_HOUR = pa.Check(
     _time_hour_matches_local_fields,
-    error="time_hour (in New York time) matches year, month, day and hour",
+    error="time_hour is the start of the hour year, month, day and hour name (in New York time)",
 )
 
 

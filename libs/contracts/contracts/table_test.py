@@ -1,15 +1,18 @@
 import dataclasses
+import datetime as dt
 
 import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.flights import FLIGHT_COLUMNS, FLIGHTS
 from contracts.table import TableContract, apply_contract, check_typed, typed_frame
 from contracts.tables import CURATED_TABLES
-from contracts.testing import landed_rows
+from contracts.testing import landed_row, landed_rows
 
 CONTRACTS = list(CURATED_TABLES.values())
 
@@ -84,7 +87,9 @@ def test_rows_with_missing_fields_do_not_stop_the_time_hour_check_for_the_others
         ),
     )
     assert result.valid.tolist() == [True, False, False, False, False]
-    time_hour_check = "time_hour (in New York time) matches year, month, day and hour"
+    time_hour_check = (
+        "time_hour is the start of the hour year, month, day and hour name (in New York time)"
+    )
     for reason in result.reasons[1:]:
         assert time_hour_check in reason
     assert "hour: not_nullable" in result.reasons[1]
@@ -108,3 +113,25 @@ def test_a_check_that_raises_rejects_every_row_it_could_not_judge() -> None:
     for reason in result.reasons:
         assert 'explodes could not be checked (RuntimeError("cannot judge"))' in reason
     assert "month: in_range(1, 12) (got 13)" in result.reasons[1]
+
+
+@pytest.mark.parametrize("table", ["flights", "weather"])
+@given(
+    past_the_hour=st.timedeltas(
+        dt.timedelta(microseconds=1), dt.timedelta(minutes=59, seconds=59.999999)
+    )
+)
+def test_a_time_hour_past_the_start_of_its_hour_is_rejected(
+    table: str, past_the_hour: dt.timedelta
+) -> None:
+    """Weather is keyed and joined by time_hour: 06:30Z would be a second reading of the hour
+    06:00Z names, under a key no flight's hour finds."""
+    contract = CURATED_TABLES[table]
+    start = pd.Timestamp(str(landed_row(contract)["time_hour"]))
+    later = (start + past_the_hour).isoformat()
+    result = apply_contract(contract, landed_rows(contract, {}, {"time_hour": later}))
+    assert result.valid.tolist() == [True, False]
+    assert (
+        result.reasons[1]
+        == "time_hour is the start of the hour year, month, day and hour name (in New York time)"
+    )
