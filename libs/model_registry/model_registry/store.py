@@ -17,8 +17,9 @@ serve is the most recently created one labelled `stage=promoted` and not rolled 
 `roll_back` (the andon cord, `train rollback`) marks the served model rolled back (a ROLLED_BACK
 record beside its files, outside the hashed set), so serving falls back to the one promoted
 before, and the gate never compares against it again; nothing is deleted. It refuses, changing
-nothing, when serve would refuse the one promoted before for its weather lead
-(`weather_lead_problem`, ADR 0019). It reads no serving data, so it cannot tell whether the store
+nothing, when serve would refuse the one promoted before: a file of it that is not the one
+its registration recorded (`verify_registered`), or its weather lead (`weather_lead_problem`,
+ADR 0019). It reads no serving data, so it cannot tell whether the store
 serve reads has that model's trailing window (ADR 0017). Metadata keys are the METADATA_* names.
 
 Registration records the sha256 of every file of the model (METADATA_FILES_SHA256);
@@ -381,7 +382,8 @@ def promoted_model(store: ModelStore) -> Model | None:
 def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
     """Pull the andon cord: mark the served model rolled back. Returns its tag and the model
     served from now on (the one promoted before it), or None if there is none. RegistryError,
-    with nothing changed, when serving would refuse the one promoted before for its weather lead
+    with nothing changed, when serving would refuse the one promoted before: a file of it is not
+    the one its registration recorded (verify_registered), or its weather lead
     (weather_lead_problem); its trailing window is not checked against any store."""
     if not reason.strip():
         raise RegistryError("a rollback needs a reason")
@@ -393,8 +395,9 @@ def roll_back(store: ModelStore, reason: str) -> tuple[Tag, Model | None]:
         following = newest_promoted(m for m in registered if m.tag != current.tag)
         if following is not None:
             try:
+                verify_registered(following)
                 problem = weather_lead_problem(following)
-            except RegistryError as error:
+            except (ModelIntegrityError, RegistryError) as error:
                 problem = str(error)
             if problem is not None:
                 raise RegistryError(

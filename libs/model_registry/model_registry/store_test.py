@@ -154,6 +154,37 @@ def test_a_rollback_that_would_serve_a_model_of_another_weather_lead_changes_not
     assert promoted is not None and promoted.tag == served
 
 
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_a_rollback_that_would_serve_a_model_with_a_damaged_file_changes_nothing(
+    model_store: ModelStore, tmp_path: Path, damage: str
+) -> None:
+    """Before, the rollback marked the served model and left serving the one before it, whose
+    file had changed since its registration, so serve refused to start on it (ADR 0012)."""
+    store = model_store
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "weights.bin").write_bytes(b"\x00")
+    old = register(store, files, {STAGE: PROMOTED}, {})
+    served = register(store, files, {STAGE: PROMOTED}, {})
+    weights = Path(get(store, old).path) / "weights.bin"
+    if damage == "changed":
+        weights.write_bytes(b"\x01")
+    else:
+        weights.unlink()
+    before = tree_sha256(store.home, "models")
+
+    with pytest.raises(RegistryError) as error:
+        roll_back(store, "p99 doubled after the deploy")
+    message = str(error.value)
+    assert f"cannot roll back {served}" in message
+    assert "serve refuses it" in message and str(weights) in message
+    assert ("the file changed" if damage == "changed" else "is missing") in message
+    assert "nothing was changed" in message
+    assert tree_sha256(store.home, "models") == before
+    promoted = promoted_model(store)
+    assert promoted is not None and promoted.tag == served
+
+
 def test_registration_records_every_files_hash_and_loading_verifies_them(
     model_store: ModelStore, tmp_path: Path
 ) -> None:
