@@ -495,6 +495,30 @@ def test_no_gauge_source_is_a_setting_error(monkeypatch: pytest.MonkeyPatch) -> 
         retrain.read_psi()
 
 
+def test_an_empty_gauge_source_is_named_not_read_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cleared metrics URL read the gauges from Prometheus, another source than the one set,
+    and a cleared Prometheus URL said no source was set."""
+    metrics, prometheus = (
+        settings.environment_variable(name)
+        for name in (settings.METRICS_URL_VARIABLE, settings.PROMETHEUS_URL_VARIABLE)
+    )
+    monkeypatch.setenv(metrics, "")
+    monkeypatch.setenv(prometheus, "http://127.0.0.1:9")
+    with pytest.raises(
+        settings.SettingError,
+        match="^Airflow Variable flight_delay_metrics_url is set but empty: set it to the serve "
+        "service's /metrics URL, or delete it to read flight_delay_prometheus_url",
+    ):
+        retrain.read_psi()
+    monkeypatch.delenv(metrics)
+    monkeypatch.setenv(prometheus, " ")
+    with pytest.raises(
+        settings.SettingError,
+        match="^Airflow Variable flight_delay_prometheus_url is set but empty",
+    ):
+        retrain.read_psi()
+
+
 def test_a_bad_threshold_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.environment_variable(settings.PSI_THRESHOLD_VARIABLE), "lots")
     with pytest.raises(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
@@ -284,6 +285,28 @@ def test_an_empty_directory_setting_is_named_not_read_as_unset(value: str) -> No
             "or delete it",
         ):
             read(value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "read", "expected"),
+    [
+        (settings.RUNNER_VARIABLE, settings.runner, "local or ecs, or unset it for local"),
+        (settings.RUN_TIMEOUT_VARIABLE, settings.run_timeout, "a number of hours, or unset it"),
+        (settings.REPO_VARIABLE, settings.parse_time_repo, "a checkout of the platform repo"),
+    ],
+)
+def test_an_empty_parse_time_setting_is_named_not_read_as_unset(
+    monkeypatch: pytest.MonkeyPatch, variable: str, read: Callable[[], object], expected: str
+) -> None:
+    """`AIRFLOW_VAR_FLIGHT_DELAY_RUNNER=$RUNNER` with RUNNER unset ran every stage on the
+    worker instead of on ECS, an empty repo took the DAG file's checkout, an empty timeout 24 h."""
+    name = settings.environment_variable(variable)
+    for value in ("", " "):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(
+            settings.SettingError, match=f"^{name} is set but empty: set it to {expected}"
+        ):
+            read()
 
 
 def test_a_directory_setting_the_filesystem_cannot_look_up_names_the_variable(

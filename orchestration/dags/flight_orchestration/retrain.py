@@ -51,11 +51,21 @@ def threshold() -> float:
 
 def read_psi() -> dict[str, float]:
     """The gauges, from the serve service's /metrics if configured, else from Prometheus."""
-    metrics_url = Variable.get(settings.METRICS_URL_VARIABLE, default_var=None)
-    if metrics_url:
+    metrics_url = settings.set_value(
+        Variable.get(settings.METRICS_URL_VARIABLE, default_var=None),
+        f"Airflow Variable {settings.METRICS_URL_VARIABLE}",
+        "the serve service's /metrics URL",
+        f"delete it to read {settings.PROMETHEUS_URL_VARIABLE}",
+    )
+    if metrics_url is not None:
         return drift.read_metrics_endpoint(metrics_url)
-    prometheus_url = Variable.get(settings.PROMETHEUS_URL_VARIABLE, default_var=None)
-    if prometheus_url:
+    prometheus_url = settings.set_value(
+        Variable.get(settings.PROMETHEUS_URL_VARIABLE, default_var=None),
+        f"Airflow Variable {settings.PROMETHEUS_URL_VARIABLE}",
+        "Prometheus' base URL",
+        f"delete it and set {settings.METRICS_URL_VARIABLE}",
+    )
+    if prometheus_url is not None:
         return drift.read_prometheus(prometheus_url)
     raise settings.SettingError(
         f"set Airflow Variable {settings.METRICS_URL_VARIABLE} (the serve service's /metrics "

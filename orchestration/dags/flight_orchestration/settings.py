@@ -101,17 +101,21 @@ def enclosing_repo(start: Path = HERE) -> Path | None:
     return None
 
 
-def _directory(configured: str | None, variable: str, default: Path | None) -> Path:
-    # Set to nothing (a shell variable that was unset, a value cleared in the UI) is not unset:
-    # the default is the DAG file's checkout, whose data/ and model store a run would take over.
+def set_value(configured: str | None, source: str, expected: str, instead: str) -> str | None:
+    """`configured`, or None when it is not set. Set to nothing (`AIRFLOW_VAR_...=$UNSET`, a
+    value cleared in the UI) is not unset: read as unset, a run took the default (the DAG file's
+    checkout, its data/ and model store; the local runner for ecs), so it is a SettingError
+    naming `source`, what it takes (`expected`) and what deleting it does (`instead`)."""
     if configured is not None and not configured.strip():
-        raise SettingError(
-            f"Airflow Variable {variable} is set but empty: set it to a directory, or delete it "
-            f"(and {environment_variable(variable)}) to use its default"
-        )
-    if configured is not None:
-        path = Path(configured)
-        source = f"Airflow Variable {variable}"
+        raise SettingError(f"{source} is set but empty: set it to {expected}, or {instead}")
+    return configured
+
+
+def _directory(configured: str | None, variable: str, default: Path | None) -> Path:
+    source = f"Airflow Variable {variable}"
+    instead = f"delete it (and {environment_variable(variable)}) to use its default"
+    if set_value(configured, source, "a directory", instead) is not None:
+        path = Path(str(configured))
     elif default is not None:
         path, source = default, f"{variable}'s default, beside the DAG file's repo"
     else:
@@ -138,11 +142,13 @@ def workdir(configured: str | None) -> Path:
 def runner() -> str:
     """The runner named by the Variable's environment form, `local` by default (only that form
     is read at parse time: on MWAA, export it in the environment's startup script)."""
-    name = os.environ.get(environment_variable(RUNNER_VARIABLE)) or LOCAL_RUNNER
+    variable = environment_variable(RUNNER_VARIABLE)
+    configured = set_value(
+        os.environ.get(variable), variable, "local or ecs", f"unset it for {LOCAL_RUNNER}"
+    )
+    name = LOCAL_RUNNER if configured is None else configured
     if name not in (LOCAL_RUNNER, ECS_RUNNER):
-        raise SettingError(
-            f"{environment_variable(RUNNER_VARIABLE)} is {name!r}: expected local or ecs"
-        )
+        raise SettingError(f"{variable} is {name!r}: expected local or ecs")
     return name
 
 
@@ -200,8 +206,10 @@ def run_timeout() -> dt.timedelta:
     """The Variable's environment form if set, else RUN_TIMEOUT_HOURS: a number of hours above
     0 (none would leave a hung run blocking the pipeline for good)."""
     name = environment_variable(RUN_TIMEOUT_VARIABLE)
-    configured = os.environ.get(name)
-    if not configured:
+    configured = set_value(
+        os.environ.get(name), name, "a number of hours", f"unset it for {RUN_TIMEOUT_HOURS:g}"
+    )
+    if configured is None:
         return dt.timedelta(hours=RUN_TIMEOUT_HOURS)
     hours = parse_hours(configured, name)
     if not 0 < hours <= MAX_RUN_TIMEOUT_HOURS:
@@ -223,7 +231,13 @@ def params_threshold(checkout: Path | None) -> float:
 def parse_time_repo() -> Path | None:
     """The checkout whose dvc.yaml and params.yaml define the pipeline: the Variable's
     environment form if set, else the enclosing repo, else None (a DAG bundle carries copies)."""
-    configured = os.environ.get(environment_variable(REPO_VARIABLE))
-    if configured:
-        return check_repo(Path(configured), environment_variable(REPO_VARIABLE))
+    variable = environment_variable(REPO_VARIABLE)
+    configured = set_value(
+        os.environ.get(variable),
+        variable,
+        "a checkout of the platform repo",
+        "unset it to use the one the DAG file is in",
+    )
+    if configured is not None:
+        return check_repo(Path(configured), variable)
     return enclosing_repo()
