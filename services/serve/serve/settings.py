@@ -28,6 +28,7 @@ MODEL_ENV = "FLIGHT_DELAY_MODEL"
 VERSION = re.compile(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?")
 VERSION_MAX_LENGTH = 63  # BentoML's, for a tag's name and version alike
 MODEL_TAG = re.compile(rf"{re.escape(MODEL_NAME)}:({VERSION.pattern})")
+LATEST = "latest"  # BentoML's name for a model's newest version
 
 
 class NoPromotedModel(LookupError):
@@ -87,10 +88,19 @@ def promoted_tag(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def pinned_tag(text: str, environ: Mapping[str, str] = os.environ) -> str:
-    """`text` ($FLIGHT_DELAY_MODEL), once checked to name a version of MODEL_NAME that the store
-    holds: a typo would otherwise fail deep inside BentoML (or send it looking for BentoCloud)."""
-    registered_model(text, f"{MODEL_ENV}={text!r}", environ)
-    return text
+    """The tag of the version `text` ($FLIGHT_DELAY_MODEL) names, once checked to be a version
+    of MODEL_NAME that the store holds: a typo would otherwise fail deep inside BentoML (or send
+    it looking for BentoCloud). Not `latest`: BentoML's newest registered version, whatever its
+    stage, is the candidate the gate refused as often as not."""
+    named = f"{MODEL_ENV}={text!r}"
+    if tag_version(text) == LATEST:
+        raise ModelTagError(
+            f"{named}: `{LATEST}` is BentoML's newest registered version whatever its stage (a "
+            "candidate the gate refused, a model rolled back): pin a version "
+            f"(`bentoml models list {MODEL_NAME}`), or unset {MODEL_ENV} to serve the newest "
+            "promoted one"
+        )
+    return str(registered_model(text, named, environ).tag)
 
 
 def registered_model(text: str, named: str, environ: Mapping[str, str] = os.environ) -> Model:
@@ -112,8 +122,11 @@ def registered_model(text: str, named: str, environ: Mapping[str, str] = os.envi
             f"({environ.get(HOME_ENV, 'default home')}); "
             f"`bentoml models list {MODEL_NAME}` lists those there"
         ) from None
-    except BentoMLException as error:  # a version without its model.yaml
-        raise ModelTagError(f"{named}: its registration has not completed ({error})") from None
+    except BentoMLException as error:  # a version without its model.yaml, or a prefix of two
+        raise ModelTagError(
+            f"{named}: its registration has not completed, or it is the start of several "
+            f"versions ({error})"
+        ) from None
     problem = registration_problem(model)
     if problem:
         raise ModelTagError(f"{named}: {problem}")

@@ -89,6 +89,26 @@ def test_a_pin_that_names_no_model_in_the_store_is_named(
         promoted_tag({MODEL_ENV: pin})
 
 
+def test_a_pin_of_latest_is_refused_and_one_of_a_versions_start_is_that_version(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    """`flight-delay:latest` served BentoML's newest registration, the candidate the gate had
+    just refused here."""
+    promoted = _register(model_store, tmp_path, PROMOTED)
+    refused = _register(model_store, tmp_path, REGISTERED)
+    pin = f"{MODEL_NAME}:latest"
+    with pytest.raises(
+        ModelTagError, match=f"^{MODEL_ENV}={pin!r}: `latest` is BentoML's newest registered"
+    ):
+        promoted_tag({MODEL_ENV: pin})
+    for tag in (promoted, refused):
+        assert promoted_tag({MODEL_ENV: tag[:-1]}) == tag
+    for version in ("twin1", "twin2"):
+        (model_store.home / "models" / MODEL_NAME / version).mkdir()
+    with pytest.raises(ModelTagError, match="or it is the start of several versions"):
+        promoted_tag({MODEL_ENV: f"{MODEL_NAME}:twin"})
+
+
 # (An empty FLIGHT_DELAY_MODEL pins nothing.)
 @given(st.text(min_size=1).filter(lambda text: not MODEL_TAG.fullmatch(text)))
 def test_any_pin_that_is_no_model_tag_is_named(pin: str) -> None:
