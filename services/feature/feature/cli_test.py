@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from feature import build as build_module
@@ -169,6 +170,22 @@ def test_bad_input_exits_2_naming_it_and_keeps_the_previous_output(
     assert message in capsys.readouterr().err
     assert tree_sha256(output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curated", "features"]
+
+
+def test_a_files_pandas_metadata_neither_types_its_columns_nor_stops_the_build(
+    curated: Path, tmp_path: Path
+) -> None:
+    """The contract types the columns. Before, the frames came from each file's pandas metadata:
+    a flights file written without it (by another tool than pandas) gave the training table's
+    key columns other dtypes (int64, object), and a file whose metadata did not parse ended in
+    a JSONDecodeError traceback (exit 1) though its columns kept the contract."""
+    assert run(curated, tmp_path / "as_written") == 0
+    flights = curated / "flights" / "2013-06.parquet"
+    pq.write_table(pq.read_table(flights).replace_schema_metadata(None), flights)
+    planes = curated / "planes" / "planes.parquet"
+    pq.write_table(pq.read_table(planes).replace_schema_metadata({b"pandas": b"{not json"}), planes)
+    assert run(curated, tmp_path / "rewritten") == 0
+    assert tree_sha256(tmp_path / "rewritten") == tree_sha256(tmp_path / "as_written")
 
 
 @pytest.mark.parametrize("output", ["curated", "curated/flights", "."])

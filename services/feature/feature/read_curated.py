@@ -35,9 +35,10 @@ def read_table(curated: Path, contract: TableContract) -> pd.DataFrame:
         if problem:
             raise InputError(f"curated table {contract.name!r}: {file} {problem}")
         try:
-            data = pq.read_table(file, use_pandas_metadata=True)
-            _check_file(contract, file, data)
-            frames.append(data.to_pandas())
+            # The contract types the columns, not the pandas metadata the writer left (or did
+            # not): a file without it, or with metadata pandas cannot parse, reads the same.
+            data = pq.read_table(file).replace_schema_metadata(None)
+            frames.append(_check_file(contract, file, data))
         except (pa.ArrowException, OSError) as error:
             raise InputError(
                 f"curated table {contract.name!r}: cannot read {file}: {error}"
@@ -53,7 +54,8 @@ def read_table(curated: Path, contract: TableContract) -> pd.DataFrame:
     return table
 
 
-def _check_file(contract: TableContract, file: Path, data: pa.Table) -> None:
+def _check_file(contract: TableContract, file: Path, data: pa.Table) -> pd.DataFrame:
+    """`data`'s rows with the contract's dtypes; InputError naming `file` unless they keep it."""
     source = f"curated table {contract.name!r}, {file}"
     try:
         contract.check_columns(data.column_names, source=source)
@@ -67,13 +69,15 @@ def _check_file(contract: TableContract, file: Path, data: pa.Table) -> None:
     ]
     if mistyped:
         raise InputError(f"{source}: {'; '.join(mistyped)}")
-    result = check_typed(contract, typed_frame(contract, data, arrow_strings=True))
+    typed = typed_frame(contract, data)
+    result = check_typed(contract, typed)
     if not result.valid.all():
         broken = result.reasons[~result.valid]
         raise InputError(
             f"{source}: {len(broken)} rows break the contract, the first (row {broken.index[0]}): "
             f"{broken.iloc[0]}"
         )
+    return typed
 
 
 def read_curated(curated: Path) -> dict[str, pd.DataFrame]:
