@@ -5,7 +5,9 @@ build         curated tables in; the train, validation and test tables and the t
 online-store  curated tables in; the online store that serving reads out
 
 Each command imports its work (pandas, pyarrow, the table contracts) after checking its output,
-so that `--help`, a refused argument and a refused output answer at once.
+so that `--help`, an argument argparse refuses and a refused output answer at once (a window,
+threshold or split dates it parses but the command refuses are refused after those imports,
+before any curated file is read).
 """
 
 from __future__ import annotations
