@@ -78,11 +78,17 @@ def pipeline_artifacts(repo: Path) -> list[Artifact]:
     return artifacts_in(text)
 
 
+# A PEX under dist/ as dvc.yaml names one: however YAML lists it (quoted, with a comment after
+# it, in a flow sequence), not a file within it (the commands' `<pex>/__main__.py`).
+PEX_PATH = re.compile(r"(?<![\w./-])dist/[\w./-]+?\.pex(?![\w./-])")
+
+
 def artifacts_in(dvc_yaml: str) -> list[Artifact]:
-    """The PEXes dvc.yaml's stages depend on, in order of first use."""
+    """The PEXes dvc.yaml's stages depend on, in order of first use; comments left out."""
     found: dict[str, Artifact] = {}
-    for dep in re.findall(r"^\s*-\s*(dist/\S+\.pex)\s*$", dvc_yaml, flags=re.MULTILINE):
-        found.setdefault(dep, Artifact(PurePosixPath(dep)))
+    for line in dvc_yaml.splitlines():
+        for dep in PEX_PATH.findall(re.sub(r"(^|\s)#.*", "", line)):
+            found.setdefault(dep, Artifact(PurePosixPath(dep)))
     return list(found.values())
 
 

@@ -40,6 +40,27 @@ def test_the_artifacts_are_those_dvc_yaml_runs() -> None:
     assert artifact.package_command == "./pants package services/ingest:ingest"
 
 
+@pytest.mark.parametrize(
+    "deps",
+    [
+        "      - dist/services.ingest/ingest.pex\n",
+        # Before, each of these was no artifact: the check passed ("0 up to date") and DVC ran
+        # the stale PEX.
+        "      - dist/services.ingest/ingest.pex  # the service's code\n",
+        '      - "dist/services.ingest/ingest.pex"\n',
+        "      - 'dist/services.ingest/ingest.pex'\n",
+        "      [dist/services.ingest/ingest.pex, data/landing]\n",
+    ],
+)
+def test_an_artifact_is_found_however_yaml_lists_it(deps: str) -> None:
+    dvc_yaml = (
+        "# dist/dvc.pex, in a comment, is no stage's artifact\n"
+        "stages:\n  land:\n    cmd: dist/services.ingest/ingest.pex/__main__.py land\n"
+        f"    deps:\n{deps}"
+    )
+    assert [a.address for a in artifacts_in(dvc_yaml)] == ["services/ingest:ingest"]
+
+
 def test_fresh_artifacts_pass(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [a.address for a in check_all(repo)] == ["services/ingest:ingest"]
     assert main(["check", "--repo", str(repo)]) == 0
