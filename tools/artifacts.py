@@ -3,10 +3,10 @@
 A stage runs its service's PEX from dist/ (`./pants package` builds them; the main job does so
 first). DVC sees only the PEX's hash, so a PEX built before the code changed would silently be
 taken as up to date. The check, which the repo's DVC (tools/dvc_cli.py) runs before every
-`dvc repro` and `dvc exp run`, and `python3.11 tools/artifacts.py check` by hand, fails with the
-`./pants package` command to run when a PEX a stage runs is missing, carries a first-party
-file that differs from the checkout's, carries a distribution that
-3rdparty/python/default.lock no longer locks, or lacks part of itself (an interrupted build):
+`dvc repro`, `dvc exp run` and `dvc stage add --run`, and `python3.11 tools/artifacts.py
+check` by hand, fails with the `./pants package` command to run when a PEX a stage runs is
+missing, carries a first-party file that differs from the checkout's, carries a distribution
+that 3rdparty/python/default.lock no longer locks, or lacks part of itself (an interrupted build):
 its `__main__.py` or bootstrap, a wheel its PEX-INFO lists, or a checkout module its entry point
 or its code imports.
 

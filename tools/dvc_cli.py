@@ -1,10 +1,12 @@
 """The repo's DVC: DVC's own command line, which first checks the services' artifacts before
 any command that runs stages.
 
-`dvc repro` and `dvc exp run` run the PEXes under dist/ (dvc.yaml), and DVC hashes only those
-PEXes, so a PEX built before the code changed would be taken as up to date. This entry point
-runs tools/artifacts.py's check first and stops, with the `./pants package` to run, when one is
-missing or stale; every other command (status, push, pull, metrics, ...) goes straight to DVC.
+`dvc repro`, `dvc exp run` and `dvc stage add --run` run the PEXes under dist/ (dvc.yaml), and
+DVC hashes only those PEXes, so a PEX built before the code changed would be taken as up to
+date. This entry point runs tools/artifacts.py's check of the PEXes dvc.yaml names first and
+stops, with the `./pants package` to run, when one is missing or stale (a stage added with
+`--run` is not in dvc.yaml yet: its PEX is checked only if another stage runs it too); every
+other command (status, push, pull, metrics, ...) goes straight to DVC.
 The check runs in this process, not as a pipeline stage, so a no-op repro starts no stage and
 `dvc status` of an up-to-date pipeline is empty (ADR 0011).
 
@@ -29,6 +31,7 @@ from dvc.cli import main as dvc_main
 from dvc.commands.experiments.run import CmdExperimentsRun
 from dvc.commands.queue.start import CmdQueueStart
 from dvc.commands.repro import CmdRepro
+from dvc.commands.stage import CmdStageAdd
 
 from tools.artifacts import ArtifactError, check_all, up_to_date
 
@@ -89,9 +92,12 @@ def stage_running_root(argv: Sequence[str], cwd: Path) -> Path | None:
     """The repo root the command works in, if `argv` runs stages; else None. Follows DVC's
     `--cd DIR`; the root is the nearest directory up from there with a dvc.yaml beside .dvc."""
     args = parsed(argv)
+    if args is None:
+        return None
     command = getattr(args, "func", None)
-    if args is None or not (isinstance(command, type) and issubclass(command, CmdRepro)):
-        return None  # `exp run` is DVC's CmdRepro too
+    repro = isinstance(command, type) and issubclass(command, CmdRepro)  # `exp run` is one too
+    if not (repro or (command is CmdStageAdd and args.run)):
+        return None
     directory = (cwd / str(args.cd)).resolve()
     for candidate in (directory, *directory.parents):
         if (candidate / "dvc.yaml").is_file() and (candidate / ".dvc").is_dir():

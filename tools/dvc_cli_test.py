@@ -45,6 +45,9 @@ def runs(repo: Path) -> list[str]:
         # Before, a valued global option's value was taken for the command word.
         (["--cprofile-dump", "/tmp/p", "repro"], True),
         (["--viztracer-depth", "3", "-q", "exp", "run"], True),
+        # Before, `stage add --run` ran its new stage on the artifacts unchecked.
+        (["stage", "add", "-n", "x", "--run", "-d", "dist/a.pex", "echo"], True),
+        (["stage", "add", "-n", "x", "-d", "dist/a.pex", "echo"], False),
         # Refused before any check (test_experiments_outside_the_workspace_are_refused).
         (["queue", "start", "-j", "2"], False),
         (["repro", "--no-such-option"], False),  # DVC refuses it and runs nothing
@@ -151,6 +154,18 @@ def test_a_stale_artifact_stops_a_repro_after_a_valued_global_option(
     assert main([*options, "repro"]) == 1
     assert "atomic.py changed since it was built" in capfd.readouterr().err
     assert runs(dvc_repo) == []
+
+
+def test_a_stale_artifact_stops_a_stage_added_with_run(
+    dvc_repo: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (dvc_repo / "libs/storage/storage/atomic.py").write_text("ATOMIC = False\n")
+    # Before, DVC ran the new stage on the stale PEX and wrote its hash to dvc.lock.
+    argv = ["stage", "add", "-n", "again", "-d", "dist/services.ingest/ingest.pex", "--run"]
+    assert main([*argv, "-o", "data/again", "dist/services.ingest/ingest.pex/__main__.py"]) == 1
+    assert "atomic.py changed since it was built" in capfd.readouterr().err
+    assert runs(dvc_repo) == []
+    assert "again" not in (dvc_repo / "dvc.yaml").read_text()
 
 
 @pytest.mark.parametrize(
