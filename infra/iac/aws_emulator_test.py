@@ -565,9 +565,10 @@ PIPELINE_OUTPUTS = ("landing", "curated", "features", "online_store")
 PREVIOUS_IMAGE = "flight-delay-previous"
 
 
-# What `./pants run` runs for the workflows' steps (DVC; the serve artifact's `publish`) and the
-# serve artifact, whose `build` the main job runs: the artifacts, as `./pants package` writes
-# them (runtime_package_dependencies in BUILD).
+# What `./pants run` runs for the workflows' steps (DVC) and the serve artifact, whose `build`
+# the main job runs and the deploy job's `publish` (from dist/, where its `./pants package`
+# puts it): the artifacts, as `./pants package` writes them (runtime_package_dependencies in
+# BUILD).
 ARTIFACTS = {
     "//:dvc": Path("dvc.pex").resolve(),
     "services/serve:serve": Path("services.serve/serve.pex/__main__.py").resolve(),
@@ -576,8 +577,13 @@ ARTIFACTS = {
 
 def workflow_runner(checkout: Path) -> None:
     """`./pants` in `checkout`, for the `./pants run <target> -- <args>` the deploy and
-    andon-cord steps call: infra:terraform (the engine this test runs), and the DVC and serve
-    artifacts."""
+    andon-cord steps call: infra:terraform (the engine this test runs) and the DVC artifact; and
+    the serve artifact in `checkout`'s dist/, where the deploy job's `./pants package` puts it
+    for the steps that run it."""
+    serve = ARTIFACTS["services/serve:serve"].parent
+    packaged = checkout / "dist" / serve.parent.name / serve.name
+    packaged.parent.mkdir(parents=True, exist_ok=True)
+    packaged.symlink_to(serve, target_is_directory=True)
     runner = checkout / "pants"
     runner.write_text(
         "#!/usr/bin/env bash\n"
@@ -588,8 +594,6 @@ def workflow_runner(checkout: Path) -> None:
         'case "$target" in\n'
         f'  infra:terraform) exec {shlex.join(find_engine().argv)} "$@" ;;\n'
         f'  //:dvc) exec {shlex.quote(str(ARTIFACTS["//:dvc"]))} "$@" ;;\n'
-        f"  services/serve:serve) "
-        f'exec {shlex.quote(str(ARTIFACTS["services/serve:serve"]))} "$@" ;;\n'
         '  *) echo "the rehearsal does not run $target" >&2; exit 2 ;;\n'
         "esac\n"
     )

@@ -73,6 +73,14 @@ def test_the_four_workflows_exist() -> None:
     ]
 
 
+def test_no_workflow_runs_a_service_through_pants() -> None:
+    """A service is its built artifact (ADR 0011): the deploy job published the serving data and
+    built the Bento with `./pants run services/serve:serve`, from the checkout's sources."""
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        run = commands(load(path.name))
+        assert not re.search(r"pants(?: [^ \n]+)* run services/", run), path.name
+
+
 def schema_test_id(value: object) -> str:
     """A workflow by its file's name, an action by its directory's."""
     if not isinstance(value, Path):
@@ -212,7 +220,7 @@ def test_main_runs_the_full_suite_packages_dvc_status_and_an_oidc_terraform_plan
     assert triggers(workflow)["push"]["branches"] == ["main"]
     run = commands(workflow)
     assert "bash .ci/run" in run  # BUILD checks, package ::, the dvc.lock check, lint check test ::
-    assert "./pants run services/serve:serve -- build" in run
+    assert "dist/services.serve/serve.pex/__main__.py build" in run
     assert "./pants run //:dvc -- status" in run
     plan = workflow["jobs"]["terraform-plan"]
     assert plan["permissions"]["id-token"] == "write"
@@ -389,7 +397,8 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "./pants run //:main",  # dvc repro, the gate, the Bento
         'aws s3 sync build/bentoml/models "$MODELS"',
         "registry.json",
-        'services/serve:serve -- publish --model "$MODEL" --to "$SERVING"',  # what the tasks read
+        "./pants package services/serve:serve",
+        'serve.pex/__main__.py publish --model "$MODEL" --to "$SERVING"',  # what the tasks read
         'containerize "$bento"',
         "docker push",
         "aws ecr describe-images",  # the digest the service will run
