@@ -126,6 +126,12 @@ def test_a_pull_request_runs_lint_check_test_on_what_changed_and_its_dependents(
     )
     assert checkout["with"]["fetch-depth"] == 0
     assert "./.github/actions/setup-pants" in uses(workflow)
+    # Every check after the first runs when one before it failed (a failed test stopped the job
+    # before the lock check), as .ci/run reports every failure.
+    (job,) = workflow["jobs"].values()
+    checks = [step for step in job["steps"] if "./pants" in str(step.get("run", ""))]
+    assert len(checks) == 4
+    assert [step.get("if") for step in checks[1:]] == ["${{ !cancelled() }}"] * 3
 
 
 def test_the_pants_caches_are_keyed_on_the_lockfiles() -> None:
