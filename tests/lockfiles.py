@@ -7,8 +7,10 @@ from pathlib import Path
 from tools.artifacts import LOCKFILE, locked_requirements
 
 DEFAULT_LOCK = Path(LOCKFILE)
+# The developer tools' resolve (pre-commit, check-jsonschema, ...; tools/BUILD).
+DEVTOOLS_LOCK = Path("3rdparty/python/devtools.lock")
 
-__all__ = ["DEFAULT_LOCK", "locked_requirements", "locked_version"]
+__all__ = ["DEFAULT_LOCK", "DEVTOOLS_LOCK", "locked_requirements", "locked_version"]
 
 
 def locked_version(lockfile: Path, project: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.build.repo_copy import SANDBOX_ROOT, RepoCopy
-from tests.lockfiles import DEFAULT_LOCK, locked_version
+from tests.lockfiles import DEFAULT_LOCK, DEVTOOLS_LOCK, locked_version
 
 PRE_COMMIT_PEX = SANDBOX_ROOT / "tools" / "pre-commit.pex"
 
@@ -66,6 +66,18 @@ def test_the_hooks_run_the_ruff_that_pants_runs() -> None:
     for hook in hooks():
         if hook["id"].startswith("ruff"):
             assert hook["additional_dependencies"] == [ruff], hook["id"]
+
+
+def test_the_hooks_check_workflows_with_the_check_jsonschema_the_tests_run() -> None:
+    """The workflow hooks and tests/devx/workflows_test.py (tools:check-jsonschema, from the
+    devtools lock) must judge the workflows by the same vendored schemas."""
+    pinned = f"check-jsonschema=={locked_version(SANDBOX_ROOT / DEVTOOLS_LOCK, 'check-jsonschema')}"
+    checkers = [
+        hook for hook in hooks() if str(hook.get("entry", "")).startswith("check-jsonschema")
+    ]
+    assert checkers
+    for hook in checkers:
+        assert hook["additional_dependencies"] == [pinned], hook["id"]
 
 
 @pytest.fixture(scope="module")
