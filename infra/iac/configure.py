@@ -100,14 +100,27 @@ def check_locations(outputs: Mapping[str, Any], env: str) -> None:
             )
 
 
+def config_value(name: str, value: str) -> str:
+    """`value` quoted for DVC's config reader (configobj), which reads an unquoted '#' as a
+    comment and a ',' as a list separator, and drops the spaces around a value. It has no
+    escapes: a value holding both kinds of triple quote cannot be written."""
+    for quote in ('"', "'", "'''", '"""'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise ConfigureError(
+        f"output {name} is {value!r}: DVC's config cannot hold a value with both ''' and \"\"\""
+    )
+
+
 def dvc_config_local(outputs: Mapping[str, Any]) -> str:
+    url = config_value("dvc_remote_url", str(outputs["dvc_remote_url"]))
     return (
         "# Written by `./pants run infra:configure` from the Terraform outputs of the\n"
         f"# `{outputs['environment']}` environment; rerun it rather than editing this file.\n"
         "[core]\n"
         f"    remote = {REMOTE}\n"
         f"['remote \"{REMOTE}\"']\n"
-        f"    url = {outputs['dvc_remote_url']}\n"
+        f"    url = {url}\n"
     )
 
 

@@ -9,10 +9,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from iac.configure import REQUIRED_OUTPUTS, ConfigureError, configure, main, write_configuration
+from iac.configure import (
+    REMOTE,
+    REQUIRED_OUTPUTS,
+    ConfigureError,
+    configure,
+    main,
+    write_configuration,
+)
 from iac.driver import Workspace
 from iac.engine import ENGINE_VARIABLE
 from storage.testing import name_too_long
@@ -171,6 +178,36 @@ def test_any_one_line_url_reaches_the_shell_as_it_is(url: str) -> None:
             check=True,
         )
         assert shell.stdout == url
+
+
+@given(st.text(st.one_of(st.just(" "), PRINTABLE)))
+# DVC's config reader (configobj) takes an unquoted '#' for a comment, a ',' for a list and drops
+# the spaces around a value: each was a remote elsewhere than the one applied.
+@example("/home/me/dvc#2")
+@example("/home/me/remotes,dvc")
+@example("/home/me/dvc-remote ")
+@example("/home/me/\"dvc\" 'remote'")
+def test_any_one_line_remote_url_reaches_dvc_as_it_is(url: str) -> None:
+    from dvc.config import Config
+
+    assume(url.strip())
+    assume('"""' not in url or "'''" not in url)  # the one value DVC's config cannot hold
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch)
+        write_configuration(repo, "local", {**GOOD_OUTPUTS, "dvc_remote_url": url})
+        config = Config.load_file(str(repo / ".dvc" / "config.local"))
+        assert config["core"]["remote"] == REMOTE
+        assert config["remote"][REMOTE]["url"] == url
+
+
+def test_a_remote_url_dvc_cannot_hold_is_named_and_nothing_is_written() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        repo = Path(scratch)
+        url = "/srv/a'''b\"\"\"c"
+        with pytest.raises(ConfigureError, match="dvc_remote_url"):
+            write_configuration(repo, "local", {**GOOD_OUTPUTS, "dvc_remote_url": url})
+        assert not (repo / ".dvc").exists()
+        assert not (repo / "build").exists()
 
 
 def test_an_unknown_environment_lists_the_known_ones(infra_copy: Path) -> None:
