@@ -32,6 +32,7 @@ import json
 import re
 import shutil
 import sys
+import zipfile
 
 try:
     import tomllib
@@ -369,6 +370,7 @@ def place(
             source / "PEX-INFO", target / "PEX-INFO", shallow=False
         ):
             left_over(repo, artifact, warn, replaced=False)
+            warn_of_bytecode(artifact, target, warn)
             continue
         try:
             shutil.copytree(source, staging, symlinks=True)
@@ -387,7 +389,39 @@ def place(
                 f"{error.filename or target}: {error.strerror or error}"
             ) from None
         left_over(repo, artifact, warn, replaced=True)
+        warn_of_bytecode(artifact, target, warn)
     return artifacts
+
+
+def warn_of_bytecode(artifact: Artifact, pex: Path, warn: Callable[[str], None]) -> None:
+    """`warn` naming the wheels of the placed `pex` that carry bytecode (bytecode_carried). The
+    PEX left in place when its PEX-INFO is unchanged is checked too: PEX-INFO does not tell."""
+    carried = bytecode_carried(pex)
+    if carried:
+        warn(
+            f"artifacts: warning: {artifact.address} carries Python bytecode in "
+            f"{', '.join(carried)}: pex zipped those wheels from its cache after a test's venv "
+            "wrote their __pycache__, so this PEX, and a dvc.lock written with it, differ from a "
+            "clean machine's build (ADR 0011 says how to rebuild clean)"
+        )
+
+
+def bytecode_carried(pex: Path) -> list[str]:
+    """The wheels in a packed PEX's .deps/ that carry `__pycache__`: pex 2.1.137 zips a wheel's
+    installed copy in its cache as it finds it, and a Pants test's venv links those copies and
+    writes bytecode beside their modules, so the zip, made once, depends on what ran first."""
+    deps = pex / ".deps"
+    if not deps.is_dir():
+        return []
+    carried = []
+    for wheel in sorted(deps.iterdir()):
+        try:
+            with zipfile.ZipFile(wheel) as packed:
+                if any("__pycache__/" in name for name in packed.namelist()):
+                    carried.append(wheel.name)
+        except (OSError, zipfile.BadZipFile):
+            continue  # not a wheel pex wrote; the check names a PEX that lacks one
+    return carried
 
 
 def aside(target: Path) -> Path:

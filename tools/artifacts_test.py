@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,32 @@ def test_place_copies_what_changed_and_leaves_the_rest(repo: Path, tmp_path: Pat
     assert not marker.exists()
     assert (target / "PEX-INFO").read_text() == info.read_text()
     assert not list(target.parent.glob("*.partial"))
+
+
+def test_place_warns_of_a_pex_carrying_bytecode(repo: Path, tmp_path: Path) -> None:
+    """pex zipped a wheel after a test venv wrote its __pycache__: the PEX's hash, and the
+    dvc.lock written with it, were this machine's (the train PEX differed from a clean build's
+    by 367 KB of jinja2, markupsafe and pathspec bytecode)."""
+    built = built_copy(repo, tmp_path)
+    deps = built / PEX[5:] / ".deps"
+    deps.mkdir(exist_ok=True)
+    wheels = {
+        "clean-1.0-py3-none-any.whl": ["clean/__init__.py"],
+        "jinja2-3.1.6-py3-none-any.whl": ["jinja2/__init__.py", "jinja2/__pycache__/x.pyc"],
+    }
+    for name, members in wheels.items():
+        with zipfile.ZipFile(deps / name, "w") as wheel:
+            for member in members:
+                wheel.writestr(member, "")
+    warnings: list[str] = []
+    place(repo, built, warnings.append)  # replaced
+    place(repo, built, warnings.append)  # left in place: its PEX-INFO does not tell
+    assert len(warnings) == 2
+    for warning in warnings:
+        assert warning.startswith(
+            "artifacts: warning: services/ingest:ingest carries Python bytecode in "
+            "jinja2-3.1.6-py3-none-any.whl: "
+        )
 
 
 def test_place_names_an_artifact_the_run_did_not_build(repo: Path, tmp_path: Path) -> None:
