@@ -49,19 +49,23 @@ def threshold() -> float:
     return settings.params_threshold(settings.parse_time_repo())
 
 
+def _url(variable: str, expected: str, instead: str) -> str | None:
+    """The URL Airflow Variable `variable` holds, None when unset (settings.set_value)."""
+    configured = Variable.get(variable, default_var=None)
+    return settings.set_value(configured, f"Airflow Variable {variable}", expected, instead)
+
+
 def read_psi() -> dict[str, float]:
     """The gauges, from the serve service's /metrics if configured, else from Prometheus."""
-    metrics_url = settings.set_value(
-        Variable.get(settings.METRICS_URL_VARIABLE, default_var=None),
-        f"Airflow Variable {settings.METRICS_URL_VARIABLE}",
+    metrics_url = _url(
+        settings.METRICS_URL_VARIABLE,
         "the serve service's /metrics URL",
         f"delete it to read {settings.PROMETHEUS_URL_VARIABLE}",
     )
     if metrics_url is not None:
         return drift.read_metrics_endpoint(metrics_url)
-    prometheus_url = settings.set_value(
-        Variable.get(settings.PROMETHEUS_URL_VARIABLE, default_var=None),
-        f"Airflow Variable {settings.PROMETHEUS_URL_VARIABLE}",
+    prometheus_url = _url(
+        settings.PROMETHEUS_URL_VARIABLE,
         "Prometheus' base URL",
         f"delete it and set {settings.METRICS_URL_VARIABLE}",
     )
