@@ -79,7 +79,7 @@ def fill_window(
             assert response.status_code == 200, response.text
             if worker is not None:
                 assert server.worker_answering(response) == worker
-        wait_for_rows(client, before, ROWS)
+        wait_for_rows(server, client, before, ROWS)
 
 
 def test_shifted_traffic_crosses_the_threshold_and_retrains(server: Server, world: World) -> None:

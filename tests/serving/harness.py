@@ -366,18 +366,26 @@ def metric_total(metrics: str, name: str, label: str = "") -> float:
     )
 
 
-def wait_for_rows(client: httpx.Client, before: str, rows: int, timeout: float = 30) -> str:
-    """The /metrics page once the service has counted `rows` more scored rows than on the page
+def wait_for_rows(server: Server, client: httpx.Client, before: str, rows: int) -> str:
+    """The /metrics page once `server` has counted `rows` more scored rows than on the page
     `before`. It observes a batch (drift, probabilities, then the row count) after answering
-    it, so a page read right after the last answer may lack that batch."""
+    it, so a page read right after the last answer may lack that batch. Failing, it names the
+    page's status and shows the server log's tail, where a batch whose observing failed is."""
     wanted = metric_total(before, "flight_delay_batch_rows_sum") + rows
 
     def counted() -> str:
-        page = client.get("/metrics").text
-        total = metric_total(page, "flight_delay_batch_rows_sum")
+        answer = client.get("/metrics")
+        assert answer.status_code == 200, f"/metrics answered {answer.status_code}: {answer.text}"
+        total = metric_total(answer.text, "flight_delay_batch_rows_sum")
         assert total >= wanted, f"{total} rows counted, expected {wanted}"
-        return page
+        return answer.text
 
     return wait_until(
-        counted, what="the scored rows", timeout=timeout, interval=0.05, retry_on=(AssertionError,)
+        counted,
+        what="the scored rows",
+        timeout=30,
+        interval=0.05,
+        process=server.process,
+        log=server.log,
+        retry_on=(AssertionError,),
     )

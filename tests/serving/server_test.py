@@ -592,7 +592,7 @@ def test_metrics_count_requests_and_watch_predictions_and_drift(
         before = client.get("/metrics").text
         flights = as_request(sample)
         assert client.post("/predict", json={"flights": flights}).status_code == 200
-        metrics = wait_for_rows(client, before, WINDOW_ROWS)
+        metrics = wait_for_rows(server, client, before, WINDOW_ROWS)
     lines = metrics.splitlines()
     assert any(
         line.startswith("bentoml_service_request_total") and 'endpoint="/predict"' in line
@@ -638,7 +638,7 @@ def test_concurrent_requests_share_batched_model_calls(
             statuses = list(pool.map(predict, range(len(flights))))
             assert statuses == [200] * len(flights)
             sent += len(flights)
-            after = wait_for_rows(client, before, sent)
+            after = wait_for_rows(server, client, before, sent)
             calls, rows = (
                 metric_total(after, f"flight_delay_batch_rows_{part}")
                 - metric_total(before, f"flight_delay_batch_rows_{part}")
