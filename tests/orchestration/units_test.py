@@ -293,13 +293,15 @@ def test_an_empty_directory_setting_is_named_not_read_as_unset(value: str) -> No
         (settings.RUNNER_VARIABLE, settings.runner, "local or ecs, or unset it for local"),
         (settings.RUN_TIMEOUT_VARIABLE, settings.run_timeout, "a number of hours, or unset it"),
         (settings.REPO_VARIABLE, settings.parse_time_repo, "a checkout of the platform repo"),
+        (settings.ECS_VARIABLE, settings.ecs_settings, "the ecs runner's JSON settings"),
     ],
 )
 def test_an_empty_parse_time_setting_is_named_not_read_as_unset(
     monkeypatch: pytest.MonkeyPatch, variable: str, read: Callable[[], object], expected: str
 ) -> None:
     """`AIRFLOW_VAR_FLIGHT_DELAY_RUNNER=$RUNNER` with RUNNER unset ran every stage on the
-    worker instead of on ECS, an empty repo took the DAG file's checkout, an empty timeout 24 h."""
+    worker instead of on ECS, an empty repo took the DAG file's checkout, an empty timeout 24 h;
+    empty ECS settings were said to be not set, which sent one looking for a missing export."""
     name = settings.environment_variable(variable)
     for value in ("", " "):
         monkeypatch.setenv(name, value)

@@ -156,8 +156,13 @@ def ecs_settings() -> str:
     """The ecs runner's settings, the Variable's environment form (JSON). Only that form is
     read at parse time: the message says so, as one set in the UI looks set."""
     name = environment_variable(ECS_VARIABLE)
-    value = os.environ.get(name)
-    if not value:
+    value = set_value(
+        os.environ.get(name),
+        name,
+        "the ecs runner's JSON settings",
+        f"set {environment_variable(RUNNER_VARIABLE)} to {LOCAL_RUNNER}",
+    )
+    if value is None:
         raise SettingError(
             f"{name} is not set: the ecs runner needs its settings ({ECS_VARIABLE}) in the "
             "environment of the processes that parse the DAG file (on MWAA, exported by its "
