@@ -48,6 +48,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_ready",
         "flight_delay_workers",
         "flight_delay_killed_workers_total",
+        "flight_delay_observe_failures_total",
         "flight_delay_refused_requests_total",
         "flight_delay_data_horizon_timestamp_seconds",
         "flight_delay_origins_without_weather",

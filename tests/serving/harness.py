@@ -377,7 +377,8 @@ def wait_for_rows(server: Server, client: httpx.Client, before: str, rows: int) 
         answer = client.get("/metrics")
         assert answer.status_code == 200, f"/metrics answered {answer.status_code}: {answer.text}"
         total = metric_total(answer.text, "flight_delay_batch_rows_sum")
-        assert total >= wanted, f"{total} rows counted, expected {wanted}"
+        failed = metric_total(answer.text, "flight_delay_observe_failures_total")
+        assert total >= wanted, f"{total} rows counted, expected {wanted} ({failed} not observed)"
         return answer.text
 
     return wait_until(

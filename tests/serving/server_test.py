@@ -594,6 +594,7 @@ def test_metrics_count_requests_and_watch_predictions_and_drift(
         assert client.post("/predict", json={"flights": flights}).status_code == 200
         metrics = wait_for_rows(server, client, before, WINDOW_ROWS)
     lines = metrics.splitlines()
+    assert "flight_delay_observe_failures_total 0.0" in lines
     assert any(
         line.startswith("bentoml_service_request_total") and 'endpoint="/predict"' in line
         for line in lines

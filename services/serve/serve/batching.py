@@ -36,11 +36,13 @@ class Batcher(Generic[Request]):
         score: Score,
         max_rows: int,
         observe: Observe | None = None,
+        observe_failed: Callable[[], None] | None = None,
     ) -> None:
         self._prepare = prepare
         self._score = score
         self._max_rows = max_rows
         self._observe = observe
+        self._observe_failed = observe_failed
         self._pending: Pending[Request] = []
         self._draining = False
 
@@ -80,9 +82,6 @@ class Batcher(Generic[Request]):
                 try:
                     await asyncio.to_thread(self._score_all, requests, answer)
                 except Exception as error:
-                    if all(future.done() for future in futures):
-                        # Answered: what failed is observe (metrics, drift), not the scores.
-                        log.exception("observing a batch failed")
                     for future in futures:
                         if not future.done():
                             future.set_exception(error)
@@ -120,4 +119,11 @@ class Batcher(Generic[Request]):
         per_frame = iter(np.split(scores, np.cumsum([len(frame) for frame in frames])[:-1]))
         answer([p if isinstance(p, BaseException) else next(per_frame) for p in prepared])
         if rows is not None and self._observe is not None:
-            self._observe(rows, scores)
+            # Answered: the failure reaches no caller, so it is logged and counted
+            # (`observe_failed`), else the drift gauges would keep their last values unseen.
+            try:
+                self._observe(rows, scores)
+            except Exception:
+                log.exception("observing a batch failed")
+                if self._observe_failed is not None:
+                    self._observe_failed()

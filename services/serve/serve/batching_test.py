@@ -80,6 +80,26 @@ def test_observe_sees_each_call() -> None:
     assert seen == [(2, [10.0, 20.0])]
 
 
+def test_a_batch_whose_observing_fails_is_answered_and_counted_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Observing runs after the answers (the drift window, the metrics): its failure reaches no
+    caller, so it was only logged, and the drift gauges kept their last values unseen."""
+    failed: list[None] = []
+
+    def observe(rows: pd.DataFrame, scores: np.ndarray) -> None:
+        raise RuntimeError("the drift window is broken")
+
+    batcher = Batcher(
+        _as_rows, Model(), 10, observe=observe, observe_failed=lambda: failed.append(None)
+    )
+    assert asyncio.run(_gather(batcher, [_rows(1), _rows(2)])) == [[10.0], [20.0]]
+    assert asyncio.run(_gather(batcher, [_rows(3)])) == [[30.0]]
+    assert len(failed) == 2
+    assert "observing a batch failed" in caplog.text
+    assert "the drift window is broken" in caplog.text
+
+
 def test_a_request_whose_rows_cannot_be_prepared_gets_its_error_and_its_batch_is_scored() -> None:
     model = Model()
     batcher = Batcher(_as_rows, model, max_rows=10)

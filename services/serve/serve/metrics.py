@@ -70,6 +70,13 @@ KILLED_WORKERS = Counter(
     name="flight_delay_killed_workers",
     documentation="Workers found killed (not exited) by a worker starting after them",
 )
+# A scored batch is observed (its drift window, the probability and row histograms) after it is
+# answered, so a failure there reaches no caller: without this count the drift gauges would
+# keep their last values, and the drift check read them, with only a log line to say so.
+OBSERVE_FAILURES = Counter(
+    name="flight_delay_observe_failures",
+    documentation="Scored batches whose drift and metrics update failed (logged with its error)",
+)
 LOAD_FAILURES = Counter(
     name="flight_delay_load_failures",
     documentation=(

@@ -33,6 +33,7 @@ from serve.metrics import (
     DATA_HORIZON,
     FEATURE_PSI,
     LOAD_FAILURES,
+    OBSERVE_FAILURES,
     ORIGINS_WITHOUT_WEATHER,
     PROBABILITY,
     PSI_THRESHOLD,
@@ -70,7 +71,13 @@ class FlightDelayService:
 
     def __init__(self) -> None:
         self.drift_lock = threading.Lock()
-        self.batcher = Batcher(self._features, self._score, MAX_BATCH_ROWS, observe=self._observe)
+        self.batcher = Batcher(
+            self._features,
+            self._score,
+            MAX_BATCH_ROWS,
+            observe=self._observe,
+            observe_failed=OBSERVE_FAILURES.inc,
+        )
         killed = forget_killed_workers()
         if killed:
             log.warning("workers %s were killed; their gauges no longer count", killed)
