@@ -26,6 +26,7 @@ ALERT_NAMES = {
     "ServeAbsent",
     "ServeNotReady",
     "ServeWorkersKilled",
+    "ServeObserveFailing",
     "ServeHighErrorRate",
     "ServeOverloaded",
     "ServePastDataHorizon",
