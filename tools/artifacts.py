@@ -398,12 +398,16 @@ def warn_of_bytecode(artifact: Artifact, pex: Path, warn: Callable[[str], None])
     PEX left in place when its PEX-INFO is unchanged is checked too: PEX-INFO does not tell."""
     carried = bytecode_carried(pex)
     if carried:
-        warn(
-            f"artifacts: warning: {artifact.address} carries Python bytecode in "
-            f"{', '.join(carried)}: pex zipped those wheels from its cache after a test's venv "
-            "wrote their __pycache__, so this PEX, and a dvc.lock written with it, differ from a "
-            "clean machine's build (ADR 0011 says how to rebuild clean)"
-        )
+        warn(f"artifacts: warning: {artifact.address} {carrying_bytecode(carried)}")
+
+
+def carrying_bytecode(wheels: list[str]) -> str:
+    """What it means that a PEX's `wheels` carry bytecode, and the way out."""
+    return (
+        f"carries Python bytecode in {', '.join(wheels)}: pex zipped those wheels from its "
+        "cache after a test's venv wrote their __pycache__, so this PEX, and a dvc.lock written "
+        "with it, differ from a clean machine's build (ADR 0011 says how to rebuild clean)"
+    )
 
 
 def bytecode_carried(pex: Path) -> list[str]:
@@ -516,11 +520,19 @@ def unlocked(repo: Path, status: dict[str, Any]) -> list[str]:
                     changes.setdefault(path, {}).setdefault(change, []).append(stage)
     return [
         f"dvc.lock does not record {path} as this checkout builds it ({change} for stage"
-        f"{'s' if len(stages) > 1 else ''} {', '.join(stages)}): run the pipeline "
-        "(`./pants run //:main`) and commit the dvc.lock it writes"
+        f"{'s' if len(stages) > 1 else ''} {', '.join(stages)}): {lock_advice(repo / path)}"
         for path in artifacts
         for change, stages in changes.get(path, {}).items()
     ]
+
+
+def lock_advice(pex: Path) -> str:
+    """What to do about the stale lock of `pex`: a PEX carrying bytecode differs from every
+    other machine's build, so the dvc.lock it would write is wrong too."""
+    carried = bytecode_carried(pex)
+    if carried:
+        return f"it {carrying_bytecode(carried)}; do not commit a dvc.lock written with it"
+    return "run the pipeline (`./pants run //:main`) and commit the dvc.lock it writes"
 
 
 def status_problem(status: object) -> str | None:

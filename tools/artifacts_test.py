@@ -149,12 +149,8 @@ def test_place_copies_what_changed_and_leaves_the_rest(repo: Path, tmp_path: Pat
     assert not list(target.parent.glob("*.partial"))
 
 
-def test_place_warns_of_a_pex_carrying_bytecode(repo: Path, tmp_path: Path) -> None:
-    """pex zipped a wheel after a test venv wrote its __pycache__: the PEX's hash, and the
-    dvc.lock written with it, were this machine's (the train PEX differed from a clean build's
-    by 367 KB of jinja2, markupsafe and pathspec bytecode)."""
-    built = built_copy(repo, tmp_path)
-    deps = built / PEX[5:] / ".deps"
+def write_wheels(deps: Path) -> None:
+    """A clean wheel zip and jinja2's carrying bytecode in the packed PEX's `deps`."""
     deps.mkdir(exist_ok=True)
     wheels = {
         "clean-1.0-py3-none-any.whl": ["clean/__init__.py"],
@@ -164,6 +160,14 @@ def test_place_warns_of_a_pex_carrying_bytecode(repo: Path, tmp_path: Path) -> N
         with zipfile.ZipFile(deps / name, "w") as wheel:
             for member in members:
                 wheel.writestr(member, "")
+
+
+def test_place_warns_of_a_pex_carrying_bytecode(repo: Path, tmp_path: Path) -> None:
+    """pex zipped a wheel after a test venv wrote its __pycache__: the PEX's hash, and the
+    dvc.lock written with it, were this machine's (the train PEX differed from a clean build's
+    by 367 KB of jinja2, markupsafe and pathspec bytecode)."""
+    built = built_copy(repo, tmp_path)
+    write_wheels(built / PEX[5:] / ".deps")
     warnings: list[str] = []
     place(repo, built, warnings.append)  # replaced
     place(repo, built, warnings.append)  # left in place: its PEX-INFO does not tell
@@ -419,6 +423,23 @@ def test_the_lock_check_names_each_stale_artifact_and_the_stages_that_run_it(
         f"artifacts: dvc.lock does not record {PEX} as this checkout builds it (modified for "
         "stages land, curate): run the pipeline (`./pants run //:main`) and commit the dvc.lock "
         "it writes\n"
+    )
+
+
+def test_the_lock_check_of_a_pex_carrying_bytecode_says_so_not_to_commit_the_lock(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PEX whose wheels pex zipped after a test wrote their bytecode differs from a clean
+    build: the check said to run the pipeline and commit the dvc.lock it writes, which would
+    have recorded this machine's hash for every other machine to fail on."""
+    write_wheels(repo / PEX / ".deps")
+    assert locked(repo, {"land": [{"changed deps": {PEX: "modified"}}]}, monkeypatch) == 1
+    assert capsys.readouterr().err == (
+        f"artifacts: dvc.lock does not record {PEX} as this checkout builds it (modified for "
+        "stage land): it carries Python bytecode in jinja2-3.1.6-py3-none-any.whl: pex zipped "
+        "those wheels from its cache after a test's venv wrote their __pycache__, so this PEX, "
+        "and a dvc.lock written with it, differ from a clean machine's build (ADR 0011 says how "
+        "to rebuild clean); do not commit a dvc.lock written with it\n"
     )
 
 
