@@ -46,6 +46,10 @@ from pathlib import Path
 PROMOTED = "promoted"
 RESTORED = "restored"
 ROLLED_BACK = "rolled-back"
+# The deploy job tags an image `served-<image tag>` in ECR once the service is steady on it, so
+# the repository's lifecycle policy keeps it apart from pushes that never served
+# (infra/modules/ecr). It names the same image: no image tag of a release starts with it.
+SERVED_MARK = "served-"
 # Docker's grammar for an image tag.
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # What of that grammar git refuses in a tag's name (git check-ref-format): the release tags are
@@ -65,6 +69,11 @@ def image_tag(model: str) -> str:
         raise ReleaseError(
             f"{model!r} is not a BentoML tag (name:version) that makes an image tag a release "
             "tag can name"
+        )
+    if tag.startswith(SERVED_MARK):
+        raise ReleaseError(
+            f"{model!r} makes the image tag {tag}, which reads as the deploy job's mark of a "
+            f"served image ({SERVED_MARK}<image tag>): rename the model"
         )
     return tag
 
@@ -157,14 +166,20 @@ def decide(registry: Path, root: Path) -> tuple[dict[str, str], str]:
         )
     if tagged(root, PROMOTED, image):
         return _nothing(f"{promoted} is deployed already (tag {PROMOTED}/{image})")
-    outputs = {"deploy": "true", "image_tag": image, "model": promoted}
+    outputs = {
+        "deploy": "true",
+        "image_tag": image,
+        "served_tag": SERVED_MARK + image,
+        "model": promoted,
+    }
     return outputs, f"Deploying {promoted} as image tag {image}"
 
 
 def live_image(live: str, deployed: list[str]) -> str:
     """The image in service, from the tags ECR holds for the live digest (`live`: the JSON list
     `aws ecr describe-images` gives as imageTags, or null): the one the release tags record as
-    served (`deployed`, `served`'s list), else its only tag."""
+    served (`deployed`, `served`'s list), else its only tag (a `served-<tag>` mark counting as
+    `<tag>`)."""
     try:
         given = json.loads(live)
     except ValueError as error:
@@ -175,7 +190,8 @@ def live_image(live: str, deployed: list[str]) -> str:
         given = []
     if not isinstance(given, list) or not all(isinstance(tag, str) for tag in given):
         raise ReleaseError(f"--live {live!r} is not a JSON list of image tags")
-    tags: list[str] = given
+    # An image's served mark names the image by its other tag.
+    tags: list[str] = list(dict.fromkeys(tag.removeprefix(SERVED_MARK) for tag in given))
     if not tags:
         raise ReleaseError(
             "the image in service has no tag in ECR, so no deployment of this repository put it "

@@ -25,6 +25,7 @@ from tools.releases import (
     PROMOTED,
     RESTORED,
     ROLLED_BACK,
+    SERVED_MARK,
     ReleaseError,
     decide,
     image_tag,
@@ -189,6 +190,27 @@ def test_the_live_image_is_named_by_its_tags_in_ecr(repo: Path) -> None:
     ):
         with pytest.raises(ReleaseError, match=re.escape(message)):
             live_image(bad, served(repo))
+
+
+def test_the_served_mark_of_the_live_image_names_the_same_image(repo: Path) -> None:
+    """The deploy job tags a steady image `served-<tag>` too (for ECR's lifecycle policy): the
+    live image's two tags, one recorded as deployed or neither yet, are one image."""
+    promote(repo, "m-a", 0)
+    promote(repo, "m-b", 1)
+    assert live_image(live("m-b", f"{SERVED_MARK}m-b"), served(repo)) == "m-b"
+    assert pick(repo, live(f"{SERVED_MARK}m-b", "m-b"))[0] == {"current": "m-b", "restore": "m-a"}
+    # Rolled out and marked; its record-promotion job not run yet.
+    assert live_image(live("m-c", f"{SERVED_MARK}m-c"), served(repo)) == "m-c"
+    # Its own tag deleted by hand in ECR: the mark still names it.
+    assert live_image(live(f"{SERVED_MARK}m-b"), served(repo)) == "m-b"
+    with pytest.raises(ReleaseError, match="the tags m-b, m-c, 2 of them recorded"):
+        live_image(live(f"{SERVED_MARK}m-b", "m-c"), [*served(repo), "m-c"])
+
+
+def test_a_model_whose_image_tag_reads_as_a_served_mark_is_refused() -> None:
+    with pytest.raises(ReleaseError, match="reads as the deploy job's mark of a served image"):
+        image_tag("served:abc123")
+    assert image_tag("serve:abc123") == "serve-abc123"
 
 
 def test_a_tag_git_cannot_hold_beside_the_live_images_recorded_one_does_not_stop_the_cord(

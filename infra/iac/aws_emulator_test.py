@@ -61,6 +61,7 @@ from tests.aws_emulator import (
 )
 from tests.serving.harness import build_data, register_model, server_env, third_party_path
 from tests.workflow_steps import git, run_step, step_script
+from tools.releases import SERVED_MARK
 
 PLUGIN_DIR = os.environ.get("TF_PLUGIN_DIR", "")
 
@@ -631,6 +632,70 @@ def push_image(emulator: Emulator, repository: str, tag: str) -> str:
     return digest
 
 
+def lifecycle_rule(policy: Mapping[str, Any], tags: list[str]) -> dict[str, Any] | None:
+    """The rule of an ECR lifecycle policy that decides an image with these tags: the first,
+    by priority, whose tag selection takes it (a later rule never expires it). Only the
+    selections the platform's policy uses."""
+    for rule in sorted(policy["rules"], key=lambda rule: rule["rulePriority"]):
+        selection = rule["selection"]
+        status = selection["tagStatus"]
+        if (
+            status == "any"
+            or (status == "untagged" and not tags)
+            or (
+                status == "tagged"
+                and any(tag.startswith(p) for tag in tags for p in selection["tagPrefixList"])
+            )
+        ):
+            return dict(rule)
+    return None
+
+
+def lifecycle_expires(policy: Mapping[str, Any], pushed: list[list[str]]) -> list[int]:
+    """Which of the images, given by their tags oldest push first, the policy expires (their
+    indexes): each image is counted by the rule that decides it, and an `imageCountMoreThan`
+    rule expires all but the newest `countNumber` of its images."""
+    decided: dict[int, list[int]] = {}
+    for index, tags in enumerate(pushed):
+        rule = lifecycle_rule(policy, tags)
+        assert rule is not None, f"no rule decides an image tagged {tags}"
+        assert rule["selection"]["countType"] == "imageCountMoreThan" or not tags, rule
+        decided.setdefault(rule["rulePriority"], []).append(index)
+    rules = {rule["rulePriority"]: rule for rule in policy["rules"]}
+    expired: list[int] = []
+    for priority, images in decided.items():
+        selection = rules[priority]["selection"]
+        if selection["countType"] == "imageCountMoreThan":
+            expired += images[: max(0, len(images) - selection["countNumber"])]
+    return sorted(expired)
+
+
+def repository_policy(platform: Platform) -> dict[str, Any]:
+    """The lifecycle policy of the serve image's repository, as the account holds it."""
+    repository = platform.outputs["ecr_repository_url"].split("/", 1)[1]
+    text = platform.emulator.client("ecr").get_lifecycle_policy(repositoryName=repository)
+    policy: dict[str, Any] = json.loads(text["lifecyclePolicyText"])
+    return policy
+
+
+def test_served_images_outlive_any_number_of_newer_pushes_that_never_served(
+    platform: Platform,
+) -> None:
+    """The deploy job marks the image it rolled out `served-<tag>` (releases.SERVED_MARK):
+    pushes whose rollout failed expire past the newest 30, and cannot expire the live image or
+    one the andon cord would restore."""
+    policy = repository_policy(platform)
+    served = [[f"flight-delay-v{n}", f"{SERVED_MARK}flight-delay-v{n}"] for n in range(5)]
+    failed = [[f"flight-delay-failed{n}"] for n in range(40)]
+    assert lifecycle_expires(policy, served + failed) == list(range(5, 15))
+    # Marked images expire only past the newest 100 of them.
+    many = [[f"{SERVED_MARK}flight-delay-v{n}"] for n in range(103)]
+    assert lifecycle_expires(policy, many + failed) == [0, 1, 2, *range(103, 113)]
+    # An image pushed without a tag (a layer of a failed push) is decided by the first rule.
+    untagged = lifecycle_rule(policy, [])
+    assert untagged is not None and untagged["selection"]["countType"] == "sinceImagePushed"
+
+
 def on_this_machine(value: str, mounts: Mapping[str, Path]) -> str:
     """`value`, with a path inside one of the task's volumes moved to the volume's local
     directory."""
@@ -720,7 +785,13 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     # The evaluate stage's record of the gate's decision (stand-in: the model registered above).
     registry.write_text(json.dumps({"promoted": model, "decision": {"reason": "rehearsal"}}))
     release = run_step(deploy(step_id="release"), clone, environ)
-    assert release == {"deploy": "true", "image_tag": model.replace(":", "-"), "model": model}
+    image_tag = model.replace(":", "-")
+    assert release == {
+        "deploy": "true",
+        "image_tag": image_tag,
+        "served_tag": SERVED_MARK + image_tag,
+        "model": model,
+    }
     publish = deploy(name="Publish the serving data")
     published = {**environ, "SERVING": addresses["serving"], "MODEL": model}
     run_step(publish, clone, published)
@@ -781,14 +852,28 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     # record-promotion job does (the clone's origin is the pipeline's checkout).
     repository = addresses["ecr"].split("/", 1)[1]
     rollout = deploy(name="Roll the image out on ECS")
+    mark = deploy(name="Mark the image as served")
+    ecr = emulator.client("ecr")
+    lifecycle = repository_policy(platform)
     record = step_script("main.yml", "record-promotion", name="Record the promotion")
     digests = {}
     for day, (image, promoted) in enumerate(
         ((PREVIOUS_IMAGE, "flight-delay:previous"), (release["image_tag"], model)), start=1
     ):
         digests[image] = push_image(emulator, repository, image)
-        run_step(rollout, source, {**environ, "DIGEST": digests[image]})
+        pushed = {**environ, "DIGEST": digests[image]}
+        run_step(rollout, source, pushed)
         assert platform.service_image() == f"{addresses['ecr']}@{digests[image]}"
+        # Marked served, a second tag of the same image, which the lifecycle policy keeps.
+        marked = {**pushed, "ECR": addresses["ecr"], "SERVED_TAG": SERVED_MARK + image}
+        for _ in range(2):  # a re-run finds the mark there
+            run_step(mark, source, marked)
+        (details,) = ecr.describe_images(
+            repositoryName=repository, imageIds=[{"imageDigest": digests[image]}]
+        )["imageDetails"]
+        assert sorted(details["imageTags"]) == [image, SERVED_MARK + image]
+        kept_by = lifecycle_rule(lifecycle, details["imageTags"])
+        assert kept_by is not None and kept_by["selection"]["tagStatus"] == "tagged"
         when = {"GIT_COMMITTER_DATE": f"2026-01-0{day}T00:00:00Z"}
         run_step(record, clone, {**environ, **when, "IMAGE_TAG": image, "MODEL": promoted})
 
@@ -837,7 +922,10 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
     andon = functools.partial(step_script, "andon-cord.yml", "rollback")
     # What is live, from the serve module's record in SSM and the image's tags in ECR.
     in_service = run_step(andon(step_id="live"), source, environ)
-    assert json.loads(in_service["tags"]) == [release["image_tag"]]
+    assert sorted(json.loads(in_service["tags"])) == [
+        release["image_tag"],
+        release["served_tag"],
+    ]
     picked = run_step(
         andon(step_id="pick"), source, {**environ, "LIVE": in_service["tags"], "REQUESTED": ""}
     )

@@ -409,6 +409,8 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "docker push",
         "aws ecr describe-images",  # the digest the service will run
         '-target=module.serve -var="serve_image_digest=$DIGEST"',
+        # Marked served once the service is steady on it (the ECR lifecycle policy keeps it).
+        'aws ecr put-image --repository-name "$repository" --image-tag "$SERVED_TAG"',
     ]
     positions = [run.index(fragment) for fragment in order]
     assert positions == sorted(positions)
@@ -416,6 +418,7 @@ def test_main_deploys_a_newly_promoted_model_with_the_andon_cord_s_lock() -> Non
         "Publish the serving data",
         "Containerize the Bento and push it to ECR",
         "Roll the image out on ECS",
+        "Mark the image as served",
     )
     for name in deploying:
         assert steps[name]["if"] == "steps.release.outputs.deploy == 'true'"
@@ -469,6 +472,7 @@ def test_only_a_new_promotion_is_deployed(tmp_path: Path) -> None:
     assert release(root, new) == {
         "deploy": "true",
         "image_tag": "flight-delay-abc123",
+        "served_tag": "served-flight-delay-abc123",
         "model": "flight-delay:abc123",
     }
     release_tag(root, "promoted", "flight-delay-abc123")

@@ -11,9 +11,15 @@ variable "kms_key_arn" {
 }
 
 variable "keep_images" {
-  description = "How many tagged images to keep; older ones expire."
+  description = "How many of the newest tagged images not marked served to keep; older ones expire."
   type        = number
   default     = 30
+}
+
+variable "keep_served_images" {
+  description = "How many of the newest images marked served (tag prefix `served-`) to keep; older ones expire."
+  type        = number
+  default     = 100
 }
 
 variable "force_delete" {
@@ -48,9 +54,19 @@ resource "aws_ecr_lifecycle_policy" "this" {
         selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 1 }
         action       = { type = "expire" }
       },
+      # The deploy job marks an image `served-<tag>` once the service is steady on it
+      # (.github/workflows/main.yml): the live image and those the andon cord restores. An image
+      # a rule selects is never expired by a later rule, so pushes that never served (a failed
+      # rollout) cannot push them out of the count below.
       {
         rulePriority = 2
-        description  = "Keep the newest ${var.keep_images} images"
+        description  = "Keep the newest ${var.keep_served_images} images marked served"
+        selection    = { tagStatus = "tagged", tagPrefixList = ["served-"], countType = "imageCountMoreThan", countNumber = var.keep_served_images }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "Keep the newest ${var.keep_images} other images"
         selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.keep_images }
         action       = { type = "expire" }
       },
