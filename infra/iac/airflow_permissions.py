@@ -12,12 +12,15 @@ from typing import Final
 
 from iac.ci_permissions import UNSCOPED_ACTIONS
 
+# The run's first task reads the revision each stage's task definition names now, which the
+# run's stages then run (flight_orchestration.run_parameters); AWS authorizes it on "*" only.
 # flight_orchestration.runners.EcsStageOperator, an EcsRunTaskOperator with reattach: a try
 # first lists the running tasks it started in the cluster (a retry finds its first try's), then
 # runs the stage's task definition handing ECS the roles it names, follows its container's log
 # (with the `logs` block), waits for the task to stop and reads how it ended; on_kill stops it.
 # (The run's params file goes to the artifacts bucket, which the role's data grant covers.)
 ECS_STAGE_CALLS: Final[tuple[tuple[str, str], ...]] = (
+    ("ecs:DescribeTaskDefinition", "*"),
     ("ecs:ListTasks", "*"),
     ("ecs:RunTask", "{task_definition}"),
     ("iam:PassRole", "{task_role}"),

@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 import yaml
 from airflow.models.dag import DAG
+from airflow.operators.python import PythonOperator
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.ecs import EcsRunTaskOperator
+from airflow.utils.xcom import XCOM_RETURN_KEY
 
 from flight_orchestration import settings
 from flight_orchestration.commands import run_params, write_params
 from flight_orchestration.pipeline import BENTO_TASK, ArtifactOperator, build_pipeline_dag
-from flight_orchestration.run_parameters import PARAMS_TASK, RunParamsError
+from flight_orchestration.run_parameters import PARAMS_TASK, TASK_DEFINITIONS_KEY, RunParamsError
 from flight_orchestration.runners import (
     EcsSettings,
     EcsStageOperator,
@@ -119,12 +121,37 @@ def test_an_ecs_task_uploads_and_runs_the_parameters_its_run_fixed(
     monkeypatch.setattr(EcsRunTaskOperator, "execute", lambda task, context: task.overrides)
     # No earlier try's task to wait for (ecs_task_test.py runs that against the emulator).
     monkeypatch.setattr(EcsStageOperator, "wait_for_stopping_tasks", lambda task, context: None)
-    fixed = {"ti": SimpleNamespace(xcom_pull=lambda task_ids: params), "run_id": RUN_ID}
+    # What the run's first task fixed: the parameters and the task definition revisions.
+    pinned = {
+        "train": "arn:aws:ecs:us-east-1:123456789012:task-definition/ml-platform-prod-train:7"
+    }
+    xcoms = {XCOM_RETURN_KEY: params, TASK_DEFINITIONS_KEY: pinned}
+    fixed = {
+        "ti": SimpleNamespace(xcom_pull=lambda task_ids, key=XCOM_RETURN_KEY: xcoms[key]),
+        "run_id": RUN_ID,
+    }
     assert train.execute(fixed) == train.container_overrides(params, RUN_ID)
     assert yaml.safe_load(uploaded[train.ecs.params_uri(RUN_ID)]) == params
-    none = {"ti": SimpleNamespace(xcom_pull=lambda task_ids: None), "run_id": RUN_ID}
+    assert train.task_definition == pinned["train"]
+    none = {"ti": SimpleNamespace(xcom_pull=lambda task_ids, key=None: None), "run_id": RUN_ID}
     with pytest.raises(RunParamsError, match=f"no parameters from its {PARAMS_TASK} task"):
         train.execute(none)
+
+
+def test_the_ecs_run_s_first_task_fixes_the_settings_task_definitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its stages run the revisions it fixed (ecs_task_test.py runs them against the emulator);
+    the local runner's fixes none."""
+    use_ecs(monkeypatch, ECS_SETTINGS)
+    first = build_pipeline_dag(SANDBOX_ROOT).get_task(PARAMS_TASK)
+    assert isinstance(first, PythonOperator)
+    assert first.op_kwargs["task_definitions"] == ECS_SETTINGS["task_definitions"]
+    assert first.op_kwargs["directories"] is False
+    monkeypatch.delenv(settings.environment_variable(settings.RUNNER_VARIABLE))
+    local = build_pipeline_dag(SANDBOX_ROOT).get_task(PARAMS_TASK)
+    assert isinstance(local, PythonOperator)
+    assert local.op_kwargs["task_definitions"] is None
 
 
 def services_name(task: EcsStageOperator) -> str:

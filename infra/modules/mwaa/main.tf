@@ -255,6 +255,13 @@ resource "aws_iam_role_policy" "execution" {
 data "aws_iam_policy_document" "ecs_runner" {
   count = var.ecs_runner == null ? 0 : 1
 
+  # The run's first task fixes the revision of each stage's task definition, which its stages
+  # then run (a release registered mid-run does not reach them). AWS authorizes this on "*" only.
+  statement {
+    sid       = "PinStageTaskDefinitions"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"]
+  }
   statement {
     sid       = "RunStageTasks"
     actions   = ["ecs:RunTask"]

@@ -145,7 +145,11 @@ def build_pipeline_dag(
         ecs = EcsSettings.from_json(settings.ecs_settings(), settings.ECS_VARIABLE)
     with dag:
         # The ecs runner's tasks work in their images and on EFS, not in these directories.
-        params = params_operator(defaults, directories=ecs is None)
+        params = params_operator(
+            defaults,
+            directories=ecs is None,
+            task_definitions=None if ecs is None else ecs.task_definitions,
+        )
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:
             if ecs is not None:

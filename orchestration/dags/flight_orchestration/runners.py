@@ -55,7 +55,7 @@ from flight_orchestration.commands import (
     StageCommand,
 )
 from flight_orchestration.run_ids import run_directory_name
-from flight_orchestration.run_parameters import the_runs_params
+from flight_orchestration.run_parameters import the_runs_params, the_runs_task_definition
 from flight_orchestration.settings import SettingError
 from flight_orchestration.stages import Stage, artifact_groups
 
@@ -327,6 +327,8 @@ class EcsStageOperator(EcsRunTaskOperator):
         uri = self.ecs.params_uri(context["run_id"])
         S3Hook().load_string(yaml.safe_dump(params, sort_keys=False), key=uri, replace=True)
         self.overrides = self.container_overrides(params, context["run_id"])
+        # The revision the run started with, not the family's newest (run_parameters).
+        self.task_definition = the_runs_task_definition(context, self.service)
         self.wait_for_stopping_tasks(context)
         return super().execute(context)  # type: ignore[no-untyped-call]
 
