@@ -6,7 +6,11 @@ exports, not with a number of its own."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import yaml
+
+from flight_orchestration.drift import OBSERVE_FAILURES, UNOBSERVED_QUERY
 from tests.monitoring.support import (
     ALERTS,
     ALERTS_TEST,
@@ -144,3 +148,41 @@ def test_metric_names_reads_selectors_not_functions_or_labels() -> None:
         ' / on (job) group_left b_total offset 5m > bool 0.2 and up{job="x"} == 0'
     )
     assert metric_names(expr) == {"a_bucket", "b_total", "up"}
+
+
+def test_the_drift_check_counts_unobserved_batches_of_the_last_hour_as_the_alert_does(
+    tmp_path: Path,
+) -> None:
+    """The retraining DAG's drift check decides nothing while its query is above 0
+    (flight_orchestration.drift): above 0 while ServeObserveFailing fires on the same series
+    (alerts_test.yml), a rise or a count before an instance's first scrape, and 0 once it
+    clears, or never fired."""
+    above_zero = f"({UNOBSERVED_QUERY}) > bool 0"
+    cases = {
+        # A rise at 6m; clears an hour later.
+        '{instance="a:3000"}': ("0x5 3x145", {"10m": 1, "50m": 1, "130m": 0}),
+        # Never any: quiet throughout, from its first scrape.
+        '{instance="b:3000"}': ("_x3 0x147", {"10m": 0, "130m": 0}),
+        # Counted before its first scrape (its series appears at 3m at 2).
+        '{instance="c:3000"}': ("_x3 2x147", {"10m": 1, "50m": 1, "130m": 0}),
+    }
+    tests = [
+        {
+            "interval": "1m",
+            "input_series": [{"series": OBSERVE_FAILURES + labels, "values": values}],
+            "promql_expr_test": [
+                {
+                    "expr": above_zero,
+                    "eval_time": when,
+                    "exp_samples": [{"labels": "{}", "value": v}],
+                }
+                for when, v in expected.items()
+            ],
+        }
+        for labels, (values, expected) in cases.items()
+    ]
+    rules = tmp_path / "unobserved_test.yml"
+    rules.write_text(yaml.safe_dump({"rule_files": [], "tests": tests}))
+    result = promtool("test", "rules", str(rules))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout

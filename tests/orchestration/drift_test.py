@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import string
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,9 +43,11 @@ def test_parse_metrics_and_decide() -> None:
 
 @dataclass
 class PrometheusAnswer:
-    """What the loopback Prometheus answers for the PSI query: one sample of feature "origin"."""
+    """What the loopback Prometheus answers: for the PSI query, one sample of feature "origin";
+    for the unobserved batches' query, one sample of `unobserved`, or none (no series)."""
 
     value: object = "0.31"
+    unobserved: object = None
 
 
 @pytest.fixture
@@ -53,14 +56,17 @@ def prometheus() -> Iterator[tuple[str, PrometheusAnswer]]:
     answer = PrometheusAnswer()
 
     def respond(path: str) -> tuple[bytes, str]:
-        assert "query=max+by+%28feature%29" in path, path
-        body = {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [{"metric": {"feature": "origin"}, "value": [1, answer.value]}],
-            },
-        }
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["query"]
+        if query == [drift.PROMETHEUS_QUERY]:
+            result = [{"metric": {"feature": "origin"}, "value": [1, answer.value]}]
+        else:
+            assert query == [drift.UNOBSERVED_QUERY], path
+            result = (
+                []
+                if answer.unobserved is None
+                else [{"metric": {}, "value": [1, answer.unobserved]}]
+            )
+        body = {"status": "success", "data": {"resultType": "vector", "result": result}}
         return json.dumps(body).encode(), "application/json"
 
     with page_server(respond) as url:
@@ -68,8 +74,59 @@ def prometheus() -> Iterator[tuple[str, PrometheusAnswer]]:
 
 
 def test_read_prometheus(prometheus: tuple[str, PrometheusAnswer]) -> None:
-    url, _ = prometheus
+    url, answer = prometheus
     assert drift.read_prometheus(url) == {"origin": 0.31}
+    answer.unobserved = "0"
+    assert drift.read_prometheus(url) == {"origin": 0.31}
+
+
+@pytest.mark.parametrize("unobserved", ["1", "0.4"])
+def test_gauges_a_replica_left_unobserved_in_the_last_hour_decide_nothing(
+    prometheus: tuple[str, PrometheusAnswer], unobserved: str
+) -> None:
+    """Before, the check decided on PSI gauges that kept their values while serve failed to
+    observe its batches (ServeObserveFailing firing): a stale drift, or a stale calm."""
+    url, answer = prometheus
+    answer.unobserved = unobserved  # increase() extrapolates: a fraction counts too
+    with pytest.raises(
+        drift.DriftCheckError,
+        match=f"batches in the last hour were not observed .*counts {unobserved}",
+    ):
+        drift.read_prometheus(url)
+
+
+def test_a_metrics_page_whose_server_left_batches_unobserved_decides_nothing() -> None:
+    observed = METRICS + f"{drift.OBSERVE_FAILURES} 0.0\n"
+    assert drift.parse_unobserved(observed) == 0
+    assert drift.parse_unobserved(METRICS) == 0  # a server from before the counter
+    # One sample per worker process, or one summed: the batches of them all.
+    workers = (
+        f'{drift.OBSERVE_FAILURES}{{worker="1"}} 2.0\n{drift.OBSERVE_FAILURES}{{worker="2"}} 1.0\n'
+    )
+    assert drift.parse_unobserved(METRICS + workers) == 3
+
+    unobserved = "batches since the server started were not observed .*counts 3;"
+    with (
+        page_server(lambda _: ((METRICS + workers).encode(), "text/plain")) as url,
+        pytest.raises(drift.DriftCheckError, match=unobserved),
+    ):
+        drift.read_metrics_endpoint(f"{url}/metrics")
+    with page_server(lambda _: (observed.encode(), "text/plain")) as url:
+        assert drift.read_metrics_endpoint(f"{url}/metrics") == {"distance": 0.45, "carrier": 0.07}
+
+
+@given(value=st.floats() | st.text(alphabet=string.printable.strip(), min_size=1))
+def test_an_unobserved_count_is_read_or_refused_naming_the_counter(value: float | str) -> None:
+    text = f"{drift.OBSERVE_FAILURES} {value}\n"
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number) and number >= 0:
+        assert drift.parse_unobserved(text) == number
+    else:
+        with pytest.raises(drift.DriftCheckError, match=f"{drift.OBSERVE_FAILURES} is"):
+            drift.parse_unobserved(text)
 
 
 NO_PSI = ["NaN", "+Inf", "-Inf", "-0.5", "0,3", "", None, [0.3]]

@@ -473,6 +473,23 @@ def test_a_payload_without_alerts_has_none_firing() -> None:
     assert retrain.firing_alerts({"alerts": [resolved]}) == []
 
 
+def test_drift_on_gauges_serve_left_unobserved_fails_the_check_and_triggers_nothing(
+    dags: dict[str, DAG], configured: type[Page]
+) -> None:
+    """Before, the check read the drifted gauges of a server whose batches were no longer
+    observed (the gauges kept their values) and retrained on them, against the runbook."""
+    configured.text = gauges({"distance": 0.93}) + f"{drift.OBSERVE_FAILURES} 4.0\n"
+    before = len(pipeline_runs())
+    run = dags[retrain.DAG_ID].test()
+    assert run.state == DagRunState.FAILED
+    assert states(run)[retrain.CHECK_TASK] == TaskInstanceState.FAILED
+    assert len(pipeline_runs()) == before
+    with pytest.raises(
+        drift.DriftCheckError, match="since the server started were not observed .*counts 4;"
+    ):
+        retrain.read_psi()
+
+
 def test_an_unreachable_endpoint_fails_the_check_naming_it(
     dags: dict[str, DAG], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,11 @@ retrain. Plain Python (no Airflow), so the retraining DAG and the serving tests 
 
 The gauges come from the serve service's Prometheus endpoint (`/metrics`, text exposition
 format) or from Prometheus' HTTP API (`max by (feature)` over the service's replicas).
+
+A batch whose observing failed leaves the gauges at the values they had: the check decides
+nothing while the service counts such batches (`flight_delay_observe_failures_total`, the
+ServeObserveFailing alert), over the last hour through Prometheus, and since the server started
+on a /metrics page (one instance's counter, which has no history).
 """
 
 from __future__ import annotations
@@ -14,12 +19,23 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 
 GAUGE = "flight_delay_feature_psi"
 # A sample line of the gauge: name{labels} value [timestamp].
 _SAMPLE = re.compile(rf"^{GAUGE}\{{(?P<labels>[^}}]*)\}}\s+(?P<value>\S+)")
 _FEATURE = re.compile(r'(?:^|,)\s*feature="(?P<feature>(?:[^"\\]|\\.)*)"')
 PROMETHEUS_QUERY = f"max by (feature) ({GAUGE})"
+# serve.metrics.OBSERVE_FAILURES: batches scored and answered whose drift update then failed.
+OBSERVE_FAILURES = "flight_delay_observe_failures_total"
+_FAILURES = re.compile(rf"^{OBSERVE_FAILURES}(?:\{{[^}}]*\}})?\s+(?P<value>\S+)")
+# Over the last hour, as the ServeObserveFailing alert counts them: the counters' rise, plus the
+# count of a replica that first reported within the hour (failures before its first scrape,
+# which increase() cannot see). Either part may have no series.
+UNOBSERVED_QUERY = (
+    f"(sum(increase({OBSERVE_FAILURES}[1h])) or vector(0))"
+    f" + (sum({OBSERVE_FAILURES} unless {OBSERVE_FAILURES} offset 1h) or vector(0))"
+)
 TIMEOUT_SECONDS = 10.0
 
 
@@ -97,6 +113,37 @@ def parse_metrics(text: str, source: str = "the /metrics page") -> dict[str, flo
     return psi
 
 
+def check_observed(unobserved: float, span: str, source: str) -> None:
+    """Refuse to decide on gauges that lag the traffic: `unobserved` batches (`span`, as
+    `source` counts them) were scored without their drift update."""
+    if unobserved > 0:
+        raise DriftCheckError(
+            f"{source}: scored batches {span} were not observed ({OBSERVE_FAILURES} counts "
+            f"{unobserved:g}; the ServeObserveFailing alert): the PSI gauges lag the "
+            "traffic, so no decision is made until serve observes its batches again "
+            "(docs/runbook.md#serveobservefailing)"
+        )
+
+
+def _count(value: object, source: str) -> float:
+    try:
+        count = float(str(value))
+    except ValueError:
+        count = math.nan
+    if not math.isfinite(count) or count < 0:
+        raise DriftCheckError(f"{source}: {OBSERVE_FAILURES} is {value!r}, not a count >= 0")
+    return count
+
+
+def parse_unobserved(text: str, source: str = "the /metrics page") -> float:
+    """The batches left unobserved on a Prometheus text exposition (summed over its samples)."""
+    return sum(
+        _count(sample["value"], source)
+        for sample in map(_FAILURES.match, text.splitlines())
+        if sample is not None
+    )
+
+
 def _get(url: str, timeout: float) -> bytes:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise DriftCheckError(f"{url!r} is not an http(s) URL")
@@ -112,27 +159,50 @@ def _get(url: str, timeout: float) -> bytes:
 
 
 def read_metrics_endpoint(url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str, float]:
-    """The PSI gauges on a service's /metrics page."""
+    """The PSI gauges on a service's /metrics page; DriftCheckError if the server has left
+    batches unobserved since it started."""
     text = _get(url, timeout).decode("utf-8", errors="replace")
     if "# TYPE" not in text and GAUGE not in text:
         raise DriftCheckError(f"{url} does not look like a Prometheus /metrics page")
-    return parse_metrics(text, url)
+    psi = parse_metrics(text, url)
+    check_observed(parse_unobserved(text, url), "since the server started", url)
+    return psi
 
 
-def read_prometheus(base_url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str, float]:
-    """The PSI gauges through Prometheus' HTTP API (the highest over the service's replicas)."""
-    query = urllib.parse.urlencode({"query": PROMETHEUS_QUERY})
-    url = f"{base_url.rstrip('/')}/api/v1/query?{query}"
+def _query(base_url: str, query: str, timeout: float) -> tuple[str, list[dict[str, Any]]]:
+    """The URL of a Prometheus instant query and its samples."""
+    url = f"{base_url.rstrip('/')}/api/v1/query?{urllib.parse.urlencode({'query': query})}"
     try:
         body = json.loads(_get(url, timeout))
         if body["status"] != "success":
             raise DriftCheckError(f"{url}: Prometheus says {body.get('error', body['status'])}")
         result = body["data"]["result"]
+        if not isinstance(result, list) or not all(isinstance(s, dict) for s in result):
+            raise TypeError(f"result is {result!r}")
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise DriftCheckError(f"{url}: not a Prometheus query answer ({error!r})") from error
+    return url, result
+
+
+def read_prometheus(base_url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str, float]:
+    """The PSI gauges through Prometheus' HTTP API (the highest over the service's replicas);
+    DriftCheckError if a replica left batches unobserved in the last hour."""
+    url, result = _query(base_url, PROMETHEUS_QUERY, timeout)
+    try:
         samples = [
             (sample["metric"]["feature"], sample["value"][1])
             for sample in result
             if "feature" in sample["metric"]
         ]
-    except (ValueError, KeyError, TypeError, IndexError) as error:
+    except (KeyError, TypeError, IndexError) as error:
         raise DriftCheckError(f"{url}: not a Prometheus query answer ({error!r})") from error
-    return {feature: psi_value(feature, value, url) for feature, value in samples}
+    psi = {feature: psi_value(feature, value, url) for feature, value in samples}
+    failures_url, failures = _query(base_url, UNOBSERVED_QUERY, timeout)
+    try:
+        unobserved = sum(_count(sample["value"][1], failures_url) for sample in failures)
+    except (KeyError, TypeError, IndexError) as error:
+        raise DriftCheckError(
+            f"{failures_url}: not a Prometheus query answer ({error!r})"
+        ) from error
+    check_observed(unobserved, "in the last hour", failures_url)
+    return psi

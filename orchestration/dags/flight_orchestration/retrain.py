@@ -56,7 +56,8 @@ def _url(variable: str, expected: str, instead: str) -> str | None:
 
 
 def read_psi() -> dict[str, float]:
-    """The gauges, from the serve service's /metrics if configured, else from Prometheus."""
+    """The gauges, from the serve service's /metrics if configured, else from Prometheus;
+    drift.DriftCheckError when serve left batches unobserved, so the gauges lag the traffic."""
     metrics_url = _url(
         settings.METRICS_URL_VARIABLE,
         "the serve service's /metrics URL",
