@@ -97,6 +97,21 @@ def origins_without_weather(flights: pd.DataFrame, weather: pd.DataFrame) -> dic
     return {str(origin): int(n) for origin, n in counts.items() if origin not in observed}
 
 
+def flights_after_weather_ends(flights: pd.DataFrame, weather: pd.DataFrame) -> dict[str, int]:
+    """How many of `flights` (`origin`, `time_hour`) at each origin `weather` observes take
+    their weather from an hour after the origin's last observation, sorted by origin: a feed
+    that stopped part-way. The training table gives those flights the fills, and the online
+    store's horizon for the origin ends with its weather. Origins without any observation are
+    origins_without_weather's."""
+    observed = observed_weather(weather)
+    last = observed.groupby("origin")["time_hour"].max()
+    origin = flights["origin"].astype(str)
+    ends = origin.map({str(name): end for name, end in last.items()})
+    past = ends.notna() & (weather_hour(flights["time_hour"]) > ends)
+    counts = origin[past.to_numpy()].value_counts().sort_index()
+    return {str(name): int(n) for name, n in counts.items()}
+
+
 def weather_hour(time_hour: pd.Series) -> pd.Series:
     """The UTC hour whose observation is the weather of a flight of `time_hour` (its scheduled
     departure hour; without an offset, New York time): time_hour - WEATHER_LEAD."""

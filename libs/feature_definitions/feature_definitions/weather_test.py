@@ -9,6 +9,8 @@ from feature_definitions.weather import (
     WEATHER_COLUMNS,
     WEATHER_FILLS,
     WEATHER_LEAD,
+    flights_after_weather_ends,
+    origins_without_weather,
     weather_features,
     weather_hour,
 )
@@ -103,3 +105,28 @@ def test_a_flight_gets_the_reading_a_day_before_its_departure_hour_not_that_hour
     unobserved = weather_features(pd.Series(["LGA"]), later, weather)
     assert unobserved["weather_known"].tolist() == [0]
     assert unobserved["temp"].tolist() == [WEATHER_FILLS["temp"]]
+
+
+def test_flights_past_their_origin_s_last_weather_are_counted_per_origin() -> None:
+    """A feed that stopped part-way gave its origin's later flights the fills without a word;
+    an origin with no weather at all is origins_without_weather's, not this count's."""
+    weather = weather_rows(
+        {"origin": "EWR", "time_hour": "2013-01-01T10:00:00Z"},
+        {"origin": "EWR", "time_hour": "2013-01-01T09:00:00Z"},
+        {"origin": "JFK", "time_hour": "2013-01-05T10:00:00Z"},
+    )
+    flights = pd.DataFrame(
+        {
+            "origin": ["EWR", "EWR", "EWR", "JFK", "LGA"],
+            # Their weather hours: the last EWR reading, an hour past it, a day past it; JFK's
+            # before its last; LGA's none.
+            "time_hour": pd.to_datetime(
+                ["2013-01-02T10:00Z", "2013-01-02T11:00Z", "2013-01-03T10:00Z",
+                 "2013-01-02T10:00Z", "2013-01-09T10:00Z"],
+                utc=True,
+            ),
+        }
+    )  # fmt: skip
+    assert flights_after_weather_ends(flights, weather) == {"EWR": 2}
+    assert origins_without_weather(flights, weather) == {"LGA": 1}
+    assert flights_after_weather_ends(flights.iloc[[0, 3]], weather) == {}

@@ -27,6 +27,7 @@ from feature_definitions.trailing_window import STATS_FILE, WINDOW_DAYS_KEY
 from feature_definitions.weather import (
     WEATHER_LEAD_HOURS,
     WEATHER_LEAD_HOURS_KEY,
+    flights_after_weather_ends,
     origins_without_weather,
 )
 from storage.atomic import staged_directory
@@ -76,8 +77,11 @@ def build_features(
         "validation_end": dates.validation_end.isoformat(),
         "window_days": window_days,
         WEATHER_LEAD_HOURS_KEY: WEATHER_LEAD_HOURS,
-        # The table gives their flights the weather fills; the online store refuses them.
-        "origins_without_weather": origins_without_weather(tables["flights"], tables["weather"]),
+        # Rows of the table that take the weather fills for want of any weather at their
+        # origin (the online store refuses their flights), or of any after their weather hour
+        # (a feed that stopped part-way; the store's horizon for the origin ends with it).
+        "origins_without_weather": origins_without_weather(table, tables["weather"]),
+        "rows_after_weather_ends": flights_after_weather_ends(table, tables["weather"]),
         "features": FEATURE_KINDS,
         "label": LABEL,
     }

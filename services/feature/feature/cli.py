@@ -24,6 +24,8 @@ from storage.arguments import path_argument
 from storage.atomic import OutputWriteError
 from storage.outputs import OutputError, check_output
 
+NO_WEATHER = "no weather at the flights' origin(s)"
+
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
     check_output(args.output, "--output", inputs={"--curated": args.curated})
@@ -37,7 +39,16 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         args.window_days,
         args.psi_threshold,
     )
-    _warn_weatherless(args, summary["origins_without_weather"], "their rows take the weather fills")
+    weatherless = summary["origins_without_weather"]
+    _warn(args, NO_WEATHER, weatherless, "rows", "they take the weather fills")
+    _warn(
+        args,
+        "the weather ends before the flights at origin(s)",
+        summary["rows_after_weather_ends"],
+        "rows",
+        "they take the weather fills, and the online store refuses such flights (its horizon "
+        "for an origin ends with the origin's weather)",
+    )
     return {"output": str(args.output), **summary}
 
 
@@ -47,18 +58,19 @@ def _online_store(args: argparse.Namespace) -> dict[str, Any]:
 
     rows, weatherless = materialize(args.curated, args.output, args.window_days)
     # Built anyway: one station's missing feed must not age every origin's served store.
-    _warn_weatherless(args, weatherless, "the store refuses their flights")
+    _warn(args, NO_WEATHER, weatherless, "flights", "the store refuses their flights")
     return {"output": str(args.output), "rows": rows, "origins_without_weather": weatherless}
 
 
-def _warn_weatherless(args: argparse.Namespace, weatherless: dict[str, int], what: str) -> None:
-    """Name on stderr the origins with flights but no weather at all (ADR 0018), and `what`
-    the command made of their flights."""
-    if weatherless:
-        named = ", ".join(f"{origin} ({count} flights)" for origin, count in weatherless.items())
+def _warn(
+    args: argparse.Namespace, problem: str, origins: dict[str, int], unit: str, what: str
+) -> None:
+    """Name on stderr the origins with a weather `problem` (ADR 0018), each with its count of
+    `unit`, and `what` the command made of them."""
+    if origins:
+        named = ", ".join(f"{origin} ({count} {unit})" for origin, count in origins.items())
         print(
-            f"feature {args.command}: warning: no weather at the flights' origin(s) {named}: "
-            f"{what}",
+            f"feature {args.command}: warning: {problem} {named}: {what}",
             file=sys.stderr,
         )
 

@@ -446,22 +446,80 @@ def test_the_training_table_names_an_origin_without_weather_as_the_online_store_
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Offline, JFK's flights with no weather at JFK at all take the weather fills, as any
+    """Offline, EWR's flights with no weather at EWR at all take the weather fills, as any
     flight whose weather hour was not observed does (ADR 0019), and are trained on; online the
     store refuses them. Before, the build said nothing of it."""
     weather = curated_tables["weather"]
-    write_curated(curated, {"weather": weather[weather["origin"] != "JFK"]})
+    write_curated(curated, {"weather": weather[weather["origin"] != "EWR"]})
     output = tmp_path / "features"
     assert run(curated, output) == 0
+    table = pd.concat(pd.read_parquet(output / f"{name}.parquet") for name in DATA_SPLITS)
+    # The table's rows, which take the fills: of EWR's 30 flights, those that arrived (before,
+    # its cancelled and diverted ones were counted too).
+    ewr = int((table["origin"] == "EWR").sum())
+    flights = curated_tables["flights"]
+    assert ewr < int((flights["origin"] == "EWR").sum())
     assert (
-        "no weather at the flights' origin(s) JFK (30 flights): their rows take the weather "
+        f"no weather at the flights' origin(s) EWR ({ewr} rows): they take the weather fills"
         in (capsys.readouterr().err)
     )
     summary = json.loads((output / "summary.json").read_text())
-    assert summary["origins_without_weather"] == {"JFK": 30}
+    assert summary["origins_without_weather"] == {"EWR": ewr}
+    assert summary["rows_after_weather_ends"] == {}
+    assert (table.loc[table["origin"] == "EWR", "weather_known"] == 0).all()
+    assert table.loc[table["origin"] == "JFK", "weather_known"].sum() > 0
+
+
+def test_weather_that_stops_part_way_is_named_with_the_rows_past_it(
+    curated: Path,
+    curated_tables: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before, the rows of an origin whose feed stopped part-way took the weather fills without
+    a word: the model was trained and validated on rows the online store refuses to serve."""
+    weather = curated_tables["weather"]
+    stop = pd.Timestamp("2013-06-06T12:00Z")
+    stopped = (weather["origin"] == "EWR") & (pd.to_datetime(weather["time_hour"], utc=True) > stop)
+    write_curated(curated, {"weather": weather[~stopped]})
+    output = tmp_path / "features"
+    assert run(curated, output) == 0
     table = pd.concat(pd.read_parquet(output / f"{name}.parquet") for name in DATA_SPLITS)
-    assert (table.loc[table["origin"] == "JFK", "weather_known"] == 0).all()
-    assert table.loc[table["origin"] == "EWR", "weather_known"].sum() > 0
+    hours = pd.to_datetime(table["time_hour"], utc=True) - pd.Timedelta(days=1)
+    past = int(((table["origin"] == "EWR") & (hours > stop)).sum())
+    assert past > 0
+    err = capsys.readouterr().err
+    assert (
+        f"the weather ends before the flights at origin(s) EWR ({past} rows): they take the "
+        "weather fills, and the online store refuses such flights" in err
+    )
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["rows_after_weather_ends"] == {"EWR": past}
+    assert summary["origins_without_weather"] == {}
+    # Whole weather: nothing to say.
+    assert run(write_curated(curated, {"weather": weather}), tmp_path / "whole") == 0
+    assert "warning" not in capsys.readouterr().err
+    whole = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert whole["rows_after_weather_ends"] == {}
+
+
+@pytest.mark.parametrize("command", ["build", "online-store"])
+def test_an_airports_table_that_places_no_arrival_is_refused_naming_it(
+    curated: Path,
+    curated_tables: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """Before, an empty airports table built with every flight unplaced: every history feature
+    0, offline and online, said only by summary.json's history_unplaced."""
+    write_curated(curated, {"airports": curated_tables["airports"].iloc[0:0]})
+    output = tmp_path / ("features" if command == "build" else "online.sqlite")
+    args = [command, "--curated", str(curated), "--output", str(output), *WINDOW]
+    assert main([*args, *DATES, *THRESHOLD] if command == "build" else args) == 2
+    err = capsys.readouterr().err
+    assert "the curated airports table has 0 rows and places 0 of the 58 arrived flights" in err
+    assert not output.exists()
 
 
 def test_the_online_store_records_the_earliest_scheduled_departure_as_its_start(

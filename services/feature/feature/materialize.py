@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from feature.read_curated import read_curated
+from feature.training_table import placed_arrival_events
 from feature.window import window_argument
-from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, outcomes
 from feature_definitions.weather import origins_without_weather
 from online_store.store import data_horizon, data_start, flight_origins, write_store
@@ -24,7 +24,7 @@ def materialize(
     flights = tables["flights"]
     arrived = flights[outcomes(flights["dep_time"], flights["arr_delay"]) == ARRIVED]
     # The same events the training table's history features were computed from.
-    events = arrival_events(arrived, tables["airports"])
+    events = placed_arrival_events(arrived, tables["airports"])
     rows = write_store(
         output,
         weather=tables["weather"],

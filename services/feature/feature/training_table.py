@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from contracts.flights import NATURAL_KEY
+from feature.errors import InputError
 from feature_definitions.features import FEATURE_COLUMNS, Lookups, compute_features
 from feature_definitions.history import arrival_events
 from feature_definitions.labels import ARRIVED, CANCELLED, DIVERTED, LABEL, delayed, outcomes
@@ -33,6 +34,22 @@ class TableCounts:
     plane_known_rows: int
 
 
+def placed_arrival_events(arrived: pd.DataFrame, airports: pd.DataFrame) -> pd.DataFrame:
+    """history.arrival_events of the arrived flights; InputError when the airports table is
+    empty or places none of them in time: the history features would be 0 for every flight
+    not placed, offline and online. Some unplaced (a destination outside the table and
+    feature_definitions.instants.EXTRA_TIMEZONES) are counted as history_unplaced."""
+    events = arrival_events(arrived, airports)
+    unplaced = int(events["arrival"].isna().sum())
+    if len(events) and (airports.empty or unplaced == len(events)):
+        raise InputError(
+            f"the curated airports table has {len(airports)} rows and places "
+            f"{len(events) - unplaced} of the {len(events)} arrived flights in time (by their "
+            "destination's zone): the history features of the others would all be 0"
+        )
+    return events
+
+
 def training_table(
     tables: Mapping[str, pd.DataFrame], window: pd.Timedelta
 ) -> tuple[pd.DataFrame, TableCounts]:
@@ -40,7 +57,7 @@ def training_table(
     flights = tables["flights"]
     outcome = outcomes(flights["dep_time"], flights["arr_delay"])
     arrived = flights[outcome == ARRIVED]
-    events = arrival_events(arrived, tables["airports"])
+    events = placed_arrival_events(arrived, tables["airports"])
     lookups = Lookups(weather=tables["weather"], planes=tables["planes"], events=events)
     features = compute_features(arrived, lookups, window)
     table = pd.concat(
