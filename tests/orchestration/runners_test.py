@@ -148,6 +148,7 @@ def test_the_ecs_run_s_first_task_fixes_the_settings_task_definitions(
     assert isinstance(first, PythonOperator)
     assert first.op_kwargs["task_definitions"] == ECS_SETTINGS["task_definitions"]
     assert first.op_kwargs["directories"] is False
+    assert first.op_kwargs["training_image"] is None  # no sagemaker block
     monkeypatch.delenv(settings.environment_variable(settings.RUNNER_VARIABLE))
     local = build_pipeline_dag(SANDBOX_ROOT).get_task(PARAMS_TASK)
     assert isinstance(local, PythonOperator)
@@ -254,9 +255,13 @@ def test_with_a_sagemaker_block_the_train_stage_is_a_training_job(
 
     conf = {"params": {"train.torch.epochs": 1, "promote.margin": 0.01}}
     params = run_params(read_params(SANDBOX_ROOT), conf, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
-    config = train.training_config(params, RUN_ID)
+    # The run's first task fixes the settings' image; the job runs the one it fixed.
+    first = dag.get_task(PARAMS_TASK)
+    assert isinstance(first, PythonOperator)
+    assert first.op_kwargs["training_image"] == SAGEMAKER["image"]
+    config = train.training_config(params, RUN_ID, "the run's image")
     assert config["AlgorithmSpecification"] == {
-        "TrainingImage": SAGEMAKER["image"],
+        "TrainingImage": "the run's image",
         "TrainingInputMode": "File",
     }
     assert config["RoleArn"] == SAGEMAKER["role_arn"]

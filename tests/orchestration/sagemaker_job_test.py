@@ -14,9 +14,11 @@ import pytest
 import yaml
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.utils.xcom import XCOM_RETURN_KEY
 from botocore.stub import Stubber  # pants: no-infer-dep (the Amazon provider's)
 
 from flight_orchestration.commands import run_params
+from flight_orchestration.run_parameters import TRAINING_IMAGE_KEY, RunParamsError
 from flight_orchestration.runners import (
     EcsSettings,
     SageMakerTrainingStageOperator,
@@ -57,9 +59,17 @@ def train_operator(wait_for_completion: bool = False) -> SageMakerTrainingStageO
     )
 
 
-def fixed_params_context(params: dict[str, Any], try_number: int = 1) -> dict[str, Any]:
-    """A task's context, at its `try_number`, in a run whose first task fixed `params`."""
-    ti = SimpleNamespace(xcom_pull=lambda task_ids: params, try_number=try_number)
+def fixed_params_context(
+    params: dict[str, Any], try_number: int = 1, image: object = SAGEMAKER["image"]
+) -> dict[str, Any]:
+    """A task's context, at its `try_number`, in a run whose first task fixed `params` and the
+    training `image` (None: fixed none)."""
+    fixed = {XCOM_RETURN_KEY: params, TRAINING_IMAGE_KEY: image}
+
+    def xcom_pull(task_ids: str, key: str = XCOM_RETURN_KEY) -> Any:
+        return fixed[key]
+
+    ti = SimpleNamespace(xcom_pull=xcom_pull, try_number=try_number)
     return {"ti": ti, "run_id": RUN_ID}
 
 
@@ -112,7 +122,7 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
 
     # The job as the emulator records it.
     job = SageMakerHook().describe_training_job(name)  # type: ignore[no-untyped-call]
-    expected = operator.training_config(params, RUN_ID)
+    expected = operator.training_config(params, RUN_ID, str(SAGEMAKER["image"]))
     for key in (
         "HyperParameters",
         "AlgorithmSpecification",
@@ -139,6 +149,22 @@ def test_the_training_job_is_created_as_configured(emulator: str) -> None:
         ECS_SETTINGS["security_groups"],
     )
     assert job["OutputDataConfig"]["S3OutputPath"] == SAGEMAKER["output_path"]
+
+
+def test_the_job_runs_the_image_its_run_s_first_task_fixed(emulator: str) -> None:
+    """Before, the job ran the settings' image as parsed for the train task: changed while the
+    run was in flight (an MWAA update), or before a task cleared days later, it trained the
+    run's model with another release's code than its other stages ran."""
+    params = run_params(read_params(SANDBOX_ROOT), {}, dt.datetime(2013, 12, 3, tzinfo=dt.UTC))
+    fixed = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-prod/train:the-run-s"
+    assert fixed != SAGEMAKER["image"]
+    train_operator().execute(fixed_params_context(params, image=fixed))
+    job = SageMakerHook().describe_training_job(training_job_name(RUN_ID))  # type: ignore[no-untyped-call]
+    assert job["AlgorithmSpecification"]["TrainingImage"] == fixed
+    # A run whose first task fixed none (it ran before this code) starts no job.
+    with pytest.raises(RunParamsError, match="no training image from its run_params task"):
+        train_operator().execute(fixed_params_context(params, 2, image=None))
+    assert jobs() == [training_job_name(RUN_ID)]
 
 
 def test_a_killed_task_stops_the_job_it_started(emulator: str) -> None:

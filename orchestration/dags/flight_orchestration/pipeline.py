@@ -149,6 +149,7 @@ def build_pipeline_dag(
             defaults,
             directories=ecs is None,
             task_definitions=None if ecs is None else ecs.task_definitions,
+            training_image=None if ecs is None or ecs.sagemaker is None else ecs.sagemaker.image,
         )
         tasks: dict[str, BaseOperator] = {}
         for stage in graph:

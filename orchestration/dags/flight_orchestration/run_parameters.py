@@ -4,7 +4,8 @@ date (commands.run_params, which also refuses a bad conf, so the run fails there
 return value, the parameters, is its XCom, and every stage task takes them from there. Under the
 local runner it also fixes the run's working directory and artifacts directory (the Variables
 settings.WORKDIR_VARIABLE and settings.ARTIFACTS_VARIABLE), XComs of their own; under the ecs
-runner, each stage's task definition at its current revision, an XCom too.
+runner, each stage's task definition at its current revision and the training job's image,
+XComs too.
 
 Airflow parses the DAG file again for each task it runs, so a task that computed them itself
 would read params.yaml as it is then: one changed while the run is in flight (a new MWAA bundle,
@@ -14,7 +15,7 @@ same holds for the Variables, which a task read when it ran: one changed mid-run
 later stages on other artifacts, or in a directory without the data its earlier stages wrote.
 And a task definition given by its family runs its newest revision when a task starts: one
 registered while the run is in flight (a new release of a service's image) ran the run's later
-stages on other code than its earlier ones.
+stages on other code than its earlier ones; so did a training image changed mid-run.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ WORKDIR_KEY = "workdir"
 ARTIFACTS_KEY = "artifacts"
 # The XCom key of the task definition revisions PARAMS_TASK fixes for the ecs runner.
 TASK_DEFINITIONS_KEY = "task_definitions"
+# The XCom key of the training job's image PARAMS_TASK fixes when training runs on SageMaker.
+TRAINING_IMAGE_KEY = "training_image"
 
 
 class RunParamsError(Exception):
@@ -74,10 +77,12 @@ def fix_run_params(
     logical_date: dt.datetime,
     ti: TaskInstance,
     task_definitions: Mapping[str, str] | None = None,
+    training_image: str | None = None,
 ) -> dict[str, Any]:
     """The run's parameters, returned to be the task's XCom; with `directories`, the run's
     working and artifacts directories too, checked and pushed as XComs; with
-    `task_definitions`, the revision of each that the run's stage tasks run, pushed as one."""
+    `task_definitions`, the revision of each that the run's stage tasks run, and with
+    `training_image` the image its training job runs, pushed as XComs too."""
     params = run_params(defaults, dag_run.conf, logical_date)
     if directories:
         workdir = settings.workdir(Variable.get(settings.WORKDIR_VARIABLE, default_var=None))
@@ -86,6 +91,8 @@ def fix_run_params(
         ti.xcom_push(key=ARTIFACTS_KEY, value=str(artifacts))
     if task_definitions is not None:
         ti.xcom_push(key=TASK_DEFINITIONS_KEY, value=task_definition_revisions(task_definitions))
+    if training_image is not None:
+        ti.xcom_push(key=TRAINING_IMAGE_KEY, value=training_image)
     return params
 
 
@@ -93,10 +100,12 @@ def params_operator(
     defaults: dict[str, Any],
     directories: bool = True,
     task_definitions: Mapping[str, str] | None = None,
+    training_image: str | None = None,
 ) -> PythonOperator:
     """The run's first task, fixing its parameters from `defaults` (params.yaml as parsed), with
-    `directories` (the local runner's) its working and artifacts directories, and with
-    `task_definitions` (the ecs runner's) the revision of each its stage tasks run."""
+    `directories` (the local runner's) its working and artifacts directories, with
+    `task_definitions` (the ecs runner's) the revision of each its stage tasks run, and with
+    `training_image` the image of its SageMaker training job."""
     return PythonOperator(
         task_id=PARAMS_TASK,
         python_callable=fix_run_params,
@@ -104,6 +113,7 @@ def params_operator(
             "defaults": defaults,
             "directories": directories,
             "task_definitions": None if task_definitions is None else dict(task_definitions),
+            "training_image": training_image,
         },
     )
 
@@ -140,3 +150,11 @@ def the_runs_task_definition(context: Any, service: str) -> str:
         raise _missing(context, f"task definition for the {service} service")
     revision: str = revisions[service]
     return revision
+
+
+def the_runs_training_image(context: Any) -> str:
+    """The training job's image the run's PARAMS_TASK fixed."""
+    image = context["ti"].xcom_pull(task_ids=PARAMS_TASK, key=TRAINING_IMAGE_KEY)
+    if not isinstance(image, str):
+        raise _missing(context, "training image")
+    return image

@@ -55,7 +55,11 @@ from flight_orchestration.commands import (
     StageCommand,
 )
 from flight_orchestration.run_ids import run_directory_name
-from flight_orchestration.run_parameters import the_runs_params, the_runs_task_definition
+from flight_orchestration.run_parameters import (
+    the_runs_params,
+    the_runs_task_definition,
+    the_runs_training_image,
+)
 from flight_orchestration.settings import SettingError
 from flight_orchestration.stages import Stage, artifact_groups
 
@@ -414,15 +418,15 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
         }
 
     def training_config(
-        self, params: dict[str, Any], run_id: str, try_number: int = 1
+        self, params: dict[str, Any], run_id: str, image: str, try_number: int = 1
     ) -> dict[str, Any]:
-        """CreateTrainingJob's request for the run's try of the task."""
+        """CreateTrainingJob's request for the run's try of the task, of the run's `image`."""
         job = self.sagemaker
         features = stage_path(self.command, params, "--features")
         models = stage_path(self.command, params, "--output")
         return {
             "TrainingJobName": training_job_name(run_id, try_number),
-            "AlgorithmSpecification": {"TrainingImage": job.image, "TrainingInputMode": "File"},
+            "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
             "RoleArn": job.role_arn,
             "HyperParameters": hyperparameters(params, self.groups),
             "InputDataConfig": [
@@ -510,7 +514,9 @@ class SageMakerTrainingStageOperator(SageMakerTrainingOperator):
     def execute(self, context: Any) -> Any:
         params = the_runs_params(context)
         run_id, try_number = context["run_id"], context["ti"].try_number
-        self.config = self.training_config(params, run_id, try_number)
+        # The image the run started with, not the settings' as parsed for this task.
+        image = the_runs_training_image(context)
+        self.config = self.training_config(params, run_id, image, try_number)
         # A retry after a lost worker found its earlier try's job still running, and started a
         # second one beside it on the same working directory.
         running = self.running_job(run_id, try_number)
