@@ -85,6 +85,18 @@ variable "container_port" {
   default     = 3000
 }
 
+variable "start_seconds" {
+  description = "How long a new task may take to become ready (/readyz answers 200) before the load balancer's failed health checks count against it. The task waits for its serving data for up to a minute less (FLIGHT_DELAY_SERVING_WAIT_SECONDS), leaving the minute to load the model and the store."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.start_seconds >= 120 && var.start_seconds <= 3600 && floor(var.start_seconds) == var.start_seconds
+    error_message = "start_seconds must be a whole number of seconds from 120 to 3600."
+  }
+}
+
 variable "cpu" {
   description = "Fargate CPU units per task."
   type        = number
@@ -206,9 +218,18 @@ resource "aws_lb_target_group" "this" {
   target_type = "ip"
   vpc_id      = var.vpc_id
 
+  # A task answering /readyz with 200 is in service after two checks (20 s) and out of it after
+  # three failures (30 s); the provider's defaults (30 s apart, three of each) kept a ready task
+  # out for 90 s. Requests take seconds, so a stopping task is drained in 30, not the default 300
+  # that every rollout waited through.
+  deregistration_delay = 30
   health_check {
-    path    = local.health_path
-    matcher = "200"
+    path                = local.health_path
+    matcher             = "200"
+    interval            = 10
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
   }
 }
 
@@ -579,8 +600,10 @@ resource "aws_ecs_task_definition" "this" {
         # The port the load balancer and the health check use, not the image's default: the
         # BentoML image's entrypoint and `bentoml serve` listen on $BENTOML_PORT.
         { name = "BENTOML_PORT", value = tostring(var.container_port) },
-        # Where the service reads its model's online store and statistics (serve.sources).
+        # Where the service reads its model's online store and statistics (serve.sources), and
+        # how long it waits for them to appear: within the health checks' grace period.
         { name = "FLIGHT_DELAY_SERVING_DATA", value = local.serving_data_url },
+        { name = "FLIGHT_DELAY_SERVING_WAIT_SECONDS", value = tostring(var.start_seconds - 60) },
       ]
       mountPoints      = [local.scratch_mount]
       logConfiguration = local.log_configuration
@@ -646,6 +669,10 @@ resource "aws_ecs_service" "this" {
     container_name   = "serve"
     container_port   = var.container_port
   }
+  # A starting task answers /readyz with 503 while it fetches its serving data and loads the
+  # model: without a grace period ECS stopped it after the load balancer's first failed checks,
+  # and a task whose data took a minute to appear never started.
+  health_check_grace_period_seconds = var.start_seconds
 
   deployment_circuit_breaker {
     enable   = true

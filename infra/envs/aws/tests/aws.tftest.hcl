@@ -582,4 +582,50 @@ run "the_serve_service_scales_on_cpu_between_its_bounds" {
     condition     = aws_ecs_service.this.wait_for_steady_state
     error_message = "apply must wait for the service to be steady."
   }
+
+  # A starting task is not stopped by failed health checks while it may still wait for its
+  # serving data, and it stops waiting a minute before the grace period ends.
+  assert {
+    condition     = aws_ecs_service.this.health_check_grace_period_seconds == 300
+    error_message = "The service must give a starting task start_seconds before health checks count."
+  }
+  assert {
+    condition = contains(
+      jsondecode(aws_ecs_task_definition.this.container_definitions)[1].environment,
+      { name = "FLIGHT_DELAY_SERVING_WAIT_SECONDS", value = "240" }
+    )
+    error_message = "The serve container must wait for its serving data a minute less than start_seconds."
+  }
+  assert {
+    condition = (
+      aws_lb_target_group.this.deregistration_delay == "30"
+      && aws_lb_target_group.this.health_check[0].interval == 10
+      && aws_lb_target_group.this.health_check[0].healthy_threshold == 2
+      && aws_lb_target_group.this.health_check[0].unhealthy_threshold == 3
+    )
+    error_message = "A ready task must be in service after two checks 10 s apart, and a stopping one drained in 30 s."
+  }
+}
+
+run "a_start_time_outside_two_minutes_to_an_hour_is_refused" {
+  command = plan
+  module {
+    source = "../../modules/serve"
+  }
+  variables {
+    name                 = "ml-platform-dev-serve"
+    vpc_id               = "vpc-0123456789abcdef0"
+    public_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    private_subnet_ids   = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+    certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    repository_url       = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/serve"
+    image_digest         = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+    ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform-dev/serve"
+    artifacts_bucket_arn = "arn:aws:s3:::acme-ml-platform-dev-artifacts"
+    serving_data_prefix  = "serving"
+    kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    access_log_bucket    = "acme-ml-platform-dev-logs"
+    start_seconds        = 60
+  }
+  expect_failures = [var.start_seconds]
 }
