@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import string
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -115,20 +116,6 @@ def test_a_metrics_page_whose_server_left_batches_unobserved_decides_nothing() -
         assert drift.read_metrics_endpoint(f"{url}/metrics") == {"distance": 0.45, "carrier": 0.07}
 
 
-@given(value=st.floats() | st.text(alphabet=string.printable.strip(), min_size=1))
-def test_an_unobserved_count_is_read_or_refused_naming_the_counter(value: float | str) -> None:
-    text = f"{drift.OBSERVE_FAILURES} {value}\n"
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if math.isfinite(number) and number >= 0:
-        assert drift.parse_unobserved(text) == number
-    else:
-        with pytest.raises(drift.DriftCheckError, match=f"{drift.OBSERVE_FAILURES} is"):
-            drift.parse_unobserved(text)
-
-
 NO_PSI = ["NaN", "+Inf", "-Inf", "-0.5", "0,3", "", None, [0.3]]
 
 
@@ -147,18 +134,36 @@ def test_a_gauge_that_holds_no_psi_is_refused_naming_its_feature(
             drift.parse_metrics(text)
 
 
+# Each series the check reads, as a sample line of `value`, its reader, and what a refusal names.
+SAMPLES: dict[str, tuple[Callable[[object], str], Callable[[str], float], str]] = {
+    "psi": (
+        lambda value: f'flight_delay_feature_psi{{feature="origin",worker="1"}} {value}\n',
+        lambda text: drift.parse_metrics(text)["origin"],
+        "the PSI of feature 'origin'",
+    ),
+    "unobserved": (
+        lambda value: f"{drift.OBSERVE_FAILURES} {value}\n",
+        drift.parse_unobserved,
+        drift.OBSERVE_FAILURES,
+    ),
+}
+
+
+@pytest.mark.parametrize("series", SAMPLES)
 @given(value=st.floats() | st.text(alphabet=string.printable.strip(), min_size=1))
-def test_a_gauge_is_read_as_a_psi_or_refused(value: float | str) -> None:
-    text = f'flight_delay_feature_psi{{feature="origin",worker="1"}} {value}\n'
+def test_a_sample_is_read_as_a_number_or_refused_naming_its_series(
+    series: str, value: float | str
+) -> None:
+    line, read, named = SAMPLES[series]
     try:
         number = float(value)
     except ValueError:
         number = math.nan
     if math.isfinite(number) and number >= 0:
-        assert drift.parse_metrics(text) == {"origin": number}
+        assert read(line(value)) == number
     else:
-        with pytest.raises(drift.DriftCheckError, match="'origin'"):
-            drift.parse_metrics(text)
+        with pytest.raises(drift.DriftCheckError, match=re.escape(f"{named} is")):
+            read(line(value))
 
 
 def test_an_unreachable_endpoint_names_the_url() -> None:

@@ -81,19 +81,22 @@ def decide(psi: dict[str, float], threshold: float) -> Decision:
     return Decision(bool(drifted), threshold, dict(psi), drifted)
 
 
-def psi_value(feature: str, value: object, source: str) -> float:
-    """A gauge's value as a PSI: a finite number, 0 or more (the serve service's PSI always is).
-    Anything else is refused by name: skipping it could hide the drift it stands for."""
+def _non_negative(value: object, what: str, source: str) -> float:
+    """A sample's value as a finite number, 0 or more (every series the check reads is one);
+    anything else is refused, naming `what` it was: skipping it could hide what it counts."""
     try:
-        # Through str: a JSON true is no PSI of 1.0.
-        psi = float(str(value))
+        # Through str: a JSON true is no 1.0.
+        number = float(str(value))
     except ValueError:
-        psi = math.nan
-    if not math.isfinite(psi) or psi < 0:
-        raise DriftCheckError(
-            f"{source}: the PSI of feature {feature!r} is {value!r}, not a finite number >= 0"
-        )
-    return psi
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise DriftCheckError(f"{source}: {what} is {value!r}, not a finite number >= 0")
+    return number
+
+
+def psi_value(feature: str, value: object, source: str) -> float:
+    """A gauge's value as a PSI (the serve service's PSI is never negative)."""
+    return _non_negative(value, f"the PSI of feature {feature!r}", source)
 
 
 def parse_metrics(text: str, source: str = "the /metrics page") -> dict[str, float]:
@@ -125,20 +128,10 @@ def check_observed(unobserved: float, span: str, source: str) -> None:
         )
 
 
-def _count(value: object, source: str) -> float:
-    try:
-        count = float(str(value))
-    except ValueError:
-        count = math.nan
-    if not math.isfinite(count) or count < 0:
-        raise DriftCheckError(f"{source}: {OBSERVE_FAILURES} is {value!r}, not a count >= 0")
-    return count
-
-
 def parse_unobserved(text: str, source: str = "the /metrics page") -> float:
     """The batches left unobserved on a Prometheus text exposition (summed over its samples)."""
     return sum(
-        _count(sample["value"], source)
+        _non_negative(sample["value"], OBSERVE_FAILURES, source)
         for sample in map(_FAILURES.match, text.splitlines())
         if sample is not None
     )
@@ -199,7 +192,9 @@ def read_prometheus(base_url: str, timeout: float = TIMEOUT_SECONDS) -> dict[str
     psi = {feature: psi_value(feature, value, url) for feature, value in samples}
     failures_url, failures = _query(base_url, UNOBSERVED_QUERY, timeout)
     try:
-        unobserved = sum(_count(sample["value"][1], failures_url) for sample in failures)
+        unobserved = sum(
+            _non_negative(sample["value"][1], OBSERVE_FAILURES, failures_url) for sample in failures
+        )
     except (KeyError, TypeError, IndexError) as error:
         raise DriftCheckError(
             f"{failures_url}: not a Prometheus query answer ({error!r})"
