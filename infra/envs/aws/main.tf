@@ -128,6 +128,7 @@ module "serve" {
   min_tasks            = var.serve_min_tasks
   max_tasks            = var.serve_max_tasks
   cpu                  = var.serve_cpu
+  start_seconds        = var.serve_start_seconds
   memory               = var.serve_memory
   deletion_protection  = var.deletion_protection
 }

@@ -150,6 +150,18 @@ variable "serve_max_tasks" {
   }
 }
 
+variable "serve_start_seconds" {
+  description = "How long a new serve task may take to become ready before the load balancer's failed health checks count against it; it waits for its serving data a minute less (modules/serve)."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.serve_start_seconds >= 120 && var.serve_start_seconds <= 3600 && floor(var.serve_start_seconds) == var.serve_start_seconds
+    error_message = "serve_start_seconds must be a whole number of seconds from 120 to 3600."
+  }
+}
+
 variable "serve_cpu" {
   description = "Fargate CPU units per serve task (1024 = 1 vCPU)."
   type        = number

@@ -86,15 +86,10 @@ variable "container_port" {
 }
 
 variable "start_seconds" {
-  description = "How long a new task may take to become ready (/readyz answers 200) before the load balancer's failed health checks count against it. The task waits for its serving data for up to a minute less (FLIGHT_DELAY_SERVING_WAIT_SECONDS), leaving the minute to load the model and the store."
+  description = "How long a new task may take to become ready (/readyz answers 200) before the load balancer's failed health checks count against it (the environment's serve_start_seconds, which checks it). The task waits for its serving data for up to a minute less (FLIGHT_DELAY_SERVING_WAIT_SECONDS), leaving the minute to load the model and the store."
   type        = number
   default     = 300
   nullable    = false
-
-  validation {
-    condition     = var.start_seconds >= 120 && var.start_seconds <= 3600 && floor(var.start_seconds) == var.start_seconds
-    error_message = "start_seconds must be a whole number of seconds from 120 to 3600."
-  }
 }
 
 variable "cpu" {

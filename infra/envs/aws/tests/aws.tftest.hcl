@@ -163,6 +163,14 @@ run "fewer_max_than_min_tasks_is_refused" {
   expect_failures = [var.serve_max_tasks]
 }
 
+run "a_serve_start_time_outside_two_minutes_to_an_hour_is_refused" {
+  command = plan
+  variables {
+    serve_start_seconds = 60
+  }
+  expect_failures = [var.serve_start_seconds]
+}
+
 run "a_cpu_size_fargate_does_not_have_is_refused" {
   command = plan
   variables {
@@ -607,25 +615,3 @@ run "the_serve_service_scales_on_cpu_between_its_bounds" {
   }
 }
 
-run "a_start_time_outside_two_minutes_to_an_hour_is_refused" {
-  command = plan
-  module {
-    source = "../../modules/serve"
-  }
-  variables {
-    name                 = "ml-platform-dev-serve"
-    vpc_id               = "vpc-0123456789abcdef0"
-    public_subnet_ids    = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-    private_subnet_ids   = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
-    certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
-    repository_url       = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-platform-dev/serve"
-    image_digest         = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-    ecr_repository_arn   = "arn:aws:ecr:us-east-1:123456789012:repository/ml-platform-dev/serve"
-    artifacts_bucket_arn = "arn:aws:s3:::acme-ml-platform-dev-artifacts"
-    serving_data_prefix  = "serving"
-    kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
-    access_log_bucket    = "acme-ml-platform-dev-logs"
-    start_seconds        = 60
-  }
-  expect_failures = [var.start_seconds]
-}
