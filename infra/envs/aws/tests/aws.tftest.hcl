@@ -614,4 +614,3 @@ run "the_serve_service_scales_on_cpu_between_its_bounds" {
     error_message = "A ready task must be in service after two checks 10 s apart, and a stopping one drained in 30 s."
   }
 }
-
