@@ -44,6 +44,7 @@ SERVE_METRICS = frozenset(
         "flight_delay_batch_rows_sum",
         "flight_delay_batch_rows_count",
         "flight_delay_feature_psi",
+        "flight_delay_drift_window_rows",
         "flight_delay_psi_threshold",
         "flight_delay_ready",
         "flight_delay_workers",

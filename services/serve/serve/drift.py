@@ -82,6 +82,10 @@ class _Recent:
         self._filled = min(size, self._filled + len(bins))
 
     @property
+    def rows(self) -> int:
+        return self._filled
+
+    @property
     def full(self) -> bool:
         return self._filled == len(self._ring)
 
@@ -149,6 +153,13 @@ class DriftMonitor:
     def features(self) -> tuple[str, ...]:
         """The watched features."""
         return tuple(self._reference)
+
+    @property
+    def rows(self) -> int:
+        """Rows in the window of the watched feature that has the fewest (a batch lacking a
+        feature's column adds none to its window): the PSI of every feature is reported once
+        this is `window_rows`."""
+        return min((recent.rows for recent in self._recent.values()), default=0)
 
     def _bins(self, name: str, values: pd.Series) -> np.ndarray:
         if name in self._edges:

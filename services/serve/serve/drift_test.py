@@ -66,10 +66,12 @@ def test_no_psi_until_the_window_is_full_then_every_feature() -> None:
     """Over a few rows the PSI is noise (one train row read 9.66): a worker that has scored
     fewer than a window's rows exports none, and so holds no drift alert."""
     monitor = DriftMonitor(STATS)
+    assert monitor.rows == 0
     assert monitor.update(rows(1)) == {}
     assert monitor.update(rows(WINDOW_ROWS - 2, seed=1)) == {}
+    assert monitor.rows == WINDOW_ROWS - 1
     full = monitor.update(rows(1, seed=2))
-    assert set(full) == {"x", "c"}
+    assert set(full) == {"x", "c"} and monitor.rows == WINDOW_ROWS
     assert all(np.isfinite(v) and v >= 0 for v in full.values())
     # From then on, every batch reports: the window stays full.
     assert set(monitor.update(rows(1, seed=3))) == {"x", "c"}
@@ -82,7 +84,8 @@ def test_one_batch_of_a_whole_window_reports_at_once() -> None:
 
 @given(st.lists(st.integers(0, WINDOW_ROWS - 1), min_size=1, max_size=20), st.integers(0, 2**32))
 def test_nothing_is_reported_below_a_window_of_rows(batches: list[int], seed: int) -> None:
-    """However fewer than WINDOW_ROWS rows arrive, in whatever batches: no PSI."""
+    """However fewer than WINDOW_ROWS rows arrive, in whatever batches: no PSI, and the window
+    holds every row that arrived."""
     monitor = DriftMonitor(STATS)
     seen = 0
     for i, size in enumerate(batches):
@@ -90,6 +93,7 @@ def test_nothing_is_reported_below_a_window_of_rows(batches: list[int], seed: in
             break
         seen += size
         assert monitor.update(rows(size, seed=seed + i)) == {}
+        assert monitor.rows == seen
 
 
 def test_month_of_year_is_never_reported() -> None:

@@ -40,6 +40,17 @@ FEATURE_PSI = Gauge(
     labelnames=["feature"],
     multiprocess_mode="livemostrecent",
 )
+# How full the drift window of the worker that observed a batch last is: its PSI gauges appear
+# once it holds WINDOW_ROWS rows (serve/drift.py), and this says how far off that is. Defined
+# without labels, so its value, and with it this process's file of "livemostrecent" gauges, is
+# made as the module loads: FEATURE_PSI's labelled values would otherwise create that file at the
+# first full window, while a /metrics read may meet it empty (prometheus_client opens a file,
+# then sizes it), fail, and, inside BentoML's request timeout, answer nothing for 30 s.
+DRIFT_WINDOW_ROWS = Gauge(
+    name="flight_delay_drift_window_rows",
+    documentation="Rows in the drift window of the worker that observed a batch last",
+    multiprocess_mode="livemostrecent",
+)
 # The PSI above which a feature has drifted, from the training statistics (params.yaml's
 # monitor.psi_threshold): the drift alert and the dashboard compare FEATURE_PSI with it. Every
 # worker loads the same file; "livemax" exports one value without a pid label, and a worker

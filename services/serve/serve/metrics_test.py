@@ -3,6 +3,7 @@ writing to a multiprocess directory: a killed worker's gauges are forgotten, its
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,21 @@ def worker(directory: Path, ready: float, psi: float = 0.0) -> Iterator[subproce
     finally:
         process.kill()
         process.wait()
+
+
+# A worker that loads the metrics, lists its files, sets the labelled metrics the service sets
+# as it serves (an unlabelled one has its value, and file, as the module loads), and lists them
+# again.
+LATE_VALUES = """
+import json, os
+from serve.metrics import FEATURE_PSI, LOAD_FAILURES, REFUSED_REQUESTS
+directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+print(json.dumps(sorted(os.listdir(directory))))
+FEATURE_PSI.labels(feature="distance").set(0.5)
+LOAD_FAILURES.labels(kind="model").inc()
+REFUSED_REQUESTS.labels(reason="unknown_airport").inc()
+print(json.dumps(sorted(os.listdir(directory))))
+"""
 
 
 def kill(process: subprocess.Popen[str]) -> int:
@@ -140,6 +156,25 @@ def test_a_killed_worker_not_yet_reaped_is_forgotten(tmp_path: Path) -> None:
         assert forget_killed_workers(str(tmp_path)) == [loading.pid]
         assert killed_workers_counted() == counted + 1
         assert scrape(tmp_path).get("flight_delay_ready") is None
+
+
+def test_a_worker_makes_every_metrics_file_as_it_loads(tmp_path: Path) -> None:
+    """/metrics reads every process's files; prometheus_client creates one empty, then sizes it,
+    and a read in between fails (BentoML's /metrics then answered nothing for 30 s, then 500).
+    Made as the worker loads, before it is ready, no file is new once it serves: the drift
+    gauges' file was made at its first full window, while /metrics was being scraped."""
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "PYTHONPATH": inherited_pythonpath(),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_VALUES], env=env, capture_output=True, text=True, check=True
+    )
+    loaded, serving = (json.loads(line) for line in run.stdout.splitlines())
+    assert serving == loaded
+    kinds = {name.rsplit("_", 1)[0] for name in loaded}  # counter_<pid>.db, gauge_livemax_<pid>.db
+    assert {"counter", "histogram", "gauge_livemostrecent"} <= kinds, kinds
 
 
 @settings(max_examples=6)

@@ -31,6 +31,7 @@ from serve.loading import Loaded, LoadError, LoadState, load, one_openmp_thread
 from serve.metrics import (
     BATCH_ROWS,
     DATA_HORIZON,
+    DRIFT_WINDOW_ROWS,
     FEATURE_PSI,
     LOAD_FAILURES,
     OBSERVE_FAILURES,
@@ -157,6 +158,7 @@ class FlightDelayService:
         with self.drift_lock:
             for name, value in drift.update(features).items():
                 FEATURE_PSI.labels(feature=name).set(value)
+            DRIFT_WINDOW_ROWS.set(drift.rows)
         for probability in probabilities:
             PROBABILITY.observe(probability)
         # Last: a scrape that counts this batch's rows sees its drift and probabilities too.
