@@ -34,7 +34,7 @@ from model_registry.store import get, open_store
 from online_store.store import OnlineStore
 from serve.drift import WINDOW_ROWS
 from serve.limits import LARGEST_FLIGHT, MAX_BODY_BYTES, MAX_FLIGHTS
-from serve.metrics import REFUSAL_REASONS
+from serve.metrics import MULTIPROC_DIR, REFUSAL_REASONS
 from serve.schema import ORIGINS
 from serve.testing import departure, leaving_at, written
 from tests.serving.conftest import World
@@ -619,6 +619,29 @@ def test_liveness(server: Server) -> None:
     with server.client() as client:
         assert client.get("/livez").status_code == 200
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_failing_metrics_page_answers_500_naming_it_and_the_log_has_the_cause(
+    server: Server, world: World
+) -> None:
+    """An error outside the API, here /metrics reading a worker's file while it is made (an
+    empty file), is answered at once and logged. BentoML's request timeout dropped it: nothing
+    for 30 s, then a bare 500, and no line in the log."""
+    being_made = world.home / MULTIPROC_DIR / "counter_999999999.db"
+    being_made.touch()
+    try:
+        with server.client() as client:
+            failed = client.get("/metrics")
+    finally:
+        being_made.unlink()
+    assert failed.status_code == 500, failed.text
+    assert failed.json() == {
+        "error": "GET /metrics failed: struct.error (the server's log has the cause)"
+    }
+    log = server.log.read_text()
+    assert "GET /metrics failed" in log and "struct.error: unpack_from" in log, log[-4000:]
+    with server.client() as client:
+        assert client.get("/metrics").status_code == 200
 
 
 def test_concurrent_requests_share_batched_model_calls(

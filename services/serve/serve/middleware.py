@@ -1,4 +1,5 @@
-"""ASGI middleware in front of the BentoML app: the request body limit (413 before the body is
+"""ASGI middleware in front of the BentoML app: an unhandled error answered and logged at once,
+the request body limit (413 before the body is
 read, whether or not the client sends its length), 415 for a body that says it is not JSON, 400
 for JSON that pydantic would misread or refuse without naming where (a duplicated key, an
 over-long number), a
@@ -8,6 +9,7 @@ that is the OpenAPI 3.0 it says it is (to a GET or a HEAD)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -20,6 +22,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("serve")
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any], head: bool = False) -> None:
@@ -58,6 +62,46 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+class UnhandledErrors:
+    """A 500 at once, and the error logged with its traceback, for an exception nothing behind
+    answered. BentoML's request timeout sits in front of this: it waits for a response to start
+    and drops an exception that ends the request before one did, so a failed /metrics (a
+    multiprocess file read while being made) answered nothing for 30 s, then uvicorn's bare
+    500, and logged nothing. The API's own errors never get here: BentoML answers them. An
+    error after the response started is logged and re-raised, for the server to close the
+    connection."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_started)
+        except Exception as error:
+            request = f"{scope.get('method')} {scope.get('path')}"
+            log.exception("%s failed", request)
+            if started:
+                raise
+            kind = type(error)
+            name = (
+                kind.__qualname__
+                if kind.__module__ == "builtins"
+                else f"{kind.__module__}.{kind.__qualname__}"
+            )
+            message = f"{request} failed: {name} (the server's log has the cause)"
+            await _answer(send, 500, {"error": message})
 
 
 class BodyLimit:

@@ -20,6 +20,7 @@ from serve.middleware import (
     Receive,
     Scope,
     Send,
+    UnhandledErrors,
 )
 
 
@@ -210,3 +211,47 @@ def test_any_other_body_reaches_the_app_whole(chunks: list[bytes]) -> None:
     app = App()
     assert call(BodyChecks(app), "POST", "/predict", {}, chunks)[0] == 200
     assert app.received == b"".join(chunks)
+
+
+class Failing:
+    """Raises, before its answer starts or after."""
+
+    def __init__(self, after_start: bool) -> None:
+        self.after_start = after_start
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.after_start:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise LookupError("a file being made")
+
+
+def test_an_unhandled_error_gets_a_500_naming_the_request_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Behind BentoML's request timeout, an error nothing answered meant no answer for 30 s."""
+    status, body = call(UnhandledErrors(Failing(after_start=False)), "GET", "/metrics", {})
+    assert status == 500
+    assert body == {"error": "GET /metrics failed: LookupError (the server's log has the cause)"}
+    (record,) = caplog.records
+    assert record.getMessage() == "GET /metrics failed" and record.exc_info is not None
+    assert record.exc_info[0] is LookupError
+
+
+def test_an_error_after_the_answer_started_is_logged_and_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A second start would be a protocol error: the server closes the connection instead."""
+    with pytest.raises(LookupError):
+        answer(UnhandledErrors(Failing(after_start=True)), "GET", "/metrics", {})
+    (record,) = caplog.records
+    assert record.getMessage() == "GET /metrics failed"
+
+
+@pytest.mark.parametrize("status", [200, 404, 503])
+def test_answers_pass_the_error_handler_untouched(status: int) -> None:
+    app = App(status, body={"status": status})
+    assert call(UnhandledErrors(app), "POST", "/predict", {}, [b'{"a": 1}']) == (
+        status,
+        {"status": status},
+    )
+    assert app.received == b'{"a": 1}'

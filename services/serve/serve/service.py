@@ -43,7 +43,14 @@ from serve.metrics import (
     WORKERS,
     forget_killed_workers,
 )
-from serve.middleware import BodyChecks, BodyLimit, JsonOnly, OpenApi30, ReadinessDetail
+from serve.middleware import (
+    BodyChecks,
+    BodyLimit,
+    JsonOnly,
+    OpenApi30,
+    ReadinessDetail,
+    UnhandledErrors,
+)
 from serve.online_features import (
     UnknownDestination,
     check_destinations,
@@ -195,6 +202,8 @@ class FlightDelayService:
 
 # The decorator made the class a bentoml.Service; mypy still sees the class.
 SERVICE = cast("bentoml.Service[FlightDelayService]", FlightDelayService)
+# The first added is the outermost: UnhandledErrors answers for the others too.
+SERVICE.add_asgi_middleware(UnhandledErrors)
 SERVICE.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 SERVICE.add_asgi_middleware(JsonOnly)
 SERVICE.add_asgi_middleware(BodyChecks)
