@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -42,6 +43,22 @@ for argv in json.loads(sys.argv[3]):
     outcomes.append([code, [name for name in watched if name in sys.modules]])
 print(json.dumps(outcomes))
 """
+
+
+# util-linux's setpriv, on Linux: start_server runs its command through it with a parent-death
+# signal, so a server ends with the process that started it. One started in a session of its own
+# is outside the process group a runner stops, and a test run killed mid-way (Pants restarts a
+# test whose files changed) left its servers running, holding ports and memory. The signal goes
+# when the thread that started the server exits: start servers from one that outlives them (the
+# main thread). Where there is no setpriv (macOS), a server outlives a killed starter as before.
+SETPRIV = shutil.which("setpriv") if sys.platform == "linux" else None
+
+
+def ending_with_this_process(command: Sequence[str]) -> list[str]:
+    """`command`, run so that it gets SIGTERM when the process starting it dies (SETPRIV)."""
+    if SETPRIV is None:
+        return list(command)
+    return [SETPRIV, "--pdeathsig", "TERM", "--", *command]
 
 
 class NeverReady(RuntimeError):
@@ -106,13 +123,14 @@ def start_server(
     outgoing connection or another server. A process that exits saying so is started again on
     a new port, at most `attempts` times in all; its log is kept beside `log` (`.1`, `.2`).
     NeverReady, as wait_until raises it, when the process exits for any other reason or
-    `started` is not true within `timeout` seconds; the process is stopped then."""
+    `started` is not true within `timeout` seconds; the process is stopped then. The process
+    gets SIGTERM if this one dies first (ending_with_this_process)."""
     attempt = 1
     while True:
         port = free_port()
         with open(log, "wb") as output:
             process = subprocess.Popen(
-                list(command_at(port)),
+                ending_with_this_process(command_at(port)),
                 env=None if env is None else dict(env),
                 cwd=cwd,
                 stdout=output,

@@ -15,6 +15,7 @@ from loopback.ports import accepts_connections
 from loopback.processes import (
     LOG_TAIL_CHARS,
     PORT_TAKEN,
+    SETPRIV,
     NeverReady,
     answers_200,
     children,
@@ -324,3 +325,56 @@ def test_a_command_line_that_cannot_be_run_is_named_with_its_error(tmp_path: Pat
     with pytest.raises(RuntimeError, match="running no_such_cli's commands exited 1") as raised:
         modules_loaded_by_commands("no_such_cli", [["--help"]], [])
     assert "No module named 'no_such_cli'" in str(raised.value)
+
+
+# A test runner: starts a server in a session of its own, as the serving harness does, says its
+# pid, and waits to be killed.
+RUNNER = """
+import sys
+from pathlib import Path
+from loopback.ports import accepts_connections
+from loopback.processes import start_server
+process, port = start_server(
+    lambda port: [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+    started=lambda process, port: accepts_connections(port),
+    what="the server",
+    log=Path(sys.argv[1]),
+    timeout=60,
+    start_new_session=True,
+)
+print(process.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def runs(pid: int) -> bool:
+    """Whether `pid` runs: not gone, and not a zombie no one has reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.skipif(SETPRIV is None, reason="needs Linux's setpriv (util-linux)")
+def test_a_server_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    """SIGKILL, as a runner that restarts a test does: nothing of the starter's own runs, and
+    its server, in a session of its own, is not in its process group."""
+    env = {**os.environ, "PYTHONPATH": inherited_pythonpath()}
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(tmp_path / "server.log")],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert runner.stdout is not None
+    server = int(runner.stdout.readline())
+    try:
+        assert runs(server)
+        runner.kill()
+        runner.wait()
+        wait_until(lambda: not runs(server), what="the server's end", timeout=30, interval=0.1)
+    finally:
+        if runs(server):
+            os.kill(server, signal.SIGKILL)
