@@ -35,16 +35,20 @@ sys.stdin.read()
 """
 
 
-@contextmanager
-def worker(directory: Path, ready: float, psi: float = 0.0) -> Iterator[subprocess.Popen[str]]:
-    env = {
+def worker_env(directory: Path) -> dict[str, str]:
+    """The environment of a worker process writing to the multiprocess directory `directory`."""
+    return {
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(directory),
         "PYTHONPATH": inherited_pythonpath(),
     }
+
+
+@contextmanager
+def worker(directory: Path, ready: float, psi: float = 0.0) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER, str(ready), str(psi)],
-        env=env,
+        env=worker_env(directory),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -163,13 +167,12 @@ def test_a_worker_makes_every_metrics_file_as_it_loads(tmp_path: Path) -> None:
     and a read in between fails (BentoML's /metrics then answered nothing for 30 s, then 500).
     Made as the worker loads, before it is ready, no file is new once it serves: the drift
     gauges' file was made at its first full window, while /metrics was being scraped."""
-    env = {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        "PYTHONPATH": inherited_pythonpath(),
-    }
     run = subprocess.run(
-        [sys.executable, "-c", LATE_VALUES], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", LATE_VALUES],
+        env=worker_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     loaded, serving = (json.loads(line) for line in run.stdout.splitlines())
     assert serving == loaded

@@ -1,10 +1,9 @@
 """ASGI middleware in front of the BentoML app: an unhandled error answered and logged at once,
-the request body limit (413 before the body is
-read, whether or not the client sends its length), 415 for a body that says it is not JSON, 400
-for JSON that pydantic would misread or refuse without naming where (a duplicated key, an
-over-long number), a
-/readyz, and 503s, that say why the service is not ready, and an OpenAPI document (/docs.json)
-that is the OpenAPI 3.0 it says it is (to a GET or a HEAD)."""
+the request body limit (413 before the body is read, whether or not the client sends its
+length), 415 for a body that says it is not JSON, 400 for JSON that pydantic would misread or
+refuse without naming where (a duplicated key, an over-long number), a /readyz, and 503s, that
+say why the service is not ready, and an OpenAPI document (/docs.json) that is the OpenAPI 3.0
+it says it is (to a GET or a HEAD)."""
 
 from __future__ import annotations
 
