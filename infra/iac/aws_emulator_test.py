@@ -5,9 +5,9 @@ AWS provider from the filesystem mirror at TF_PLUGIN_DIR (skipped without it).
 The production configuration is unchanged: the test writes, into its own copy of infra/,
 
 - an override file for the root module that points the AWS provider's endpoints at the
-  emulator (path-style S3, no credential, account or metadata look-ups), and a backend file
-  for the S3 backend on the emulator (state bucket and lock table created first, as the
-  README's prerequisites do);
+  emulator (path-style S3, no credential, account or metadata look-ups), and the emulator's
+  endpoints in the backend file infra:backend writes from the variables (state bucket and lock
+  table created first, as the README's prerequisites do);
 - overrides that do not create what the emulator cannot serve (see infra/README.md, "The
   offline AWS account"); envs/aws/tests covers these with a mocked provider instead:
   - the MWAA environment: the provider sends MWAA calls to api.<endpoint host>, which no
@@ -43,6 +43,7 @@ import pytest
 import yaml
 
 from iac.airflow_permissions import ECS_STAGE_CALLS, TRAINING_CALLS, UNSCOPED_RUNNER_ACTIONS
+from iac.backend import write_backend
 from iac.ci_permissions import JOB_CALLS, READ_ACTIONS, ROLE_JOBS, UNSCOPED_ACTIONS
 from iac.conftest import AIRFLOW_REQUIREMENTS, INFRA
 from iac.engine import find_engine
@@ -130,13 +131,10 @@ def provider_override(endpoint: str) -> str:
     )
 
 
-def backend_config(endpoint: str) -> str:
+def emulator_backend(endpoint: str) -> str:
+    """What backend.hcl adds, for the emulator, to the settings infra:backend writes from the
+    variables."""
     return (
-        f'bucket         = "{STATE_BUCKET}"\n'
-        f'key            = "{STATE_KEY}"\n'
-        f'region         = "{REGION}"\n'
-        f'dynamodb_table = "{LOCK_TABLE}"\n'
-        "encrypt        = true\n"
         "use_path_style = true\n"
         "skip_credentials_validation = true\n"
         "skip_requesting_account_id  = true\n"
@@ -222,6 +220,10 @@ class Platform:
     def var_args(self, **extra: str) -> list[str]:
         return [f"-var={name}={value}" for name, value in {**self.variables, **extra}.items()]
 
+    def var_environ(self) -> dict[str, str]:
+        """The variables as TF_VAR_s, as a job's terraform.tfvars would give them."""
+        return {f"TF_VAR_{name}": value for name, value in self.variables.items()}
+
     def state(self) -> dict[str, Any]:
         shown: dict[str, Any] = json.loads(self.terraform("show", "-json").stdout)
         return shown
@@ -275,7 +277,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         )
         certificate = emulator.client("acm").request_certificate(DomainName="api.example.com")
         (directory / "emulator_override.tf").write_text(provider_override(emulator.endpoint))
-        (directory / "backend.hcl").write_text(backend_config(emulator.endpoint))
         for module, override in (("mwaa", MWAA_OVERRIDE), ("serve", SERVE_OVERRIDE)):
             (root / "infra" / "modules" / module / "emulator_override.tf").write_text(override)
         cli_config = root / "terraform.rc"
@@ -300,7 +301,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 "pipeline_ecs": PIPELINE_ECS,
             },
         )
-        platform.terraform("init", "-input=false", "-no-color", "-backend-config=backend.hcl")
+        # The backend's bucket, key, region and table, as every init of the environment
+        # takes them: written by infra:backend from the variables.
+        backend = write_backend(directory, platform.var_environ())
+        with backend.open("a") as file:
+            file.write(emulator_backend(emulator.endpoint))
+        platform.terraform("init", "-input=false", "-no-color", f"-backend-config={backend.name}")
         platform.terraform(
             "apply",
             "-input=false",
@@ -739,10 +745,7 @@ def test_a_deploy_rehearsal_serves_what_the_pipeline_pushed_then_the_andon_cord_
 
     # The deploy job's environment: the variables its terraform.tfvars gives it (on CI, the
     # aws environment's TERRAFORM_TFVARS) and the AWS credentials of its role.
-    environ = {
-        **platform.environ,
-        **{f"TF_VAR_{name}": value for name, value in platform.variables.items()},
-    }
+    environ = {**platform.environ, **platform.var_environ()}
     deploy = functools.partial(step_script, "main.yml", "deploy")
     restore = deploy(name="Restore the model store and the pipeline's data")
     workflow_runner(source)

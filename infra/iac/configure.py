@@ -163,10 +163,11 @@ def configure(repo: Path, env: str, apply: bool = False) -> tuple[dict[str, Any]
     write the pipeline's configuration; returns the outputs and the environment file."""
     workspace = Workspace(environment_dir(repo, env))
     if apply and env != "local":
-        # Its init needs the admin's backend.hcl, and its first apply an image digest.
+        # Its init needs the backend.hcl of its tfvars, and its first apply an image digest.
         raise ConfigureError(
             f"--apply applies the local environment only: apply infra/envs/{env} with "
-            "terraform as infra/README.md says (init -backend-config=backend.hcl), then run "
+            "terraform as infra/README.md says (./pants run infra:backend, then init "
+            "-backend-config=backend.hcl), then run "
             f"configure --env {env} without --apply"
         )
     if apply:

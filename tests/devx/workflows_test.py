@@ -155,25 +155,6 @@ def test_the_torch_wheel_fetched_is_the_one_locked() -> None:
     assert f"torch=={torch}" in SETUP_ACTION.read_text()
 
 
-def test_every_terraform_init_uses_the_state_key_the_ci_roles_may_read() -> None:
-    """The CI roles' state permissions are scoped to envs/aws' terraform_state_key; a workflow
-    or an admin's backend.hcl with another key would plan against an empty state."""
-    aws = SANDBOX_ROOT / "infra" / "envs" / "aws"
-    (scoped,) = (
-        body["default"].strip('"')
-        for block in hcl2.loads((aws / "variables.tf").read_text())["variable"]
-        for name, body in block.items()
-        if name.strip('"') == "terraform_state_key"
-    )
-    keys = [
-        key
-        for path in sorted(WORKFLOWS.glob("*.yml"))
-        for key in re.findall(r'-backend-config="key=([^"]+)"', path.read_text())
-    ]
-    assert len(keys) == 3 and set(keys) == {scoped}, (keys, scoped)
-    assert hcl2.loads((aws / "backend.hcl.example").read_text())["key"].strip('"') == scoped
-
-
 def terraform_jobs() -> dict[str, dict[str, Any]]:
     """Every workflow job that runs Terraform on the AWS environment, as `<file>:<job>`."""
     return {
@@ -199,8 +180,31 @@ def test_every_terraform_job_writes_the_admin_s_tfvars_before_terraform_runs() -
         assert not [key for key in job.get("env", {}) if key.startswith("TF_VAR_")], name
 
 
+def test_every_terraform_init_reads_the_backend_written_from_the_tfvars() -> None:
+    """The CI roles' state permissions are scoped to the environment's terraform_state_*
+    variables: an init given the bucket, key or table from anywhere else (a repository variable,
+    a literal) would plan against a state they may not read, or an empty one."""
+    inits = [
+        str(step["run"])
+        for job in terraform_jobs().values()
+        for step in job["steps"]
+        if " init " in str(step.get("run", ""))
+    ]
+    assert len(inits) == len(terraform_jobs())
+    for init in inits:
+        assert re.findall(r"-backend-config=\S+", init) == ["-backend-config=backend.hcl"], init
+    steps = yaml.safe_load(TFVARS_ACTION.read_text())["runs"]["steps"]
+    assert [step["name"] for step in steps] == [
+        "Write infra/envs/aws/terraform.tfvars",
+        "Write infra/envs/aws/backend.hcl",
+    ]
+    assert steps[1]["run"] == "./pants run infra:backend -- infra/envs/aws"
+    every_file = [*WORKFLOWS.glob("*.yml"), *TFVARS_ACTION.parent.parent.glob("*/action.yml")]
+    assert not [path.name for path in every_file if "TF_STATE_" in path.read_text()]
+
+
 def tfvars_script() -> str:
-    (step,) = yaml.safe_load(TFVARS_ACTION.read_text())["runs"]["steps"]
+    (step, _) = yaml.safe_load(TFVARS_ACTION.read_text())["runs"]["steps"]
     return str(step["run"])
 
 

@@ -9,7 +9,8 @@ terraform {
   }
 
   # State in S3 with a DynamoDB lock table, configured at init time so that no account detail
-  # is committed: terraform init -backend-config=backend.hcl (see backend.hcl.example and
-  # infra/README.md, which also shows how to create the bucket and the table).
+  # is committed: terraform init -backend-config=backend.hcl, the file `./pants run
+  # infra:backend` writes from the terraform_state_* variables (infra/README.md, which also
+  # shows how to create the bucket and the table).
   backend "s3" {}
 }
