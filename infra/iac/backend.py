@@ -18,12 +18,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from iac.variables import UnreadableConfiguration, read_hcl, read_tfvars, unquote
+from iac.variables import (
+    UnreadableConfiguration,
+    declared_variables,
+    read_tfvars,
+    unquote,
+    variable_files,
+)
+from storage.arguments import path_argument
+from storage.atomic import atomic_write_text
+from storage.inputs import directory_problem
 
 BACKEND_FILE = "backend.hcl"
 # The first line of every backend.hcl written here: one without it is someone's own, kept.
@@ -43,15 +51,6 @@ class BackendError(ValueError):
     """The backend's settings cannot be written; the message says which and why."""
 
 
-def variable_files(directory: Path) -> list[Path]:
-    """The variable definitions files Terraform loads by itself, lowest precedence first."""
-    auto = sorted(
-        [*directory.glob("*.auto.tfvars"), *directory.glob("*.auto.tfvars.json")],
-        key=lambda path: path.name,
-    )
-    return [directory / "terraform.tfvars", directory / "terraform.tfvars.json", *auto]
-
-
 def from_hcl(value: Any) -> Any:
     """A value as python-hcl2 gives it, a string without the double quotes it keeps."""
     return unquote(value) if isinstance(value, str) else value
@@ -59,13 +58,7 @@ def from_hcl(value: Any) -> Any:
 
 def defaults(directory: Path) -> dict[str, Any]:
     """The default of each variable the module in `directory` declares with one."""
-    return {
-        unquote(name): from_hcl(body["default"])
-        for path in sorted(directory.glob("*.tf"))
-        for block in read_hcl(path).get("variable", [])
-        for name, body in block.items()
-        if "default" in body
-    }
+    return {v.name: from_hcl(v.default) for v in declared_variables(directory) if not v.required}
 
 
 def variable_values(directory: Path, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -99,8 +92,8 @@ def setting(name: str, value: object) -> str:
 
 def backend_settings(directory: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """backend.hcl's settings for the environment in `directory`."""
-    if not directory.is_dir():
-        raise BackendError(f"{directory} is not a directory: name the environment's root module")
+    if problem := directory_problem(directory):
+        raise BackendError(f"{directory} {problem}: name the environment's root module")
     try:
         values = variable_values(directory, environ)
     except UnreadableConfiguration as error:
@@ -135,14 +128,7 @@ def write_backend(directory: Path, environ: Mapping[str, str]) -> Path:
                 "what it says in terraform.tfvars (terraform_state_bucket, terraform_state_key, "
                 "terraform_state_lock_table, region)"
             )
-    handle, temporary = tempfile.mkstemp(prefix=f".{BACKEND_FILE}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(render(settings))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, render(settings))
     return path
 
 
@@ -152,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "directory",
         nargs="?",
         default="infra/envs/aws",
-        type=Path,
+        type=path_argument,
         help="the environment's root module (default: infra/envs/aws)",
     )
     args = parser.parse_args(argv)

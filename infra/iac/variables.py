@@ -30,6 +30,8 @@ class Variable:
     name: str
     description: str
     required: bool
+    # As python-hcl2 reads it (a string keeps its double quotes); None when required.
+    default: Any = None
 
 
 def unquote(text: str) -> str:
@@ -55,6 +57,7 @@ def declared_variables(directory: Path) -> Iterator[Variable]:
                     name=unquote(name),
                     description=unquote(str(body.get("description", ""))),
                     required="default" not in body,
+                    default=body.get("default"),
                 )
 
 
@@ -71,14 +74,17 @@ def read_tfvars(path: Path) -> dict[str, Any]:
     return values
 
 
+def variable_files(directory: Path) -> list[Path]:
+    """The variable definitions files Terraform loads by itself, in its order (a later one's
+    value wins), whether or not they exist."""
+    auto = [*directory.glob("*.auto.tfvars"), *directory.glob("*.auto.tfvars.json")]
+    named = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
+    return [*named, *sorted(auto, key=lambda path: path.name)]
+
+
 def given_in_files(directory: Path) -> set[str]:
     """Variables set by the files Terraform loads by itself."""
-    files = [
-        directory / "terraform.tfvars",
-        directory / "terraform.tfvars.json",
-        *sorted(directory.glob("*.auto.tfvars")),
-        *sorted(directory.glob("*.auto.tfvars.json")),
-    ]
+    files = variable_files(directory)
     return {name for path in files if path.is_file() for name in read_tfvars(path)}
 
 
