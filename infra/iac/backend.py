@@ -125,8 +125,7 @@ def write_backend(directory: Path, environ: Mapping[str, str]) -> Path:
         if first != HEADER:
             raise BackendError(
                 f"{path} was not written by infra:backend, so it is kept: move it away, and set "
-                "what it says in terraform.tfvars (terraform_state_bucket, terraform_state_key, "
-                "terraform_state_lock_table, region)"
+                f"what it says in terraform.tfvars ({', '.join(SETTINGS.values())})"
             )
     atomic_write_text(path, render(settings))
     return path
